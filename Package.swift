@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers, arrows pointing one way:
+//   CKVM -> KVM -> Machine -> Tracking -> ringside (CLI)
+//   Display (no KVM) -> Tracking, PNGOutput, Window -> ringside
+let package = Package(
+    name: "Ringside",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ringside", targets: ["ringside"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shim for <linux/kvm.h>: fixed-arity ioctl wrappers and atomics on kernel-shared memory.
+        .target(name: "CKVM"),
+        .target(name: "KVM", dependencies: ["CKVM"]),
+        .target(name: "Machine", dependencies: ["KVM"]),
+        // Display core: tile geometry, dirty-tile bitmap, shadow framebuffer. Knows nothing of KVM.
+        .target(name: "Display"),
+        .target(name: "Tracking", dependencies: ["KVM", "Machine", "Display"]),
+        // libpng shim (setjmp error handling stays in C).
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
+        .target(name: "PNGOutput", dependencies: ["Display", "CPNG"]),
+        .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2")]),
+        .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput"]),
+        .executableTarget(
+            name: "ringside",
+            dependencies: [
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "KVMTests", dependencies: ["KVM"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine"]),
+        .testTarget(name: "DisplayTests", dependencies: ["Display"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display"]),
+        .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
+        .testTarget(name: "WindowTests", dependencies: ["Window", "Display"]),
+        .testTarget(name: "RingsideCLITests", dependencies: []),
+    ]
+)
