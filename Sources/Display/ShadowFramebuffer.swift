@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The display's own copy of the guest framebuffer. The VMM copies dirty tiles from guest
+/// memory into it; sinks (window, PNG, benchmark) read only the shadow, never guest memory.
+///
+/// Layout: the shadow uses the *same pitch* as the guest framebuffer (`geometry.byteCount`
+/// bytes, rows `geometry.pitch` apart), so a tile's bytes sit at the same offsets in both and
+/// every copy is a straight `memcpy` of row slices. Padding bytes at the end of each row are
+/// zero at creation and never copied by the tile paths.
+///
+/// Not internally synchronized: one thread copies, and sinks read between copies (the caller
+/// orders them). The storage is allocated once in `init`; no copy path allocates.
+public final class ShadowFramebuffer: @unchecked Sendable {
+    /// The shape shared with the guest framebuffer.
+    public let geometry: FramebufferGeometry
+    /// Owned, zero-initialized storage of `geometry.byteCount` bytes, freed in `deinit`.
+    private let base: UnsafeMutableRawPointer
+    /// Compare mode scratch: `bandDone[c]` while tile column `c` of the current band is copied.
+    /// Sized on first use for a grid; reused every frame after.
+    private var bandDone: [Bool] = []
+
+    /// A black shadow for a framebuffer of `geometry`.
+    public init(geometry: FramebufferGeometry) {
+        self.geometry = geometry
+        base = UnsafeMutableRawPointer.allocate(byteCount: max(geometry.byteCount, 1), alignment: 64)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: geometry.byteCount)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// Copies the rows of exactly the tiles set in `dirty` from the guest framebuffer at
+    /// `source` (which has this shadow's geometry) and returns the bytes copied. Horizontally
+    /// adjacent dirty tiles are copied as one slice per row. Tiles not in `dirty` keep their
+    /// old content.
+    @discardableResult
+    public func copyTiles(_ dirty: DirtyTileBitmap, grid: TileGrid, from source: UnsafeRawPointer) -> Int {
+        precondition(grid.geometry == geometry, "tile grid is for \(grid.geometry), shadow is \(geometry)")
+        precondition(dirty.count == grid.count, "bitmap covers \(dirty.count) tiles, grid has \(grid.count)")
+        var copied = 0
+        var runFirst = -1
+        var runEnd = -1
+        dirty.forEachSet { t in
+            if t == runEnd && t % grid.columns != 0 {
+                runEnd += 1
+            } else {
+                if runFirst >= 0 { copied += copyRun(runFirst, runEnd, grid: grid, from: source) }
+                runFirst = t
+                runEnd = t + 1
+            }
+        }
+        if runFirst >= 0 { copied += copyRun(runFirst, runEnd, grid: grid, from: source) }
+        return copied
+    }
+
+    /// Compare mode, for when no dirty log is available: compares every tile of the guest
+    /// framebuffer at `source` with the shadow, copies the tiles that differ, marks them in
+    /// `dirty` (existing bits are kept), and returns the bytes copied.
+    ///
+    /// Rows that are identical across the whole framebuffer width are skipped with one
+    /// `memcmp`; a tile is copied from its first differing row down.
+    @discardableResult
+    public func copyChangedTiles(grid: TileGrid, from source: UnsafeRawPointer,
+                                 markingInto dirty: inout DirtyTileBitmap) -> Int {
+        precondition(grid.geometry == geometry, "tile grid is for \(grid.geometry), shadow is \(geometry)")
+        precondition(dirty.count == grid.count, "bitmap covers \(dirty.count) tiles, grid has \(grid.count)")
+        let g = geometry
+        let bpp = FramebufferGeometry.bytesPerPixel
+        var copied = 0
+        for tileRow in 0..<grid.rows {
+            let y0 = tileRow * grid.tile.height
+            let y1 = min(y0 + grid.tile.height, g.height)
+            let firstTile = tileRow * grid.columns
+            // Tiles of this band already copied (from their first differing row to y1).
+            if bandDone.count != grid.columns { bandDone = [Bool](repeating: false, count: grid.columns) }
+            bandDone.withUnsafeMutableBufferPointer { $0.update(repeating: false) }
+            for y in y0..<y1 {
+                let row = y * g.pitch
+                // SAFETY: row < byteCount and rowBytes <= pitch: the slice lies inside both buffers.
+                if memcmp(source + row, base + row, g.rowBytes) == 0 { continue }
+                for column in 0..<grid.columns where !bandDone[column] {
+                    let x = column * grid.tile.width
+                    let bytes = min(grid.tile.width, g.width - x) * bpp
+                    let tileOffset = row + x * bpp
+                    // SAFETY: the slice is one tile's part of a visible row, inside both buffers.
+                    if memcmp(source + tileOffset, base + tileOffset, bytes) == 0 { continue }
+                    bandDone[column] = true
+                    dirty.set(firstTile + column)
+                    for yy in y..<y1 {
+                        let offset = yy * g.pitch + x * bpp
+                        // SAFETY: as above, for the remaining rows of the tile.
+                        (base + offset).copyMemory(from: source + offset, byteCount: bytes)
+                    }
+                    copied += bytes * (y1 - y)
+                }
+            }
+        }
+        return copied
+    }
+
+    /// Copies every visible pixel from the guest framebuffer at `source` (a full repaint).
+    public func copyAll(from source: UnsafeRawPointer) {
+        let g = geometry
+        if g.pitch == g.rowBytes {
+            // SAFETY: source and shadow both hold byteCount bytes.
+            base.copyMemory(from: source, byteCount: g.byteCount)
+            return
+        }
+        for y in 0..<g.height {
+            // SAFETY: one visible row, inside both buffers.
+            (base + y * g.pitch).copyMemory(from: source + y * g.pitch, byteCount: g.rowBytes)
+        }
+    }
+
+    /// The pixel at (`x`, `y`) as `0x00RRGGBB` (the X byte as stored).
+    public func pixel(x: Int, y: Int) -> UInt32 {
+        precondition(x >= 0 && x < geometry.width && y >= 0 && y < geometry.height, "pixel (\(x), \(y)) outside \(geometry)")
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: y * geometry.pitch + x * 4, as: UInt32.self))
+    }
+
+    /// Lends the shadow's bytes (`geometry.byteCount`, rows `geometry.pitch` apart) to `body`.
+    /// The pointer must not escape `body`.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: geometry.byteCount))
+    }
+
+    /// Whether every visible pixel equals the framebuffer at `source` (padding is ignored).
+    public func equals(source: UnsafeRawPointer) -> Bool {
+        firstDifference(source: source) == nil
+    }
+
+    /// The first pixel, in row-major order, where the shadow differs from `source`, or `nil`.
+    public func firstDifference(source: UnsafeRawPointer) -> (x: Int, y: Int)? {
+        let g = geometry
+        for y in 0..<g.height {
+            let row = y * g.pitch
+            // SAFETY: one visible row, inside both buffers.
+            guard memcmp(source + row, base + row, g.rowBytes) != 0 else { continue }
+            for x in 0..<g.width {
+                let offset = row + x * FramebufferGeometry.bytesPerPixel
+                if source.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+                    != base.loadUnaligned(fromByteOffset: offset, as: UInt32.self) {
+                    return (x, y)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Copies tiles `first ..< end` (all in one tile row) as one slice per pixel row.
+    private func copyRun(_ first: Int, _ end: Int, grid: TileGrid, from source: UnsafeRawPointer) -> Int {
+        let left = grid.rect(ofTile: first)
+        let right = grid.rect(ofTile: end - 1)
+        let bpp = FramebufferGeometry.bytesPerPixel
+        let bytes = (right.maxX - left.x) * bpp
+        var offset = left.y * geometry.pitch + left.x * bpp
+        for _ in 0..<left.height {
+            // SAFETY: the slice covers visible pixels of one row of the run, inside both buffers.
+            (base + offset).copyMemory(from: source + offset, byteCount: bytes)
+            offset += geometry.pitch
+        }
+        return bytes * left.height
+    }
+}

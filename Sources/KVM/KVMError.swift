@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Errors from the KVM layer. Each case names the failing operation and keeps the errno;
+/// `description` is the one line a user sees.
+public enum KVMError: Error, Equatable, CustomStringConvertible {
+    /// /dev/kvm does not exist: no KVM on this host.
+    case deviceMissing(path: String)
+    /// /dev/kvm exists but cannot be opened by this user.
+    case deviceNotPermitted(path: String, errno: Int32)
+    /// The KVM API version is not the stable version 12.
+    case unsupportedAPIVersion(Int32)
+    /// An ioctl or mmap on a KVM file descriptor failed.
+    case ioctl(operation: String, errno: Int32)
+    /// A capability this operation needs is not offered by the host's KVM.
+    case capabilityMissing(String)
+    /// A requested size is outside what KVM accepts.
+    case outOfRange(String)
+
+    public var errno: Int32? {
+        switch self {
+        case .deviceNotPermitted(_, let e), .ioctl(_, let e): return e
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .deviceMissing(let path):
+            return "\(path) does not exist: this host has no KVM (load kvm, or run on a machine with KVM)"
+        case .deviceNotPermitted(let path, let e):
+            return "cannot open \(path): \(errnoText(e)) (run as root or join the kvm group)"
+        case .unsupportedAPIVersion(let v):
+            return "KVM API version \(v) is not supported (need 12)"
+        case .ioctl(let op, let e):
+            return "\(op) failed: \(errnoText(e)) (errno \(e))"
+        case .capabilityMissing(let cap):
+            return "this host's KVM does not support \(cap)"
+        case .outOfRange(let what):
+            return what
+        }
+    }
+}
+
+func errnoText(_ e: Int32) -> String { String(cString: strerror(e)) }
+
+/// Converts a shim result (`>= 0` or `-errno`) into a value or a `KVMError.ioctl`.
+@inline(__always)
+func check(_ result: Int32, _ operation: @autoclosure () -> String) throws(KVMError) -> Int32 {
+    if result < 0 { throw KVMError.ioctl(operation: operation(), errno: -result) }
+    return result
+}

@@ -1,0 +1,117 @@
+import KVM
+
+/// Writes what the VMM owns in guest RAM (GDT, TSS, page tables, boot info, arguments)
+/// and the register state that enters a guest image in 64-bit long mode at CPL 3.
+enum BootSetup {
+    static let kernelCode: UInt16 = 0x08, kernelData: UInt16 = 0x10
+    static let userData: UInt16 = 0x18 | 3, userCode: UInt16 = 0x20 | 3, tssSelector: UInt16 = 0x28
+
+    /// Copies each `PT_LOAD` segment's file bytes to its address; the rest of `p_memsz`
+    /// is already zero (fresh anonymous memory).
+    static func load(_ image: GuestImage, into ram: GuestMemory) {
+        image.bytes.withUnsafeBytes { file in
+            for s in image.segments where s.fileSize > 0 {
+                // SAFETY: GuestImage.validate checked address + memorySize <= RAM size.
+                ram.pointer(at: Int(s.address)).copyMemory(from: file.baseAddress! + s.fileOffset, byteCount: s.fileSize)
+            }
+        }
+    }
+
+    static func writeTables(ram: GuestMemory, config: MachineConfig) {
+        let gdt: [UInt64] = [
+            0,
+            0x00AF_9A00_0000_FFFF, // 0x08 kernel code, 64-bit
+            0x00CF_9200_0000_FFFF, // 0x10 kernel data
+            0x00CF_F200_0000_FFFF, // 0x18 user data, DPL 3
+            0x00AF_FA00_0000_FFFF, // 0x20 user code, DPL 3, 64-bit
+            tssDescriptorLow(base: GuestLayout.tss, limit: 0x67),
+            GuestLayout.tss >> 32,
+        ]
+        for (i, d) in gdt.enumerated() { store(d, at: GuestLayout.gdt + UInt64(i * 8), in: ram) }
+        // TSS: I/O map base 0 and a zeroed TSS, so the permission bitmap allows ports 0...0x33F.
+        // IOPL 3 alone grants port access on VMX/SVM, but PVM consults the bitmap (measured:
+        // with the map base past the limit every `out` at CPL 3 faults).
+
+        // Identity map RAM and the framebuffer slot with user-writable 2 MiB pages.
+        store(GuestLayout.pdpt | 7, at: GuestLayout.pml4, in: ram)
+        var nextDirectory = GuestLayout.pageDirectories
+        func map(_ start: UInt64, _ length: UInt64) {
+            var addr = start
+            while addr < start + length {
+                let gib = addr >> 30
+                let pdptEntry = GuestLayout.pdpt + gib * 8
+                var directory = load(at: pdptEntry, in: ram) & ~0xFFF
+                if directory == 0 {
+                    directory = nextDirectory
+                    nextDirectory += 0x1000
+                    store(directory | 7, at: pdptEntry, in: ram)
+                }
+                store(addr | 0x87, at: directory + ((addr >> 21) & 511) * 8, in: ram) // present, rw, user, 2 MiB
+                addr += GuestLayout.largePage
+            }
+        }
+        map(0, config.ramBytes)
+        map(GuestLayout.framebuffer, UInt64(config.framebufferSlotBytes))
+
+        let args = Array(config.arguments.utf8.prefix(GuestLayout.maxArgumentBytes))
+        args.withUnsafeBytes { ram.pointer(at: Int(GuestLayout.arguments)).copyMemory(from: $0.baseAddress!, byteCount: args.count) }
+        ram.pointer(at: Int(GuestLayout.arguments) + args.count).storeBytes(of: 0, as: UInt8.self)
+
+        let heap = (config.image.end + 0xFFF) & ~0xFFF
+        for cpu in 0..<config.cpus {
+            let b = bootInfoAddress(cpu: cpu)
+            store(GuestLayout.bootInfoMagic, at: b, in: ram)
+            store(GuestLayout.bootInfoVersion, at: b + 4, in: ram)
+            store(GuestLayout.framebuffer, at: b + 8, in: ram)
+            store(UInt64(config.framebufferBytes), at: b + 16, in: ram)
+            store(UInt32(config.width), at: b + 24, in: ram)
+            store(UInt32(config.height), at: b + 28, in: ram)
+            store(UInt32(config.framebufferPitch), at: b + 32, in: ram)
+            store(GuestLayout.formatXRGB8888, at: b + 36, in: ram)
+            store(UInt32(cpu), at: b + 40, in: ram)
+            store(UInt32(config.cpus), at: b + 44, in: ram)
+            store(GuestLayout.arguments, at: b + 48, in: ram)
+            store(UInt32(args.count), at: b + 56, in: ram)
+            store(GuestLayout.counters, at: b + 64, in: ram)
+            store(config.ramBytes, at: b + 72, in: ram)
+            store(heap, at: b + 80, in: ram)
+            store(config.ramBytes - heap, at: b + 88, in: ram)
+        }
+    }
+
+    static func bootInfoAddress(cpu: Int) -> UInt64 { GuestLayout.bootInfo + UInt64(cpu) * GuestLayout.bootInfoStride }
+
+    static func enterUserMode(_ vcpu: VCPU, entry: UInt64) throws(KVMError) {
+        var s = SpecialRegisters()
+        s.cs = Segment(limit: 0xFFFF_FFFF, selector: userCode, type: 11, dpl: 3, l: true, g: true)
+        let data = Segment(limit: 0xFFFF_FFFF, selector: userData, type: 3, dpl: 3, db: true, g: true)
+        s.ds = data; s.es = data; s.fs = data; s.gs = data; s.ss = data
+        s.tr = Segment(base: GuestLayout.tss, limit: 0x67, selector: tssSelector, type: 11, s: false)
+        s.gdtBase = GuestLayout.gdt
+        s.gdtLimit = 7 * 8 - 1
+        s.cr3 = GuestLayout.pml4
+        s.cr4 = (1 << 5) | (1 << 9) | (1 << 10) // PAE, OSFXSR, OSXMMEXCPT
+        s.cr0 = 0x8000_0033 // PG, NE, ET, MP, PE
+        s.efer = (1 << 8) | (1 << 10) // LME, LMA
+        try vcpu.setSpecialRegisters(s)
+        var r = Registers()
+        r.rip = entry
+        r.rsp = GuestLayout.stacksTop - UInt64(vcpu.index) * GuestLayout.stackSize - 8
+        r.rdi = bootInfoAddress(cpu: vcpu.index)
+        r.rflags = 0x3002 // IOPL 3: the guest may use its doorbell ports from CPL 3
+        try vcpu.setRegisters(r)
+    }
+
+    static func tssDescriptorLow(base: UInt64, limit: UInt64) -> UInt64 {
+        (limit & 0xFFFF) | ((base & 0xFF_FFFF) << 16) | (UInt64(0x89) << 40) | (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56)
+    }
+
+    static func store<T: FixedWidthInteger>(_ v: T, at gpa: UInt64, in ram: GuestMemory) {
+        // SAFETY: every address used here lies in the VMM's area below 2 MiB, inside RAM (>= 8 MiB).
+        ram.pointer(at: Int(gpa)).storeBytes(of: v.littleEndian, as: T.self)
+    }
+
+    static func load(at gpa: UInt64, in ram: GuestMemory) -> UInt64 {
+        ram.pointer(at: Int(gpa)).load(as: UInt64.self)
+    }
+}

@@ -1,0 +1,90 @@
+/// How the VM's memory is dirty-logged, decided by the tracking layer before boot.
+public enum DirtyLogging: Equatable, Sendable {
+    /// No logging (compare and full modes).
+    case none
+    /// Per-vCPU dirty rings of `entries` entries (`KVM_CAP_DIRTY_LOG_RING[_ACQ_REL]`).
+    case ring(entries: Int, acquireRelease: Bool)
+    /// `KVM_GET_DIRTY_LOG`, with `KVM_CLEAR_DIRTY_LOG` when `manualProtect` flags are non-zero.
+    case bitmap(manualProtect: Int)
+}
+
+/// Everything needed to boot one guest.
+public struct MachineConfig: Sendable {
+    public var image: GuestImage
+    public var arguments: String = ""
+    public var ramBytes: UInt64 = 256 << 20
+    public var width = 1280
+    public var height = 800
+    /// Bytes per framebuffer row; `nil` means `width * 4`.
+    public var pitch: Int?
+    public var cpus = 1
+    /// Doorbell pacing in ticks per second; 0 lets the guest free-run.
+    public var guestHz = 60.0
+    /// Stop each vCPU after its N-th frame doorbell.
+    public var frameLimit: Int?
+    public var dirtyLogging: DirtyLogging = .none
+    /// Log the RAM slot too (a migration consumer is subscribed).
+    public var logRAM = false
+    /// Hold each vCPU at its doorbell until every vCPU has finished the same frame, then call
+    /// `MachineEvents.allFramesDone` once: the framebuffer then holds exactly that frame.
+    public var lockstep = false
+
+    public init(image: GuestImage) { self.image = image }
+
+    public var framebufferPitch: Int { pitch ?? width * 4 }
+    public var framebufferBytes: Int { framebufferPitch * height }
+    /// The framebuffer slot's size: the frame rounded up to whole 2 MiB pages.
+    public var framebufferSlotBytes: Int {
+        let p = Int(GuestLayout.largePage)
+        return (framebufferBytes + p - 1) / p * p
+    }
+
+    public static let widthRange = 64...7680
+    public static let heightRange = 64...4320
+
+    /// Checks ranges; the first problem as a user-facing error.
+    public func validate(maxVCPUs: Int) throws(MachineError) {
+        guard Self.widthRange.contains(width), Self.heightRange.contains(height) else {
+            throw .badGeometry("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
+        }
+        if let pitch, pitch < width * 4 || pitch % 4 != 0 || pitch > width * 4 + 65536 {
+            throw .badGeometry("pitch \(pitch) is invalid for width \(width): it must be a multiple of 4, at least \(width * 4) bytes")
+        }
+        guard ramBytes >= GuestLayout.minRAM, ramBytes <= GuestLayout.maxRAM, ramBytes % GuestLayout.largePage == 0 else {
+            throw .badMemory("guest memory \(ramBytes) bytes is out of range: use 8M ... 32G in whole 2M steps (e.g. --memory 256M)")
+        }
+        let limit = min(maxVCPUs, GuestLayout.maxVCPUs)
+        guard cpus >= 1, cpus <= limit else {
+            throw .badCPUCount("--cpus \(cpus) is out of range: this host's KVM allows 1...\(limit)")
+        }
+        if arguments.utf8.count > GuestLayout.maxArgumentBytes {
+            throw .badArguments("guest arguments are \(arguments.utf8.count) bytes; the limit is \(GuestLayout.maxArgumentBytes)")
+        }
+        if guestHz < 0 || guestHz > 100_000 || guestHz.isNaN {
+            throw .badArguments("--guest-hz \(guestHz) is out of range: use 0 (free-run) ... 100000")
+        }
+        if let frameLimit, frameLimit < 1 {
+            throw .badArguments("--frames \(frameLimit) must be at least 1")
+        }
+        do { try image.validate(ramBytes: ramBytes) } catch { throw .image(error) }
+    }
+}
+
+/// Parses sizes such as `256M`, `4G`, `1048576` (bytes).
+public func parseMemorySize(_ text: String) -> UInt64? {
+    let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+    guard let last = t.last else { return nil }
+    var digits = t
+    var shift: UInt64 = 0
+    switch last {
+    case "K": shift = 10; digits.removeLast()
+    case "M": shift = 20; digits.removeLast()
+    case "G": shift = 30; digits.removeLast()
+    default: break
+    }
+    if digits.hasSuffix("I") { return nil }
+    guard let n = UInt64(digits), n > 0, n <= (UInt64(1) << 40) >> shift else { return nil }
+    return n << shift
+}
+
+import Foundation

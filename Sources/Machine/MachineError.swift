@@ -1,0 +1,22 @@
+import KVM
+
+/// Errors that stop a machine from being built or booted. `description` is the user's line.
+public enum MachineError: Error, CustomStringConvertible {
+    case kvm(KVMError)
+    case image(GuestImageError)
+    case badGeometry(String)
+    case badMemory(String)
+    case badCPUCount(String)
+    case badArguments(String)
+    case unknownGuest(String, known: [String])
+
+    public var description: String {
+        switch self {
+        case .kvm(let e): return e.description
+        case .image(let e): return e.description
+        case .badGeometry(let s), .badMemory(let s), .badCPUCount(let s), .badArguments(let s): return s
+        case .unknownGuest(let name, let known):
+            return "no built-in guest named '\(name)' (built-in: \(known.joined(separator: ", ")); or pass a path to an ELF image)"
+        }
+    }
+}

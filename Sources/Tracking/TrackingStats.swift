@@ -1,0 +1,41 @@
+/// Counters over a span of refreshes (`--stats` prints them once a second and at the end).
+public struct TrackingStats: Sendable {
+    public var refreshes = 0
+    public var ringFullHarvests = 0
+    public var entries = 0
+    public var duplicates = 0
+    public var uniquePages = 0
+    public var dirtyTiles = 0
+    public var bytesCopied = 0
+    public var harvestNanos: UInt64 = 0
+    public var resetNanos: UInt64 = 0
+    public var foldNanos: UInt64 = 0
+    public var copyNanos: UInt64 = 0
+    public var resetMismatches = 0
+
+    public init() {}
+
+    mutating func add(_ h: HarvestResult) {
+        entries += h.entries
+        duplicates += h.duplicates
+        uniquePages += h.uniquePages
+        harvestNanos += h.harvestNanos
+        resetNanos += h.resetNanos
+    }
+
+    /// Host time of the tracking pipeline (harvest + reset + fold + copy).
+    public var totalNanos: UInt64 { harvestNanos + resetNanos + foldNanos + copyNanos }
+
+    /// One line: counts and per-phase time per refresh.
+    public func line(label: String) -> String {
+        let n = max(1, refreshes)
+        func us(_ ns: UInt64) -> String { String(format: "%.1f", Double(ns) / Double(n) / 1000) }
+        return "\(label): \(refreshes) refreshes, \(entries) entries (\(duplicates) duplicates, \(uniquePages) unique pages), "
+            + "\(dirtyTiles) dirty tiles, \(bytesCopied / 1024) KiB copied; per refresh us: harvest \(us(harvestNanos)) "
+            + "reset \(us(resetNanos)) fold \(us(foldNanos)) copy \(us(copyNanos)) total \(us(totalNanos))"
+            + (ringFullHarvests > 0 ? "; \(ringFullHarvests) ring-full harvests" : "")
+            + (resetMismatches > 0 ? "; \(resetMismatches) reset-count mismatches" : "")
+    }
+}
+
+import Foundation

@@ -1,0 +1,18 @@
+import ArgumentParser
+import Machine
+
+struct GuestsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "guests", abstract: "List the built-in guest programs.")
+
+    func run() throws {
+        let dir = GuestCatalog.directory()
+        let width = GuestCatalog.names.map(\.count).max() ?? 8
+        for e in GuestCatalog.entries {
+            let present = dir.map { FileManager.default.fileExists(atPath: "\($0)/\(e.name).elf") } ?? false
+            Console.out("\(e.name.padding(toLength: width + 2, withPad: " ", startingAt: 0))\(e.summary)\(present ? "" : "  [image missing]")")
+        }
+        Console.out("images: \(dir ?? "not found (set RINGSIDE_GUEST_DIR)")")
+    }
+}
+
+import Foundation

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Display
+import Foundation
+import KVM
+import Machine
+import PNGOutput
+import Tracking
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Boot a guest program and show its screen (the default command).",
+        discussion: """
+        Opens a window when a display is available, or runs headless (--headless, or no
+        DISPLAY). Stops after --frames N guest frames, after --seconds S, or on Ctrl-C.
+        Exit status: 0 when stopped or finished, 1 for bad input or a host error, 2 when the
+        guest crashed, (v << 1) | 1 when the guest wrote v to its exit port 0xF4.
+        """
+    )
+
+    @OptionGroup var machine: MachineOptions
+    @OptionGroup var tracking: TrackingOptions
+
+    @Option(help: "Stop each vCPU after its N-th frame (the picture is then exactly frame N).")
+    var frames: Int?
+    @Option(help: "Stop after S seconds.")
+    var seconds: Double?
+    @Flag(help: "Run without a window.")
+    var headless = false
+    @Option(help: "Display refreshes (harvest + repaint) per second.")
+    var refresh: Double = 60
+    @Flag(help: "Print tracking statistics once a second and a summary at the end.")
+    var stats = false
+    @Option(name: .customLong("migration-rounds"), help: "Subscribe a migration list and end a round every MS milliseconds, printing its pages.")
+    var migrationRoundsMS: Int?
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        runReportingFailures { try RunSession(options: self).execute() }
+    }
+}
+
+struct MachineOptions: ParsableArguments {
+    @Option(help: "Built-in guest name (see `ringside guests`) or path to an ELF image.")
+    var guest = GuestCatalog.defaultGuest
+    @Option(help: "Argument string for the guest, e.g. \"sprites=64\".")
+    var args = ""
+    @Option(help: "Number of vCPUs.")
+    var cpus = 1
+    @Option(help: "Framebuffer width in pixels (64...7680).")
+    var width = 1280
+    @Option(help: "Framebuffer height in pixels (64...4320).")
+    var height = 800
+    @Option(help: ArgumentHelp("Bytes per framebuffer row (default width*4).", visibility: .hidden))
+    var pitch: Int?
+    @Option(help: "Guest RAM, e.g. 256M or 4G (8M...32G, whole 2M steps).")
+    var memory = "256M"
+    @Option(name: .customLong("guest-hz"), help: "Guest frame pacing per second; 0 lets the guest free-run.")
+    var guestHz: Double = 60
+    @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
+    var device = "/dev/kvm"
+
+    /// Opens KVM, loads the image and checks every range; one line per problem.
+    func makeConfig() throws -> (KVMSystem, HostCapabilities, MachineConfig) {
+        guard let ram = parseMemorySize(memory) else {
+            throw Failure("--memory '\(memory)' is not a size: use a number with M or G, e.g. 256M or 4G")
+        }
+        // Geometry and counts are checked before touching KVM, so they fail the same everywhere.
+        guard MachineConfig.widthRange.contains(width), MachineConfig.heightRange.contains(height) else {
+            throw Failure("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
+        }
+        guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
+        let image: GuestImage
+        do { image = try GuestCatalog.load(guest) } catch { throw Failure("\(error)") }
+        let system: KVMSystem
+        let caps: HostCapabilities
+        do {
+            system = try KVMSystem(path: device)
+            caps = try HostCapabilities(system: system)
+        } catch { throw Failure("\(error)") }
+        var config = MachineConfig(image: image)
+        config.arguments = args
+        config.ramBytes = ram
+        config.width = width
+        config.height = height
+        config.pitch = pitch
+        config.cpus = cpus
+        config.guestHz = guestHz
+        do { try config.validate(maxVCPUs: caps.usableVCPUs) } catch { throw Failure("\(error)") }
+        return (system, caps, config)
+    }
+}
+
+struct TrackingOptions: ParsableArguments {
+    @Option(help: "How dirty tiles are found: ring, bitmap, compare or full.")
+    var tracking: String = "ring"
+    @Option(name: .customLong("ring-entries"), help: "Dirty ring entries per vCPU (a power of two).")
+    var ringEntries = TrackingPlan.defaultRingEntries
+    @Option(help: "Tile size WxH for the dirty-tile bitmap.")
+    var tile = "64x16"
+
+    func mode() throws -> TrackingMode {
+        guard let m = TrackingMode(rawValue: tracking) else {
+            throw Failure("--tracking '\(tracking)' is not a mode: use ring, bitmap, compare or full")
+        }
+        return m
+    }
+
+    func tileSize() throws -> TileSize {
+        guard let t = TileSize(parsing: tile), t.width >= 8, t.height >= 1, t.width <= 1024, t.height <= 1024 else {
+            throw Failure("--tile '\(tile)' is not a tile size: use WxH with W in 8...1024 and H in 1...1024, e.g. 64x16")
+        }
+        return t
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Write PNG files of the guest's screen into DIR (headless dump).")
+    var png: String?
+    @Option(name: .customLong("png-every"), help: "With --png: a file every N guest frames.")
+    var pngEvery: Int?
+    @Flag(name: .customLong("png-on-change"), help: "With --png: a file for every frame that changed something.")
+    var pngOnChange = false
+    @Flag(name: .customLong("show-dirty"), help: "Tint tiles repainted in the last frames.")
+    var showDirty = false
+    @Flag(name: .customLong("show-split"), help: "Beside the screen, draw guest memory pages lit by the migration list.")
+    var showSplit = false
+
+    func pngPolicy() throws -> PNGDumper.Policy? {
+        if png == nil {
+            if pngEvery != nil || pngOnChange { throw Failure("--png-every and --png-on-change need --png DIR") }
+            return nil
+        }
+        if let n = pngEvery {
+            guard n >= 1 else { throw Failure("--png-every \(n) is out of range: use 1 or more (a file every N guest frames)") }
+            if pngOnChange { throw Failure("use either --png-every or --png-on-change, not both") }
+            return .every(n)
+        }
+        return pngOnChange ? .onChange : .lastFrameOnly
+    }
+}

@@ -1,0 +1,245 @@
+import Display
+import Foundation
+import KVM
+import Machine
+import PNGOutput
+import Tracking
+
+/// One `ringside run`: builds the tracked machine, starts the sinks and the refresh loop,
+/// stops on --frames/--seconds/Ctrl-C, and prints the summary.
+final class RunSession: @unchecked Sendable {
+    let options: RunCommand
+    private var session: TrackingSession!
+    private var dumper: PNGDumper?
+    private var dumpError: PNGError?
+    private let outputLock = NSLock()
+    private var lastFrame = 0
+    private var changedSinceDump = false
+
+    init(options: RunCommand) { self.options = options }
+
+    func execute() throws -> Int32 {
+        let o = options
+        let mode = try o.tracking.mode()
+        let tile = try o.tracking.tileSize()
+        let policy = try o.output.pngPolicy()
+        if let f = o.frames, f < 1 { throw Failure("--frames \(f) is out of range: use 1 or more") }
+        if let s = o.seconds, !(s > 0) { throw Failure("--seconds \(s) is out of range: use a positive number") }
+        guard o.refresh > 0, o.refresh <= 1000 else { throw Failure("--refresh \(o.refresh) is out of range: use 1...1000 refreshes per second") }
+        if let ms = o.migrationRoundsMS, ms < 1 { throw Failure("--migration-rounds \(ms) is out of range: use 1 or more milliseconds") }
+        let (system, caps, baseConfig) = try o.machine.makeConfig()
+        let migration = o.migrationRoundsMS != nil || o.output.showSplit
+        let plan: TrackingPlan
+        do {
+            plan = try TrackingPlan.make(mode: mode, ringEntries: o.tracking.ringEntries, caps: caps, migration: migration)
+        } catch { throw Failure("\(error)") }
+        if let dir = o.output.png, let policy {
+            do { dumper = try PNGDumper(directory: dir, policy: policy) } catch { throw Failure("\(error)") }
+        }
+
+        var config = baseConfig
+        config.frameLimit = o.frames
+        // Per-frame PNG files must show exactly one guest frame: hold every vCPU at its
+        // doorbell while the frame is harvested, copied and written.
+        let perFrameDump = policy != nil && policy != .lastFrameOnly
+        config.lockstep = perFrameDump
+        let cpus = config.cpus
+        var events = MachineEvents()
+        events.consoleLine = { cpu, line in Console.out(cpus > 1 ? "guest[\(cpu)]: \(line)" : "guest: \(line)") }
+        events.frameDone = { [weak self] _, frame in
+            guard let self else { return }
+            self.session?.noteDoorbell()
+            self.outputLock.lock(); self.lastFrame = max(self.lastFrame, frame); self.outputLock.unlock()
+        }
+        if perFrameDump { events.allFramesDone = { [weak self] frame in self?.dumpFrame(frame) } }
+        do {
+            session = try TrackingSession(system: system, config: config, plan: plan, tile: tile, migration: migration, events: events)
+        } catch { throw Failure("\(error)") }
+        let m = session.machine
+
+        let windowWanted = !o.headless && o.output.png == nil
+        if windowWanted {
+            if ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
+                Console.out("no display (DISPLAY is not set): running headless")
+            } else {
+                Console.out("window output is not available in this build yet: running headless")
+            }
+        }
+        Console.out("ringside: \(m.config.image.name) at \(config.width)x\(config.height), \(cpus) vCPU\(cpus > 1 ? "s" : ""), "
+            + "\(config.ramBytes >> 20) MiB RAM, tracking \(plan.mode.rawValue) (\(plan.reason)), tile \(tile.width)x\(tile.height)"
+            + (config.guestHz > 0 ? ", guest paced at \(config.guestHz) Hz" : ", guest free-running"))
+
+        let interrupt = installInterruptHandler { m.stop() }
+        defer { interrupt.cancel() }
+        let start = Date()
+        m.start()
+        let refresher = perFrameDump ? nil : startRefreshLoop(hz: o.refresh)
+        let statsTimer = o.stats ? startTimer(interval: 1) { [session] in
+            Console.out(session!.takeIntervalStats().line(label: "stats"))
+        } : nil
+        let roundsTimer = o.migrationRoundsMS.map { ms in
+            startTimer(interval: Double(ms) / 1000) { [self] in self.printRound() }
+        }
+
+        var outcome: MachineOutcome
+        if let s = o.seconds {
+            outcome = m.wait(seconds: s) ?? { m.stop(); return m.wait() }()
+        } else {
+            outcome = m.wait()
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        refresher?.stop()
+        statsTimer?.cancel()
+        roundsTimer?.cancel()
+
+        // Final harvest: the shadow now equals guest memory (every vCPU is stopped).
+        do { try session.refresh() } catch { throw Failure("\(error)") }
+        if let round = o.migrationRoundsMS.flatMap({ _ in session.endMigrationRound() }) { Console.out(Self.describe(round)) }
+
+        if let dumper {
+            if let dumpError { throw Failure(dumpError.description) }
+            do {
+                try session.withDisplay { d throws(PNGError) in try dumper.finish(lastFrame: lastFrameSeen(m), shadow: d.shadow) }
+            } catch { throw Failure("\(error)") }
+            Console.out(dumper.summary)
+        }
+
+        let frames = (0..<cpus).map { m.framesCompleted(cpu: $0) }
+        let total = frames.reduce(0, +)
+        let perCPU = cpus > 1 ? " (" + frames.enumerated().map { "vCPU \($0.offset): \(String(format: "%.1f", Double($0.element) / elapsed))" }.joined(separator: ", ") + ")" : ""
+        Console.out(String(format: "guest frames/s: %.1f%@ over %.2f s, %d frames", Double(total) / Double(cpus) / elapsed, perCPU, elapsed, total))
+        let st = session.totalStats
+        if o.stats { Console.out(st.line(label: "total")) }
+        Console.out(String(format: "display: %d refreshes (%.1f/s), %.1f dirty tiles per refresh", st.refreshes, Double(st.refreshes) / elapsed,
+                           Double(st.dirtyTiles) / Double(max(1, st.refreshes))))
+
+        switch outcome {
+        case .framesCompleted, .stopped: return 0
+        case .guestExit(let status):
+            Console.out("guest exited with status \(status)")
+            return Int32(truncatingIfNeeded: (status << 1) | 1)
+        case .crashed(let crash): throw Failure(crash.description, status: 2)
+        case .failed(let e): throw Failure(e.description)
+        }
+    }
+
+    private func lastFrameSeen(_ m: Machine) -> Int {
+        (0..<m.config.cpus).map { m.framesCompleted(cpu: $0) }.min() ?? 0
+    }
+
+    /// Lockstep callback: every vCPU is held at doorbell `frame`.
+    private func dumpFrame(_ frame: Int) {
+        guard let dumper, dumpError == nil else { return }
+        do {
+            try session.refresh { [self] d, dirty in
+                changedSinceDump = changedSinceDump || !dirty.isEmpty
+                do {
+                    try dumper.frameCompleted(frame: frame, changed: changedSinceDump, shadow: d.shadow)
+                    changedSinceDump = false
+                } catch { dumpError = error as? PNGError }
+            }
+        } catch {
+            Console.error("\(error)")
+        }
+        if dumpError != nil { session.machine.stop() }
+    }
+
+    private func printRound() {
+        _ = try? session.refresh()
+        if let round = session.endMigrationRound() { Console.out(Self.describe(round)) }
+    }
+
+    static func describe(_ round: MigrationDirtyList.Round) -> String {
+        func ranges(_ pages: [UInt64]) -> String {
+            let sorted = pages.sorted()
+            var parts: [String] = []
+            var i = 0
+            while i < sorted.count && parts.count < 8 {
+                var j = i
+                while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1 }
+                parts.append(i == j ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
+                i = j + 1
+            }
+            return parts.joined(separator: ",") + (i < sorted.count ? ",..." : "")
+        }
+        let ram = round.pages[GuestLayout.ramSlot] ?? []
+        let fb = round.pages[GuestLayout.framebufferSlot] ?? []
+        return "migration round \(round.number): \(round.total) pages; ram \(ram.count) [\(ranges(ram))]; framebuffer \(fb.count) [\(ranges(fb))]"
+    }
+
+    // MARK: - threads and timers
+
+    private func startRefreshLoop(hz: Double) -> RefreshLoop {
+        let loop = RefreshLoop(period: 1 / hz) { [self] in
+            do { try session.refresh() } catch { Console.error("\(error)"); session.machine.stop() }
+        }
+        loop.start()
+        return loop
+    }
+
+    private func startTimer(interval: Double, _ body: @escaping @Sendable () -> Void) -> DispatchSourceTimer {
+        let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ringside.timer"))
+        t.schedule(deadline: .now() + interval, repeating: interval)
+        t.setEventHandler(handler: body)
+        t.resume()
+        return t
+    }
+}
+
+/// Calls `body` on a dedicated thread every `period` seconds until stopped.
+final class RefreshLoop: @unchecked Sendable {
+    let period: Double
+    let body: () -> Void
+    private let cond = NSCondition()
+    private var stopped = false
+    private var done = false
+
+    init(period: Double, body: @escaping () -> Void) {
+        self.period = period
+        self.body = body
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            var next = Date()
+            cond.lock()
+            while !stopped {
+                cond.unlock()
+                body()
+                cond.lock()
+                next = max(next.addingTimeInterval(period), Date())
+                while !stopped && cond.wait(until: next) {}
+            }
+            done = true
+            cond.broadcast()
+            cond.unlock()
+        }
+        t.name = "refresh"
+        t.start()
+    }
+
+    func stop() {
+        cond.lock()
+        stopped = true
+        cond.broadcast()
+        while !done { cond.wait() }
+        cond.unlock()
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM stop the VM cleanly instead of killing the process.
+func installInterruptHandler(_ body: @escaping @Sendable () -> Void) -> DispatchSourceSignal {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let q = DispatchQueue(label: "ringside.signals")
+    let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: q)
+    s.setEventHandler {
+        Console.error("interrupted: stopping the guest")
+        body()
+    }
+    s.resume()
+    let t = DispatchSource.makeSignalSource(signal: SIGTERM, queue: q)
+    t.setEventHandler(handler: body)
+    t.resume()
+    return s
+}

@@ -1,0 +1,290 @@
+// desktop: a sparse-update workload. Frame 1 draws a desktop (gradient background,
+// `windows` overlapping windows with title bars and text, a taskbar); later frames
+// only move the mouse cursor (restore the pixels under its old position, save and
+// draw at the new one) and redraw the taskbar clock when its text changes.
+//   windows=N (default 3, 0..64)  number of windows
+//   seed=S    (default 1)         window placement
+// Clock: frame n shows mm:ss of (n - 1) / 60 seconds (60 frames per "second").
+// Cursor: hot spot at (W/2 + (W/2 - 24) * s(300n) / 127, H/2 + (H/2 - 24) * s(410n + 16384) / 127),
+// s = sinFine (interpolated sine table, 65536 per turn).
+// With several vCPUs everything is clipped to the vCPU's band.
+
+let cursorWidth = 12
+let cursorHeight = 19
+// B = black outline, W = white fill, . = transparent; 19 rows of 12, newline-separated.
+let cursorShape: StaticString = """
+    B...........
+    BB..........
+    BWB.........
+    BWWB........
+    BWWWB.......
+    BWWWWB......
+    BWWWWWB.....
+    BWWWWWWB....
+    BWWWWWWWB...
+    BWWWWWWWWB..
+    BWWWWWWWWWB.
+    BWWWWWWBBBBB
+    BWWWBWWB....
+    BWWBBWWB....
+    BWB..BWWB...
+    BB...BWWB...
+    B.....BWWB..
+    ......BWWB..
+    .......BB...
+    """
+
+let windowTitles: [StaticString] = ["Terminal", "Editor - desktop.swift", "Files - /home/guest", "System Monitor"]
+
+let terminalText: [StaticString] = [
+    "guest@ringside:~$ uname -a",
+    "Ringside 1.0 x86_64 embedded-swift",
+    "guest@ringside:~$ ls assets/guests",
+    "README.md  bin  build.sh  runtime  src",
+    "guest@ringside:~$ bash build.sh",
+    "  SWIFT  src/desktop.swift",
+    "  LD     bin/desktop.elf",
+    "guest@ringside:~$ ringside --frames 600",
+    "frame 600: 3 rects dirty (sparse)",
+    "guest@ringside:~$ ",
+]
+
+let editorText: [StaticString] = [
+    "struct Window {",
+    "    var frame: Rect",
+    "    var title: String",
+    "    var visible = true",
+    "",
+    "    func draw(on fb: Framebuffer) {",
+    "        fb.fillRect(frame, .white)",
+    "        fb.drawText(title, at: frame.origin)",
+    "    }",
+    "}",
+    "",
+    "// TODO: damage tracking",
+]
+
+let filesText: [StaticString] = [
+    "Name                 Size   Modified",
+    "Documents/              -   yesterday",
+    "Pictures/               -   last week",
+    "notes.txt           2 KiB   10:42",
+    "report.pdf        812 KiB   09:15",
+    "screenshot.png    1.2 MiB   Monday",
+    "build.log          36 KiB   08:03",
+    "todo.md            640 B    today",
+    "budget.ods          18 KiB  March",
+]
+
+let monitorLabels: [StaticString] = ["cpu0", "cpu1", "mem ", "swap", "net ", "disk"]
+
+struct Win {
+    var x: Int
+    var y: Int
+    var w: Int
+    var h: Int
+    var kind: Int
+    var seed: UInt64
+}
+
+let titleHeight = 22
+let taskbarHeight = 28
+
+func drawLines(_ fb: Framebuffer, _ lines: [StaticString], _ x: Int, _ y: Int, _ fg: UInt32) {
+    var yy = y
+    for line in lines {
+        fb.drawText(x, yy, line, fg, nil)
+        yy += fontGlyphHeight
+    }
+}
+
+func drawWindow(_ screen: Framebuffer, _ win: Win, active: Bool, number: Int) {
+    let x = win.x, y = win.y, w = win.w, h = win.h
+    screen.fillRect(x + 6, y + 6, w, h, rgb(0x0C, 0x14, 0x1E))  // shadow
+    screen.strokeRect(x - 1, y - 1, w + 2, h + 2, rgb(0x20, 0x20, 0x20))
+    // title bar
+    let t0 = active ? rgb(0x4A, 0x86, 0xC8) : rgb(0x9A, 0xA4, 0xAE)
+    let t1 = active ? rgb(0x2A, 0x5A, 0x98) : rgb(0x74, 0x7E, 0x88)
+    screen.fillGradient(x, y, w, titleHeight, t0, t1)
+    let bar = screen.clipped(x, y, w - 70, titleHeight)
+    let tx = bar.drawText(x + 8, y + 3, windowTitles[win.kind], 0xFFFFFF, nil)
+    var num = TextBuffer(capacity: 8)
+    num.append(" #")
+    num.append(UInt64(number))
+    bar.drawText(tx, y + 3, num, active ? 0xC8DCF0 : 0xE0E4E8, nil)
+    // buttons: minimise, maximise, close
+    let by = y + 4
+    let bx = x + w - 62
+    screen.fillRect(bx, by, 16, 14, rgb(0xD8, 0xD8, 0xD8))
+    screen.fillRect(bx + 4, by + 9, 8, 2, 0x303030)
+    screen.fillRect(bx + 20, by, 16, 14, rgb(0xD8, 0xD8, 0xD8))
+    screen.strokeRect(bx + 24, by + 3, 8, 8, 0x303030)
+    screen.fillRect(bx + 40, by, 16, 14, rgb(0xE0, 0x4B, 0x3A))
+    screen.drawText(bx + 44, by - 1, "x", 0xFFFFFF, nil)
+    // body
+    let bodyY = y + titleHeight
+    let bodyH = h - titleHeight
+    let body = screen.clipped(x, bodyY, w, bodyH)
+    switch win.kind {
+    case 0:
+        body.fillRect(x, bodyY, w, bodyH, rgb(0x16, 0x18, 0x1C))
+        var yy = bodyY + 6
+        for (i, line) in terminalText.enumerated() {
+            let isPrompt = line.utf8Start[0] == UInt8(ascii: "g")  // "guest@ringside:~$ ..."
+            let end = body.drawText(x + 6, yy, line, isPrompt ? rgb(0x8A, 0xE2, 0x34) : rgb(0xD3, 0xD7, 0xCF), nil)
+            if i == terminalText.count - 1 { body.fillRect(end, yy, 8, fontGlyphHeight, rgb(0xD3, 0xD7, 0xCF)) }
+            yy += fontGlyphHeight
+        }
+    case 1:
+        body.fillRect(x, bodyY, w, bodyH, 0xFFFFFF)
+        body.fillRect(x, bodyY, 36, bodyH, rgb(0xEE, 0xEE, 0xEC))
+        var yy = bodyY + 4
+        var lineNo = TextBuffer(capacity: 8)
+        for (i, line) in editorText.enumerated() {
+            lineNo.clear()
+            lineNo.append(UInt64(i + 1), width: 3)
+            body.drawText(x + 4, yy, lineNo, rgb(0x88, 0x8A, 0x85), nil)
+            let comment = i == editorText.count - 1
+            body.drawText(x + 44, yy, line, comment ? rgb(0x4E, 0x9A, 0x06) : rgb(0x20, 0x4A, 0x87), nil)
+            yy += fontGlyphHeight
+        }
+    case 2:
+        body.fillRect(x, bodyY, w, bodyH, 0xFFFFFF)
+        var yy = bodyY
+        for (i, line) in filesText.enumerated() {
+            let bg: UInt32 = i == 0 ? rgb(0xDE, 0xE2, 0xE6) : (i % 2 == 0 ? rgb(0xF4, 0xF6, 0xF8) : 0xFFFFFF)
+            body.fillRect(x, yy, w, fontGlyphHeight + 4, bg)
+            body.drawText(x + 8, yy + 2, line, i == 0 ? 0x202020 : rgb(0x2E, 0x34, 0x36), nil)
+            yy += fontGlyphHeight + 4
+        }
+    default:
+        body.fillRect(x, bodyY, w, bodyH, rgb(0xF0, 0xF0, 0xF0))
+        var rng = SplitMix64(seed: win.seed)
+        var yy = bodyY + 10
+        let barW = max(w - 90, 10)
+        for label in monitorLabels {
+            body.drawText(x + 10, yy, label, 0x202020, nil)
+            body.fillRect(x + 60, yy + 2, barW, 12, rgb(0xC8, 0xC8, 0xC8))
+            let used = rng.range(barW / 10, barW)
+            body.fillRect(x + 60, yy + 2, used, 12, used > barW * 3 / 4 ? rgb(0xCC, 0x33, 0x33) : rgb(0x34, 0x8A, 0xD8))
+            yy += 26
+        }
+        // a little history graph
+        let gy = yy + 4, gh = max(bodyY + bodyH - gy - 10, 0)
+        body.fillRect(x + 10, gy, w - 20, gh, 0x202428)
+        var px = x + 12
+        while px < x + w - 12 && gh > 4 {
+            let v = rng.range(2, gh - 2)
+            body.fillRect(px, gy + gh - v, 3, v, rgb(0x73, 0xD2, 0x16))
+            px += 4
+        }
+    }
+}
+
+func drawClock(_ fb: Framebuffer, _ frame: UInt32, _ text: inout TextBuffer) {
+    let seconds = UInt64(frame - 1) / 60
+    text.clear()
+    text.append((seconds / 60) % 100, width: 2, pad: 48)
+    text.append(UInt8(ascii: ":"))
+    text.append(seconds % 60, width: 2, pad: 48)
+    let x = fb.width - 8 * 5 - 14
+    let y = fb.height - taskbarHeight + 6
+    fb.fillRect(x - 6, y - 2, 8 * 5 + 12, fontGlyphHeight + 4, rgb(0x18, 0x18, 0x18))
+    fb.drawText(x, y, text, rgb(0xEE, 0xEE, 0xEC), nil)
+}
+
+@_cdecl("_start")
+public func start(_ raw: UnsafeRawPointer) -> Never {
+    let g = Guest(raw, name: "desktop")
+    var windowCount = 3
+    var seed: UInt64 = 1
+    parseArguments(g.boot, guest: "desktop") { key, value in
+        if key == "windows" { return parseInt(value, into: &windowCount, 0, 64) }
+        if key == "seed" { return parseUInt64(value, into: &seed) }
+        return .unknown
+    }
+    g.announce {
+        Console.write(" windows="); Console.write(windowCount)
+        Console.write(" seed="); Console.writeUnsigned(seed)
+    }
+    let fb = g.fb
+    let W = fb.width, H = fb.height
+    // Windows: the same on every vCPU (placed on the whole screen), clipped to bands when drawn.
+    var rng = SplitMix64(seed: seed)
+    var windows: [Win] = []
+    let deskH = max(H - taskbarHeight, 1)
+    for k in 0..<windowCount {
+        let w = max(min(rng.range(W * 3 / 10, W / 2), W), min(W, 160))
+        let h = max(min(rng.range(deskH * 3 / 10, deskH / 2), deskH), min(deskH, 100))
+        let x = rng.range(8, max(W - w - 8, 8))
+        let y = rng.range(8, max(deskH - h - 8, 8))
+        windows.append(Win(x: x, y: y, w: w, h: h, kind: k % 4, seed: rng.next()))
+    }
+    // Cursor sprite decoded to colours (0xFF000000 = transparent) and its save-under buffer.
+    let sprite = UnsafeMutablePointer<UInt32>.allocate(capacity: cursorWidth * cursorHeight)
+    let under = UnsafeMutablePointer<UInt32>.allocate(capacity: cursorWidth * cursorHeight)
+    cursorShape.withUTF8Buffer { b in
+        for i in 0..<(cursorWidth * cursorHeight) {
+            let ch = b[(i / cursorWidth) * (cursorWidth + 1) + i % cursorWidth]
+            sprite[i] = ch == UInt8(ascii: "B") ? 0x000000 : ch == UInt8(ascii: "W") ? 0xFFFFFF : 0xFF00_0000
+        }
+    }
+    func cursorPosition(_ n: UInt32) -> (Int, Int) {
+        let t = Int(n)
+        let cx = W / 2 + (W / 2 - 24) * sinFine(t &* 300) / 127
+        let cy = H / 2 + (H / 2 - 24) * sinFine(t &* 410 &+ 16384) / 127
+        return (cx, cy)
+    }
+    var clockText = TextBuffer(capacity: 8)
+    var cursor = (0, 0)
+
+    g.run { n in
+        if n == 1 {
+            // background
+            fb.fillGradient(0, 0, W, deskH, rgb(0x3A, 0x6E, 0x9E), rgb(0x10, 0x24, 0x3C))
+            fb.drawText(W - 8 * 17 - 16, 12, "Ringside desktop", rgb(0xA8, 0xC4, 0xE0), nil)
+            for (i, win) in windows.enumerated() {
+                drawWindow(fb, win, active: i == windows.count - 1, number: i + 1)
+            }
+            // taskbar
+            let ty = H - taskbarHeight
+            fb.fillRect(0, ty, W, taskbarHeight, rgb(0x2E, 0x34, 0x36))
+            fb.fillRect(0, ty, W, 1, rgb(0x55, 0x57, 0x53))
+            fb.fillGradient(4, ty + 3, 72, taskbarHeight - 6, rgb(0x73, 0xD2, 0x16), rgb(0x4E, 0x9A, 0x06))
+            fb.drawText(18, ty + 6, "Start", 0xFFFFFF, nil)
+            var bx = 84
+            for (i, win) in windows.enumerated() {
+                if bx + 150 > W - 70 { break }
+                let active = i == windows.count - 1
+                fb.fillRect(bx, ty + 3, 146, taskbarHeight - 6, active ? rgb(0x55, 0x57, 0x53) : rgb(0x40, 0x44, 0x46))
+                fb.clipped(bx, ty, 140, taskbarHeight).drawText(bx + 6, ty + 6, windowTitles[win.kind], rgb(0xEE, 0xEE, 0xEC), nil)
+                bx += 150
+            }
+            drawClock(fb, n, &clockText)
+        } else {
+            // restore what the cursor covered
+            for r in 0..<cursorHeight {
+                let yy = cursor.1 + r
+                if yy < fb.clipTop || yy >= fb.clipBottom { continue }
+                let p = fb.row(yy)
+                for c in 0..<cursorWidth where cursor.0 + c < W && sprite[r * cursorWidth + c] != 0xFF00_0000 {
+                    p[cursor.0 + c] = under[r * cursorWidth + c]
+                }
+            }
+            if (n - 1) % 60 == 0 { drawClock(fb, n, &clockText) }
+        }
+        // save under and draw the cursor at its new position
+        cursor = cursorPosition(n)
+        for r in 0..<cursorHeight {
+            let yy = cursor.1 + r
+            if yy < fb.clipTop || yy >= fb.clipBottom { continue }
+            let p = fb.row(yy)
+            for c in 0..<cursorWidth where cursor.0 + c < W {
+                let s = sprite[r * cursorWidth + c]
+                if s == 0xFF00_0000 { continue }
+                under[r * cursorWidth + c] = p[cursor.0 + c]
+                p[cursor.0 + c] = s
+            }
+        }
+    }
+}
