@@ -33,12 +33,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "KVMTests", dependencies: ["KVM"]),
-        .testTarget(name: "MachineTests", dependencies: ["Machine"]),
+        .target(name: "TestSupport", dependencies: ["KVM", "Machine"], path: "Tests/TestSupport"),
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "TestSupport"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "TestSupport"]),
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport"]),
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
         .testTarget(name: "WindowTests", dependencies: ["Window", "Display"]),
-        .testTarget(name: "RingsideCLITests", dependencies: []),
+        .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport"]),
     ]
 )

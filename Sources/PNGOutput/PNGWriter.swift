@@ -11,21 +11,36 @@ import Display
 /// removed on any failure. A full disk therefore never leaves a broken `.png`; an interrupt
 /// mid-write can leave at most a `.tmp-PID` file, never a truncated `.png`.
 public enum PNGWriter {
+    /// PNG row filters libpng may choose between (its adaptive choice when several are given).
+    public struct Filters: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        public static let none = Filters(rawValue: CPNG_FILTER_NONE)
+        public static let sub = Filters(rawValue: CPNG_FILTER_SUB)
+        public static let up = Filters(rawValue: CPNG_FILTER_UP)
+        public static let average = Filters(rawValue: CPNG_FILTER_AVG)
+        public static let paeth = Filters(rawValue: CPNG_FILTER_PAETH)
+        public static let all: Filters = [.none, .sub, .up, .average, .paeth]
+    }
+
     /// Encoder settings.
     public struct Options: Sendable, Equatable {
         /// zlib level, 0 (store) ... 9 (smallest).
         public var compressionLevel: Int
-        /// Row filters libpng may choose from (a set of `CPNG_FILTER_*` bits).
-        public var filters: Int32
+        /// Row filters libpng may choose from.
+        public var filters: Filters
         /// `fsync` each file before renaming it (survives a machine crash; slower).
         public var durable: Bool
 
-        /// Level 1 with the SUB filter: the fastest setting that still compresses screen
-        /// content well (see the measurements in the package notes).
-        public static let fast = Options(compressionLevel: 1, filters: 0x10, durable: false)
+        /// zlib level 2 with the UP filter, no fsync. Measured on 1280x800 (x86-64, release):
+        /// a flat desktop with text encodes in ~7.4 ms (40 KB) and a full-screen gradient in
+        /// ~9.3 ms (119 KB); UP was the fastest filter on the gradient and near the fastest on
+        /// flat content, while NONE balloons gradients (760 KB) and libpng's adaptive choice
+        /// of all filters costs twice the time. Level 6 halves flat files but doubles the time.
+        public static let fast = Options(compressionLevel: 2, filters: .up, durable: false)
 
         /// A custom setting.
-        public init(compressionLevel: Int, filters: Int32, durable: Bool) {
+        public init(compressionLevel: Int, filters: Filters, durable: Bool) {
             self.compressionLevel = compressionLevel
             self.filters = filters
             self.durable = durable
@@ -54,7 +69,7 @@ public enum PNGWriter {
         var message = [CChar](repeating: 0, count: 256)
         let code = message.withUnsafeMutableBufferPointer { buffer in
             cpng_write_xrgb(temporary, pixels, UInt32(geometry.width), UInt32(geometry.height),
-                            UInt32(geometry.pitch), Int32(options.compressionLevel), options.filters,
+                            UInt32(geometry.pitch), Int32(options.compressionLevel), options.filters.rawValue,
                             options.durable ? UInt32(CPNG_SYNC) : 0, buffer.baseAddress, buffer.count)
         }
         guard code == 0 else {

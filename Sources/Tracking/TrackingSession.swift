@@ -20,6 +20,10 @@ public final class TrackingSession: @unchecked Sendable {
     private var oldestUnshownDoorbell: UInt64 = 0
     private var latencies: [UInt64] = []
     private var latencyCount = 0
+    /// Tiles repainted since a presenting sink last took them (a window presents at its own pace).
+    private var unpresented: DirtyTileBitmap
+    /// Heat of recent repaints, aged once per refresh (for --show-dirty).
+    public private(set) var heat: DirtyHeatmap
 
     /// Builds the machine with the plan's logging. When the kernel refuses the ring at
     /// `KVM_ENABLE_CAP`, falls back to the bitmap and records why.
@@ -60,6 +64,9 @@ public final class TrackingSession: @unchecked Sendable {
             migration = nil
         }
         latencies.reserveCapacity(1 << 16)
+        unpresented = DirtyTileBitmap(count: display.grid.count)
+        heat = DirtyHeatmap(count: display.grid.count)
+        unpresented.setAll() // a presenting sink starts with the whole (black) screen to draw
         box.session = self
     }
 
@@ -91,6 +98,8 @@ public final class TrackingSession: @unchecked Sendable {
             latencyCount += 1
             oldestUnshownDoorbell = 0
         }
+        unpresented.formUnion(display.lastDirty)
+        heat.age(marking: display.lastDirty)
         body?(display, display.lastDirty)
         return tiles
     }
@@ -99,6 +108,16 @@ public final class TrackingSession: @unchecked Sendable {
     public func withDisplay<R, E: Error>(_ body: (DisplayTracker) throws(E) -> R) throws(E) -> R {
         lock.lock(); defer { lock.unlock() }
         return try body(display)
+    }
+
+    /// For a presenting sink: under the lock, hands `body` the shadow and every tile repainted
+    /// since the previous call (then forgets them). Upload inside `body`; present after it returns,
+    /// so presenting never holds up a harvest.
+    public func takeUnpresented<R>(_ body: (DisplayTracker, DirtyTileBitmap, DirtyHeatmap) -> R) -> R {
+        lock.lock(); defer { lock.unlock() }
+        let r = body(display, unpresented, heat)
+        unpresented.clearAll()
+        return r
     }
 
     /// Called on a vCPU thread at `KVM_EXIT_DIRTY_RING_FULL`: harvest and reset now, so the

@@ -57,13 +57,10 @@ final class RunSession: @unchecked Sendable {
         } catch { throw Failure("\(error)") }
         let m = session.machine
 
-        let windowWanted = !o.headless && o.output.png == nil
-        if windowWanted {
-            if ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
-                Console.out("no display (DISPLAY is not set): running headless")
-            } else {
-                Console.out("window output is not available in this build yet: running headless")
-            }
+        var windowWanted = !o.headless && o.output.png == nil
+        if windowWanted && ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
+            Console.out("no display (DISPLAY is not set): running headless")
+            windowWanted = false
         }
         Console.out("ringside: \(m.config.image.name) at \(config.width)x\(config.height), \(cpus) vCPU\(cpus > 1 ? "s" : ""), "
             + "\(config.ramBytes >> 20) MiB RAM, tracking \(plan.mode.rawValue) (\(plan.reason)), tile \(tile.width)x\(tile.height)"
@@ -73,6 +70,8 @@ final class RunSession: @unchecked Sendable {
         defer { interrupt.cancel() }
         let start = Date()
         m.start()
+        let deadline = o.seconds.map { s in startTimer(interval: s) { m.stop() } }
+        defer { deadline?.cancel() }
         let refresher = perFrameDump ? nil : startRefreshLoop(hz: o.refresh)
         let statsTimer = o.stats ? startTimer(interval: 1) { [session] in
             Console.out(session!.takeIntervalStats().line(label: "stats"))
@@ -81,12 +80,11 @@ final class RunSession: @unchecked Sendable {
             startTimer(interval: Double(ms) / 1000) { [self] in self.printRound() }
         }
 
-        var outcome: MachineOutcome
-        if let s = o.seconds {
-            outcome = m.wait(seconds: s) ?? { m.stop(); return m.wait() }()
-        } else {
-            outcome = m.wait()
+        if windowWanted {
+            // WINDOW: runWindowLoop(session:options:) goes here (blocks the main thread until the guest stops or the window closes).
+            _ = 0
         }
+        let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)
         refresher?.stop()
         statsTimer?.cancel()

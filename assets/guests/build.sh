@@ -69,7 +69,6 @@ for name in "${guests[@]}"; do
         -wmo -O -parse-as-library -module-name "$name" \
         -Xcc -mno-red-zone -Xcc -fno-asynchronous-unwind-tables \
         -Xfrontend -disable-stack-protector \
-        -Xllvm -x86-asm-syntax=att \
         -module-cache-path "$work/modcache" \
         -file-prefix-map "$here"=. \
         -c "${runtime_swift[@]}" "src/$name.swift" -o "$work/obj/$name.o"

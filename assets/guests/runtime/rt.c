@@ -77,7 +77,7 @@ size_t strlen(const char *s) {
  * all vCPUs (atomic). The boot-info heap is left alone: it lies after the image
  * and belongs to the guest program (pagewriter scribbles over it). free() does nothing.
  */
-#define ARENA_SIZE (1u << 20)
+#define ARENA_SIZE (4u << 20)
 static unsigned char arena[ARENA_SIZE] __attribute__((aligned(4096)));
 static size_t arena_used;
 

@@ -1,8 +1,8 @@
 // bounce: squares bouncing around their vCPU's band. Each frame erases every square
 // at its old position (background colour), moves it, and draws it at the new one.
-//   sprites=N (default 16)  squares in total (vCPU i animates those with index % count == i)
-//   size=S    (default 32)  edge length in pixels
-//   seed=S    (default 1)   positions, velocities and colours
+//   sprites=N (default 16, 0..16384)  squares in total (vCPU i animates those with index % count == i)
+//   size=S    (default 32, 1..4096)   edge length in pixels (clamped to the band)
+//   seed=S    (default 1)             positions, velocities and colours
 // Dirty pixels per frame ~ 2 * sprites * size^2 (the tunable dirty fraction).
 
 struct Sprite {
@@ -21,7 +21,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     var size = 32
     var seed: UInt64 = 1
     parseArguments(g.boot, guest: "bounce") { key, value in
-        if key == "sprites" { return parseInt(value, into: &count, 0, 65536) }
+        if key == "sprites" { return parseInt(value, into: &count, 0, 16384) }
         if key == "size" { return parseInt(value, into: &size, 1, 4096) }
         if key == "seed" { return parseUInt64(value, into: &seed) }
         return .unknown

@@ -5,7 +5,7 @@
 //   windows=N (default 3, 0..64)  number of windows
 //   seed=S    (default 1)         window placement
 // Clock: frame n shows mm:ss of (n - 1) / 60 seconds (60 frames per "second").
-// Cursor: hot spot at (W/2 + (W/2 - 24) * s(300n) / 127, H/2 + (H/2 - 24) * s(410n + 16384) / 127),
+// Cursor: hot spot at (W/2 + max(W/2 - 24, 0) * s(300n) / 127, H/2 + max(H/2 - 24, 0) * s(410n + 16384) / 127),
 // s = sinFine (interpolated sine table, 65536 per turn).
 // With several vCPUs everything is clipped to the vCPU's band.
 
@@ -231,8 +231,8 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     }
     func cursorPosition(_ n: UInt32) -> (Int, Int) {
         let t = Int(n)
-        let cx = W / 2 + (W / 2 - 24) * sinFine(t &* 300) / 127
-        let cy = H / 2 + (H / 2 - 24) * sinFine(t &* 410 &+ 16384) / 127
+        let cx = W / 2 + max(W / 2 - 24, 0) * sinFine(t &* 300) / 127
+        let cy = H / 2 + max(H / 2 - 24, 0) * sinFine(t &* 410 &+ 16384) / 127
         return (cx, cy)
     }
     var clockText = TextBuffer(capacity: 8)
@@ -267,7 +267,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
                 let yy = cursor.1 + r
                 if yy < fb.clipTop || yy >= fb.clipBottom { continue }
                 let p = fb.row(yy)
-                for c in 0..<cursorWidth where cursor.0 + c < W && sprite[r * cursorWidth + c] != 0xFF00_0000 {
+                for c in 0..<cursorWidth where fb.contains(cursor.0 + c, yy) && sprite[r * cursorWidth + c] != 0xFF00_0000 {
                     p[cursor.0 + c] = under[r * cursorWidth + c]
                 }
             }
@@ -279,7 +279,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
             let yy = cursor.1 + r
             if yy < fb.clipTop || yy >= fb.clipBottom { continue }
             let p = fb.row(yy)
-            for c in 0..<cursorWidth where cursor.0 + c < W {
+            for c in 0..<cursorWidth where fb.contains(cursor.0 + c, yy) {
                 let s = sprite[r * cursorWidth + c]
                 if s == 0xFF00_0000 { continue }
                 under[r * cursorWidth + c] = p[cursor.0 + c]
