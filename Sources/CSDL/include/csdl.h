@@ -1,0 +1,98 @@
+// SDL2 shim for Ringside's desktop window: a few fixed-arity calls over SDL's video
+// subsystem, so that no SDL type, macro or event union reaches Swift, plus the pixel loops
+// (rectangle copy and scaling into the window surface) that must run fast even in debug
+// builds. The window presents through SDL's native window surface (on X11: an MIT-SHM
+// XImage and XShmPutImage of only the updated rectangles), not through an SDL renderer.
+#ifndef CSDL_H
+#define CSDL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct csdl_window csdl_window;
+
+// Present paths for window surfaces. SDL decides once per video subsystem start, so the
+// path is chosen by csdl_video_init.
+#define CSDL_PRESENT_NATIVE 0       // SDL_HINT_FRAMEBUFFER_ACCELERATION=0: the driver's own
+                                    // framebuffer (X11: XShmPutImage of each rectangle).
+#define CSDL_PRESENT_ACCELERATED 1  // SDL's default on X11: the surface is a streaming texture
+                                    // of an SDL renderer (opengl on llvmpipe under Xvfb).
+
+// Starts SDL's video subsystem with window surfaces presented by `present_path`. Sets
+// SDL_HINT_NO_SIGNAL_HANDLERS first, so SIGINT and SIGTERM stay with the host program.
+// Returns 0, or -1 with SDL's reason in `err` (e.g. no X display; always NUL-terminated
+// when errlen > 0).
+int csdl_video_init(int present_path, char *err, size_t errlen);
+// Stops the video subsystem (after every window is destroyed).
+void csdl_video_quit(void);
+// The video driver in use ("x11", "wayland", ...), or "" before csdl_video_init.
+const char *csdl_video_driver(void);
+
+// Opens a shown, resizable window of `width` x `height` pixels, centred on the first
+// display. NULL with the reason in `err`.
+csdl_window *csdl_window_open(const char *title, int width, int height, char *err, size_t errlen);
+void csdl_window_close(csdl_window *w);
+void csdl_window_set_title(csdl_window *w, const char *title);
+// Toggles SDL_WINDOW_FULLSCREEN_DESKTOP; returns whether the window is now full screen, or
+// -1 on failure.
+int csdl_window_toggle_fullscreen(csdl_window *w);
+// Window position on the screen (top-left of the client area).
+void csdl_window_position(csdl_window *w, int *x, int *y);
+// Largest client size that fits the usable area of the window's display (0 when unknown).
+void csdl_window_usable_size(csdl_window *w, int *width, int *height);
+
+// The window surface: XRGB8888 pixels (little-endian 0x00RRGGBB), rows `pitch` bytes apart.
+// Valid until the window is resized or closed. Returns 0, or -1 with the reason in `err`
+// (including a surface that is not 32-bit XRGB: other formats are not supported).
+typedef struct {
+    void *pixels;
+    int32_t width, height, pitch;
+} csdl_surface;
+int csdl_window_surface(csdl_window *w, csdl_surface *out, char *err, size_t errlen);
+// Pushes `count` rectangles (x, y, width, height quadruples, surface pixels) of the surface
+// to the screen. Returns 0, or -1 with the reason in `err`.
+int csdl_window_update_rects(csdl_window *w, const int32_t *rects, int count, char *err, size_t errlen);
+
+// Events, reduced to what the window needs.
+enum {
+    CSDL_EVENT_NONE = 0,
+    CSDL_EVENT_QUIT = 1,     // the window was closed (or SDL_QUIT)
+    CSDL_EVENT_KEY = 2,      // a key went down: `key` is one of CSDL_KEY_*
+    CSDL_EVENT_RESIZED = 3,  // the client area changed size to `width` x `height`
+    CSDL_EVENT_EXPOSED = 4,  // part of the window must be repainted
+};
+enum {
+    CSDL_KEY_OTHER = 0,
+    CSDL_KEY_ESCAPE, CSDL_KEY_Q, CSDL_KEY_F, CSDL_KEY_F11, CSDL_KEY_S, CSDL_KEY_F12, CSDL_KEY_D,
+};
+typedef struct {
+    int32_t kind;
+    int32_t key;
+    int32_t width, height;
+} csdl_event;
+// Waits up to `timeout_ms` (0: just polls) for one event; returns 1 and fills `out`, or 0.
+int csdl_wait_event(csdl_event *out, int timeout_ms);
+
+// Copies the `cw` x `ch` rectangle at (`cx`, `cy`) of the window surface from `src`, a
+// `src_w` x `src_h` XRGB8888 picture (rows `src_pitch` bytes apart) shown scaled into the
+// placement rectangle (`px`, `py`, `pw`, `ph`) of the surface. The clip rectangle must lie
+// inside both the placement and the surface. When the placement is the source's own size
+// this is a row copy (X bytes copied as they are; the X server ignores them); otherwise each
+// surface pixel samples the source at its centre, nearest-neighbour when `smooth` is 0,
+// bilinear when 1, and its X byte is 0.
+void csdl_blit(const void *src, int src_pitch, int src_w, int src_h,
+               void *dst, int dst_pitch,
+               int px, int py, int pw, int ph,
+               int cx, int cy, int cw, int ch, int smooth);
+// Fills a rectangle of `dst` (rows `dst_pitch` bytes apart) with `color`.
+void csdl_fill(void *dst, int dst_pitch, int x, int y, int w, int h, uint32_t color);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

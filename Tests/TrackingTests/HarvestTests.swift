@@ -1,0 +1,211 @@
+import Display
+import KVM
+import Machine
+import TestSupport
+@testable import Tracking
+import XCTest
+
+/// Real KVM dirty logging: nothing written is ever lost, in any mode.
+final class HarvestTests: XCTestCase {
+    func makeSession(_ config: MachineConfig, mode: TrackingMode, ringEntries: Int = 4096, migration: Bool,
+                     tile: TileSize = TileSize(width: 64, height: 16), events: MachineEvents = MachineEvents()) throws -> TrackingSession {
+        let system = try requireKVM()
+        let caps = try HostCapabilities(system: system)
+        if mode == .ring && TrackingPlan.ringEntryRange(caps) == nil { throw XCTSkip("host KVM has no dirty ring") }
+        let plan = try TrackingPlan.make(mode: mode, ringEntries: ringEntries, caps: caps, migration: migration)
+        return try TrackingSession(system: system, config: config, plan: plan, tile: tile, migration: migration, events: events)
+    }
+
+    func requireCPUs(_ n: Int) throws {
+        let caps = try HostCapabilities(system: try requireKVM())
+        if caps.usableVCPUs < n { throw XCTSkip("host KVM allows \(caps.usableVCPUs) vCPUs") }
+    }
+
+    /// The bug in the seed thread: after KVM_RESET_DIRTY_RINGS a second write to a page
+    /// must fault and be reported again. `pattern` rewrites every framebuffer page each frame.
+    func testAfterAResetASecondWriteToTheSamePageIsReportedAgain() throws {
+        for mode in [TrackingMode.ring, .bitmap] {
+            var config = try testConfig("pattern", width: 256, height: 64, frames: 40)
+            config.lockstep = true
+            let fbPages = 256 * 4 * 64 / 4096
+            let perFrame = Counts()
+            let box = Box<TrackingSession>()
+            var events = MachineEvents()
+            events.allFramesDone = { _ in
+                _ = try? box.value?.refresh()
+                perFrame.append(box.value?.takeIntervalStats().uniquePages ?? -1)
+            }
+            let session = try makeSession(config, mode: mode, migration: false, events: events)
+            box.value = session
+            session.machine.start()
+            session.machine.wait()
+            XCTAssertEqual(perFrame.values.count, 40, "\(mode)")
+            XCTAssertEqual(Set(perFrame.values), [fbPages], "\(mode): every frame reports all \(fbPages) framebuffer pages again")
+        }
+    }
+
+    /// Ring full: a 256-entry ring and a guest dirtying 2000 RAM pages per frame. Every page
+    /// is reported, the vCPU resumes after each ring-full exit, and the mirror stays exact.
+    func testRingFullLosesNothingAndTheVCPUResumes() throws {
+        var config = try testConfig("pagewriter", args: "pages=2000 seed=7 fb=1", width: 320, height: 200, ramMiB: 32, frames: 30)
+        config.lockstep = true
+        let checker = Box<MirrorChecker>()
+        let failures = Counts()
+        var events = MachineEvents()
+        events.allFramesDone = { _ in if let c = checker.value, !c.check() { failures.append(1) } }
+        let session = try makeSession(config, mode: .ring, ringEntries: 256, migration: true, events: events)
+        checker.value = MirrorChecker(session: session)
+        session.machine.start()
+        guard case .framesCompleted = session.machine.wait() else { return XCTFail("the guest runs to its last frame") }
+        XCTAssertEqual(failures.values.count, 0, "every pause: mirror equals guest memory; first problem: \(checker.value!.firstProblem ?? "")")
+        XCTAssertGreaterThan(session.totalStats.ringFullHarvests, 10, "the small ring really filled")
+        XCTAssertEqual(session.totalStats.resetMismatches, 0, "KVM_RESET_DIRTY_RINGS reset exactly what was harvested")
+        XCTAssertEqual(checker.value!.checks, 30)
+    }
+
+    /// In the manner of the kernel's dirty_log_test: the guest writes iteration numbers into
+    /// random pages of RAM and framebuffer while a collector harvests concurrently; at every
+    /// pause every changed page was reported (the migration mirror equals RAM) and the shadow
+    /// equals the framebuffer byte for byte. Every mode, 1 and 2 vCPUs, many pauses.
+    func testNoDirtyPageIsLostAcrossThousandsOfPauses() throws {
+        let pausesPerRun = 400
+        var total = 0
+        for cpus in [1, 2] {
+            if cpus == 2, (try? requireCPUs(2)) == nil { continue }
+            for mode in TrackingMode.allCases {
+                let migration = mode.hasPageList
+                let config = try testConfig("pagewriter", args: "pages=48 seed=\(cpus * 10 + total)", width: 333, height: 211,
+                                            pitch: 1344, cpus: cpus, ramMiB: 16)
+                let session = try makeSession(config, mode: mode, ringEntries: 256, migration: migration)
+                let checker = MirrorChecker(session: session)
+                let collector = Collector(session: session)
+                session.machine.start()
+                collector.start()
+                var generator = SystemRandomNumberGenerator()
+                for i in 0..<pausesPerRun {
+                    usleep(UInt32.random(in: 0...800, using: &generator))
+                    session.machine.pause()
+                    let ok = checker.check(listed: migration)
+                    session.machine.resume()
+                    if !ok { XCTFail("\(mode), \(cpus) vCPU(s), pause \(i): \(checker.firstProblem ?? "")"); break }
+                }
+                collector.stop()
+                session.machine.stop()
+                session.machine.wait()
+                total += checker.checks
+                XCTAssertGreaterThan(session.totalStats.refreshes, pausesPerRun, "the collector harvested concurrently")
+                XCTAssertGreaterThan(session.machine.framesCompleted(cpu: 0), 10, "the guest made progress")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(total, 1600, "thousands of pauses were checked")
+    }
+
+    /// The migration mirror: a copy of RAM updated each round with only the listed pages
+    /// equals guest RAM at every pause (checked in `MirrorChecker`); this one runs with the
+    /// display refreshing at its own pace and rounds ended by another thread.
+    func testAMigrationMirrorFollowsGuestRAMRoundByRound() throws {
+        let config = try testConfig("pagewriter", args: "pages=200 seed=3", width: 320, height: 200, ramMiB: 64)
+        let session = try makeSession(config, mode: .ring, migration: true)
+        let checker = MirrorChecker(session: session)
+        let collector = Collector(session: session)
+        session.machine.start()
+        collector.start()
+        for _ in 0..<100 {
+            usleep(2000)
+            session.machine.pause()
+            let ok = checker.check(listed: true)
+            session.machine.resume()
+            if !ok { XCTFail(checker.firstProblem ?? ""); break }
+        }
+        collector.stop()
+        session.machine.stop()
+        session.machine.wait()
+        XCTAssertGreaterThan(checker.pagesCopied, 0)
+        XCTAssertLessThan(checker.pagesCopied, 100 * (64 << 20) / 4096, "rounds send only listed pages, not all RAM")
+    }
+}
+
+/// Keeps a mirror of guest RAM updated from the migration list, and checks it and the display
+/// shadow against guest memory. Call with every vCPU held (paused or at a lockstep doorbell).
+final class MirrorChecker: @unchecked Sendable {
+    let session: TrackingSession
+    var ram: [UInt8]
+    private(set) var checks = 0
+    private(set) var pagesCopied = 0
+    private(set) var firstProblem: String?
+
+    init(session: TrackingSession) {
+        self.session = session
+        let m = session.machine
+        ram = Array(UnsafeRawBufferPointer(start: m.ram.base, count: m.ram.size))
+    }
+
+    /// Harvests, ends the migration round, applies its list to the mirror, then compares.
+    @discardableResult
+    func check(listed: Bool = true) -> Bool {
+        checks += 1
+        do { try session.refresh() } catch { firstProblem = "\(error)"; return false }
+        let m = session.machine
+        let pageSize = GuestLayout.pageSize
+        if listed, let round = session.endMigrationRound() {
+            for page in round.pages[GuestLayout.ramSlot] ?? [] {
+                let off = Int(page) * pageSize
+                ram.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: off).copyMemory(from: m.ram.base + off, byteCount: pageSize) }
+                pagesCopied += 1
+            }
+            // The counters page is written by the VMM, not the guest: no dirty log sees host writes.
+            let counters = Int(GuestLayout.counters)
+            ram.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: counters).copyMemory(from: m.ram.base + counters, byteCount: pageSize) }
+            let bad = ram.withUnsafeBytes { mirror -> Int? in
+                for page in 0..<(m.ram.size / pageSize) where memcmp(mirror.baseAddress! + page * pageSize, m.ram.base + page * pageSize, pageSize) != 0 {
+                    return page
+                }
+                return nil
+            }
+            if let bad {
+                firstProblem = "RAM page \(bad) changed but was not in the migration list (round \(round.number))"
+                return false
+            }
+        }
+        let diff = session.withDisplay { $0.firstDifference() }
+        if let diff {
+            firstProblem = "shadow differs from the guest framebuffer at pixel (\(diff.x), \(diff.y))"
+            return false
+        }
+        return true
+    }
+}
+
+/// Harvests back to back on its own thread, as the display refresh does.
+final class Collector: @unchecked Sendable {
+    let session: TrackingSession
+    private let lock = NSCondition()
+    private var running = true
+    private var done = false
+    init(session: TrackingSession) { self.session = session }
+    func start() {
+        Thread { [self] in
+            while true {
+                lock.lock(); let go = running; lock.unlock()
+                if !go { break }
+                _ = try? session.refresh()
+                usleep(200)
+            }
+            lock.lock(); done = true; lock.broadcast(); lock.unlock()
+        }.start()
+    }
+    func stop() {
+        lock.lock(); running = false
+        while !done { lock.wait() }
+        lock.unlock()
+    }
+}
+
+final class Box<T: AnyObject>: @unchecked Sendable { var value: T? }
+
+final class Counts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v: [Int] = []
+    func append(_ x: Int) { lock.lock(); v.append(x); lock.unlock() }
+    var values: [Int] { lock.lock(); defer { lock.unlock() }; return v }
+}
