@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ringside", targets: ["ringside"]),
+        // For the separate microbenchmark package (Benchmarks/), which depends on this one by path.
+        .library(name: "RingsideCore", targets: ["KVM", "Machine", "Display", "Tracking"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,10 +28,12 @@ let package = Package(
         .target(name: "PNGOutput", dependencies: ["Display", "CPNG"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2")]),
         .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput"]),
+        // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
+        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -65,10 +65,9 @@ int csdl_window_toggle_fullscreen(csdl_window *w) {
 
 void csdl_window_position(csdl_window *w, int *x, int *y) { SDL_GetWindowPosition(w->window, x, y); }
 
-void csdl_window_usable_size(csdl_window *w, int *width, int *height) {
+void csdl_usable_size(int *width, int *height) {
     SDL_Rect r = {0, 0, 0, 0};
-    int display = SDL_GetWindowDisplayIndex(w->window);
-    if (display < 0 || SDL_GetDisplayUsableBounds(display, &r) != 0) r.w = r.h = 0;
+    if (SDL_GetDisplayUsableBounds(0, &r) != 0) r.w = r.h = 0;
     *width = r.w;
     *height = r.h;
 }

@@ -42,8 +42,8 @@ void csdl_window_set_title(csdl_window *w, const char *title);
 int csdl_window_toggle_fullscreen(csdl_window *w);
 // Window position on the screen (top-left of the client area).
 void csdl_window_position(csdl_window *w, int *x, int *y);
-// Largest client size that fits the usable area of the window's display (0 when unknown).
-void csdl_window_usable_size(csdl_window *w, int *width, int *height);
+// Size of the usable area of the first display (without panels; 0 when unknown).
+void csdl_usable_size(int *width, int *height);
 
 // The window surface: XRGB8888 pixels (little-endian 0x00RRGGBB), rows `pitch` bytes apart.
 // Valid until the window is resized or closed. Returns 0, or -1 with the reason in `err`
