@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the VM's memory is dirty-logged, decided by the tracking layer before boot.
 public enum DirtyLogging: Equatable, Sendable {
     /// No logging (compare and full modes).
@@ -86,5 +88,3 @@ public func parseMemorySize(_ text: String) -> UInt64? {
     guard let n = UInt64(digits), n > 0, n <= (UInt64(1) << 40) >> shift else { return nil }
     return n << shift
 }
-
-import Foundation

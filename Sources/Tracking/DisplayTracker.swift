@@ -13,7 +13,7 @@ public final class DisplayTracker: DirtyPageConsumer {
     /// Tiles repainted by the last refresh (what sinks upload).
     public private(set) var lastDirty: DirtyTileBitmap
     private let source: UnsafeRawPointer
-    public var wantsSlots: Set<UInt32> { [GuestLayout.framebufferSlot] }
+    public let wantsSlots: Set<UInt32> = [GuestLayout.framebufferSlot]
     var foldNanos: UInt64 = 0
 
     init(machine: Machine, tile: TileSize, mode: TrackingMode) {

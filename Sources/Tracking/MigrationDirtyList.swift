@@ -14,10 +14,11 @@ public final class MigrationDirtyList: DirtyPageConsumer {
     private var seen: [UInt32: [UInt64]]
     private var current: [UInt32: [UInt64]]
     public private(set) var round = 0
-    public var wantsSlots: Set<UInt32> { Set(slotPageCounts.keys) }
+    public let wantsSlots: Set<UInt32>
 
     public init(slotPageCounts: [UInt32: Int]) {
         self.slotPageCounts = slotPageCounts
+        wantsSlots = Set(slotPageCounts.keys)
         seen = slotPageCounts.mapValues { [UInt64](repeating: 0, count: ($0 + 63) / 64) }
         current = slotPageCounts.mapValues { _ in [] }
     }

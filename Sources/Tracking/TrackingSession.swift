@@ -81,17 +81,8 @@ public final class TrackingSession: @unchecked Sendable {
         let bytes = display.refresh()
         let c1 = DispatchTime.now().uptimeNanoseconds
         let tiles = display.lastDirty.popCount
-        for s in [0, 1] {
-            var st = s == 0 ? total : interval
-            st.add(h)
-            st.refreshes += 1
-            st.foldNanos += display.foldNanos
-            st.copyNanos += c1 - c0
-            st.bytesCopied += bytes
-            st.dirtyTiles += tiles
-            st.resetMismatches = harvester.resetMismatches
-            if s == 0 { total = st } else { interval = st }
-        }
+        total.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
+        interval.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
         display.foldNanos = 0
         if oldestUnshownDoorbell != 0 {
             if latencyCount < 1 << 16 { latencies.append(c1 - oldestUnshownDoorbell) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Counters over a span of refreshes (`--stats` prints them once a second and at the end).
 public struct TrackingStats: Sendable {
     public var refreshes = 0
@@ -23,6 +25,17 @@ public struct TrackingStats: Sendable {
         resetNanos += h.resetNanos
     }
 
+    /// Adds one refresh: its harvest and the display's fold and copy.
+    mutating func record(_ h: HarvestResult, foldNanos: UInt64, copyNanos: UInt64, bytes: Int, tiles: Int, mismatches: Int) {
+        add(h)
+        refreshes += 1
+        self.foldNanos += foldNanos
+        self.copyNanos += copyNanos
+        bytesCopied += bytes
+        dirtyTiles += tiles
+        resetMismatches = mismatches
+    }
+
     /// Host time of the tracking pipeline (harvest + reset + fold + copy).
     public var totalNanos: UInt64 { harvestNanos + resetNanos + foldNanos + copyNanos }
 
@@ -37,5 +50,3 @@ public struct TrackingStats: Sendable {
             + (resetMismatches > 0 ? "; \(resetMismatches) reset-count mismatches" : "")
     }
 }
-
-import Foundation
