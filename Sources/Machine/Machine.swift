@@ -22,6 +22,7 @@ public final class Machine: @unchecked Sendable {
     private var parked = 0
     private var outcome: MachineOutcome?
     private var lockstepReleased = 0
+    private var lockstepArrivals = 0
     private let bootTime = DispatchTime.now().uptimeNanoseconds
 
     /// Builds the VM: dirty logging as configured, RAM slot 0, framebuffer slot 1, vCPUs in
@@ -218,8 +219,11 @@ public final class Machine: @unchecked Sendable {
     /// `allFramesDone` while the others wait (they count as parked: out of guest mode).
     private func meetAtDoorbell(frame: Int) {
         state.lock()
-        let arrived = runners.allSatisfy { $0.frames >= frame }
-        if arrived {
+        // Count arrivals rather than compare frame counters: two vCPUs ringing at the same
+        // moment must not both believe they are last.
+        lockstepArrivals += 1
+        if lockstepArrivals == runners.count {
+            lockstepArrivals = 0
             state.unlock()
             events.allFramesDone?(frame)
             state.lock()

@@ -68,6 +68,25 @@ final class MachineBootTests: XCTestCase {
         XCTAssertEqual(pixel(fb, pitch: 640, x: 10, y: 90), patternPixel(x: 10, y: 90, frame: 4), "band of vCPU 1")
     }
 
+    func testLockstepCallsBackOncePerFrameWithEveryVCPUHeld() throws {
+        let system = try requireKVM()
+        let cpus = min(2, try HostCapabilities(system: system).usableVCPUs)
+        var config = try testConfig("pattern", width: 64, height: 64, cpus: cpus, frames: 3000)
+        config.lockstep = true
+        let seen = LineLog()
+        let box = MachineBox()
+        var events = MachineEvents()
+        events.allFramesDone = { frame in
+            let counts = (0..<cpus).map { box.machine!.framesCompleted(cpu: $0) }
+            seen.append(counts.allSatisfy { $0 == frame } ? "\(frame)" : "\(frame): \(counts)")
+        }
+        let m = try Machine(system: system, config: config, events: events)
+        box.machine = m
+        m.start()
+        m.wait()
+        XCTAssertEqual(seen.all, (1...3000).map(String.init), "one callback per frame, in order, with every vCPU at that frame")
+    }
+
     func testAFaultingGuestIsReportedWithExitRIPAndLastLine() throws {
         for kind in ["ud2", "pf"] {
             let config = try testConfig("fault", args: "kind=\(kind)")
@@ -132,6 +151,8 @@ final class MachineBootTests: XCTestCase {
         XCTAssertNoThrow(try c.validate(maxVCPUs: 2))
     }
 }
+
+final class MachineBox: @unchecked Sendable { var machine: Machine? }
 
 final class LineLog: @unchecked Sendable {
     private let lock = NSLock()

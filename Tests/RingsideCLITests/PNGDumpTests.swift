@@ -1,0 +1,120 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Headless PNG dumps, decoded by an independent decoder (Python's PIL, not libpng via Ringside)
+/// and compared pixel for pixel with what the `pattern` guest drew at that frame.
+final class PNGDumpTests: XCTestCase {
+    func requireDecoder() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", "import PIL"]
+        p.standardError = Pipe()
+        guard (try? p.run()) != nil else { throw XCTSkip("needs /usr/bin/python3 with PIL (apt-get install python3-pil) as an independent PNG decoder") }
+        p.waitUntilExit()
+        if p.terminationStatus != 0 { throw XCTSkip("needs python3-pil as an independent PNG decoder") }
+    }
+
+    /// Decodes a PNG to (width, height, RGB bytes) with PIL.
+    func decode(_ path: String) throws -> (Int, Int, [UInt8]) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", "import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert('RGB'); "
+            + "sys.stdout.write('%d %d\\n' % im.size); sys.stdout.flush(); sys.stdout.buffer.write(im.tobytes())", path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let newline = data.firstIndex(of: 0x0A)!
+        let dims = String(decoding: data[..<newline], as: UTF8.self).split(separator: " ").map { Int($0)! }
+        return (dims[0], dims[1], Array(data[(newline + 1)...]))
+    }
+
+    func assertPattern(_ path: String, width: Int, height: Int, frame: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (w, h, rgb) = try decode(path)
+        XCTAssertEqual(w, width, file: file, line: line)
+        XCTAssertEqual(h, height, file: file, line: line)
+        var mismatches = 0
+        for y in 0..<h {
+            for x in 0..<w {
+                let i = (y * w + x) * 3
+                let got = UInt32(rgb[i]) << 16 | UInt32(rgb[i + 1]) << 8 | UInt32(rgb[i + 2])
+                if got != patternPixel(x: x, y: y, frame: frame) { mismatches += 1 }
+            }
+        }
+        XCTAssertEqual(mismatches, 0, "\(path) is exactly frame \(frame)", file: file, line: line)
+    }
+
+    func tempDir() throws -> String {
+        let d = NSTemporaryDirectory() + "ringside-png-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: d) }
+        return d
+    }
+
+    func testFramesNLeavesExactlyThePictureOfFrameN() throws {
+        try requireDecoder()
+        let dir = try tempDir()
+        let r = try runRingside(["run", "--guest", "pattern", "--headless", "--guest-hz", "0", "--frames", "9", "--width", "203", "--height", "117", "--png", dir])
+        XCTAssertEqual(r.status, 0, r.err)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        XCTAssertEqual(files, ["frame-000009.png"], "only the last frame by default, no temp files")
+        try assertPattern(dir + "/frame-000009.png", width: 203, height: 117, frame: 9)
+        XCTAssertTrue(r.out.contains("wrote 1 PNG file to \(dir)"), r.out)
+    }
+
+    func testPNGEveryNWritesEachNthFrameExactlyWithTwoVCPUs() throws {
+        try requireDecoder()
+        let dir = try tempDir()
+        let cpus = (try? runRingside(["info"]).out.contains("2 recommended")) == true ? "2" : "1"
+        let r = try runRingside(["run", "--guest", "pattern", "--headless", "--guest-hz", "0", "--frames", "20", "--cpus", cpus,
+                                 "--width", "160", "--height", "90", "--png", dir, "--png-every", "5"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        XCTAssertEqual(files, ["frame-000005.png", "frame-000010.png", "frame-000015.png", "frame-000020.png"])
+        for (i, f) in files.enumerated() { try assertPattern(dir + "/" + f, width: 160, height: 90, frame: (i + 1) * 5) }
+    }
+
+    func testPNGOnChangeSkipsFramesThatChangedNothing() throws {
+        try requireDecoder()
+        let dir = try tempDir()
+        // idle blinks its cursor every 30 frames: 90 frames change the screen only a few times.
+        let r = try runRingside(["run", "--guest", "idle", "--headless", "--guest-hz", "0", "--frames", "90", "--width", "160", "--height", "90",
+                                 "--png", dir, "--png-on-change"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 2, "\(files)")
+        XCTAssertLessThanOrEqual(files.count, 5, "only frames that changed something: \(files)")
+        XCTAssertEqual(files.first, "frame-000001.png")
+    }
+
+    func testAFullDiskStopsTheRunWithOneLineAndLeavesOnlyWholeFiles() throws {
+        try requireDecoder()
+        let dir = try tempDir()
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=160k", "tmpfs", dir]
+        mount.standardError = Pipe()
+        guard (try? mount.run()) != nil else { throw XCTSkip("cannot run mount") }
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a small tmpfs here (needs root)") }
+        addTeardownBlock {
+            let u = Process()
+            u.executableURL = URL(fileURLWithPath: "/bin/umount")
+            u.arguments = [dir]
+            try? u.run()
+            u.waitUntilExit()
+        }
+        let r = try runRingside(["run", "--guest", "pattern", "--headless", "--guest-hz", "0", "--frames", "200", "--width", "320", "--height", "200",
+                                 "--png", dir, "--png-every", "1"])
+        XCTAssertNotEqual(r.status, 0, "a full disk is an error")
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+        XCTAssertTrue(r.err.lowercased().contains("space"), r.err)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        XCTAssertFalse(files.isEmpty, "some frames fit before the disk filled")
+        XCTAssertTrue(files.allSatisfy { $0.hasPrefix("frame-") && $0.hasSuffix(".png") }, "no temp files left: \(files)")
+        for (i, f) in files.enumerated() { try assertPattern(dir + "/" + f, width: 320, height: 200, frame: i + 1) }
+    }
+}
