@@ -4,6 +4,8 @@
 
 #include <SDL2/SDL.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct csdl_window {
     SDL_Window *window;
@@ -18,9 +20,20 @@ int csdl_video_init(int present_path, char *err, size_t errlen) {
     // (framebuffer acceleration, decided once per video subsystem start).
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, present_path == CSDL_PRESENT_NATIVE ? "0" : "1");
+    // Unless the user picked a driver, use X11 when there is no Wayland compositor: SDL
+    // would otherwise probe Wayland (libwayland prints to stderr when it finds none) and,
+    // with no display at all, fall back to its invisible "offscreen" driver.
+    if (!getenv("SDL_VIDEODRIVER") && !getenv("WAYLAND_DISPLAY")) SDL_SetHint(SDL_HINT_VIDEODRIVER, "x11");
     // A display server that cannot be reached fails here, not later.
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
-        set_error(err, errlen, "SDL_Init(video)");
+        set_error(err, errlen, "no display server answered (SDL");
+        if (err && errlen > 1 && strlen(err) < errlen - 1) strcat(err, ")");
+        return -1;
+    }
+    const char *driver = SDL_GetCurrentVideoDriver();
+    if (!getenv("SDL_VIDEODRIVER") && driver && (!strcmp(driver, "offscreen") || !strcmp(driver, "dummy"))) {
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+        if (err && errlen > 0) snprintf(err, errlen, "no display server answered (SDL found only its %s driver)", driver);
         return -1;
     }
     return 0;
@@ -61,6 +74,11 @@ int csdl_window_toggle_fullscreen(csdl_window *w) {
     int on = (SDL_GetWindowFlags(w->window) & SDL_WINDOW_FULLSCREEN) != 0;
     if (SDL_SetWindowFullscreen(w->window, on ? 0 : SDL_WINDOW_FULLSCREEN_DESKTOP) != 0) return -1;
     return !on;
+}
+
+void csdl_window_set_size(csdl_window *w, int width, int height) {
+    SDL_SetWindowSize(w->window, width, height);
+    SDL_SetWindowPosition(w->window, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED);
 }
 
 void csdl_window_position(csdl_window *w, int *x, int *y) { SDL_GetWindowPosition(w->window, x, y); }
@@ -125,6 +143,18 @@ static int32_t key_of(SDL_Keycode k) {
     case SDLK_d: return CSDL_KEY_D;
     default: return CSDL_KEY_OTHER;
     }
+}
+
+int csdl_push_key(csdl_window *w, int32_t key) {
+    static const SDL_Keycode codes[] = {SDLK_UNKNOWN, SDLK_ESCAPE, SDLK_q, SDLK_f, SDLK_F11, SDLK_s, SDLK_F12, SDLK_d};
+    if (key < 0 || key >= (int32_t)(sizeof codes / sizeof codes[0])) return -1;
+    SDL_Event e;
+    SDL_zero(e);
+    e.type = SDL_KEYDOWN;
+    e.key.windowID = SDL_GetWindowID(w->window);
+    e.key.state = SDL_PRESSED;
+    e.key.keysym.sym = codes[key];
+    return SDL_PushEvent(&e) == 1 ? 0 : -1;
 }
 
 int csdl_wait_event(csdl_event *out, int timeout_ms) {

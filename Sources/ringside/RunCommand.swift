@@ -126,6 +126,8 @@ struct OutputOptions: ParsableArguments {
     var showDirty = false
     @Flag(name: .customLong("show-split"), help: "Beside the screen, draw guest memory pages lit by the migration list.")
     var showSplit = false
+    @Flag(help: "Scale the window by whole numbers with nearest-neighbour sampling (sharp pixels).")
+    var nearest = false
 
     func pngPolicy() throws -> PNGDumper.Policy? {
         if png == nil {

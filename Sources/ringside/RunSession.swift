@@ -81,8 +81,11 @@ final class RunSession: @unchecked Sendable {
         }
 
         if windowWanted {
-            // WINDOW: runWindowLoop(session:options:) goes here (blocks the main thread until the guest stops or the window closes).
-            _ = 0
+            // WINDOW: blocks the main thread until the guest stops or the window closes.
+            try runWindowLoop(session: session, options: WindowLoopOptions(
+                refreshHz: o.refresh, showDirty: o.output.showDirty, showSplit: o.output.showSplit, nearest: o.output.nearest,
+                title: "Ringside: \(m.config.image.name)",
+                migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil))
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)

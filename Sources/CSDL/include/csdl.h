@@ -1,7 +1,7 @@
 // SDL2 shim for Ringside's desktop window: a few fixed-arity calls over SDL's video
 // subsystem, so that no SDL type, macro or event union reaches Swift, plus the pixel loops
-// (rectangle copy and scaling into the window surface) that must run fast even in debug
-// builds. The window presents through SDL's native window surface (on X11: an MIT-SHM
+// (rectangle copy and scaling into the window surface), which C keeps fast enough even in
+// unoptimised debug builds. The window presents through SDL's native window surface (on X11: an MIT-SHM
 // XImage and XShmPutImage of only the updated rectangles), not through an SDL renderer.
 #ifndef CSDL_H
 #define CSDL_H
@@ -24,8 +24,10 @@ typedef struct csdl_window csdl_window;
 
 // Starts SDL's video subsystem with window surfaces presented by `present_path`. Sets
 // SDL_HINT_NO_SIGNAL_HANDLERS first, so SIGINT and SIGTERM stay with the host program.
-// Returns 0, or -1 with SDL's reason in `err` (e.g. no X display; always NUL-terminated
-// when errlen > 0).
+// Without SDL_VIDEODRIVER or WAYLAND_DISPLAY only X11 is tried, and SDL's invisible
+// fallbacks ("offscreen", "dummy") count as failure unless SDL_VIDEODRIVER asks for them.
+// Returns 0, or -1 with the reason in `err` (e.g. no X server at DISPLAY; always
+// NUL-terminated when errlen > 0).
 int csdl_video_init(int present_path, char *err, size_t errlen);
 // Stops the video subsystem (after every window is destroyed).
 void csdl_video_quit(void);
@@ -40,6 +42,9 @@ void csdl_window_set_title(csdl_window *w, const char *title);
 // Toggles SDL_WINDOW_FULLSCREEN_DESKTOP; returns whether the window is now full screen, or
 // -1 on failure.
 int csdl_window_toggle_fullscreen(csdl_window *w);
+// Asks for a client area of `width` x `height`, centred on the display (a
+// CSDL_EVENT_RESIZED follows).
+void csdl_window_set_size(csdl_window *w, int width, int height);
 // Window position on the screen (top-left of the client area).
 void csdl_window_position(csdl_window *w, int *x, int *y);
 // Size of the usable area of the first display (without panels; 0 when unknown).
@@ -74,6 +79,8 @@ typedef struct {
     int32_t key;
     int32_t width, height;
 } csdl_event;
+// Queues a press of `key` (CSDL_KEY_*) as if typed into the window (for tests).
+int csdl_push_key(csdl_window *w, int32_t key);
 // Waits up to `timeout_ms` (0: just polls) for one event; returns 1 and fills `out`, or 0.
 int csdl_wait_event(csdl_event *out, int timeout_ms);
 

@@ -1,0 +1,118 @@
+import Display
+import Foundation
+import Machine
+import Tracking
+import Window
+
+/// What `runWindowLoop` shows and how often.
+struct WindowLoopOptions {
+    /// Display frames per second (upload + present).
+    var refreshHz: Double
+    /// Tint repainted tiles from the start (D toggles).
+    var showDirty: Bool
+    /// Show the screen beside the migration panel (implies show-dirty at the start).
+    var showSplit: Bool
+    /// Whole-number nearest-neighbour zoom instead of filtered scaling.
+    var nearest: Bool
+    /// Window title; statistics are appended about once a second.
+    var title: String
+    /// With `showSplit`: end a migration round this often so the panel shows a live list;
+    /// nil when someone else ends rounds (`--migration-rounds`).
+    var migrationRoundSeconds: Double? = nil
+}
+
+/// Runs the SDL window until the guest stops or the user closes it (then stops the guest).
+/// Throws Failure("one line ... (try --headless)") when SDL cannot open a window or renderer.
+///
+/// Per display frame: the repainted tiles are copied out of the session's shadow while the
+/// tracking lock is held (memcpy only), then tinted, scaled and presented after the lock is
+/// released, so presenting never holds up a harvest.
+func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws {
+    let machine = session.machine
+    let grid = session.withDisplay { $0.grid }
+    let window: DesktopWindow
+    do {
+        window = try DesktopWindow(grid: grid, options: .init(
+            title: options.title, nearest: options.nearest, showDirty: options.showDirty || options.showSplit,
+            split: options.showSplit, captionLines: 1))
+    } catch {
+        machine.stop()
+        throw Failure("\(error) (try --headless)")
+    }
+
+    let period = 1 / min(max(options.refreshHz, 1), 1000)
+    let cpus = machine.config.cpus
+    func guestFrames() -> Int { (0..<cpus).reduce(0) { $0 + machine.framesCompleted(cpu: $1) } }
+    var statsStart = Date()
+    var statsFrames = guestFrames()
+    var caption = "guest -- frames/s, display -- frames/s"
+    var nextRound = options.migrationRoundSeconds.map { Date().addingTimeInterval($0) }
+    var pages: [UInt32: [UInt64]] = [:]
+    var round = 0
+    var next = Date()
+
+    while !machine.isFinished {
+        for command in window.pollCommands(waitingUpTo: next.timeIntervalSinceNow) {
+            switch command {
+            case .quit:
+                machine.stop()
+                return
+            case .screenshot:
+                let frame = (0..<cpus).map { machine.framesCompleted(cpu: $0) }.min() ?? 0
+                let path = FileManager.default.currentDirectoryPath + "/ringside-\(frame).png"
+                do {
+                    try window.saveScreenshot(to: path)
+                    Console.out("screenshot: \(path)")
+                } catch {
+                    Console.error("screenshot: \(error)")
+                }
+            }
+        }
+        let now = Date()
+        guard now >= next else { continue }
+        next = max(next.addingTimeInterval(period), now)
+
+        session.takeUnpresented { display, dirty, _ in
+            window.upload(from: display.shadow, dirty: dirty)
+            if options.showSplit, let list = session.migration {
+                pages = list.pagesSince  // copy-on-write: the page arrays are shared, not copied
+                round = list.round
+            }
+        }
+        if options.showSplit, let list = session.migration {
+            window.setMigrationPanel(slots: migrationSlots(list.slotPageCounts, pages), round: round, caption: [caption])
+        }
+        do { try window.present() } catch {
+            machine.stop()
+            throw Failure("\(error) (try --headless)")
+        }
+
+        let elapsed = now.timeIntervalSince(statsStart)
+        if elapsed >= 1 {
+            let frames = guestFrames()
+            let s = window.takeIntervalStats()
+            let guestRate = Double(frames - statsFrames) / Double(cpus) / elapsed
+            caption = String(format: "guest %.1f frames/s, display %.1f frames/s, %.1f dirty tiles/frame, upload %.2f ms, present %.2f ms",
+                             guestRate, Double(s.frames) / elapsed, s.tilesPerFrame, s.averageUploadMilliseconds,
+                             s.averagePresentMilliseconds)
+            window.setTitle(options.title + " - " + caption)
+            statsStart = now
+            statsFrames = frames
+        }
+        if let due = nextRound, now >= due, let seconds = options.migrationRoundSeconds {
+            _ = session.endMigrationRound()
+            nextRound = max(due.addingTimeInterval(seconds), now)
+        }
+    }
+}
+
+/// The RAM and framebuffer slots of the migration list as panel rows, lit by `pages`.
+private func migrationSlots(_ counts: [UInt32: Int], _ pages: [UInt32: [UInt64]]) -> [PageMapSlot] {
+    let named: [(UInt32, String)] = [(GuestLayout.ramSlot, "RAM"), (GuestLayout.framebufferSlot, "framebuffer")]
+    return named.compactMap { slot, name in
+        guard let count = counts[slot] else { return nil }
+        var words = [UInt64](repeating: 0, count: (count + 63) / 64)
+        for p in pages[slot] ?? [] where p < UInt64(count) { words[Int(p >> 6)] |= 1 << (p & 63) }
+        return PageMapSlot(name: "\(name) (slot \(slot))", pageCount: count, litWords: words)
+    }
+}

@@ -1,0 +1,102 @@
+import Display
+import Foundation
+@testable import Window
+import XCTest
+
+/// Letterboxed scaling on a real screen, and keys turned into commands.
+final class ScalingAndKeysTests: XCTestCase {
+    static let geometry = FramebufferGeometry(width: 320, height: 200)
+
+    override class func tearDown() {
+        XvfbScreen.stop()
+        super.tearDown()
+    }
+
+    static func shadow(_ color: (Int, Int) -> UInt32) -> ShadowFramebuffer {
+        let g = geometry
+        var p = [UInt32](repeating: 0, count: g.width * g.height)
+        for y in 0..<g.height { for x in 0..<g.width { p[y * g.width + x] = color(x, y) } }
+        let s = ShadowFramebuffer(geometry: g)
+        p.withUnsafeBytes { s.copyAll(from: $0.baseAddress!) }
+        return s
+    }
+
+    func open(_ screen: XvfbScreen, nearest: Bool, shadow: ShadowFramebuffer, width: Int, height: Int) throws -> DesktopWindow {
+        let grid = TileGrid(geometry: Self.geometry, tile: TileSize(width: 64, height: 16))
+        let window = try DesktopWindow(grid: grid, options: .init(title: "scaled", nearest: nearest))
+        var all = DirtyTileBitmap(count: grid.count)
+        all.setAll()
+        window.upload(from: shadow, dirty: all)
+        window.setSize(width: width, height: height)
+        for _ in 0..<10 {
+            _ = window.pollCommands(waitingUpTo: 0.03)
+            try window.present()
+        }
+        return window
+    }
+
+    /// Nearest: each guest pixel becomes an exact 3x3 square, centred, with black bars.
+    func testNearestZoomRepeatsEachPixelInAWholeSquare() throws {
+        let screen = try XvfbScreen.acquire()
+        try screen.withDisplay {
+            let shadow = Self.shadow { x, y in UInt32(x & 0xFF) << 16 | UInt32(y & 0xFF) << 8 | UInt32((x * y) & 0xFF) }
+            let window = try open(screen, nearest: true, shadow: shadow, width: 1000, height: 700)
+            XCTAssertTrue(window.size == (1000, 700), "window is \(window.size)")
+            XCTAssertEqual(window.letterbox.placement, TileRect(x: 20, y: 50, width: 960, height: 600))
+            let shot = try screen.capture(savingTo: "/tmp/ringside-window-nearest-test.png")
+            let o = window.screenPosition
+            var bad = 0
+            for y in 0..<700 {
+                for x in 0..<1000 {
+                    let inside = window.letterbox.placement.contains(x: x, y: y)
+                    let expected = inside ? shadow.pixel(x: (x - 20) / 3, y: (y - 50) / 3) & 0xFF_FFFF : 0
+                    if shot.pixel(x: o.x + x, y: o.y + y) != expected { bad += 1 }
+                }
+            }
+            XCTAssertEqual(bad, 0)
+        }
+    }
+
+    /// Filtered scaling keeps flat areas flat and the aspect: four solid quadrants shown in
+    /// a window twice as wide as needed.
+    func testSmoothScalingFitsTheHeightAndKeepsFlatColours() throws {
+        let screen = try XvfbScreen.acquire()
+        try screen.withDisplay {
+            let colors: [UInt32] = [0xFF0000, 0x00FF00, 0x0000FF, 0xFFFFFF]
+            let shadow = Self.shadow { x, y in colors[(y < 100 ? 0 : 2) + (x < 160 ? 0 : 1)] }
+            let window = try open(screen, nearest: false, shadow: shadow, width: 1200, height: 500)
+            let p = window.letterbox.placement
+            XCTAssertEqual(p, TileRect(x: 200, y: 0, width: 800, height: 500))
+            let shot = try screen.capture()
+            let o = window.screenPosition
+            XCTAssertEqual(shot.pixel(x: o.x + 100, y: o.y + 250), 0, "left bar")
+            XCTAssertEqual(shot.pixel(x: o.x + 1100, y: o.y + 250), 0, "right bar")
+            XCTAssertEqual(shot.pixel(x: o.x + p.x + 200, y: o.y + 125), 0xFF0000)
+            XCTAssertEqual(shot.pixel(x: o.x + p.x + 600, y: o.y + 125), 0x00FF00)
+            XCTAssertEqual(shot.pixel(x: o.x + p.x + 200, y: o.y + 375), 0x0000FF)
+            XCTAssertEqual(shot.pixel(x: o.x + p.x + 600, y: o.y + 375), 0xFFFFFF)
+        }
+    }
+
+    func testKeysBecomeCommandsOrToggles() throws {
+        let screen = try XvfbScreen.acquire()
+        try screen.withDisplay {
+            let window = try open(screen, nearest: false, shadow: Self.shadow { _, _ in 0x404040 }, width: 320, height: 200)
+            func press(_ key: DesktopWindow.Key) -> [WindowCommand] {
+                window.simulateKeyPress(key)
+                return window.pollCommands(waitingUpTo: 0.2)
+            }
+            XCTAssertEqual(press(.q), [.quit])
+            XCTAssertEqual(press(.escape), [.quit])
+            XCTAssertEqual(press(.s), [.screenshot])
+            XCTAssertEqual(press(.f12), [.screenshot])
+            XCTAssertFalse(window.showDirty)
+            XCTAssertEqual(press(.d), [])
+            XCTAssertTrue(window.showDirty)
+            XCTAssertEqual(press(.f), [])
+            XCTAssertTrue(window.isFullScreen)
+            XCTAssertEqual(press(.f11), [])
+            XCTAssertFalse(window.isFullScreen)
+        }
+    }
+}
