@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport"]),
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
-        .testTarget(name: "WindowTests", dependencies: ["Window", "Display"]),
+        .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "TestSupport"]),
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport"]),
     ]
 )

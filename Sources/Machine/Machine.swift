@@ -101,6 +101,12 @@ public final class Machine: @unchecked Sendable {
         return finished == runners.count ? (outcome ?? .stopped) : nil
     }
 
+    /// How the run ended, once every vCPU thread has ended; nil while any still runs.
+    public var finishedOutcome: MachineOutcome? {
+        state.lock(); defer { state.unlock() }
+        return finished == runners.count ? (outcome ?? .stopped) : nil
+    }
+
     public var isFinished: Bool {
         state.lock(); defer { state.unlock() }
         return finished == runners.count

@@ -66,11 +66,12 @@ final class RunSession: @unchecked Sendable {
             + "\(config.ramBytes >> 20) MiB RAM, tracking \(plan.mode.rawValue) (\(plan.reason)), tile \(tile.width)x\(tile.height)"
             + (config.guestHz > 0 ? ", guest paced at \(config.guestHz) Hz" : ", guest free-running"))
 
-        let interrupt = installInterruptHandler { m.stop() }
+        let closeRequested = StopRequest()
+        let interrupt = installInterruptHandler { closeRequested.set(); m.stop() }
         defer { interrupt.cancel() }
         let start = Date()
         m.start()
-        let deadline = o.seconds.map { s in startTimer(interval: s) { m.stop() } }
+        let deadline = o.seconds.map { s in startTimer(interval: s) { closeRequested.set(); m.stop() } }
         defer { deadline?.cancel() }
         let refresher = perFrameDump ? nil : startRefreshLoop(hz: o.refresh)
         let statsTimer = o.stats ? startTimer(interval: 1) { [session] in
@@ -85,7 +86,8 @@ final class RunSession: @unchecked Sendable {
             try runWindowLoop(session: session, options: WindowLoopOptions(
                 refreshHz: o.refresh, showDirty: o.output.showDirty, showSplit: o.output.showSplit, nearest: o.output.nearest,
                 title: "Ringside: \(m.config.image.name)",
-                migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil))
+                migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
+                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }))
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)
@@ -185,6 +187,14 @@ final class RunSession: @unchecked Sendable {
         t.resume()
         return t
     }
+}
+
+/// A flag set from signal and timer queues, read by the window loop.
+final class StopRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
 
 /// Calls `body` on a dedicated thread every `period` seconds until stopped.

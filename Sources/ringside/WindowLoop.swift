@@ -19,6 +19,11 @@ struct WindowLoopOptions {
     /// With `showSplit`: end a migration round this often so the panel shows a live list;
     /// nil when someone else ends rounds (`--migration-rounds`).
     var migrationRoundSeconds: Double? = nil
+    /// After `--frames N` completes, keep showing the final picture until the user closes
+    /// the window (or `closeRequested` says so).
+    var keepOpenAfterFrames = false
+    /// True once Ctrl-C or `--seconds` asked the run to end.
+    var closeRequested: @Sendable () -> Bool = { false }
 }
 
 /// Runs the SDL window until the guest stops or the user closes it (then stops the guest).
@@ -51,7 +56,17 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
     var round = 0
     var next = Date()
 
-    while !machine.isFinished {
+    var stoppedNoted = false
+    while !options.closeRequested() {
+        if let outcome = machine.finishedOutcome {
+            guard case .framesCompleted = outcome, options.keepOpenAfterFrames else { break }
+            if !stoppedNoted {
+                stoppedNoted = true
+                let frame = (0..<cpus).map { machine.framesCompleted(cpu: $0) }.min() ?? 0
+                caption = "guest stopped at frame \(frame): Esc or Q closes the window"
+                window.setTitle(options.title + " - " + caption)
+            }
+        }
         for command in window.pollCommands(waitingUpTo: next.timeIntervalSinceNow) {
             switch command {
             case .quit:
@@ -88,7 +103,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         }
 
         let elapsed = now.timeIntervalSince(statsStart)
-        if elapsed >= 1 {
+        if elapsed >= 1 && !stoppedNoted {
             let frames = guestFrames()
             let s = window.takeIntervalStats()
             let guestRate = Double(frames - statsFrames) / Double(cpus) / elapsed

@@ -1,6 +1,7 @@
 import Display
 import Foundation
 import Window
+import TestSupport
 import XCTest
 
 /// The window on a real X server (a private Xvfb): what reaches the screen is compared with

@@ -1,6 +1,7 @@
 import Display
 import Foundation
 @testable import Window
+import TestSupport
 import XCTest
 
 /// Letterboxed scaling on a real screen, and keys turned into commands.

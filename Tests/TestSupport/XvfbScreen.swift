@@ -4,8 +4,8 @@ import XCTest
 /// A private X server for tests that need a screen: `Xvfb :N -screen 0 1920x1080x24` on a
 /// free display number, started once and stopped when the test process ends; or, with no
 /// Xvfb binary, the DISPLAY the tests were started with. Screenshots come from ImageMagick.
-final class XvfbScreen: @unchecked Sendable {
-    let display: String
+public final class XvfbScreen: @unchecked Sendable {
+    public let display: String
     private let server: Process?
     private let stdin: Pipe?
 
@@ -19,7 +19,7 @@ final class XvfbScreen: @unchecked Sendable {
     }
 
     /// The test screen, or an XCTSkip saying why there is none.
-    static func acquire() throws -> XvfbScreen {
+    public static func acquire() throws -> XvfbScreen {
         if let shared { return shared }
         if let failure { throw XCTSkip(failure) }
         do {
@@ -32,7 +32,7 @@ final class XvfbScreen: @unchecked Sendable {
     }
 
     /// Stops the private server (class tearDown).
-    static func stop() {
+    public static func stop() {
         if let server = shared?.server, let stdin = shared?.stdin {
             try? stdin.fileHandleForWriting.close()
             server.waitUntilExit()
@@ -79,7 +79,7 @@ final class XvfbScreen: @unchecked Sendable {
     }
 
     /// Runs `body` with DISPLAY pointing at this screen.
-    func withDisplay<R>(_ body: () throws -> R) rethrows -> R {
+    public func withDisplay<R>(_ body: () throws -> R) rethrows -> R {
         let old = ProcessInfo.processInfo.environment["DISPLAY"]
         setenv("DISPLAY", display, 1)
         defer { if let old { setenv("DISPLAY", old, 1) } else { unsetenv("DISPLAY") } }
@@ -87,7 +87,7 @@ final class XvfbScreen: @unchecked Sendable {
     }
 
     /// The whole screen as 0x00RRGGBB pixels; also written to `savingTo` as PNG when given.
-    func capture(savingTo png: String? = nil) throws -> Screenshot {
+    public func capture(savingTo png: String? = nil) throws -> Screenshot {
         let data = try run("import", ["-display", display, "-window", "root", "-depth", "8", "rgb:-"])
         let width = 1920, height = data.count / 3 / 1920
         XCTAssertEqual(data.count, width * height * 3, "screenshot is not 1920 pixels wide")
@@ -118,7 +118,7 @@ final class XvfbScreen: @unchecked Sendable {
         return data
     }
 
-    static func which(_ tool: String) -> String? {
+    public static func which(_ tool: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(dir)/\(tool)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
@@ -127,11 +127,11 @@ final class XvfbScreen: @unchecked Sendable {
     }
 }
 
-struct Screenshot {
-    let width: Int, height: Int
-    let pixels: [UInt32]
+public struct Screenshot {
+    public let width: Int, height: Int
+    public let pixels: [UInt32]
     /// The pixel at (`x`, `y`); off the screen, a value no pixel has.
-    func pixel(x: Int, y: Int) -> UInt32 {
+    public func pixel(x: Int, y: Int) -> UInt32 {
         x >= 0 && x < width && y >= 0 && y < height ? pixels[y * width + x] : 0xDEAD_BEEF
     }
 }
