@@ -9,6 +9,12 @@ import Display
 ///
 /// The directory is checked once, up front, so a bad `--png` argument fails before the guest
 /// starts rather than after the first frame. Not thread-safe: call from the display thread.
+/// What a dumped file shows: the guest screen, or a composed picture of it.
+public enum PNGPicture {
+    case shadow(ShadowFramebuffer)
+    case canvas(PixelCanvas)
+}
+
 public final class PNGDumper {
     /// Which frames become files.
     public enum Policy: Sendable, Equatable {
@@ -71,6 +77,12 @@ public final class PNGDumper {
     /// Tells the dumper frame `frame` is complete in `shadow` (`changed`: any tile was
     /// repainted); writes it if the policy says so.
     public func frameCompleted(frame: Int, changed: Bool, shadow: ShadowFramebuffer) throws(PNGError) {
+        try frameCompleted(frame: frame, changed: changed, picture: .shadow(shadow))
+    }
+
+    /// As above, with the picture to write (the screen, or a composed view such as the
+    /// split view), made only when the policy wants this frame.
+    public func frameCompleted(frame: Int, changed: Bool, picture: @autoclosure () -> PNGPicture) throws(PNGError) {
         framesSeen += 1
         let wanted: Bool
         switch policy {
@@ -78,13 +90,17 @@ public final class PNGDumper {
         case .every(let n): wanted = frame % n == 0
         case .onChange: wanted = changed || framesSeen == 1
         }
-        if wanted { try write(frame: frame, shadow: shadow) }
+        if wanted { try write(frame: frame, picture: picture()) }
     }
 
     /// Ends the run at frame `lastFrame`: with `.lastFrameOnly`, writes it (unless already written).
     public func finish(lastFrame: Int, shadow: ShadowFramebuffer) throws(PNGError) {
+        try finish(lastFrame: lastFrame, picture: .shadow(shadow))
+    }
+
+    public func finish(lastFrame: Int, picture: @autoclosure () -> PNGPicture) throws(PNGError) {
         if policy == .lastFrameOnly && lastWrittenFrame != lastFrame {
-            try write(frame: lastFrame, shadow: shadow)
+            try write(frame: lastFrame, picture: picture())
         }
     }
 
@@ -97,9 +113,13 @@ public final class PNGDumper {
         }
     }
 
-    private func write(frame: Int, shadow: ShadowFramebuffer) throws(PNGError) {
+    private func write(frame: Int, picture: PNGPicture) throws(PNGError) {
         let name = Self.fileName(forFrame: frame)
-        try PNGWriter.write(shadow, to: Self.join(directory, name), options: options)
+        let path = Self.join(directory, name)
+        switch picture {
+        case .shadow(let shadow): try PNGWriter.write(shadow, to: path, options: options)
+        case .canvas(let canvas): try PNGWriter.write(canvas, to: path, options: options)
+        }
         filesWritten += 1
         if firstFile == nil { firstFile = name }
         lastFile = name

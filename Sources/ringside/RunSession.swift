@@ -15,6 +15,7 @@ final class RunSession: @unchecked Sendable {
     private let outputLock = NSLock()
     private var lastFrame = 0
     private var changedSinceDump = false
+    private var splitCanvas = PixelCanvas(width: 1, height: 1)
 
     init(options: RunCommand) { self.options = options }
 
@@ -102,7 +103,7 @@ final class RunSession: @unchecked Sendable {
         if let dumper {
             if let dumpError { throw Failure(dumpError.description) }
             do {
-                try session.withDisplay { d throws(PNGError) in try dumper.finish(lastFrame: lastFrameSeen(m), shadow: d.shadow) }
+                try session.withDisplay { d throws(PNGError) in try dumper.finish(lastFrame: lastFrameSeen(m), picture: picture(d)) }
             } catch { throw Failure("\(error)") }
             Console.out(dumper.summary)
         }
@@ -137,14 +138,27 @@ final class RunSession: @unchecked Sendable {
             try session.refresh { [self] d, dirty in
                 changedSinceDump = changedSinceDump || !dirty.isEmpty
                 do {
-                    try dumper.frameCompleted(frame: frame, changed: changedSinceDump, shadow: d.shadow)
+                    let before = dumper.filesWritten
+                    try dumper.frameCompleted(frame: frame, changed: changedSinceDump, picture: picture(d))
                     changedSinceDump = false
+                    // Each split-view file shows the pages listed since the previous file.
+                    if dumper.filesWritten > before, options.output.showSplit, options.migrationRoundsMS == nil { _ = session.migration?.endRound() }
                 } catch { dumpError = error as? PNGError }
             }
         } catch {
             Console.error("\(error)")
         }
         if dumpError != nil { session.machine.stop() }
+    }
+
+    /// What a PNG file shows: the screen, or with --show-split the split view. Called under
+    /// the session lock.
+    private func picture(_ d: DisplayTracker) -> PNGPicture {
+        guard options.output.showSplit, let list = session.migration else { return .shadow(d.shadow) }
+        let caption = "\(d.lastDirty.popCount) of \(d.grid.count) tiles repainted in the last refresh, tracking \(session.plan.mode.rawValue)"
+        renderSplitView(shadow: d.shadow, heat: session.heat, grid: d.grid, slots: migrationSlots(list.slotPageCounts, list.pagesSince),
+                        round: list.round, caption: [caption], into: &splitCanvas)
+        return .canvas(splitCanvas)
     }
 
     private func printRound() {

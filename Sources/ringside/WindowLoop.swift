@@ -122,7 +122,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
 }
 
 /// The RAM and framebuffer slots of the migration list as panel rows, lit by `pages`.
-private func migrationSlots(_ counts: [UInt32: Int], _ pages: [UInt32: [UInt64]]) -> [PageMapSlot] {
+func migrationSlots(_ counts: [UInt32: Int], _ pages: [UInt32: [UInt64]]) -> [PageMapSlot] {
     let named: [(UInt32, String)] = [(GuestLayout.ramSlot, "RAM"), (GuestLayout.framebufferSlot, "framebuffer")]
     return named.compactMap { slot, name in
         guard let count = counts[slot] else { return nil }

@@ -90,6 +90,20 @@ final class PNGDumpTests: XCTestCase {
         XCTAssertEqual(files.first, "frame-000001.png")
     }
 
+    func testShowSplitDumpsTheSplitViewHeadless() throws {
+        try requireDecoder()
+        let dir = try tempDir()
+        let r = try runRingside(["run", "--guest", "bounce", "--headless", "--guest-hz", "0", "--frames", "20", "--width", "320", "--height", "200",
+                                 "--png", dir, "--png-every", "10", "--show-split"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["frame-000010.png", "frame-000020.png"])
+        let (w, h, rgb) = try decode(dir + "/frame-000020.png")
+        XCTAssertGreaterThan(w, 320 + 200, "the screen plus the page panel")
+        XCTAssertGreaterThanOrEqual(h, 200)
+        let orange = stride(from: 0, to: rgb.count, by: 3).contains { rgb[$0] == 0xFF && rgb[$0 + 1] == 0xB3 && rgb[$0 + 2] == 0x47 }
+        XCTAssertTrue(orange, "listed pages are lit in the migration panel")
+    }
+
     func testAFullDiskStopsTheRunWithOneLineAndLeavesOnlyWholeFiles() throws {
         try requireDecoder()
         let dir = try tempDir()
