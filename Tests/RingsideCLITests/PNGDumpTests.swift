@@ -7,42 +7,16 @@ import XCTest
 final class PNGDumpTests: XCTestCase {
     func requireDecoder() throws {
         guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", "import PIL"]
-        p.standardError = Pipe()
-        guard (try? p.run()) != nil else { throw XCTSkip("needs /usr/bin/python3 with PIL (apt-get install python3-pil) as an independent PNG decoder") }
-        p.waitUntilExit()
-        if p.terminationStatus != 0 { throw XCTSkip("needs python3-pil as an independent PNG decoder") }
-    }
-
-    /// Decodes a PNG to (width, height, RGB bytes) with PIL.
-    func decode(_ path: String) throws -> (Int, Int, [UInt8]) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", "import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert('RGB'); "
-            + "sys.stdout.write('%d %d\\n' % im.size); sys.stdout.flush(); sys.stdout.buffer.write(im.tobytes())", path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let newline = data.firstIndex(of: 0x0A)!
-        let dims = String(decoding: data[..<newline], as: UTF8.self).split(separator: " ").map { Int($0)! }
-        return (dims[0], dims[1], Array(data[(newline + 1)...]))
+        try DecodedPNG.requireDecoder()
     }
 
     func assertPattern(_ path: String, width: Int, height: Int, frame: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let (w, h, rgb) = try decode(path)
-        XCTAssertEqual(w, width, file: file, line: line)
-        XCTAssertEqual(h, height, file: file, line: line)
+        let png = try DecodedPNG(path: path)
+        XCTAssertEqual(png.width, width, file: file, line: line)
+        XCTAssertEqual(png.height, height, file: file, line: line)
         var mismatches = 0
-        for y in 0..<h {
-            for x in 0..<w {
-                let i = (y * w + x) * 3
-                let got = UInt32(rgb[i]) << 16 | UInt32(rgb[i + 1]) << 8 | UInt32(rgb[i + 2])
-                if got != patternPixel(x: x, y: y, frame: frame) { mismatches += 1 }
-            }
+        for y in 0..<png.height {
+            for x in 0..<png.width where png.pixel(x: x, y: y) != patternPixel(x: x, y: y, frame: frame) { mismatches += 1 }
         }
         XCTAssertEqual(mismatches, 0, "\(path) is exactly frame \(frame)", file: file, line: line)
     }
@@ -97,9 +71,10 @@ final class PNGDumpTests: XCTestCase {
                                  "--png", dir, "--png-every", "10", "--show-split"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["frame-000010.png", "frame-000020.png"])
-        let (w, h, rgb) = try decode(dir + "/frame-000020.png")
-        XCTAssertGreaterThan(w, 320 + 200, "the screen plus the page panel")
-        XCTAssertGreaterThanOrEqual(h, 200)
+        let png = try DecodedPNG(path: dir + "/frame-000020.png")
+        XCTAssertGreaterThan(png.width, 320 + 200, "the screen plus the page panel")
+        XCTAssertGreaterThanOrEqual(png.height, 200)
+        let rgb = png.rgb
         let orange = stride(from: 0, to: rgb.count, by: 3).contains { rgb[$0] == 0xFF && rgb[$0 + 1] == 0xB3 && rgb[$0 + 2] == 0x47 }
         XCTAssertTrue(orange, "listed pages are lit in the migration panel")
     }

@@ -7,29 +7,6 @@ import XCTest
 final class WindowEndToEndTests: XCTestCase {
     override class func tearDown() { XvfbScreen.stop() }
 
-    /// Decodes a PNG with PIL (not Ringside's libpng path) into 0x00RRGGBB pixels.
-    func decodePNG(_ path: String) throws -> (Int, Int, [UInt32]) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", "import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert('RGB'); "
-            + "sys.stdout.write('%d %d\\n' % im.size); sys.stdout.flush(); sys.stdout.buffer.write(im.tobytes())", path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let nl = data.firstIndex(of: 0x0A) else { throw XCTSkip("needs python3-pil to decode PNG files") }
-        let dims = String(decoding: data[..<nl], as: UTF8.self).split(separator: " ").map { Int($0)! }
-        let rgb = Array(data[(nl + 1)...])
-        var pixels = [UInt32](repeating: 0, count: dims[0] * dims[1])
-        for i in pixels.indices {
-            let r = UInt32(rgb[3 * i]), g = UInt32(rgb[3 * i + 1]), b = UInt32(rgb[3 * i + 2])
-            pixels[i] = r << 16 | g << 8 | b
-        }
-        return (dims[0], dims[1], pixels)
-    }
-
     func testTheWindowShowsTheSamePictureAsThePNGDumpOfThatFrame() throws {
         guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
         let screen = try XvfbScreen.acquire()
@@ -40,7 +17,11 @@ final class WindowEndToEndTests: XCTestCase {
 
         let dump = try runRingside(["run", "--guest", "desktop", "--headless", "--guest-hz", "0", "--frames", "40", "--png", dir] + geometry)
         XCTAssertEqual(dump.status, 0, dump.err)
-        let (w, h, expected) = try decodePNG(dir + "/frame-000040.png")
+        try DecodedPNG.requireDecoder()
+        let png = try DecodedPNG(path: dir + "/frame-000040.png")
+        let (w, h) = (png.width, png.height)
+        var expected = [UInt32](repeating: 0, count: w * h)
+        for y in 0..<h { for x in 0..<w { expected[y * w + x] = png.pixel(x: x, y: y) } }
 
         // The window stays open on the final frame after --frames until --seconds closes it.
         var env = ProcessInfo.processInfo.environment
