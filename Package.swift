@@ -45,5 +45,6 @@ let package = Package(
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
         .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "TestSupport"]),
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )

@@ -10,7 +10,7 @@ struct Ringside: ParsableCommand {
         display refresh and feeds one harvest to two consumers: a dirty-tile bitmap for the
         display (window, PNG files) and a deduplicated page list for migration.
         """,
-        subcommands: [RunCommand.self, GuestsCommand.self, InfoCommand.self],
+        subcommands: [RunCommand.self, GuestsCommand.self, InfoCommand.self, BenchCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -1,0 +1,68 @@
+import Foundation
+import Machine
+import Tracking
+
+/// Parsers for the comma-separated filters of `ringside bench`; each error is one line.
+public enum BenchFilters {
+    static func items(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// `desktop,bounce16,plasma`; plain `bounce` means bounce4, bounce16 and bounce64.
+    public static func workloads(_ text: String) throws(BenchError) -> [BenchWorkload] {
+        var out: [BenchWorkload] = []
+        for item in items(text) {
+            let found: [BenchWorkload]
+            if item == "bounce" {
+                found = BenchWorkload.defaults.filter { $0.guest == "bounce" }
+            } else if let w = BenchWorkload.named(item) {
+                found = [w]
+            } else {
+                throw BenchError("--guests: unknown guest '\(item)' (use idle, desktop, terminal, plasma, bounce, or bounceN for N sprites, e.g. bounce16)")
+            }
+            for w in found where !out.contains(w) { out.append(w) }
+        }
+        if out.isEmpty { throw BenchError("--guests '\(text)' names no guest") }
+        return out
+    }
+
+    /// `640x480,1920x1080`.
+    public static func resolutions(_ text: String) throws(BenchError) -> [BenchResolution] {
+        var out: [BenchResolution] = []
+        for item in items(text) {
+            guard let r = BenchResolution.parse(item) else {
+                throw BenchError("--resolutions: '\(item)' is not a resolution: use WxH with width 64...7680 and height 64...4320, e.g. 1280x800")
+            }
+            if !out.contains(r) { out.append(r) }
+        }
+        if out.isEmpty { throw BenchError("--resolutions '\(text)' names no resolution") }
+        return out
+    }
+
+    /// `ring,bitmap,compare,full`.
+    public static func modes(_ text: String) throws(BenchError) -> [TrackingMode] {
+        var out: [TrackingMode] = []
+        for item in items(text) {
+            guard let m = TrackingMode(rawValue: item.lowercased()) else {
+                throw BenchError("--modes: '\(item)' is not a tracking mode: use ring, bitmap, compare or full")
+            }
+            if !out.contains(m) { out.append(m) }
+        }
+        if out.isEmpty { throw BenchError("--modes '\(text)' names no mode") }
+        return out
+    }
+
+    /// `256M,4G,16G`.
+    public static func ramSizes(_ text: String) throws(BenchError) -> [UInt64] {
+        var out: [UInt64] = []
+        for item in items(text) {
+            guard let bytes = parseMemorySize(item), bytes >= GuestLayout.minRAM, bytes <= GuestLayout.maxRAM,
+                  bytes % GuestLayout.largePage == 0 else {
+                throw BenchError("--ram: '\(item)' is not a guest RAM size: use 8M...32G in whole 2M steps, e.g. 256M or 4G")
+            }
+            if !out.contains(bytes) { out.append(bytes) }
+        }
+        if out.isEmpty { throw BenchError("--ram '\(text)' names no size") }
+        return out
+    }
+}

@@ -1,0 +1,167 @@
+import Machine
+import Tracking
+
+/// A guest program with the arguments that make it one workload of the matrix
+/// (`bounce16` is `bounce` with `sprites=16`).
+public struct BenchWorkload: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The label in records and tables: `desktop`, `bounce16`.
+    public let label: String
+    /// The built-in guest image name.
+    public let guest: String
+    /// The guest's argument string.
+    public let arguments: String
+
+    public init(label: String, guest: String, arguments: String) {
+        self.label = label
+        self.guest = guest
+        self.arguments = arguments
+    }
+
+    public var description: String { label }
+
+    /// The guests the bench knows, in the default matrix's order (sparse to dense).
+    public static let defaults: [BenchWorkload] = [
+        named("idle")!, named("desktop")!, named("terminal")!,
+        named("bounce4")!, named("bounce16")!, named("bounce64")!, named("plasma")!,
+    ]
+
+    static let plainGuests = ["idle", "desktop", "terminal", "plasma"]
+
+    /// `idle`, `desktop`, `terminal`, `plasma`, or `bounceN` (N sprites, 1...4096).
+    public static func named(_ text: String) -> BenchWorkload? {
+        if plainGuests.contains(text) { return BenchWorkload(label: text, guest: text, arguments: "") }
+        if text.hasPrefix("bounce"), let n = Int(text.dropFirst("bounce".count)), (1...4096).contains(n) {
+            return BenchWorkload(label: "bounce\(n)", guest: "bounce", arguments: "sprites=\(n)")
+        }
+        return nil
+    }
+}
+
+/// A framebuffer size.
+public struct BenchResolution: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public let width: Int
+    public let height: Int
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+    public var description: String { "\(width)x\(height)" }
+
+    public static let defaults = [
+        BenchResolution(width: 640, height: 480), BenchResolution(width: 1280, height: 800),
+        BenchResolution(width: 1920, height: 1080), BenchResolution(width: 3840, height: 2160),
+    ]
+
+    /// `WxH` within the machine's limits.
+    public static func parse(_ text: String) -> BenchResolution? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]),
+              MachineConfig.widthRange.contains(w), MachineConfig.heightRange.contains(h) else { return nil }
+        return BenchResolution(width: w, height: h)
+    }
+}
+
+/// One cell of the matrix: a workload at a resolution, tracked one way, with this much RAM.
+public struct BenchCell: Sendable, Equatable, CustomStringConvertible {
+    public let workload: BenchWorkload
+    public let resolution: BenchResolution
+    public let mode: TrackingMode
+    public let ramBytes: UInt64
+    /// Whether a migration list is subscribed (so the RAM slot is dirty-logged too).
+    public let migration: Bool
+    public let cpus: Int
+
+    public var description: String {
+        "\(workload) \(resolution) \(mode.rawValue) \(formatBytes(ramBytes))"
+    }
+}
+
+/// Cells run together: one workload, resolution and RAM size, every requested mode, so the
+/// modes are measured interleaved under the same conditions.
+public struct BenchGroup: Sendable {
+    public let workload: BenchWorkload
+    public let resolution: BenchResolution
+    public let ramBytes: UInt64
+    public let cells: [BenchCell]
+    /// Index of the first cell in the whole matrix (0-based).
+    public let firstIndex: Int
+}
+
+/// What to run and how long each cell runs.
+public struct BenchPlan: Sendable {
+    public var workloads = BenchWorkload.defaults
+    public var resolutions = BenchResolution.defaults
+    public var modes = TrackingMode.allCases
+    public var ramSizes: [UInt64] = [256 << 20, 4 << 30, 16 << 30]
+    public var cpus = 1
+    /// Subscribe a migration list in the modes that have one (ring, bitmap): RAM is logged too.
+    public var migration = true
+    /// Lockstep frames measured per cell (phase A), split over `rounds`.
+    public var frames = 200
+    /// Lockstep frames run before measuring, per cell.
+    public var warmupFrames = 10
+    /// Free-run seconds measured per cell (phase B), split over `rounds`.
+    public var freeRunSeconds = 0.6
+    /// Refreshes per second in the free-run phase; 0 = back to back (uncapped).
+    public var freeRunRefreshHz = 0.0
+    /// Free-run seconds before measuring, per cell.
+    public var freeRunWarmup = 0.1
+    /// Turns each mode gets, interleaved with the other modes of its group.
+    public var rounds = 4
+    /// Phase A stops starting new rounds once a group has spent this long in it (huge frames).
+    public var lockstepBudgetSeconds = 8.0
+    public var ringEntries = TrackingPlan.defaultRingEntries
+    public var tileWidth = 64
+    public var tileHeight = 16
+    /// End a migration round every this many refreshes (outside the timed part).
+    public var migrationRoundEvery = 32
+
+    public init() {}
+
+    /// The small matrix for `--quick`: under a minute even in a debug build.
+    public static var quick: BenchPlan {
+        var p = BenchPlan()
+        p.workloads = ["desktop", "plasma", "bounce16"].map { BenchWorkload.named($0)! }
+        p.resolutions = [BenchResolution(width: 640, height: 480), BenchResolution(width: 1280, height: 800)]
+        p.ramSizes = [256 << 20]
+        p.frames = 20
+        p.warmupFrames = 3
+        p.freeRunSeconds = 0.3
+        p.freeRunWarmup = 0.05
+        p.rounds = 2
+        p.lockstepBudgetSeconds = 2
+        return p
+    }
+
+    /// The groups, in run order. Modes without a page list (compare, full) do not log RAM, so
+    /// their cost cannot depend on its size: they run at the smallest RAM size only.
+    public func groups() -> [BenchGroup] {
+        var out: [BenchGroup] = []
+        var index = 0
+        let smallest = ramSizes.min()
+        for w in workloads {
+            for r in resolutions {
+                for ram in ramSizes {
+                    let modes = self.modes.filter { ($0.hasPageList && migration) || ram == smallest }
+                    guard !modes.isEmpty else { continue }
+                    let cells = modes.map {
+                        BenchCell(workload: w, resolution: r, mode: $0, ramBytes: ram,
+                                  migration: migration && $0.hasPageList, cpus: cpus)
+                    }
+                    out.append(BenchGroup(workload: w, resolution: r, ramBytes: ram, cells: cells, firstIndex: index))
+                    index += cells.count
+                }
+            }
+        }
+        return out
+    }
+
+    public var cellCount: Int { groups().reduce(0) { $0 + $1.cells.count } }
+}
+
+/// `256M`, `4G`, `16G`.
+public func formatBytes(_ bytes: UInt64) -> String {
+    if bytes >= 1 << 30 && bytes % (1 << 30) == 0 { return "\(bytes >> 30)G" }
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20)M" }
+    return "\(bytes)"
+}

@@ -1,0 +1,165 @@
+import Foundation
+
+/// The measurements of one cell. Field names are those of the JSON and CSV files.
+///
+/// Times are host microseconds per guest frame. From the lockstep phase (one refresh per
+/// guest frame, guest held still): `host_us_median`/`host_us_p99` are the wall time of the
+/// whole refresh (harvest, reset, migration list, fold, copy, bookkeeping) plus the present,
+/// plus any ring-full harvest during the frame; the phase columns are per-frame medians of
+/// the session's own phase timers, so they need not add up to the total; `display_fps` is
+/// `1e6 / host_us_median`; the dirty counts are per-frame means; `guest_fps` is `1e6 /` the
+/// median guest time per frame (release at one doorbell to the next: drawing plus the write
+/// faults of one reset per frame). From the free-run phase (guest unpaced, refresh back to
+/// back): the write-to-present latency, frame doorbell to the end of the copy into the
+/// shadow. A value that could not be measured is `nil` (JSON `null`, CSV empty).
+public struct BenchRecord: Sendable, Equatable {
+    public var guest: String
+    public var width: Int
+    public var height: Int
+    public var mode: String
+    public var cpus: Int
+    public var ramBytes: UInt64
+    /// Lockstep frames measured.
+    public var frames: Int
+    public var displayFPS: Double?
+    public var guestFPS: Double?
+    public var hostMedianMicros: Double?
+    public var hostP99Micros: Double?
+    public var harvestMicros: Double?
+    public var resetMicros: Double?
+    public var foldMicros: Double?
+    public var copyMicros: Double?
+    /// The present into a null sink: taking the repainted tiles under the lock, drawing nothing.
+    public var presentMicros: Double?
+    /// Unique dirty pages per frame (framebuffer and, with a migration list, RAM).
+    public var dirtyPages: Double?
+    public var dirtyTiles: Double?
+    public var bytesCopied: Double?
+    public var latencyP50Micros: Double?
+    public var latencyP99Micros: Double?
+
+    public init(guest: String, width: Int, height: Int, mode: String, cpus: Int, ramBytes: UInt64, frames: Int) {
+        self.guest = guest
+        self.width = width
+        self.height = height
+        self.mode = mode
+        self.cpus = cpus
+        self.ramBytes = ramBytes
+        self.frames = frames
+    }
+
+    /// The fields in file order, each as a JSON value.
+    public var fields: [(String, BenchValue)] {
+        [
+            ("guest", .text(guest)), ("width", .int(width)), ("height", .int(height)), ("mode", .text(mode)),
+            ("cpus", .int(cpus)), ("ram_bytes", .int(Int(ramBytes))), ("frames", .int(frames)),
+            ("display_fps", .number(displayFPS)), ("guest_fps", .number(guestFPS)),
+            ("host_us_median", .number(hostMedianMicros)), ("host_us_p99", .number(hostP99Micros)),
+            ("harvest_us", .number(harvestMicros)), ("reset_us", .number(resetMicros)),
+            ("fold_us", .number(foldMicros)), ("copy_us", .number(copyMicros)), ("present_us", .number(presentMicros)),
+            ("dirty_pages", .number(dirtyPages)), ("dirty_tiles", .number(dirtyTiles)), ("bytes_copied", .number(bytesCopied)),
+            ("latency_p50_us", .number(latencyP50Micros)), ("latency_p99_us", .number(latencyP99Micros)),
+        ]
+    }
+
+    public static let fieldNames = BenchRecord(guest: "", width: 0, height: 0, mode: "", cpus: 0, ramBytes: 0, frames: 0).fields.map(\.0)
+}
+
+/// A JSON scalar.
+public enum BenchValue: Sendable, Equatable {
+    case text(String)
+    case int(Int)
+    case number(Double?)
+
+    /// JSON text: numbers with up to 3 decimals, `null` for a missing or non-finite number.
+    public var json: String {
+        switch self {
+        case .text(let s): return jsonString(s)
+        case .int(let i): return String(i)
+        case .number(let d): return d.flatMap { $0.isFinite ? formatNumber($0) : nil } ?? "null"
+        }
+    }
+
+    /// CSV text: the same, with an empty field for a missing number and quotes where needed.
+    public var csv: String {
+        switch self {
+        case .text(let s):
+            return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        case .int(let i): return String(i)
+        case .number(let d): return d.flatMap { $0.isFinite ? formatNumber($0) : nil } ?? ""
+        }
+    }
+}
+
+/// `12`, `12.5`, `0.125`: at most 3 decimals, no exponent, no trailing zeros.
+func formatNumber(_ d: Double) -> String {
+    let rounded = (d * 1000).rounded() / 1000
+    if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
+    var s = String(format: "%.3f", rounded)
+    while s.hasSuffix("0") { s.removeLast() }
+    if s.hasSuffix(".") { s.removeLast() }
+    return s
+}
+
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        }
+    }
+    return out + "\""
+}
+
+/// Serializations of a list of records.
+public enum BenchFiles {
+    /// A JSON array, one object per record, fields in `BenchRecord.fieldNames` order.
+    public static func json(_ records: [BenchRecord]) -> String {
+        if records.isEmpty { return "[]\n" }
+        let rows = records.map { r in
+            "  {" + r.fields.map { "\(jsonString($0.0)): \($0.1.json)" }.joined(separator: ", ") + "}"
+        }
+        return "[\n" + rows.joined(separator: ",\n") + "\n]\n"
+    }
+
+    /// Reads back what `json` wrote (for redrawing a chart without re-running).
+    public static func records(fromJSON data: Data) throws(BenchError) -> [BenchRecord] {
+        guard let rows = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
+            throw BenchError("not a JSON array of bench records")
+        }
+        return try rows.enumerated().map { (i, row) throws(BenchError) in
+            func int(_ k: String) throws(BenchError) -> Int {
+                guard let n = row[k] as? NSNumber else { throw BenchError("record \(i + 1) has no number '\(k)'") }
+                return n.intValue
+            }
+            func text(_ k: String) throws(BenchError) -> String {
+                guard let t = row[k] as? String else { throw BenchError("record \(i + 1) has no text '\(k)'") }
+                return t
+            }
+            func number(_ k: String) -> Double? { (row[k] as? NSNumber)?.doubleValue }
+            var r = BenchRecord(guest: try text("guest"), width: try int("width"), height: try int("height"), mode: try text("mode"),
+                                cpus: try int("cpus"), ramBytes: UInt64(try int("ram_bytes")), frames: try int("frames"))
+            r.displayFPS = number("display_fps"); r.guestFPS = number("guest_fps")
+            r.hostMedianMicros = number("host_us_median"); r.hostP99Micros = number("host_us_p99")
+            r.harvestMicros = number("harvest_us"); r.resetMicros = number("reset_us"); r.foldMicros = number("fold_us")
+            r.copyMicros = number("copy_us"); r.presentMicros = number("present_us")
+            r.dirtyPages = number("dirty_pages"); r.dirtyTiles = number("dirty_tiles"); r.bytesCopied = number("bytes_copied")
+            r.latencyP50Micros = number("latency_p50_us"); r.latencyP99Micros = number("latency_p99_us")
+            return r
+        }
+    }
+
+    /// A header line, then one line per record.
+    public static func csv(_ records: [BenchRecord]) -> String {
+        var lines = [BenchRecord.fieldNames.joined(separator: ",")]
+        for r in records { lines.append(r.fields.map(\.1.csv).joined(separator: ",")) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

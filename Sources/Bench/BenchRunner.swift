@@ -1,0 +1,239 @@
+import Dispatch
+import Foundation
+import KVM
+import Machine
+import Synchronization
+import Tracking
+
+/// A problem with what the bench was asked to do; `description` is the user's one line.
+public struct BenchError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// How one cell ended: its record, or why it has none.
+public struct BenchCellResult: Sendable {
+    /// 0-based position in the matrix.
+    public let index: Int
+    public let cell: BenchCell
+    public let record: BenchRecord?
+    public let failure: String?
+    /// Things worth knowing about the numbers (ring-full exits, a mode fallback, a cut budget).
+    public let notes: [String]
+}
+
+/// Callbacks from `BenchRunner.run`, on the calling thread.
+public struct BenchEvents {
+    /// A group of cells (one workload, resolution and RAM size, all modes) is about to run.
+    public var groupStarted: ((_ group: BenchGroup, _ totalCells: Int) -> Void)?
+    /// A cell is done (or failed).
+    public var cellFinished: ((_ result: BenchCellResult, _ totalCells: Int) -> Void)?
+    public init() {}
+}
+
+/// What a whole run produced.
+public struct BenchSummary: Sendable {
+    public var records: [BenchRecord] = []
+    public var failures: [BenchCellResult] = []
+    /// Stopped early (`requestStop` or `abandon`): some cells never ran.
+    public var interrupted = false
+}
+
+/// Runs a `BenchPlan`: for each group, phase A (lockstep, exact per-frame host cost) with the
+/// modes taking turns, then phase B (free-run, guest frame rate and latency) the same way.
+/// Never prints and never exits: results go to `BenchEvents` and the returned summary.
+public final class BenchRunner: @unchecked Sendable {
+    public let plan: BenchPlan
+    private let system: KVMSystem
+    private let caps: HostCapabilities
+    private var images: [String: GuestImage] = [:]
+    private let stopAfterGroup = Atomic<Bool>(false)
+    private let abandonNow = Atomic<Bool>(false)
+
+    /// Opens KVM and checks the whole plan (images, geometry, RAM, vCPUs, ring size) before
+    /// anything runs, so bad input fails at once with one line.
+    public init(plan: BenchPlan, device: String = "/dev/kvm") throws(BenchError) {
+        guard !plan.workloads.isEmpty, !plan.resolutions.isEmpty, !plan.modes.isEmpty, !plan.ramSizes.isEmpty else {
+            throw BenchError("the matrix is empty: every filter needs at least one value")
+        }
+        guard plan.frames >= 1 else { throw BenchError("--frames \(plan.frames) is out of range: use 1 or more") }
+        guard plan.rounds >= 1, plan.rounds <= plan.frames else {
+            throw BenchError("--rounds \(plan.rounds) is out of range: use 1...\(plan.frames) (at most one turn per frame)")
+        }
+        guard plan.freeRunSeconds > 0, plan.freeRunSeconds <= 600 else {
+            throw BenchError("--free-run-seconds \(plan.freeRunSeconds) is out of range: use more than 0, at most 600")
+        }
+        self.plan = plan
+        do {
+            system = try KVMSystem(path: device)
+            caps = try HostCapabilities(system: system)
+        } catch { throw BenchError("\(error)") }
+        for w in plan.workloads where images[w.guest] == nil {
+            do { images[w.guest] = try GuestCatalog.load(w.guest) } catch { throw BenchError("\(error)") }
+        }
+        for group in plan.groups() {
+            do { try config(for: group).validate(maxVCPUs: caps.usableVCPUs) } catch { throw BenchError("\(error)") }
+        }
+        for mode in plan.modes {
+            do {
+                _ = try TrackingPlan.make(mode: mode, ringEntries: plan.ringEntries, caps: caps, migration: plan.migration && mode.hasPageList)
+            } catch { throw BenchError("\(error)") }
+        }
+    }
+
+    /// Lines describing the host and the method, for the report's header.
+    public var setup: [String] {
+        let ring = (try? TrackingPlan.make(mode: .ring, ringEntries: plan.ringEntries, caps: caps, migration: false))?.reason ?? "?"
+        return [
+            "KVM: ring mode uses \(ring); bitmap mode uses \(TrackingPlan.bitmapPlan(requested: .bitmap, caps: caps, why: nil).reason)",
+            "\(plan.cpus) vCPU\(plan.cpus > 1 ? "s" : ""), \(ProcessInfo.processInfo.activeProcessorCount) host cores, tile \(plan.tileWidth)x\(plan.tileHeight)"
+                + (plan.migration ? "; ring/bitmap cells subscribe a migration list (RAM logged); compare/full run at the smallest RAM size only"
+                                  : "; no migration list: RAM is not logged, every mode runs at the smallest RAM size only"),
+            "phase A (lockstep): \(plan.warmupFrames) warm-up + \(plan.frames) frames per cell, host cost of one refresh per guest frame "
+                + "and guest time per frame (guest fps); "
+                + "phase B (free-run): \(formatSeconds(plan.freeRunSeconds)) per cell, refresh "
+                + (plan.freeRunRefreshHz > 0 ? "at \(formatNumber(plan.freeRunRefreshHz)) Hz" : "back to back")
+                + ", doorbell-to-shadow latency; "
+                + "modes take turns in \(plan.rounds) round\(plan.rounds > 1 ? "s" : "")",
+        ]
+    }
+
+    /// Finish the cells now running, then start no more.
+    public func requestStop() { stopAfterGroup.store(true, ordering: .releasing) }
+    /// Stop the running cells now too; their results are dropped.
+    public func abandon() {
+        stopAfterGroup.store(true, ordering: .releasing)
+        abandonNow.store(true, ordering: .releasing)
+    }
+    public var stopRequested: Bool { stopAfterGroup.load(ordering: .acquiring) }
+
+    public func run(_ events: BenchEvents = BenchEvents()) -> BenchSummary {
+        var summary = BenchSummary()
+        let groups = plan.groups()
+        let total = groups.reduce(0) { $0 + $1.cells.count }
+        for group in groups {
+            if stopRequested { summary.interrupted = true; break }
+            events.groupStarted?(group, total)
+            guard let results = runGroup(group) else { summary.interrupted = true; break }
+            for r in results {
+                if let record = r.record { summary.records.append(record) } else { summary.failures.append(r) }
+                events.cellFinished?(r, total)
+            }
+        }
+        return summary
+    }
+
+    // MARK: - one group
+
+    private func config(for group: BenchGroup) -> MachineConfig {
+        var c = MachineConfig(image: images[group.workload.guest]!)
+        c.arguments = group.workload.arguments
+        c.ramBytes = group.ramBytes
+        c.width = group.resolution.width
+        c.height = group.resolution.height
+        c.cpus = plan.cpus
+        c.guestHz = 0
+        return c
+    }
+
+    private var tile: TileSizeSpec { TileSizeSpec(width: plan.tileWidth, height: plan.tileHeight) }
+    private var abandoned: Bool { abandonNow.load(ordering: .acquiring) }
+
+    /// Both phases for every cell of `group`; nil when abandoned.
+    private func runGroup(_ group: BenchGroup) -> [BenchCellResult]? {
+        let n = group.cells.count
+        var failures = [String?](repeating: nil, count: n)
+        var notes = [[String]](repeating: [], count: n)
+        var records = group.cells.map {
+            BenchRecord(guest: $0.workload.label, width: $0.resolution.width, height: $0.resolution.height,
+                        mode: $0.mode.rawValue, cpus: $0.cpus, ramBytes: $0.ramBytes, frames: 0)
+        }
+        let base = config(for: group)
+        var trackingPlans: [TrackingPlan?] = []
+        for (i, cell) in group.cells.enumerated() {
+            do {
+                let p = try TrackingPlan.make(mode: cell.mode, ringEntries: plan.ringEntries, caps: caps, migration: cell.migration)
+                if p.mode != cell.mode { notes[i].append("measured as \(p.mode.rawValue): \(p.reason)") }
+                trackingPlans.append(p)
+            } catch {
+                failures[i] = "\(error)"
+                trackingPlans.append(nil)
+            }
+        }
+
+        // Phase A: lockstep.
+        do {
+            let quotas = (0..<plan.rounds).map { r in plan.frames / plan.rounds + (r < plan.frames % plan.rounds ? 1 : 0) }
+            var probes: [LockstepProbe?] = []
+            for (i, cell) in group.cells.enumerated() {
+                guard let tp = trackingPlans[i], failures[i] == nil else { probes.append(nil); continue }
+                let p = LockstepProbe(cell: cell, frames: plan.frames, warmup: plan.warmupFrames, migrationRoundEvery: plan.migrationRoundEvery)
+                do {
+                    try p.boot(system: system, config: base, plan: tp, tile: tile)
+                    probes.append(p)
+                } catch {
+                    failures[i] = "\(error)"
+                    probes.append(nil)
+                }
+            }
+            defer { for p in probes { p?.finish() } }
+            let start = DispatchTime.now().uptimeNanoseconds
+            for round in 0..<plan.rounds {
+                for k in 0..<n {
+                    let i = (k + round) % n // rotate who goes first
+                    guard let p = probes[i], failures[i] == nil else { continue }
+                    if !p.runTurn(frames: quotas[round], timeout: 30, abandon: { abandoned }) {
+                        if abandoned { return nil }
+                        failures[i] = p.failure ?? "the lockstep phase failed"
+                    }
+                }
+                let spent = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                if round + 1 < plan.rounds && spent > plan.lockstepBudgetSeconds {
+                    for i in 0..<n where failures[i] == nil {
+                        notes[i].append("lockstep cut to \(round + 1) of \(plan.rounds) rounds (\(formatSeconds(spent)) > budget \(formatSeconds(plan.lockstepBudgetSeconds)))")
+                    }
+                    break
+                }
+            }
+            for i in 0..<n { if let p = probes[i], failures[i] == nil { p.fill(&records[i], notes: &notes[i]) } }
+        }
+
+        // Phase B: free-run.
+        do {
+            let turn = plan.freeRunSeconds / Double(plan.rounds)
+            var probes: [FreeRunProbe?] = []
+            for (i, cell) in group.cells.enumerated() {
+                guard let tp = trackingPlans[i], failures[i] == nil else { probes.append(nil); continue }
+                let p = FreeRunProbe(cell: cell, migrationRoundEvery: plan.migrationRoundEvery, refreshHz: plan.freeRunRefreshHz)
+                do {
+                    try p.boot(system: system, config: base, plan: tp, tile: tile)
+                    probes.append(p)
+                } catch {
+                    failures[i] = "\(error)"
+                    probes.append(nil)
+                }
+            }
+            defer { for p in probes { p?.finish() } }
+            for round in 0..<plan.rounds {
+                for k in 0..<n {
+                    let i = (k + round) % n
+                    guard let p = probes[i], failures[i] == nil else { continue }
+                    if !p.runTurn(seconds: turn, warmup: round == 0 ? plan.freeRunWarmup : 0, abandon: { abandoned }) {
+                        if abandoned { return nil }
+                        failures[i] = p.failure ?? "the free-run phase failed"
+                    }
+                }
+            }
+            for i in 0..<n { if let p = probes[i], failures[i] == nil { p.fill(&records[i], notes: &notes[i]) } }
+        }
+
+        return group.cells.enumerated().map { i, cell in
+            BenchCellResult(index: group.firstIndex + i, cell: cell, record: failures[i] == nil ? records[i] : nil,
+                            failure: failures[i], notes: notes[i])
+        }
+    }
+}
+
+func formatSeconds(_ s: Double) -> String {
+    s < 10 ? String(format: "%.2g s", s) : String(format: "%.0f s", s)
+}

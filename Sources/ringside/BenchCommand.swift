@@ -1,0 +1,271 @@
+import ArgumentParser
+import Bench
+import Dispatch
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the tracking modes over a matrix of guests, resolutions and RAM sizes.",
+        discussion: """
+        Each cell runs twice. Phase A (lockstep): the guest is held at each frame doorbell while \
+        one refresh harvests, resets, folds and copies that frame, giving the exact host cost per \
+        frame by phase and the dirty counts (display fps = 1e6 / host us median), and the guest's \
+        own time per frame, write faults included (guest fps). Phase B (free-run): the guest runs \
+        unpaced while a refresh thread loops back to back (or at --refresh-hz), giving the \
+        doorbell-to-shadow latency; the guest's frame rate against that refresher is a note. \
+        The modes of each (guest, resolution, RAM) take turns, in rounds, so they are compared \
+        under the same conditions. Present goes to a null sink; its (small) cost is reported.
+
+        Ring and bitmap cells subscribe a migration list, so guest RAM is dirty-logged too; that \
+        is what --ram varies (RAM is reserved, not touched). Compare and full log nothing and run \
+        at the smallest --ram only.
+
+        Ctrl-C finishes the cells running and stops (a second Ctrl-C drops them); files are \
+        written with what finished. Exit status: 0 when every cell ran, 1 for bad input or a \
+        failed cell, 130 when interrupted.
+        """
+    )
+
+    @Flag(help: "A small matrix (desktop, plasma, bounce16 at 640x480 and 1280x800, 256M, few frames): under a minute.")
+    var quick = false
+    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64) or bounceN.")
+    var guests: String?
+    @Option(help: "Resolutions, comma-separated WxH (default 640x480,1280x800,1920x1080,3840x2160).")
+    var resolutions: String?
+    @Option(help: "Tracking modes, comma-separated: ring, bitmap, compare, full (default all).")
+    var modes: String?
+    @Option(help: "Guest RAM sizes, comma-separated (default 256M,4G,16G).")
+    var ram: String?
+    @Option(help: "Lockstep frames measured per cell (default 200; 20 with --quick).")
+    var frames: Int?
+    @Option(help: "Lockstep warm-up frames per cell (default 10; 3 with --quick).")
+    var warmup: Int?
+    @Option(name: .customLong("free-run-seconds"), help: "Free-run seconds measured per cell (default 0.6; 0.3 with --quick).")
+    var freeRunSeconds: Double?
+    @Option(name: .customLong("refresh-hz"), help: "Free-run phase: refreshes per second; 0 = back to back, uncapped (default).")
+    var refreshHz: Double = 0
+    @Option(help: "Turns per mode: the modes of a group alternate this many times (default 4; 2 with --quick).")
+    var rounds: Int?
+    @Option(help: "vCPUs per guest.")
+    var cpus = 1
+    @Option(name: .customLong("ring-entries"), help: "Dirty ring entries per vCPU (a power of two).")
+    var ringEntries: Int?
+    @Option(help: "Tile size WxH for the dirty-tile bitmap.")
+    var tile = "64x16"
+    @Flag(name: .customLong("no-migration"), help: "Do not subscribe a migration list (RAM is then not logged).")
+    var noMigration = false
+    @Option(help: "Write the records as a JSON array to FILE.")
+    var json: String?
+    @Option(help: "Write the records as CSV to FILE.")
+    var csv: String?
+    @Option(help: "Draw host cost against dirty fraction and RAM size into FILE (.svg).")
+    var chart: String?
+    @Option(help: "Redraw --chart from a JSON file an earlier run wrote (--tile as then), without running anything.")
+    var replot: String?
+    @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
+    var device = "/dev/kvm"
+
+    func run() throws {
+        runReportingFailures { try execute() }
+    }
+
+    func makePlan() throws -> BenchPlan {
+        var plan = quick ? BenchPlan.quick : BenchPlan()
+        do {
+            if let guests { plan.workloads = try BenchFilters.workloads(guests) }
+            if let resolutions { plan.resolutions = try BenchFilters.resolutions(resolutions) }
+            if let modes { plan.modes = try BenchFilters.modes(modes) }
+            if let ram { plan.ramSizes = try BenchFilters.ramSizes(ram) }
+        } catch { throw Failure("\(error)") }
+        if let frames {
+            guard frames >= 1, frames <= 100_000 else { throw Failure("--frames \(frames) is out of range: use 1...100000") }
+            plan.frames = frames
+            plan.rounds = min(plan.rounds, frames)
+        }
+        if let warmup {
+            guard warmup >= 0, warmup <= 10_000 else { throw Failure("--warmup \(warmup) is out of range: use 0...10000") }
+            plan.warmupFrames = warmup
+        }
+        if let freeRunSeconds {
+            guard freeRunSeconds > 0, freeRunSeconds <= 600 else {
+                throw Failure("--free-run-seconds \(freeRunSeconds) is out of range: use more than 0, at most 600")
+            }
+            plan.freeRunSeconds = freeRunSeconds
+        }
+        guard refreshHz >= 0, refreshHz <= 100_000, !refreshHz.isNaN else {
+            throw Failure("--refresh-hz \(refreshHz) is out of range: use 0 (back to back) ... 100000")
+        }
+        plan.freeRunRefreshHz = refreshHz
+        if let rounds {
+            guard rounds >= 1, rounds <= plan.frames else { throw Failure("--rounds \(rounds) is out of range: use 1...\(plan.frames) (the frames per cell)") }
+            plan.rounds = rounds
+        }
+        guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
+        plan.cpus = cpus
+        if let ringEntries { plan.ringEntries = ringEntries }
+        let parts = tile.lowercased().split(separator: "x")
+        guard parts.count == 2, let tw = Int(parts[0]), let th = Int(parts[1]), (8...1024).contains(tw), (1...1024).contains(th) else {
+            throw Failure("--tile '\(tile)' is not a tile size: use WxH with W in 8...1024 and H in 1...1024, e.g. 64x16")
+        }
+        plan.tileWidth = tw
+        plan.tileHeight = th
+        plan.migration = !noMigration
+        return plan
+    }
+
+    private func checkWritable(_ path: String?, _ option: String) throws {
+        guard let path else { return }
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw Failure("\(option) \(path): directory \(dir) does not exist")
+        }
+    }
+
+    private func execute() throws -> Int32 {
+        let plan = try makePlan()
+        if let replot {
+            guard let chart else { throw Failure("--replot needs --chart FILE to draw into") }
+            try checkWritable(chart, "--chart")
+            let records: [BenchRecord]
+            do {
+                records = try BenchFiles.records(fromJSON: Data(contentsOf: URL(fileURLWithPath: replot)))
+            } catch let e as BenchError {
+                throw Failure("--replot \(replot): \(e)")
+            } catch {
+                throw Failure("--replot \(replot): cannot read it (\(error.localizedDescription))")
+            }
+            if let e = writeFiles(records, plan: plan, outputs: [(chart, .chart)]) { throw Failure(e) }
+            Console.out("wrote chart of \(records.count) records to \(chart)")
+            return 0
+        }
+        try checkWritable(json, "--json")
+        try checkWritable(csv, "--csv")
+        try checkWritable(chart, "--chart")
+        let runner: BenchRunner
+        do { runner = try BenchRunner(plan: plan, device: device) } catch { throw Failure("\(error)") }
+
+        let total = plan.cellCount
+        Console.out("ringside bench: \(total) cells" + (quick ? " (--quick)" : ""))
+        for line in runner.setup { Console.out("  " + line) }
+        Console.out(BenchTable.header)
+
+        let interrupts = InterruptCounter()
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ringside.bench.signals"))
+        source.setEventHandler {
+            if interrupts.next() == 1 {
+                Console.error("interrupted: finishing the cells now running, then stopping (Ctrl-C again to drop them)")
+                runner.requestStop()
+            } else {
+                Console.error("interrupted again: dropping the cells now running")
+                runner.abandon()
+            }
+        }
+        source.resume()
+        defer { source.cancel() }
+
+        let start = Date()
+        var records: [BenchRecord] = []
+        var writeError: String?
+        var groupEnd = 0
+        var events = BenchEvents()
+        events.groupStarted = { group, total in
+            let last = group.firstIndex + group.cells.count
+            groupEnd = last
+            Console.out("-- [\(group.firstIndex + 1)-\(last)/\(total)] \(group.workload) \(group.resolution) \(formatBytes(group.ramBytes)): "
+                + group.cells.map(\.mode.rawValue).joined(separator: ", "))
+        }
+        events.cellFinished = { result, total in
+            Console.out(BenchTable.row(result, total: total))
+            for note in result.notes { Console.out("      note: \(note)") }
+            if let r = result.record { records.append(r) }
+            // Rewrite the files after each group, so an interrupted or crashed run keeps what finished.
+            if result.index + 1 == groupEnd { writeError = writeError ?? writeFiles(records, plan: plan, chart: false) }
+        }
+        let summary = runner.run(events)
+        writeError = writeError ?? writeFiles(summary.records, plan: plan, chart: true)
+        let elapsed = Date().timeIntervalSince(start)
+        Console.out(String(format: "%d of %d cells in %.1f s", summary.records.count, total, elapsed)
+            + (summary.failures.isEmpty ? "" : ", \(summary.failures.count) failed")
+            + (summary.interrupted ? ", interrupted" : ""))
+        for (path, what) in [(json, "records"), (csv, "CSV"), (chart, "chart")] {
+            if let path { Console.out("wrote \(what) to \(path)") }
+        }
+        if let writeError { throw Failure(writeError) }
+        if summary.interrupted { return 130 }
+        return summary.failures.isEmpty ? 0 : 1
+    }
+
+    enum OutputKind { case json, csv, chart }
+
+    /// Writes the JSON, CSV and (when `chart`) the chart; returns the first failure as a line.
+    private func writeFiles(_ records: [BenchRecord], plan: BenchPlan, chart drawChart: Bool) -> String? {
+        writeFiles(records, plan: plan, outputs: [(json, .json), (csv, .csv)] + (drawChart ? [(chart, .chart)] : []))
+    }
+
+    private func writeFiles(_ records: [BenchRecord], plan: BenchPlan, outputs: [(String?, OutputKind)]) -> String? {
+        for (path, kind) in outputs {
+            guard let path else { continue }
+            let text: String
+            switch kind {
+            case .json: text = BenchFiles.json(records)
+            case .csv: text = BenchFiles.csv(records)
+            case .chart:
+                let cpus = Set(records.map(\.cpus)).sorted().map(String.init).joined(separator: "/")
+                let subtitle = "\(records.count) cells, \(cpus) vCPU, tile \(plan.tileWidth)x\(plan.tileHeight), "
+                    + "\(ProcessInfo.processInfo.activeProcessorCount) host cores; lines join the workloads of one mode"
+                text = BenchChart.svg(records, tileWidth: plan.tileWidth, tileHeight: plan.tileHeight, subtitle: subtitle)
+            }
+            do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+                return "cannot write \(path): \(error.localizedDescription)"
+            }
+        }
+        return nil
+    }
+}
+
+/// Counts Ctrl-C presses (the signal queue and the main thread share it).
+private final class InterruptCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
+}
+
+/// The table printed as cells finish.
+enum BenchTable {
+    static let header = [
+        pad("cell", 11), pad("guest", 9), pad("resolution", 10), pad("mode", 8), lpad("RAM", 4),
+        lpad("disp fps", 9), lpad("host us", 9), lpad("p99", 9), " |", lpad("harvest", 8), lpad("reset", 7),
+        lpad("fold", 7), lpad("copy", 8), lpad("present", 8), " |", lpad("guest fps", 10), lpad("pages", 8),
+        lpad("tiles", 8), lpad("KiB", 8), " |", lpad("lat p50", 9), lpad("p99 us", 9),
+    ].joined(separator: " ")
+
+    static func row(_ result: BenchCellResult, total: Int) -> String {
+        let c = result.cell
+        let head = [
+            pad("[\(result.index + 1)/\(total)]", 11), pad(c.workload.label, 9), pad("\(c.resolution)", 10), pad(c.mode.rawValue, 8),
+            lpad(formatBytes(c.ramBytes), 4),
+        ].joined(separator: " ")
+        guard let r = result.record else { return head + "  FAILED: \(result.failure ?? "unknown")" }
+        return [
+            head, lpad(num(r.displayFPS), 9), lpad(num(r.hostMedianMicros), 9), lpad(num(r.hostP99Micros), 9), " |",
+            lpad(num(r.harvestMicros), 8), lpad(num(r.resetMicros), 7), lpad(num(r.foldMicros), 7), lpad(num(r.copyMicros), 8),
+            lpad(num(r.presentMicros), 8), " |", lpad(num(r.guestFPS), 10), lpad(num(r.dirtyPages), 8), lpad(num(r.dirtyTiles), 8),
+            lpad(num(r.bytesCopied.map { $0 / 1024 }), 8), " |", lpad(num(r.latencyP50Micros), 9), lpad(num(r.latencyP99Micros), 9),
+        ].joined(separator: " ")
+    }
+
+    /// Three significant digits, at most one decimal: `0.41`, `12.3`, `4567`.
+    static func num(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "-" }
+        if v == 0 { return "0" }
+        if abs(v) >= 100 { return String(format: "%.0f", v) }
+        if abs(v) >= 10 { return String(format: "%.1f", v) }
+        return String(format: "%.2f", v)
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+    static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+}
