@@ -91,6 +91,19 @@ public final class TileGrid: @unchecked Sendable {
         for page in pages { markPage(page, in: &bitmap) }
     }
 
+    /// Marks the tiles of every page in a harvested batch: one call per batch, so the loop
+    /// over pages and table entries runs inside this module, without a call per page.
+    public func markPages(_ pages: UnsafeBufferPointer<UInt64>, in bitmap: inout DirtyTileBitmap) {
+        pageTileStart.withUnsafeBufferPointer { starts in
+            pageTiles.withUnsafeBufferPointer { tiles in
+                for p in pages where p < UInt64(pageCount) {
+                    let page = Int(p)
+                    for i in Int(starts[page])..<Int(starts[page + 1]) { bitmap.set(Int(tiles[i])) }
+                }
+            }
+        }
+    }
+
     /// Builds the page-to-tiles table: for each page, walk the framebuffer rows its bytes
     /// cover, clip each row's slice to the visible bytes, and record the tile columns it hits.
     private static func buildPageTable(

@@ -1,6 +1,6 @@
+import Dispatch
 import KVM
 import Machine
-import Dispatch
 
 /// What one harvest found and what it cost.
 public struct HarvestResult: Sendable {
@@ -25,10 +25,10 @@ final class DirtyHarvester {
     let mode: TrackingMode
     let machine: Machine
     private var consumers: [DirtyPageConsumer] = []
-    private var batches: [UInt32: PageBatch] = [:]
-    /// Batches indexed by slot id, for the per-entry hot path.
-    private var batchBySlot: [PageBatch?] = [nil, nil]
-    private var slotBitmaps: [UInt32: [UInt64]] = [:]
+    /// Batches and `KVM_GET_DIRTY_LOG` bitmaps indexed by slot id (0 RAM, 1 framebuffer);
+    /// nil for a slot nobody logs. Arrays, not dictionaries: mutating them allocates nothing.
+    private var batches: [PageBatch?] = [nil, nil]
+    private var slotBitmaps: [[UInt64]] = [[], []]
     private let manualProtect: Bool
     /// Set when `KVM_RESET_DIRTY_RINGS` reset a different number of entries than were walked.
     private(set) var resetMismatches = 0
@@ -39,13 +39,12 @@ final class DirtyHarvester {
         if case .bitmap(let m) = machine.config.dirtyLogging { manualProtect = m != 0 } else { manualProtect = false }
         let pageSize = GuestLayout.pageSize
         let slots: [(UInt32, Int)] = [
-            (GuestLayout.framebufferSlot, machine.framebuffer.size / pageSize),
             (GuestLayout.ramSlot, machine.ram.size / pageSize),
+            (GuestLayout.framebufferSlot, machine.framebuffer.size / pageSize),
         ]
         for (slot, pages) in slots where slot == GuestLayout.framebufferSlot || machine.config.logRAM {
-            batches[slot] = PageBatch(slot: slot, pageCount: pages)
-            batchBySlot[Int(slot)] = batches[slot]
-            if mode == .bitmap { slotBitmaps[slot] = [UInt64](repeating: 0, count: (pages + 63) / 64) }
+            batches[Int(slot)] = PageBatch(slot: slot, pageCount: pages)
+            if mode == .bitmap { slotBitmaps[Int(slot)] = [UInt64](repeating: 0, count: (pages + 63) / 64) }
         }
     }
 
@@ -57,12 +56,22 @@ final class DirtyHarvester {
         let t0 = DispatchTime.now().uptimeNanoseconds
         switch mode {
         case .ring:
+            // Move the batches into locals for the walk: the per-entry path then touches
+            // only local arrays (no exclusivity checks on class storage).
+            var ram: PageBatch?, fb: PageBatch?
+            swap(&ram, &batches[0])
+            swap(&fb, &batches[1])
             for vcpu in machine.vcpus {
                 result.entries += vcpu.harvestDirtyRing { slot, page in
-                    let id = Int(slot & 0xFFFF)
-                    if id < 2 { batchBySlot[id]?.add(page) }
+                    switch slot & 0xFFFF {
+                    case GuestLayout.framebufferSlot: fb?.add(page)
+                    case GuestLayout.ramSlot: ram?.add(page)
+                    default: break
+                    }
                 }
             }
+            swap(&ram, &batches[0])
+            swap(&fb, &batches[1])
             let t1 = DispatchTime.now().uptimeNanoseconds
             result.harvestNanos = t1 - t0
             // Reset before anyone reads page contents: a write after this is reported again.
@@ -73,33 +82,36 @@ final class DirtyHarvester {
             result.resetNanos = DispatchTime.now().uptimeNanoseconds - t1
         case .bitmap:
             var resetNanos: UInt64 = 0
-            for (slot, batch) in batches {
-                try slotBitmaps[slot]!.withUnsafeMutableBufferPointer { (words) throws(KVMError) in
-                    try machine.vm.getDirtyLog(slot: slot, into: words.baseAddress!)
+            for slot in 0..<batches.count where batches[slot] != nil {
+                let id = UInt32(slot)
+                let pages = batches[slot]!.pageCount
+                try slotBitmaps[slot].withUnsafeMutableBufferPointer { (words) throws(KVMError) in
+                    try machine.vm.getDirtyLog(slot: id, into: words.baseAddress!)
                     let r0 = DispatchTime.now().uptimeNanoseconds
                     if manualProtect {
                         // Re-protect exactly what GET returned before reading any page.
-                        try machine.vm.clearDirtyLog(slot: slot, firstPage: 0, pageCount: UInt32(batch.pageCount), bitmap: words.baseAddress!)
+                        try machine.vm.clearDirtyLog(slot: id, firstPage: 0, pageCount: UInt32(pages), bitmap: words.baseAddress!)
                     }
                     resetNanos += DispatchTime.now().uptimeNanoseconds - r0
-                    batch.addBitmap(UnsafeBufferPointer(words))
-                    result.entries += batch.count
+                    batches[slot]!.addBitmap(UnsafeBufferPointer(words))
                 }
+                result.entries += batches[slot]!.count
             }
             result.resetNanos = resetNanos
             result.harvestNanos = DispatchTime.now().uptimeNanoseconds - t0 - resetNanos
         case .compare, .full:
             return result
         }
-        for (slot, batch) in batches {
+        for slot in 0..<batches.count where batches[slot] != nil {
+            let batch = batches[slot]!
             result.duplicates += batch.duplicates
             result.uniquePages += batch.count
             if batch.count > 0 {
                 batch.withPages { pages in
-                    for c in consumers where c.wantsSlots.contains(slot) { c.consume(slot: slot, pages: pages) }
+                    for c in consumers where c.wantsSlots.contains(batch.slot) { c.consume(slot: batch.slot, pages: pages) }
                 }
             }
-            batch.reset()
+            batches[slot]!.reset()
         }
         return result
     }

@@ -30,7 +30,7 @@ public final class DisplayTracker: DirtyPageConsumer {
 
     public func consume(slot: UInt32, pages: UnsafeBufferPointer<UInt64>) {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        for p in pages { grid.markPage(Int(p), in: &pending) }
+        grid.markPages(pages, in: &pending)
         foldNanos += DispatchTime.now().uptimeNanoseconds - t0
     }
 

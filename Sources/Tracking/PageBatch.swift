@@ -1,11 +1,12 @@
 /// The dirty pages of one slot in one harvest, deduplicated: a page bitmap says what was
 /// seen, a list keeps the order. Buffers are preallocated for the slot's size, so a
-/// harvest allocates nothing.
-final class PageBatch {
+/// harvest allocates nothing. A value type: the harvest moves it into a local while walking
+/// the rings, so each entry costs array stores, not exclusivity checks on a class.
+struct PageBatch {
     let slot: UInt32
     let pageCount: Int
     private var seen: [UInt64]
-    private(set) var list: [UInt64]
+    private var list: [UInt64]
     private(set) var count = 0
     /// Entries that repeated a page already in this batch.
     private(set) var duplicates = 0
@@ -20,7 +21,7 @@ final class PageBatch {
     }
 
     @inline(__always)
-    func add(_ page: UInt64) {
+    mutating func add(_ page: UInt64) {
         guard page < UInt64(pageCount) else { outOfRange += 1; return }
         let w = Int(page >> 6), bit = UInt64(1) << (page & 63)
         if seen[w] & bit != 0 { duplicates += 1; return }
@@ -30,7 +31,7 @@ final class PageBatch {
     }
 
     /// Adds every set bit of a `KVM_GET_DIRTY_LOG` bitmap.
-    func addBitmap(_ words: UnsafeBufferPointer<UInt64>) {
+    mutating func addBitmap(_ words: UnsafeBufferPointer<UInt64>) {
         for (i, w) in words.enumerated() where w != 0 {
             var word = w
             while word != 0 {
@@ -45,7 +46,7 @@ final class PageBatch {
     }
 
     /// Empties the batch in time proportional to what it held.
-    func reset() {
+    mutating func reset() {
         for i in 0..<count { let p = list[i]; seen[Int(p >> 6)] &= ~(UInt64(1) << (p & 63)) }
         count = 0
         duplicates = 0

@@ -2,6 +2,7 @@ import Display
 import Foundation
 import KVM
 import Machine
+import Synchronization
 
 /// Joins a machine's dirty log to its consumers: one harvest per display refresh feeds the
 /// display's tile fold and, when subscribed, the migration list. All harvests, folds and
@@ -17,7 +18,8 @@ public final class TrackingSession: @unchecked Sendable {
     private var total = TrackingStats()
     private var interval = TrackingStats()
     /// Time of the oldest frame doorbell not yet reflected in the shadow (ns, 0 = none).
-    private var oldestUnshownDoorbell: UInt64 = 0
+    /// Atomic: a vCPU ringing its doorbell never waits for a refresh in progress.
+    private let oldestUnshownDoorbell = Atomic<UInt64>(0)
     private var latencies: [UInt64] = []
     private var latencyCount = 0
     /// Tiles repainted since a presenting sink last took them (a window presents at its own pace).
@@ -76,6 +78,8 @@ public final class TrackingSession: @unchecked Sendable {
     public func refresh(_ body: ((DisplayTracker, DirtyTileBitmap) -> Void)? = nil) throws(KVMError) -> Int {
         lock.lock()
         defer { lock.unlock() }
+        // Frames whose doorbell rang before this harvest starts are in this refresh.
+        let doorbell = oldestUnshownDoorbell.exchange(0, ordering: .relaxed)
         let h = try harvester.harvest()
         let c0 = DispatchTime.now().uptimeNanoseconds
         let bytes = display.refresh()
@@ -84,10 +88,9 @@ public final class TrackingSession: @unchecked Sendable {
         total.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
         interval.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
         display.foldNanos = 0
-        if oldestUnshownDoorbell != 0 {
-            if latencyCount < 1 << 16 { latencies.append(c1 - oldestUnshownDoorbell) }
+        if doorbell != 0 {
+            if latencyCount < 1 << 16 { latencies.append(c1 - doorbell) }
             latencyCount += 1
-            oldestUnshownDoorbell = 0
         }
         unpresented.formUnion(display.lastDirty)
         heat.age(marking: display.lastDirty)
@@ -125,9 +128,7 @@ public final class TrackingSession: @unchecked Sendable {
     /// Records a guest frame doorbell (for write-to-present latency).
     public func noteDoorbell() {
         let now = DispatchTime.now().uptimeNanoseconds
-        lock.lock()
-        if oldestUnshownDoorbell == 0 { oldestUnshownDoorbell = now }
-        lock.unlock()
+        _ = oldestUnshownDoorbell.compareExchange(expected: 0, desired: now, ordering: .relaxed)
     }
 
     /// Ends the current migration round under the lock.

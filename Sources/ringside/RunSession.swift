@@ -16,6 +16,8 @@ final class RunSession: @unchecked Sendable {
     private var lastFrame = 0
     private var changedSinceDump = false
     private var splitCanvas = PixelCanvas(width: 1, height: 1)
+    /// Set before the vCPUs start; poked from their doorbells.
+    private var refresher: RefreshLoop?
 
     init(options: RunCommand) { self.options = options }
 
@@ -50,6 +52,7 @@ final class RunSession: @unchecked Sendable {
         events.frameDone = { [weak self] _, frame in
             guard let self else { return }
             self.session?.noteDoorbell()
+            self.refresher?.poke()
             self.outputLock.lock(); self.lastFrame = max(self.lastFrame, frame); self.outputLock.unlock()
         }
         if perFrameDump { events.allFramesDone = { [weak self] frame in self?.dumpFrame(frame) } }
@@ -71,10 +74,11 @@ final class RunSession: @unchecked Sendable {
         let interrupt = installInterruptHandler { closeRequested.set(); m.stop() }
         defer { interrupt.cancel() }
         let start = Date()
+        if !perFrameDump { refresher = makeRefreshLoop(hz: o.refresh) }
         m.start()
         let deadline = o.seconds.map { s in startTimer(interval: s) { closeRequested.set(); m.stop() } }
         defer { deadline?.cancel() }
-        let refresher = perFrameDump ? nil : startRefreshLoop(hz: o.refresh)
+        refresher?.start()
         let statsTimer = o.stats ? startTimer(interval: 1) { [session] in
             Console.out(session!.takeIntervalStats().line(label: "stats"))
         } : nil
@@ -113,7 +117,14 @@ final class RunSession: @unchecked Sendable {
         let perCPU = cpus > 1 ? " (" + frames.enumerated().map { "vCPU \($0.offset): \(String(format: "%.1f", Double($0.element) / elapsed))" }.joined(separator: ", ") + ")" : ""
         Console.out(String(format: "guest frames/s: %.1f%@ over %.2f s, %d frames", Double(total) / Double(cpus) / elapsed, perCPU, elapsed, total))
         let st = session.totalStats
-        if o.stats { Console.out(st.line(label: "total")) }
+        if o.stats {
+            Console.out(st.line(label: "total"))
+            let lat = session.sortedLatencies()
+            if !lat.isEmpty {
+                func pct(_ p: Double) -> Double { Double(lat[min(lat.count - 1, Int(Double(lat.count) * p))]) / 1000 }
+                Console.out(String(format: "latency from frame doorbell to shadow: p50 %.1f us, p99 %.1f us (%d samples)", pct(0.5), pct(0.99), lat.count))
+            }
+        }
         Console.out(String(format: "display: %d refreshes (%.1f/s), %.1f dirty tiles per refresh", st.refreshes, Double(st.refreshes) / elapsed,
                            Double(st.dirtyTiles) / Double(max(1, st.refreshes))))
 
@@ -186,12 +197,10 @@ final class RunSession: @unchecked Sendable {
 
     // MARK: - threads and timers
 
-    private func startRefreshLoop(hz: Double) -> RefreshLoop {
-        let loop = RefreshLoop(period: 1 / hz) { [self] in
+    private func makeRefreshLoop(hz: Double) -> RefreshLoop {
+        RefreshLoop(period: 1 / hz) { [self] in
             do { try session.refresh() } catch { Console.error("\(error)"); session.machine.stop() }
         }
-        loop.start()
-        return loop
     }
 
     private func startTimer(interval: Double, _ body: @escaping @Sendable () -> Void) -> DispatchSourceTimer {
@@ -211,13 +220,22 @@ final class StopRequest: @unchecked Sendable {
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
 
-/// Calls `body` on a dedicated thread every `period` seconds until stopped.
+/// Calls `body` on a dedicated thread at most `1/period` times a second on average. A guest
+/// frame doorbell (`poke`) starts the next call at once when the rate allows, so a guest
+/// paced at or below the refresh rate is shown right after each frame rather than up to a
+/// period later. A guest that rings doorbells is refreshed at its doorbells (its screen is
+/// complete then); one that does not is refreshed once per period.
 final class RefreshLoop: @unchecked Sendable {
     let period: Double
     let body: () -> Void
     private let cond = NSCondition()
     private var stopped = false
     private var done = false
+    private var poked = false
+    private var lastPoke = Date.distantPast
+    /// A token bucket: one token per period, at most 1.25 saved (so doorbell jitter does not
+    /// cost a whole period), one spent per call.
+    private static let bucket = 1.25
 
     init(period: Double, body: @escaping () -> Void) {
         self.period = period
@@ -226,14 +244,30 @@ final class RefreshLoop: @unchecked Sendable {
 
     func start() {
         let t = Thread { [self] in
-            var next = Date()
+            var tokens = 1.0, stamp = Date()
+            func refill() {
+                let now = Date()
+                tokens = min(Self.bucket, tokens + now.timeIntervalSince(stamp) / period)
+                stamp = now
+            }
             cond.lock()
             while !stopped {
+                poked = false
+                tokens -= 1
                 cond.unlock()
                 body()
                 cond.lock()
-                next = max(next.addingTimeInterval(period), Date())
-                while !stopped && cond.wait(until: next) {}
+                while !stopped {
+                    refill()
+                    if tokens < 1 {
+                        _ = cond.wait(until: Date().addingTimeInterval((1 - tokens) * period))
+                        continue
+                    }
+                    let rings = Date().timeIntervalSince(lastPoke) < 1
+                    if !rings || poked { break }
+                    // Wait for the next doorbell; refresh anyway if the guest stalls.
+                    if !cond.wait(until: stamp.addingTimeInterval(10 * period)) { break }
+                }
             }
             done = true
             cond.broadcast()
@@ -241,6 +275,15 @@ final class RefreshLoop: @unchecked Sendable {
         }
         t.name = "refresh"
         t.start()
+    }
+
+    /// A guest frame is complete: refresh as soon as the period allows.
+    func poke() {
+        cond.lock()
+        poked = true
+        lastPoke = Date()
+        cond.signal()
+        cond.unlock()
     }
 
     func stop() {

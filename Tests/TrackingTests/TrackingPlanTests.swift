@@ -48,7 +48,7 @@ final class TrackingPlanTests: XCTestCase {
     }
 
     func testPageBatchDeduplicatesAndEmptiesCompletely() {
-        let batch = PageBatch(slot: 1, pageCount: 200)
+        var batch = PageBatch(slot: 1, pageCount: 200)
         for p: UInt64 in [5, 7, 5, 199, 7, 5, 300] { batch.add(p) }
         XCTAssertEqual(batch.withPages { Array($0) }, [5, 7, 199])
         XCTAssertEqual(batch.duplicates, 3)
@@ -60,7 +60,7 @@ final class TrackingPlanTests: XCTestCase {
     }
 
     func testPageBatchReadsADirtyLogBitmap() {
-        let batch = PageBatch(slot: 0, pageCount: 256)
+        var batch = PageBatch(slot: 0, pageCount: 256)
         let words: [UInt64] = [0b1011, 0, 1 << 63, 1]
         words.withUnsafeBufferPointer { batch.addBitmap($0) }
         XCTAssertEqual(batch.withPages { Array($0) }, [0, 1, 3, 191, 192])
