@@ -34,6 +34,50 @@ public final class ShadowFramebuffer: @unchecked Sendable {
         base.deallocate()
     }
 
+    /// Copies exactly the framebuffer pages whose bits are set in `pageBits` (bit `p` of word
+    /// `p / 64`; page `p` covers bytes `p * pageSize ..< (p + 1) * pageSize`, clipped to the
+    /// frame) from the guest framebuffer at `source`, in address order, runs of adjacent pages
+    /// as one copy. Returns the bytes copied.
+    ///
+    /// With a page-granular dirty log this is the cheapest exact update: every byte that can
+    /// have changed lies in a dirty page, and the shadow has the guest's layout. (Copying the
+    /// dirty tiles instead copies whole tile rows for each page: 2-3x the bytes at 1080p.)
+    @discardableResult
+    public func copyPages(_ pageBits: UnsafeBufferPointer<UInt64>, pageSize: Int, from source: UnsafeRawPointer) -> Int {
+        let total = geometry.byteCount
+        var copied = 0
+        var runStart = -1
+        func flush(_ end: Int) {
+            let start = runStart * pageSize
+            runStart = -1
+            guard start < total else { return }
+            let length = min(end * pageSize, total) - start
+            // SAFETY: [start, start + length) lies inside both buffers (byteCount bytes each).
+            (base + start).copyMemory(from: source + start, byteCount: length)
+            copied += length
+        }
+        for (w, word) in pageBits.enumerated() {
+            if word == 0 {
+                if runStart >= 0 { flush(w * 64) }
+                continue
+            }
+            if word == ~0 {
+                if runStart < 0 { runStart = w * 64 }
+                continue
+            }
+            for bit in 0..<64 {
+                let page = w * 64 + bit
+                if word & (1 << UInt64(bit)) != 0 {
+                    if runStart < 0 { runStart = page }
+                } else if runStart >= 0 {
+                    flush(page)
+                }
+            }
+        }
+        if runStart >= 0 { flush(pageBits.count * 64) }
+        return copied
+    }
+
     /// Copies the rows of exactly the tiles set in `dirty` from the guest framebuffer at
     /// `source` (which has this shadow's geometry) and returns the bytes copied. Horizontally
     /// adjacent dirty tiles are copied as one slice per row. Tiles not in `dirty` keep their

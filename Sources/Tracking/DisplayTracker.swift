@@ -13,6 +13,9 @@ public final class DisplayTracker: DirtyPageConsumer {
     /// Tiles repainted by the last refresh (what sinks upload).
     public private(set) var lastDirty: DirtyTileBitmap
     private let source: UnsafeRawPointer
+    /// Framebuffer pages folded since the last refresh (a refresh may follow several harvests
+    /// when a ring filled up), one bit per page of the frame.
+    private var pendingPages: [UInt64]
     public let wantsSlots: Set<UInt32> = [GuestLayout.framebufferSlot]
     var foldNanos: UInt64 = 0
 
@@ -23,6 +26,7 @@ public final class DisplayTracker: DirtyPageConsumer {
         pending = DirtyTileBitmap(count: grid.count)
         lastDirty = DirtyTileBitmap(count: grid.count)
         self.mode = mode
+        pendingPages = [UInt64](repeating: 0, count: (grid.pageCount + 63) / 64)
         // SAFETY: the framebuffer slot's host mapping lives as long as the machine, which the tracker keeps.
         source = UnsafeRawPointer(machine.framebuffer.base)
         // The guest's framebuffer starts zeroed, and so does the shadow: nothing to copy at boot.
@@ -31,15 +35,25 @@ public final class DisplayTracker: DirtyPageConsumer {
     public func consume(slot: UInt32, pages: UnsafeBufferPointer<UInt64>) {
         let t0 = DispatchTime.now().uptimeNanoseconds
         grid.markPages(pages, in: &pending)
+        // One exclusive access to the bitmap per batch, not one per page.
+        pendingPages.withUnsafeMutableBufferPointer { bits in
+            for p in pages where p < UInt64(bits.count * 64) { bits[Int(p >> 6)] |= UInt64(1) << (p & 63) }
+        }
         foldNanos += DispatchTime.now().uptimeNanoseconds - t0
     }
 
-    /// Copies this refresh's dirty tiles into the shadow; returns bytes copied.
+    /// Brings the shadow up to date with guest memory for everything folded since the last
+    /// refresh; returns bytes copied. Ring and bitmap modes copy exactly the dirty pages (the
+    /// dirty tiles are what sinks repaint); compare and full find and copy tiles themselves.
     func refresh() -> Int {
         var bytes = 0
         switch mode {
         case .ring, .bitmap:
-            bytes = shadow.copyTiles(pending, grid: grid, from: source)
+            bytes = pendingPages.withUnsafeMutableBufferPointer { bits in
+                let n = shadow.copyPages(UnsafeBufferPointer(bits), pageSize: grid.pageSize, from: source)
+                bits.update(repeating: 0)
+                return n
+            }
         case .compare:
             bytes = shadow.copyChangedTiles(grid: grid, from: source, markingInto: &pending)
         case .full:

@@ -57,6 +57,26 @@ struct ShadowFramebufferTests {
         }
     }
 
+    @Test("copyPages copies exactly the pages whose bits are set, clipped to the frame")
+    func copyPagesCopiesExactlyTheSetPages() {
+        // 448-byte pitch x 37 rows = 16576 bytes: pages of 1024 bytes, the last one partial.
+        let pageSize = 1024
+        let guest = FakeGuestFramebuffer(geometry)
+        guest.fill(Self.new)
+        let shadow = ShadowFramebuffer(geometry: geometry)
+        var bits = [UInt64](repeating: 0, count: 1)
+        for page in [0, 2, 3, 16] { bits[0] |= 1 << UInt64(page) } // 16 is the partial last page
+        let copied = guest.withPointer { src in bits.withUnsafeBufferPointer { shadow.copyPages($0, pageSize: pageSize, from: src) } }
+        #expect(copied == 3 * pageSize + (geometry.byteCount - 16 * pageSize))
+        shadow.withUnsafeBytes { mine in
+            for offset in stride(from: 0, to: geometry.byteCount, by: 97) {
+                let page = offset / pageSize
+                let expected: UInt8 = [0, 2, 3, 16].contains(page) ? guest.bytes[offset] : 0
+                #expect(mine[offset] == expected, "byte \(offset) of page \(page)")
+            }
+        }
+    }
+
     @Test("the tile copy never writes the pitch padding")
     func paddingUntouched() {
         let guest = FakeGuestFramebuffer(geometry)
