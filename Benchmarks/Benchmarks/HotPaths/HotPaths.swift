@@ -178,42 +178,6 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(entriesPerSecond, Int(Double(n) / (Double(t1 - t0) / 1e9) / 1e6))
     }
 
-    // The harvester's own per-entry path, copied (Tracking's PageBatch and DirtyHarvester's
-    // closure are internal): a class holding `[PageBatch?]`, each PageBatch a class with
-    // `private var` arrays, so every access is a dynamically checked class-property access.
-    Benchmark("experiment: ring walk into a copy of DirtyHarvester/PageBatch, one 1920x1080 frame") { benchmark in
-        let pages = hd.byteCount / 4096
-        let ring = SyntheticRing(count: 4096, pages: pages)
-        let harvester = HarvesterCopy(pages: pages)
-        for i in 0..<pages { ring.memory.storeBytes(of: 1, toByteOffset: i * 16, as: UInt32.self) }
-        var view = ring.view
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        benchmark.startMeasurement()
-        let n = harvester.walk(&view)
-        benchmark.stopMeasurement()
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        harvester.reset()
-        benchmark.measurement(entriesPerSecond, Int(Double(n) / (Double(t1 - t0) / 1e9) / 1e6))
-    }
-
-    // The same walk with the batches' storage as `let` pointers allocated once and the
-    // per-entry state in locals: no class-property access per entry (a fix for the above).
-    Benchmark("experiment: ring walk into pointer-backed batches with local cursors, one 1920x1080 frame") { benchmark in
-        let pages = hd.byteCount / 4096
-        let ring = SyntheticRing(count: 4096, pages: pages)
-        let harvester = HarvesterFixed(pages: [4096, pages])
-        for i in 0..<pages { ring.memory.storeBytes(of: 1, toByteOffset: i * 16, as: UInt32.self) }
-        var view = ring.view
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        benchmark.startMeasurement()
-        let n = harvester.walk(&view)
-        benchmark.stopMeasurement()
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        precondition(harvester.counts[1] == pages)
-        harvester.reset()
-        benchmark.measurement(entriesPerSecond, Int(Double(n) / (Double(t1 - t0) / 1e9) / 1e6))
-    }
-
     // Tile copies from a guest-like framebuffer in ordinary memory into the shadow.
     let source = UnsafeMutableRawPointer.allocate(byteCount: hd.byteCount, alignment: 64)
     source.initializeMemory(as: UInt8.self, repeating: 0x5A, count: hd.byteCount)
@@ -242,46 +206,26 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
-    // Experiments: what the slow spots cost, rebuilt here from public API, to size the fixes.
-
-    // The fold as one loop over flat tables with unsafe pointers (what a bulk
-    // `TileGrid.markPages(UnsafeBufferPointer<UInt64>, in:)` inside Display could do).
-    let flat = FlatPageTable(grid: grid)
-    Benchmark("experiment: bulk fold over flat tables, 65536 pages, 1920x1080") { benchmark in
+    // The bulk fold TrackingSession uses: one call per harvested batch.
+    Benchmark("markPages (bulk fold), 65536 pages, 1920x1080") { benchmark in
         let pages = (0..<65536).map { UInt64($0 % 2025) }
-        var words = [UInt64](repeating: 0, count: (grid.count + 63) / 64)
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        benchmark.startMeasurement()
-        pages.withUnsafeBufferPointer { flat.mark($0, into: &words) }
-        benchmark.stopMeasurement()
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        blackHole(words)
-        benchmark.measurement(entriesPerSecond, Int(Double(pages.count) / (Double(t1 - t0) / 1e9) / 1e6))
-    }
-    Benchmark("experiment: markPage per page, 65536 pages, 1920x1080") { benchmark in
-        let pages = (0..<65536).map { $0 % 2025 }
         var bitmap = DirtyTileBitmap(count: grid.count)
         let t0 = DispatchTime.now().uptimeNanoseconds
         benchmark.startMeasurement()
-        for p in pages { grid.markPage(p, in: &bitmap) }
+        pages.withUnsafeBufferPointer { grid.markPages($0, in: &bitmap) }
         benchmark.stopMeasurement()
         let t1 = DispatchTime.now().uptimeNanoseconds
         blackHole(bitmap.popCount)
         benchmark.measurement(entriesPerSecond, Int(Double(pages.count) / (Double(t1 - t0) / 1e9) / 1e6))
     }
 
-    // The bitmap harvest's shape (DirtyHarvester, bitmap case): mutate a Dictionary-held
-    // array through `withUnsafeMutableBufferPointer` in a throwing closure that updates locals.
-    let holder = DictionaryHeldBitmaps()
-    Benchmark("experiment: Dictionary-held bitmap, 2 slots, per harvest") { benchmark in
-        benchmark.startMeasurement()
-        blackHole(try? holder.harvestLikeBitmapMode())
-        benchmark.stopMeasurement()
-    }
-    Benchmark("experiment: array-held bitmap, 2 slots, per harvest") { benchmark in
-        benchmark.startMeasurement()
-        blackHole(try? holder.harvestFromArrays())
-        benchmark.stopMeasurement()
+    // What ring and bitmap modes copy: exactly the dirty pages, in address order.
+    var sparsePages = [UInt64](repeating: 0, count: (2025 + 63) / 64)
+    for page in stride(from: 0, to: 2025, by: 55) { sparsePages[page / 64] |= 1 << UInt64(page % 64) }
+    Benchmark("copyPages 1920x1080, 37 scattered pages") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(sparsePages.withUnsafeBufferPointer { shadow.copyPages($0, pageSize: 4096, from: source) })
+        }
     }
 
     // End to end on a real guest: one lockstep frame, then one refresh (measured).
@@ -302,186 +246,6 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.startMeasurement()
             r.refresh()
             benchmark.stopMeasurement()
-        }
-    }
-}
-
-/// Page-to-tiles as two flat arrays, built from `TileGrid.tiles(ofPage:)`.
-final class FlatPageTable: @unchecked Sendable {
-    let start: [Int32]
-    let tiles: [Int32]
-    init(grid: TileGrid) {
-        var start: [Int32] = [], tiles: [Int32] = []
-        for p in 0..<grid.pageCount {
-            start.append(Int32(tiles.count))
-            tiles += grid.tiles(ofPage: p).map { Int32($0) }
-        }
-        start.append(Int32(tiles.count))
-        self.start = start
-        self.tiles = tiles
-    }
-
-    func mark(_ pages: UnsafeBufferPointer<UInt64>, into words: inout [UInt64]) {
-        let limit = UInt64(start.count - 1)
-        start.withUnsafeBufferPointer { s in
-            tiles.withUnsafeBufferPointer { t in
-                words.withUnsafeMutableBufferPointer { w in
-                    for p in pages where p < limit {
-                        var i = Int(s[Int(p)])
-                        let end = Int(s[Int(p) + 1])
-                        while i < end {
-                            let tile = Int(t[i])
-                            w[tile >> 6] |= 1 << UInt64(tile & 63)
-                            i += 1
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-struct FakeError: Error {}
-
-final class DictionaryHeldBitmaps: @unchecked Sendable {
-    var bitmaps: [UInt32: [UInt64]] = [0: [UInt64](repeating: 0, count: 1024), 1: [UInt64](repeating: 0, count: 512)]
-    /// Allocated once, indexed by slot id, never resized.
-    let buffers: [UnsafeMutableBufferPointer<UInt64>] = [1024, 512].map {
-        let b = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: $0)
-        b.initialize(repeating: 0)
-        return b
-    }
-    let counts: [UInt32: Int] = [0: 1, 1: 2]
-
-    @inline(never) func fill(_ p: UnsafeMutablePointer<UInt64>, _ slot: UInt32) throws(FakeError) {
-        p[Int(slot)] &+= 1
-    }
-
-    @inline(never) func harvestLikeBitmapMode() throws(FakeError) -> Int {
-        var total = 0
-        var nanos: UInt64 = 0
-        for (slot, count) in counts {
-            try bitmaps[slot]!.withUnsafeMutableBufferPointer { (words) throws(FakeError) in
-                try fill(words.baseAddress!, slot)
-                nanos += DispatchTime.now().uptimeNanoseconds & 1
-                total += count + Int(words[0] & 1)
-            }
-        }
-        return total + Int(nanos)
-    }
-
-    @inline(never) func harvestFromArrays() throws(FakeError) -> Int {
-        var total = 0
-        var nanos: UInt64 = 0
-        for slot in 0..<buffers.count {
-            let p = buffers[slot].baseAddress!
-            try fill(p, UInt32(slot))
-            nanos += DispatchTime.now().uptimeNanoseconds & 1
-            total += slot + Int(p[0] & 1)
-        }
-        return total + Int(nanos)
-    }
-}
-
-/// Tracking's PageBatch, copied verbatim (it is internal).
-final class PageBatchCopy {
-    let slot: UInt32
-    let pageCount: Int
-    private var seen: [UInt64]
-    private(set) var list: [UInt64]
-    private(set) var count = 0
-    private(set) var duplicates = 0
-    private(set) var outOfRange = 0
-
-    init(slot: UInt32, pageCount: Int) {
-        self.slot = slot
-        self.pageCount = pageCount
-        seen = [UInt64](repeating: 0, count: (pageCount + 63) / 64)
-        list = [UInt64](repeating: 0, count: pageCount)
-    }
-
-    @inline(__always)
-    func add(_ page: UInt64) {
-        guard page < UInt64(pageCount) else { outOfRange += 1; return }
-        let w = Int(page >> 6), bit = UInt64(1) << (page & 63)
-        if seen[w] & bit != 0 { duplicates += 1; return }
-        seen[w] |= bit
-        list[count] = page
-        count += 1
-    }
-
-    func reset() {
-        for i in 0..<count { let p = list[i]; seen[Int(p >> 6)] &= ~(UInt64(1) << (p & 63)) }
-        count = 0
-        duplicates = 0
-        outOfRange = 0
-    }
-}
-
-/// DirtyHarvester's ring walk, copied: the per-entry closure indexes a `[PageBatch?]` property.
-final class HarvesterCopy {
-    private var batchBySlot: [PageBatchCopy?] = [nil, nil]
-    init(pages: Int) { batchBySlot[1] = PageBatchCopy(slot: 1, pageCount: pages) }
-    @inline(never) func walk(_ view: inout DirtyRingView) -> Int {
-        view.harvest { slot, page in
-            let id = Int(slot & 0xFFFF)
-            if id < 2 { batchBySlot[id]?.add(page) }
-        }
-    }
-    func reset() { batchBySlot[1]?.reset() }
-}
-
-/// A dedupe batch whose storage is allocated once and never moves, so a walk can keep
-/// plain pointers to it in locals.
-struct BatchCursor {
-    let seen: UnsafeMutablePointer<UInt64>
-    let list: UnsafeMutablePointer<UInt64>
-    let pageCount: UInt64
-    var count = 0
-    var duplicates = 0
-
-    @inline(__always) mutating func add(_ page: UInt64) {
-        guard page < pageCount else { return }
-        let w = Int(page >> 6), bit = UInt64(1) << (page & 63)
-        if seen[w] & bit != 0 { duplicates += 1; return }
-        seen[w] |= bit
-        list[count] = page
-        count += 1
-    }
-}
-
-final class HarvesterFixed {
-    private let cursors: [BatchCursor]
-    private(set) var counts: [Int]
-
-    init(pages: [Int]) {
-        cursors = pages.map { n in
-            let seen = UnsafeMutablePointer<UInt64>.allocate(capacity: (n + 63) / 64)
-            seen.initialize(repeating: 0, count: (n + 63) / 64)
-            let list = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
-            return BatchCursor(seen: seen, list: list, pageCount: UInt64(n))
-        }
-        counts = pages.map { _ in 0 }
-    }
-
-    @inline(never) func walk(_ view: inout DirtyRingView) -> Int {
-        var ram = cursors[0], fb = cursors[1] // locals for the walk; counts written back after
-        let n = view.harvest { slot, page in
-            switch slot & 0xFFFF {
-            case 0: ram.add(page)
-            case 1: fb.add(page)
-            default: break
-            }
-        }
-        counts[0] = ram.count
-        counts[1] = fb.count
-        return n
-    }
-
-    func reset() {
-        for (i, c) in cursors.enumerated() {
-            for k in 0..<counts[i] { let p = c.list[k]; c.seen[Int(p >> 6)] &= ~(UInt64(1) << (p & 63)) }
-            counts[i] = 0
         }
     }
 }
