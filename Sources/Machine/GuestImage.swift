@@ -50,7 +50,9 @@ public struct GuestImage: Sendable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file"
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            let reason = !exists ? "no such file" : isDirectory.boolValue ? "it is a directory" : "permission denied or not a regular file"
             throw .unreadable(path: path, reason: reason)
         }
         try self.init(bytes: [UInt8](data), path: path, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
