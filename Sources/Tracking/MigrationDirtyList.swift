@@ -10,46 +10,62 @@ public final class MigrationDirtyList: DirtyPageConsumer {
         public var total: Int { pages.values.reduce(0) { $0 + $1.count } }
     }
 
+    /// The state of one slot in the current round. Lists are kept by slot id in an array, so
+    /// folding a harvest costs array stores, not a dictionary lookup per page.
+    private struct SlotList {
+        var seen: [UInt64]
+        var pages: [UInt64] = []
+    }
+
     public let slotPageCounts: [UInt32: Int]
-    private var seen: [UInt32: [UInt64]]
-    private var current: [UInt32: [UInt64]]
-    public private(set) var round = 0
     public let wantsSlots: Set<UInt32>
+    private var slots: [SlotList?]
+    public private(set) var round = 0
 
     public init(slotPageCounts: [UInt32: Int]) {
         self.slotPageCounts = slotPageCounts
         wantsSlots = Set(slotPageCounts.keys)
-        seen = slotPageCounts.mapValues { [UInt64](repeating: 0, count: ($0 + 63) / 64) }
-        current = slotPageCounts.mapValues { _ in [] }
+        slots = Array(repeating: nil, count: Int(slotPageCounts.keys.max() ?? 0) + 1)
+        for (slot, count) in slotPageCounts {
+            slots[Int(slot)] = SlotList(seen: [UInt64](repeating: 0, count: (count + 63) / 64))
+        }
     }
 
     public func consume(slot: UInt32, pages: UnsafeBufferPointer<UInt64>) {
-        guard var bits = seen[slot] else { return }
-        seen[slot] = nil // keep the array uniquely referenced while mutating it
-        for p in pages {
+        guard Int(slot) < slots.count, var list = slots[Int(slot)] else { return }
+        slots[Int(slot)] = nil // keep the arrays uniquely referenced while mutating them
+        for p in pages where p < UInt64(list.seen.count * 64) {
             let w = Int(p >> 6), b = UInt64(1) << (p & 63)
-            if bits[w] & b == 0 { bits[w] |= b; current[slot, default: []].append(p) }
+            if list.seen[w] & b == 0 {
+                list.seen[w] |= b
+                list.pages.append(p)
+            }
         }
-        seen[slot] = bits
+        slots[Int(slot)] = list
     }
 
     /// Whether `page` of `slot` is already listed in the current round.
     public func isListed(slot: UInt32, page: UInt64) -> Bool {
-        guard let bits = seen[slot] else { return false }
-        return bits[Int(page >> 6)] & (UInt64(1) << (page & 63)) != 0
+        guard Int(slot) < slots.count, let list = slots[Int(slot)], page < UInt64(list.seen.count * 64) else { return false }
+        return list.seen[Int(page >> 6)] & (UInt64(1) << (page & 63)) != 0
     }
 
     /// Pages listed so far in the current round.
-    public var pagesSince: [UInt32: [UInt64]] { current }
+    public var pagesSince: [UInt32: [UInt64]] {
+        var out: [UInt32: [UInt64]] = [:]
+        for (i, list) in slots.enumerated() { if let list { out[UInt32(i)] = list.pages } }
+        return out
+    }
 
     /// Ends the current round, returning its list, and starts the next.
     public func endRound() -> Round {
-        let r = Round(number: round, pages: current)
-        for (slot, pages) in current {
-            var bits = seen[slot]!
-            for p in pages { bits[Int(p >> 6)] = 0 }
-            seen[slot] = bits
-            current[slot] = []
+        let r = Round(number: round, pages: pagesSince)
+        for i in slots.indices where slots[i] != nil {
+            var list = slots[i]!
+            slots[i] = nil
+            for p in list.pages { list.seen[Int(p >> 6)] = 0 }
+            list.pages.removeAll(keepingCapacity: true)
+            slots[i] = list
         }
         round += 1
         return r
