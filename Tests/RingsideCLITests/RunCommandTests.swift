@@ -59,11 +59,20 @@ final class RunCommandTests: XCTestCase {
         p.standardOutput = out
         p.standardError = Pipe()
         try p.run()
-        usleep(700_000)
+        // Interrupt only once the guest is running (its console line is out), not during start-up.
+        var text = ""
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while !text.contains("guest: idle:") && Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        XCTAssertTrue(text.contains("guest: idle:"), "the guest started: \(text)")
+        usleep(200_000)
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "Ctrl-C is a clean stop")
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        text += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(text.contains("guest frames/s:"), "the summary is still printed: \(text)")
     }
 }
