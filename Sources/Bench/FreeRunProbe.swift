@@ -121,7 +121,7 @@ final class FreeRunProbe: @unchecked Sendable {
     /// Frames completed, summed over vCPUs.
     private func frames() -> Int {
         let m = session.machine
-        return (0..<m.config.cpus).reduce(0) { $0 + m.framesCompleted(cpu: $1) }
+        return m.frameCounts.reduce(0, +)
     }
 
     /// Sleeps in short slices; false if `abandon` said so or the machine ended.
@@ -165,7 +165,7 @@ final class FreeRunProbe: @unchecked Sendable {
                 session.machine.stop()
                 return
             }
-            session.takeUnpresented { _, _, _ in } // null sink
+            session.takeUnpresented { _, _ in } // null sink
             if measuring.load(ordering: .relaxed) {
                 let took = DispatchTime.now().uptimeNanoseconds - t0
                 longestRefresh = max(longestRefresh, took)

@@ -117,7 +117,7 @@ final class LockstepProbe: @unchecked Sendable {
             return
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
-        session.takeUnpresented { _, _, _ in } // a null sink: takes the repainted tiles, draws nothing
+        session.takeUnpresented { _, _ in } // a null sink: takes the repainted tiles, draws nothing
         let t2 = DispatchTime.now().uptimeNanoseconds
         let st = session.takeIntervalStats()
         refreshes += 1

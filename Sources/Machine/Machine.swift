@@ -135,6 +135,16 @@ public final class Machine: @unchecked Sendable {
         return runners[cpu].frames
     }
 
+    /// Frames each vCPU has completed, read together.
+    public var frameCounts: [Int] {
+        state.lock(); defer { state.unlock() }
+        return runners.map(\.frames)
+    }
+
+    /// The last frame every vCPU has completed: the frame the framebuffer wholly shows once
+    /// the vCPUs are held.
+    public var framesCompletedByEveryVCPU: Int { frameCounts.min() ?? 0 }
+
     /// The last complete console line of any vCPU.
     public var lastConsoleLine: String? {
         state.lock(); defer { state.unlock() }

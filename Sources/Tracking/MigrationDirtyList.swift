@@ -57,6 +57,14 @@ public final class MigrationDirtyList: DirtyPageConsumer {
         return out
     }
 
+    /// The current round's list as one bit per page (bit `p % 64` of word `p / 64`) for each
+    /// slot: the list's own dedupe bitmaps, shared copy-on-write, for pictures of the list.
+    public var listedPageBits: [UInt32: [UInt64]] {
+        var out: [UInt32: [UInt64]] = [:]
+        for (i, list) in slots.enumerated() { if let list { out[UInt32(i)] = list.seen } }
+        return out
+    }
+
     /// Ends the current round, returning its list, and starts the next.
     public func endRound() -> Round {
         let r = Round(number: round, pages: pagesSince)

@@ -24,8 +24,9 @@ public final class TrackingSession: @unchecked Sendable {
     private var latencyCount = 0
     /// Tiles repainted since a presenting sink last took them (a window presents at its own pace).
     private var unpresented: DirtyTileBitmap
-    /// Heat of recent repaints, aged once per refresh (for --show-dirty).
-    public private(set) var heat: DirtyHeatmap
+    /// Heat of recent repaints, aged once per refresh, for sinks that draw it (split-view
+    /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every refresh.
+    public private(set) var heat: DirtyHeatmap?
 
     /// Builds the machine with the plan's logging. When the kernel refuses the ring at
     /// `KVM_ENABLE_CAP`, falls back to the bitmap and records why.
@@ -67,7 +68,6 @@ public final class TrackingSession: @unchecked Sendable {
         }
         latencies.reserveCapacity(1 << 16)
         unpresented = DirtyTileBitmap(count: display.grid.count)
-        heat = DirtyHeatmap(count: display.grid.count)
         unpresented.setAll() // a presenting sink starts with the whole (black) screen to draw
         box.session = self
     }
@@ -93,7 +93,7 @@ public final class TrackingSession: @unchecked Sendable {
             latencyCount += 1
         }
         unpresented.formUnion(display.lastDirty)
-        heat.age(marking: display.lastDirty)
+        heat?.age(marking: display.lastDirty)
         body?(display, display.lastDirty)
         return tiles
     }
@@ -104,12 +104,18 @@ public final class TrackingSession: @unchecked Sendable {
         return try body(display)
     }
 
+    /// Starts ageing a heatmap of repainted tiles at every refresh (see `heat`).
+    public func trackHeat() {
+        lock.lock(); defer { lock.unlock() }
+        if heat == nil { heat = DirtyHeatmap(count: display.grid.count) }
+    }
+
     /// For a presenting sink: under the lock, hands `body` the shadow and every tile repainted
     /// since the previous call (then forgets them). Upload inside `body`; present after it returns,
     /// so presenting never holds up a harvest.
-    public func takeUnpresented<R>(_ body: (DisplayTracker, DirtyTileBitmap, DirtyHeatmap) -> R) -> R {
+    public func takeUnpresented<R>(_ body: (DisplayTracker, DirtyTileBitmap) -> R) -> R {
         lock.lock(); defer { lock.unlock() }
-        let r = body(display, unpresented, heat)
+        let r = body(display, unpresented)
         unpresented.clearAll()
         return r
     }

@@ -60,6 +60,7 @@ final class RunSession: @unchecked Sendable {
             session = try TrackingSession(system: system, config: config, plan: plan, tile: tile, migration: migration, events: events)
         } catch { throw Failure("\(error)") }
         let m = session.machine
+        if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
 
         var windowWanted = !o.headless && o.output.png == nil
         if windowWanted && ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
@@ -107,12 +108,12 @@ final class RunSession: @unchecked Sendable {
         if let dumper {
             if let dumpError { throw Failure(dumpError.description) }
             do {
-                try session.withDisplay { d throws(PNGError) in try dumper.finish(lastFrame: lastFrameSeen(m), picture: picture(d)) }
+                try session.withDisplay { d throws(PNGError) in try dumper.finish(lastFrame: m.framesCompletedByEveryVCPU, picture: picture(d)) }
             } catch { throw Failure("\(error)") }
             Console.out(dumper.summary)
         }
 
-        let frames = (0..<cpus).map { m.framesCompleted(cpu: $0) }
+        let frames = m.frameCounts
         let total = frames.reduce(0, +)
         let perCPU = cpus > 1 ? " (" + frames.enumerated().map { "vCPU \($0.offset): \(String(format: "%.1f", Double($0.element) / elapsed))" }.joined(separator: ", ") + ")" : ""
         Console.out(String(format: "guest frames/s: %.1f%@ over %.2f s, %d frames", Double(total) / Double(cpus) / elapsed, perCPU, elapsed, total))
@@ -136,10 +137,6 @@ final class RunSession: @unchecked Sendable {
         case .crashed(let crash): throw Failure(crash.description, status: 2)
         case .failed(let e): throw Failure(e.description)
         }
-    }
-
-    private func lastFrameSeen(_ m: Machine) -> Int {
-        (0..<m.config.cpus).map { m.framesCompleted(cpu: $0) }.min() ?? 0
     }
 
     /// Lockstep callback: every vCPU is held at doorbell `frame`.
@@ -167,7 +164,7 @@ final class RunSession: @unchecked Sendable {
     private func picture(_ d: DisplayTracker) -> PNGPicture {
         guard options.output.showSplit, let list = session.migration else { return .shadow(d.shadow) }
         let caption = "\(d.lastDirty.popCount) of \(d.grid.count) tiles repainted in the last refresh, tracking \(session.plan.mode.rawValue)"
-        renderSplitView(shadow: d.shadow, heat: session.heat, grid: d.grid, slots: migrationSlots(list.slotPageCounts, list.pagesSince),
+        renderSplitView(shadow: d.shadow, heat: session.heat, grid: d.grid, slots: migrationSlots(list.slotPageCounts, list.listedPageBits),
                         round: list.round, caption: [caption], into: &splitCanvas)
         return .canvas(splitCanvas)
     }

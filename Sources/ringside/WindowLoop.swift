@@ -47,12 +47,12 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
 
     let period = 1 / min(max(options.refreshHz, 1), 1000)
     let cpus = machine.config.cpus
-    func guestFrames() -> Int { (0..<cpus).reduce(0) { $0 + machine.framesCompleted(cpu: $1) } }
+    func guestFrames() -> Int { machine.frameCounts.reduce(0, +) }
     var statsStart = Date()
     var statsFrames = guestFrames()
     var caption = "guest -- frames/s, display -- frames/s"
     var nextRound = options.migrationRoundSeconds.map { Date().addingTimeInterval($0) }
-    var pages: [UInt32: [UInt64]] = [:]
+    var pageBits: [UInt32: [UInt64]] = [:]
     var round = 0
     var next = Date()
 
@@ -62,7 +62,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             guard case .framesCompleted = outcome, options.keepOpenAfterFrames else { break }
             if !stoppedNoted {
                 stoppedNoted = true
-                let frame = (0..<cpus).map { machine.framesCompleted(cpu: $0) }.min() ?? 0
+                let frame = machine.framesCompletedByEveryVCPU
                 caption = "guest stopped at frame \(frame): Esc or Q closes the window"
                 window.setTitle(options.title + " - " + caption)
             }
@@ -73,7 +73,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
                 machine.stop()
                 return
             case .screenshot:
-                let frame = (0..<cpus).map { machine.framesCompleted(cpu: $0) }.min() ?? 0
+                let frame = machine.framesCompletedByEveryVCPU
                 let path = FileManager.default.currentDirectoryPath + "/ringside-\(frame).png"
                 do {
                     try window.saveScreenshot(to: path)
@@ -87,15 +87,15 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         guard now >= next else { continue }
         next = max(next.addingTimeInterval(period), now)
 
-        session.takeUnpresented { display, dirty, _ in
+        session.takeUnpresented { display, dirty in
             window.upload(from: display.shadow, dirty: dirty)
             if options.showSplit, let list = session.migration {
-                pages = list.pagesSince  // copy-on-write: the page arrays are shared, not copied
+                pageBits = list.listedPageBits  // copy-on-write: the bitmaps are shared, not copied
                 round = list.round
             }
         }
         if options.showSplit, let list = session.migration {
-            window.setMigrationPanel(slots: migrationSlots(list.slotPageCounts, pages), round: round, caption: [caption])
+            window.setMigrationPanel(slots: migrationSlots(list.slotPageCounts, pageBits), round: round, caption: [caption])
         }
         do { try window.present() } catch {
             machine.stop()
@@ -121,13 +121,13 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
     }
 }
 
-/// The RAM and framebuffer slots of the migration list as panel rows, lit by `pages`.
-func migrationSlots(_ counts: [UInt32: Int], _ pages: [UInt32: [UInt64]]) -> [PageMapSlot] {
+/// The RAM and framebuffer slots of the migration list as panel rows, lit by `pageBits`
+/// (`MigrationDirtyList.listedPageBits`).
+func migrationSlots(_ counts: [UInt32: Int], _ pageBits: [UInt32: [UInt64]]) -> [PageMapSlot] {
     let named: [(UInt32, String)] = [(GuestLayout.ramSlot, "RAM"), (GuestLayout.framebufferSlot, "framebuffer")]
     return named.compactMap { slot, name in
         guard let count = counts[slot] else { return nil }
-        var words = [UInt64](repeating: 0, count: (count + 63) / 64)
-        for p in pages[slot] ?? [] where p < UInt64(count) { words[Int(p >> 6)] |= 1 << (p & 63) }
+        let words = pageBits[slot] ?? [UInt64](repeating: 0, count: (count + 63) / 64)
         return PageMapSlot(name: "\(name) (slot \(slot))", pageCount: count, litWords: words)
     }
 }

@@ -103,7 +103,7 @@ final class LockstepRig: @unchecked Sendable {
     @inline(never)
     func refresh() {
         _ = try? session.refresh()
-        session.takeUnpresented { _, _, _ in }
+        session.takeUnpresented { _, _ in }
         _ = session.takeIntervalStats()
     }
 }
