@@ -8,16 +8,17 @@ enum BootSetup {
 
     /// Copies each `PT_LOAD` segment's file bytes to its address; the rest of `p_memsz`
     /// is already zero (fresh anonymous memory).
-    static func load(_ image: GuestImage, into ram: GuestMemory) {
+    static func load(_ image: GuestImage, with writer: GuestWriter) {
         image.bytes.withUnsafeBytes { file in
             for s in image.segments where s.fileSize > 0 {
-                // SAFETY: GuestImage.validate checked address + memorySize <= RAM size.
-                ram.pointer(at: Int(s.address)).copyMemory(from: file.baseAddress! + s.fileOffset, byteCount: s.fileSize)
+                // GuestImage.validate checked address + memorySize <= RAM size.
+                writer.copy(UnsafeRawBufferPointer(rebasing: file[s.fileOffset..<s.fileOffset + s.fileSize]), to: s.address)
             }
         }
     }
 
-    static func writeTables(ram: GuestMemory, config: MachineConfig) {
+    static func writeTables(with writer: GuestWriter, ram: GuestMemory, config: MachineConfig) {
+        func store<T: FixedWidthInteger>(_ v: T, at gpa: UInt64, in _: GuestMemory) { writer.store(v, at: gpa) }
         let gdt: [UInt64] = [
             0,
             0x00AF_9A00_0000_FFFF, // 0x08 kernel code, 64-bit
@@ -53,9 +54,8 @@ enum BootSetup {
         map(0, config.ramBytes)
         map(GuestLayout.framebuffer, UInt64(config.framebufferSlotBytes))
 
-        let args = Array(config.arguments.utf8.prefix(GuestLayout.maxArgumentBytes))
-        args.withUnsafeBytes { ram.pointer(at: Int(GuestLayout.arguments)).copyMemory(from: $0.baseAddress!, byteCount: args.count) }
-        ram.pointer(at: Int(GuestLayout.arguments) + args.count).storeBytes(of: 0, as: UInt8.self)
+        let args = Array(config.arguments.utf8.prefix(GuestLayout.maxArgumentBytes)) + [0]
+        args.withUnsafeBytes { writer.copy($0, to: GuestLayout.arguments) }
 
         let heap = (config.image.end + 0xFFF) & ~0xFFF
         for cpu in 0..<config.cpus {
@@ -71,7 +71,7 @@ enum BootSetup {
             store(UInt32(cpu), at: b + 40, in: ram)
             store(UInt32(config.cpus), at: b + 44, in: ram)
             store(GuestLayout.arguments, at: b + 48, in: ram)
-            store(UInt32(args.count), at: b + 56, in: ram)
+            store(UInt32(args.count - 1), at: b + 56, in: ram) // without the NUL
             store(GuestLayout.counters, at: b + 64, in: ram)
             store(config.ramBytes, at: b + 72, in: ram)
             store(heap, at: b + 80, in: ram)
@@ -104,11 +104,6 @@ enum BootSetup {
 
     static func tssDescriptorLow(base: UInt64, limit: UInt64) -> UInt64 {
         (limit & 0xFFFF) | ((base & 0xFF_FFFF) << 16) | (UInt64(0x89) << 40) | (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56)
-    }
-
-    static func store<T: FixedWidthInteger>(_ v: T, at gpa: UInt64, in ram: GuestMemory) {
-        // SAFETY: every address used here lies in the VMM's area below 2 MiB, inside RAM (>= 8 MiB).
-        ram.pointer(at: Int(gpa)).storeBytes(of: v.littleEndian, as: T.self)
     }
 
     static func load(at gpa: UInt64, in ram: GuestMemory) -> UInt64 {

@@ -13,6 +13,10 @@ public final class Machine: @unchecked Sendable {
     public let ram: GuestMemory
     public let framebuffer: GuestMemory
     public let events: MachineEvents
+    /// Every memory slot, indexed by id, and which of them KVM logs now.
+    let slotTable: SlotTable
+    /// Pages the VMM wrote since the last harvest (see `writeGuest`).
+    let guestWrites: GuestWriteLog
 
     private let state = NSCondition()
     private var runners: [VCPURunner] = []
@@ -45,11 +49,20 @@ public final class Machine: @unchecked Sendable {
             }
             ram = try GuestMemory(size: Int(config.ramBytes), name: "guest RAM")
             framebuffer = try GuestMemory(size: config.framebufferSlotBytes, name: "framebuffer")
-            BootSetup.load(config.image, into: ram)
-            BootSetup.writeTables(ram: ram, config: config)
-            try vm.setMemoryRegion(slot: GuestLayout.ramSlot, guestPhysicalAddress: 0, memory: ram, logDirtyPages: logging && config.logRAM)
-            try vm.setMemoryRegion(slot: GuestLayout.framebufferSlot, guestPhysicalAddress: GuestLayout.framebuffer,
-                                   memory: framebuffer, logDirtyPages: logging)
+            let slots = [
+                MemorySlot(id: GuestLayout.ramSlot, name: "RAM", guestPhysicalAddress: 0, memory: ram),
+                MemorySlot(id: GuestLayout.framebufferSlot, name: "framebuffer", guestPhysicalAddress: GuestLayout.framebuffer, memory: framebuffer),
+            ]
+            let logged = [logging && config.logRAM, logging]
+            slotTable = SlotTable(slots, logged: logged)
+            guestWrites = GuestWriteLog(pageCounts: slots.map(\.pageCount))
+            let writer = GuestWriter(slots: slotTable, log: guestWrites)
+            BootSetup.load(config.image, with: writer)
+            BootSetup.writeTables(with: writer, ram: ram, config: config)
+            for slot in slots {
+                try vm.setMemoryRegion(slot: slot.id, guestPhysicalAddress: slot.guestPhysicalAddress, memory: slot.memory,
+                                       logDirtyPages: logged[Int(slot.id)])
+            }
             var cpus: [VCPU] = []
             for i in 0..<config.cpus {
                 let v = try vm.createVCPU(index: i)
@@ -269,11 +282,11 @@ public final class Machine: @unchecked Sendable {
     }
 
     private func publishCounters(cpu: Int, frames: Int, tick: UInt64) {
-        let page = ram.pointer(at: Int(GuestLayout.counters))
-        // SAFETY: the counters page is VMM-owned RAM below 2 MiB; the guest only reads it.
-        page.storeBytes(of: tick, as: UInt64.self)
-        page.storeBytes(of: DispatchTime.now().uptimeNanoseconds - bootTime, toByteOffset: 8, as: UInt64.self)
-        page.storeBytes(of: UInt64(frames), toByteOffset: 16 + 8 * cpu, as: UInt64.self)
+        // The counters page is VMM-owned RAM below 2 MiB; the guest only reads it.
+        let w = GuestWriter(slots: slotTable, log: guestWrites)
+        w.store(tick, at: GuestLayout.counters)
+        w.store(DispatchTime.now().uptimeNanoseconds - bootTime, at: GuestLayout.counters + 8)
+        w.store(UInt64(frames), at: GuestLayout.counters + 16 + 8 * UInt64(cpu))
     }
 
     /// Records the first outcome and makes every vCPU leave. Caller holds `state`.
