@@ -70,9 +70,11 @@ public struct BenchCell: Sendable, Equatable, CustomStringConvertible {
     /// Whether a migration list is subscribed (so the RAM slot is dirty-logged too).
     public let migration: Bool
     public let cpus: Int
+    /// Display sinks reading every sync (null sinks: they take the damage and draw nothing).
+    public var sinks = 1
 
     public var description: String {
-        "\(workload) \(resolution) \(mode.rawValue) \(formatBytes(ramBytes))"
+        "\(workload) \(resolution) \(mode.rawValue) \(formatBytes(ramBytes))" + (sinks == 1 ? "" : " \(sinks) sinks")
     }
 }
 

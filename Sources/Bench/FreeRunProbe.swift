@@ -15,6 +15,8 @@ import Tracking
 final class FreeRunProbe: @unchecked Sendable {
     let cell: BenchCell
     private(set) var session: TrackingSession!
+    /// Display sinks that read every sync's damage and draw nothing (`BenchCell.sinks`).
+    private var sinks: [DisplaySink] = []
     /// Time of the oldest doorbell no refresh has started after yet (ns, 0 = none). A doorbell
     /// stores its time only into an empty slot; each refresh empties the slot just before it
     /// harvests, so every frame behind that doorbell is in that refresh's harvest.
@@ -60,6 +62,7 @@ final class FreeRunProbe: @unchecked Sendable {
         }
         session = try TrackingSession(system: system, config: config, plan: plan, tile: tile.size,
                                       migration: cell.migration, events: events)
+        sinks = (0..<cell.sinks).map { session.makeDisplaySink(name: "null sink \($0)") }
         stampCopyEnd = { [unowned self] _, _ in self.copyEnd = DispatchTime.now().uptimeNanoseconds }
     }
 
@@ -159,13 +162,13 @@ final class FreeRunProbe: @unchecked Sendable {
             let doorbell = pendingDoorbell.exchange(0, ordering: .acquiringAndReleasing)
             var tiles = 0
             do {
-                tiles = try session.refresh(stampCopyEnd)
+                tiles = try session.sync(stampCopyEnd)
             } catch {
                 failure = "\(error)"
                 session.machine.stop()
                 return
             }
-            session.takeUnpresented { _, _ in } // null sink
+            for sink in sinks { session.read(sink) { _, _ in } } // null sinks
             if measuring.load(ordering: .relaxed) {
                 let took = DispatchTime.now().uptimeNanoseconds - t0
                 longestRefresh = max(longestRefresh, took)

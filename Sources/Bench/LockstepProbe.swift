@@ -17,6 +17,8 @@ import Tracking
 final class LockstepProbe: @unchecked Sendable {
     let cell: BenchCell
     private(set) var session: TrackingSession!
+    /// Display sinks that read every sync's damage and draw nothing (`BenchCell.sinks`).
+    private var sinks: [DisplaySink] = []
     /// driver -> vCPU: the next turn may start.
     private let gate = DispatchSemaphore(value: 0)
     /// vCPU -> driver: the turn's frames are measured.
@@ -68,6 +70,7 @@ final class LockstepProbe: @unchecked Sendable {
         events.allFramesDone = { [weak self] _ in self?.frameCompleted() }
         session = try TrackingSession(system: system, config: config, plan: plan, tile: tile.size,
                                       migration: cell.migration, events: events)
+        sinks = (0..<cell.sinks).map { session.makeDisplaySink(name: "null sink \($0)") }
     }
 
     /// Lets the guest draw `frames` more frames (the first turn adds the warm-up) and waits
@@ -109,7 +112,7 @@ final class LockstepProbe: @unchecked Sendable {
         // Ring-full harvests the vCPU ran during this frame (its writes filled the ring).
         let during = session.takeIntervalStats()
         do {
-            try session.refresh()
+            try session.sync()
         } catch {
             failure = "\(error)"
             session.machine.stop()
@@ -117,7 +120,7 @@ final class LockstepProbe: @unchecked Sendable {
             return
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
-        session.takeUnpresented { _, _ in } // a null sink: takes the repainted tiles, draws nothing
+        for sink in sinks { session.read(sink) { _, _ in } } // null sinks: take the repainted tiles, draw nothing
         let t2 = DispatchTime.now().uptimeNanoseconds
         let st = session.takeIntervalStats()
         refreshes += 1

@@ -9,6 +9,8 @@ public struct HarvestResult: Sendable {
     /// Entries naming a page already seen in this harvest.
     public var duplicates = 0
     public var uniquePages = 0
+    /// Pages the VMM itself wrote since the last harvest (counters page, boot info, ...).
+    public var vmmPages = 0
     /// Count `KVM_RESET_DIRTY_RINGS` returned (ring mode).
     public var resetCount = 0
     public var harvestNanos: UInt64 = 0
@@ -19,16 +21,20 @@ public struct HarvestResult: Sendable {
 ///
 /// Ring mode: walk each vCPU's ring from its fetch index, then `KVM_RESET_DIRTY_RINGS`,
 /// and only then deliver (consumers may read page contents: reset before read).
-/// Bitmap mode: `KVM_GET_DIRTY_LOG` per slot, then `KVM_CLEAR_DIRTY_LOG` where manual
-/// protect is on, then deliver. Callers serialize harvests (one lock in `TrackingSession`).
+/// Bitmap mode: `KVM_GET_DIRTY_LOG` per logged slot, then `KVM_CLEAR_DIRTY_LOG` where manual
+/// protect is on, then deliver. Either way the pages the VMM wrote itself are drained from
+/// the machine's write log and delivered with the rest. Callers serialize harvests and
+/// subscription changes (one lock in `TrackingSession`).
 final class DirtyHarvester {
     let mode: TrackingMode
     let machine: Machine
+    /// Consumers in subscription order, and for each slot id the consumers that want it.
     private var consumers: [DirtyPageConsumer] = []
-    /// Batches and `KVM_GET_DIRTY_LOG` bitmaps indexed by slot id (0 RAM, 1 framebuffer);
-    /// nil for a slot nobody logs. Arrays, not dictionaries: mutating them allocates nothing.
-    private var batches: [PageBatch?] = [nil, nil]
-    private var slotBitmaps: [[UInt64]] = [[], []]
+    private var routes: [[DirtyPageConsumer]]
+    /// Batches and `KVM_GET_DIRTY_LOG` bitmaps indexed by slot id; nil for a slot nobody
+    /// logs. Arrays, not dictionaries: mutating them allocates nothing.
+    private var batches: [PageBatch?]
+    private var slotBitmaps: [[UInt64]]
     private let manualProtect: Bool
     /// Set when `KVM_RESET_DIRTY_RINGS` reset a different number of entries than were walked.
     private(set) var resetMismatches = 0
@@ -37,41 +43,57 @@ final class DirtyHarvester {
         self.machine = machine
         self.mode = mode
         if case .bitmap(let m) = machine.config.dirtyLogging { manualProtect = m != 0 } else { manualProtect = false }
-        let pageSize = GuestLayout.pageSize
-        let slots: [(UInt32, Int)] = [
-            (GuestLayout.ramSlot, machine.ram.size / pageSize),
-            (GuestLayout.framebufferSlot, machine.framebuffer.size / pageSize),
-        ]
-        for (slot, pages) in slots where slot == GuestLayout.framebufferSlot || machine.config.logRAM {
-            batches[Int(slot)] = PageBatch(slot: slot, pageCount: pages)
-            if mode == .bitmap { slotBitmaps[Int(slot)] = [UInt64](repeating: 0, count: (pages + 63) / 64) }
+        let n = machine.slots.count
+        routes = Array(repeating: [], count: n)
+        batches = Array(repeating: nil, count: n)
+        slotBitmaps = Array(repeating: [], count: n)
+    }
+
+    /// Whether some consumer wants slot `id`.
+    func isWanted(slot id: UInt32) -> Bool { !routes[Int(id)].isEmpty }
+
+    func subscribe(_ consumer: DirtyPageConsumer) {
+        consumers.append(consumer)
+        rebuildRoutes()
+    }
+
+    func unsubscribe(_ consumer: DirtyPageConsumer) {
+        consumers.removeAll { $0 === consumer }
+        rebuildRoutes()
+    }
+
+    /// Routes each slot to its consumers and keeps a batch exactly for the slots someone wants
+    /// (and, in bitmap mode, a `KVM_GET_DIRTY_LOG` buffer for them).
+    private func rebuildRoutes() {
+        for slot in machine.slots {
+            let i = Int(slot.id)
+            routes[i] = consumers.filter { $0.wantsSlots.contains(slot.id) }
+            if routes[i].isEmpty {
+                batches[i] = nil
+                slotBitmaps[i] = []
+            } else if batches[i] == nil {
+                batches[i] = PageBatch(slot: slot.id, pageCount: slot.pageCount)
+                if mode == .bitmap { slotBitmaps[i] = [UInt64](repeating: 0, count: (slot.pageCount + 63) / 64) }
+            }
         }
     }
 
-    func subscribe(_ consumer: DirtyPageConsumer) { consumers.append(consumer) }
-
-    /// Harvests every vCPU's ring (or every slot's bitmap), resets, then delivers.
+    /// Harvests every vCPU's ring (or every logged slot's bitmap), resets, adds the VMM's own
+    /// writes, then delivers.
     func harvest() throws(KVMError) -> HarvestResult {
         var result = HarvestResult()
         let t0 = DispatchTime.now().uptimeNanoseconds
         switch mode {
         case .ring:
-            // Move the batches into locals for the walk: the per-entry path then touches
-            // only local arrays (no exclusivity checks on class storage).
-            var ram: PageBatch?, fb: PageBatch?
-            swap(&ram, &batches[0])
-            swap(&fb, &batches[1])
-            for vcpu in machine.vcpus {
-                result.entries += vcpu.harvestDirtyRing { slot, page in
-                    switch slot & 0xFFFF {
-                    case GuestLayout.framebufferSlot: fb?.add(page)
-                    case GuestLayout.ramSlot: ram?.add(page)
-                    default: break
-                    }
-                }
+            // Move the batches into a local for the walk: the per-entry path then touches
+            // only a local array (no exclusivity checks on class storage).
+            var local: [PageBatch?] = []
+            swap(&local, &batches)
+            result.entries = machine.harvestDirtyRings { slot, page in
+                let id = Int(slot & 0xFFFF)
+                if id < local.count { local[id]?.add(page) }
             }
-            swap(&ram, &batches[0])
-            swap(&fb, &batches[1])
+            swap(&local, &batches)
             let t1 = DispatchTime.now().uptimeNanoseconds
             result.harvestNanos = t1 - t0
             // Reset before anyone reads page contents: a write after this is reported again.
@@ -82,7 +104,7 @@ final class DirtyHarvester {
             result.resetNanos = DispatchTime.now().uptimeNanoseconds - t1
         case .bitmap:
             var resetNanos: UInt64 = 0
-            for slot in 0..<batches.count where batches[slot] != nil {
+            for slot in 0..<batches.count where batches[slot] != nil && machine.isDirtyLogged(slot: UInt32(slot)) {
                 let id = UInt32(slot)
                 let pages = batches[slot]!.pageCount
                 try slotBitmaps[slot].withUnsafeMutableBufferPointer { (words) throws(KVMError) in
@@ -102,13 +124,18 @@ final class DirtyHarvester {
         case .compare, .full:
             return result
         }
+        // The VMM's own writes: recorded after they were made, so their contents are in place.
+        machine.drainGuestWrites { slot, page in
+            result.vmmPages += 1
+            if Int(slot) < batches.count { batches[Int(slot)]?.add(page) }
+        }
         for slot in 0..<batches.count where batches[slot] != nil {
             let batch = batches[slot]!
             result.duplicates += batch.duplicates
             result.uniquePages += batch.count
             if batch.count > 0 {
                 batch.withPages { pages in
-                    for c in consumers where c.wantsSlots.contains(batch.slot) { c.consume(slot: batch.slot, pages: pages) }
+                    for c in routes[slot] { c.consume(slot: batch.slot, pages: pages) }
                 }
             }
             batches[slot]!.reset()

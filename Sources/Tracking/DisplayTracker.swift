@@ -3,17 +3,21 @@ import Machine
 import Dispatch
 
 /// The display's consumer: folds framebuffer pages into the pending dirty-tile bitmap and,
-/// at each refresh, copies exactly the dirty tiles from guest memory into the shadow.
+/// at each sync, copies exactly the dirty pages (or tiles) from guest memory into the shadow
+/// and records the repainted tiles in the damage log every display sink reads.
 public final class DisplayTracker: DirtyPageConsumer {
     public let grid: TileGrid
     public let shadow: ShadowFramebuffer
     public let mode: TrackingMode
     /// Tiles folded since the last refresh.
     private var pending: DirtyTileBitmap
-    /// Tiles repainted by the last refresh (what sinks upload).
+    /// Tiles repainted by the last sync.
     public private(set) var lastDirty: DirtyTileBitmap
+    /// Every sync's repainted tiles by generation: each display sink reads what changed since
+    /// it last looked (see `DisplaySink`).
+    public private(set) var damage: TileDamageLog
     private let source: UnsafeRawPointer
-    /// Framebuffer pages folded since the last refresh (a refresh may follow several harvests
+    /// Framebuffer pages folded since the last sync (a sync may follow several harvests
     /// when a ring filled up), one bit per page of the frame.
     private var pendingPages: [UInt64]
     public let wantsSlots: Set<UInt32> = [GuestLayout.framebufferSlot]
@@ -25,6 +29,7 @@ public final class DisplayTracker: DirtyPageConsumer {
         shadow = ShadowFramebuffer(geometry: geometry)
         pending = DirtyTileBitmap(count: grid.count)
         lastDirty = DirtyTileBitmap(count: grid.count)
+        damage = TileDamageLog(count: grid.count)
         self.mode = mode
         pendingPages = [UInt64](repeating: 0, count: (grid.pageCount + 63) / 64)
         // SAFETY: the framebuffer slot's host mapping lives as long as the machine, which the tracker keeps.
@@ -43,7 +48,7 @@ public final class DisplayTracker: DirtyPageConsumer {
     }
 
     /// Brings the shadow up to date with guest memory for everything folded since the last
-    /// refresh; returns bytes copied. Ring and bitmap modes copy exactly the dirty pages (the
+    /// sync; returns bytes copied. Ring and bitmap modes copy exactly the dirty pages (the
     /// dirty tiles are what sinks repaint); compare and full find and copy tiles themselves.
     func refresh() -> Int {
         var bytes = 0
@@ -63,6 +68,7 @@ public final class DisplayTracker: DirtyPageConsumer {
         }
         swap(&pending, &lastDirty)
         pending.clearAll()
+        damage.record(lastDirty)
         return bytes
     }
 

@@ -4,28 +4,29 @@ import KVM
 import Machine
 import Synchronization
 
-/// Joins a machine's dirty log to its consumers: one harvest per display refresh feeds the
-/// display's tile fold and, when subscribed, the migration list. All harvests, folds and
-/// shadow copies run under one lock, so a ring-full exit on a vCPU thread and the refresh
-/// thread never interleave.
+/// Joins a machine's dirty log to its consumers. A sync (harvest, reset, deliver) feeds the
+/// display's tile fold and every migration subscriber; any of them may ask for one. Display
+/// sinks read the damage log at their own pace. All syncs, folds, shadow copies, sink reads
+/// and migration takes run under one lock, so a display refresh, a ring-full exit on a vCPU
+/// thread and a migration round never interleave: each page is delivered once per harvest.
 public final class TrackingSession: @unchecked Sendable {
     public let machine: Machine
     public let plan: TrackingPlan
     public let display: DisplayTracker
-    public let migration: MigrationDirtyList?
+    /// The subscriber made at boot when `migration` was asked for (`--migration-rounds`,
+    /// `--show-split`); others come and go through `subscribeMigration()`.
+    public let migration: MigrationSubscriber?
     private let harvester: DirtyHarvester
     private let lock = NSLock()
     private var total = TrackingStats()
     private var interval = TrackingStats()
     /// Time of the oldest frame doorbell not yet reflected in the shadow (ns, 0 = none).
-    /// Atomic: a vCPU ringing its doorbell never waits for a refresh in progress.
+    /// Atomic: a vCPU ringing its doorbell never waits for a sync in progress.
     private let oldestUnshownDoorbell = Atomic<UInt64>(0)
     private var latencies: [UInt64] = []
     private var latencyCount = 0
-    /// Tiles repainted since a presenting sink last took them (a window presents at its own pace).
-    private var unpresented: DirtyTileBitmap
-    /// Heat of recent repaints, aged once per refresh, for sinks that draw it (split-view
-    /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every refresh.
+    /// Heat of recent repaints, aged once per sync, for sinks that draw it (split-view
+    /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every sync.
     public private(set) var heat: DirtyHeatmap?
 
     /// Builds the machine with the plan's logging. When the kernel refuses the ring at
@@ -38,7 +39,7 @@ public final class TrackingSession: @unchecked Sendable {
         var plan = requestedPlan
         var ringFullHook = events
         let box = SessionBox()
-        ringFullHook.dirtyRingFull = { cpu in box.session?.harvestForRingFull(cpu: cpu) }
+        ringFullHook.dirtyRingFull = { cpu in box.session?.ringFull(cpu: cpu) }
         let m: Machine
         do {
             m = try Machine(system: system, config: config, events: ringFullHook)
@@ -57,28 +58,30 @@ public final class TrackingSession: @unchecked Sendable {
         harvester = DirtyHarvester(machine: m, mode: plan.mode)
         harvester.subscribe(display)
         if wantsMigration {
-            let list = MigrationDirtyList(slotPageCounts: [
-                GuestLayout.ramSlot: m.ram.size / GuestLayout.pageSize,
-                GuestLayout.framebufferSlot: m.framebuffer.size / GuestLayout.pageSize,
-            ])
-            harvester.subscribe(list)
-            migration = list
+            let sub = MigrationSubscriber(pageCounts: m.slots.map { ($0.id, $0.pageCount) })
+            harvester.subscribe(sub)
+            migration = sub
         } else {
             migration = nil
         }
         latencies.reserveCapacity(1 << 16)
-        unpresented = DirtyTileBitmap(count: display.grid.count)
-        unpresented.setAll() // a presenting sink starts with the whole (black) screen to draw
         box.session = self
     }
 
-    /// One display refresh: harvest, reset, fold, copy dirty tiles into the shadow.
-    /// `body` runs under the lock afterwards, with the tiles this refresh repainted.
+    // MARK: - Syncs
+
+    /// One sync: harvest, reset, deliver to every consumer, copy the dirty pages (or tiles)
+    /// into the shadow and record them in the damage log. `body` runs under the lock
+    /// afterwards, with the tiles this sync repainted. Returns how many.
     @discardableResult
-    public func refresh(_ body: ((DisplayTracker, DirtyTileBitmap) -> Void)? = nil) throws(KVMError) -> Int {
+    public func sync(_ body: ((DisplayTracker, DirtyTileBitmap) -> Void)? = nil) throws(KVMError) -> Int {
         lock.lock()
         defer { lock.unlock() }
-        // Frames whose doorbell rang before this harvest starts are in this refresh.
+        return try syncLocked(body)
+    }
+
+    private func syncLocked(_ body: ((DisplayTracker, DirtyTileBitmap) -> Void)?) throws(KVMError) -> Int {
+        // Frames whose doorbell rang before this harvest starts are in this sync.
         let doorbell = oldestUnshownDoorbell.exchange(0, ordering: .relaxed)
         let h = try harvester.harvest()
         let c0 = DispatchTime.now().uptimeNanoseconds
@@ -92,43 +95,33 @@ public final class TrackingSession: @unchecked Sendable {
             if latencyCount < 1 << 16 { latencies.append(c1 - doorbell) }
             latencyCount += 1
         }
-        unpresented.formUnion(display.lastDirty)
         heat?.age(marking: display.lastDirty)
         body?(display, display.lastDirty)
         return tiles
     }
 
-    /// Runs `body` under the session lock (sinks reading the shadow between refreshes).
-    public func withDisplay<R, E: Error>(_ body: (DisplayTracker) throws(E) -> R) throws(E) -> R {
-        lock.lock(); defer { lock.unlock() }
-        return try body(display)
-    }
-
-    /// Starts ageing a heatmap of repainted tiles at every refresh (see `heat`).
-    public func trackHeat() {
-        lock.lock(); defer { lock.unlock() }
-        if heat == nil { heat = DirtyHeatmap(count: display.grid.count) }
-    }
-
-    /// For a presenting sink: under the lock, hands `body` the shadow and every tile repainted
-    /// since the previous call (then forgets them). Upload inside `body`; present after it returns,
-    /// so presenting never holds up a harvest.
-    public func takeUnpresented<R>(_ body: (DisplayTracker, DirtyTileBitmap) -> R) -> R {
-        lock.lock(); defer { lock.unlock() }
-        let r = body(display, unpresented)
-        unpresented.clearAll()
-        return r
-    }
-
     /// Called on a vCPU thread at `KVM_EXIT_DIRTY_RING_FULL`: harvest and reset now, so the
-    /// vCPU re-enters with room in its ring; the folded tiles wait for the next refresh.
-    func harvestForRingFull(cpu: Int) {
+    /// vCPU re-enters with room in its ring; the folded tiles wait for the next sync.
+    /// A failed harvest stops the machine with the error rather than losing pages.
+    func ringFull(cpu: Int) {
+        do {
+            try harvestForRingFull(cpu: cpu)
+        } catch {
+            ringFullError.withLock { $0 = $0 ?? error }
+            machine.stop()
+        }
+    }
+
+    /// The error a ring-full harvest on a vCPU thread stopped the machine with, if any.
+    public var ringFullFailure: KVMError? { ringFullError.withLock { $0 } }
+    private let ringFullError = Mutex<KVMError?>(nil)
+
+    func harvestForRingFull(cpu: Int) throws(KVMError) {
         lock.lock()
         defer { lock.unlock() }
-        if let h = try? harvester.harvest() {
-            total.add(h); interval.add(h)
-            total.ringFullHarvests += 1; interval.ringFullHarvests += 1
-        }
+        let h = try harvester.harvest()
+        total.add(h); interval.add(h)
+        total.ringFullHarvests += 1; interval.ringFullHarvests += 1
     }
 
     /// Records a guest frame doorbell (for write-to-present latency).
@@ -137,11 +130,112 @@ public final class TrackingSession: @unchecked Sendable {
         _ = oldestUnshownDoorbell.compareExchange(expected: 0, desired: now, ordering: .relaxed)
     }
 
-    /// Ends the current migration round under the lock.
-    public func endMigrationRound() -> MigrationDirtyList.Round? {
+    // MARK: - Display sinks
+
+    /// A new display sink. Its first read returns every tile.
+    public func makeDisplaySink(name: String) -> DisplaySink {
         lock.lock(); defer { lock.unlock() }
-        return migration?.endRound()
+        return DisplaySink(name: name, damage: display.damage)
     }
+
+    /// Under the lock, hands `body` the shadow and exactly the tiles repainted since `sink`
+    /// last read, and moves the sink to now. Copy out inside `body`; present after it returns,
+    /// so presenting never holds up a harvest. The sink pays for its own query; nothing else does.
+    public func read<R>(_ sink: DisplaySink, _ body: (DisplayTracker, DirtyTileBitmap) throws -> R) rethrows -> R {
+        lock.lock(); defer { lock.unlock() }
+        display.damage.changes(since: &sink.cursor, into: &sink.changed)
+        return try body(display, sink.changed)
+    }
+
+    /// Whether `sink` would get any tile from `read` now.
+    public func hasChanges(for sink: DisplaySink) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return display.damage.hasChanges(since: sink.cursor)
+    }
+
+    /// Runs `body` under the session lock (reading the shadow between syncs).
+    public func withDisplay<R, E: Error>(_ body: (DisplayTracker) throws(E) -> R) throws(E) -> R {
+        lock.lock(); defer { lock.unlock() }
+        return try body(display)
+    }
+
+    /// Starts ageing a heatmap of repainted tiles at every sync (see `heat`).
+    public func trackHeat() {
+        lock.lock(); defer { lock.unlock() }
+        if heat == nil { heat = DirtyHeatmap(count: display.grid.count) }
+    }
+
+    // MARK: - Migration subscribers
+
+    /// A new migration subscriber, starting with every page of every slot dirty. The first
+    /// subscriber turns on dirty logging of guest RAM while the guest runs.
+    public func subscribeMigration() throws(TrackingError) -> MigrationSubscriber {
+        guard plan.mode.hasPageList else { throw .noPageList(plan.mode) }
+        lock.lock(); defer { lock.unlock() }
+        let sub = MigrationSubscriber(pageCounts: machine.slots.map { ($0.id, $0.pageCount) })
+        harvester.subscribe(sub)
+        do {
+            // Pages written before logging starts are covered: the new set holds every page.
+            for slot in machine.slots where !machine.isDirtyLogged(slot: slot.id) {
+                try machine.setDirtyLogging(slot: slot.id, enabled: true)
+            }
+        } catch {
+            harvester.unsubscribe(sub)
+            throw .machine(.kvm(error))
+        }
+        return sub
+    }
+
+    /// Removes a subscriber. When no consumer wants a slot any more, its logging stops.
+    public func unsubscribe(_ sub: MigrationSubscriber) throws(KVMError) {
+        lock.lock(); defer { lock.unlock() }
+        harvester.unsubscribe(sub)
+        for slot in machine.slots where !harvester.isWanted(slot: slot.id) && machine.isDirtyLogged(slot: slot.id) {
+            try machine.setDirtyLogging(slot: slot.id, enabled: false)
+        }
+    }
+
+    /// Hands over every page `sub` accumulated and starts a new set. With `sync` (the
+    /// default), harvests first, so the set includes everything written until now.
+    public func take(_ sub: MigrationSubscriber, sync: Bool = true) throws(KVMError) -> MigrationPageSet {
+        lock.lock(); defer { lock.unlock() }
+        if sync { _ = try syncLocked(nil) }
+        return sub.take()
+    }
+
+    /// Merges a set that could not be sent back into `sub`, so the next take includes it.
+    public func giveBack(_ set: MigrationPageSet, to sub: MigrationSubscriber) {
+        lock.lock(); defer { lock.unlock() }
+        sub.giveBack(set)
+    }
+
+    /// What `sub` has accumulated since its last take (for pictures of the list).
+    public func pendingPages(of sub: MigrationSubscriber) -> (round: Int, pages: MigrationPageSet) {
+        lock.lock(); defer { lock.unlock() }
+        return pendingPagesLocked(of: sub)
+    }
+
+    /// `pendingPages(of:)` for a caller already inside `read`, `withDisplay` or a sync's body.
+    public func pendingPagesLocked(of sub: MigrationSubscriber) -> (round: Int, pages: MigrationPageSet) {
+        (sub.round, sub.pending)
+    }
+
+    /// One round of the boot-time subscriber: its number and the pages taken (no sync).
+    public struct Round: Sendable {
+        public var number: Int
+        public var pages: MigrationPageSet
+        public var total: Int { pages.total }
+    }
+
+    /// Takes the boot-time subscriber's pages as a round (without a sync of its own).
+    public func endMigrationRound() -> Round? {
+        lock.lock(); defer { lock.unlock() }
+        guard let migration else { return nil }
+        let n = migration.round
+        return Round(number: n, pages: migration.take())
+    }
+
+    // MARK: - Statistics
 
     public var totalStats: TrackingStats { lock.lock(); defer { lock.unlock() }; return total }
 

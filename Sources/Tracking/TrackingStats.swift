@@ -1,8 +1,8 @@
 import Foundation
 
-/// Counters over a span of refreshes (`--stats` prints them once a second and at the end).
+/// Counters over a span of syncs (`--stats` prints them once a second and at the end).
 public struct TrackingStats: Sendable {
-    public var refreshes = 0
+    public var syncs = 0
     public var ringFullHarvests = 0
     public var entries = 0
     public var duplicates = 0
@@ -25,10 +25,10 @@ public struct TrackingStats: Sendable {
         resetNanos += h.resetNanos
     }
 
-    /// Adds one refresh: its harvest and the display's fold and copy.
+    /// Adds one sync: its harvest and the display's fold and copy.
     mutating func record(_ h: HarvestResult, foldNanos: UInt64, copyNanos: UInt64, bytes: Int, tiles: Int, mismatches: Int) {
         add(h)
-        refreshes += 1
+        syncs += 1
         self.foldNanos += foldNanos
         self.copyNanos += copyNanos
         bytesCopied += bytes
@@ -39,12 +39,12 @@ public struct TrackingStats: Sendable {
     /// Host time of the tracking pipeline (harvest + reset + fold + copy).
     public var totalNanos: UInt64 { harvestNanos + resetNanos + foldNanos + copyNanos }
 
-    /// One line: counts and per-phase time per refresh.
+    /// One line: counts and per-phase time per sync.
     public func line(label: String) -> String {
-        let n = max(1, refreshes)
+        let n = max(1, syncs)
         func us(_ ns: UInt64) -> String { String(format: "%.1f", Double(ns) / Double(n) / 1000) }
-        return "\(label): \(refreshes) refreshes, \(entries) entries (\(duplicates) duplicates, \(uniquePages) unique pages), "
-            + "\(dirtyTiles) dirty tiles, \(bytesCopied / 1024) KiB copied; per refresh us: harvest \(us(harvestNanos)) "
+        return "\(label): \(syncs) syncs, \(entries) entries (\(duplicates) duplicates, \(uniquePages) unique pages), "
+            + "\(dirtyTiles) dirty tiles, \(bytesCopied / 1024) KiB copied; per sync us: harvest \(us(harvestNanos)) "
             + "reset \(us(resetNanos)) fold \(us(foldNanos)) copy \(us(copyNanos)) total \(us(totalNanos))"
             + (ringFullHarvests > 0 ? "; \(ringFullHarvests) ring-full harvests" : "")
             + (resetMismatches > 0 ? "; \(resetMismatches) reset-count mismatches" : "")

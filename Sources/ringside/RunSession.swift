@@ -16,6 +16,8 @@ final class RunSession: @unchecked Sendable {
     private var lastFrame = 0
     private var changedSinceDump = false
     private var splitCanvas = PixelCanvas(width: 1, height: 1)
+    /// The PNG dumper's display sink (per-frame dumps).
+    private var pngSink: DisplaySink?
     /// Set before the vCPUs start; poked from their doorbells.
     private var refresher: RefreshLoop?
 
@@ -61,6 +63,7 @@ final class RunSession: @unchecked Sendable {
         } catch { throw Failure("\(error)") }
         let m = session.machine
         if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
+        if dumper != nil { pngSink = session.makeDisplaySink(name: "png") }
 
         var windowWanted = !o.headless && o.output.png == nil
         if windowWanted && ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
@@ -75,7 +78,7 @@ final class RunSession: @unchecked Sendable {
         let interrupt = installInterruptHandler { closeRequested.set(); m.stop() }
         defer { interrupt.cancel() }
         let start = Date()
-        if !perFrameDump { refresher = makeRefreshLoop(hz: o.refresh) }
+        if !perFrameDump { refresher = makeRefreshLoop(hz: Self.syncRate(refresh: o.refresh, guestHz: config.guestHz)) }
         m.start()
         let deadline = o.seconds.map { s in startTimer(interval: s) { closeRequested.set(); m.stop() } }
         defer { deadline?.cancel() }
@@ -102,7 +105,7 @@ final class RunSession: @unchecked Sendable {
         roundsTimer?.cancel()
 
         // Final harvest: the shadow now equals guest memory (every vCPU is stopped).
-        do { try session.refresh() } catch { throw Failure("\(error)") }
+        do { try session.sync() } catch { throw Failure("\(error)") }
         if let round = o.migrationRoundsMS.flatMap({ _ in session.endMigrationRound() }) { Console.out(Self.describe(round)) }
 
         if let dumper {
@@ -126,8 +129,8 @@ final class RunSession: @unchecked Sendable {
                 Console.out(String(format: "latency from frame doorbell to shadow: p50 %.1f us, p99 %.1f us (%d samples)", pct(0.5), pct(0.99), lat.count))
             }
         }
-        Console.out(String(format: "display: %d refreshes (%.1f/s), %.1f dirty tiles per refresh", st.refreshes, Double(st.refreshes) / elapsed,
-                           Double(st.dirtyTiles) / Double(max(1, st.refreshes))))
+        Console.out(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", st.syncs, Double(st.syncs) / elapsed,
+                           Double(st.dirtyTiles) / Double(max(1, st.syncs))))
 
         switch outcome {
         case .framesCompleted, .stopped: return 0
@@ -139,42 +142,46 @@ final class RunSession: @unchecked Sendable {
         }
     }
 
-    /// Lockstep callback: every vCPU is held at doorbell `frame`.
+    /// Lockstep callback: every vCPU is held at doorbell `frame`. The dumper is a display
+    /// sink: it syncs, then reads what changed since its previous file.
     private func dumpFrame(_ frame: Int) {
         guard let dumper, dumpError == nil else { return }
-        do {
-            try session.refresh { [self] d, dirty in
-                changedSinceDump = changedSinceDump || !dirty.isEmpty
-                do {
-                    let before = dumper.filesWritten
-                    try dumper.frameCompleted(frame: frame, changed: changedSinceDump, picture: picture(d))
-                    changedSinceDump = false
-                    // Each split-view file shows the pages listed since the previous file.
-                    if dumper.filesWritten > before, options.output.showSplit, options.migrationRoundsMS == nil { _ = session.migration?.endRound() }
-                } catch { dumpError = error as? PNGError }
+        do { try session.sync() } catch { Console.error("\(error)") }
+        let sink = pngSink!
+        let wrote: Bool = session.read(sink) { [self] d, dirty in
+            changedSinceDump = changedSinceDump || !dirty.isEmpty
+            do {
+                let before = dumper.filesWritten
+                try dumper.frameCompleted(frame: frame, changed: changedSinceDump, picture: picture(d))
+                changedSinceDump = false
+                return dumper.filesWritten > before
+            } catch {
+                dumpError = error as? PNGError
+                return false
             }
-        } catch {
-            Console.error("\(error)")
         }
+        // Each split-view file shows the pages listed since the previous file.
+        if wrote, options.output.showSplit, options.migrationRoundsMS == nil { _ = session.endMigrationRound() }
         if dumpError != nil { session.machine.stop() }
     }
 
     /// What a PNG file shows: the screen, or with --show-split the split view. Called under
-    /// the session lock.
+    /// the session lock, so it reads the list's pages without taking the lock again.
     private func picture(_ d: DisplayTracker) -> PNGPicture {
         guard options.output.showSplit, let list = session.migration else { return .shadow(d.shadow) }
-        let caption = "\(d.lastDirty.popCount) of \(d.grid.count) tiles repainted in the last refresh, tracking \(session.plan.mode.rawValue)"
-        renderSplitView(shadow: d.shadow, heat: session.heat, grid: d.grid, slots: migrationSlots(list.slotPageCounts, list.listedPageBits),
-                        round: list.round, caption: [caption], into: &splitCanvas)
+        let caption = "\(d.lastDirty.popCount) of \(d.grid.count) tiles repainted in the last sync, tracking \(session.plan.mode.rawValue)"
+        let (round, pages) = session.pendingPagesLocked(of: list)
+        renderSplitView(shadow: d.shadow, heat: session.heat, grid: d.grid, slots: migrationSlots(session.machine, pages),
+                        round: round, caption: [caption], into: &splitCanvas)
         return .canvas(splitCanvas)
     }
 
     private func printRound() {
-        _ = try? session.refresh()
+        _ = try? session.sync()
         if let round = session.endMigrationRound() { Console.out(Self.describe(round)) }
     }
 
-    static func describe(_ round: MigrationDirtyList.Round) -> String {
+    static func describe(_ round: TrackingSession.Round) -> String {
         func ranges(_ pages: [UInt64]) -> String {
             let sorted = pages.sorted()
             var parts: [String] = []
@@ -187,16 +194,24 @@ final class RunSession: @unchecked Sendable {
             }
             return parts.joined(separator: ",") + (i < sorted.count ? ",..." : "")
         }
-        let ram = round.pages[GuestLayout.ramSlot] ?? []
-        let fb = round.pages[GuestLayout.framebufferSlot] ?? []
+        let ram = round.pages.pages(slot: GuestLayout.ramSlot)
+        let fb = round.pages.pages(slot: GuestLayout.framebufferSlot)
         return "migration round \(round.number): \(round.total) pages; ram \(ram.count) [\(ranges(ram))]; framebuffer \(fb.count) [\(ranges(fb))]"
     }
 
     // MARK: - threads and timers
 
+    /// Syncs per second at most: the display rate, or half again the guest's pacing rate if
+    /// that is higher. Syncs run at the guest's doorbells, so a paced guest's frame reaches the
+    /// shadow right after it completes, whatever the pair of rates; sinks present at their own
+    /// pace from the damage log. The margin keeps a token ready for every doorbell despite jitter.
+    static func syncRate(refresh: Double, guestHz: Double) -> Double {
+        min(1000, max(refresh, guestHz * 1.5))
+    }
+
     private func makeRefreshLoop(hz: Double) -> RefreshLoop {
         RefreshLoop(period: 1 / hz) { [self] in
-            do { try session.refresh() } catch { Console.error("\(error)"); session.machine.stop() }
+            do { try session.sync() } catch { Console.error("\(error)"); session.machine.stop() }
         }
     }
 

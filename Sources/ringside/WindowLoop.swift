@@ -52,8 +52,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
     var statsFrames = guestFrames()
     var caption = "guest -- frames/s, display -- frames/s"
     var nextRound = options.migrationRoundSeconds.map { Date().addingTimeInterval($0) }
-    var pageBits: [UInt32: [UInt64]] = [:]
-    var round = 0
+    let sink = session.makeDisplaySink(name: "window")
     var next = Date()
 
     var stoppedNoted = false
@@ -87,15 +86,10 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         guard now >= next else { continue }
         next = max(next.addingTimeInterval(period), now)
 
-        session.takeUnpresented { display, dirty in
-            window.upload(from: display.shadow, dirty: dirty)
-            if options.showSplit, let list = session.migration {
-                pageBits = list.listedPageBits  // copy-on-write: the bitmaps are shared, not copied
-                round = list.round
-            }
-        }
+        session.read(sink) { display, dirty in window.upload(from: display.shadow, dirty: dirty) }
         if options.showSplit, let list = session.migration {
-            window.setMigrationPanel(slots: migrationSlots(list.slotPageCounts, pageBits), round: round, caption: [caption])
+            let (round, pages) = session.pendingPages(of: list)  // copy-on-write: the bitmaps are shared, not copied
+            window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption])
         }
         do { try window.present() } catch {
             machine.stop()
@@ -121,13 +115,10 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
     }
 }
 
-/// The RAM and framebuffer slots of the migration list as panel rows, lit by `pageBits`
-/// (`MigrationDirtyList.listedPageBits`).
-func migrationSlots(_ counts: [UInt32: Int], _ pageBits: [UInt32: [UInt64]]) -> [PageMapSlot] {
-    let named: [(UInt32, String)] = [(GuestLayout.ramSlot, "RAM"), (GuestLayout.framebufferSlot, "framebuffer")]
-    return named.compactMap { slot, name in
-        guard let count = counts[slot] else { return nil }
-        let words = pageBits[slot] ?? [UInt64](repeating: 0, count: (count + 63) / 64)
-        return PageMapSlot(name: "\(name) (slot \(slot))", pageCount: count, litWords: words)
+/// The machine's slots as panel rows of the migration list, lit by the pages in `pages`.
+func migrationSlots(_ machine: Machine, _ pages: MigrationPageSet) -> [PageMapSlot] {
+    machine.slots.map { slot in
+        let words = pages[slot: slot.id]?.words ?? [UInt64](repeating: 0, count: (slot.pageCount + 63) / 64)
+        return PageMapSlot(name: "\(slot.name) (slot \(slot.id))", pageCount: slot.pageCount, litWords: words)
     }
 }

@@ -32,7 +32,7 @@ final class HarvestTests: XCTestCase {
             let box = Box<TrackingSession>()
             var events = MachineEvents()
             events.allFramesDone = { _ in
-                _ = try? box.value?.refresh()
+                _ = try? box.value?.sync()
                 perFrame.append(box.value?.takeIntervalStats().uniquePages ?? -1)
             }
             let session = try makeSession(config, mode: mode, migration: false, events: events)
@@ -93,7 +93,7 @@ final class HarvestTests: XCTestCase {
                 session.machine.stop()
                 session.machine.wait()
                 total += checker.checks
-                XCTAssertGreaterThan(session.totalStats.refreshes, pausesPerRun, "the collector harvested concurrently")
+                XCTAssertGreaterThan(session.totalStats.syncs, pausesPerRun, "the collector harvested concurrently")
                 XCTAssertGreaterThan(session.machine.framesCompleted(cpu: 0), 10, "the guest made progress")
             }
         }
@@ -144,18 +144,15 @@ final class MirrorChecker: @unchecked Sendable {
     @discardableResult
     func check(listed: Bool = true) -> Bool {
         checks += 1
-        do { try session.refresh() } catch { firstProblem = "\(error)"; return false }
+        do { try session.sync() } catch { firstProblem = "\(error)"; return false }
         let m = session.machine
         let pageSize = GuestLayout.pageSize
         if listed, let round = session.endMigrationRound() {
-            for page in round.pages[GuestLayout.ramSlot] ?? [] {
+            for page in round.pages.pages(slot: GuestLayout.ramSlot) {
                 let off = Int(page) * pageSize
                 ram.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: off).copyMemory(from: m.ram.base + off, byteCount: pageSize) }
                 pagesCopied += 1
             }
-            // The counters page is written by the VMM, not the guest: no dirty log sees host writes.
-            let counters = Int(GuestLayout.counters)
-            ram.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: counters).copyMemory(from: m.ram.base + counters, byteCount: pageSize) }
             let bad = ram.withUnsafeBytes { mirror -> Int? in
                 for page in 0..<(m.ram.size / pageSize) where memcmp(mirror.baseAddress! + page * pageSize, m.ram.base + page * pageSize, pageSize) != 0 {
                     return page
@@ -188,7 +185,7 @@ final class Collector: @unchecked Sendable {
             while true {
                 lock.lock(); let go = running; lock.unlock()
                 if !go { break }
-                _ = try? session.refresh()
+                _ = try? session.sync()
                 usleep(200)
             }
             lock.lock(); done = true; lock.broadcast(); lock.unlock()

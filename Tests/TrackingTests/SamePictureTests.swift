@@ -21,7 +21,7 @@ final class SamePictureTests: XCTestCase {
         let outcome = session.machine.wait()
         collector.stop()
         guard case .framesCompleted = outcome else { XCTFail("\(guest) \(mode): \(outcome)"); return [] }
-        try session.refresh()
+        try session.sync()
         return session.withDisplay { d -> [UInt8] in
             XCTAssertTrue(d.shadowMatchesGuest(), "\(guest) \(mode) \(cpus) vCPU: the shadow equals guest memory")
             return d.shadow.withUnsafeBytes { Array($0) }

@@ -66,19 +66,32 @@ final class TrackingPlanTests: XCTestCase {
         XCTAssertEqual(batch.withPages { Array($0) }, [0, 1, 3, 191, 192])
     }
 
-    func testMigrationListKeepsEachPageOncePerRound() {
-        let list = MigrationDirtyList(slotPageCounts: [0: 100, 1: 10])
-        [3, 4, 3].map(UInt64.init).withUnsafeBufferPointer { list.consume(slot: 0, pages: $0) }
-        [4, 9].map(UInt64.init).withUnsafeBufferPointer { list.consume(slot: 0, pages: $0) }
-        [2].map(UInt64.init).withUnsafeBufferPointer { list.consume(slot: 1, pages: $0) }
-        XCTAssertTrue(list.isListed(slot: 0, page: 9))
-        let r0 = list.endRound()
-        XCTAssertEqual(r0.number, 0)
-        XCTAssertEqual(r0.pages[0], [3, 4, 9])
-        XCTAssertEqual(r0.pages[1], [2])
-        XCTAssertEqual(r0.total, 4)
-        XCTAssertFalse(list.isListed(slot: 0, page: 9), "a new round starts empty")
-        [9].map(UInt64.init).withUnsafeBufferPointer { list.consume(slot: 0, pages: $0) }
-        XCTAssertEqual(list.endRound().pages[0], [9])
+    func testAMigrationSubscriberStartsWithEveryPageThenKeepsEachDirtyPageOnce() {
+        let sub = MigrationSubscriber(pageCounts: [(0, 100), (1, 10)])
+        let first = sub.take()
+        XCTAssertEqual(first.total, 110, "a new subscriber's first take is the whole memory")
+        XCTAssertEqual(first.pages(slot: 1), Array(0..<10))
+        [3, 4, 3].map(UInt64.init).withUnsafeBufferPointer { sub.consume(slot: 0, pages: $0) }
+        [4, 9, 500].map(UInt64.init).withUnsafeBufferPointer { sub.consume(slot: 0, pages: $0) }
+        [2].map(UInt64.init).withUnsafeBufferPointer { sub.consume(slot: 1, pages: $0) }
+        XCTAssertTrue(sub.pending.contains(slot: 0, page: 9))
+        let r1 = sub.take()
+        XCTAssertEqual(sub.round, 2)
+        XCTAssertEqual(r1.pages(slot: 0), [3, 4, 9], "ascending, each once, nothing past the slot")
+        XCTAssertEqual(r1.pages(slot: 1), [2])
+        XCTAssertEqual(r1.total, 4)
+        XCTAssertTrue(sub.pending.isEmpty, "a take starts an empty set")
+    }
+
+    func testPagesGivenBackAfterAFailedSendAreMergedIntoTheNextTake() {
+        let sub = MigrationSubscriber(pageCounts: [(0, 300)])
+        _ = sub.take()
+        [1, 200].map(UInt64.init).withUnsafeBufferPointer { sub.consume(slot: 0, pages: $0) }
+        let failed = sub.take()
+        [200, 299].map(UInt64.init).withUnsafeBufferPointer { sub.consume(slot: 0, pages: $0) }
+        sub.giveBack(failed)
+        let retry = sub.take()
+        XCTAssertEqual(retry.pages(slot: 0), [1, 200, 299], "given-back pages join those dirtied meanwhile")
+        XCTAssertEqual(retry.total, 3)
     }
 }

@@ -68,6 +68,7 @@ let tile = TileSize(width: 64, height: 16)
 /// returns with its vCPU held at the doorbell, so a refresh then sees exactly that frame.
 final class LockstepRig: @unchecked Sendable {
     let session: TrackingSession
+    let sink: DisplaySink
     private let frameReady = DispatchSemaphore(value: 0)
     private let go = DispatchSemaphore(value: 0)
 
@@ -88,6 +89,7 @@ final class LockstepRig: @unchecked Sendable {
             box.rig?.go.wait()
         }
         session = try TrackingSession(system: system, config: config, plan: plan, tile: tile, migration: migration, events: events)
+        sink = session.makeDisplaySink(name: "null")
         box.rig = self
         session.machine.start()
         frameReady.wait()
@@ -102,8 +104,8 @@ final class LockstepRig: @unchecked Sendable {
     /// One refresh as `ringside run` does it, plus a null present and the stats read.
     @inline(never)
     func refresh() {
-        _ = try? session.refresh()
-        session.takeUnpresented { _, _ in }
+        _ = try? session.sync()
+        session.read(sink) { _, _ in }
         _ = session.takeIntervalStats()
     }
 }
