@@ -1,0 +1,217 @@
+import Display
+import KVM
+import Machine
+import TestSupport
+@testable import Tracking
+import XCTest
+
+/// Migration subscribers on real KVM: each keeps a mirror of guest memory updated only from
+/// its own takes, and at every pause the mirror equals RAM and framebuffer byte for byte,
+/// with the VMM writing the counters page every frame and nothing patched by hand.
+final class MigrationSubscriberTests: XCTestCase {
+    func makeSession(_ config: MachineConfig, mode: TrackingMode, ringEntries: Int = 256, migration: Bool = false,
+                     events: MachineEvents = MachineEvents()) throws -> TrackingSession {
+        let system = try requireKVM()
+        let caps = try HostCapabilities(system: system)
+        if caps.usableVCPUs < config.cpus { throw XCTSkip("host KVM allows \(caps.usableVCPUs) vCPUs; this case needs \(config.cpus)") }
+        let plan = try TrackingPlan.make(mode: mode, ringEntries: ringEntries, caps: caps, migration: migration)
+        return try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16),
+                                   migration: migration, events: events)
+    }
+
+    func testTwoSubscribersTakingAtDifferentTimesOneGivingRoundsBackKeepExactMirrors() throws {
+        for cpus in [1, 2] {
+            for mode in [TrackingMode.ring, .bitmap] {
+                let config = try testConfig("pagewriter", args: "pages=48 seed=\(cpus * 7) fb=1", width: 333, height: 211, cpus: cpus, ramMiB: 16)
+                let session = try makeSession(config, mode: mode)
+                let a = try session.subscribeMigration(), b = try session.subscribeMigration()
+                let mirrorA = SlotMirror(session.machine), mirrorB = SlotMirror(session.machine)
+                let collector = Collector(session: session)
+                session.machine.start()
+                collector.start()
+                var bTakes = 0, givenBack = 0
+                let label = "\(mode), \(cpus) vCPU(s)"
+                for pause in 0..<150 {
+                    usleep(UInt32.random(in: 200...1500))
+                    session.machine.pause()
+                    defer { session.machine.resume() }
+                    mirrorA.apply(try session.take(a), from: session.machine)
+                    if let bad = mirrorA.firstDifference(session.machine) { XCTFail("\(label), pause \(pause), subscriber A: \(bad)"); break }
+                    if pause % 3 == 2 {
+                        bTakes += 1
+                        let set = try session.take(b)
+                        if bTakes % 2 == 1 {
+                            session.giveBack(set, to: b) // the send failed: the pages must come round again
+                            givenBack += set.total
+                        } else {
+                            mirrorB.apply(set, from: session.machine)
+                            if let bad = mirrorB.firstDifference(session.machine) { XCTFail("\(label), pause \(pause), subscriber B: \(bad)"); break }
+                        }
+                    }
+                }
+                collector.stop()
+                session.machine.stop()
+                session.machine.wait()
+                XCTAssertGreaterThan(givenBack, 0, "\(label): B gave rounds back")
+                XCTAssertGreaterThan(mirrorA.pagesApplied, mirrorA.totalPages, "\(label): A's rounds after the first carried pages")
+                XCTAssertEqual(session.totalStats.resetMismatches, 0, "\(label): no ring entry was walked twice or skipped")
+            }
+        }
+    }
+
+    func testLoggingStartsWithTheFirstSubscriberMidRunAndStopsWithTheLast() throws {
+        let config = try testConfig("pagewriter", args: "pages=48 seed=11 fb=1", width: 320, height: 200, ramMiB: 16)
+        let session = try makeSession(config, mode: .ring)
+        let ram = GuestLayout.ramSlot
+        XCTAssertFalse(session.machine.isDirtyLogged(slot: ram), "no subscriber: RAM is not logged")
+        let collector = Collector(session: session)
+        session.machine.start()
+        collector.start()
+        while session.machine.framesCompleted(cpu: 0) < 500 { usleep(1000) }
+        let sub = try session.subscribeMigration()
+        XCTAssertTrue(session.machine.isDirtyLogged(slot: ram))
+        let mirror = SlotMirror(session.machine)
+        for pause in 0..<60 {
+            usleep(UInt32.random(in: 200...1500))
+            session.machine.pause()
+            mirror.apply(try session.take(sub), from: session.machine)
+            let bad = mirror.firstDifference(session.machine)
+            session.machine.resume()
+            if let bad { XCTFail("pause \(pause): \(bad)"); break }
+        }
+        try session.unsubscribe(sub)
+        XCTAssertFalse(session.machine.isDirtyLogged(slot: ram), "the last subscriber left: RAM logging stopped")
+        XCTAssertTrue(session.machine.isDirtyLogged(slot: GuestLayout.framebufferSlot), "the display still logs the framebuffer")
+        // A second subscriber later starts from the whole memory again and is exact at once.
+        let again = try session.subscribeMigration()
+        session.machine.pause()
+        let late = SlotMirror(session.machine)
+        late.apply(try session.take(again), from: session.machine)
+        XCTAssertNil(late.firstDifference(session.machine))
+        session.machine.resume()
+        collector.stop()
+        session.machine.stop()
+        session.machine.wait()
+    }
+
+    /// Harvest cost with no subscriber, with one, and after it left: entries per frame (a
+    /// deterministic proxy for harvest cost) return to the no-subscriber level.
+    func testIdleHarvestCostReturnsAfterTheLastSubscriberLeaves() throws {
+        var config = try testConfig("idle", width: 320, height: 200, ramMiB: 16, frames: 900)
+        config.lockstep = true
+        let box = Box<TrackingSession>()
+        let entries = Counts()
+        let subBox = SubscriberBox()
+        var events = MachineEvents()
+        events.allFramesDone = { frame in
+            guard let s = box.value else { return }
+            _ = try? s.sync()
+            entries.append(s.takeIntervalStats().entries)
+            if frame == 300 { subBox.sub = try? s.subscribeMigration() }
+            if frame == 600, let sub = subBox.sub { try? s.unsubscribe(sub) }
+        }
+        let session = try makeSession(config, mode: .ring, events: events)
+        box.value = session
+        session.machine.start()
+        session.machine.wait()
+        let e = entries.values
+        XCTAssertEqual(e.count, 900)
+        XCTAssertNotNil(subBox.sub)
+        func mean(_ r: Range<Int>) -> Double { Double(e[r].reduce(0, +)) / Double(r.count) }
+        let before = mean(10..<300), during = mean(310..<600), after = mean(610..<900)
+        XCTAssertGreaterThan(during, before + 0.5, "with a subscriber RAM pages are logged too (\(before) -> \(during))")
+        XCTAssertEqual(after, before, accuracy: 0.25, "after the last one left, the harvest is back to the framebuffer alone")
+    }
+
+    /// Display syncs on one thread, ring-full harvests on the vCPU thread, and a migration
+    /// thread taking and giving back on a third, all at once: nothing is lost or walked twice.
+    func testConcurrentSyncsFromDisplayRingFullAndMigrationAreSerialised() throws {
+        let config = try testConfig("pagewriter", args: "pages=1500 seed=5 fb=1", width: 320, height: 200, ramMiB: 32)
+        let session = try makeSession(config, mode: .ring, ringEntries: 256)
+        let checked = try session.subscribeMigration(), churn = try session.subscribeMigration()
+        let mirror = SlotMirror(session.machine)
+        let churnMirror = SlotMirror(session.machine)
+        let collector = Collector(session: session)
+        let stop = Flag()
+        let churner = Thread {
+            while !stop.isSet {
+                if let set = try? session.take(churn) { session.giveBack(set, to: churn) } // every send fails
+                usleep(300)
+            }
+            stop.done()
+        }
+        session.machine.start()
+        collector.start()
+        churner.start()
+        for pause in 0..<80 {
+            usleep(UInt32.random(in: 500...3000))
+            session.machine.pause()
+            mirror.apply(try session.take(checked), from: session.machine)
+            let bad = mirror.firstDifference(session.machine)
+            session.machine.resume()
+            if let bad { XCTFail("pause \(pause): \(bad)"); break }
+        }
+        stop.set()
+        stop.waitDone()
+        collector.stop()
+        session.machine.stop()
+        session.machine.wait()
+        // Everything the churner gave back is still owed to it: one take brings its mirror up to date.
+        churnMirror.apply(try session.take(churn), from: session.machine)
+        XCTAssertNil(churnMirror.firstDifference(session.machine), "pages given back under concurrency are all still there")
+        let st = session.totalStats
+        XCTAssertGreaterThan(st.ringFullHarvests, 0, "the small ring filled, so vCPU threads harvested too")
+        XCTAssertEqual(st.resetMismatches, 0, "KVM_RESET_DIRTY_RINGS reset exactly what each harvest walked")
+    }
+}
+
+/// A copy of every slot of a machine, updated only from migration page sets.
+final class SlotMirror {
+    private(set) var copies: [[UInt8]]
+    private(set) var pagesApplied = 0
+    let totalPages: Int
+
+    /// Starts from zeros: a subscriber's first take is the whole memory.
+    init(_ machine: Machine) {
+        copies = machine.slots.map { [UInt8](repeating: 0, count: $0.memory.size) }
+        totalPages = machine.slots.reduce(0) { $0 + $1.pageCount }
+    }
+
+    /// Copies the listed pages from guest memory (the guest must be held).
+    func apply(_ set: MigrationPageSet, from machine: Machine) {
+        let size = GuestLayout.pageSize
+        for slot in machine.slots {
+            guard let pages = set[slot: slot.id] else { continue }
+            copies[Int(slot.id)].withUnsafeMutableBytes { dst in
+                pages.forEachPage { p in
+                    let off = Int(p) * size
+                    (dst.baseAddress! + off).copyMemory(from: slot.memory.base + off, byteCount: size)
+                    pagesApplied += 1
+                }
+            }
+        }
+    }
+
+    /// The first page whose mirror differs from guest memory, described; nil when equal.
+    func firstDifference(_ machine: Machine) -> String? {
+        let size = GuestLayout.pageSize
+        for slot in machine.slots {
+            let bad: Int? = copies[Int(slot.id)].withUnsafeBytes { mirror in
+                (0..<slot.pageCount).first { memcmp(mirror.baseAddress! + $0 * size, slot.memory.base + $0 * size, size) != 0 }
+            }
+            if let bad { return "\(slot.name) page \(bad) changed but was not in any take" }
+        }
+        return nil
+    }
+}
+
+final class SubscriberBox: @unchecked Sendable { var sub: MigrationSubscriber? }
+
+final class Flag: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var value = false, finished = false
+    func set() { cond.lock(); value = true; cond.unlock() }
+    var isSet: Bool { cond.lock(); defer { cond.unlock() }; return value }
+    func done() { cond.lock(); finished = true; cond.broadcast(); cond.unlock() }
+    func waitDone() { cond.lock(); while !finished { cond.wait() }; cond.unlock() }
+}
