@@ -19,7 +19,7 @@ final class RunSession: @unchecked Sendable {
     /// The PNG dumper's display sink (per-frame dumps).
     private var pngSink: DisplaySink?
     /// Set before the vCPUs start; poked from their doorbells.
-    private var refresher: RefreshLoop?
+    private var refresher: SyncLoop?
 
     init(options: RunCommand) { self.options = options }
 
@@ -78,7 +78,7 @@ final class RunSession: @unchecked Sendable {
         let interrupt = installInterruptHandler { closeRequested.set(); m.stop() }
         defer { interrupt.cancel() }
         let start = Date()
-        if !perFrameDump { refresher = makeRefreshLoop(hz: Self.syncRate(refresh: o.refresh, guestHz: config.guestHz)) }
+        if !perFrameDump { refresher = makeRefreshLoop(hz: SyncLoop.rate(display: o.refresh, guestHz: config.guestHz)) }
         m.start()
         let deadline = o.seconds.map { s in startTimer(interval: s) { closeRequested.set(); m.stop() } }
         defer { deadline?.cancel() }
@@ -201,16 +201,8 @@ final class RunSession: @unchecked Sendable {
 
     // MARK: - threads and timers
 
-    /// Syncs per second at most: the display rate, or half again the guest's pacing rate if
-    /// that is higher. Syncs run at the guest's doorbells, so a paced guest's frame reaches the
-    /// shadow right after it completes, whatever the pair of rates; sinks present at their own
-    /// pace from the damage log. The margin keeps a token ready for every doorbell despite jitter.
-    static func syncRate(refresh: Double, guestHz: Double) -> Double {
-        min(1000, max(refresh, guestHz * 1.5))
-    }
-
-    private func makeRefreshLoop(hz: Double) -> RefreshLoop {
-        RefreshLoop(period: 1 / hz) { [self] in
+    private func makeRefreshLoop(hz: Double) -> SyncLoop {
+        SyncLoop(period: 1 / hz) { [self] in
             do { try session.sync() } catch { Console.error("\(error)"); session.machine.stop() }
         }
     }
@@ -230,81 +222,6 @@ final class StopRequest: @unchecked Sendable {
     private var value = false
     func set() { lock.lock(); value = true; lock.unlock() }
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-}
-
-/// Calls `body` on a dedicated thread at most `1/period` times a second on average. A guest
-/// frame doorbell (`poke`) starts the next call at once when the rate allows, so a guest
-/// paced at or below the refresh rate is shown right after each frame rather than up to a
-/// period later. A guest that rings doorbells is refreshed at its doorbells (its screen is
-/// complete then); one that does not is refreshed once per period.
-final class RefreshLoop: @unchecked Sendable {
-    let period: Double
-    let body: () -> Void
-    private let cond = NSCondition()
-    private var stopped = false
-    private var done = false
-    private var poked = false
-    private var lastPoke = Date.distantPast
-    /// A token bucket: one token per period, at most 1.25 saved (so doorbell jitter does not
-    /// cost a whole period), one spent per call.
-    private static let bucket = 1.25
-
-    init(period: Double, body: @escaping () -> Void) {
-        self.period = period
-        self.body = body
-    }
-
-    func start() {
-        let t = Thread { [self] in
-            var tokens = 1.0, stamp = Date()
-            func refill() {
-                let now = Date()
-                tokens = min(Self.bucket, tokens + now.timeIntervalSince(stamp) / period)
-                stamp = now
-            }
-            cond.lock()
-            while !stopped {
-                poked = false
-                tokens -= 1
-                cond.unlock()
-                body()
-                cond.lock()
-                while !stopped {
-                    refill()
-                    if tokens < 1 {
-                        _ = cond.wait(until: Date().addingTimeInterval((1 - tokens) * period))
-                        continue
-                    }
-                    let rings = Date().timeIntervalSince(lastPoke) < 1
-                    if !rings || poked { break }
-                    // Wait for the next doorbell; refresh anyway if the guest stalls.
-                    if !cond.wait(until: stamp.addingTimeInterval(10 * period)) { break }
-                }
-            }
-            done = true
-            cond.broadcast()
-            cond.unlock()
-        }
-        t.name = "refresh"
-        t.start()
-    }
-
-    /// A guest frame is complete: refresh as soon as the period allows.
-    func poke() {
-        cond.lock()
-        poked = true
-        lastPoke = Date()
-        cond.signal()
-        cond.unlock()
-    }
-
-    func stop() {
-        cond.lock()
-        stopped = true
-        cond.broadcast()
-        while !done { cond.wait() }
-        cond.unlock()
-    }
 }
 
 /// Ctrl-C (SIGINT) and SIGTERM stop the VM cleanly instead of killing the process.
