@@ -19,7 +19,9 @@ let package = Package(
         // C shim for <linux/kvm.h>: fixed-arity ioctl wrappers and atomics on kernel-shared memory.
         .target(name: "CKVM"),
         .target(name: "KVM", dependencies: ["CKVM"]),
-        .target(name: "Machine", dependencies: ["KVM"]),
+        // The guest ABI (layout, boot info, counters, ports) as one C header, shared with assets/guests.
+        .target(name: "CGuestABI"),
+        .target(name: "Machine", dependencies: ["KVM", "CGuestABI"]),
         // Display core: tile geometry, dirty-tile bitmap, shadow framebuffer. Knows nothing of KVM.
         .target(name: "Display"),
         .target(name: "Tracking", dependencies: ["KVM", "Machine", "Display"]),

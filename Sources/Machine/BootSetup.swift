@@ -1,4 +1,5 @@
 import KVM
+internal import CGuestABI
 
 /// Writes what the VMM owns in guest RAM (GDT, TSS, page tables, boot info, arguments)
 /// and the register state that enters a guest image in 64-bit long mode at CPL 3.
@@ -59,23 +60,24 @@ enum BootSetup {
 
         let heap = (config.image.end + 0xFFF) & ~0xFFF
         for cpu in 0..<config.cpus {
-            let b = bootInfoAddress(cpu: cpu)
-            store(GuestLayout.bootInfoMagic, at: b, in: ram)
-            store(GuestLayout.bootInfoVersion, at: b + 4, in: ram)
-            store(GuestLayout.framebuffer, at: b + 8, in: ram)
-            store(UInt64(config.framebufferBytes), at: b + 16, in: ram)
-            store(UInt32(config.width), at: b + 24, in: ram)
-            store(UInt32(config.height), at: b + 28, in: ram)
-            store(UInt32(config.framebufferPitch), at: b + 32, in: ram)
-            store(GuestLayout.formatXRGB8888, at: b + 36, in: ram)
-            store(UInt32(cpu), at: b + 40, in: ram)
-            store(UInt32(config.cpus), at: b + 44, in: ram)
-            store(GuestLayout.arguments, at: b + 48, in: ram)
-            store(UInt32(args.count - 1), at: b + 56, in: ram) // without the NUL
-            store(GuestLayout.counters, at: b + 64, in: ram)
-            store(config.ramBytes, at: b + 72, in: ram)
-            store(heap, at: b + 80, in: ram)
-            store(config.ramBytes - heap, at: b + 88, in: ram)
+            var info = rs_boot_info()
+            info.magic = GuestLayout.bootInfoMagic
+            info.version = GuestLayout.bootInfoVersion
+            info.framebuffer_gpa = GuestLayout.framebuffer
+            info.framebuffer_size = UInt64(config.framebufferBytes)
+            info.width = UInt32(config.width)
+            info.height = UInt32(config.height)
+            info.pitch = UInt32(config.framebufferPitch)
+            info.format = GuestLayout.formatXRGB8888
+            info.cpu_index = UInt32(cpu)
+            info.cpu_count = UInt32(config.cpus)
+            info.arguments_gpa = GuestLayout.arguments
+            info.arguments_length = UInt32(args.count - 1) // without the NUL
+            info.counters_gpa = GuestLayout.counters
+            info.ram_size = config.ramBytes
+            info.heap_gpa = heap
+            info.heap_size = config.ramBytes - heap
+            withUnsafeBytes(of: &info) { writer.copy($0, to: bootInfoAddress(cpu: cpu)) }
         }
     }
 

@@ -1,39 +1,49 @@
-/// Guest-physical memory layout shared with guest programs (see assets/guests/README.md).
+internal import CGuestABI
+
+/// Guest-physical memory layout shared with guest programs. The numbers come from the ABI
+/// header (`Sources/CGuestABI/include/ringside_abi.h`), which the guests compile too;
+/// assets/guests/README.md explains them.
 public enum GuestLayout {
-    public static let gdt: UInt64 = 0x1000
-    public static let tss: UInt64 = 0x2000
-    public static let counters: UInt64 = 0x3000
-    public static let bootInfo: UInt64 = 0x4000
-    public static let bootInfoStride: UInt64 = 0x100
-    public static let arguments: UInt64 = 0x5000
-    public static let maxArgumentBytes = 4095
-    public static let pml4: UInt64 = 0x10000
-    public static let pdpt: UInt64 = 0x11000
-    public static let pageDirectories: UInt64 = 0x12000
-    public static let stacksTop: UInt64 = 0x20_0000
-    public static let stackSize: UInt64 = 0x1_0000
+    public static let gdt = RS_GPA_GDT
+    public static let tss = RS_GPA_TSS
+    public static let counters = RS_GPA_COUNTERS
+    public static let bootInfo = RS_GPA_BOOT_INFO
+    public static let bootInfoStride = RS_BOOT_INFO_STRIDE
+    public static let arguments = RS_GPA_ARGUMENTS
+    public static let maxArgumentBytes = Int(RS_MAX_ARGUMENT_BYTES)
+    public static let pml4 = RS_GPA_PML4
+    public static let pdpt = RS_GPA_PDPT
+    public static let pageDirectories = RS_GPA_PAGE_DIRS
+    public static let stacksTop = RS_GPA_STACKS_TOP
+    public static let stackSize = RS_STACK_SIZE
     /// Everything below this belongs to the VMM; image segments start at or above it.
-    public static let imageBase: UInt64 = 0x20_0000
+    public static let imageBase = RS_IMAGE_BASE
     /// Guest-physical address of the framebuffer memory slot (64 GiB).
-    public static let framebuffer: UInt64 = 0x10_0000_0000
-    public static let ramSlot: UInt32 = 0
-    public static let framebufferSlot: UInt32 = 1
+    public static let framebuffer = RS_GPA_FRAMEBUFFER
+    public static let ramSlot = UInt32(RS_SLOT_RAM)
+    public static let framebufferSlot = UInt32(RS_SLOT_FRAMEBUFFER)
     public static let largePage: UInt64 = 0x20_0000
     public static let pageSize = 4096
     /// vCPU limit from the stack area (16 stacks of 64 KiB below `stacksTop`).
-    public static let maxVCPUs = 16
+    public static let maxVCPUs = Int(RS_MAX_VCPUS)
 
     public static let minRAM: UInt64 = 8 << 20
     public static let maxRAM: UInt64 = 32 << 30
 
-    public static let bootInfoMagic: UInt32 = 0x4942_5352 // "RSBI"
-    public static let bootInfoVersion: UInt32 = 1
-    public static let formatXRGB8888: UInt32 = 1
+    public static let bootInfoMagic = UInt32(RS_BOOT_INFO_MAGIC)
+    public static let bootInfoVersion = UInt32(RS_BOOT_INFO_VERSION)
+    public static let formatXRGB8888 = UInt32(RS_FORMAT_XRGB8888)
+
+    /// Offset of vCPU `cpu`'s frame counter in the counters page.
+    static func frameCounterOffset(cpu: Int) -> UInt64 {
+        UInt64(MemoryLayout<rs_counters>.offset(of: \rs_counters.frames)! + 8 * cpu)
+    }
+    static let uptimeOffset = UInt64(MemoryLayout<rs_counters>.offset(of: \rs_counters.uptime_ns)!)
 
     /// Ports the guest writes (`out`).
     public enum Port {
-        public static let debugConsole: UInt16 = 0xE9
-        public static let frameDoorbell: UInt16 = 0xF0
-        public static let exit: UInt16 = 0xF4
+        public static let debugConsole = UInt16(RS_PORT_CONSOLE)
+        public static let frameDoorbell = UInt16(RS_PORT_DOORBELL)
+        public static let exit = UInt16(RS_PORT_EXIT)
     }
 }

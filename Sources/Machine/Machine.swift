@@ -285,8 +285,8 @@ public final class Machine: @unchecked Sendable {
         // The counters page is VMM-owned RAM below 2 MiB; the guest only reads it.
         let w = GuestWriter(slots: slotTable, log: guestWrites)
         w.store(tick, at: GuestLayout.counters)
-        w.store(DispatchTime.now().uptimeNanoseconds - bootTime, at: GuestLayout.counters + 8)
-        w.store(UInt64(frames), at: GuestLayout.counters + 16 + 8 * UInt64(cpu))
+        w.store(DispatchTime.now().uptimeNanoseconds - bootTime, at: GuestLayout.counters + GuestLayout.uptimeOffset)
+        w.store(UInt64(frames), at: GuestLayout.counters + GuestLayout.frameCounterOffset(cpu: cpu))
     }
 
     /// Records the first outcome and makes every vCPU leave. Caller holds `state`.

@@ -56,6 +56,9 @@ export LC_ALL=C
 export SOURCE_DATE_EPOCH=0
 
 runtime_swift=(runtime/Runtime.swift runtime/Font.swift runtime/Sine.swift)
+# The guest ABI header the VMM compiles too (one description of layout, boot info and ports).
+abi_header=../../Sources/CGuestABI/include/ringside_abi.h
+repo="$(cd ../.. && pwd)"
 
 "$CLANG" --target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdinc -isystem "$("$CLANG" -print-resource-dir)/include" \
     -mno-red-zone -fno-stack-protector -fno-pic -fno-asynchronous-unwind-tables -fno-ident \
@@ -70,7 +73,8 @@ for name in "${guests[@]}"; do
         -Xcc -mno-red-zone -Xcc -fno-asynchronous-unwind-tables \
         -Xfrontend -disable-stack-protector \
         -module-cache-path "$work/modcache" \
-        -file-prefix-map "$here"=. \
+        -import-bridging-header "$abi_header" \
+        -file-prefix-map "$here"=. -file-prefix-map "$repo"=../.. \
         -c "${runtime_swift[@]}" "src/$name.swift" -o "$work/obj/$name.o"
     "$LD" -nostdlib -static --build-id=none -z max-page-size=4096 -z noexecstack \
         -T link.ld -o "$work/obj/$name.elf" "$work/obj/$name.o" "$work/obj/rt.o"

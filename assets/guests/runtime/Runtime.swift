@@ -12,9 +12,11 @@
 @_extern(c, "rs_console_lock") func rs_console_lock()
 @_extern(c, "rs_console_unlock") func rs_console_unlock()
 
-let portConsole: UInt16 = 0xE9
-let portDoorbell: UInt16 = 0xF0
-let portExit: UInt16 = 0xF4
+// Ports, the boot-info block and its numbers come from the ABI header the VMM compiles too
+// (Sources/CGuestABI/include/ringside_abi.h, imported by build.sh as a bridging header).
+let portConsole = UInt16(RS_PORT_CONSOLE)
+let portDoorbell = UInt16(RS_PORT_DOORBELL)
+let portExit = UInt16(RS_PORT_EXIT)
 
 /// Executes ud2: with no IDT the vCPU triple-faults (KVM_EXIT_SHUTDOWN).
 func rs_ud2() -> Never {
@@ -33,31 +35,28 @@ func exitGuest(_ status: UInt32) -> Never {
 // MARK: - Boot info
 
 struct BootInfo {
-    static let expectedMagic: UInt32 = 0x4942_5352  // "RSBI"
-    static let formatXRGB8888: UInt32 = 1
+    static let expectedMagic = UInt32(RS_BOOT_INFO_MAGIC)
+    static let formatXRGB8888 = UInt32(RS_FORMAT_XRGB8888)
 
-    let raw: UnsafeRawPointer
-    init(_ raw: UnsafeRawPointer) { self.raw = raw }
+    let info: rs_boot_info
+    init(_ raw: UnsafeRawPointer) { info = raw.load(as: rs_boot_info.self) }
 
-    @inline(__always) func u32(_ offset: Int) -> UInt32 { raw.load(fromByteOffset: offset, as: UInt32.self) }
-    @inline(__always) func u64(_ offset: Int) -> UInt64 { raw.load(fromByteOffset: offset, as: UInt64.self) }
-
-    var magic: UInt32 { u32(0) }
-    var version: UInt32 { u32(4) }
-    var framebufferAddress: UInt64 { u64(8) }
-    var framebufferSize: UInt64 { u64(16) }
-    var width: Int { Int(u32(24)) }
-    var height: Int { Int(u32(28)) }
-    var pitch: Int { Int(u32(32)) }
-    var format: UInt32 { u32(36) }
-    var cpuIndex: Int { Int(u32(40)) }
-    var cpuCount: Int { Int(u32(44)) }
-    var argumentsAddress: UInt64 { u64(48) }
-    var argumentsLength: Int { Int(u32(56)) }
-    var countersAddress: UInt64 { u64(64) }
-    var ramSize: UInt64 { u64(72) }
-    var heapAddress: UInt64 { u64(80) }
-    var heapSize: UInt64 { u64(88) }
+    var magic: UInt32 { info.magic }
+    var version: UInt32 { info.version }
+    var framebufferAddress: UInt64 { info.framebuffer_gpa }
+    var framebufferSize: UInt64 { info.framebuffer_size }
+    var width: Int { Int(info.width) }
+    var height: Int { Int(info.height) }
+    var pitch: Int { Int(info.pitch) }
+    var format: UInt32 { info.format }
+    var cpuIndex: Int { Int(info.cpu_index) }
+    var cpuCount: Int { Int(info.cpu_count) }
+    var argumentsAddress: UInt64 { info.arguments_gpa }
+    var argumentsLength: Int { Int(info.arguments_length) }
+    var countersAddress: UInt64 { info.counters_gpa }
+    var ramSize: UInt64 { info.ram_size }
+    var heapAddress: UInt64 { info.heap_gpa }
+    var heapSize: UInt64 { info.heap_size }
 }
 
 // MARK: - Console (port 0xE9)
