@@ -25,6 +25,8 @@ let package = Package(
         // Display core: tile geometry, dirty-tile bitmap, shadow framebuffer. Knows nothing of KVM.
         .target(name: "Display"),
         .target(name: "Tracking", dependencies: ["KVM", "Machine", "Display"]),
+        // `ringside verify`: the no-lost-page check users run on their own host.
+        .target(name: "NoLossCheck", dependencies: ["Tracking", "Machine", "Display", "KVM"]),
         // libpng shim (setjmp error handling stays in C).
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
         .target(name: "PNGOutput", dependencies: ["Display", "CPNG"]),
@@ -35,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -38,6 +38,9 @@ final class DirtyHarvester {
     private let manualProtect: Bool
     /// Set when `KVM_RESET_DIRTY_RINGS` reset a different number of entries than were walked.
     private(set) var resetMismatches = 0
+    /// Fault injection (0 = off): drop every n-th harvested page before delivery.
+    var dropEvery = 0
+    private var dropCounter = 0
 
     init(machine: Machine, mode: TrackingMode) {
         self.machine = machine
@@ -128,6 +131,9 @@ final class DirtyHarvester {
         machine.drainGuestWrites { slot, page in
             result.vmmPages += 1
             if Int(slot) < batches.count { batches[Int(slot)]?.add(page) }
+        }
+        if dropEvery > 0 {
+            for slot in 0..<batches.count where batches[slot] != nil { batches[slot]!.dropEvery(dropEvery, counter: &dropCounter) }
         }
         for slot in 0..<batches.count where batches[slot] != nil {
             let batch = batches[slot]!

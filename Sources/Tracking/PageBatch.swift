@@ -41,6 +41,23 @@ struct PageBatch {
         }
     }
 
+    /// Removes every `n`-th page, counting across calls with `counter` (fault injection for
+    /// `ringside verify`'s own test: a broken collector must be caught).
+    mutating func dropEvery(_ n: Int, counter: inout Int) {
+        var kept = 0
+        for i in 0..<count {
+            counter += 1
+            if counter % n == 0 { // forget it: call after the last `add` of this harvest
+                let p = list[i]
+                seen[Int(p >> 6)] &= ~(UInt64(1) << (p & 63))
+                continue
+            }
+            list[kept] = list[i]
+            kept += 1
+        }
+        count = kept
+    }
+
     func withPages<R>(_ body: (UnsafeBufferPointer<UInt64>) -> R) -> R {
         list.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<count])) }
     }

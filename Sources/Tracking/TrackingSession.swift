@@ -235,6 +235,14 @@ public final class TrackingSession: @unchecked Sendable {
         return Round(number: n, pages: migration.take())
     }
 
+    /// Fault injection for testing the checkers: drops every `n`-th harvested page before
+    /// delivery (0 turns it off). Never used by the product.
+    @_spi(FaultInjection)
+    public func dropEveryNthHarvestedPage(_ n: Int) {
+        lock.lock(); defer { lock.unlock() }
+        harvester.dropEvery = max(0, n)
+    }
+
     // MARK: - Statistics
 
     public var totalStats: TrackingStats { lock.lock(); defer { lock.unlock() }; return total }

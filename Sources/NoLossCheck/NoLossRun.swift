@@ -1,0 +1,154 @@
+import Dispatch
+import Display
+import Foundation
+import KVM
+import Machine
+@_spi(FaultInjection) import Tracking
+
+/// One configuration of the no-loss check: a tracking mode, a vCPU count and a ring size.
+public struct NoLossCase: Sendable, CustomStringConvertible {
+    public var mode: TrackingMode
+    public var cpus: Int
+    public var ringEntries: Int
+    public var pauses: Int
+    public init(mode: TrackingMode, cpus: Int, ringEntries: Int, pauses: Int) {
+        self.mode = mode; self.cpus = cpus; self.ringEntries = ringEntries; self.pauses = pauses
+    }
+    public var description: String { "\(mode.rawValue), \(cpus) vCPU\(cpus > 1 ? "s" : "")" }
+}
+
+/// What one configuration found.
+public struct NoLossResult: Sendable {
+    public var check: NoLossCase
+    /// The logging actually used (a ring may fall back to the bitmap on hosts without one).
+    public var trackingUsed: TrackingMode
+    public var pauses = 0
+    /// Pages compared with the mirror or the shadow, summed over pauses.
+    public var pagesCompared = 0
+    /// Distinct pages found changed but unreported (plus shadow mismatches, once per pause).
+    public var pagesLost = 0
+    /// The first lost page: which pause, what, and the guest's frame then.
+    public var firstLoss: String?
+    public var ringFullExits = 0
+    public var duplicates = 0
+    public var syncs = 0
+    public var guestFrames = 0
+    public var seconds = 0.0
+}
+
+/// The kernel's `dirty_log_test` idea as a check users run on their own host: the `pagewriter`
+/// guest writes its frame number into random pages of RAM and framebuffer while a collector
+/// syncs concurrently; at random pauses a mirror updated only from a migration subscriber's
+/// takes must equal guest memory, and the display's shadow must equal the framebuffer. A page
+/// that differs changed without being reported: the dirty log lost it.
+public enum NoLossRun {
+    /// The guest and geometry: an odd width and a padded pitch, so pages straddle rows.
+    static let arguments = "pages=48 fb=1 ram=1"
+    static let width = 333, height = 211, pitch = 1344
+    static let ramBytes: UInt64 = 16 << 20
+
+    /// Runs one configuration. `progress(pausesDone)` is called from this thread now and then;
+    /// `shouldStop` ends it early (Ctrl-C, a time budget). `dropEvery` > 0 breaks the collector
+    /// on purpose (drops every n-th harvested page), to prove the check catches it.
+    public static func run(_ c: NoLossCase, system: KVMSystem, caps: HostCapabilities, seed: UInt64,
+                           dropEvery: Int = 0, progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> NoLossResult {
+        var config = MachineConfig(image: try GuestCatalog.load("pagewriter"))
+        config.arguments = Self.arguments + " seed=\(seed)"
+        config.width = width; config.height = height; config.pitch = pitch
+        config.ramBytes = ramBytes
+        config.cpus = c.cpus
+        config.guestHz = 0
+        try config.validate(maxVCPUs: caps.usableVCPUs)
+        let plan = try TrackingPlan.make(mode: c.mode, ringEntries: c.ringEntries, caps: caps, migration: false)
+        let session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false)
+        if dropEvery > 0 { session.dropEveryNthHarvestedPage(dropEvery) }
+        let sub = plan.mode.hasPageList ? try session.subscribeMigration() : nil
+        let mirror = sub.map { _ in PageMirror(session.machine) }
+        var result = NoLossResult(check: c, trackingUsed: plan.mode)
+        let machine = session.machine
+        let fbPages = (pitch * height + GuestLayout.pageSize - 1) / GuestLayout.pageSize
+        let started = Date()
+        let collector = SyncThread(session: session)
+        machine.start()
+        collector.start()
+        defer {
+            collector.stop()
+            machine.stop()
+            machine.wait()
+        }
+        var rng = SystemRandomNumberGenerator()
+        for pause in 0..<c.pauses {
+            if shouldStop() { break }
+            if let outcome = machine.finishedOutcome { throw NoLossError.guestEnded("\(outcome)") }
+            usleep(UInt32.random(in: 0...800, using: &rng))
+            machine.pause()
+            let frame = machine.framesCompletedByEveryVCPU + 1 // the frame being drawn
+            var lost: [String] = []
+            if let sub, let mirror {
+                mirror.apply(try session.take(sub), from: machine)
+                let diffs = mirror.differences(machine, limit: .max, repair: true) // each loss counted once
+                result.pagesCompared += mirror.totalPages
+                lost += diffs.map { "\($0.slotName) page \($0.page) (slot \($0.slot)) holds guest frame \($0.firstWord) but was never reported" }
+            } else {
+                try session.sync()
+                result.pagesCompared += fbPages
+            }
+            if let d = session.withDisplay({ $0.firstDifference() }) {
+                lost.append("the display shadow differs from the framebuffer at pixel (\(d.x), \(d.y))")
+            }
+            machine.resume()
+            result.pauses += 1
+            if !lost.isEmpty {
+                result.pagesLost += lost.count
+                if result.firstLoss == nil { result.firstLoss = "pause \(pause), during guest frame \(frame): \(lost[0])" }
+            }
+            if pause % 50 == 49 { progress(result.pauses) }
+        }
+        let st = session.totalStats
+        result.ringFullExits = st.ringFullHarvests
+        result.duplicates = st.duplicates
+        result.syncs = st.syncs
+        result.guestFrames = machine.frameCounts.reduce(0, +)
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+}
+
+public enum NoLossError: Error, CustomStringConvertible {
+    case guestEnded(String)
+    public var description: String {
+        switch self {
+        case .guestEnded(let how): return "the pagewriter guest ended during the check (\(how))"
+        }
+    }
+}
+
+/// Syncs back to back on its own thread, as a display would, so harvests race the guest.
+final class SyncThread: @unchecked Sendable {
+    private let session: TrackingSession
+    private let cond = NSCondition()
+    private var running = true, done = false
+
+    init(session: TrackingSession) { self.session = session }
+
+    func start() {
+        let t = Thread { [self] in
+            while true {
+                cond.lock(); let go = running; cond.unlock()
+                if !go { break }
+                do { try session.sync() } catch { session.machine.stop(); break }
+                usleep(200)
+            }
+            cond.lock(); done = true; cond.broadcast(); cond.unlock()
+        }
+        t.name = "verify-collector"
+        t.start()
+    }
+
+    func stop() {
+        cond.lock()
+        running = false
+        while !done { cond.wait() }
+        cond.unlock()
+    }
+}
