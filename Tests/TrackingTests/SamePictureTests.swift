@@ -28,21 +28,25 @@ final class SamePictureTests: XCTestCase {
         }
     }
 
-    func testEveryModeEndsWithTheSamePicture() throws {
-        let system = try requireKVM()
-        let maxCPUs = min(2, try HostCapabilities(system: system).usableVCPUs)
+    func testEveryModeEndsWithTheSamePictureOnOneVCPU() throws { try everyModeEndsWithTheSamePicture(cpus: 1) }
+
+    func testEveryModeEndsWithTheSamePictureOnTwoVCPUs() throws {
+        let caps = try HostCapabilities(system: try requireKVM())
+        if caps.usableVCPUs < 2 { throw XCTSkip("host KVM allows \(caps.usableVCPUs) vCPU; this case needs 2") }
+        try everyModeEndsWithTheSamePicture(cpus: 2)
+    }
+
+    func everyModeEndsWithTheSamePicture(cpus: Int) throws {
         let guests: [(String, String)] = [("desktop", ""), ("terminal", "lines=3"), ("bounce", "sprites=24"), ("plasma", ""), ("idle", ""), ("pattern", "")]
         for (guest, args) in guests {
-            for cpus in 1...maxCPUs {
-                var pictures: [TrackingMode: [UInt8]] = [:]
-                for mode in TrackingMode.allCases {
-                    pictures[mode] = try finalPicture(guest, args: args, mode: mode, cpus: cpus, width: 421, height: 263, frames: 45)
-                }
-                let reference = pictures[.full]!
-                XCTAssertTrue(reference.contains { $0 != 0 }, "\(guest) drew something")
-                for mode in TrackingMode.allCases {
-                    XCTAssertTrue(pictures[mode]! == reference, "\(guest), \(cpus) vCPU: \(mode) ends with the same picture as full")
-                }
+            var pictures: [TrackingMode: [UInt8]] = [:]
+            for mode in TrackingMode.allCases {
+                pictures[mode] = try finalPicture(guest, args: args, mode: mode, cpus: cpus, width: 421, height: 263, frames: 45)
+            }
+            let reference = pictures[.full]!
+            XCTAssertTrue(reference.contains { $0 != 0 }, "\(guest) drew something")
+            for mode in TrackingMode.allCases {
+                XCTAssertTrue(pictures[mode]! == reference, "\(guest), \(cpus) vCPU: \(mode) ends with the same picture as full")
             }
         }
     }
