@@ -178,6 +178,25 @@ final class DesktopWindowTests: XCTestCase {
             let shot = try screen.capture(savingTo: "/tmp/ringside-window-split-test.png")
             let bad = mismatches(shot, window) { expected.pixel(x: $0, y: $1) }
             XCTAssertEqual(bad.count, 0, "first differing pixel \(bad.first.map { "\($0)" } ?? "")")
+            // Independently of the renderer: the split view shows the guest screen 1:1 somewhere
+            // near its top-left. Find where its first pixels are, then compare the whole screen.
+            let o = window.screenPosition
+            func matchesAt(_ dx: Int, _ dy: Int, rows: Int, step: Int) -> Int {
+                var off = 0
+                for y in stride(from: 0, to: rows, by: step) {
+                    for x in stride(from: 0, to: Self.geometry.width, by: step)
+                    where shot.pixel(x: o.x + dx + x, y: o.y + dy + y) != shadow.pixel(x: x, y: y) & 0xFF_FFFF { off += 1 }
+                }
+                return off
+            }
+            let place = (0..<200).lazy.flatMap { dy in (0..<200).lazy.map { dx in (dx, dy) } }
+                .first { dx, dy in
+                    (0..<16).allSatisfy { shot.pixel(x: o.x + dx + $0, y: o.y + dy) == shadow.pixel(x: $0, y: 0) & 0xFF_FFFF }
+                        && matchesAt(dx, dy, rows: 2, step: 1) == 0
+                }
+            XCTAssertNotNil(place, "the guest screen's first two rows appear in the split view")
+            let off = place.map { matchesAt($0.0, $0.1, rows: Self.geometry.height, step: 3) } ?? -1
+            XCTAssertEqual(off, 0, "the screen half of the split view is the shadow, pixel for pixel")
         }
     }
 
