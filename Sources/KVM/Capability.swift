@@ -9,6 +9,9 @@ public enum Capability: Int, CaseIterable, Sendable {
     case dirtyLogRingAcqRel = 223
     case immediateExit = 136
 
+    /// `KVM_CAP_DIRTY_LOG_RING` or `KVM_CAP_DIRTY_LOG_RING_ACQ_REL`.
+    public var isDirtyRing: Bool { self == .dirtyLogRing || self == .dirtyLogRingAcqRel }
+
     public var name: String {
         switch self {
         case .nrVCPUs: return "KVM_CAP_NR_VCPUS"

@@ -11,8 +11,8 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
     case deviceNotPermitted(path: String, errno: Int32)
     /// The KVM API version is not the stable version 12.
     case unsupportedAPIVersion(Int32)
-    /// An ioctl or mmap on a KVM file descriptor failed.
-    case ioctl(operation: String, errno: Int32)
+    /// An ioctl or mmap on a KVM file descriptor (or of guest memory) failed.
+    case ioctl(KVMOperation, errno: Int32)
     /// A capability this operation needs is not offered by the host's KVM.
     case capabilityMissing(String)
     /// A requested size is outside what KVM accepts.
@@ -23,6 +23,13 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
         case .deviceNotPermitted(_, let e), .ioctl(_, let e): return e
         default: return nil
         }
+    }
+
+    /// The kernel refused to enable a dirty ring (`KVM_ENABLE_CAP` of either ring capability):
+    /// the case where dirty tracking can fall back to `KVM_GET_DIRTY_LOG`.
+    public var isDirtyRingRefusal: Bool {
+        if case .ioctl(.enableCap(let cap, _), _) = self { return cap.isDirtyRing }
+        return false
     }
 
     public var description: String {
@@ -47,7 +54,7 @@ func errnoText(_ e: Int32) -> String { String(cString: strerror(e)) }
 
 /// Converts a shim result (`>= 0` or `-errno`) into a value or a `KVMError.ioctl`.
 @inline(__always)
-func check(_ result: Int32, _ operation: @autoclosure () -> String) throws(KVMError) -> Int32 {
-    if result < 0 { throw KVMError.ioctl(operation: operation(), errno: -result) }
+func check(_ result: Int32, _ operation: KVMOperation) throws(KVMError) -> Int32 {
+    if result < 0 { throw KVMError.ioctl(operation, errno: -result) }
     return result
 }

@@ -32,12 +32,12 @@ public final class KVMSystem: @unchecked Sendable {
 
     /// `KVM_GET_VCPU_MMAP_SIZE`: bytes of the shared `kvm_run` area per vCPU.
     public func vcpuMmapSize() throws(KVMError) -> Int {
-        Int(try check(ckvm_get_vcpu_mmap_size(fd.raw), "KVM_GET_VCPU_MMAP_SIZE"))
+        Int(try check(ckvm_get_vcpu_mmap_size(fd.raw), .getVCPUMmapSize))
     }
 
     /// `KVM_CREATE_VM`.
     public func createVM() throws(KVMError) -> VirtualMachine {
-        let raw = try check(ckvm_create_vm(fd.raw), "KVM_CREATE_VM")
+        let raw = try check(ckvm_create_vm(fd.raw), .createVM)
         return VirtualMachine(system: self, fd: OwnedFD(raw))
     }
 }

@@ -57,7 +57,7 @@ public final class VCPU: @unchecked Sendable {
         self.fd = fd
         self.runSize = runSize
         guard let p = mmap(nil, runSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.raw, 0), p != MAP_FAILED else {
-            throw .ioctl(operation: "mmap of kvm_run for vCPU \(index)", errno: Glibc.errno)
+            throw .ioctl(.mmapRun(vcpu: index), errno: Glibc.errno)
         }
         // SAFETY: the kernel maps a struct kvm_run at offset 0 of the vCPU fd.
         run = p.bindMemory(to: kvm_run.self, capacity: 1)
@@ -67,7 +67,7 @@ public final class VCPU: @unchecked Sendable {
             guard let r = mmap(nil, ringBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.raw, offset), r != MAP_FAILED else {
                 let e = Glibc.errno
                 munmap(p, runSize)
-                throw .ioctl(operation: "mmap of the dirty ring for vCPU \(index)", errno: e)
+                throw .ioctl(.mmapRing(vcpu: index), errno: e)
             }
             ringMapping = (r, ringBytes)
             dirtyRing = DirtyRingView(entries: r, count: ringBytes / HostCapabilities.ringEntryBytes)
@@ -92,7 +92,7 @@ public final class VCPU: @unchecked Sendable {
     public func runOnce() throws(KVMError) -> VCPUExit {
         let r = ckvm_run(fd.raw)
         if r == -EINTR || r == -EAGAIN { return .interrupted }
-        _ = try check(r, "KVM_RUN(vCPU \(index))")
+        _ = try check(r, .run(vcpu: index))
         return decodeExit()
     }
 
@@ -133,7 +133,7 @@ public final class VCPU: @unchecked Sendable {
     /// `KVM_GET_REGS`.
     public func registers() throws(KVMError) -> Registers {
         var k = kvm_regs()
-        _ = try check(ckvm_get_regs(fd.raw, &k), "KVM_GET_REGS(vCPU \(index))")
+        _ = try check(ckvm_get_regs(fd.raw, &k), .getRegs(vcpu: index))
         var r = Registers()
         r.rip = k.rip; r.rsp = k.rsp; r.rdi = k.rdi; r.rflags = k.rflags
         return r
@@ -143,13 +143,13 @@ public final class VCPU: @unchecked Sendable {
     public func setRegisters(_ r: Registers) throws(KVMError) {
         var k = kvm_regs()
         k.rip = r.rip; k.rsp = r.rsp; k.rdi = r.rdi; k.rflags = r.rflags
-        _ = try check(ckvm_set_regs(fd.raw, &k), "KVM_SET_REGS(vCPU \(index))")
+        _ = try check(ckvm_set_regs(fd.raw, &k), .setRegs(vcpu: index))
     }
 
     /// `KVM_GET_SREGS`, overwrite what `s` describes, `KVM_SET_SREGS`.
     public func setSpecialRegisters(_ s: SpecialRegisters) throws(KVMError) {
         var k = kvm_sregs()
-        _ = try check(ckvm_get_sregs(fd.raw, &k), "KVM_GET_SREGS(vCPU \(index))")
+        _ = try check(ckvm_get_sregs(fd.raw, &k), .getSregs(vcpu: index))
         func seg(_ x: Segment) -> kvm_segment {
             var o = kvm_segment()
             o.base = x.base; o.limit = x.limit; o.selector = x.selector; o.type = x.type
@@ -161,6 +161,6 @@ public final class VCPU: @unchecked Sendable {
         k.tr = seg(s.tr)
         k.gdt.base = s.gdtBase; k.gdt.limit = s.gdtLimit
         k.cr0 = s.cr0; k.cr3 = s.cr3; k.cr4 = s.cr4; k.efer = s.efer
-        _ = try check(ckvm_set_sregs(fd.raw, &k), "KVM_SET_SREGS(vCPU \(index))")
+        _ = try check(ckvm_set_sregs(fd.raw, &k), .setSregs(vcpu: index))
     }
 }

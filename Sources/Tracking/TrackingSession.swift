@@ -42,7 +42,7 @@ public final class TrackingSession: @unchecked Sendable {
         let m: Machine
         do {
             m = try Machine(system: system, config: config, events: ringFullHook)
-        } catch MachineError.kvm(let e) where plan.mode == .ring && e.description.contains("KVM_ENABLE_CAP") {
+        } catch MachineError.kvm(let e) where plan.mode == .ring && e.isDirtyRingRefusal {
             let fallback = TrackingPlan.bitmapPlan(requested: .ring, caps: (try? HostCapabilities(system: system)) ?? HostCapabilities.none,
                                                    why: "the kernel refused the dirty ring (\(e)); using KVM_GET_DIRTY_LOG")
             plan = fallback
