@@ -186,11 +186,16 @@ public final class Machine: @unchecked Sendable {
             case .interrupted, .portIn:
                 continue
             case .dirtyRingFull:
-                if let handler = events.dirtyRingFull {
-                    handler(vcpu.index)
-                } else {
-                    _ = vcpu.harvestDirtyRing { _, _ in }
-                    _ = try? vm.resetDirtyRings()
+                do {
+                    if let handler = events.dirtyRingFull {
+                        try handler(vcpu.index)
+                    } else {
+                        _ = vcpu.harvestDirtyRing { _, _ in }
+                        _ = try vm.resetDirtyRings()
+                    }
+                } catch {
+                    state.lock(); finish(with: .failed(error)); state.unlock()
+                    break loop
                 }
             case .portOut(let port, _, let value):
                 switch port {

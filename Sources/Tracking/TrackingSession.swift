@@ -38,7 +38,7 @@ public final class TrackingSession: @unchecked Sendable {
         var plan = requestedPlan
         var ringFullHook = events
         let box = SessionBox()
-        ringFullHook.dirtyRingFull = { cpu in box.session?.harvestForRingFull(cpu: cpu) }
+        ringFullHook.dirtyRingFull = { cpu throws(KVMError) in try box.session?.harvestForRingFull(cpu: cpu) }
         let m: Machine
         do {
             m = try Machine(system: system, config: config, events: ringFullHook)
@@ -122,13 +122,12 @@ public final class TrackingSession: @unchecked Sendable {
 
     /// Called on a vCPU thread at `KVM_EXIT_DIRTY_RING_FULL`: harvest and reset now, so the
     /// vCPU re-enters with room in its ring; the folded tiles wait for the next refresh.
-    func harvestForRingFull(cpu: Int) {
+    func harvestForRingFull(cpu: Int) throws(KVMError) {
         lock.lock()
         defer { lock.unlock() }
-        if let h = try? harvester.harvest() {
-            total.add(h); interval.add(h)
-            total.ringFullHarvests += 1; interval.ringFullHarvests += 1
-        }
+        let h = try harvester.harvest()
+        total.add(h); interval.add(h)
+        total.ringFullHarvests += 1; interval.ringFullHarvests += 1
     }
 
     /// Records a guest frame doorbell (for write-to-present latency).
