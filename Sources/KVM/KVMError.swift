@@ -13,6 +13,10 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
     case unsupportedAPIVersion(Int32)
     /// An ioctl or mmap on a KVM file descriptor (or of guest memory) failed.
     case ioctl(KVMOperation, errno: Int32)
+    /// `KVM_GET_MSRS` or `KVM_SET_MSRS` stopped at `msr`: this host's KVM does not accept it.
+    case msrNotAccepted(KVMOperation, msr: UInt32)
+    /// Bytes given as an encoded `VCPUState` are not one (truncated, garbled, another version).
+    case malformedState(String)
     /// A capability this operation needs is not offered by the host's KVM.
     case capabilityMissing(String)
     /// A requested size is outside what KVM accepts.
@@ -42,6 +46,10 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
             return "KVM API version \(v) is not supported (need 12)"
         case .ioctl(let op, let e):
             return "\(op) failed: \(errnoText(e)) (errno \(e))"
+        case .msrNotAccepted(let op, let msr):
+            return "\(op) did not accept MSR 0x\(String(msr, radix: 16)) (this host's KVM does not support it)"
+        case .malformedState(let why):
+            return "saved vCPU state is malformed: \(why)"
         case .capabilityMissing(let cap):
             return "this host's KVM does not support \(cap)"
         case .outOfRange(let what):

@@ -35,6 +35,17 @@ public final class KVMSystem: @unchecked Sendable {
         Int(try check(ckvm_get_vcpu_mmap_size(fd.raw), .getVCPUMmapSize))
     }
 
+    /// `KVM_GET_MSR_INDEX_LIST`: the MSRs this host's KVM saves and restores.
+    public func msrIndexList() throws(KVMError) -> [UInt32] {
+        var capacity = 256
+        while true {
+            var indices = [UInt32](repeating: 0, count: capacity)
+            let n = ckvm_get_msr_index_list(fd.raw, &indices, UInt32(capacity))
+            if n == -E2BIG && capacity < 1 << 16 { capacity *= 4; continue }
+            return Array(indices.prefix(Int(try check(n, .getMSRIndexList))))
+        }
+    }
+
     /// `KVM_CREATE_VM`.
     public func createVM() throws(KVMError) -> VirtualMachine {
         let raw = try check(ckvm_create_vm(fd.raw), .createVM)
