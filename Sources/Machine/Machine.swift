@@ -6,10 +6,15 @@ import Glibc
 
 /// A booted guest: the VM, its RAM and framebuffer slots, and one thread per vCPU.
 /// Start with `start()`, end with `stop()` or let `--frames` finish it; `wait()` returns how it ended.
+///
+/// Each vCPU is owned by its thread, which alone runs it; others reach it through a
+/// `VCPUHandle` (`vcpu(_:)`). State is saved and loaded only while the vCPU is held out of
+/// the guest (paused), before `start()` or after the run ended, and a held vCPU's own thread
+/// does the work.
 public final class Machine: @unchecked Sendable {
     public let config: MachineConfig
     public let vm: VirtualMachine
-    public let vcpus: [VCPU]
+    private let vcpus: [VCPU]
     public let ram: GuestMemory
     public let framebuffer: GuestMemory
     public let events: MachineEvents
@@ -23,6 +28,8 @@ public final class Machine: @unchecked Sendable {
     private var outcome: MachineOutcome?
     private var lockstepReleased = 0
     private var lockstepArrivals = 0
+    /// State operations in progress: vCPUs stay held until they end, even if resumed or stopped.
+    private var stateOperations = 0
     private let bootTime = DispatchTime.now().uptimeNanoseconds
 
     /// Builds the VM: dirty logging as configured, RAM slot 0, framebuffer slot 1, vCPUs in
@@ -64,9 +71,13 @@ public final class Machine: @unchecked Sendable {
         runners = vcpus.map { VCPURunner(vcpu: $0) }
     }
 
-    /// Starts one thread per vCPU.
+    /// Starts one thread per vCPU. Call it once.
     public func start() {
         Self.installKickSignal()
+        state.lock()
+        precondition(!runners.contains { $0.threadAlive || $0.threadEnded }, "Machine.start() called twice")
+        for r in runners { r.threadAlive = true } // owned from now on, even before the thread runs
+        state.unlock()
         for r in runners {
             let t = Thread { [self] in self.runLoop(r) }
             t.name = "vcpu\(r.vcpu.index)"
@@ -113,7 +124,7 @@ public final class Machine: @unchecked Sendable {
     }
 
     /// Takes every vCPU out of guest mode and holds it until `resume()`. When this returns,
-    /// no vCPU writes guest memory.
+    /// no vCPU writes guest memory, and each vCPU's state may be saved or loaded.
     public func pause() {
         state.lock()
         paused = true
@@ -127,6 +138,25 @@ public final class Machine: @unchecked Sendable {
         paused = false
         state.broadcast()
         state.unlock()
+    }
+
+    /// The number of vCPUs.
+    public var vcpuCount: Int { vcpus.count }
+
+    /// The handle through which others reach vCPU `index` (0-based).
+    public func vcpu(_ index: Int) -> VCPUHandle {
+        precondition(vcpus.indices.contains(index), "no vCPU \(index)")
+        return VCPUHandle(machine: self, index: index)
+    }
+
+    /// Walks every vCPU's dirty ring, in vCPU order (see `DirtyRingView.harvest`), and returns
+    /// the entries collected. Callers serialize harvests: the walk keeps each ring's fetch
+    /// index, so two walks at once would hand out the same entries twice. It may run while
+    /// the vCPUs run; that is what the rings are for.
+    public func harvestDirtyRings(_ body: (UInt32, UInt64) -> Void) -> Int {
+        var n = 0
+        for v in vcpus { n += v.harvestDirtyRing(body) }
+        return n
     }
 
     /// Frames vCPU `cpu` has completed (doorbells seen).
@@ -160,12 +190,7 @@ public final class Machine: @unchecked Sendable {
         let period = config.guestHz > 0 ? UInt64(1e9 / config.guestHz) : 0
         loop: while true {
             state.lock()
-            while paused && !stopping {
-                parked += 1
-                state.broadcast()
-                state.wait()
-                parked -= 1
-            }
+            park(r) { (self.paused && !self.stopping) || self.stateOperations > 0 }
             if stopping { state.unlock(); break }
             // Cleared under the lock: a pause/stop that sets it later still kicks this entry.
             vcpu.setImmediateExit(false)
@@ -214,7 +239,7 @@ public final class Machine: @unchecked Sendable {
                     state.unlock()
                     publishCounters(cpu: vcpu.index, frames: frame, tick: period > 0 ? (DispatchTime.now().uptimeNanoseconds - bootTime) / period : 0)
                     events.frameDone?(vcpu.index, frame)
-                    if config.lockstep { meetAtDoorbell(frame: frame) }
+                    if config.lockstep { meetAtDoorbell(r, frame: frame) }
                     if let limit = config.frameLimit, frame >= limit { break loop }
                     if period > 0 { holdUntilNextTick(&deadline, period: period) }
                 default:
@@ -230,6 +255,8 @@ public final class Machine: @unchecked Sendable {
             }
         }
         state.lock()
+        r.threadAlive = false
+        r.threadEnded = true
         finished += 1
         if finished == runners.count, outcome == nil { outcome = config.frameLimit != nil ? .framesCompleted : .stopped }
         state.broadcast()
@@ -238,7 +265,7 @@ public final class Machine: @unchecked Sendable {
 
     /// Lockstep: wait until every vCPU has rung doorbell `frame`; the last to arrive runs
     /// `allFramesDone` while the others wait (they count as parked: out of guest mode).
-    private func meetAtDoorbell(frame: Int) {
+    private func meetAtDoorbell(_ r: VCPURunner, frame: Int) {
         state.lock()
         // Count arrivals rather than compare frame counters: two vCPUs ringing at the same
         // moment must not both believe they are last.
@@ -251,11 +278,75 @@ public final class Machine: @unchecked Sendable {
             lockstepReleased = frame
             state.broadcast()
         } else {
-            parked += 1
-            state.broadcast()
-            while lockstepReleased < frame && !stopping { state.wait() }
-            parked -= 1
+            waitForRelease(r, frame: frame)
         }
+        state.unlock()
+    }
+
+    /// Lockstep: holds `r`, which has arrived at doorbell `frame`, until the last vCPU to
+    /// arrive releases the frame. Caller holds `state`.
+    private func waitForRelease(_ r: VCPURunner, frame: Int) {
+        park(r) { (self.lockstepReleased < frame && !self.stopping) || self.stateOperations > 0 }
+    }
+
+    /// Holds runner `r` out of the guest while `holding()` is true, counted as parked, and
+    /// runs the state operations posted to it meanwhile. A posted operation is always run
+    /// before the runner leaves. Caller holds `state`.
+    private func park(_ r: VCPURunner, while holding: () -> Bool) {
+        guard r.operation != nil || holding() else { return }
+        parked += 1
+        r.parked = true
+        state.broadcast()
+        while true {
+            if let operation = r.operation {
+                r.operation = nil
+                operation()
+                state.broadcast()
+                continue
+            }
+            if !holding() { break }
+            state.wait()
+        }
+        r.parked = false
+        parked -= 1
+    }
+
+    // MARK: - State operations
+
+    /// Runs `body` on vCPU `cpu` while it is held: on its own thread when it has one (the
+    /// machine must be paused), or here before `start()` and after the run ended.
+    func withHeldVCPU<R>(_ cpu: Int, doing what: String, _ body: @escaping (VCPU) throws(KVMError) -> R) throws(MachineError) -> R {
+        state.lock()
+        defer { state.unlock() }
+        let r = runners[cpu]
+        guard !r.threadAlive || (paused && r.parked) else { throw .vcpuRunning(cpu: cpu, operation: what) }
+        stateOperations += 1
+        defer { stateOperations -= 1; state.broadcast() }
+        return try runHeld(r, body)
+    }
+
+    /// Runs `body` on held runner `r`: posted to its thread, or here if it has none. Caller
+    /// holds `state` and counts itself in `stateOperations`, so `r` stays parked.
+    private func runHeld<R>(_ r: VCPURunner, _ body: @escaping (VCPU) throws(KVMError) -> R) throws(MachineError) -> R {
+        var result: Result<R, KVMError>?
+        if r.threadAlive {
+            r.operation = { result = Result { () throws(KVMError) -> R in try body(r.vcpu) } }
+            state.broadcast()
+            while result == nil { state.wait() }
+        } else {
+            // No thread owns the vCPU; holding `state` keeps `start()` out meanwhile.
+            result = Result { () throws(KVMError) -> R in try body(r.vcpu) }
+        }
+        switch result! {
+        case .success(let value): return value
+        case .failure(let error): throw .kvm(error)
+        }
+    }
+
+    /// Kicks vCPU `cpu` out of `KVM_RUN` once; it re-enters unless paused or stopped.
+    func kick(cpu: Int) {
+        state.lock()
+        kick(runners[cpu])
         state.unlock()
     }
 
@@ -292,10 +383,13 @@ public final class Machine: @unchecked Sendable {
     /// Kicks vCPUs out of `KVM_RUN`: `immediate_exit` covers one about to enter, the signal
     /// one already inside. Caller holds `state`.
     private func kickAll() {
-        for r in runners {
-            r.vcpu.setImmediateExit(true)
-            if r.inGuest, let t = r.thread { pthread_kill(t, Self.kickSignal) }
-        }
+        for r in runners { kick(r) }
+    }
+
+    /// Caller holds `state`.
+    private func kick(_ r: VCPURunner) {
+        r.vcpu.setImmediateExit(true)
+        if r.inGuest, let t = r.thread { pthread_kill(t, Self.kickSignal) }
     }
 
     static let kickSignal = SIGUSR1
@@ -307,14 +401,4 @@ public final class Machine: @unchecked Sendable {
         sigaction(kickSignal, &action, nil)
     }()
     static func installKickSignal() { _ = installOnce }
-}
-
-/// Per-vCPU thread state, guarded by the machine's lock.
-final class VCPURunner: @unchecked Sendable {
-    let vcpu: VCPU
-    var thread: pthread_t?
-    var inGuest = false
-    var frames = 0
-    var console = DebugConsole()
-    init(vcpu: VCPU) { self.vcpu = vcpu }
 }

@@ -61,13 +61,11 @@ final class DirtyHarvester {
             var ram: PageBatch?, fb: PageBatch?
             swap(&ram, &batches[0])
             swap(&fb, &batches[1])
-            for vcpu in machine.vcpus {
-                result.entries += vcpu.harvestDirtyRing { slot, page in
-                    switch slot & 0xFFFF {
-                    case GuestLayout.framebufferSlot: fb?.add(page)
-                    case GuestLayout.ramSlot: ram?.add(page)
-                    default: break
-                    }
+            result.entries += machine.harvestDirtyRings { slot, page in
+                switch slot & 0xFFFF {
+                case GuestLayout.framebufferSlot: fb?.add(page)
+                case GuestLayout.ramSlot: ram?.add(page)
+                default: break
                 }
             }
             swap(&ram, &batches[0])
