@@ -34,7 +34,22 @@ public final class Machine: @unchecked Sendable {
 
     /// Builds the VM: dirty logging as configured, RAM slot 0, framebuffer slot 1, vCPUs in
     /// long mode at CPL 3 at the image's entry point. Nothing runs until `start()`.
-    public init(system: KVMSystem, config: MachineConfig, events: MachineEvents = MachineEvents()) throws(MachineError) {
+    public convenience init(system: KVMSystem, config: MachineConfig, events: MachineEvents = MachineEvents()) throws(MachineError) {
+        try self.init(system: system, config: config, events: events, contents: nil)
+    }
+
+    /// Builds a fresh VM that continues where `snapshot` was taken: its RAM and framebuffer
+    /// bytes, each vCPU's state and frame count. `config` must have the snapshot's geometry,
+    /// RAM size and vCPU count; its image and arguments are not used (they are in the RAM),
+    /// while logging, pacing, lockstep and `frameLimit` (counted from frame 1, so it continues
+    /// from the snapshot's counts) apply. Nothing runs until `start()`.
+    public convenience init(system: KVMSystem, config: MachineConfig, events: MachineEvents = MachineEvents(),
+                            restoring snapshot: MachineSnapshot) throws(MachineError) {
+        try snapshot.check(matches: config)
+        try self.init(system: system, config: config, events: events, contents: snapshot)
+    }
+
+    private init(system: KVMSystem, config: MachineConfig, events: MachineEvents, contents snapshot: MachineSnapshot?) throws(MachineError) {
         self.config = config
         self.events = events
         do {
@@ -52,15 +67,24 @@ public final class Machine: @unchecked Sendable {
             }
             ram = try GuestMemory(size: Int(config.ramBytes), name: "guest RAM")
             framebuffer = try GuestMemory(size: config.framebufferSlotBytes, name: "framebuffer")
-            BootSetup.load(config.image, into: ram)
-            BootSetup.writeTables(ram: ram, config: config)
+            if let snapshot {
+                MachineSnapshot.copy(snapshot.ram, into: ram)
+                MachineSnapshot.copy(snapshot.framebuffer, into: framebuffer)
+            } else {
+                BootSetup.load(config.image, into: ram)
+                BootSetup.writeTables(ram: ram, config: config)
+            }
             try vm.setMemoryRegion(slot: GuestLayout.ramSlot, guestPhysicalAddress: 0, memory: ram, logDirtyPages: logging && config.logRAM)
             try vm.setMemoryRegion(slot: GuestLayout.framebufferSlot, guestPhysicalAddress: GuestLayout.framebuffer,
                                    memory: framebuffer, logDirtyPages: logging)
             var cpus: [VCPU] = []
             for i in 0..<config.cpus {
                 let v = try vm.createVCPU(index: i)
-                try BootSetup.enterUserMode(v, entry: config.image.entry)
+                if let snapshot {
+                    try v.loadState(snapshot.vcpus[i])
+                } else {
+                    try BootSetup.enterUserMode(v, entry: config.image.entry)
+                }
                 cpus.append(v)
             }
             self.vm = vm
@@ -69,6 +93,13 @@ public final class Machine: @unchecked Sendable {
             throw .kvm(error)
         }
         runners = vcpus.map { VCPURunner(vcpu: $0) }
+        if let snapshot {
+            for (r, frames) in zip(runners, snapshot.frameCounts) { r.frames = frames }
+            // With lockstep a vCPU ahead of the slowest was held at its doorbell, having
+            // arrived: it starts held there again (see `runLoop`).
+            lockstepReleased = snapshot.frameCounts.min() ?? 0
+            if config.lockstep { lockstepArrivals = snapshot.frameCounts.filter { $0 > lockstepReleased }.count }
+        }
     }
 
     /// Starts one thread per vCPU. Call it once.
@@ -188,7 +219,13 @@ public final class Machine: @unchecked Sendable {
         state.lock(); r.thread = pthread_self(); state.unlock()
         var deadline = DispatchTime.now().uptimeNanoseconds
         let period = config.guestHz > 0 ? UInt64(1e9 / config.guestHz) : 0
-        loop: while true {
+        state.lock()
+        // Restored from a snapshot taken while this vCPU was held at a lockstep doorbell.
+        if config.lockstep && r.frames > lockstepReleased { waitForRelease(r, frame: r.frames) }
+        // A machine restored at or past its frame limit has nothing left to run.
+        let done = config.frameLimit.map { r.frames >= $0 } ?? false
+        state.unlock()
+        loop: while !done {
             state.lock()
             park(r) { (self.paused && !self.stopping) || self.stateOperations > 0 }
             if stopping { state.unlock(); break }
@@ -323,6 +360,25 @@ public final class Machine: @unchecked Sendable {
         stateOperations += 1
         defer { stateOperations -= 1; state.broadcast() }
         return try runHeld(r, body)
+    }
+
+    /// The state of every vCPU, the RAM and framebuffer bytes, and the frame counts, taken
+    /// together. The machine must be paused (or not started, or ended); the vCPUs stay held
+    /// until it is done, even if `resume()` or `stop()` is called meanwhile.
+    public func snapshot() throws(MachineError) -> MachineSnapshot {
+        state.lock()
+        defer { state.unlock() }
+        if let i = runners.firstIndex(where: { $0.threadAlive && !(paused && $0.parked) }) {
+            throw .vcpuRunning(cpu: i, operation: "take a snapshot")
+        }
+        stateOperations += 1
+        defer { stateOperations -= 1; state.broadcast() }
+        var states: [VCPUState] = []
+        for r in runners { states.append(try runHeld(r) { v throws(KVMError) in try v.saveState() }) }
+        // Saving finished any pending I/O without running guest code, so memory is as it was.
+        return MachineSnapshot(width: config.width, height: config.height, pitch: config.framebufferPitch,
+                               ram: MachineSnapshot.bytes(of: ram), framebuffer: MachineSnapshot.bytes(of: framebuffer),
+                               vcpus: states, frameCounts: runners.map(\.frames))
     }
 
     /// Runs `body` on held runner `r`: posted to its thread, or here if it has none. Caller

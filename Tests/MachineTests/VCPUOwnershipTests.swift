@@ -22,9 +22,11 @@ final class VCPUOwnershipTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("pause the machine"), "\(error)")
         }
         XCTAssertThrowsError(try handle.loadState(atEntry)) { XCTAssertTrue("\($0)".contains("while it runs"), "\($0)") }
+        XCTAssertThrowsError(try m.snapshot()) { XCTAssertTrue("\($0)".contains("take a snapshot"), "\($0)") }
         m.pause()
         let paused = try handle.saveState()
         XCTAssertGreaterThanOrEqual(paused.registers.rip, 0x20_0000, "RIP is in the image")
+        XCTAssertNoThrow(try m.snapshot())
         let frames = m.framesCompleted(cpu: 0)
         m.resume()
         while m.framesCompleted(cpu: 0) < frames + 2 { usleep(1000) }
