@@ -8,6 +8,16 @@ public enum Capability: Int, CaseIterable, Sendable {
     case dirtyLogRing = 192
     case dirtyLogRingAcqRel = 223
     case immediateExit = 136
+    case mpState = 14
+    case vcpuEvents = 41
+    case debugRegs = 50
+    case xsave = 55
+    case xcrs = 56
+    /// Its value is the size of the XSAVE area `KVM_GET_XSAVE2` writes (at least 4096).
+    case xsave2 = 208
+
+    /// `KVM_CAP_DIRTY_LOG_RING` or `KVM_CAP_DIRTY_LOG_RING_ACQ_REL`.
+    public var isDirtyRing: Bool { self == .dirtyLogRing || self == .dirtyLogRingAcqRel }
 
     public var name: String {
         switch self {
@@ -17,6 +27,12 @@ public enum Capability: Int, CaseIterable, Sendable {
         case .dirtyLogRing: return "KVM_CAP_DIRTY_LOG_RING"
         case .dirtyLogRingAcqRel: return "KVM_CAP_DIRTY_LOG_RING_ACQ_REL"
         case .immediateExit: return "KVM_CAP_IMMEDIATE_EXIT"
+        case .mpState: return "KVM_CAP_MP_STATE"
+        case .vcpuEvents: return "KVM_CAP_VCPU_EVENTS"
+        case .debugRegs: return "KVM_CAP_DEBUGREGS"
+        case .xsave: return "KVM_CAP_XSAVE"
+        case .xcrs: return "KVM_CAP_XCRS"
+        case .xsave2: return "KVM_CAP_XSAVE2"
         }
     }
 }

@@ -12,7 +12,7 @@ public final class GuestMemory: @unchecked Sendable {
     public init(size: Int, name: String) throws(KVMError) {
         let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let p, p != MAP_FAILED else {
-            throw .ioctl(operation: "mmap of \(size) bytes for \(name)", errno: Glibc.errno)
+            throw .ioctl(.mmapGuestMemory(bytes: size, name: name), errno: Glibc.errno)
         }
         base = p
         self.size = size

@@ -11,8 +11,12 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
     case deviceNotPermitted(path: String, errno: Int32)
     /// The KVM API version is not the stable version 12.
     case unsupportedAPIVersion(Int32)
-    /// An ioctl or mmap on a KVM file descriptor failed.
-    case ioctl(operation: String, errno: Int32)
+    /// An ioctl or mmap on a KVM file descriptor (or of guest memory) failed.
+    case ioctl(KVMOperation, errno: Int32)
+    /// `KVM_GET_MSRS` or `KVM_SET_MSRS` stopped at `msr`: this host's KVM does not accept it.
+    case msrNotAccepted(KVMOperation, msr: UInt32)
+    /// Bytes given as an encoded `VCPUState` are not one (truncated, garbled, another version).
+    case malformedState(String)
     /// A capability this operation needs is not offered by the host's KVM.
     case capabilityMissing(String)
     /// A requested size is outside what KVM accepts.
@@ -25,6 +29,13 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The kernel refused to enable a dirty ring (`KVM_ENABLE_CAP` of either ring capability):
+    /// the case where dirty tracking can fall back to `KVM_GET_DIRTY_LOG`.
+    public var isDirtyRingRefusal: Bool {
+        if case .ioctl(.enableCap(let cap, _), _) = self { return cap.isDirtyRing }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .deviceMissing(let path):
@@ -35,6 +46,10 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
             return "KVM API version \(v) is not supported (need 12)"
         case .ioctl(let op, let e):
             return "\(op) failed: \(errnoText(e)) (errno \(e))"
+        case .msrNotAccepted(let op, let msr):
+            return "\(op) did not accept MSR 0x\(String(msr, radix: 16)) (this host's KVM does not support it)"
+        case .malformedState(let why):
+            return "saved vCPU state is malformed: \(why)"
         case .capabilityMissing(let cap):
             return "this host's KVM does not support \(cap)"
         case .outOfRange(let what):
@@ -47,7 +62,7 @@ func errnoText(_ e: Int32) -> String { String(cString: strerror(e)) }
 
 /// Converts a shim result (`>= 0` or `-errno`) into a value or a `KVMError.ioctl`.
 @inline(__always)
-func check(_ result: Int32, _ operation: @autoclosure () -> String) throws(KVMError) -> Int32 {
-    if result < 0 { throw KVMError.ioctl(operation: operation(), errno: -result) }
+func check(_ result: Int32, _ operation: KVMOperation) throws(KVMError) -> Int32 {
+    if result < 0 { throw KVMError.ioctl(operation, errno: -result) }
     return result
 }

@@ -32,12 +32,23 @@ public final class KVMSystem: @unchecked Sendable {
 
     /// `KVM_GET_VCPU_MMAP_SIZE`: bytes of the shared `kvm_run` area per vCPU.
     public func vcpuMmapSize() throws(KVMError) -> Int {
-        Int(try check(ckvm_get_vcpu_mmap_size(fd.raw), "KVM_GET_VCPU_MMAP_SIZE"))
+        Int(try check(ckvm_get_vcpu_mmap_size(fd.raw), .getVCPUMmapSize))
+    }
+
+    /// `KVM_GET_MSR_INDEX_LIST`: the MSRs this host's KVM saves and restores.
+    public func msrIndexList() throws(KVMError) -> [UInt32] {
+        var capacity = 256
+        while true {
+            var indices = [UInt32](repeating: 0, count: capacity)
+            let n = ckvm_get_msr_index_list(fd.raw, &indices, UInt32(capacity))
+            if n == -E2BIG && capacity < 1 << 16 { capacity *= 4; continue }
+            return Array(indices.prefix(Int(try check(n, .getMSRIndexList))))
+        }
     }
 
     /// `KVM_CREATE_VM`.
     public func createVM() throws(KVMError) -> VirtualMachine {
-        let raw = try check(ckvm_create_vm(fd.raw), "KVM_CREATE_VM")
+        let raw = try check(ckvm_create_vm(fd.raw), .createVM)
         return VirtualMachine(system: self, fd: OwnedFD(raw))
     }
 }

@@ -3,43 +3,6 @@ internal import CKVM
 import Glibc
 #endif
 
-/// General-purpose registers (a subset of `struct kvm_regs` Ringside sets and reports).
-public struct Registers: Equatable, Sendable {
-    public var rip: UInt64 = 0
-    public var rsp: UInt64 = 0
-    public var rdi: UInt64 = 0
-    public var rflags: UInt64 = 0x2
-    public init() {}
-}
-
-/// A segment as `struct kvm_segment` describes it.
-public struct Segment: Equatable, Sendable {
-    public var base: UInt64 = 0
-    public var limit: UInt32 = 0
-    public var selector: UInt16 = 0
-    public var type: UInt8 = 0
-    public var present = true
-    public var dpl: UInt8 = 0
-    public var db = false
-    public var s = true
-    public var l = false
-    public var g = false
-    public init(base: UInt64 = 0, limit: UInt32 = 0, selector: UInt16 = 0, type: UInt8 = 0, present: Bool = true,
-                dpl: UInt8 = 0, db: Bool = false, s: Bool = true, l: Bool = false, g: Bool = false) {
-        self.base = base; self.limit = limit; self.selector = selector; self.type = type; self.present = present
-        self.dpl = dpl; self.db = db; self.s = s; self.l = l; self.g = g
-    }
-}
-
-/// Special registers Ringside sets for long mode (a subset of `struct kvm_sregs`).
-public struct SpecialRegisters: Equatable, Sendable {
-    public var cs = Segment(), ds = Segment(), es = Segment(), fs = Segment(), gs = Segment(), ss = Segment()
-    public var tr = Segment()
-    public var gdtBase: UInt64 = 0, gdtLimit: UInt16 = 0
-    public var cr0: UInt64 = 0, cr3: UInt64 = 0, cr4: UInt64 = 0, efer: UInt64 = 0
-    public init() {}
-}
-
 /// A vCPU file descriptor with its mapped `kvm_run` area and, if the VM has one, its dirty ring.
 public final class VCPU: @unchecked Sendable {
     public let index: Int
@@ -57,7 +20,7 @@ public final class VCPU: @unchecked Sendable {
         self.fd = fd
         self.runSize = runSize
         guard let p = mmap(nil, runSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.raw, 0), p != MAP_FAILED else {
-            throw .ioctl(operation: "mmap of kvm_run for vCPU \(index)", errno: Glibc.errno)
+            throw .ioctl(.mmapRun(vcpu: index), errno: Glibc.errno)
         }
         // SAFETY: the kernel maps a struct kvm_run at offset 0 of the vCPU fd.
         run = p.bindMemory(to: kvm_run.self, capacity: 1)
@@ -67,7 +30,7 @@ public final class VCPU: @unchecked Sendable {
             guard let r = mmap(nil, ringBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.raw, offset), r != MAP_FAILED else {
                 let e = Glibc.errno
                 munmap(p, runSize)
-                throw .ioctl(operation: "mmap of the dirty ring for vCPU \(index)", errno: e)
+                throw .ioctl(.mmapRing(vcpu: index), errno: e)
             }
             ringMapping = (r, ringBytes)
             dirtyRing = DirtyRingView(entries: r, count: ringBytes / HostCapabilities.ringEntryBytes)
@@ -92,7 +55,7 @@ public final class VCPU: @unchecked Sendable {
     public func runOnce() throws(KVMError) -> VCPUExit {
         let r = ckvm_run(fd.raw)
         if r == -EINTR || r == -EAGAIN { return .interrupted }
-        _ = try check(r, "KVM_RUN(vCPU \(index))")
+        _ = try check(r, .run(vcpu: index))
         return decodeExit()
     }
 
@@ -133,34 +96,31 @@ public final class VCPU: @unchecked Sendable {
     /// `KVM_GET_REGS`.
     public func registers() throws(KVMError) -> Registers {
         var k = kvm_regs()
-        _ = try check(ckvm_get_regs(fd.raw, &k), "KVM_GET_REGS(vCPU \(index))")
-        var r = Registers()
-        r.rip = k.rip; r.rsp = k.rsp; r.rdi = k.rdi; r.rflags = k.rflags
-        return r
+        _ = try check(ckvm_get_regs(fd.raw, &k), .getRegs(vcpu: index))
+        return Registers(k)
     }
 
-    /// `KVM_SET_REGS`: the given registers, every other general register zero.
+    /// `KVM_SET_REGS`: every general register, as given.
     public func setRegisters(_ r: Registers) throws(KVMError) {
-        var k = kvm_regs()
-        k.rip = r.rip; k.rsp = r.rsp; k.rdi = r.rdi; k.rflags = r.rflags
-        _ = try check(ckvm_set_regs(fd.raw, &k), "KVM_SET_REGS(vCPU \(index))")
+        var k = r.kernel
+        _ = try check(ckvm_set_regs(fd.raw, &k), .setRegs(vcpu: index))
     }
 
-    /// `KVM_GET_SREGS`, overwrite what `s` describes, `KVM_SET_SREGS`.
-    public func setSpecialRegisters(_ s: SpecialRegisters) throws(KVMError) {
+    /// `KVM_GET_SREGS`.
+    public func specialRegisters() throws(KVMError) -> SpecialRegisters {
         var k = kvm_sregs()
-        _ = try check(ckvm_get_sregs(fd.raw, &k), "KVM_GET_SREGS(vCPU \(index))")
-        func seg(_ x: Segment) -> kvm_segment {
-            var o = kvm_segment()
-            o.base = x.base; o.limit = x.limit; o.selector = x.selector; o.type = x.type
-            o.present = x.present ? 1 : 0; o.dpl = x.dpl; o.db = x.db ? 1 : 0; o.s = x.s ? 1 : 0
-            o.l = x.l ? 1 : 0; o.g = x.g ? 1 : 0
-            return o
-        }
-        k.cs = seg(s.cs); k.ds = seg(s.ds); k.es = seg(s.es); k.fs = seg(s.fs); k.gs = seg(s.gs); k.ss = seg(s.ss)
-        k.tr = seg(s.tr)
-        k.gdt.base = s.gdtBase; k.gdt.limit = s.gdtLimit
-        k.cr0 = s.cr0; k.cr3 = s.cr3; k.cr4 = s.cr4; k.efer = s.efer
-        _ = try check(ckvm_set_sregs(fd.raw, &k), "KVM_SET_SREGS(vCPU \(index))")
+        _ = try check(ckvm_get_sregs(fd.raw, &k), .getSregs(vcpu: index))
+        return SpecialRegisters(k)
+    }
+
+    /// `KVM_SET_SREGS`: every special register, as given. To change a few, read them with
+    /// `specialRegisters()` first. Without an in-kernel local APIC, `KVM_RUN` loads CR8 from
+    /// `kvm_run.cr8`, so that is set to the same value.
+    public func setSpecialRegisters(_ s: SpecialRegisters) throws(KVMError) {
+        var k = s.kernel
+        _ = try check(ckvm_set_sregs(fd.raw, &k), .setSregs(vcpu: index))
+        // SAFETY: cr8 is a field of the kvm_run mapping, read by the kernel only inside KVM_RUN,
+        // which the vCPU's owner is not in while it sets registers.
+        run.pointee.cr8 = s.cr8
     }
 }

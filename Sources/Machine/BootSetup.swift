@@ -84,19 +84,18 @@ enum BootSetup {
     static func bootInfoAddress(cpu: Int) -> UInt64 { GuestLayout.bootInfo + UInt64(cpu) * GuestLayout.bootInfoStride }
 
     static func enterUserMode(_ vcpu: VCPU, entry: UInt64) throws(KVMError) {
-        var s = SpecialRegisters()
+        var s = try vcpu.specialRegisters() // keep KVM's reset values for what long mode does not set
         s.cs = Segment(limit: 0xFFFF_FFFF, selector: userCode, type: 11, dpl: 3, l: true, g: true)
         let data = Segment(limit: 0xFFFF_FFFF, selector: userData, type: 3, dpl: 3, db: true, g: true)
         s.ds = data; s.es = data; s.fs = data; s.gs = data; s.ss = data
         s.tr = Segment(base: GuestLayout.tss, limit: 0x67, selector: tssSelector, type: 11, s: false)
-        s.gdtBase = GuestLayout.gdt
-        s.gdtLimit = 7 * 8 - 1
+        s.gdt = DescriptorTable(base: GuestLayout.gdt, limit: 7 * 8 - 1)
         s.cr3 = GuestLayout.pml4
         s.cr4 = (1 << 5) | (1 << 9) | (1 << 10) // PAE, OSFXSR, OSXMMEXCPT
         s.cr0 = 0x8000_0033 // PG, NE, ET, MP, PE
         s.efer = (1 << 8) | (1 << 10) // LME, LMA
         try vcpu.setSpecialRegisters(s)
-        var r = Registers()
+        var r = Registers() // every other general register zero, as the guest ABI says
         r.rip = entry
         r.rsp = GuestLayout.stacksTop - UInt64(vcpu.index) * GuestLayout.stackSize - 8
         r.rdi = bootInfoAddress(cpu: vcpu.index)

@@ -6,10 +6,15 @@ import Glibc
 
 /// A booted guest: the VM, its RAM and framebuffer slots, and one thread per vCPU.
 /// Start with `start()`, end with `stop()` or let `--frames` finish it; `wait()` returns how it ended.
+///
+/// Each vCPU is owned by its thread, which alone runs it; others reach it through a
+/// `VCPUHandle` (`vcpu(_:)`). State is saved and loaded only while the vCPU is held out of
+/// the guest (paused), before `start()` or after the run ended, and a held vCPU's own thread
+/// does the work.
 public final class Machine: @unchecked Sendable {
     public let config: MachineConfig
     public let vm: VirtualMachine
-    public let vcpus: [VCPU]
+    private let vcpus: [VCPU]
     public let ram: GuestMemory
     public let framebuffer: GuestMemory
     public let events: MachineEvents
@@ -27,11 +32,28 @@ public final class Machine: @unchecked Sendable {
     private var outcome: MachineOutcome?
     private var lockstepReleased = 0
     private var lockstepArrivals = 0
+    /// State operations in progress: vCPUs stay held until they end, even if resumed or stopped.
+    private var stateOperations = 0
     private let bootTime = DispatchTime.now().uptimeNanoseconds
 
     /// Builds the VM: dirty logging as configured, RAM slot 0, framebuffer slot 1, vCPUs in
     /// long mode at CPL 3 at the image's entry point. Nothing runs until `start()`.
-    public init(system: KVMSystem, config: MachineConfig, events: MachineEvents = MachineEvents()) throws(MachineError) {
+    public convenience init(system: KVMSystem, config: MachineConfig, events: MachineEvents = MachineEvents()) throws(MachineError) {
+        try self.init(system: system, config: config, events: events, contents: nil)
+    }
+
+    /// Builds a fresh VM that continues where `snapshot` was taken: its RAM and framebuffer
+    /// bytes, each vCPU's state and frame count. `config` must have the snapshot's geometry,
+    /// RAM size and vCPU count; its image and arguments are not used (they are in the RAM),
+    /// while logging, pacing, lockstep and `frameLimit` (counted from frame 1, so it continues
+    /// from the snapshot's counts) apply. Nothing runs until `start()`.
+    public convenience init(system: KVMSystem, config: MachineConfig, events: MachineEvents = MachineEvents(),
+                            restoring snapshot: MachineSnapshot) throws(MachineError) {
+        try snapshot.check(matches: config)
+        try self.init(system: system, config: config, events: events, contents: snapshot)
+    }
+
+    private init(system: KVMSystem, config: MachineConfig, events: MachineEvents, contents snapshot: MachineSnapshot?) throws(MachineError) {
         self.config = config
         self.events = events
         do {
@@ -57,8 +79,13 @@ public final class Machine: @unchecked Sendable {
             slotTable = SlotTable(slots, logged: logged)
             guestWrites = GuestWriteLog(pageCounts: slots.map(\.pageCount))
             let writer = GuestWriter(slots: slotTable, log: guestWrites)
-            BootSetup.load(config.image, with: writer)
-            BootSetup.writeTables(with: writer, ram: ram, config: config)
+            if let snapshot {
+                MachineSnapshot.copy(snapshot.ram, into: slots[0], with: writer)
+                MachineSnapshot.copy(snapshot.framebuffer, into: slots[1], with: writer)
+            } else {
+                BootSetup.load(config.image, with: writer)
+                BootSetup.writeTables(with: writer, ram: ram, config: config)
+            }
             for slot in slots {
                 try vm.setMemoryRegion(slot: slot.id, guestPhysicalAddress: slot.guestPhysicalAddress, memory: slot.memory,
                                        logDirtyPages: logged[Int(slot.id)])
@@ -66,7 +93,11 @@ public final class Machine: @unchecked Sendable {
             var cpus: [VCPU] = []
             for i in 0..<config.cpus {
                 let v = try vm.createVCPU(index: i)
-                try BootSetup.enterUserMode(v, entry: config.image.entry)
+                if let snapshot {
+                    try v.loadState(snapshot.vcpus[i])
+                } else {
+                    try BootSetup.enterUserMode(v, entry: config.image.entry)
+                }
                 cpus.append(v)
             }
             self.vm = vm
@@ -75,11 +106,22 @@ public final class Machine: @unchecked Sendable {
             throw .kvm(error)
         }
         runners = vcpus.map { VCPURunner(vcpu: $0) }
+        if let snapshot {
+            for (r, frames) in zip(runners, snapshot.frameCounts) { r.frames = frames }
+            // With lockstep a vCPU ahead of the slowest was held at its doorbell, having
+            // arrived: it starts held there again (see `runLoop`).
+            lockstepReleased = snapshot.frameCounts.min() ?? 0
+            if config.lockstep { lockstepArrivals = snapshot.frameCounts.filter { $0 > lockstepReleased }.count }
+        }
     }
 
-    /// Starts one thread per vCPU.
+    /// Starts one thread per vCPU. Call it once.
     public func start() {
         Self.installKickSignal()
+        state.lock()
+        precondition(!runners.contains { $0.threadAlive || $0.threadEnded }, "Machine.start() called twice")
+        for r in runners { r.threadAlive = true } // owned from now on, even before the thread runs
+        state.unlock()
         for r in runners {
             let t = Thread { [self] in self.runLoop(r) }
             t.name = "vcpu\(r.vcpu.index)"
@@ -126,7 +168,7 @@ public final class Machine: @unchecked Sendable {
     }
 
     /// Takes every vCPU out of guest mode and holds it until `resume()`. When this returns,
-    /// no vCPU writes guest memory.
+    /// no vCPU writes guest memory, and each vCPU's state may be saved or loaded.
     public func pause() {
         state.lock()
         paused = true
@@ -140,6 +182,25 @@ public final class Machine: @unchecked Sendable {
         paused = false
         state.broadcast()
         state.unlock()
+    }
+
+    /// The number of vCPUs.
+    public var vcpuCount: Int { vcpus.count }
+
+    /// The handle through which others reach vCPU `index` (0-based).
+    public func vcpu(_ index: Int) -> VCPUHandle {
+        precondition(vcpus.indices.contains(index), "no vCPU \(index)")
+        return VCPUHandle(machine: self, index: index)
+    }
+
+    /// Walks every vCPU's dirty ring, in vCPU order (see `DirtyRingView.harvest`), and returns
+    /// the entries collected. Callers serialize harvests: the walk keeps each ring's fetch
+    /// index, so two walks at once would hand out the same entries twice. It may run while
+    /// the vCPUs run; that is what the rings are for.
+    public func harvestDirtyRings(_ body: (UInt32, UInt64) -> Void) -> Int {
+        var n = 0
+        for v in vcpus { n += v.harvestDirtyRing(body) }
+        return n
     }
 
     /// Frames vCPU `cpu` has completed (doorbells seen).
@@ -171,14 +232,15 @@ public final class Machine: @unchecked Sendable {
         state.lock(); r.thread = pthread_self(); state.unlock()
         var deadline = DispatchTime.now().uptimeNanoseconds
         let period = config.guestHz > 0 ? UInt64(1e9 / config.guestHz) : 0
-        loop: while true {
+        state.lock()
+        // Restored from a snapshot taken while this vCPU was held at a lockstep doorbell.
+        if config.lockstep && r.frames > lockstepReleased { waitForRelease(r, frame: r.frames) }
+        // A machine restored at or past its frame limit has nothing left to run.
+        let done = config.frameLimit.map { r.frames >= $0 } ?? false
+        state.unlock()
+        loop: while !done {
             state.lock()
-            while paused && !stopping {
-                parked += 1
-                state.broadcast()
-                state.wait()
-                parked -= 1
-            }
+            park(r) { (self.paused && !self.stopping) || self.stateOperations > 0 }
             if stopping { state.unlock(); break }
             // Cleared under the lock: a pause/stop that sets it later still kicks this entry.
             vcpu.setImmediateExit(false)
@@ -199,11 +261,16 @@ public final class Machine: @unchecked Sendable {
             case .interrupted, .portIn:
                 continue
             case .dirtyRingFull:
-                if let handler = events.dirtyRingFull {
-                    handler(vcpu.index)
-                } else {
-                    _ = vcpu.harvestDirtyRing { _, _ in }
-                    _ = try? vm.resetDirtyRings()
+                do {
+                    if let handler = events.dirtyRingFull {
+                        try handler(vcpu.index)
+                    } else {
+                        _ = vcpu.harvestDirtyRing { _, _ in }
+                        _ = try vm.resetDirtyRings()
+                    }
+                } catch {
+                    state.lock(); finish(with: .failed(error)); state.unlock()
+                    break loop
                 }
             case .portOut(let port, _, let value):
                 switch port {
@@ -222,7 +289,7 @@ public final class Machine: @unchecked Sendable {
                     state.unlock()
                     publishCounters(cpu: vcpu.index, frames: frame, tick: period > 0 ? (DispatchTime.now().uptimeNanoseconds - bootTime) / period : 0)
                     events.frameDone?(vcpu.index, frame)
-                    if config.lockstep { meetAtDoorbell(frame: frame) }
+                    if config.lockstep { meetAtDoorbell(r, frame: frame) }
                     if let limit = config.frameLimit, frame >= limit { break loop }
                     if period > 0 { holdUntilNextTick(&deadline, period: period) }
                 default:
@@ -238,6 +305,8 @@ public final class Machine: @unchecked Sendable {
             }
         }
         state.lock()
+        r.threadAlive = false
+        r.threadEnded = true
         finished += 1
         if finished == runners.count, outcome == nil { outcome = config.frameLimit != nil ? .framesCompleted : .stopped }
         state.broadcast()
@@ -246,7 +315,7 @@ public final class Machine: @unchecked Sendable {
 
     /// Lockstep: wait until every vCPU has rung doorbell `frame`; the last to arrive runs
     /// `allFramesDone` while the others wait (they count as parked: out of guest mode).
-    private func meetAtDoorbell(frame: Int) {
+    private func meetAtDoorbell(_ r: VCPURunner, frame: Int) {
         state.lock()
         // Count arrivals rather than compare frame counters: two vCPUs ringing at the same
         // moment must not both believe they are last.
@@ -259,11 +328,94 @@ public final class Machine: @unchecked Sendable {
             lockstepReleased = frame
             state.broadcast()
         } else {
-            parked += 1
-            state.broadcast()
-            while lockstepReleased < frame && !stopping { state.wait() }
-            parked -= 1
+            waitForRelease(r, frame: frame)
         }
+        state.unlock()
+    }
+
+    /// Lockstep: holds `r`, which has arrived at doorbell `frame`, until the last vCPU to
+    /// arrive releases the frame. Caller holds `state`.
+    private func waitForRelease(_ r: VCPURunner, frame: Int) {
+        park(r) { (self.lockstepReleased < frame && !self.stopping) || self.stateOperations > 0 }
+    }
+
+    /// Holds runner `r` out of the guest while `holding()` is true, counted as parked, and
+    /// runs the state operations posted to it meanwhile. A posted operation is always run
+    /// before the runner leaves. Caller holds `state`.
+    private func park(_ r: VCPURunner, while holding: () -> Bool) {
+        guard r.operation != nil || holding() else { return }
+        parked += 1
+        r.parked = true
+        state.broadcast()
+        while true {
+            if let operation = r.operation {
+                r.operation = nil
+                operation()
+                state.broadcast()
+                continue
+            }
+            if !holding() { break }
+            state.wait()
+        }
+        r.parked = false
+        parked -= 1
+    }
+
+    // MARK: - State operations
+
+    /// Runs `body` on vCPU `cpu` while it is held: on its own thread when it has one (the
+    /// machine must be paused), or here before `start()` and after the run ended.
+    func withHeldVCPU<R>(_ cpu: Int, doing what: String, _ body: @escaping (VCPU) throws(KVMError) -> R) throws(MachineError) -> R {
+        state.lock()
+        defer { state.unlock() }
+        let r = runners[cpu]
+        guard !r.threadAlive || (paused && r.parked) else { throw .vcpuRunning(cpu: cpu, operation: what) }
+        stateOperations += 1
+        defer { stateOperations -= 1; state.broadcast() }
+        return try runHeld(r, body)
+    }
+
+    /// The state of every vCPU, the RAM and framebuffer bytes, and the frame counts, taken
+    /// together. The machine must be paused (or not started, or ended); the vCPUs stay held
+    /// until it is done, even if `resume()` or `stop()` is called meanwhile.
+    public func snapshot() throws(MachineError) -> MachineSnapshot {
+        state.lock()
+        defer { state.unlock() }
+        if let i = runners.firstIndex(where: { $0.threadAlive && !(paused && $0.parked) }) {
+            throw .vcpuRunning(cpu: i, operation: "take a snapshot")
+        }
+        stateOperations += 1
+        defer { stateOperations -= 1; state.broadcast() }
+        var states: [VCPUState] = []
+        for r in runners { states.append(try runHeld(r) { v throws(KVMError) in try v.saveState() }) }
+        // Saving finished any pending I/O without running guest code, so memory is as it was.
+        return MachineSnapshot(width: config.width, height: config.height, pitch: config.framebufferPitch,
+                               ram: MachineSnapshot.bytes(of: ram), framebuffer: MachineSnapshot.bytes(of: framebuffer),
+                               vcpus: states, frameCounts: runners.map(\.frames))
+    }
+
+    /// Runs `body` on held runner `r`: posted to its thread, or here if it has none. Caller
+    /// holds `state` and counts itself in `stateOperations`, so `r` stays parked.
+    private func runHeld<R>(_ r: VCPURunner, _ body: @escaping (VCPU) throws(KVMError) -> R) throws(MachineError) -> R {
+        var result: Result<R, KVMError>?
+        if r.threadAlive {
+            r.operation = { result = Result { () throws(KVMError) -> R in try body(r.vcpu) } }
+            state.broadcast()
+            while result == nil { state.wait() }
+        } else {
+            // No thread owns the vCPU; holding `state` keeps `start()` out meanwhile.
+            result = Result { () throws(KVMError) -> R in try body(r.vcpu) }
+        }
+        switch result! {
+        case .success(let value): return value
+        case .failure(let error): throw .kvm(error)
+        }
+    }
+
+    /// Kicks vCPU `cpu` out of `KVM_RUN` once; it re-enters unless paused or stopped.
+    func kick(cpu: Int) {
+        state.lock()
+        kick(runners[cpu])
         state.unlock()
     }
 
@@ -300,10 +452,13 @@ public final class Machine: @unchecked Sendable {
     /// Kicks vCPUs out of `KVM_RUN`: `immediate_exit` covers one about to enter, the signal
     /// one already inside. Caller holds `state`.
     private func kickAll() {
-        for r in runners {
-            r.vcpu.setImmediateExit(true)
-            if r.inGuest, let t = r.thread { pthread_kill(t, Self.kickSignal) }
-        }
+        for r in runners { kick(r) }
+    }
+
+    /// Caller holds `state`.
+    private func kick(_ r: VCPURunner) {
+        r.vcpu.setImmediateExit(true)
+        if r.inGuest, let t = r.thread { pthread_kill(t, Self.kickSignal) }
     }
 
     static let kickSignal = SIGUSR1
@@ -315,14 +470,4 @@ public final class Machine: @unchecked Sendable {
         sigaction(kickSignal, &action, nil)
     }()
     static func installKickSignal() { _ = installOnce }
-}
-
-/// Per-vCPU thread state, guarded by the machine's lock.
-final class VCPURunner: @unchecked Sendable {
-    let vcpu: VCPU
-    var thread: pthread_t?
-    var inGuest = false
-    var frames = 0
-    var console = DebugConsole()
-    init(vcpu: VCPU) { self.vcpu = vcpu }
 }

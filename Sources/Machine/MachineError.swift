@@ -9,12 +9,18 @@ public enum MachineError: Error, CustomStringConvertible {
     case badCPUCount(String)
     case badArguments(String)
     case unknownGuest(String, known: [String])
+    /// A vCPU's state was asked for (`operation`) while it runs.
+    case vcpuRunning(cpu: Int, operation: String)
+    /// A snapshot does not fit the configuration it is restored with.
+    case snapshotMismatch(String)
 
     public var description: String {
         switch self {
         case .kvm(let e): return e.description
         case .image(let e): return e.description
-        case .badGeometry(let s), .badMemory(let s), .badCPUCount(let s), .badArguments(let s): return s
+        case .badGeometry(let s), .badMemory(let s), .badCPUCount(let s), .badArguments(let s), .snapshotMismatch(let s): return s
+        case .vcpuRunning(let cpu, let operation):
+            return "cannot \(operation) of vCPU \(cpu) while it runs: pause the machine first (or wait until the run ends)"
         case .unknownGuest(let name, let known):
             return "no built-in guest named '\(name)' (built-in: \(known.joined(separator: ", ")); or pass a path to an ELF image)"
         }

@@ -42,7 +42,9 @@ public struct MachineEvents: Sendable {
     /// vCPU `cpu` rang the frame doorbell for its frame `frame` (1-based).
     public var frameDone: (@Sendable (_ cpu: Int, _ frame: Int) -> Void)?
     /// vCPU `cpu` exited with `KVM_EXIT_DIRTY_RING_FULL`: harvest and reset before returning.
-    public var dirtyRingFull: (@Sendable (_ cpu: Int) -> Void)?
+    /// An error ends the run with `.failed(error)` (every vCPU stops): a ring that could not
+    /// be reset would only fill again, and pages harvested but not reported would be lost.
+    public var dirtyRingFull: (@Sendable (_ cpu: Int) throws(KVMError) -> Void)?
     /// With `MachineConfig.lockstep`: every vCPU has finished frame `frame` and is held at its
     /// doorbell while this runs (on the last vCPU to arrive), so guest memory is still.
     public var allFramesDone: (@Sendable (_ frame: Int) -> Void)?

@@ -39,11 +39,11 @@ public final class TrackingSession: @unchecked Sendable {
         var plan = requestedPlan
         var ringFullHook = events
         let box = SessionBox()
-        ringFullHook.dirtyRingFull = { cpu in box.session?.ringFull(cpu: cpu) }
+        ringFullHook.dirtyRingFull = { cpu throws(KVMError) in try box.session?.harvestForRingFull(cpu: cpu) }
         let m: Machine
         do {
             m = try Machine(system: system, config: config, events: ringFullHook)
-        } catch MachineError.kvm(let e) where plan.mode == .ring && e.description.contains("KVM_ENABLE_CAP") {
+        } catch MachineError.kvm(let e) where plan.mode == .ring && e.isDirtyRingRefusal {
             let fallback = TrackingPlan.bitmapPlan(requested: .ring, caps: (try? HostCapabilities(system: system)) ?? HostCapabilities.none,
                                                    why: "the kernel refused the dirty ring (\(e)); using KVM_GET_DIRTY_LOG")
             plan = fallback
@@ -101,21 +101,8 @@ public final class TrackingSession: @unchecked Sendable {
     }
 
     /// Called on a vCPU thread at `KVM_EXIT_DIRTY_RING_FULL`: harvest and reset now, so the
-    /// vCPU re-enters with room in its ring; the folded tiles wait for the next sync.
-    /// A failed harvest stops the machine with the error rather than losing pages.
-    func ringFull(cpu: Int) {
-        do {
-            try harvestForRingFull(cpu: cpu)
-        } catch {
-            ringFullError.withLock { $0 = $0 ?? error }
-            machine.stop()
-        }
-    }
-
-    /// The error a ring-full harvest on a vCPU thread stopped the machine with, if any.
-    public var ringFullFailure: KVMError? { ringFullError.withLock { $0 } }
-    private let ringFullError = Mutex<KVMError?>(nil)
-
+    /// vCPU re-enters with room in its ring; the folded tiles wait for the next sync. A
+    /// failed harvest throws: the machine then ends the run with the error (`.failed`).
     func harvestForRingFull(cpu: Int) throws(KVMError) {
         lock.lock()
         defer { lock.unlock() }

@@ -26,8 +26,13 @@ final class KVMSystemTests: XCTestCase {
         let caps = try HostCapabilities(system: system)
         guard caps.dirtyRingAcqRelBytes > 0 || caps.dirtyRingBytes > 0 else { throw XCTSkip("host KVM has no dirty ring") }
         let vm = try system.createVM()
-        XCTAssertThrowsError(try vm.enableDirtyRing(bytes: 3000, acquireRelease: caps.dirtyRingAcqRelBytes > 0)) { error in
-            XCTAssertNotNil((error as? KVMError)?.errno, "the errno is kept")
+        let acqRel = caps.dirtyRingAcqRelBytes > 0
+        XCTAssertThrowsError(try vm.enableDirtyRing(bytes: 3000, acquireRelease: acqRel)) { error in
+            guard case .ioctl(.enableCap(let cap, let bytes), let errno)? = error as? KVMError else { return XCTFail("\(error)") }
+            XCTAssertEqual(cap, acqRel ? .dirtyLogRingAcqRel : .dirtyLogRing)
+            XCTAssertEqual(bytes, 3000)
+            XCTAssertEqual(errno, EINVAL, "the errno is kept")
+            XCTAssertTrue((error as? KVMError)?.isDirtyRingRefusal ?? false)
         }
     }
 }

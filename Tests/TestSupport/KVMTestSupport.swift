@@ -65,8 +65,8 @@ public func runRingside(_ args: [String], environment: [String: String]? = nil, 
     if let environment { p.environment = environment }
     let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("ringside-out-\(UUID().uuidString)")
     let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("ringside-err-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: outFile.path, contents: nil)
-    FileManager.default.createFile(atPath: errFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: outFile); try? FileManager.default.removeItem(at: errFile) }
     p.standardOutput = try FileHandle(forWritingTo: outFile)
     p.standardError = try FileHandle(forWritingTo: errFile)

@@ -14,6 +14,8 @@ int ckvm_get_api_version(int kvm_fd);
 int ckvm_create_vm(int kvm_fd);
 int ckvm_check_extension(int fd, long cap);
 int ckvm_get_vcpu_mmap_size(int kvm_fd);
+/// KVM_GET_MSR_INDEX_LIST into `indices` (room for `capacity`): the count, or -E2BIG if it does not fit.
+int ckvm_get_msr_index_list(int kvm_fd, uint32_t *indices, uint32_t capacity);
 
 // VM fd
 int ckvm_enable_cap(int vm_fd, uint32_t cap, uint64_t arg0);
@@ -29,6 +31,25 @@ int ckvm_get_regs(int vcpu_fd, struct kvm_regs *regs);
 int ckvm_set_regs(int vcpu_fd, const struct kvm_regs *regs);
 int ckvm_get_sregs(int vcpu_fd, struct kvm_sregs *sregs);
 int ckvm_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs);
+int ckvm_get_fpu(int vcpu_fd, struct kvm_fpu *fpu);
+int ckvm_set_fpu(int vcpu_fd, const struct kvm_fpu *fpu);
+/// KVM_GET_XSAVE writes 4096 bytes; KVM_GET_XSAVE2 and KVM_SET_XSAVE use the size
+/// KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) returns on the VM fd (at least 4096).
+int ckvm_get_xsave(int vcpu_fd, void *xsave);
+int ckvm_get_xsave2(int vcpu_fd, void *xsave);
+int ckvm_set_xsave(int vcpu_fd, const void *xsave);
+int ckvm_get_xcrs(int vcpu_fd, struct kvm_xcrs *xcrs);
+int ckvm_set_xcrs(int vcpu_fd, const struct kvm_xcrs *xcrs);
+/// KVM_GET_MSRS / KVM_SET_MSRS on `count` entries (struct kvm_msrs has a flexible array):
+/// the number of entries read or written, which stops at the first one KVM refuses.
+int ckvm_get_msrs(int vcpu_fd, struct kvm_msr_entry *entries, uint32_t count);
+int ckvm_set_msrs(int vcpu_fd, const struct kvm_msr_entry *entries, uint32_t count);
+int ckvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *events);
+int ckvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *events);
+int ckvm_get_debugregs(int vcpu_fd, struct kvm_debugregs *regs);
+int ckvm_set_debugregs(int vcpu_fd, const struct kvm_debugregs *regs);
+int ckvm_get_mp_state(int vcpu_fd, uint32_t *mp_state);
+int ckvm_set_mp_state(int vcpu_fd, uint32_t mp_state);
 /// KVM_GET_SUPPORTED_CPUID on kvm_fd, then KVM_SET_CPUID2 on vcpu_fd (the struct has a flexible array).
 int ckvm_copy_supported_cpuid(int kvm_fd, int vcpu_fd);
 
