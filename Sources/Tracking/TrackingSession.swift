@@ -29,10 +29,13 @@ public final class TrackingSession: @unchecked Sendable {
     /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every sync.
     public private(set) var heat: DirtyHeatmap?
 
-    /// Builds the machine with the plan's logging. When the kernel refuses the ring at
-    /// `KVM_ENABLE_CAP`, falls back to the bitmap and records why.
+    /// Builds the machine with the plan's logging (or, given `restoring`, a machine that
+    /// continues from that snapshot; its restored pages reach the display at the first sync).
+    /// When the kernel refuses the ring at `KVM_ENABLE_CAP`, falls back to the bitmap and
+    /// records why.
     public init(system: KVMSystem, config baseConfig: MachineConfig, plan requestedPlan: TrackingPlan, tile: TileSize,
-                migration wantsMigration: Bool, events: MachineEvents = MachineEvents()) throws(TrackingError) {
+                migration wantsMigration: Bool, events: MachineEvents = MachineEvents(),
+                restoring snapshot: MachineSnapshot? = nil) throws(TrackingError) {
         var config = baseConfig
         config.logRAM = wantsMigration
         config.dirtyLogging = requestedPlan.logging
@@ -40,15 +43,19 @@ public final class TrackingSession: @unchecked Sendable {
         var ringFullHook = events
         let box = SessionBox()
         ringFullHook.dirtyRingFull = { cpu throws(KVMError) in try box.session?.harvestForRingFull(cpu: cpu) }
+        func build(_ config: MachineConfig) throws(MachineError) -> Machine {
+            if let snapshot { return try Machine(system: system, config: config, events: ringFullHook, restoring: snapshot) }
+            return try Machine(system: system, config: config, events: ringFullHook)
+        }
         let m: Machine
         do {
-            m = try Machine(system: system, config: config, events: ringFullHook)
+            m = try build(config)
         } catch MachineError.kvm(let e) where plan.mode == .ring && e.isDirtyRingRefusal {
             let fallback = TrackingPlan.bitmapPlan(requested: .ring, caps: (try? HostCapabilities(system: system)) ?? HostCapabilities.none,
                                                    why: "the kernel refused the dirty ring (\(e)); using KVM_GET_DIRTY_LOG")
             plan = fallback
             config.dirtyLogging = fallback.logging
-            do { m = try Machine(system: system, config: config, events: ringFullHook) } catch { throw .machine(error) }
+            do { m = try build(config) } catch { throw .machine(error) }
         } catch {
             throw .machine(error)
         }
