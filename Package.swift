@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "Tracking", dependencies: ["KVM", "Machine", "Display"]),
         // `ringside verify`: the no-lost-page check users run on their own host.
         .target(name: "NoLossCheck", dependencies: ["Tracking", "Machine", "Display", "KVM"]),
+        // The migration stream's messages: framing and encoding only (no KVM, no sockets).
+        .target(name: "MigrationWire"),
         // libpng shim (setjmp error handling stays in C).
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
         .target(name: "PNGOutput", dependencies: ["Display", "CPNG"]),
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
         .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "TestSupport"]),
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )

@@ -1,0 +1,109 @@
+@testable import MigrationWire
+import Testing
+
+@Suite("MigrationWire")
+struct MigrationWireTests {
+    static let samples: [MigrationMessage] = [
+        .hello(version: 1, capabilities: 3),
+        .config(MigrationConfig(imageName: "desktop", image: [1, 2, 3], imageDigest: 99, arguments: "windows=3", ramBytes: 256 << 20,
+                                cpus: 2, width: 1280, height: 800, pitch: 5120, guestHz: 60, tracking: "ring", ringEntries: 4096,
+                                tileWidth: 64, tileHeight: 16, verify: true)),
+        .pages(slot: 1, [PageRecord(page: 7, data: [UInt8](repeating: 0xAB, count: 4096)), PageRecord(page: 9, data: nil)]),
+        .roundEnd(round: 3, pages: 1234),
+        .vcpuState(index: 1, state: [9, 8, 7]),
+        .deviceState(DeviceState(frames: [10, 11], tick: 5)),
+        .digests(slot: 0, [PageDigestRecord(page: 1, digest: 0xDEAD)]),
+        .complete, .ready, .commit, .started, .abort("destination refused the config"),
+    ]
+
+    func frames(_ m: MigrationMessage) -> [UInt8] { var out: [UInt8] = []; MigrationWire.encode(m, into: &out); return out }
+
+    func decodeFrame(_ bytes: [UInt8]) throws -> MigrationMessage {
+        let n = try #require(try MigrationWire.frameLength(bytes))
+        #expect(bytes.count == 4 + n)
+        return try MigrationWire.decode(Array(bytes[4...]))
+    }
+
+    @Test("every message reads back as written")
+    func roundTrip() throws {
+        for m in Self.samples { #expect(try decodeFrame(frames(m)) == m) }
+    }
+
+    @Test("encodePages writes the same frame as a pages message")
+    func encodePagesMatches() throws {
+        let page = [UInt8](repeating: 0x5A, count: 4096)
+        var out: [UInt8] = []
+        page.withUnsafeBytes { raw in
+            MigrationWire.encodePages(slot: 0, pages: [3, 4], into: &out) { $0 == 3 ? raw : nil }
+        }
+        #expect(try decodeFrame(out) == .pages(slot: 0, [PageRecord(page: 3, data: page), PageRecord(page: 4, data: nil)]))
+    }
+
+    @Test("every truncation of every message is an error, never a trap")
+    func truncations() {
+        for m in Self.samples {
+            let body = Array(frames(m)[4...])
+            for cut in 0..<body.count {
+                #expect(throws: MigrationWireError.self) { try MigrationWire.decode(Array(body[..<cut])) }
+            }
+        }
+    }
+
+    @Test("bad magic, unknown types, oversized counts and frames are refused with a reason")
+    func refusals() throws {
+        #expect(throws: MigrationWireError.self) { try MigrationWire.decode([1] + Array("XXXXX".utf8) + [1, 0, 0, 0, 0, 0]) }
+        #expect(throws: MigrationWireError.self) { try MigrationWire.decode([200]) }
+        #expect(throws: MigrationWireError.self) { try MigrationWire.decode([3, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]) }
+        #expect(throws: MigrationWireError.self) { try MigrationWire.frameLength([0xFF, 0xFF, 0xFF, 0x7F]) }
+        #expect(throws: MigrationWireError.self) { try MigrationWire.frameLength([0, 0, 0, 0]) }
+        #expect(try MigrationWire.frameLength([1, 0]) == nil, "a partial header waits for more")
+        var extra = Array(frames(.complete)[4...]); extra.append(0)
+        #expect(throws: MigrationWireError.self) { try MigrationWire.decode(extra) }
+    }
+
+    @Test("a long randomized fuzz of the decoder never traps")
+    func fuzz() {
+        var rng = SplitMix(seed: 2026)
+        var decoded = 0, refused = 0
+        let seeds = Self.samples.map { Array(frames($0)[4...]) }
+        for i in 0..<200_000 {
+            var body = seeds[i % seeds.count]
+            let edits = Int(rng.next() % 6)
+            for _ in 0..<edits where !body.isEmpty {
+                let at = Int(rng.next() % UInt64(body.count))
+                switch rng.next() % 4 {
+                case 0: body[at] = UInt8(truncatingIfNeeded: rng.next())
+                case 1: body.removeSubrange(at...)
+                case 2: body.insert(UInt8(truncatingIfNeeded: rng.next()), at: at)
+                default: body[at] ^= 0x80
+                }
+            }
+            if (try? MigrationWire.decode(body)) != nil { decoded += 1 } else { refused += 1 }
+        }
+        #expect(decoded + refused == 200_000)
+        #expect(refused > 1000, "mutations were mostly caught")
+    }
+
+    @Test("the page digest differs when one byte differs")
+    func digest() {
+        var a = [UInt8](repeating: 0, count: 4096)
+        let d0 = a.withUnsafeBytes { PageDigest.of($0) }
+        a[4095] = 1
+        let d1 = a.withUnsafeBytes { PageDigest.of($0) }
+        a[4095] = 0; a[0] = 1
+        let d2 = a.withUnsafeBytes { PageDigest.of($0) }
+        #expect(d0 != d1 && d0 != d2 && d1 != d2)
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
