@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // C shim for <linux/kvm.h>: fixed-arity ioctl wrappers and atomics on kernel-shared memory.
@@ -29,6 +30,11 @@ let package = Package(
         .target(name: "NoLossCheck", dependencies: ["Tracking", "Machine", "Display", "KVM"]),
         // The migration stream's messages: framing and encoding only (no KVM, no sockets).
         .target(name: "MigrationWire"),
+        // Live migration between two ringside processes: pre-copy from the dirty list over SwiftNIO.
+        .target(name: "LiveMigration", dependencies: [
+            "Tracking", "Machine", "KVM", "MigrationWire",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // libpng shim (setjmp error handling stays in C).
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
         .target(name: "PNGOutput", dependencies: ["Display", "CPNG"]),
@@ -39,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -53,7 +53,15 @@ public final class Machine: @unchecked Sendable {
         try self.init(system: system, config: config, events: events, contents: snapshot)
     }
 
-    private init(system: KVMSystem, config: MachineConfig, events: MachineEvents, contents snapshot: MachineSnapshot?) throws(MachineError) {
+    /// Builds a VM for a migration destination to fill: memory all zero, vCPUs created but
+    /// not set up. Write the incoming pages with `writeGuest`, load each vCPU's state through
+    /// its handle and the frame counts with `restoreFrameCounts`, then `start()`.
+    public convenience init(system: KVMSystem, incoming config: MachineConfig, events: MachineEvents = MachineEvents()) throws(MachineError) {
+        try self.init(system: system, config: config, events: events, contents: nil, incoming: true)
+    }
+
+    private init(system: KVMSystem, config: MachineConfig, events: MachineEvents, contents snapshot: MachineSnapshot?,
+                 incoming: Bool = false) throws(MachineError) {
         self.config = config
         self.events = events
         do {
@@ -82,7 +90,7 @@ public final class Machine: @unchecked Sendable {
             if let snapshot {
                 MachineSnapshot.copy(snapshot.ram, into: slots[0], with: writer)
                 MachineSnapshot.copy(snapshot.framebuffer, into: slots[1], with: writer)
-            } else {
+            } else if !incoming {
                 BootSetup.load(config.image, with: writer)
                 BootSetup.writeTables(with: writer, ram: ram, config: config)
             }
@@ -95,7 +103,7 @@ public final class Machine: @unchecked Sendable {
                 let v = try vm.createVCPU(index: i)
                 if let snapshot {
                     try v.loadState(snapshot.vcpus[i])
-                } else {
+                } else if !incoming {
                     try BootSetup.enterUserMode(v, entry: config.image.entry)
                 }
                 cpus.append(v)
@@ -106,13 +114,27 @@ public final class Machine: @unchecked Sendable {
             throw .kvm(error)
         }
         runners = vcpus.map { VCPURunner(vcpu: $0) }
-        if let snapshot {
-            for (r, frames) in zip(runners, snapshot.frameCounts) { r.frames = frames }
-            // With lockstep a vCPU ahead of the slowest was held at its doorbell, having
-            // arrived: it starts held there again (see `runLoop`).
-            lockstepReleased = snapshot.frameCounts.min() ?? 0
-            if config.lockstep { lockstepArrivals = snapshot.frameCounts.filter { $0 > lockstepReleased }.count }
+        if let snapshot { setFrameCounts(snapshot.frameCounts) }
+    }
+
+    private func setFrameCounts(_ counts: [Int]) {
+        for (r, frames) in zip(runners, counts) { r.frames = frames }
+        // With lockstep a vCPU ahead of the slowest was held at its doorbell, having
+        // arrived: it starts held there again (see `runLoop`).
+        lockstepReleased = counts.min() ?? 0
+        if config.lockstep { lockstepArrivals = counts.filter { $0 > lockstepReleased }.count }
+    }
+
+    /// Sets each vCPU's completed-frame count (a migration destination, before `start()`).
+    public func restoreFrameCounts(_ counts: [Int]) throws(MachineError) {
+        state.lock(); defer { state.unlock() }
+        guard !runners.contains(where: { $0.threadAlive || $0.threadEnded }) else {
+            throw .snapshotMismatch("frame counts can only be restored before the machine starts")
         }
+        guard counts.count == runners.count, counts.allSatisfy({ $0 >= 0 }) else {
+            throw .snapshotMismatch("\(counts.count) frame counts for \(runners.count) vCPUs")
+        }
+        setFrameCounts(counts)
     }
 
     /// Starts one thread per vCPU. Call it once.

@@ -5,6 +5,8 @@ public enum MigrationMessage: Equatable, Sendable {
     case hello(version: UInt16, capabilities: UInt32)
     /// Source to destination: what to build.
     case config(MigrationConfig)
+    /// Destination: the config is acceptable; send the memory.
+    case accepted
     /// Pages of one slot: each with its 4096 bytes, or marked zero.
     case pages(slot: UInt32, [PageRecord])
     /// The end of one pre-copy round, with the number of pages it sent.
@@ -19,8 +21,9 @@ public enum MigrationMessage: Equatable, Sendable {
     case complete
     /// Destination: it has everything, checked it, and can resume.
     case ready
-    /// Source: it has stopped for good; the destination runs the guest from now on.
-    case commit
+    /// Source: it has stopped for good; the destination runs the guest from now on. Carries
+    /// how long the source's vCPUs have been paused, so the destination can report downtime.
+    case commit(pausedNanos: UInt64)
     /// Destination: the guest is running here.
     case started
     /// Either side: the migration is abandoned, with the reason in one line.
@@ -30,6 +33,7 @@ public enum MigrationMessage: Equatable, Sendable {
         switch self {
         case .hello: return "hello"
         case .config: return "config"
+        case .accepted: return "accepted"
         case .pages: return "pages"
         case .roundEnd: return "round-end"
         case .vcpuState: return "vcpu-state"

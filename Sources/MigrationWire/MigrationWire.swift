@@ -16,7 +16,7 @@ public enum MigrationWire {
     public static let maxVCPUs = 64
 
     enum Kind: UInt8 {
-        case hello = 1, config, pages, roundEnd, vcpuState, deviceState, digests, complete, ready, commit, started, abort
+        case hello = 1, config, pages, roundEnd, vcpuState, deviceState, digests, complete, ready, commit, started, abort, accepted
     }
 
     /// Appends one message as a frame.
@@ -50,7 +50,8 @@ public enum MigrationWire {
             for d in list { w.u64(d.page); w.u64(d.digest) }
         case .complete: w.u8(Kind.complete.rawValue)
         case .ready: w.u8(Kind.ready.rawValue)
-        case .commit: w.u8(Kind.commit.rawValue)
+        case .commit(let paused): w.u8(Kind.commit.rawValue); w.u64(paused)
+        case .accepted: w.u8(Kind.accepted.rawValue)
         case .started: w.u8(Kind.started.rawValue)
         case .abort(let why): w.u8(Kind.abort.rawValue); w.string(String(why.prefix(1000)))
         }
@@ -147,7 +148,8 @@ public enum MigrationWire {
             m = .digests(slot: slot, list)
         case .complete: m = .complete
         case .ready: m = .ready
-        case .commit: m = .commit
+        case .commit: m = .commit(pausedNanos: try r.u64())
+        case .accepted: m = .accepted
         case .started: m = .started
         case .abort: m = .abort(try r.string(limit: 4096))
         }

@@ -76,6 +76,12 @@ public struct MigrationPageSet: Sendable, Equatable {
 
     public func contains(slot id: UInt32, page: UInt64) -> Bool { self[slot: id]?.contains(page) ?? false }
 
+    /// Adds one page of slot `id` (ignored past the slot's end or for a slot the set lacks).
+    public mutating func insert(slot id: UInt32, page: UInt64) {
+        guard Int(id) < slots.count, slots[Int(id)] != nil else { return }
+        slots[Int(id)]!.insert(page)
+    }
+
     mutating func insert(slot id: UInt32, pages: UnsafeBufferPointer<UInt64>) {
         guard Int(id) < slots.count, var s = slots[Int(id)] else { return }
         slots[Int(id)] = nil // keep the words uniquely referenced while inserting

@@ -30,12 +30,13 @@ public final class TrackingSession: @unchecked Sendable {
     public private(set) var heat: DirtyHeatmap?
 
     /// Builds the machine with the plan's logging (or, given `restoring`, a machine that
-    /// continues from that snapshot; its restored pages reach the display at the first sync).
+    /// continues from that snapshot, its restored pages reaching the display at the first
+    /// sync; or, with `incoming`, an empty machine a migration destination fills).
     /// When the kernel refuses the ring at `KVM_ENABLE_CAP`, falls back to the bitmap and
     /// records why.
     public init(system: KVMSystem, config baseConfig: MachineConfig, plan requestedPlan: TrackingPlan, tile: TileSize,
                 migration wantsMigration: Bool, events: MachineEvents = MachineEvents(),
-                restoring snapshot: MachineSnapshot? = nil) throws(TrackingError) {
+                restoring snapshot: MachineSnapshot? = nil, incoming: Bool = false) throws(TrackingError) {
         var config = baseConfig
         config.logRAM = wantsMigration
         config.dirtyLogging = requestedPlan.logging
@@ -45,6 +46,7 @@ public final class TrackingSession: @unchecked Sendable {
         ringFullHook.dirtyRingFull = { cpu throws(KVMError) in try box.session?.harvestForRingFull(cpu: cpu) }
         func build(_ config: MachineConfig) throws(MachineError) -> Machine {
             if let snapshot { return try Machine(system: system, config: config, events: ringFullHook, restoring: snapshot) }
+            if incoming { return try Machine(system: system, incoming: config, events: ringFullHook) }
             return try Machine(system: system, config: config, events: ringFullHook)
         }
         let m: Machine

@@ -13,7 +13,7 @@ struct MigrationWireTests {
         .vcpuState(index: 1, state: [9, 8, 7]),
         .deviceState(DeviceState(frames: [10, 11], tick: 5)),
         .digests(slot: 0, [PageDigestRecord(page: 1, digest: 0xDEAD)]),
-        .complete, .ready, .commit, .started, .abort("destination refused the config"),
+        .accepted, .complete, .ready, .commit(pausedNanos: 1_500_000), .started, .abort("destination refused the config"),
     ]
 
     func frames(_ m: MigrationMessage) -> [UInt8] { var out: [UInt8] = []; MigrationWire.encode(m, into: &out); return out }

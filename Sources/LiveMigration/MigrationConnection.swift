@@ -1,0 +1,116 @@
+import MigrationWire
+import NIOCore
+import NIOPosix
+
+/// One migration stream over TCP: whole frames in, whole frames out, with a read timeout.
+/// Built on SwiftNIO; the messages themselves are `MigrationWire`'s.
+final class MigrationConnection: @unchecked Sendable {
+    private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator?
+    private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
+    let peer: String
+    /// Frame bytes sent and received so far.
+    private(set) var bytesSent = 0
+    private(set) var bytesReceived = 0
+
+    init(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
+        self.channel = channel
+        peer = channel.channel.remoteAddress.map { "\($0)" } ?? "peer"
+    }
+
+    /// Sets the pipeline of a new migration channel: frames, and a close after `timeout`
+    /// seconds without input.
+    static func configure(_ channel: Channel, timeout: Double) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
+            try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        }
+    }
+
+    /// Connects to `host:port`.
+    static func connect(host: String, port: Int, timeout: Double) async throws -> MigrationConnection {
+        let ch = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { configure($0, timeout: timeout) }
+        return MigrationConnection(ch)
+    }
+
+    /// Runs `body` with the stream open, then closes it (also when `body` throws).
+    func run<R: Sendable>(_ body: (MigrationConnection) async throws -> R) async throws -> R {
+        try await channel.executeThenClose { inbound, outbound in
+            self.inbound = inbound.makeAsyncIterator()
+            self.outbound = outbound
+            defer { self.inbound = nil; self.outbound = nil }
+            return try await body(self)
+        }
+    }
+
+    func send(_ message: MigrationMessage) async throws {
+        var bytes: [UInt8] = []
+        MigrationWire.encode(message, into: &bytes)
+        try await sendFrames(bytes)
+    }
+
+    /// Sends bytes that already hold whole frames.
+    func sendFrames(_ bytes: [UInt8]) async throws {
+        guard let outbound else { throw MigrationError.connectionLost("the connection is closed") }
+        bytesSent += bytes.count
+        try await outbound.write(ByteBuffer(bytes: bytes))
+    }
+
+    /// The next message; throws when the peer closed, went quiet past the timeout, or sent
+    /// bytes that are not a valid message.
+    func receive() async throws -> MigrationMessage {
+        guard var it = inbound else { throw MigrationError.connectionLost("the connection is closed") }
+        defer { inbound = it }
+        let next: ByteBuffer?
+        do { next = try await it.next() } catch { throw MigrationError.connectionLost("\(error)") }
+        guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection (or sent nothing for too long)") }
+        bytesReceived += frame.readableBytes + 4
+        let body = frame.readBytes(length: frame.readableBytes) ?? []
+        return try MigrationWire.decode(body)
+    }
+}
+
+/// Splits the byte stream into frame bodies (length checked before anything is buffered).
+struct FrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let header = buffer.getBytes(at: buffer.readerIndex, length: min(4, buffer.readableBytes)),
+              let length = try MigrationWire.frameLength(header) else { return .needMoreData }
+        guard buffer.readableBytes >= 4 + length else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: length)!))
+        return .continue
+    }
+}
+
+/// Closes the channel when the idle handler says nothing arrived for too long.
+final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+}
+
+/// Accepts one migration connection on `host:port` and runs `body` with it.
+enum MigrationListener {
+    static func acceptOne<R: Sendable>(host: String, port: Int, timeout: Double, listening: @Sendable (Int) -> Void,
+                                       _ body: @escaping @Sendable (MigrationConnection) async throws -> R) async throws -> R {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port) { MigrationConnection.configure($0, timeout: timeout) }
+        listening(server.channel.localAddress?.port ?? port)
+        return try await server.executeThenClose { connections in
+            for try await ch in connections {
+                return try await MigrationConnection(ch).run(body)
+            }
+            throw MigrationError.connectionLost("the listening socket closed before a source connected")
+        }
+    }
+}

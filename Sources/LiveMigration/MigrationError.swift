@@ -1,0 +1,24 @@
+import MigrationWire
+
+/// Why a migration did not complete. `description` is the one line a user sees.
+public enum MigrationError: Error, CustomStringConvertible {
+    case connectionLost(String)
+    case protocolError(String)
+    case refused(String)
+    case peerAborted(String)
+    case verification(String)
+    case tracking(String)
+    case outcomeUnknown(String)
+
+    public var description: String {
+        switch self {
+        case .connectionLost(let s): return "connection lost: \(s)"
+        case .protocolError(let s): return "protocol error: \(s)"
+        case .refused(let s): return "refused: \(s)"
+        case .peerAborted(let s): return "the other side abandoned the migration: \(s)"
+        case .verification(let s): return "verification failed: \(s)"
+        case .tracking(let s): return s
+        case .outcomeUnknown(let s): return s
+        }
+    }
+}
