@@ -9,10 +9,11 @@ enum BootSetup {
     /// Copies each `PT_LOAD` segment's file bytes to its address; the rest of `p_memsz`
     /// is already zero (fresh anonymous memory).
     static func load(_ image: GuestImage, into ram: GuestMemory) {
-        image.bytes.withUnsafeBytes { file in
-            for s in image.segments where s.fileSize > 0 {
-                // SAFETY: GuestImage.validate checked address + memorySize <= RAM size.
-                ram.pointer(at: Int(s.address)).copyMemory(from: file.baseAddress! + s.fileOffset, byteCount: s.fileSize)
+        for s in image.segments where s.fileSize > 0 {
+            s.bytes.withUnsafeBytes { bytes in
+                // SAFETY: GuestImage.validate checked address + memorySize <= RAM size, and
+                // `bytes` holds the segment's fileSize (<= memorySize) bytes.
+                ram.pointer(at: Int(s.address)).copyMemory(from: bytes.baseAddress!, byteCount: s.fileSize)
             }
         }
     }

@@ -44,6 +44,13 @@ public struct MachineConfig: Sendable {
     public static let widthRange = 64...7680
     public static let heightRange = 64...4320
 
+    /// Checks the guest RAM size alone (before an image is loaded against it).
+    public static func validate(ramBytes: UInt64) throws(MachineError) {
+        guard ramBytes >= GuestLayout.minRAM, ramBytes <= GuestLayout.maxRAM, ramBytes % GuestLayout.largePage == 0 else {
+            throw .badMemory("guest memory \(ramBytes) bytes is out of range: use 8M ... 32G in whole 2M steps (e.g. --memory 256M)")
+        }
+    }
+
     /// Checks ranges; the first problem as a user-facing error.
     public func validate(maxVCPUs: Int) throws(MachineError) {
         guard Self.widthRange.contains(width), Self.heightRange.contains(height) else {
@@ -52,9 +59,7 @@ public struct MachineConfig: Sendable {
         if let pitch, pitch < width * 4 || pitch % 4 != 0 || pitch > width * 4 + 65536 {
             throw .badGeometry("pitch \(pitch) is invalid for width \(width): it must be a multiple of 4, at least \(width * 4) bytes")
         }
-        guard ramBytes >= GuestLayout.minRAM, ramBytes <= GuestLayout.maxRAM, ramBytes % GuestLayout.largePage == 0 else {
-            throw .badMemory("guest memory \(ramBytes) bytes is out of range: use 8M ... 32G in whole 2M steps (e.g. --memory 256M)")
-        }
+        try Self.validate(ramBytes: ramBytes)
         let limit = min(maxVCPUs, GuestLayout.maxVCPUs)
         guard cpus >= 1, cpus <= limit else {
             throw .badCPUCount("--cpus \(cpus) is out of range: this host's KVM allows 1...\(limit)")

@@ -59,15 +59,17 @@ struct MachineOptions: ParsableArguments {
     /// Opens KVM, loads the image and checks every range; one line per problem.
     func makeConfig() throws -> (KVMSystem, HostCapabilities, MachineConfig) {
         guard let ram = parseMemorySize(memory) else {
-            throw Failure("--memory '\(memory)' is not a size: use a number with M or G, e.g. 256M or 4G")
+            throw Failure("--memory '\(memory)' is not a size: use 8M...32G in whole 2M steps, a number with M or G, e.g. 256M or 4G")
         }
+        do { try MachineConfig.validate(ramBytes: ram) } catch { throw Failure("\(error)") }
         // Geometry and counts are checked before touching KVM, so they fail the same everywhere.
         guard MachineConfig.widthRange.contains(width), MachineConfig.heightRange.contains(height) else {
             throw Failure("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
         }
         guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
         let image: GuestImage
-        do { image = try GuestCatalog.load(guest) } catch { throw Failure("\(error)") }
+        // An image must fit in guest RAM: a larger file is refused before it is read.
+        do { image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram)) } catch { throw Failure("\(error)") }
         let system: KVMSystem
         let caps: HostCapabilities
         do {
