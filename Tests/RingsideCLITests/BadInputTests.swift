@@ -124,10 +124,18 @@ final class BadInputTests: XCTestCase {
     }
 
     func testPNGOptionsAreChecked() throws {
-        try assertOneLineError(["run", "--headless", "--png", "/nonexistent/dir"], contains: "does not exist")
         try assertOneLineError(["run", "--headless", "--png", "/sys", "--frames", "1"], contains: "/sys")
         try assertOneLineError(["run", "--headless", "--png", "/tmp", "--png-every", "0"], contains: "--png-every 0")
         try assertOneLineError(["run", "--headless", "--refresh", "0"], contains: "--refresh 0")
+    }
+
+    func testAPNGDirectoryThatCannotBeMadeOrWrittenIsRefusedWithTheRealErrno() throws {
+        let file = try writeELF()
+        try assertOneLineError(["run", "--headless", "--frames", "1", "--png", file + "/out"], contains: "is a file, not a directory (ENOTDIR)")
+        try assertOneLineError(["run", "--headless", "--frames", "1", "--png", "/proc/ringside/out"],
+                               contains: "cannot create directory /proc/ringside: No such file or directory (ENOENT)")
+        try assertOneLineError(["run", "--headless", "--frames", "1", "--png", "/proc"],
+                               contains: "/proc: the directory is not writable: creating a file in it failed with No such file or directory (ENOENT)")
     }
 
     func testACrashingGuestIsReportedWithRIPAndNonZeroStatus() throws {
