@@ -26,10 +26,8 @@ final class RunSession: @unchecked Sendable {
         let mode = try o.tracking.mode()
         let tile = try o.tracking.tileSize()
         let policy = try o.output.pngPolicy()
-        if let f = o.frames, f < 1 { throw Failure("--frames \(f) is out of range: use 1 or more") }
-        if let s = o.seconds, !(s > 0) { throw Failure("--seconds \(s) is out of range: use a positive number") }
-        guard o.refresh > 0, o.refresh <= 1000 else { throw Failure("--refresh \(o.refresh) is out of range: use 1...1000 refreshes per second") }
-        if let ms = o.migrationRoundsMS, ms < 1 { throw Failure("--migration-rounds \(ms) is out of range: use 1 or more milliseconds") }
+        // --frames, --seconds, --refresh, --migration-rounds and the other numbers were range
+        // checked as they were parsed (NumericOptions.swift), so no conversion below can trap.
         let (system, caps, baseConfig) = try o.machine.makeConfig()
         let migration = o.migrationRoundsMS != nil || o.output.showSplit
         let plan: TrackingPlan
