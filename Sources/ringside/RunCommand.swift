@@ -41,6 +41,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        // Before anything else, so a SIGTERM during start-up is a clean stop too.
+        StopSignals.start()
         runReportingFailures { try RunSession(options: self).execute() }
     }
 }

@@ -290,19 +290,8 @@ final class RefreshLoop: @unchecked Sendable {
     }
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM stop the VM cleanly instead of killing the process.
-func installInterruptHandler(_ body: @escaping @Sendable () -> Void) -> DispatchSourceSignal {
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    let q = DispatchQueue(label: "ringside.signals")
-    let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: q)
-    s.setEventHandler {
-        Console.error("interrupted: stopping the guest")
-        body()
-    }
-    s.resume()
-    let t = DispatchSource.makeSignalSource(signal: SIGTERM, queue: q)
-    t.setEventHandler(handler: body)
-    t.resume()
-    return s
+/// The first SIGINT (Ctrl-C), SIGTERM or SIGHUP calls `body`, which stops the VM cleanly; a
+/// second one exits at once with status 128 + its number (see Signals.swift).
+func installInterruptHandler(_ body: @escaping @Sendable () -> Void) -> StopSignals.Registration {
+    StopSignals.onFirstSignal(body)
 }
