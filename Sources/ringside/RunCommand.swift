@@ -43,7 +43,10 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // Before anything else, so a SIGTERM during start-up is a clean stop too.
         StopSignals.start()
-        runReportingFailures { try RunSession(options: self).execute() }
+        runReportingFailures {
+            try warnAboutIgnoredOptions()
+            return try RunSession(options: self).execute()
+        }
     }
 }
 

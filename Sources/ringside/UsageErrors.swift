@@ -14,6 +14,10 @@ enum RingsideMain {
             Console.error(UsageErrors.line(for: error, arguments: arguments))
             exit(1)
         }
+        if let repeated = UsageErrors.repeatedOption(in: arguments) {
+            Console.error(repeated)
+            exit(1)
+        }
         do {
             try command.run()
         } catch {
@@ -57,5 +61,25 @@ enum UsageErrors {
     static func lowercasingFirstWord(_ s: String) -> String {
         guard let first = s.first, first.isUppercase, s.dropFirst().prefix(while: { $0.isLetter }).allSatisfy(\.isLowercase) else { return s }
         return first.lowercased() + s.dropFirst()
+    }
+
+    /// Every option of every subcommand takes at most one value, and ArgumentParser would
+    /// silently keep the last of `--cpus 1 --cpus 2`: such a line is refused instead. Called
+    /// after a successful parse, when every argument that starts with `--` names an option
+    /// (a numeric option's value never starts with `--`, and none of the other options takes
+    /// a value starting with `-`), up to a bare `--`.
+    static func repeatedOption(in arguments: [String]) -> String? {
+        var seen: [String: Int] = [:]
+        var order: [String] = []
+        for a in arguments {
+            if a == "--" { break }
+            guard a.hasPrefix("--") else { continue }
+            let name = String(a.split(separator: "=", maxSplits: 1).first ?? Substring(a))
+            if seen[name] == nil { order.append(name) }
+            seen[name, default: 0] += 1
+        }
+        guard let name = order.first(where: { seen[$0]! > 1 }) else { return nil }
+        let help = subcommand(of: arguments).map { "ringside \($0) --help" } ?? "ringside --help"
+        return "\(name) is given \(seen[name]!) times: give each option at most once (see '\(help)')"
     }
 }
