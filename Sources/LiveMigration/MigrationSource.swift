@@ -80,7 +80,15 @@ public enum MigrationSource {
         try await c.send(.hello(version: MigrationWire.version, capabilities: 0))
         guard case .hello(let v, _) = try await expect(c) else { throw MigrationError.protocolError("the destination did not say hello") }
         guard v == MigrationWire.version else { throw MigrationError.refused("the destination speaks protocol version \(v), this source \(MigrationWire.version)") }
-        let bytes = image.bytes
+        // The destination builds its machine config around the same image file.
+        let bytes: [UInt8]
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: image.path))
+            guard data.count <= MigrationWire.maxImageBytes else { throw MigrationError.refused("the guest image is larger than \(MigrationWire.maxImageBytes >> 20) MiB") }
+            bytes = [UInt8](data)
+        } catch let e as MigrationError { throw e } catch {
+            throw MigrationError.refused("cannot read the guest image \(image.path) to send it: \(error.localizedDescription)")
+        }
         try await c.send(.config(MigrationConfig(
             imageName: image.name, image: bytes, imageDigest: bytes.withUnsafeBytes { PageDigest.of($0) }, arguments: cfg.arguments,
             ramBytes: cfg.ramBytes, cpus: UInt32(cfg.cpus), width: UInt32(cfg.width), height: UInt32(cfg.height),

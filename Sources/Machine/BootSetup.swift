@@ -10,10 +10,11 @@ enum BootSetup {
     /// Copies each `PT_LOAD` segment's file bytes to its address; the rest of `p_memsz`
     /// is already zero (fresh anonymous memory).
     static func load(_ image: GuestImage, with writer: GuestWriter) {
-        image.bytes.withUnsafeBytes { file in
-            for s in image.segments where s.fileSize > 0 {
-                // GuestImage.validate checked address + memorySize <= RAM size.
-                writer.copy(UnsafeRawBufferPointer(rebasing: file[s.fileOffset..<s.fileOffset + s.fileSize]), to: s.address)
+        for s in image.segments where s.fileSize > 0 {
+            s.bytes.withUnsafeBytes { bytes in
+                // GuestImage.validate checked address + memorySize <= RAM size, and `bytes`
+                // holds the segment's fileSize (<= memorySize) bytes.
+                writer.copy(UnsafeRawBufferPointer(rebasing: bytes[0..<s.fileSize]), to: s.address)
             }
         }
     }

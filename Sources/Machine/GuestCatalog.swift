@@ -43,16 +43,17 @@ public enum GuestCatalog {
     }
 
     /// Resolves `--guest NAME|PATH`: a path (contains `/` or ends in `.elf`) is loaded as is;
-    /// a name must be a built-in guest.
-    public static func load(_ nameOrPath: String) throws(MachineError) -> GuestImage {
+    /// a name must be a built-in guest. An image file larger than `maxImageBytes` is refused
+    /// before it is read.
+    public static func load(_ nameOrPath: String, maxImageBytes: UInt64 = GuestImage.maxFileBytes) throws(MachineError) -> GuestImage {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".elf") {
-            do { return try GuestImage(path: nameOrPath) } catch { throw .image(error) }
+            do { return try GuestImage(path: nameOrPath, maxFileBytes: maxImageBytes) } catch { throw .image(error) }
         }
         guard names.contains(nameOrPath) else { throw .unknownGuest(nameOrPath, known: names) }
         guard let dir = directory() else {
             throw .image(.unreadable(path: "assets/guests/bin/\(nameOrPath).elf",
                                      reason: "built-in guest images not found (set RINGSIDE_GUEST_DIR or run from the checkout)"))
         }
-        do { return try GuestImage(path: "\(dir)/\(nameOrPath).elf", name: nameOrPath) } catch { throw .image(error) }
+        do { return try GuestImage(path: "\(dir)/\(nameOrPath).elf", name: nameOrPath, maxFileBytes: maxImageBytes) } catch { throw .image(error) }
     }
 }

@@ -9,6 +9,8 @@ public enum GuestImageError: Error, Equatable, CustomStringConvertible {
     case badSegment(path: String, what: String)
     case tooLarge(path: String, needs: UInt64, ram: UInt64)
     case badEntry(path: String, entry: UInt64)
+    /// The file is larger than `limit` bytes (`GuestImage.fileSizeLimit`); nothing was read.
+    case fileTooLarge(path: String, size: UInt64, limit: UInt64)
 
     public var description: String {
         switch self {
@@ -21,95 +23,185 @@ public enum GuestImageError: Error, Equatable, CustomStringConvertible {
             return "guest image \(p) needs guest memory up to \(needs >> 20) MiB but --memory is \(ram >> 20) MiB (raise --memory)"
         case .badEntry(let p, let e):
             return "guest image \(p) has entry point 0x\(String(e, radix: 16)) outside its executable segments"
+        case .fileTooLarge(let p, let size, let limit):
+            return "guest image \(p) is \(size) bytes, more than the limit of \(limit) bytes (\(limit >> 20) MiB: the guest RAM or 1 GiB, "
+                + "whichever is smaller); an image must fit in guest RAM, so check the path or raise --memory"
         }
     }
 }
 
 /// A loadable segment (`PT_LOAD`).
 public struct ImageSegment: Equatable, Sendable {
+    /// Guest-physical (and, identity-mapped, virtual) address: `p_paddr`, equal to `p_vaddr`.
     public var address: UInt64
     public var fileOffset: Int
     public var fileSize: Int
     public var memorySize: UInt64
     public var executable: Bool
+    /// The segment's `fileSize` bytes from the file; the rest of `memorySize` is zero.
+    public var bytes: [UInt8]
 }
 
 /// A static ELF64 x86-64 executable, parsed and checked for what can be checked without RAM.
+///
+/// From a file only the ELF header, the program header table and each `PT_LOAD` segment's
+/// file bytes are read (with `pread`), never the whole file, and a file larger than the limit
+/// is refused before anything is read.
 public struct GuestImage: Sendable {
     public let name: String
     public let path: String
-    public let bytes: [UInt8]
     public let entry: UInt64
     public let segments: [ImageSegment]
+
+    /// No image file may be larger than this, whatever the guest RAM.
+    public static let maxFileBytes: UInt64 = 1 << 30
+
+    /// The largest image file a guest with `ramBytes` of RAM may load: the RAM or 1 GiB,
+    /// whichever is smaller.
+    public static func fileSizeLimit(ramBytes: UInt64) -> UInt64 { min(ramBytes, maxFileBytes) }
 
     /// The lowest address past every segment: where free guest RAM (the "heap") begins.
     public var end: UInt64 { segments.map { $0.address + $0.memorySize }.max() ?? GuestLayout.imageBase }
 
-    public init(path: String, name: String? = nil) throws(GuestImageError) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            let reason = !exists ? "no such file" : isDirectory.boolValue ? "it is a directory" : "permission denied or not a regular file"
-            throw .unreadable(path: path, reason: reason)
+    /// Opens and checks the image at `path`, refusing a file larger than `maxFileBytes`
+    /// before reading it.
+    public init(path: String, name: String? = nil, maxFileBytes: UInt64 = GuestImage.maxFileBytes) throws(GuestImageError) {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: Self.openFailure(errno)) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: Self.errnoText(errno)) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw .unreadable(path: path, reason: "it is a directory")
+        default: throw .unreadable(path: path, reason: "it is not a regular file")
         }
-        try self.init(bytes: [UInt8](data), path: path, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
+        let size = UInt64(info.st_size)
+        guard size <= maxFileBytes else { throw .fileTooLarge(path: path, size: size, limit: maxFileBytes) }
+        try self.init(path: path, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
+                      fileSize: size) { (offset, count) throws(GuestImageError) in
+            var out = [UInt8](repeating: 0, count: count)
+            var done = 0
+            while done < count {
+                let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { throw .unreadable(path: path, reason: Self.errnoText(errno)) }
+                // The file shrank since fstat.
+                guard n > 0 else { throw .truncated(path: path, what: "byte \(offset + UInt64(done))") }
+                done += n
+            }
+            return out
+        }
     }
 
+    /// Parses an image held in memory.
     public init(bytes: [UInt8], path: String, name: String) throws(GuestImageError) {
-        self.bytes = bytes
+        try self.init(path: path, name: name, fileSize: UInt64(bytes.count)) { (offset, count) throws(GuestImageError) in
+            Array(bytes[Int(offset)..<Int(offset) + count])
+        }
+    }
+
+    /// Parses through `read(offset, count)`, which is only asked for bytes inside the file
+    /// (`fileSize` bytes long).
+    private init(path: String, name: String, fileSize: UInt64,
+                 read: (UInt64, Int) throws(GuestImageError) -> [UInt8]) throws(GuestImageError) {
         self.path = path
         self.name = name
-        func u16(_ o: Int) -> UInt16 { UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8 }
-        func u32(_ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[o + $1]) << (8 * $1) } }
-        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[o + $1]) << (8 * $1) } }
+        let header = try read(0, Int(min(fileSize, 64)))
+        func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
+        func u32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * $1) } }
+        func u64(_ b: [UInt8], _ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[o + $1]) << (8 * $1) } }
+        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 
-        guard bytes.count >= 4, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else {
+        guard header.count >= 4, header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C, header[3] == 0x46 else {
             throw .notELF(path: path)
         }
-        guard bytes.count >= 64 else { throw .truncated(path: path, what: "the ELF header") }
-        guard bytes[4] == 2 else { throw .unsupported(path: path, what: "it is 32-bit (ELFCLASS32)") }
-        guard bytes[5] == 1 else { throw .unsupported(path: path, what: "it is big-endian") }
-        guard u16(18) == 62 else { throw .unsupported(path: path, what: "machine \(u16(18)) is not x86-64") }
-        guard u16(16) == 2 else { throw .unsupported(path: path, what: "ELF type \(u16(16)) is not a static executable (ET_EXEC)") }
-        entry = u64(24)
-        let phoff = u64(32)
-        let phentsize = Int(u16(54)), phnum = Int(u16(56))
-        guard phentsize >= 56 || phnum == 0 else { throw .unsupported(path: path, what: "program header size \(phentsize)") }
-        guard phoff <= UInt64(bytes.count), UInt64(bytes.count) - phoff >= UInt64(phnum * phentsize) else {
+        guard header.count >= 64 else { throw .truncated(path: path, what: "the ELF header") }
+        switch header[4] { // EI_CLASS
+        case 2: break
+        case 1: throw .unsupported(path: path, what: "it is 32-bit (ELFCLASS32)")
+        case let c: throw .unsupported(path: path, what: "ELF class byte \(c) is invalid; need 2 (64-bit)")
+        }
+        switch header[5] { // EI_DATA
+        case 1: break
+        case 2: throw .unsupported(path: path, what: "it is big-endian (ELFDATA2MSB)")
+        case let d: throw .unsupported(path: path, what: "ELF data-encoding byte \(d) is invalid; need 1 (little-endian)")
+        }
+        guard u16(header, 18) == 62 else { throw .unsupported(path: path, what: "machine \(u16(header, 18)) is not x86-64") }
+        guard u16(header, 16) == 2 else { throw .unsupported(path: path, what: "ELF type \(u16(header, 16)) is not a static executable (ET_EXEC)") }
+        let entryPoint = u64(header, 24)
+        entry = entryPoint
+        let phoff = u64(header, 32)
+        let phentsize = Int(u16(header, 54)), phnum = Int(u16(header, 56))
+        // As Linux's loader does: an ELF64 program header is exactly 56 bytes.
+        guard phentsize == 56 || phnum == 0 else {
+            throw .unsupported(path: path, what: "program header size \(phentsize) (ELF64 program headers are 56 bytes)")
+        }
+        let tableBytes = UInt64(phnum * phentsize)
+        guard phoff <= fileSize, fileSize - phoff >= tableBytes else {
             throw .truncated(path: path, what: "the program header table")
         }
+        let table = try read(phoff, Int(tableBytes))
+
         var segs: [ImageSegment] = []
+        var fileBytes: UInt64 = 0
         for i in 0..<phnum {
-            let h = Int(phoff) + i * phentsize
-            guard u32(h) == 1 else { continue } // PT_LOAD
-            let flags = u32(h + 4)
-            let offset = u64(h + 8), paddr = u64(h + 24), filesz = u64(h + 32), memsz = u64(h + 40)
+            let h = i * phentsize
+            guard u32(table, h) == 1 else { continue } // PT_LOAD
+            let flags = u32(table, h + 4)
+            let offset = u64(table, h + 8), vaddr = u64(table, h + 16), paddr = u64(table, h + 24)
+            let filesz = u64(table, h + 32), memsz = u64(table, h + 40)
             guard memsz >= filesz else { throw .badSegment(path: path, what: "segment \(i) has p_filesz > p_memsz") }
-            guard offset <= UInt64(bytes.count), UInt64(bytes.count) - offset >= filesz else {
+            guard offset <= fileSize, fileSize - offset >= filesz else {
                 throw .truncated(path: path, what: "segment \(i) (file bytes \(offset)..<\(offset &+ filesz))")
             }
+            // Segments are placed at p_paddr and run at p_vaddr; with memory identity-mapped
+            // (assets/guests/README.md) those are one address.
+            guard vaddr == paddr else {
+                throw .badSegment(path: path, what: "segment \(i) has p_vaddr \(hex(vaddr)) but p_paddr \(hex(paddr)); guest memory is "
+                    + "identity-mapped, so they must be equal (link with the virtual address as the load address)")
+            }
             guard paddr >= GuestLayout.imageBase else {
-                throw .badSegment(path: path, what: "segment \(i) at 0x\(String(paddr, radix: 16)) overlaps the VMM's structures below 0x200000")
+                throw .badSegment(path: path, what: "segment \(i) at \(hex(paddr)) overlaps the VMM's structures below 0x200000")
             }
             guard paddr < (1 << 40), memsz < (1 << 40) else {
-                throw .badSegment(path: path, what: "segment \(i) at 0x\(String(paddr, radix: 16)) is far outside guest RAM")
+                throw .badSegment(path: path, what: "segment \(i) at \(hex(paddr)) is far outside guest RAM")
             }
             if memsz == 0 { continue }
+            fileBytes += filesz
+            guard fileBytes <= fileSize else {
+                throw .badSegment(path: path, what: "segments 0...\(i) hold \(fileBytes) bytes of the file, more than its \(fileSize) bytes: segments overlap in the file")
+            }
             segs.append(ImageSegment(address: paddr, fileOffset: Int(offset), fileSize: Int(filesz),
-                                     memorySize: memsz, executable: flags & 1 != 0))
+                                     memorySize: memsz, executable: flags & 1 != 0, bytes: []))
         }
         guard !segs.isEmpty else { throw .unsupported(path: path, what: "it has no loadable segments") }
-        segments = segs
-        guard segs.contains(where: { $0.executable && entry >= $0.address && entry < $0.address + $0.memorySize }) else {
-            throw .badEntry(path: path, entry: entry)
+        guard segs.contains(where: { $0.executable && entryPoint >= $0.address && entryPoint < $0.address + $0.memorySize }) else {
+            throw .badEntry(path: path, entry: entryPoint)
         }
+        // Everything checked: now read what will be copied into guest RAM.
+        for i in segs.indices where segs[i].fileSize > 0 {
+            segs[i].bytes = try read(UInt64(segs[i].fileOffset), segs[i].fileSize)
+        }
+        segments = segs
     }
 
     /// Checks every segment fits in `ramBytes` of guest RAM.
     public func validate(ramBytes: UInt64) throws(GuestImageError) {
         if end > ramBytes { throw .tooLarge(path: path, needs: end, ram: ramBytes) }
+    }
+
+    private static func errnoText(_ code: Int32) -> String {
+        "\(String(cString: strerror(code))) (errno \(code))"
+    }
+
+    private static func openFailure(_ code: Int32) -> String {
+        switch code {
+        case ENOENT: return "no such file"
+        case ENOTDIR: return "not a directory (ENOTDIR): a name before a '/' in the path is a file, not a directory"
+        case EACCES: return "permission denied (EACCES)"
+        default: return errnoText(code)
+        }
     }
 }

@@ -43,6 +43,15 @@ public struct MachineConfig: Sendable {
 
     public static let widthRange = 64...7680
     public static let heightRange = 64...4320
+    /// Guest pacing ticks per second; 0 (free-run) is allowed besides.
+    public static let guestHzRange = 1.0...100_000.0
+
+    /// Checks the guest RAM size alone (before an image is loaded against it).
+    public static func validate(ramBytes: UInt64) throws(MachineError) {
+        guard ramBytes >= GuestLayout.minRAM, ramBytes <= GuestLayout.maxRAM, ramBytes % GuestLayout.largePage == 0 else {
+            throw .badMemory("guest memory \(ramBytes) bytes is out of range: use 8M ... 32G in whole 2M steps (e.g. --memory 256M)")
+        }
+    }
 
     /// Checks ranges; the first problem as a user-facing error.
     public func validate(maxVCPUs: Int) throws(MachineError) {
@@ -52,9 +61,7 @@ public struct MachineConfig: Sendable {
         if let pitch, pitch < width * 4 || pitch % 4 != 0 || pitch > width * 4 + 65536 {
             throw .badGeometry("pitch \(pitch) is invalid for width \(width): it must be a multiple of 4, at least \(width * 4) bytes")
         }
-        guard ramBytes >= GuestLayout.minRAM, ramBytes <= GuestLayout.maxRAM, ramBytes % GuestLayout.largePage == 0 else {
-            throw .badMemory("guest memory \(ramBytes) bytes is out of range: use 8M ... 32G in whole 2M steps (e.g. --memory 256M)")
-        }
+        try Self.validate(ramBytes: ramBytes)
         let limit = min(maxVCPUs, GuestLayout.maxVCPUs)
         guard cpus >= 1, cpus <= limit else {
             throw .badCPUCount("--cpus \(cpus) is out of range: this host's KVM allows 1...\(limit)")
@@ -62,8 +69,9 @@ public struct MachineConfig: Sendable {
         if arguments.utf8.count > GuestLayout.maxArgumentBytes {
             throw .badArguments("guest arguments are \(arguments.utf8.count) bytes; the limit is \(GuestLayout.maxArgumentBytes)")
         }
-        if guestHz < 0 || guestHz > 100_000 || guestHz.isNaN {
-            throw .badArguments("--guest-hz \(guestHz) is out of range: use 0 (free-run) ... 100000")
+        // Below 1 Hz the pacing period (1e9 / hz nanoseconds) would not fit the UInt64 clock.
+        guard guestHz == 0 || Self.guestHzRange.contains(guestHz) else {
+            throw .badArguments("--guest-hz \(guestHz) is out of range: use 0 (free-run) or 1...100000")
         }
         if let frameLimit, frameLimit < 1 {
             throw .badArguments("--frames \(frameLimit) must be at least 1")

@@ -5,16 +5,17 @@ import Darwin
 #endif
 import Display
 
-/// Writes numbered frames (`frame-000123.png`) into one directory as frames complete.
-///
-/// The directory is checked once, up front, so a bad `--png` argument fails before the guest
-/// starts rather than after the first frame. Not thread-safe: call from the display thread.
 /// What a dumped file shows: the guest screen, or a composed picture of it.
 public enum PNGPicture {
     case shadow(ShadowFramebuffer)
     case canvas(PixelCanvas)
 }
 
+/// Writes numbered frames (`frame-000123.png`) into one directory as frames complete.
+///
+/// The directory is made and checked once, up front, so a bad `--png` argument fails before
+/// the guest starts rather than after the first frame. Not thread-safe: call from the
+/// display thread.
 public final class PNGDumper {
     /// Which frames become files.
     public enum Policy: Sendable, Equatable {
@@ -40,32 +41,58 @@ public final class PNGDumper {
     private var lastWrittenFrame: Int?
     private var framesSeen = 0
 
-    /// Checks that `directory` exists, is a directory and is writable (by creating and
-    /// removing a probe file), and prepares to write frames into it.
+    /// Creates `directory` and its missing parents (as `mkdir -p`, mode 0755 less the umask),
+    /// checks it is writable (by creating and removing a probe file), and prepares to write
+    /// frames into it.
     public init(directory: String, policy: Policy, options: PNGWriter.Options = .fast) throws(PNGError) {
         if case .every(let n) = policy { precondition(n >= 1, "--png every N needs N >= 1") }
-        try Self.validateDirectory(directory)
+        try Self.prepareDirectory(directory)
         self.directory = directory
         self.policy = policy
         self.options = options
     }
 
-    /// Throws the `PNGError` that writing into `path` would hit: missing, not a directory,
-    /// or not writable.
-    public static func validateDirectory(_ path: String) throws(PNGError) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let code = errno
-            if code == ENOENT { throw .directoryMissing(path: path) }
-            if code == ENOTDIR { throw .notADirectory(path: path) }
-            throw .directoryNotWritable(path: path, errno: code)
-        }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw .notADirectory(path: path) }
+    /// Makes `path` a writable directory, creating it and its parents as needed; throws the
+    /// `PNGError` saying why it cannot be one: a file in the way, a directory that cannot be
+    /// created, or one files cannot be created in (each with the real errno).
+    public static func prepareDirectory(_ path: String) throws(PNGError) {
+        try createDirectories(path, for: path)
         let probe = join(path, ".ringside-probe-\(getpid())")
-        let fd = open(probe, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        let fd = open(probe, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .directoryNotWritable(path: path, errno: errno) }
         close(fd)
         unlink(probe)
+    }
+
+    /// `mkdir -p directory`: each missing directory from the top down, mode 0755.
+    private static func createDirectories(_ directory: String, for path: String) throws(PNGError) {
+        var info = stat()
+        if stat(directory, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw .notADirectory(path: path) }
+            return
+        }
+        let code = errno
+        if code == ENOTDIR { throw .notADirectory(path: path) }
+        guard code == ENOENT else { throw .cannotCreateDirectory(path: path, directory: directory, errno: code) }
+        let parent = parentDirectory(directory)
+        if parent != directory { try createDirectories(parent, for: path) }
+        if mkdir(directory, 0o755) != 0 {
+            let code = errno
+            // Someone else made it meanwhile: fine if it is a directory.
+            guard code == EEXIST, stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw .cannotCreateDirectory(path: path, directory: directory, errno: code)
+            }
+        }
+    }
+
+    /// `a/b/c/` -> `a/b`, `a` -> `.`, `/a` -> `/`.
+    public static func parentDirectory(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "." }
+        var parent = p[..<slash]
+        while parent.count > 1 && parent.hasSuffix("/") { parent = parent.dropLast() }
+        return parent.isEmpty ? "/" : String(parent)
     }
 
     /// The file name of frame `frame`: `frame-000123.png`.

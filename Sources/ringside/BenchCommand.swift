@@ -37,19 +37,30 @@ struct BenchCommand: ParsableCommand {
     var modes: String?
     @Option(help: "Guest RAM sizes, comma-separated (default 256M,4G,16G).")
     var ram: String?
-    @Option(help: "Lockstep frames measured per cell (default 200; 20 with --quick).")
+    @Option(parsing: .unconditional, help: "Lockstep frames measured per cell, 1...100000 (default 200; 20 with --quick).",
+            transform: NumericOptions.int("--frames", NumericOptions.benchFrames))
     var frames: Int?
-    @Option(help: "Lockstep warm-up frames per cell (default 10; 3 with --quick).")
+    @Option(parsing: .unconditional, help: "Lockstep warm-up frames per cell, 0...10000 (default 10; 3 with --quick).",
+            transform: NumericOptions.int("--warmup", NumericOptions.benchWarmup))
     var warmup: Int?
-    @Option(name: .customLong("free-run-seconds"), help: "Free-run seconds measured per cell (default 0.6; 0.3 with --quick).")
+    @Option(name: .customLong("free-run-seconds"), parsing: .unconditional,
+            help: "Free-run seconds measured per cell, 0.01...600 (default 0.6; 0.3 with --quick).",
+            transform: NumericOptions.double("--free-run-seconds", NumericOptions.benchFreeRunSeconds, unit: " seconds"))
     var freeRunSeconds: Double?
-    @Option(name: .customLong("refresh-hz"), help: "Free-run phase: refreshes per second; 0 = back to back, uncapped (default).")
+    @Option(name: .customLong("refresh-hz"), parsing: .unconditional,
+            help: "Free-run phase: refreshes per second, 1...100000; 0 = back to back, uncapped (default).",
+            transform: NumericOptions.double("--refresh-hz", NumericOptions.benchRefreshHz, zeroMeans: "back to back"))
     var refreshHz: Double = 0
-    @Option(help: "Turns per mode: the modes of a group alternate this many times (default 4; 2 with --quick).")
+    @Option(parsing: .unconditional,
+            help: "Turns per mode: the modes of a group alternate this many times, at most --frames (default 4; 2 with --quick).",
+            transform: NumericOptions.int("--rounds", NumericOptions.benchRounds))
     var rounds: Int?
-    @Option(help: "vCPUs per guest.")
+    @Option(parsing: .unconditional, help: "vCPUs per guest, 1...16 and at most what this host's KVM allows. (default: 1)",
+            transform: NumericOptions.int("--cpus", NumericOptions.cpus))
     var cpus = 1
-    @Option(name: .customLong("ring-entries"), help: "Dirty ring entries per vCPU (a power of two).")
+    @Option(name: .customLong("ring-entries"), parsing: .unconditional,
+            help: "Dirty ring entries per vCPU: a power of two, 256...65536 and at most the host's limit.",
+            transform: NumericOptions.int("--ring-entries", NumericOptions.ringEntries, powerOfTwo: true))
     var ringEntries: Int?
     @Option(help: "Tile size WxH for the dirty-tile bitmap.")
     var tile = "64x16"
@@ -78,30 +89,19 @@ struct BenchCommand: ParsableCommand {
             if let modes { plan.modes = try BenchFilters.modes(modes) }
             if let ram { plan.ramSizes = try BenchFilters.ramSizes(ram) }
         } catch { throw Failure("\(error)") }
+        // The numbers were range checked as they were parsed (NumericOptions.swift); only
+        // --rounds depends on another option.
         if let frames {
-            guard frames >= 1, frames <= 100_000 else { throw Failure("--frames \(frames) is out of range: use 1...100000") }
             plan.frames = frames
             plan.rounds = min(plan.rounds, frames)
         }
-        if let warmup {
-            guard warmup >= 0, warmup <= 10_000 else { throw Failure("--warmup \(warmup) is out of range: use 0...10000") }
-            plan.warmupFrames = warmup
-        }
-        if let freeRunSeconds {
-            guard freeRunSeconds > 0, freeRunSeconds <= 600 else {
-                throw Failure("--free-run-seconds \(freeRunSeconds) is out of range: use more than 0, at most 600")
-            }
-            plan.freeRunSeconds = freeRunSeconds
-        }
-        guard refreshHz >= 0, refreshHz <= 100_000, !refreshHz.isNaN else {
-            throw Failure("--refresh-hz \(refreshHz) is out of range: use 0 (back to back) ... 100000")
-        }
+        if let warmup { plan.warmupFrames = warmup }
+        if let freeRunSeconds { plan.freeRunSeconds = freeRunSeconds }
         plan.freeRunRefreshHz = refreshHz
         if let rounds {
-            guard rounds >= 1, rounds <= plan.frames else { throw Failure("--rounds \(rounds) is out of range: use 1...\(plan.frames) (the frames per cell)") }
+            guard rounds <= plan.frames else { throw Failure("--rounds \(rounds) is out of range: use 1...\(plan.frames) (the frames per cell)") }
             plan.rounds = rounds
         }
-        guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
         plan.cpus = cpus
         if let ringEntries { plan.ringEntries = ringEntries }
         let parts = tile.lowercased().split(separator: "x")

@@ -1,6 +1,7 @@
 import ArgumentParser
 
-@main
+/// The root command. `RingsideMain` (UsageErrors.swift) parses with it, so that usage errors
+/// are one line and status 1 like every other bad input.
 struct Ringside: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ringside",

@@ -10,29 +10,43 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Boot a guest program and show its screen (the default command).",
-        discussion: "Opens a window when a display is available, or runs headless (--headless, or no DISPLAY). Stops after --frames N guest frames, after --seconds S, or on Ctrl-C (with a window, --frames N leaves the final frame on screen until the window is closed). Window keys: Esc or Q quit, F or F11 full screen, D show-dirty, S or F12 screenshot. Exit status: 0 when stopped or finished, 1 for bad input or a host error, 2 when the guest crashed, (v << 1) | 1 when the guest wrote v to its exit port 0xF4."
+        discussion: "Opens a window when a display is available, or runs headless (--headless, or no DISPLAY). Stops after --frames N guest frames, after --seconds S, or on Ctrl-C, SIGTERM or SIGHUP (with a window, --frames N leaves the final frame on screen until the window is closed); a second signal exits at once with status 128 + its number. Window keys: Esc or Q quit, F or F11 full screen, D show-dirty, S or F12 screenshot. Exit status: 0 when stopped or finished, 1 for bad input (one line on stderr) or a host error, 2 when the guest crashed, (v << 1) | 1 when the guest wrote v to its exit port 0xF4."
     )
 
     @OptionGroup var machine: MachineOptions
     @OptionGroup var tracking: TrackingOptions
 
-    @Option(help: "Stop each vCPU after its N-th frame (the picture is then exactly frame N).")
+    @Option(parsing: .unconditional, help: "Stop each vCPU after its N-th frame (1...1000000000; the picture is then exactly frame N).",
+            transform: NumericOptions.int("--frames", NumericOptions.frames))
     var frames: Int?
-    @Option(help: "Stop after S seconds.")
+    @Option(parsing: .unconditional, help: "Stop after S seconds (0.001...31536000, one year).",
+            transform: NumericOptions.double("--seconds", NumericOptions.seconds, unit: " seconds"))
     var seconds: Double?
     @Flag(help: "Run without a window.")
     var headless = false
-    @Option(help: "Display refreshes (harvest + repaint) per second.")
-    var refresh: Double = 60
+    @Option(name: .customLong("refresh"), parsing: .unconditional,
+            help: ArgumentHelp("Display refreshes (harvest + repaint) per second, 1...1000. (default: 60)", valueName: "hz"),
+            transform: NumericOptions.double("--refresh", NumericOptions.refresh, unit: " refreshes per second"))
+    var refreshOption: Double?
     @Flag(help: "Print tracking statistics once a second and a summary at the end.")
     var stats = false
-    @Option(name: .customLong("migration-rounds"), help: "Subscribe a migration list and end a round every MS milliseconds, printing its pages.")
+    @Option(name: .customLong("migration-rounds"), parsing: .unconditional,
+            help: "Subscribe a migration list and end a round every MS milliseconds (1...3600000), printing its pages.",
+            transform: NumericOptions.int("--migration-rounds", NumericOptions.migrationRoundsMS, unit: " milliseconds"))
     var migrationRoundsMS: Int?
+
+    /// Display refreshes per second (`--refresh`, default 60).
+    var refresh: Double { refreshOption ?? 60 }
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        runReportingFailures { try RunSession(options: self).execute() }
+        // Before anything else, so a SIGTERM during start-up is a clean stop too.
+        StopSignals.start()
+        runReportingFailures {
+            try warnAboutIgnoredOptions()
+            return try RunSession(options: self).execute()
+        }
     }
 }
 
@@ -41,17 +55,23 @@ struct MachineOptions: ParsableArguments {
     var guest = GuestCatalog.defaultGuest
     @Option(help: "Argument string for the guest, e.g. \"sprites=64\".")
     var args = ""
-    @Option(help: "Number of vCPUs.")
+    @Option(parsing: .unconditional, help: "Number of vCPUs, 1...16 and at most what this host's KVM allows. (default: 1)",
+            transform: NumericOptions.int("--cpus", NumericOptions.cpus))
     var cpus = 1
-    @Option(help: "Framebuffer width in pixels (64...7680).")
+    @Option(parsing: .unconditional, help: "Framebuffer width in pixels, 64...7680. (default: 1280)",
+            transform: NumericOptions.int("--width", NumericOptions.width))
     var width = 1280
-    @Option(help: "Framebuffer height in pixels (64...4320).")
+    @Option(parsing: .unconditional, help: "Framebuffer height in pixels, 64...4320. (default: 800)",
+            transform: NumericOptions.int("--height", NumericOptions.height))
     var height = 800
-    @Option(help: ArgumentHelp("Bytes per framebuffer row (default width*4).", visibility: .hidden))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Bytes per framebuffer row (default width*4).", visibility: .hidden),
+            transform: NumericOptions.int("--pitch", NumericOptions.pitch))
     var pitch: Int?
     @Option(help: "Guest RAM, e.g. 256M or 4G (8M...32G, whole 2M steps).")
     var memory = "256M"
-    @Option(name: .customLong("guest-hz"), help: "Guest frame pacing per second; 0 lets the guest free-run.")
+    @Option(name: .customLong("guest-hz"), parsing: .unconditional,
+            help: "Guest frame pacing per second: 0 lets the guest free-run, else 1...100000. (default: 60)",
+            transform: NumericOptions.double("--guest-hz", NumericOptions.guestHz, zeroMeans: "free-run"))
     var guestHz: Double = 60
     @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
     var device = "/dev/kvm"
@@ -59,15 +79,17 @@ struct MachineOptions: ParsableArguments {
     /// Opens KVM, loads the image and checks every range; one line per problem.
     func makeConfig() throws -> (KVMSystem, HostCapabilities, MachineConfig) {
         guard let ram = parseMemorySize(memory) else {
-            throw Failure("--memory '\(memory)' is not a size: use a number with M or G, e.g. 256M or 4G")
+            throw Failure("--memory '\(memory)' is not a size: use 8M...32G in whole 2M steps, a number with M or G, e.g. 256M or 4G")
         }
+        do { try MachineConfig.validate(ramBytes: ram) } catch { throw Failure("\(error)") }
         // Geometry and counts are checked before touching KVM, so they fail the same everywhere.
         guard MachineConfig.widthRange.contains(width), MachineConfig.heightRange.contains(height) else {
             throw Failure("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
         }
         guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
         let image: GuestImage
-        do { image = try GuestCatalog.load(guest) } catch { throw Failure("\(error)") }
+        // An image must fit in guest RAM: a larger file is refused before it is read.
+        do { image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram)) } catch { throw Failure("\(error)") }
         let system: KVMSystem
         let caps: HostCapabilities
         do {
@@ -90,8 +112,14 @@ struct MachineOptions: ParsableArguments {
 struct TrackingOptions: ParsableArguments {
     @Option(help: "How dirty tiles are found: ring, bitmap, compare or full.")
     var tracking: String = "ring"
-    @Option(name: .customLong("ring-entries"), help: "Dirty ring entries per vCPU (a power of two).")
-    var ringEntries = TrackingPlan.defaultRingEntries
+    @Option(name: .customLong("ring-entries"), parsing: .unconditional,
+            help: ArgumentHelp("Dirty ring entries per vCPU with --tracking ring: a power of two, 256...65536 and at most the host's limit. (default: 4096)",
+                               valueName: "ring-entries"),
+            transform: NumericOptions.int("--ring-entries", NumericOptions.ringEntries, powerOfTwo: true))
+    var ringEntriesOption: Int?
+
+    /// `--ring-entries`, or the default when not given.
+    var ringEntries: Int { ringEntriesOption ?? TrackingPlan.defaultRingEntries }
     @Option(help: "Tile size WxH for the dirty-tile bitmap.")
     var tile = "64x16"
 
@@ -113,7 +141,8 @@ struct TrackingOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Option(help: "Write PNG files of the guest's screen into DIR (headless dump).")
     var png: String?
-    @Option(name: .customLong("png-every"), help: "With --png: a file every N guest frames.")
+    @Option(name: .customLong("png-every"), parsing: .unconditional, help: "With --png: a file every N guest frames (1...1000000000).",
+            transform: NumericOptions.int("--png-every", NumericOptions.pngEvery))
     var pngEvery: Int?
     @Flag(name: .customLong("png-on-change"), help: "With --png: a file for every frame that changed something.")
     var pngOnChange = false

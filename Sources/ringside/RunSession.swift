@@ -28,10 +28,8 @@ final class RunSession: @unchecked Sendable {
         let mode = try o.tracking.mode()
         let tile = try o.tracking.tileSize()
         let policy = try o.output.pngPolicy()
-        if let f = o.frames, f < 1 { throw Failure("--frames \(f) is out of range: use 1 or more") }
-        if let s = o.seconds, !(s > 0) { throw Failure("--seconds \(s) is out of range: use a positive number") }
-        guard o.refresh > 0, o.refresh <= 1000 else { throw Failure("--refresh \(o.refresh) is out of range: use 1...1000 refreshes per second") }
-        if let ms = o.migrationRoundsMS, ms < 1 { throw Failure("--migration-rounds \(ms) is out of range: use 1 or more milliseconds") }
+        // --frames, --seconds, --refresh, --migration-rounds and the other numbers were range
+        // checked as they were parsed (NumericOptions.swift), so no conversion below can trap.
         let (system, caps, baseConfig) = try o.machine.makeConfig()
         let migration = o.migrationRoundsMS != nil || o.output.showSplit
         let plan: TrackingPlan
@@ -224,19 +222,8 @@ final class StopRequest: @unchecked Sendable {
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM stop the VM cleanly instead of killing the process.
-func installInterruptHandler(_ body: @escaping @Sendable () -> Void) -> DispatchSourceSignal {
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    let q = DispatchQueue(label: "ringside.signals")
-    let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: q)
-    s.setEventHandler {
-        Console.error("interrupted: stopping the guest")
-        body()
-    }
-    s.resume()
-    let t = DispatchSource.makeSignalSource(signal: SIGTERM, queue: q)
-    t.setEventHandler(handler: body)
-    t.resume()
-    return s
+/// The first SIGINT (Ctrl-C), SIGTERM or SIGHUP calls `body`, which stops the VM cleanly; a
+/// second one exits at once with status 128 + its number (see Signals.swift).
+func installInterruptHandler(_ body: @escaping @Sendable () -> Void) -> StopSignals.Registration {
+    StopSignals.onFirstSignal(body)
 }

@@ -7,12 +7,41 @@ import PNGOutput
 struct PNGDumperTests {
     let shadow = ShadowFramebuffer(geometry: FramebufferGeometry(width: 33, height: 9, pitch: 33 * 4 + 4))
 
-    @Test("a missing directory is refused up front with a message naming it and --png")
-    func missingDirectory() {
-        let path = "/tmp/ringside-no-such-dir-\(getpid())"
-        #expect(throws: PNGError.directoryMissing(path: path)) { try PNGDumper(directory: path, policy: .onChange) }
-        #expect(PNGError.directoryMissing(path: path).description
-            == "cannot write PNG files into \(path): directory does not exist (create it or choose another --png directory)")
+    @Test("a missing directory and its missing parents are created, mode 0755, like mkdir -p")
+    func missingDirectoriesAreCreated() throws {
+        let dir = ScratchDirectory()
+        defer { dir.remove() }
+        let mask = umask(0o022)
+        defer { umask(mask) }
+        let nested = dir.path + "/a/b/c/"
+        let dumper = try PNGDumper(directory: nested, policy: .lastFrameOnly)
+        for sub in ["/a", "/a/b", "/a/b/c"] {
+            var info = stat()
+            #expect(stat(dir.path + sub, &info) == 0)
+            #expect(info.st_mode & S_IFMT == S_IFDIR)
+            #expect(info.st_mode & 0o777 == 0o755, "\(sub) is mode 0755")
+        }
+        try dumper.finish(lastFrame: 7, shadow: shadow)
+        #expect(FileManager.default.fileExists(atPath: nested + "frame-000007.png"))
+    }
+
+    @Test("a directory that cannot be created is refused with mkdir's errno")
+    func uncreatableDirectory() throws {
+        try #require(FileManager.default.fileExists(atPath: "/proc/self"), "needs Linux procfs")
+        #expect(throws: PNGError.cannotCreateDirectory(path: "/proc/ringside/x", directory: "/proc/ringside", errno: ENOENT)) {
+            try PNGDumper(directory: "/proc/ringside/x", policy: .onChange)
+        }
+        #expect(PNGError.cannotCreateDirectory(path: "/proc/ringside/x", directory: "/proc/ringside", errno: ENOENT).description
+            == "cannot write PNG files into /proc/ringside/x: cannot create directory /proc/ringside: No such file or directory (ENOENT) (choose another --png directory)")
+    }
+
+    @Test("parent directories of odd paths")
+    func parents() {
+        #expect(PNGDumper.parentDirectory("a/b/c/") == "a/b")
+        #expect(PNGDumper.parentDirectory("a//b") == "a")
+        #expect(PNGDumper.parentDirectory("a") == ".")
+        #expect(PNGDumper.parentDirectory("/a") == "/")
+        #expect(PNGDumper.parentDirectory("/") == "/")
     }
 
     @Test("a file where the directory should be is refused")

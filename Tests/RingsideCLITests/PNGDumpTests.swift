@@ -39,6 +39,18 @@ final class PNGDumpTests: XCTestCase {
         XCTAssertTrue(r.out.contains("wrote 1 PNG file to \(dir)"), r.out)
     }
 
+    func testAMissingNestedPNGDirectoryIsCreated() throws {
+        try requireDecoder()
+        let dir = try tempDir() + "/out/a/b/"
+        let r = try runRingside(["run", "--guest", "pattern", "--headless", "--guest-hz", "0", "--frames", "3", "--width", "96", "--height", "64", "--png", dir])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["frame-000003.png"])
+        try assertPattern(dir + "frame-000003.png", width: 96, height: 64, frame: 3)
+        let mode = (try FileManager.default.attributesOfItem(atPath: dir)[.posixPermissions] as? Int) ?? 0
+        let mask = umask(0); umask(mask)
+        XCTAssertEqual(mode, 0o755 & ~Int(mask), "made as mkdir -p would")
+    }
+
     func testPNGEveryNWritesEachNthFrameExactlyWithTwoVCPUs() throws {
         try requireDecoder()
         let dir = try tempDir()

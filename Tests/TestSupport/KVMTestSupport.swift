@@ -59,8 +59,15 @@ public func ringsideExecutable() -> URL {
 
 /// Runs `ringside` with arguments; returns exit status, stdout and stderr.
 public func runRingside(_ args: [String], environment: [String: String]? = nil, timeout: Double = 60) throws -> (status: Int32, out: String, err: String) {
+    try runProgram(ringsideExecutable(), args, environment: environment, timeout: timeout)
+}
+
+/// Runs `executable` with arguments; returns exit status, stdout and stderr. A run longer
+/// than `timeout` fails the test and is ended (SIGTERM, then SIGKILL).
+public func runProgram(_ executable: URL, _ args: [String], environment: [String: String]? = nil,
+                       timeout: Double = 60) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
-    p.executableURL = ringsideExecutable()
+    p.executableURL = executable
     p.arguments = args
     if let environment { p.environment = environment }
     let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("ringside-out-\(UUID().uuidString)")
@@ -73,7 +80,13 @@ public func runRingside(_ args: [String], environment: [String: String]? = nil, 
     try p.run()
     let deadline = Date(timeIntervalSinceNow: timeout)
     while p.isRunning && Date() < deadline { usleep(10_000) }
-    if p.isRunning { p.terminate(); XCTFail("ringside \(args.joined(separator: " ")) did not finish in \(timeout) s") }
+    if p.isRunning {
+        XCTFail("\(executable.lastPathComponent) \(args.joined(separator: " ")) did not finish in \(timeout) s")
+        p.terminate()
+        let grace = Date(timeIntervalSinceNow: 5)
+        while p.isRunning && Date() < grace { usleep(10_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    }
     p.waitUntilExit()
     let outData = (try? Data(contentsOf: outFile)) ?? Data(), errData = (try? Data(contentsOf: errFile)) ?? Data()
     return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
