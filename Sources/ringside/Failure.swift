@@ -1,7 +1,8 @@
 import Foundation
 
 /// A user-facing failure: one line on stderr, a non-zero exit status. Only the CLI prints or exits.
-struct Failure: Error {
+struct Failure: Error, CustomStringConvertible {
+    var description: String { message }
     let message: String
     let status: Int32
     init(_ message: String, status: Int32 = 1) {

@@ -39,15 +39,31 @@ struct RunCommand: ParsableCommand {
     var refresh: Double { refreshOption ?? 60 }
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var migrate: MigrateOptions
 
     func run() throws {
         // Before anything else, so a SIGTERM during start-up is a clean stop too.
         StopSignals.start()
         runReportingFailures {
             try warnAboutIgnoredOptions()
-            return try RunSession(options: self).execute()
+            return try RunSession(options: self, origin: .boot(machine)).execute()
         }
     }
+}
+
+extension RunCommand: RunSettings {}
+
+/// What `ringside run` and `ringside receive` share once a machine exists.
+protocol RunSettings {
+    var tracking: TrackingOptions { get }
+    var output: OutputOptions { get }
+    var frames: Int? { get }
+    var seconds: Double? { get }
+    var headless: Bool { get }
+    var refresh: Double { get }
+    var stats: Bool { get }
+    var migrationRoundsMS: Int? { get }
+    var migrate: MigrateOptions { get }
 }
 
 struct MachineOptions: ParsableArguments {

@@ -1,14 +1,29 @@
 import Display
 import Foundation
 import KVM
+import LiveMigration
 import Machine
+import MigrationWire
 import PNGOutput
 import Tracking
 
-/// One `ringside run`: builds the tracked machine, starts the sinks and the refresh loop,
-/// stops on --frames/--seconds/Ctrl-C, and prints the summary.
+/// One `ringside run` (or `receive`): builds the tracked machine (or takes it in from a
+/// migration), starts the sinks and the sync loop, migrates it out if asked, stops on
+/// --frames/--seconds/a signal, and prints the summary.
 final class RunSession: @unchecked Sendable {
-    let options: RunCommand
+    /// Where the machine comes from.
+    enum Origin {
+        /// Booted from a guest image (`ringside run`).
+        case boot(MachineOptions)
+        /// Migrated in from another ringside (`ringside receive`).
+        case incoming(host: String, port: Int, device: String, timeout: Double, memoryLimit: UInt64?)
+    }
+    let options: RunSettings
+    let origin: Origin
+    /// Set by a migration that handed the guest over: the run then ends here.
+    private var migratedOut: (to: String, report: MigrationReport)?
+    /// Lets a frame doorbell start a `--migrate-at-frame` migration.
+    private let migrationGate = DispatchSemaphore(value: 0)
     private var session: TrackingSession!
     private var dumper: PNGDumper?
     private var dumpError: PNGError?
@@ -21,7 +36,10 @@ final class RunSession: @unchecked Sendable {
     /// Set before the vCPUs start; poked from their doorbells.
     private var refresher: SyncLoop?
 
-    init(options: RunCommand) { self.options = options }
+    init(options: RunSettings, origin: Origin) {
+        self.options = options
+        self.origin = origin
+    }
 
     func execute() throws -> Int32 {
         let o = options
@@ -30,7 +48,19 @@ final class RunSession: @unchecked Sendable {
         let policy = try o.output.pngPolicy()
         // --frames, --seconds, --refresh, --migration-rounds and the other numbers were range
         // checked as they were parsed (NumericOptions.swift), so no conversion below can trap.
-        let (system, caps, baseConfig) = try o.machine.makeConfig()
+        let system: KVMSystem, caps: HostCapabilities, baseConfig: MachineConfig?
+        switch origin {
+        case .boot(let machineOptions):
+            let made = try machineOptions.makeConfig()
+            (system, caps, baseConfig) = (made.0, made.1, made.2)
+        case .incoming(_, _, let device, _, _):
+            do {
+                system = try KVMSystem(path: device)
+                caps = try HostCapabilities(system: system)
+            } catch { throw Failure("\(error)") }
+            baseConfig = nil
+        }
+        let migrateOut = try o.migrate.plan()
         let migration = o.migrationRoundsMS != nil || o.output.showSplit
         let plan: TrackingPlan
         do {
@@ -40,25 +70,73 @@ final class RunSession: @unchecked Sendable {
             do { dumper = try PNGDumper(directory: dir, policy: policy) } catch { throw Failure("\(error)") }
         }
 
-        var config = baseConfig
-        config.frameLimit = o.frames
         // Per-frame PNG files must show exactly one guest frame: hold every vCPU at its
         // doorbell while the frame is harvested, copied and written.
         let perFrameDump = policy != nil && policy != .lastFrameOnly
-        config.lockstep = perFrameDump
-        let cpus = config.cpus
         var events = MachineEvents()
-        events.consoleLine = { cpu, line in Console.out(cpus > 1 ? "guest[\(cpu)]: \(line)" : "guest: \(line)") }
-        events.frameDone = { [weak self] _, frame in
+        events.consoleLine = { [weak self] cpu, line in
+            let many = (self?.session?.machine.config.cpus ?? 1) > 1
+            Console.out(many ? "guest[\(cpu)]: \(line)" : "guest: \(line)")
+        }
+        let atFrame = o.migrate.migrateAtFrame
+        events.frameDone = { [weak self] cpu, frame in
             guard let self else { return }
             self.session?.noteDoorbell()
             self.refresher?.poke()
             self.outputLock.lock(); self.lastFrame = max(self.lastFrame, frame); self.outputLock.unlock()
+            if let atFrame, cpu == 0, frame == atFrame { self.migrationGate.signal() }
         }
         if perFrameDump { events.allFramesDone = { [weak self] frame in self?.dumpFrame(frame) } }
-        do {
-            session = try TrackingSession(system: system, config: config, plan: plan, tile: tile, migration: migration, events: events)
-        } catch { throw Failure("\(error)") }
+        let frameLimit = o.frames
+        @Sendable func finish(_ c: inout MachineConfig) {
+            c.frameLimit = frameLimit
+            c.lockstep = perFrameDump
+        }
+        switch origin {
+        case .boot:
+            var config = baseConfig!
+            finish(&config)
+            do {
+                session = try TrackingSession(system: system, config: config, plan: plan, tile: tile, migration: migration, events: events)
+            } catch { throw Failure("\(error)") }
+        case .incoming(let host, let port, _, let timeout, let memoryLimit):
+            let waiting = installInterruptHandler { Console.error("interrupted: no guest was received"); exit(1) }
+            let eventsCopy = events
+            do {
+                let (s, report) = try MigrationDestination.receive(
+                    host: host, port: port, timeout: timeout,
+                    listening: { Console.out("ringside: waiting for a migration on \(host):\($0)") },
+                    build: { wire, image in
+                        var c = MachineConfig(image: image)
+                        c.arguments = wire.arguments
+                        c.ramBytes = wire.ramBytes
+                        c.cpus = Int(wire.cpus)
+                        c.width = Int(wire.width)
+                        c.height = Int(wire.height)
+                        c.pitch = wire.pitch == wire.width * 4 ? nil : Int(wire.pitch)
+                        c.guestHz = wire.guestHz
+                        if let limit = memoryLimit, c.ramBytes > limit {
+                            throw Failure("the guest has \(c.ramBytes >> 20) MiB of RAM; this destination takes at most \(limit >> 20) MiB (--memory-limit)")
+                        }
+                        finish(&c)
+                        try c.validate(maxVCPUs: caps.usableVCPUs)
+                        return try TrackingSession(system: system, config: c, plan: plan, tile: tile, migration: migration,
+                                                   events: eventsCopy, incoming: true)
+                    },
+                    progress: { Console.out($0) })
+                session = s
+                Console.out(String(format: "migration received from %@: %d rounds, %d pages, %.1f MiB in %.2f s; downtime %.1f ms%@",
+                                   report.source, report.rounds, report.pages, Double(report.bytes) / 1048576, report.seconds,
+                                   report.downtimeSeconds * 1000, report.verifiedPages > 0 ? "; \(report.verifiedPages) pages verified" : ""))
+            } catch {
+                waiting.cancel()
+                throw Failure("migration failed, nothing was kept: \(error)")
+            }
+            waiting.cancel()
+        }
+        let config = session.machine.config
+        let cpus = config.cpus
+        let framesAtStart = session.machine.frameCounts
         let m = session.machine
         if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
         if dumper != nil { pngSink = session.makeDisplaySink(name: "png") }
@@ -77,7 +155,9 @@ final class RunSession: @unchecked Sendable {
         defer { interrupt.cancel() }
         let start = Date()
         if !perFrameDump { refresher = makeRefreshLoop(hz: SyncLoop.rate(display: o.refresh, guestHz: config.guestHz)) }
-        m.start()
+        if case .boot = origin { m.start() } // an incoming machine was started at the hand-over
+        let migrator = migrateOut.map { startMigration(to: $0.host, port: $0.port, options: $0.options, attempts: o.migrate.attempts ?? 1,
+                                                        after: o.migrate.migrateAfter ?? (o.migrate.migrateAtFrame == nil ? 1 : nil)) }
         let deadline = o.seconds.map { s in startTimer(interval: s) { closeRequested.set(); m.stop() } }
         defer { deadline?.cancel() }
         refresher?.start()
@@ -98,6 +178,8 @@ final class RunSession: @unchecked Sendable {
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)
+        migrationGate.signal() // a --migrate-at-frame migration still waiting gives up
+        migrator?.join()
         refresher?.stop()
         statsTimer?.cancel()
         roundsTimer?.cancel()
@@ -114,7 +196,8 @@ final class RunSession: @unchecked Sendable {
             Console.out(dumper.summary)
         }
 
-        let frames = m.frameCounts
+        // Frames drawn here: a migrated guest arrived with the source's counts.
+        let frames = zip(m.frameCounts, framesAtStart).map { $0 - $1 }
         let total = frames.reduce(0, +)
         let perCPU = cpus > 1 ? " (" + frames.enumerated().map { "vCPU \($0.offset): \(String(format: "%.1f", Double($0.element) / elapsed))" }.joined(separator: ", ") + ")" : ""
         Console.out(String(format: "guest frames/s: %.1f%@ over %.2f s, %d frames", Double(total) / Double(cpus) / elapsed, perCPU, elapsed, total))
@@ -130,6 +213,12 @@ final class RunSession: @unchecked Sendable {
         Console.out(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", st.syncs, Double(st.syncs) / elapsed,
                            Double(st.dirtyTiles) / Double(max(1, st.syncs))))
 
+        if let (to, r) = migratedOut {
+            Console.out(String(format: "migrated to %@: %d rounds%@, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",
+                               to, r.rounds.count, r.converged ? "" : " (did not converge: stopped at --max-rounds)",
+                               Double(r.totalBytes) / 1048576, r.seconds, r.bandwidth / 1048576, r.finalPages, r.downtimeSeconds * 1000))
+            return 0
+        }
         switch outcome {
         case .framesCompleted, .stopped: return 0
         case .guestExit(let status):
@@ -199,6 +288,38 @@ final class RunSession: @unchecked Sendable {
 
     // MARK: - threads and timers
 
+    /// Migrates the guest out on a thread of its own, after `after` seconds or at the frame
+    /// `--migrate-at-frame` names; a failed attempt leaves the guest running here and says
+    /// why in one line, and the next attempt (if any) starts `after` seconds later.
+    private func startMigration(to host: String, port: Int, options: MigrationOptions, attempts: Int, after: Double?) -> MigrationThread {
+        let imageName = session.machine.config.image
+        let t = MigrationThread { [self] in
+            for attempt in 1...attempts {
+                if let after {
+                    if migrationGate.wait(timeout: .now() + after) == .success { return } // the run ended first
+                } else {
+                    migrationGate.wait()
+                }
+                if session.machine.isFinished { return }
+                Console.out("migrating to \(host):\(port)" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
+                do {
+                    let report = try MigrationSource.migrate(session, host: host, port: port, image: imageName, options: options,
+                                                             progress: { line in if self.options.stats { Console.out(line) } })
+                    outputLock.lock(); migratedOut = ("\(host):\(port)", report); outputLock.unlock()
+                    return
+                } catch let e as MigrationError where { if case .outcomeUnknown = e { return true }; return false }() {
+                    Console.error("migration to \(host):\(port): \(e)")
+                    return
+                } catch {
+                    Console.error("migration to \(host):\(port) failed, the guest keeps running here: \(error)")
+                }
+                if after == nil { return } // --migrate-at-frame: that frame has passed
+            }
+        }
+        t.start()
+        return t
+    }
+
     private func makeRefreshLoop(hz: Double) -> SyncLoop {
         SyncLoop(period: 1 / hz) { [self] in
             do { try session.sync() } catch { Console.error("\(error)"); session.machine.stop() }
@@ -212,6 +333,19 @@ final class RunSession: @unchecked Sendable {
         t.resume()
         return t
     }
+}
+
+/// A thread that can be joined.
+final class MigrationThread: @unchecked Sendable {
+    private let body: () -> Void
+    private let done = DispatchSemaphore(value: 0)
+    init(_ body: @escaping () -> Void) { self.body = body }
+    func start() {
+        let t = Thread { [self] in body(); done.signal() }
+        t.name = "migration"
+        t.start()
+    }
+    func join() { done.wait(); done.signal() }
 }
 
 /// A flag set from signal and timer queues, read by the window loop.

@@ -1,0 +1,67 @@
+import ArgumentParser
+import LiveMigration
+import Machine
+
+/// `--migrate-to` and its budget: live migration of the running guest to `ringside receive`.
+struct MigrateOptions: ParsableArguments {
+    @Option(name: .customLong("migrate-to"), help: ArgumentHelp("Migrate the running guest to a `ringside receive` at HOST:PORT.", valueName: "host:port"))
+    var migrateTo: String?
+    @Option(name: .customLong("migrate-after"), parsing: .unconditional, help: "Start migrating S seconds after boot (0...86400; default 1).",
+            transform: NumericOptions.double("--migrate-after", 0...86_400, unit: " seconds"))
+    var migrateAfter: Double?
+    @Option(name: .customLong("migrate-at-frame"), parsing: .unconditional, help: "Start migrating when vCPU 0 completes frame N.",
+            transform: NumericOptions.int("--migrate-at-frame", NumericOptions.frames))
+    var migrateAtFrame: Int?
+    @Option(name: .customLong("max-downtime"), parsing: .unconditional, help: "Downtime budget in milliseconds (1...60000; default 300).",
+            transform: NumericOptions.double("--max-downtime", 1...60_000, unit: " milliseconds"))
+    var maxDowntimeMS: Double?
+    @Option(name: .customLong("max-bandwidth"), help: ArgumentHelp("Bytes per second at most, e.g. 128M (default: unlimited).", valueName: "rate"))
+    var maxBandwidth: String?
+    @Option(name: .customLong("max-rounds"), parsing: .unconditional, help: "Pre-copy rounds at most before stopping the guest (1...1000; default 30).",
+            transform: NumericOptions.int("--max-rounds", 1...1000))
+    var maxRounds: Int?
+    @Option(name: .customLong("migrate-attempts"), parsing: .unconditional, help: "Attempts before giving up (1...100; default 1), --migrate-after apart.",
+            transform: NumericOptions.int("--migrate-attempts", 1...100))
+    var attempts: Int?
+    @Flag(name: .customLong("verify-migration"), help: "Send a digest of every page; the destination refuses to resume on any difference.")
+    var verify = false
+
+    /// The destination and the migration's options, or nil when no migration was asked for.
+    func plan() throws -> (host: String, port: Int, options: MigrationOptions)? {
+        guard let migrateTo else {
+            if migrateAfter != nil || migrateAtFrame != nil || maxDowntimeMS != nil || maxBandwidth != nil || maxRounds != nil || attempts != nil || verify {
+                throw Failure("--migrate-after, --migrate-at-frame, --max-downtime, --max-bandwidth, --max-rounds, --migrate-attempts and --verify-migration need --migrate-to HOST:PORT")
+            }
+            return nil
+        }
+        if migrateAfter != nil && migrateAtFrame != nil { throw Failure("give --migrate-after or --migrate-at-frame, not both") }
+        let (host, port) = try parseAddress(migrateTo, option: "--migrate-to", defaultHost: nil, allowPortZero: false)
+        var o = MigrationOptions()
+        if let ms = maxDowntimeMS { o.maxDowntimeSeconds = ms / 1000 }
+        if let maxRounds { o.maxRounds = maxRounds }
+        if let maxBandwidth {
+            guard let bytes = parseMemorySize(maxBandwidth), bytes >= 1 << 20 else {
+                throw Failure("--max-bandwidth '\(maxBandwidth)' is not a rate: use bytes per second, at least 1M, e.g. 128M")
+            }
+            o.maxBandwidth = Double(bytes)
+        }
+        o.verify = verify
+        return (host, port, o)
+    }
+}
+
+/// `HOST:PORT`, `:PORT` or `[V6]:PORT`. With no host, `defaultHost` (or an error without one).
+func parseAddress(_ text: String, option: String, defaultHost: String?, allowPortZero: Bool) throws -> (String, Int) {
+    guard let colon = text.lastIndex(of: ":") else { throw Failure("\(option) '\(text)' is not an address: use HOST:PORT, e.g. 127.0.0.1:7777") }
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    let portText = text[text.index(after: colon)...]
+    guard let port = Int(portText), (allowPortZero ? 0 : 1)...65535 ~= port else {
+        throw Failure("\(option) '\(text)': the port must be \(allowPortZero ? 0 : 1)...65535")
+    }
+    if host.isEmpty {
+        guard let defaultHost else { throw Failure("\(option) '\(text)' names no host: use HOST:PORT, e.g. 127.0.0.1:\(port)") }
+        host = defaultHost
+    }
+    return (host, port)
+}
