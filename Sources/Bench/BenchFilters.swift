@@ -65,4 +65,17 @@ public enum BenchFilters {
         if out.isEmpty { throw BenchError("--ram '\(text)' names no size") }
         return out
     }
+
+    /// `1,16`: display sink counts, each 1...64, in the order given.
+    public static func sinkCounts(_ text: String) throws(BenchError) -> [Int] {
+        var out: [Int] = []
+        for item in items(text) {
+            guard let n = Int(item), BenchPlan.sinkRange.contains(n) else {
+                throw BenchError("--sinks: '\(item)' is not a sink count: use whole numbers 1...64, e.g. --sinks 1,16")
+            }
+            if !out.contains(n) { out.append(n) }
+        }
+        if out.isEmpty { throw BenchError("--sinks '\(text)' names no sink count") }
+        return out
+    }
 }

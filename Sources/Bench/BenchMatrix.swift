@@ -78,8 +78,9 @@ public struct BenchCell: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Cells run together: one workload, resolution and RAM size, every requested mode, so the
-/// modes are measured interleaved under the same conditions.
+/// Cells run together: one workload, resolution and RAM size, every requested mode at every
+/// requested sink count, so modes and sink counts are measured interleaved under the same
+/// conditions.
 public struct BenchGroup: Sendable {
     public let workload: BenchWorkload
     public let resolution: BenchResolution
@@ -108,7 +109,9 @@ public struct BenchPlan: Sendable {
     public var freeRunRefreshHz = 0.0
     /// Free-run seconds before measuring, per cell.
     public var freeRunWarmup = 0.1
-    /// Turns each mode gets, interleaved with the other modes of its group.
+    /// Display sink counts: each mode of a group runs once per count.
+    public var sinkCounts = [1]
+    /// Turns each cell gets, interleaved with the other cells of its group.
     public var rounds = 4
     /// Phase A stops starting new rounds once a group has spent this long in it (huge frames).
     public var lockstepBudgetSeconds = 8.0
@@ -119,6 +122,9 @@ public struct BenchPlan: Sendable {
     public var migrationRoundEvery = 32
 
     public init() {}
+
+    /// Sink counts `--sinks` accepts.
+    public static let sinkRange = 1...64
 
     /// The small matrix for `--quick`: under a minute even in a debug build.
     public static var quick: BenchPlan {
@@ -146,9 +152,11 @@ public struct BenchPlan: Sendable {
                 for ram in ramSizes {
                     let modes = self.modes.filter { ($0.hasPageList && migration) || ram == smallest }
                     guard !modes.isEmpty else { continue }
-                    let cells = modes.map {
-                        BenchCell(workload: w, resolution: r, mode: $0, ramBytes: ram,
-                                  migration: migration && $0.hasPageList, cpus: cpus)
+                    let cells = modes.flatMap { mode in
+                        sinkCounts.map {
+                            BenchCell(workload: w, resolution: r, mode: mode, ramBytes: ram,
+                                      migration: migration && mode.hasPageList, cpus: cpus, sinks: $0)
+                        }
                     }
                     out.append(BenchGroup(workload: w, resolution: r, ramBytes: ram, cells: cells, firstIndex: index))
                     index += cells.count

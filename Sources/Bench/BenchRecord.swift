@@ -2,11 +2,17 @@ import Foundation
 
 /// The measurements of one cell. Field names are those of the JSON and CSV files.
 ///
+/// `sinks` is the number of null display sinks of the cell: after every sync of every phase,
+/// each one reads the damage log (its own query) and draws nothing. JSON written before the
+/// field existed reads back with `sinks` 1.
+///
 /// Times are host microseconds per guest frame. From the lockstep phase (one refresh per
 /// guest frame, guest held still): `host_us_median`/`host_us_p99` are the wall time of the
-/// whole refresh (harvest, reset, migration list, fold, copy, bookkeeping) plus the present,
-/// plus any ring-full harvest during the frame; the phase columns are per-frame medians of
-/// the session's own phase timers, so they need not add up to the total; `display_fps` is
+/// whole refresh (harvest, reset, migration list, fold, copy, damage record, bookkeeping)
+/// plus the sink reads, plus any ring-full harvest during the frame; the phase columns are
+/// per-frame medians of the session's own phase timers, so they need not add up to the
+/// total; `present_us` is the median time of all the sinks' reads after a sync, together
+/// (none of it is in harvest, reset, fold or copy); `display_fps` is
 /// `1e6 / host_us_median`; the dirty counts are per-frame means; `guest_fps` is `1e6 /` the
 /// median guest time per frame (release at one doorbell to the next: drawing plus the write
 /// faults of one reset per frame). From the free-run phase (guest unpaced, refresh back to
@@ -19,6 +25,8 @@ public struct BenchRecord: Sendable, Equatable {
     public var mode: String
     public var cpus: Int
     public var ramBytes: UInt64
+    /// Null display sinks reading after every sync.
+    public var sinks = 1
     /// Lockstep frames measured.
     public var frames: Int
     public var displayFPS: Double?
@@ -29,7 +37,8 @@ public struct BenchRecord: Sendable, Equatable {
     public var resetMicros: Double?
     public var foldMicros: Double?
     public var copyMicros: Double?
-    /// The present into a null sink: taking the repainted tiles under the lock, drawing nothing.
+    /// The reads of all the null sinks after a sync: each takes its repainted tiles from the
+    /// damage log under the lock and draws nothing.
     public var presentMicros: Double?
     /// Unique dirty pages per frame (framebuffer and, with a migration list, RAM).
     public var dirtyPages: Double?
@@ -52,7 +61,7 @@ public struct BenchRecord: Sendable, Equatable {
     public var fields: [(String, BenchValue)] {
         [
             ("guest", .text(guest)), ("width", .int(width)), ("height", .int(height)), ("mode", .text(mode)),
-            ("cpus", .int(cpus)), ("ram_bytes", .int(Int(ramBytes))), ("frames", .int(frames)),
+            ("cpus", .int(cpus)), ("ram_bytes", .int(Int(ramBytes))), ("sinks", .int(sinks)), ("frames", .int(frames)),
             ("display_fps", .number(displayFPS)), ("guest_fps", .number(guestFPS)),
             ("host_us_median", .number(hostMedianMicros)), ("host_us_p99", .number(hostP99Micros)),
             ("harvest_us", .number(harvestMicros)), ("reset_us", .number(resetMicros)),
@@ -152,6 +161,7 @@ public enum BenchFiles {
             r.copyMicros = number("copy_us"); r.presentMicros = number("present_us")
             r.dirtyPages = number("dirty_pages"); r.dirtyTiles = number("dirty_tiles"); r.bytesCopied = number("bytes_copied")
             r.latencyP50Micros = number("latency_p50_us"); r.latencyP99Micros = number("latency_p99_us")
+            r.sinks = (row["sinks"] as? NSNumber)?.intValue ?? 1 // written before sink counts were measured
             return r
         }
     }

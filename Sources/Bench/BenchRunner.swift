@@ -40,7 +40,8 @@ public struct BenchSummary: Sendable {
 }
 
 /// Runs a `BenchPlan`: for each group, phase A (lockstep, exact per-frame host cost) with the
-/// modes taking turns, then phase B (free-run, guest frame rate and latency) the same way.
+/// cells (modes and sink counts) taking turns, then phase B (free-run, guest frame rate and
+/// latency) the same way.
 /// Never prints and never exits: results go to `BenchEvents` and the returned summary.
 public final class BenchRunner: @unchecked Sendable {
     public let plan: BenchPlan
@@ -62,6 +63,10 @@ public final class BenchRunner: @unchecked Sendable {
         }
         guard plan.freeRunSeconds > 0, plan.freeRunSeconds <= 600 else {
             throw BenchError("--free-run-seconds \(plan.freeRunSeconds) is out of range: use more than 0, at most 600")
+        }
+        guard !plan.sinkCounts.isEmpty else { throw BenchError("--sinks names no sink count: use 1...64") }
+        for n in plan.sinkCounts where !BenchPlan.sinkRange.contains(n) {
+            throw BenchError("--sinks: \(n) is out of range: use 1...64")
         }
         self.plan = plan
         do {
@@ -94,7 +99,9 @@ public final class BenchRunner: @unchecked Sendable {
                 + "phase B (free-run): \(formatSeconds(plan.freeRunSeconds)) per cell, refresh "
                 + (plan.freeRunRefreshHz > 0 ? "at \(formatNumber(plan.freeRunRefreshHz)) Hz" : "back to back")
                 + ", doorbell-to-shadow latency; "
-                + "modes take turns in \(plan.rounds) round\(plan.rounds > 1 ? "s" : "")",
+                + "cells take turns in \(plan.rounds) round\(plan.rounds > 1 ? "s" : "")",
+            "display sinks per cell: " + plan.sinkCounts.map(String.init).joined(separator: ", ")
+                + " (null sinks read the damage log after every sync; present = all of them)",
         ]
     }
 
@@ -145,8 +152,10 @@ public final class BenchRunner: @unchecked Sendable {
         var failures = [String?](repeating: nil, count: n)
         var notes = [[String]](repeating: [], count: n)
         var records = group.cells.map {
-            BenchRecord(guest: $0.workload.label, width: $0.resolution.width, height: $0.resolution.height,
-                        mode: $0.mode.rawValue, cpus: $0.cpus, ramBytes: $0.ramBytes, frames: 0)
+            var r = BenchRecord(guest: $0.workload.label, width: $0.resolution.width, height: $0.resolution.height,
+                                mode: $0.mode.rawValue, cpus: $0.cpus, ramBytes: $0.ramBytes, frames: 0)
+            r.sinks = $0.sinks
+            return r
         }
         let base = config(for: group)
         var trackingPlans: [TrackingPlan?] = []

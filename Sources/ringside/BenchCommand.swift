@@ -14,8 +14,9 @@ struct BenchCommand: ParsableCommand {
         own time per frame, write faults included (guest fps). Phase B (free-run): the guest runs \
         unpaced while a refresh thread loops back to back (or at --refresh-hz), giving the \
         doorbell-to-shadow latency; the guest's frame rate against that refresher is a note. \
-        The modes of each (guest, resolution, RAM) take turns, in rounds, so they are compared \
-        under the same conditions. Present goes to a null sink; its (small) cost is reported.
+        The modes and sink counts of each (guest, resolution, RAM) take turns, in rounds, so they \
+        are compared under the same conditions. Each cell has --sinks null display sinks that \
+        read the damage log after every sync and draw nothing; "present" is all their reads together.
 
         Ring and bitmap cells subscribe a migration list, so guest RAM is dirty-logged too; that \
         is what --ram varies (RAM is reserved, not touched). Compare and full log nothing and run \
@@ -45,7 +46,9 @@ struct BenchCommand: ParsableCommand {
     var freeRunSeconds: Double?
     @Option(name: .customLong("refresh-hz"), help: "Free-run phase: refreshes per second; 0 = back to back, uncapped (default).")
     var refreshHz: Double = 0
-    @Option(help: "Turns per mode: the modes of a group alternate this many times (default 4; 2 with --quick).")
+    @Option(help: "Display sink counts, comma-separated, each 1...64: every mode runs once per count, side by side (default 1).")
+    var sinks: String?
+    @Option(help: "Turns per cell: the cells of a group alternate this many times (default 4; 2 with --quick).")
     var rounds: Int?
     @Option(help: "vCPUs per guest.")
     var cpus = 1
@@ -77,6 +80,7 @@ struct BenchCommand: ParsableCommand {
             if let resolutions { plan.resolutions = try BenchFilters.resolutions(resolutions) }
             if let modes { plan.modes = try BenchFilters.modes(modes) }
             if let ram { plan.ramSizes = try BenchFilters.ramSizes(ram) }
+            if let sinks { plan.sinkCounts = try BenchFilters.sinkCounts(sinks) }
         } catch { throw Failure("\(error)") }
         if let frames {
             guard frames >= 1, frames <= 100_000 else { throw Failure("--frames \(frames) is out of range: use 1...100000") }
@@ -149,7 +153,8 @@ struct BenchCommand: ParsableCommand {
         let total = plan.cellCount
         Console.out("ringside bench: \(total) cells" + (quick ? " (--quick)" : ""))
         for line in runner.setup { Console.out("  " + line) }
-        Console.out(BenchTable.header)
+        let table = BenchTable(showSinks: plan.sinkCounts.count > 1)
+        Console.out(table.header)
 
         let interrupts = InterruptCounter()
         signal(SIGINT, SIG_IGN)
@@ -175,10 +180,10 @@ struct BenchCommand: ParsableCommand {
             let last = group.firstIndex + group.cells.count
             groupEnd = last
             Console.out("-- [\(group.firstIndex + 1)-\(last)/\(total)] \(group.workload) \(group.resolution) \(formatBytes(group.ramBytes)): "
-                + group.cells.map(\.mode.rawValue).joined(separator: ", "))
+                + group.cells.map { table.showSinks ? "\($0.mode.rawValue) x\($0.sinks)" : $0.mode.rawValue }.joined(separator: ", "))
         }
         events.cellFinished = { result, total in
-            Console.out(BenchTable.row(result, total: total))
+            Console.out(table.row(result, total: total))
             for note in result.notes { Console.out("      note: \(note)") }
             if let r = result.record { records.append(r) }
             // Rewrite the files after each group, so an interrupted or crashed run keeps what finished.
@@ -233,27 +238,33 @@ private final class InterruptCounter: @unchecked Sendable {
     func next() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
 }
 
-/// The table printed as cells finish.
-enum BenchTable {
-    static let header = [
-        pad("cell", 11), pad("guest", 9), pad("resolution", 10), pad("mode", 8), lpad("RAM", 4),
-        lpad("disp fps", 9), lpad("host us", 9), lpad("p99", 9), " |", lpad("harvest", 8), lpad("reset", 7),
-        lpad("fold", 7), lpad("copy", 8), lpad("present", 8), " |", lpad("guest fps", 10), lpad("pages", 8),
-        lpad("tiles", 8), lpad("KiB", 8), " |", lpad("lat p50", 9), lpad("p99 us", 9),
-    ].joined(separator: " ")
+/// The table printed as cells finish. A sinks column appears when more than one count is measured.
+struct BenchTable {
+    let showSinks: Bool
 
-    static func row(_ result: BenchCellResult, total: Int) -> String {
+    var header: String {
+        [
+            pad("cell", 11), pad("guest", 9), pad("resolution", 10), pad("mode", 8), lpad("RAM", 4),
+        ].joined(separator: " ") + (showSinks ? " " + lpad("sinks", 5) : "") + " " + [
+            lpad("disp fps", 9), lpad("host us", 9), lpad("p99", 9), " |", lpad("harvest", 8), lpad("reset", 7),
+            lpad("fold", 7), lpad("copy", 8), lpad("present", 8), " |", lpad("guest fps", 10), lpad("pages", 8),
+            lpad("tiles", 8), lpad("KiB", 8), " |", lpad("lat p50", 9), lpad("p99 us", 9),
+        ].joined(separator: " ")
+    }
+
+    func row(_ result: BenchCellResult, total: Int) -> String {
         let c = result.cell
         let head = [
             pad("[\(result.index + 1)/\(total)]", 11), pad(c.workload.label, 9), pad("\(c.resolution)", 10), pad(c.mode.rawValue, 8),
             lpad(formatBytes(c.ramBytes), 4),
-        ].joined(separator: " ")
+        ].joined(separator: " ") + (showSinks ? " " + lpad("\(c.sinks)", 5) : "")
         guard let r = result.record else { return head + "  FAILED: \(result.failure ?? "unknown")" }
         return [
-            head, lpad(num(r.displayFPS), 9), lpad(num(r.hostMedianMicros), 9), lpad(num(r.hostP99Micros), 9), " |",
-            lpad(num(r.harvestMicros), 8), lpad(num(r.resetMicros), 7), lpad(num(r.foldMicros), 7), lpad(num(r.copyMicros), 8),
-            lpad(num(r.presentMicros), 8), " |", lpad(num(r.guestFPS), 10), lpad(num(r.dirtyPages), 8), lpad(num(r.dirtyTiles), 8),
-            lpad(num(r.bytesCopied.map { $0 / 1024 }), 8), " |", lpad(num(r.latencyP50Micros), 9), lpad(num(r.latencyP99Micros), 9),
+            head, lpad(Self.num(r.displayFPS), 9), lpad(Self.num(r.hostMedianMicros), 9), lpad(Self.num(r.hostP99Micros), 9), " |",
+            lpad(Self.num(r.harvestMicros), 8), lpad(Self.num(r.resetMicros), 7), lpad(Self.num(r.foldMicros), 7),
+            lpad(Self.num(r.copyMicros), 8), lpad(Self.num(r.presentMicros), 8), " |", lpad(Self.num(r.guestFPS), 10),
+            lpad(Self.num(r.dirtyPages), 8), lpad(Self.num(r.dirtyTiles), 8), lpad(Self.num(r.bytesCopied.map { $0 / 1024 }), 8), " |",
+            lpad(Self.num(r.latencyP50Micros), 9), lpad(Self.num(r.latencyP99Micros), 9),
         ].joined(separator: " ")
     }
 
@@ -266,6 +277,8 @@ enum BenchTable {
         return String(format: "%.2f", v)
     }
 
+    func pad(_ s: String, _ n: Int) -> String { Self.pad(s, n) }
+    func lpad(_ s: String, _ n: Int) -> String { Self.lpad(s, n) }
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
     static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
 }
