@@ -15,9 +15,14 @@ import Foundation
 /// (none of it is in harvest, reset, fold or copy); `display_fps` is
 /// `1e6 / host_us_median`; the dirty counts are per-frame means; `guest_fps` is `1e6 /` the
 /// median guest time per frame (release at one doorbell to the next: drawing plus the write
-/// faults of one reset per frame). From the free-run phase (guest unpaced, refresh back to
-/// back): the write-to-present latency, frame doorbell to the end of the copy into the
-/// shadow. A value that could not be measured is `nil` (JSON `null`, CSV empty).
+/// faults of one reset per frame).
+///
+/// From the free-run phase (guest unpaced, syncs back to back): `latency_p50_us` and
+/// `latency_p99_us`, frame doorbell to the end of the copy into the shadow, and
+/// `free_run_guest_fps`, the guest's frames per second meanwhile. A guest the refresher
+/// starved of CPU makes no frame: `free_run_guest_fps` is then 0 and the latencies null.
+///
+/// A value that could not be measured is `nil` (JSON `null`, CSV empty).
 public struct BenchRecord: Sendable, Equatable {
     public var guest: String
     public var width: Int
@@ -46,6 +51,8 @@ public struct BenchRecord: Sendable, Equatable {
     public var bytesCopied: Double?
     public var latencyP50Micros: Double?
     public var latencyP99Micros: Double?
+    /// The guest's frames per second in the free-run phase; 0 when it made none.
+    public var freeRunGuestFPS: Double?
 
     public init(guest: String, width: Int, height: Int, mode: String, cpus: Int, ramBytes: UInt64, frames: Int) {
         self.guest = guest
@@ -68,6 +75,7 @@ public struct BenchRecord: Sendable, Equatable {
             ("fold_us", .number(foldMicros)), ("copy_us", .number(copyMicros)), ("present_us", .number(presentMicros)),
             ("dirty_pages", .number(dirtyPages)), ("dirty_tiles", .number(dirtyTiles)), ("bytes_copied", .number(bytesCopied)),
             ("latency_p50_us", .number(latencyP50Micros)), ("latency_p99_us", .number(latencyP99Micros)),
+            ("free_run_guest_fps", .number(freeRunGuestFPS)),
         ]
     }
 
@@ -162,6 +170,7 @@ public enum BenchFiles {
             r.dirtyPages = number("dirty_pages"); r.dirtyTiles = number("dirty_tiles"); r.bytesCopied = number("bytes_copied")
             r.latencyP50Micros = number("latency_p50_us"); r.latencyP99Micros = number("latency_p99_us")
             r.sinks = (row["sinks"] as? NSNumber)?.intValue ?? 1 // written before sink counts were measured
+            r.freeRunGuestFPS = number("free_run_guest_fps")
             return r
         }
     }

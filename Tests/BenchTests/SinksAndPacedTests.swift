@@ -73,6 +73,27 @@ final class SinkRecordTests: XCTestCase {
     }
 }
 
+/// Every cell's free-run phase reports something, even when the guest made no frame.
+final class FreeRunFindingTests: XCTestCase {
+    func testAFreeRunWithoutLatencySaysWhy() throws {
+        let starved = try XCTUnwrap(FreeRunProbe.finding(frames: 0, seconds: 0.6, latencySamples: 0))
+        XCTAssertTrue(starved.contains("no frame") && starved.contains("starved"), starved)
+        let unsynced = try XCTUnwrap(FreeRunProbe.finding(frames: 12, seconds: 0.6, latencySamples: 0))
+        XCTAssertTrue(unsynced.contains("12 frames") && unsynced.contains("no latency"), unsynced)
+        XCTAssertNil(FreeRunProbe.finding(frames: 12, seconds: 0.6, latencySamples: 3))
+        XCTAssertNil(FreeRunProbe.finding(frames: 0, seconds: 0, latencySamples: 0), "nothing measured, nothing found")
+    }
+
+    func testAStarvedGuestIsARecordedZeroNotAMissingValue() throws {
+        var r = BenchRecord(guest: "plasma", width: 3840, height: 2160, mode: "compare", cpus: 1, ramBytes: 256 << 20, frames: 20)
+        r.freeRunGuestFPS = 0
+        let row = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(BenchFiles.json([r]).utf8)) as? [[String: Any]])?.first)
+        XCTAssertEqual(row["free_run_guest_fps"] as? Int, 0)
+        XCTAssertTrue(row["latency_p50_us"] is NSNull)
+        XCTAssertEqual(try BenchFiles.records(fromJSON: Data(BenchFiles.json([r]).utf8)), [r])
+    }
+}
+
 /// Sink counts on a real guest (skipped without /dev/kvm).
 final class SinkCountRunTests: XCTestCase {
     func testEachSinkCountIsACellWithItsReadsTimed() throws {
