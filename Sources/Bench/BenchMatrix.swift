@@ -109,6 +109,14 @@ public struct BenchPlan: Sendable {
     public var freeRunRefreshHz = 0.0
     /// Free-run seconds before measuring, per cell.
     public var freeRunWarmup = 0.1
+    /// Paced seconds measured per cell (phase C), shared by the rate pairs; 0 skips the phase.
+    /// Each cell runs each pair in one unbroken turn (not in `rounds`).
+    public var pacedSeconds = 1.0
+    /// Paced seconds before measuring, per cell and rate pair (a fresh guest's first frames
+    /// draw its whole screen).
+    public var pacedWarmup = 0.1
+    /// Guest Hz / display Hz pairs of the paced phase, in `BenchRatePair` order.
+    public var pacedRates = BenchRatePair.defaults
     /// Display sink counts: each mode of a group runs once per count.
     public var sinkCounts = [1]
     /// Turns each cell gets, interleaved with the other cells of its group.
@@ -136,6 +144,8 @@ public struct BenchPlan: Sendable {
         p.warmupFrames = 3
         p.freeRunSeconds = 0.3
         p.freeRunWarmup = 0.05
+        p.pacedSeconds = 0.5
+        p.pacedWarmup = 0.03
         p.rounds = 2
         p.lockstepBudgetSeconds = 2
         return p

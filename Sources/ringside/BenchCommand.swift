@@ -8,15 +8,19 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the tracking modes over a matrix of guests, resolutions and RAM sizes.",
         discussion: """
-        Each cell runs twice. Phase A (lockstep): the guest is held at each frame doorbell while \
-        one refresh harvests, resets, folds and copies that frame, giving the exact host cost per \
-        frame by phase and the dirty counts (display fps = 1e6 / host us median), and the guest's \
-        own time per frame, write faults included (guest fps). Phase B (free-run): the guest runs \
-        unpaced while a refresh thread loops back to back (or at --refresh-hz), giving the \
-        doorbell-to-shadow latency; the guest's frame rate against that refresher is a note. \
-        The modes and sink counts of each (guest, resolution, RAM) take turns, in rounds, so they \
-        are compared under the same conditions. Each cell has --sinks null display sinks that \
-        read the damage log after every sync and draw nothing; "present" is all their reads together.
+        Each cell runs three times. Phase A (lockstep): the guest is held at each frame doorbell \
+        while one sync harvests, resets, folds and copies that frame, giving the exact host cost \
+        per frame by phase and the dirty counts (display fps = 1e6 / host us median), and the \
+        guest's own time per frame, write faults included (guest fps). Phase B (free-run): the \
+        guest runs unpaced while a sync thread loops back to back (or at --refresh-hz), giving \
+        the doorbell-to-shadow latency and the guest's frame rate against that thread (0 when it \
+        starved the guest: then there is no latency, and a FINDING note says so). Phase C \
+        (paced): for each --paced-rates pair G/D the guest is paced at G Hz and synced by the \
+        same doorbell-poked loop as ringside run with --refresh D, giving the latency users see \
+        and the guest's achieved frames/s; a line per cell shows p50/p99 per pair. The modes \
+        and sink counts of each (guest, resolution, RAM) take turns, in rounds, so they are \
+        compared under the same conditions. Each cell has --sinks null display sinks that read \
+        the damage log after every sync and draw nothing; "present" is all their reads together.
 
         Ring and bitmap cells subscribe a migration list, so guest RAM is dirty-logged too; that \
         is what --ram varies (RAM is reserved, not touched). Compare and full log nothing and run \
@@ -46,6 +50,10 @@ struct BenchCommand: ParsableCommand {
     var freeRunSeconds: Double?
     @Option(name: .customLong("refresh-hz"), help: "Free-run phase: refreshes per second; 0 = back to back, uncapped (default).")
     var refreshHz: Double = 0
+    @Option(name: .customLong("paced-seconds"), help: "Paced seconds measured per cell, shared by the rate pairs; 0 = no paced phase (default 1; 0.5 with --quick).")
+    var pacedSeconds: Double?
+    @Option(name: .customLong("paced-rates"), help: "Paced phase: guest Hz / display Hz pairs, comma-separated (default 60/60,60/144,144/60).")
+    var pacedRates: String?
     @Option(help: "Display sink counts, comma-separated, each 1...64: every mode runs once per count, side by side (default 1).")
     var sinks: String?
     @Option(help: "Turns per cell: the cells of a group alternate this many times (default 4; 2 with --quick).")
@@ -81,6 +89,7 @@ struct BenchCommand: ParsableCommand {
             if let modes { plan.modes = try BenchFilters.modes(modes) }
             if let ram { plan.ramSizes = try BenchFilters.ramSizes(ram) }
             if let sinks { plan.sinkCounts = try BenchFilters.sinkCounts(sinks) }
+            if let pacedRates { plan.pacedRates = try BenchFilters.ratePairs(pacedRates) }
         } catch { throw Failure("\(error)") }
         if let frames {
             guard frames >= 1, frames <= 100_000 else { throw Failure("--frames \(frames) is out of range: use 1...100000") }
@@ -96,6 +105,12 @@ struct BenchCommand: ParsableCommand {
                 throw Failure("--free-run-seconds \(freeRunSeconds) is out of range: use more than 0, at most 600")
             }
             plan.freeRunSeconds = freeRunSeconds
+        }
+        if let pacedSeconds {
+            guard pacedSeconds >= 0, pacedSeconds <= 600 else {
+                throw Failure("--paced-seconds \(pacedSeconds) is out of range: use 0 (no paced phase) ... 600")
+            }
+            plan.pacedSeconds = pacedSeconds
         }
         guard refreshHz >= 0, refreshHz <= 100_000, !refreshHz.isNaN else {
             throw Failure("--refresh-hz \(refreshHz) is out of range: use 0 (back to back) ... 100000")
@@ -184,6 +199,7 @@ struct BenchCommand: ParsableCommand {
         }
         events.cellFinished = { result, total in
             Console.out(table.row(result, total: total))
+            if let line = result.record.flatMap(BenchTable.pacedLine) { Console.out(line) }
             for note in result.notes { Console.out("      note: \(note)") }
             if let r = result.record { records.append(r) }
             // Rewrite the files after each group, so an interrupted or crashed run keeps what finished.
@@ -266,6 +282,17 @@ struct BenchTable {
             lpad(Self.num(r.dirtyPages), 8), lpad(Self.num(r.dirtyTiles), 8), lpad(Self.num(r.bytesCopied.map { $0 / 1024 }), 8), " |",
             lpad(Self.num(r.latencyP50Micros), 9), lpad(Self.num(r.latencyP99Micros), 9),
         ].joined(separator: " ")
+    }
+
+    /// `      paced: 60/60 p50 85 p99 210 us, 60 fps (20) | ...`; nil without a paced phase. A
+    /// p99 over one display period, or a p50 over 0.5 ms, is marked `!`.
+    static func pacedLine(_ r: BenchRecord) -> String? {
+        guard !r.paced.isEmpty else { return nil }
+        return "      paced: " + r.paced.map { p in
+            let slow = (p.latencyP50Micros ?? 0) > 500 || (p.latencyP99Micros ?? 0) > p.rates.displayPeriodMicros
+            return "\(p.rates) p50 \(num(p.latencyP50Micros)) p99 \(num(p.latencyP99Micros)) us\(slow ? " !" : ""), "
+                + "\(num(p.guestFPS)) fps (\(p.samples) samples)"
+        }.joined(separator: " | ")
     }
 
     /// Three significant digits, at most one decimal: `0.41`, `12.3`, `4567`.

@@ -181,6 +181,8 @@ final class BenchRunnerTests: XCTestCase {
         plan.rounds = 2
         plan.freeRunSeconds = 0.1
         plan.freeRunWarmup = 0.02
+        plan.pacedSeconds = 0.3
+        plan.pacedWarmup = 0.02
         let runner = try BenchRunner(plan: plan)
         var started = 0
         var finished: [Int] = []
@@ -199,6 +201,7 @@ final class BenchRunnerTests: XCTestCase {
             XCTAssertGreaterThan(r.dirtyTiles ?? 0, 0, "bounce moves sprites every frame: \(r.mode)")
             XCTAssertGreaterThan(r.bytesCopied ?? 0, 0, r.mode)
             XCTAssertGreaterThan(r.freeRunGuestFPS ?? 0, 0, "free-run guest fps is recorded: \(r.mode)")
+            XCTAssertEqual(r.paced.map(\.rates), BenchRatePair.defaults, "every cell is paced at every pair: \(r.mode)")
             XCTAssertEqual(r.sinks, 1)
         }
         // Full repaints every tile of 320x200 with 64x16 tiles: 5 x 13.
@@ -235,6 +238,8 @@ final class BenchCommandTests: XCTestCase {
             (["bench", "--frames", "0"], "--frames 0"),
             (["bench", "--sinks", "0"], "--sinks: '0' is not a sink count"),
             (["bench", "--sinks", "65"], "--sinks: '65' is not a sink count"),
+            (["bench", "--paced-rates", "60x60"], "--paced-rates: '60x60' is not a rate pair"),
+            (["bench", "--paced-seconds", "700"], "--paced-seconds 700"),
         ] {
             let r = try runRingside(args)
             XCTAssertEqual(r.status, 1, args.joined(separator: " "))
@@ -243,27 +248,31 @@ final class BenchCommandTests: XCTestCase {
         }
     }
 
-    /// Two sink counts: a sinks column and both counts in the JSON.
+    /// Two sink counts: a sinks column, a paced line per cell, and both counts in the JSON.
     func testSinkCountsShowInTheTableAndTheJSON() throws {
         try requireExecutable()
         _ = try requireKVM()
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
         let r = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M",
-                                 "--sinks", "1,2", "--frames", "4", "--free-run-seconds", "0.05", "--json", json.path])
+                                 "--sinks", "1,2", "--frames", "4", "--free-run-seconds", "0.05", "--paced-seconds", "0.2",
+                                 "--paced-rates", "60/60", "--json", json.path])
         XCTAssertEqual(r.status, 0, r.err)
         let header = try XCTUnwrap(r.out.split(separator: "\n").first { $0.hasPrefix("cell ") })
         XCTAssertTrue(header.contains(" sinks "), String(header))
         XCTAssertTrue(r.out.contains("ring x1, ring x2"), r.out)
+        XCTAssertEqual(r.out.components(separatedBy: "      paced: 60/60 p50 ").count - 1, 2, r.out)
         let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
         XCTAssertEqual(rows.map { $0["sinks"] as? Int }, [1, 2])
+        XCTAssertTrue(rows.allSatisfy { ($0["paced_60_60_samples"] as? Int) != nil })
 
         // One count: no sinks column.
         let one = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M",
-                                   "--frames", "2", "--free-run-seconds", "0.05"])
+                                   "--frames", "2", "--free-run-seconds", "0.05", "--paced-seconds", "0"])
         XCTAssertEqual(one.status, 0, one.err)
         let oneHeader = try XCTUnwrap(one.out.split(separator: "\n").first { $0.hasPrefix("cell ") })
         XCTAssertFalse(oneHeader.contains("sinks"), String(oneHeader))
+        XCTAssertFalse(one.out.contains("paced:"), one.out)
     }
 
     /// Ctrl-C finishes the cells running, still writes the records so far, and exits 130.
