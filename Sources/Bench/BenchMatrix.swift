@@ -134,7 +134,7 @@ public struct BenchPlan: Sendable {
     /// Sink counts `--sinks` accepts.
     public static let sinkRange = 1...64
 
-    /// The small matrix for `--quick`: under a minute even in a debug build.
+    /// The small matrix for `--quick`: about 20 s in a release build.
     public static var quick: BenchPlan {
         var p = BenchPlan()
         p.workloads = ["desktop", "plasma", "bounce16"].map { BenchWorkload.named($0)! }
@@ -142,10 +142,10 @@ public struct BenchPlan: Sendable {
         p.ramSizes = [256 << 20]
         p.frames = 20
         p.warmupFrames = 3
-        p.freeRunSeconds = 0.3
-        p.freeRunWarmup = 0.05
+        p.freeRunSeconds = 0.1
+        p.freeRunWarmup = 0.02
         p.pacedSeconds = 0.5
-        p.pacedWarmup = 0.03
+        p.pacedWarmup = 0.02
         p.rounds = 2
         p.lockstepBudgetSeconds = 2
         return p

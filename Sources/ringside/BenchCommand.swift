@@ -46,7 +46,7 @@ struct BenchCommand: ParsableCommand {
     var frames: Int?
     @Option(help: "Lockstep warm-up frames per cell (default 10; 3 with --quick).")
     var warmup: Int?
-    @Option(name: .customLong("free-run-seconds"), help: "Free-run seconds measured per cell (default 0.6; 0.3 with --quick).")
+    @Option(name: .customLong("free-run-seconds"), help: "Free-run seconds measured per cell (default 0.6; 0.1 with --quick).")
     var freeRunSeconds: Double?
     @Option(name: .customLong("refresh-hz"), help: "Free-run phase: refreshes per second; 0 = back to back, uncapped (default).")
     var refreshHz: Double = 0
