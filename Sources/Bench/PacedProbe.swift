@@ -33,6 +33,15 @@ final class PacedProbe: @unchecked Sendable {
     /// Doorbell to the start of the sync that shows it: the loop's wake-up (where the time
     /// goes when the latency is not the sync's own work).
     private var wakeups = LatencyHistogram()
+    /// Each measured frame's latency split three ways (ns), preallocated: the wait for the
+    /// loop's token bucket, the rest of the wake-up (the scheduler), and the sync's own work
+    /// (lock, harvest, reset, fold, copy).
+    private var splits: [(latency: UInt64, token: UInt64, wake: UInt64, work: UInt64)]
+    private var splitCount = 0
+    /// The loop's token bucket, replayed from sync start times (`SyncLoop` refills one token
+    /// per period up to 1.25 and spends one per sync; the replay is exact up to clock reads).
+    private var bucketTokens = 0.0
+    private var lastSyncStart: UInt64 = 0
     private var copyEnd: UInt64 = 0
     private var stampCopyEnd: ((DisplayTracker, DirtyTileBitmap) -> Void)!
     private var syncs = 0
@@ -49,6 +58,7 @@ final class PacedProbe: @unchecked Sendable {
         self.cell = cell
         self.rates = rates
         self.migrationRoundEvery = max(1, migrationRoundEvery)
+        splits = Array(repeating: (0, 0, 0, 0), count: 1 << 14)
     }
 
     /// Syncs per second at most, as `ringside run --guest-hz G --refresh D` allows them.
@@ -81,6 +91,7 @@ final class PacedProbe: @unchecked Sendable {
         let m = session.machine
         // A doorbell left from before the pause would count the pause as latency.
         pendingDoorbell.store(0, ordering: .releasing)
+        lastSyncStart = 0 // a new loop starts with one token and spends it at once
         let l = SyncLoop(period: 1 / syncRate) { [unowned self] in syncOnce() }
         loop.withLock { $0 = l }
         l.start()
@@ -130,9 +141,26 @@ final class PacedProbe: @unchecked Sendable {
             return
         }
         for sink in sinks { session.read(sink) { _, _ in } }
+        // When could the loop have had a token for this doorbell?
+        let period = 1e9 / syncRate
+        var tokenReady = t0
+        if lastSyncStart == 0 {
+            bucketTokens = 1
+        } else {
+            tokenReady = lastSyncStart + UInt64(max(0, 1 - bucketTokens) * period)
+            bucketTokens = min(1.25, bucketTokens + Double(t0 - lastSyncStart) / period)
+        }
+        bucketTokens -= 1
+        lastSyncStart = t0
         if measuring.load(ordering: .acquiring) && doorbell != 0 && copyEnd > doorbell {
+            let wake = t0 > doorbell ? t0 - doorbell : 0
             latencies.record(copyEnd - doorbell)
-            wakeups.record(t0 > doorbell ? t0 - doorbell : 0)
+            wakeups.record(wake)
+            if splitCount < splits.count {
+                let token = min(wake, tokenReady > doorbell ? tokenReady - doorbell : 0)
+                splits[splitCount] = (copyEnd - doorbell, token, wake - token, copyEnd - max(t0, doorbell))
+                splitCount += 1
+            }
         }
         syncs += 1
         if cell.migration && syncs % migrationRoundEvery == 0 { _ = session.endMigrationRound() }
@@ -162,6 +190,16 @@ final class PacedProbe: @unchecked Sendable {
         var line = "paced \(rates) (sync rate \(formatNumber(syncRate))/s): \(measuredFrames) frames, \(st.syncs) syncs"
         if let w50 = wakeups.percentile(0.5), let w99 = wakeups.percentile(0.99) {
             line += String(format: "; doorbell to sync start p50 %.0f us, p99 %.0f us", w50 / 1000, w99 / 1000)
+        }
+        if splitCount > 0 {
+            // The samples at or above the p99 rank, so the split explains the p99.
+            let tail = splitCount - Int((0.99 * Double(splitCount)).rounded(.up)) + 1
+            let worst = splits[0..<splitCount].sorted { $0.latency > $1.latency }.prefix(max(1, tail))
+            func mean(_ f: ((latency: UInt64, token: UInt64, wake: UInt64, work: UInt64)) -> UInt64) -> Double {
+                Double(worst.reduce(0) { $0 + f($1) }) / Double(worst.count) / 1000
+            }
+            line += String(format: "; the %d at or above p99 average %.0f us = token wait %.0f + scheduler %.0f + sync %.0f",
+                           worst.count, mean(\.latency), mean(\.token), mean(\.wake), mean(\.work))
         }
         line += String(format: "; per sync harvest %.1f, reset %.1f, fold %.1f, copy %.1f us (%.0f KiB)",
                        us(st.harvestNanos), us(st.resetNanos), us(st.foldNanos), us(st.copyNanos), Double(st.bytesCopied) / n / 1024)
