@@ -118,17 +118,21 @@ final class FreeRunProbe: @unchecked Sendable {
             }
             notes.append(line + String(format: "; longest %.0f us", Double(longestRefresh) / 1000))
         }
-        if let finding = Self.finding(frames: measuredFrames, seconds: seconds, latencySamples: latencies.total) { notes.append(finding) }
+        if let finding = Self.finding(frames: measuredFrames, seconds: seconds, latencySamples: latencies.total,
+                                      busySyncs: measuredRefreshes - idleRefreshes) { notes.append(finding) }
         record.latencyP50Micros = latencies.percentile(0.5).map { $0 / 1000 }
         record.latencyP99Micros = latencies.percentile(0.99).map { $0 / 1000 }
     }
 
     /// The note for a free-run phase with no latency to report, or nil: every cell says why
     /// its latency is empty rather than leaving it empty silently.
-    static func finding(frames: Int, seconds: Double, latencySamples: UInt64) -> String? {
+    /// `busySyncs` is how many measured syncs found something repainted: a guest that made no
+    /// frame but kept the syncs busy was running, yet never reached its doorbell.
+    static func finding(frames: Int, seconds: Double, latencySamples: UInt64, busySyncs: Int) -> String? {
         guard seconds > 0, latencySamples == 0 else { return nil }
         if frames == 0 {
-            return "FINDING free-run: the guest made no frame in \(formatSeconds(seconds)): the back-to-back refresher starved it of CPU, so there is no latency (free_run_guest_fps 0)"
+            let writing = busySyncs > 0 ? " although \(busySyncs) syncs found it drawing" : ""
+            return "FINDING free-run: the guest made no frame in \(formatSeconds(seconds))\(writing): the back-to-back refresher starved it, so there is no latency (free_run_guest_fps 0)"
         }
         return "FINDING free-run: the guest made \(frames) frames but no sync started after a doorbell in the measured time, so there is no latency"
     }

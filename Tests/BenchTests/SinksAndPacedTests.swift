@@ -141,12 +141,15 @@ final class SinkAndPacedRecordTests: XCTestCase {
 /// Every cell's free-run phase reports something, even when the guest made no frame.
 final class FreeRunFindingTests: XCTestCase {
     func testAFreeRunWithoutLatencySaysWhy() throws {
-        let starved = try XCTUnwrap(FreeRunProbe.finding(frames: 0, seconds: 0.6, latencySamples: 0))
+        let starved = try XCTUnwrap(FreeRunProbe.finding(frames: 0, seconds: 0.6, latencySamples: 0, busySyncs: 0))
         XCTAssertTrue(starved.contains("no frame") && starved.contains("starved"), starved)
-        let unsynced = try XCTUnwrap(FreeRunProbe.finding(frames: 12, seconds: 0.6, latencySamples: 0))
+        XCTAssertFalse(starved.contains("drawing"), starved)
+        let drawing = try XCTUnwrap(FreeRunProbe.finding(frames: 0, seconds: 0.6, latencySamples: 0, busySyncs: 39_203))
+        XCTAssertTrue(drawing.contains("39203 syncs found it drawing"), drawing)
+        let unsynced = try XCTUnwrap(FreeRunProbe.finding(frames: 12, seconds: 0.6, latencySamples: 0, busySyncs: 5))
         XCTAssertTrue(unsynced.contains("12 frames") && unsynced.contains("no latency"), unsynced)
-        XCTAssertNil(FreeRunProbe.finding(frames: 12, seconds: 0.6, latencySamples: 3))
-        XCTAssertNil(FreeRunProbe.finding(frames: 0, seconds: 0, latencySamples: 0), "nothing measured, nothing found")
+        XCTAssertNil(FreeRunProbe.finding(frames: 12, seconds: 0.6, latencySamples: 3, busySyncs: 5))
+        XCTAssertNil(FreeRunProbe.finding(frames: 0, seconds: 0, latencySamples: 0, busySyncs: 0), "nothing measured, nothing found")
     }
 
     func testAStarvedGuestIsARecordedZeroNotAMissingValue() throws {
