@@ -28,7 +28,10 @@ public enum BenchChart {
 
     /// An SVG document (UTF-8 text).
     public static func svg(_ records: [BenchRecord], tileWidth: Int = 64, tileHeight: Int = 16, subtitle: String = "") -> String {
-        let usable = records.filter { $0.hostMedianMicros != nil }
+        // One line per mode: with several sink counts, the fewest sinks (the others differ only
+        // by their reads, which the table reports).
+        let fewestSinks = records.map(\.sinks).min() ?? 1
+        let usable = records.filter { $0.hostMedianMicros != nil && $0.sinks == fewestSinks }
         var resolutions: [(Int, Int)] = []
         for r in usable where !resolutions.contains(where: { $0 == (r.width, r.height) }) { resolutions.append((r.width, r.height)) }
         resolutions.sort { $0.0 * $0.1 < $1.0 * $1.1 }

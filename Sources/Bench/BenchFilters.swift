@@ -65,4 +65,31 @@ public enum BenchFilters {
         if out.isEmpty { throw BenchError("--ram '\(text)' names no size") }
         return out
     }
+
+    /// `1,16`: display sink counts, each 1...64, in the order given.
+    public static func sinkCounts(_ text: String) throws(BenchError) -> [Int] {
+        var out: [Int] = []
+        for item in items(text) {
+            guard let n = Int(item), BenchPlan.sinkRange.contains(n) else {
+                throw BenchError("--sinks: '\(item)' is not a sink count: use whole numbers 1...64, e.g. --sinks 1,16")
+            }
+            if !out.contains(n) { out.append(n) }
+        }
+        if out.isEmpty { throw BenchError("--sinks '\(text)' names no sink count") }
+        return out
+    }
+
+    /// `60/60,60/144,144/60`: guest Hz / display Hz, whole Hz 1...1000, sorted by guest then
+    /// display Hz (the order records hold them in).
+    public static func ratePairs(_ text: String) throws(BenchError) -> [BenchRatePair] {
+        var out: [BenchRatePair] = []
+        for item in items(text) {
+            guard let pair = BenchRatePair.parse(item) else {
+                throw BenchError("--paced-rates: '\(item)' is not a rate pair: use GUEST/DISPLAY in whole Hz 1...1000, e.g. 60/144")
+            }
+            if !out.contains(pair) { out.append(pair) }
+        }
+        if out.isEmpty { throw BenchError("--paced-rates '\(text)' names no rate pair") }
+        return out.sorted()
+    }
 }

@@ -78,8 +78,9 @@ public struct BenchCell: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Cells run together: one workload, resolution and RAM size, every requested mode, so the
-/// modes are measured interleaved under the same conditions.
+/// Cells run together: one workload, resolution and RAM size, every requested mode at every
+/// requested sink count, so modes and sink counts are measured interleaved under the same
+/// conditions.
 public struct BenchGroup: Sendable {
     public let workload: BenchWorkload
     public let resolution: BenchResolution
@@ -108,7 +109,17 @@ public struct BenchPlan: Sendable {
     public var freeRunRefreshHz = 0.0
     /// Free-run seconds before measuring, per cell.
     public var freeRunWarmup = 0.1
-    /// Turns each mode gets, interleaved with the other modes of its group.
+    /// Paced seconds measured per cell (phase C), shared by the rate pairs; 0 skips the phase.
+    /// Each cell runs each pair in one unbroken turn (not in `rounds`).
+    public var pacedSeconds = 1.0
+    /// Paced seconds before measuring, per cell and rate pair (a fresh guest's first frames
+    /// draw its whole screen).
+    public var pacedWarmup = 0.1
+    /// Guest Hz / display Hz pairs of the paced phase, in `BenchRatePair` order.
+    public var pacedRates = BenchRatePair.defaults
+    /// Display sink counts: each mode of a group runs once per count.
+    public var sinkCounts = [1]
+    /// Turns each cell gets, interleaved with the other cells of its group.
     public var rounds = 4
     /// Phase A stops starting new rounds once a group has spent this long in it (huge frames).
     public var lockstepBudgetSeconds = 8.0
@@ -120,7 +131,10 @@ public struct BenchPlan: Sendable {
 
     public init() {}
 
-    /// The small matrix for `--quick`: under a minute even in a debug build.
+    /// Sink counts `--sinks` accepts.
+    public static let sinkRange = 1...64
+
+    /// The small matrix for `--quick`: about 20 s in a release build.
     public static var quick: BenchPlan {
         var p = BenchPlan()
         p.workloads = ["desktop", "plasma", "bounce16"].map { BenchWorkload.named($0)! }
@@ -128,8 +142,10 @@ public struct BenchPlan: Sendable {
         p.ramSizes = [256 << 20]
         p.frames = 20
         p.warmupFrames = 3
-        p.freeRunSeconds = 0.3
-        p.freeRunWarmup = 0.05
+        p.freeRunSeconds = 0.1
+        p.freeRunWarmup = 0.02
+        p.pacedSeconds = 0.5
+        p.pacedWarmup = 0.02
         p.rounds = 2
         p.lockstepBudgetSeconds = 2
         return p
@@ -146,9 +162,11 @@ public struct BenchPlan: Sendable {
                 for ram in ramSizes {
                     let modes = self.modes.filter { ($0.hasPageList && migration) || ram == smallest }
                     guard !modes.isEmpty else { continue }
-                    let cells = modes.map {
-                        BenchCell(workload: w, resolution: r, mode: $0, ramBytes: ram,
-                                  migration: migration && $0.hasPageList, cpus: cpus)
+                    let cells = modes.flatMap { mode in
+                        sinkCounts.map {
+                            BenchCell(workload: w, resolution: r, mode: mode, ramBytes: ram,
+                                      migration: migration && mode.hasPageList, cpus: cpus, sinks: $0)
+                        }
                     }
                     out.append(BenchGroup(workload: w, resolution: r, ramBytes: ram, cells: cells, firstIndex: index))
                     index += cells.count

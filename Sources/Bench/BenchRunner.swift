@@ -40,7 +40,8 @@ public struct BenchSummary: Sendable {
 }
 
 /// Runs a `BenchPlan`: for each group, phase A (lockstep, exact per-frame host cost) with the
-/// modes taking turns, then phase B (free-run, guest frame rate and latency) the same way.
+/// cells (modes and sink counts) taking turns, then phase B (free-run, guest frame rate and
+/// latency) the same way, then phase C (paced at each rate pair, latency as users see it).
 /// Never prints and never exits: results go to `BenchEvents` and the returned summary.
 public final class BenchRunner: @unchecked Sendable {
     public let plan: BenchPlan
@@ -62,6 +63,19 @@ public final class BenchRunner: @unchecked Sendable {
         }
         guard plan.freeRunSeconds > 0, plan.freeRunSeconds <= 600 else {
             throw BenchError("--free-run-seconds \(plan.freeRunSeconds) is out of range: use more than 0, at most 600")
+        }
+        guard plan.pacedSeconds >= 0, plan.pacedSeconds <= 600, !plan.pacedSeconds.isNaN else {
+            throw BenchError("--paced-seconds \(plan.pacedSeconds) is out of range: use 0 (no paced phase) ... 600")
+        }
+        guard plan.pacedSeconds == 0 || !plan.pacedRates.isEmpty else {
+            throw BenchError("--paced-rates names no rate pair: give at least one, e.g. 60/60, or --paced-seconds 0")
+        }
+        for pair in plan.pacedRates where !BenchRatePair.hzRange.contains(pair.guestHz) || !BenchRatePair.hzRange.contains(pair.displayHz) {
+            throw BenchError("--paced-rates: '\(pair)' is out of range: use whole Hz 1...1000")
+        }
+        guard !plan.sinkCounts.isEmpty else { throw BenchError("--sinks names no sink count: use 1...64") }
+        for n in plan.sinkCounts where !BenchPlan.sinkRange.contains(n) {
+            throw BenchError("--sinks: \(n) is out of range: use 1...64")
         }
         self.plan = plan
         do {
@@ -94,7 +108,14 @@ public final class BenchRunner: @unchecked Sendable {
                 + "phase B (free-run): \(formatSeconds(plan.freeRunSeconds)) per cell, refresh "
                 + (plan.freeRunRefreshHz > 0 ? "at \(formatNumber(plan.freeRunRefreshHz)) Hz" : "back to back")
                 + ", doorbell-to-shadow latency; "
-                + "modes take turns in \(plan.rounds) round\(plan.rounds > 1 ? "s" : "")",
+                + (plan.pacedSeconds > 0
+                    ? "phase C (paced): \(formatSeconds(plan.pacedSeconds)) per cell over guest/display Hz "
+                        + plan.pacedRates.map(\.description).joined(separator: ", ")
+                        + ", one unbroken turn per cell and pair, syncs by SyncLoop as in ringside run, doorbell-to-shadow latency; "
+                    : "no paced phase; ")
+                + "cells take turns in \(plan.rounds) round\(plan.rounds > 1 ? "s" : "")",
+            "display sinks per cell: " + plan.sinkCounts.map(String.init).joined(separator: ", ")
+                + " (null sinks read the damage log after every sync; present = all of them)",
         ]
     }
 
@@ -145,8 +166,10 @@ public final class BenchRunner: @unchecked Sendable {
         var failures = [String?](repeating: nil, count: n)
         var notes = [[String]](repeating: [], count: n)
         var records = group.cells.map {
-            BenchRecord(guest: $0.workload.label, width: $0.resolution.width, height: $0.resolution.height,
-                        mode: $0.mode.rawValue, cpus: $0.cpus, ramBytes: $0.ramBytes, frames: 0)
+            var r = BenchRecord(guest: $0.workload.label, width: $0.resolution.width, height: $0.resolution.height,
+                                mode: $0.mode.rawValue, cpus: $0.cpus, ramBytes: $0.ramBytes, frames: 0)
+            r.sinks = $0.sinks
+            return r
         }
         let base = config(for: group)
         var trackingPlans: [TrackingPlan?] = []
@@ -225,6 +248,32 @@ public final class BenchRunner: @unchecked Sendable {
                 }
             }
             for i in 0..<n { if let p = probes[i], failures[i] == nil { p.fill(&records[i], notes: &notes[i]) } }
+        }
+
+        // Phase C: paced, one rate pair after another, each cell in one unbroken turn per pair:
+        // a resumed guest makes a frame at once, into a loop with no token saved, which would
+        // add a late frame to every turn.
+        if plan.pacedSeconds > 0 {
+            let turn = plan.pacedSeconds / Double(plan.pacedRates.count)
+            for rates in plan.pacedRates {
+                for (i, cell) in group.cells.enumerated() {
+                    guard let tp = trackingPlans[i], failures[i] == nil else { continue }
+                    let p = PacedProbe(cell: cell, rates: rates, migrationRoundEvery: plan.migrationRoundEvery)
+                    defer { p.finish() }
+                    do {
+                        try p.boot(system: system, config: base, plan: tp, tile: tile)
+                    } catch {
+                        failures[i] = "\(error)"
+                        continue
+                    }
+                    if !p.runTurn(seconds: turn, warmup: plan.pacedWarmup, abandon: { abandoned }) {
+                        if abandoned { return nil }
+                        failures[i] = p.failure ?? "the paced phase failed at \(rates)"
+                        continue
+                    }
+                    records[i].paced.append(p.result(notes: &notes[i]))
+                }
+            }
         }
 
         return group.cells.enumerated().map { i, cell in

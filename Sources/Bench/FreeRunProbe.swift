@@ -104,21 +104,37 @@ final class FreeRunProbe: @unchecked Sendable {
         if started { session.machine.wait() }
     }
 
-    /// Latency into `record`; the guest's frame rate against this refresher into `notes`.
+    /// Latency and the guest's frame rate into `record`; the refresher's counts into `notes`,
+    /// and a finding when the guest made no frame (the refresher starved it) or no latency.
     func fill(_ record: inout BenchRecord, notes: inout [String]) {
+        let seconds = Double(measuredNanos) / 1e9
+        if measuredNanos > 0 { record.freeRunGuestFPS = Double(measuredFrames) / Double(max(1, cell.cpus)) / seconds }
         if measuredRefreshes > 0 {
             let rate = period == 0 ? "back to back" : String(format: "%.0f Hz", 1e9 / Double(period))
             var line = "free-run: \(measuredRefreshes) refreshes (\(rate)), \(idleRefreshes) found nothing"
-            if measuredNanos > 0 {
-                line += String(format: "; guest %.0f fps", Double(measuredFrames) / Double(max(1, cell.cpus)) / (Double(measuredNanos) / 1e9))
-            }
+            if let fps = record.freeRunGuestFPS { line += String(format: "; guest %.0f fps", fps) }
             if let p50 = refreshTimes.percentile(0.5), let p99 = refreshTimes.percentile(0.99) {
                 line += String(format: "; the others took p50 %.0f us, p99 %.0f us", p50 / 1000, p99 / 1000)
             }
             notes.append(line + String(format: "; longest %.0f us", Double(longestRefresh) / 1000))
         }
+        if let finding = Self.finding(frames: measuredFrames, seconds: seconds, latencySamples: latencies.total,
+                                      busySyncs: measuredRefreshes - idleRefreshes) { notes.append(finding) }
         record.latencyP50Micros = latencies.percentile(0.5).map { $0 / 1000 }
         record.latencyP99Micros = latencies.percentile(0.99).map { $0 / 1000 }
+    }
+
+    /// The note for a free-run phase with no latency to report, or nil: every cell says why
+    /// its latency is empty rather than leaving it empty silently.
+    /// `busySyncs` is how many measured syncs found something repainted: a guest that made no
+    /// frame but kept the syncs busy was running, yet never reached its doorbell.
+    static func finding(frames: Int, seconds: Double, latencySamples: UInt64, busySyncs: Int) -> String? {
+        guard seconds > 0, latencySamples == 0 else { return nil }
+        if frames == 0 {
+            let writing = busySyncs > 0 ? " although \(busySyncs) syncs found it drawing" : ""
+            return "FINDING free-run: the guest made no frame in \(formatSeconds(seconds))\(writing): the back-to-back refresher starved it, so there is no latency (free_run_guest_fps 0)"
+        }
+        return "FINDING free-run: the guest made \(frames) frames but no sync started after a doorbell in the measured time, so there is no latency"
     }
 
     /// Frames completed, summed over vCPUs.

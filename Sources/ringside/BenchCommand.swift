@@ -8,14 +8,19 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the tracking modes over a matrix of guests, resolutions and RAM sizes.",
         discussion: """
-        Each cell runs twice. Phase A (lockstep): the guest is held at each frame doorbell while \
-        one refresh harvests, resets, folds and copies that frame, giving the exact host cost per \
-        frame by phase and the dirty counts (display fps = 1e6 / host us median), and the guest's \
-        own time per frame, write faults included (guest fps). Phase B (free-run): the guest runs \
-        unpaced while a refresh thread loops back to back (or at --refresh-hz), giving the \
-        doorbell-to-shadow latency; the guest's frame rate against that refresher is a note. \
-        The modes of each (guest, resolution, RAM) take turns, in rounds, so they are compared \
-        under the same conditions. Present goes to a null sink; its (small) cost is reported.
+        Each cell runs three times. Phase A (lockstep): the guest is held at each frame doorbell \
+        while one sync harvests, resets, folds and copies that frame, giving the exact host cost \
+        per frame by phase and the dirty counts (display fps = 1e6 / host us median), and the \
+        guest's own time per frame, write faults included (guest fps). Phase B (free-run): the \
+        guest runs unpaced while a sync thread loops back to back (or at --refresh-hz), giving \
+        the doorbell-to-shadow latency and the guest's frame rate against that thread (0 when it \
+        starved the guest: then there is no latency, and a FINDING note says so). Phase C \
+        (paced): for each --paced-rates pair G/D the guest is paced at G Hz and synced by the \
+        same doorbell-poked loop as ringside run with --refresh D, giving the latency users see \
+        and the guest's achieved frames/s; a line per cell shows p50/p99 per pair. The modes \
+        and sink counts of each (guest, resolution, RAM) take turns, in rounds, so they are \
+        compared under the same conditions. Each cell has --sinks null display sinks that read \
+        the damage log after every sync and draw nothing; "present" is all their reads together.
 
         Ring and bitmap cells subscribe a migration list, so guest RAM is dirty-logged too; that \
         is what --ram varies (RAM is reserved, not touched). Compare and full log nothing and run \
@@ -44,15 +49,23 @@ struct BenchCommand: ParsableCommand {
             transform: NumericOptions.int("--warmup", NumericOptions.benchWarmup))
     var warmup: Int?
     @Option(name: .customLong("free-run-seconds"), parsing: .unconditional,
-            help: "Free-run seconds measured per cell, 0.01...600 (default 0.6; 0.3 with --quick).",
+            help: "Free-run seconds measured per cell, 0.01...600 (default 0.6; 0.1 with --quick).",
             transform: NumericOptions.double("--free-run-seconds", NumericOptions.benchFreeRunSeconds, unit: " seconds"))
     var freeRunSeconds: Double?
     @Option(name: .customLong("refresh-hz"), parsing: .unconditional,
             help: "Free-run phase: refreshes per second, 1...100000; 0 = back to back, uncapped (default).",
             transform: NumericOptions.double("--refresh-hz", NumericOptions.benchRefreshHz, zeroMeans: "back to back"))
     var refreshHz: Double = 0
+    @Option(name: .customLong("paced-seconds"), parsing: .unconditional,
+            help: "Paced seconds measured per cell, shared by the rate pairs, 0...600; 0 = no paced phase (default 1; 0.5 with --quick).",
+            transform: NumericOptions.double("--paced-seconds", 0...600, unit: " seconds"))
+    var pacedSeconds: Double?
+    @Option(name: .customLong("paced-rates"), help: "Paced phase: guest Hz / display Hz pairs, comma-separated (default 60/60,60/144,144/60).")
+    var pacedRates: String?
+    @Option(help: "Display sink counts, comma-separated, each 1...64: every mode runs once per count, side by side (default 1).")
+    var sinks: String?
     @Option(parsing: .unconditional,
-            help: "Turns per mode: the modes of a group alternate this many times, at most --frames (default 4; 2 with --quick).",
+            help: "Turns per cell: the cells of a group alternate this many times, at most --frames (default 4; 2 with --quick).",
             transform: NumericOptions.int("--rounds", NumericOptions.benchRounds))
     var rounds: Int?
     @Option(parsing: .unconditional, help: "vCPUs per guest, 1...16 and at most what this host's KVM allows. (default: 1)",
@@ -88,6 +101,8 @@ struct BenchCommand: ParsableCommand {
             if let resolutions { plan.resolutions = try BenchFilters.resolutions(resolutions) }
             if let modes { plan.modes = try BenchFilters.modes(modes) }
             if let ram { plan.ramSizes = try BenchFilters.ramSizes(ram) }
+            if let sinks { plan.sinkCounts = try BenchFilters.sinkCounts(sinks) }
+            if let pacedRates { plan.pacedRates = try BenchFilters.ratePairs(pacedRates) }
         } catch { throw Failure("\(error)") }
         // The numbers were range checked as they were parsed (NumericOptions.swift); only
         // --rounds depends on another option.
@@ -97,6 +112,7 @@ struct BenchCommand: ParsableCommand {
         }
         if let warmup { plan.warmupFrames = warmup }
         if let freeRunSeconds { plan.freeRunSeconds = freeRunSeconds }
+        if let pacedSeconds { plan.pacedSeconds = pacedSeconds }
         plan.freeRunRefreshHz = refreshHz
         if let rounds {
             guard rounds <= plan.frames else { throw Failure("--rounds \(rounds) is out of range: use 1...\(plan.frames) (the frames per cell)") }
@@ -149,7 +165,8 @@ struct BenchCommand: ParsableCommand {
         let total = plan.cellCount
         Console.out("ringside bench: \(total) cells" + (quick ? " (--quick)" : ""))
         for line in runner.setup { Console.out("  " + line) }
-        Console.out(BenchTable.header)
+        let table = BenchTable(showSinks: plan.sinkCounts.count > 1)
+        Console.out(table.header)
 
         let interrupts = InterruptCounter()
         signal(SIGINT, SIG_IGN)
@@ -175,10 +192,11 @@ struct BenchCommand: ParsableCommand {
             let last = group.firstIndex + group.cells.count
             groupEnd = last
             Console.out("-- [\(group.firstIndex + 1)-\(last)/\(total)] \(group.workload) \(group.resolution) \(formatBytes(group.ramBytes)): "
-                + group.cells.map(\.mode.rawValue).joined(separator: ", "))
+                + group.cells.map { table.showSinks ? "\($0.mode.rawValue) x\($0.sinks)" : $0.mode.rawValue }.joined(separator: ", "))
         }
         events.cellFinished = { result, total in
-            Console.out(BenchTable.row(result, total: total))
+            Console.out(table.row(result, total: total))
+            if let line = result.record.flatMap(BenchTable.pacedLine) { Console.out(line) }
             for note in result.notes { Console.out("      note: \(note)") }
             if let r = result.record { records.append(r) }
             // Rewrite the files after each group, so an interrupted or crashed run keeps what finished.
@@ -233,28 +251,45 @@ private final class InterruptCounter: @unchecked Sendable {
     func next() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
 }
 
-/// The table printed as cells finish.
-enum BenchTable {
-    static let header = [
-        pad("cell", 11), pad("guest", 9), pad("resolution", 10), pad("mode", 8), lpad("RAM", 4),
-        lpad("disp fps", 9), lpad("host us", 9), lpad("p99", 9), " |", lpad("harvest", 8), lpad("reset", 7),
-        lpad("fold", 7), lpad("copy", 8), lpad("present", 8), " |", lpad("guest fps", 10), lpad("pages", 8),
-        lpad("tiles", 8), lpad("KiB", 8), " |", lpad("lat p50", 9), lpad("p99 us", 9),
-    ].joined(separator: " ")
+/// The table printed as cells finish. A sinks column appears when more than one count is measured.
+struct BenchTable {
+    let showSinks: Bool
 
-    static func row(_ result: BenchCellResult, total: Int) -> String {
+    var header: String {
+        [
+            pad("cell", 11), pad("guest", 9), pad("resolution", 10), pad("mode", 8), lpad("RAM", 4),
+        ].joined(separator: " ") + (showSinks ? " " + lpad("sinks", 5) : "") + " " + [
+            lpad("disp fps", 9), lpad("host us", 9), lpad("p99", 9), " |", lpad("harvest", 8), lpad("reset", 7),
+            lpad("fold", 7), lpad("copy", 8), lpad("present", 8), " |", lpad("guest fps", 10), lpad("pages", 8),
+            lpad("tiles", 8), lpad("KiB", 8), " |", lpad("lat p50", 9), lpad("p99 us", 9),
+        ].joined(separator: " ")
+    }
+
+    func row(_ result: BenchCellResult, total: Int) -> String {
         let c = result.cell
         let head = [
             pad("[\(result.index + 1)/\(total)]", 11), pad(c.workload.label, 9), pad("\(c.resolution)", 10), pad(c.mode.rawValue, 8),
             lpad(formatBytes(c.ramBytes), 4),
-        ].joined(separator: " ")
+        ].joined(separator: " ") + (showSinks ? " " + lpad("\(c.sinks)", 5) : "")
         guard let r = result.record else { return head + "  FAILED: \(result.failure ?? "unknown")" }
         return [
-            head, lpad(num(r.displayFPS), 9), lpad(num(r.hostMedianMicros), 9), lpad(num(r.hostP99Micros), 9), " |",
-            lpad(num(r.harvestMicros), 8), lpad(num(r.resetMicros), 7), lpad(num(r.foldMicros), 7), lpad(num(r.copyMicros), 8),
-            lpad(num(r.presentMicros), 8), " |", lpad(num(r.guestFPS), 10), lpad(num(r.dirtyPages), 8), lpad(num(r.dirtyTiles), 8),
-            lpad(num(r.bytesCopied.map { $0 / 1024 }), 8), " |", lpad(num(r.latencyP50Micros), 9), lpad(num(r.latencyP99Micros), 9),
+            head, lpad(Self.num(r.displayFPS), 9), lpad(Self.num(r.hostMedianMicros), 9), lpad(Self.num(r.hostP99Micros), 9), " |",
+            lpad(Self.num(r.harvestMicros), 8), lpad(Self.num(r.resetMicros), 7), lpad(Self.num(r.foldMicros), 7),
+            lpad(Self.num(r.copyMicros), 8), lpad(Self.num(r.presentMicros), 8), " |", lpad(Self.num(r.guestFPS), 10),
+            lpad(Self.num(r.dirtyPages), 8), lpad(Self.num(r.dirtyTiles), 8), lpad(Self.num(r.bytesCopied.map { $0 / 1024 }), 8), " |",
+            lpad(Self.num(r.latencyP50Micros), 9), lpad(Self.num(r.latencyP99Micros), 9),
         ].joined(separator: " ")
+    }
+
+    /// `      paced: 60/60 p50 85 p99 210 us, 60 fps (20) | ...`; nil without a paced phase. A
+    /// p99 over one display period, or a p50 over 0.5 ms, is marked `!`.
+    static func pacedLine(_ r: BenchRecord) -> String? {
+        guard !r.paced.isEmpty else { return nil }
+        return "      paced: " + r.paced.map { p in
+            let slow = (p.latencyP50Micros ?? 0) > 500 || (p.latencyP99Micros ?? 0) > p.rates.displayPeriodMicros
+            return "\(p.rates) p50 \(num(p.latencyP50Micros)) p99 \(num(p.latencyP99Micros)) us\(slow ? " !" : ""), "
+                + "\(num(p.guestFPS)) fps (\(p.samples) samples)"
+        }.joined(separator: " | ")
     }
 
     /// Three significant digits, at most one decimal: `0.41`, `12.3`, `4567`.
@@ -266,6 +301,8 @@ enum BenchTable {
         return String(format: "%.2f", v)
     }
 
+    func pad(_ s: String, _ n: Int) -> String { Self.pad(s, n) }
+    func lpad(_ s: String, _ n: Int) -> String { Self.lpad(s, n) }
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
     static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
 }

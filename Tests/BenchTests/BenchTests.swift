@@ -93,9 +93,9 @@ final class BenchStatisticsTests: XCTestCase {
 }
 
 final class BenchFilesTests: XCTestCase {
-    static let fields = ["guest", "width", "height", "mode", "cpus", "ram_bytes", "frames", "display_fps", "guest_fps",
+    static let fields = ["guest", "width", "height", "mode", "cpus", "ram_bytes", "sinks", "frames", "display_fps", "guest_fps",
                          "host_us_median", "host_us_p99", "harvest_us", "reset_us", "fold_us", "copy_us", "present_us",
-                         "dirty_pages", "dirty_tiles", "bytes_copied", "latency_p50_us", "latency_p99_us"]
+                         "dirty_pages", "dirty_tiles", "bytes_copied", "latency_p50_us", "latency_p99_us", "free_run_guest_fps"]
 
     func sample() -> BenchRecord {
         var r = BenchRecord(guest: "bounce16", width: 1920, height: 1080, mode: "ring", cpus: 1, ramBytes: 256 << 20, frames: 60)
@@ -140,7 +140,7 @@ final class BenchFilesTests: XCTestCase {
     func testCSVHasAHeaderAndOneLinePerRecord() {
         let lines = BenchFiles.csv([sample()]).split(separator: "\n", omittingEmptySubsequences: false)
         XCTAssertEqual(lines[0], Self.fields.joined(separator: ",")[...])
-        XCTAssertEqual(lines[1], "bounce16,1920,1080,ring,1,268435456,60,4000,812.5,250,512.125,28.123,19,14,170,0.2,510,1073,4382720,2.2,")
+        XCTAssertEqual(lines[1], "bounce16,1920,1080,ring,1,268435456,1,60,4000,812.5,250,512.125,28.123,19,14,170,0.2,510,1073,4382720,2.2,,")
     }
 
     func testTheChartIsAnSVGWithAPanelPerResolutionAndARAMPanel() {
@@ -181,6 +181,8 @@ final class BenchRunnerTests: XCTestCase {
         plan.rounds = 2
         plan.freeRunSeconds = 0.1
         plan.freeRunWarmup = 0.02
+        plan.pacedSeconds = 0.3
+        plan.pacedWarmup = 0.02
         let runner = try BenchRunner(plan: plan)
         var started = 0
         var finished: [Int] = []
@@ -198,6 +200,9 @@ final class BenchRunnerTests: XCTestCase {
             XCTAssertNotNil(r.guestFPS, r.mode)
             XCTAssertGreaterThan(r.dirtyTiles ?? 0, 0, "bounce moves sprites every frame: \(r.mode)")
             XCTAssertGreaterThan(r.bytesCopied ?? 0, 0, r.mode)
+            XCTAssertGreaterThan(r.freeRunGuestFPS ?? 0, 0, "free-run guest fps is recorded: \(r.mode)")
+            XCTAssertEqual(r.paced.map(\.rates), BenchRatePair.defaults, "every cell is paced at every pair: \(r.mode)")
+            XCTAssertEqual(r.sinks, 1)
         }
         // Full repaints every tile of 320x200 with 64x16 tiles: 5 x 13.
         XCTAssertEqual(summary.records[3].dirtyTiles, 65)
@@ -231,12 +236,43 @@ final class BenchCommandTests: XCTestCase {
             (["bench", "--resolutions", "1280"], "'1280' is not a resolution"),
             (["bench", "--ram", "5G5"], "'5G5' is not a guest RAM size"),
             (["bench", "--frames", "0"], "--frames 0"),
+            (["bench", "--sinks", "0"], "--sinks: '0' is not a sink count"),
+            (["bench", "--sinks", "65"], "--sinks: '65' is not a sink count"),
+            (["bench", "--paced-rates", "60x60"], "--paced-rates: '60x60' is not a rate pair"),
+            (["bench", "--paced-seconds", "700"], "--paced-seconds 700"),
         ] {
             let r = try runRingside(args)
             XCTAssertEqual(r.status, 1, args.joined(separator: " "))
             XCTAssertTrue(r.err.contains(mentions), r.err)
             XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
         }
+    }
+
+    /// Two sink counts: a sinks column, a paced line per cell, and both counts in the JSON.
+    func testSinkCountsShowInTheTableAndTheJSON() throws {
+        try requireExecutable()
+        _ = try requireKVM()
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let r = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M",
+                                 "--sinks", "1,2", "--frames", "4", "--free-run-seconds", "0.05", "--paced-seconds", "0.2",
+                                 "--paced-rates", "60/60", "--json", json.path])
+        XCTAssertEqual(r.status, 0, r.err)
+        let header = try XCTUnwrap(r.out.split(separator: "\n").first { $0.hasPrefix("cell ") })
+        XCTAssertTrue(header.contains(" sinks "), String(header))
+        XCTAssertTrue(r.out.contains("ring x1, ring x2"), r.out)
+        XCTAssertEqual(r.out.components(separatedBy: "      paced: 60/60 p50 ").count - 1, 2, r.out)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["sinks"] as? Int }, [1, 2])
+        XCTAssertTrue(rows.allSatisfy { ($0["paced_60_60_samples"] as? Int) != nil })
+
+        // One count: no sinks column.
+        let one = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M",
+                                   "--frames", "2", "--free-run-seconds", "0.05", "--paced-seconds", "0"])
+        XCTAssertEqual(one.status, 0, one.err)
+        let oneHeader = try XCTUnwrap(one.out.split(separator: "\n").first { $0.hasPrefix("cell ") })
+        XCTAssertFalse(oneHeader.contains("sinks"), String(oneHeader))
+        XCTAssertFalse(one.out.contains("paced:"), one.out)
     }
 
     /// Ctrl-C finishes the cells running, still writes the records so far, and exits 130.
