@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2")]),
         .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput"]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
-        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM"]),
+        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire"]),
         .executableTarget(
             name: "ringside",
             dependencies: [

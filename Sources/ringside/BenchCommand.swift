@@ -79,6 +79,8 @@ struct BenchCommand: ParsableCommand {
     var tile = "64x16"
     @Flag(name: .customLong("no-migration"), help: "Do not subscribe a migration list (RAM is then not logged).")
     var noMigration = false
+    @Flag(help: "Migration instead of the matrix: migrate each guest at each RAM size and mode to a destination in this process over loopback (default guests idle,desktop,bounce16,plasma,pagewriter; RAM 256M,4G,16G; modes ring,bitmap).")
+    var migration = false
     @Option(help: "Write the records as a JSON array to FILE.")
     var json: String?
     @Option(help: "Write the records as CSV to FILE.")
@@ -140,6 +142,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func execute() throws -> Int32 {
+        if migration { return try runMigrationBench() }
         let plan = try makePlan()
         if let replot {
             guard let chart else { throw Failure("--replot needs --chart FILE to draw into") }
