@@ -10,7 +10,12 @@ extension BenchCommand {
         let ramSizes: [UInt64]
         let modeList: [TrackingMode]
         do {
-            workloads = try BenchFilters.workloads(guests ?? (quick ? "desktop" : "idle,desktop,bounce16,plasma,pagewriter"))
+            // pagewriter (random RAM and framebuffer pages every frame) is a migration workload too.
+            let names = (guests ?? (quick ? "desktop" : "idle,desktop,bounce16,plasma,pagewriter")).split(separator: ",").map(String.init)
+            workloads = try names.flatMap { name -> [BenchWorkload] in
+                if name == "pagewriter" { return [BenchWorkload(label: "pagewriter", guest: "pagewriter", arguments: "pages=200 fb=1")] }
+                return try BenchFilters.workloads(name)
+            }
             ramSizes = try BenchFilters.ramSizes(ram ?? (quick ? "256M" : "256M,4G,16G"))
             modeList = try BenchFilters.modes(modes ?? "ring,bitmap")
         } catch { throw Failure("\(error)") }
