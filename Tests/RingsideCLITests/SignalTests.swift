@@ -115,11 +115,16 @@ final class SignalTests: XCTestCase {
         XCTAssertTrue(run.read(until: banner))
         let fd = run.stdout.fileHandleForReading.fileDescriptor
         let capacity = fcntl(fd, 1032 /* F_GETPIPE_SZ */)
-        var queued: Int32 = 0
+        // Full means the writer is blocked: nearly at capacity and no byte added for 300 ms,
+        // although a round line is due every millisecond. (Merely "within 512 bytes of full"
+        // let a slow writer fit the short summary in before the test looked.)
+        var queued: Int32 = 0, last: Int32 = -1
+        var stableSince = Date()
         let deadline = Date(timeIntervalSinceNow: 30)
         while Date() < deadline {
             _ = ioctl(fd, UInt(FIONREAD), &queued)
-            if capacity > 0 && Int(queued) >= Int(capacity) - 512 { break }
+            if queued != last { last = queued; stableSince = Date() }
+            if capacity > 0 && Int(queued) >= Int(capacity) - 512 && Date().timeIntervalSince(stableSince) > 0.3 { break }
             usleep(20_000)
         }
         XCTAssertGreaterThan(capacity, 0)
