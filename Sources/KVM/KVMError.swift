@@ -11,6 +11,8 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
     case deviceNotPermitted(path: String, errno: Int32)
     /// The KVM API version is not the stable version 12.
     case unsupportedAPIVersion(Int32)
+    /// The path opened, but it is not a KVM device (`KVM_GET_API_VERSION` failed).
+    case notKVMDevice(path: String, errno: Int32)
     /// An ioctl or mmap on a KVM file descriptor (or of guest memory) failed.
     case ioctl(KVMOperation, errno: Int32)
     /// `KVM_GET_MSRS` or `KVM_SET_MSRS` stopped at `msr`: this host's KVM does not accept it.
@@ -24,7 +26,7 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
 
     public var errno: Int32? {
         switch self {
-        case .deviceNotPermitted(_, let e), .ioctl(_, let e): return e
+        case .deviceNotPermitted(_, let e), .ioctl(_, let e), .notKVMDevice(_, let e): return e
         default: return nil
         }
     }
@@ -42,6 +44,8 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
             return "\(path) does not exist: this host has no KVM (load kvm, or run on a machine with KVM)"
         case .deviceNotPermitted(let path, let e):
             return "cannot open \(path): \(errnoText(e)) (run as root or join the kvm group)"
+        case .notKVMDevice(let path, let e):
+            return "\(path) is not a KVM device: KVM_GET_API_VERSION failed: \(errnoText(e)) (point --device at /dev/kvm)"
         case .unsupportedAPIVersion(let v):
             return "KVM API version \(v) is not supported (need 12)"
         case .ioctl(let op, let e):

@@ -19,6 +19,7 @@ public final class KVMSystem: @unchecked Sendable {
         }
         fd = OwnedFD(raw)
         let version = ckvm_get_api_version(raw)
+        if version < 0 { throw .notKVMDevice(path: path, errno: -version) }
         if version != 12 { throw .unsupportedAPIVersion(version) }
     }
 

@@ -1,6 +1,9 @@
 import KVM
 import TestSupport
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class KVMSystemTests: XCTestCase {
     func testMissingDeviceSaysThereIsNoKVM() {
@@ -10,8 +13,11 @@ final class KVMSystemTests: XCTestCase {
         }
     }
 
-    func testADeviceThatIsNotKVMIsRejected() {
-        XCTAssertThrowsError(try KVMSystem(path: "/dev/null"))
+    func testADeviceThatIsNotKVMIsRejectedAsSuch() {
+        XCTAssertThrowsError(try KVMSystem(path: "/dev/null")) { error in
+            XCTAssertEqual(error as? KVMError, .notKVMDevice(path: "/dev/null", errno: ENOTTY))
+            XCTAssertTrue("\(error)".hasPrefix("/dev/null is not a KVM device"), "\(error)")
+        }
     }
 
     func testHostCapabilitiesAreReadFromKVM() throws {

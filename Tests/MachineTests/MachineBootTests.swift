@@ -70,7 +70,8 @@ final class MachineBootTests: XCTestCase {
 
     func testLockstepCallsBackOncePerFrameWithEveryVCPUHeld() throws {
         let system = try requireKVM()
-        let cpus = min(2, try HostCapabilities(system: system).usableVCPUs)
+        guard try HostCapabilities(system: system).usableVCPUs >= 2 else { throw XCTSkip("host allows one vCPU; lockstep is about holding several") }
+        let cpus = 2
         var config = try testConfig("pattern", width: 64, height: 64, cpus: cpus, frames: 3000)
         config.lockstep = true
         let seen = LineLog()

@@ -30,7 +30,14 @@ final class RunCommandTests: XCTestCase {
         let r = try runRingside(["run", "--guest", "desktop", "--headless", "--seconds", "1", "--width", "640", "--height", "480"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains("guest: desktop: 640x480"), "the guest's console line is shown: \(r.out)")
-        XCTAssertTrue(r.out.contains("guest frames/s:"), r.out)
+        // "guest frames/s: 59.9 over 1.00 s, 60 frames": paced at 60 Hz for about a second.
+        let m = r.out.firstMatch(of: /guest frames\/s: ([0-9.]+) over ([0-9.]+) s, (\d+) frames/)
+        XCTAssertNotNil(m, r.out)
+        if let m, let rate = Double(m.1), let secs = Double(m.2), let frames = Int(m.3) {
+            XCTAssertEqual(rate, 60, accuracy: 8, "paced at the default 60 Hz")
+            XCTAssertEqual(secs, 1, accuracy: 0.3)
+            XCTAssertEqual(Double(frames), rate * secs, accuracy: 2, "the rate is frames over seconds")
+        }
     }
 
     func testStatsAndMigrationRoundsArePrinted() throws {
@@ -38,9 +45,23 @@ final class RunCommandTests: XCTestCase {
         let r = try runRingside(["run", "--guest", "bounce", "--headless", "--seconds", "1.2", "--stats", "--migration-rounds", "300",
                                  "--width", "640", "--height", "480"])
         XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.out.contains("stats: "), r.out)
-        XCTAssertTrue(r.out.contains("total: "), r.out)
-        XCTAssertTrue(r.out.contains("migration round 0:") && r.out.contains("framebuffer"), r.out)
+        // "total: 73 syncs, 1234 entries (0 duplicates, 1234 unique pages), 2000 dirty tiles, ..."
+        let total = r.out.firstMatch(of: /total: (\d+) syncs, (\d+) entries \((\d+) duplicates, (\d+) unique pages\), (\d+) dirty tiles/)
+        XCTAssertNotNil(total, r.out)
+        if let t = total, let syncs = Int(t.1), let entries = Int(t.2), let unique = Int(t.4), let tiles = Int(t.5) {
+            XCTAssertGreaterThan(syncs, 50, "about 60 syncs a second for 1.2 s")
+            XCTAssertGreaterThan(unique, syncs, "bouncing sprites dirty pages every frame")
+            XCTAssertGreaterThan(entries, syncs, "ring entries were harvested")
+            XCTAssertGreaterThan(tiles, syncs)
+        }
+        XCTAssertNotNil(r.out.firstMatch(of: /stats: \d+ syncs/), r.out)
+        // Round 0 of a new migration subscriber is the whole memory: 256 MiB = 65536 RAM pages.
+        let round0 = r.out.firstMatch(of: /migration round 0: (\d+) pages; ram (\d+) \[[^\]]*\]; framebuffer (\d+)/)
+        XCTAssertNotNil(round0, r.out)
+        if let m = round0 { XCTAssertEqual(Int(m.2), 65536); XCTAssertEqual(Int(m.3), 512, "every page of the framebuffer slot (whole 2 MiB pages)") }
+        let round1 = r.out.firstMatch(of: /migration round 1: (\d+) pages; ram (\d+)/)
+        XCTAssertNotNil(round1, r.out)
+        if let m = round1, let pages = Int(m.1) { XCTAssertLessThan(pages, 65536 / 4, "later rounds list only what changed") }
     }
 
     func testFramesStopsExactlyAtN() throws {

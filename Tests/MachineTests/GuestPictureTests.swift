@@ -1,0 +1,111 @@
+import KVM
+import Machine
+import TestSupport
+import XCTest
+
+/// Every built-in guest draws what assets/guests/README.md says it draws, and its picture is
+/// a function of its arguments, the geometry and the frame number (two runs, same bytes).
+final class GuestPictureTests: XCTestCase {
+    static let width = 320, height = 200
+
+    /// The framebuffer (visible pixels) after exactly `frames` frames.
+    func picture(_ guest: String, args: String = "", frames: Int, ramMiB: UInt64 = 16) throws -> (pixels: [UInt32], machine: Machine) {
+        let system = try requireKVM()
+        let config = try testConfig(guest, args: args, width: Self.width, height: Self.height, ramMiB: ramMiB, frames: frames)
+        let m = try Machine(system: system, config: config)
+        m.start()
+        guard let outcome = m.wait(seconds: 30), case .framesCompleted = outcome else {
+            m.stop(); m.wait()
+            throw GuestDidNotFinish(guest: guest)
+        }
+        let fb = UnsafeRawPointer(m.framebuffer.base)
+        var out: [UInt32] = []
+        out.reserveCapacity(Self.width * Self.height)
+        for y in 0..<Self.height { for x in 0..<Self.width { out.append(pixel(fb, pitch: Self.width * 4, x: x, y: y) & 0xFF_FFFF) } }
+        return (out, m)
+    }
+
+    func differing(_ a: [UInt32], _ b: [UInt32]) -> Int { zip(a, b).filter { $0 != $1 }.count }
+
+    func testEveryGuestsPictureIsAFunctionOfItsFrameNumber() throws {
+        for (guest, args) in [("desktop", ""), ("terminal", "lines=3"), ("bounce", ""), ("plasma", ""), ("idle", ""), ("pattern", ""), ("pagewriter", "pages=50")] {
+            let a = try picture(guest, args: args, frames: 6).pixels
+            let b = try picture(guest, args: args, frames: 6).pixels
+            XCTAssertEqual(a, b, "\(guest): two runs to frame 6 end on the same picture")
+        }
+    }
+
+    func testPlasmaChangesEveryPixelAndDesktopIsSparse() throws {
+        let p5 = try picture("plasma", frames: 5).pixels, p6 = try picture("plasma", frames: 6).pixels
+        XCTAssertGreaterThan(differing(p5, p6), p5.count * 9 / 10, "plasma: (nearly) every pixel changes every frame")
+        let d5 = try picture("desktop", frames: 5).pixels, d6 = try picture("desktop", frames: 6).pixels
+        XCTAssertGreaterThan(d5.filter { $0 != 0 }.count, d5.count * 99 / 100, "desktop: gradient background and windows everywhere")
+        let changed = differing(d5, d6)
+        XCTAssertGreaterThan(changed, 0, "desktop: the cursor moves every frame")
+        XCTAssertLessThan(changed, 2 * 12 * 19 + 200, "desktop: frames after the first change only the cursor (12x19, save-under) and the clock")
+    }
+
+    func testBounceDirtiesAtMostTwiceItsSpritesArea() throws {
+        let b5 = try picture("bounce", args: "sprites=4 size=16", frames: 5).pixels
+        let b6 = try picture("bounce", args: "sprites=4 size=16", frames: 6).pixels
+        let changed = differing(b5, b6)
+        XCTAssertGreaterThan(changed, 0)
+        XCTAssertLessThanOrEqual(changed, 2 * 4 * 16 * 16, "erase at the old place, draw at the new: ~2 * sprites * size^2")
+        var counts: [UInt32: Int] = [:]
+        for p in b5 { counts[p, default: 0] += 1 }
+        XCTAssertGreaterThan(counts.values.max() ?? 0, b5.count / 2, "a solid background covers most of the screen")
+    }
+
+    func testIdleDrawsAPromptOnBlackAndItsCursorBlinks() throws {
+        let on = try picture("idle", frames: 5).pixels    // cursor visible in frames 1...30
+        let off = try picture("idle", frames: 35).pixels  // hidden in 31...60
+        XCTAssertGreaterThan(on.filter { $0 == 0 }.count, on.count * 95 / 100, "a black screen")
+        XCTAssertGreaterThan(on.filter { $0 != 0 }.count, off.filter { $0 != 0 }.count, "the block cursor is gone in frame 35")
+        XCTAssertGreaterThan(off.filter { $0 != 0 }.count, 0, "the prompt stays")
+    }
+
+    func testTerminalPrintsTextInAFewColours() throws {
+        let t = try picture("terminal", args: "lines=3", frames: 5).pixels
+        XCTAssertGreaterThan(t.filter { $0 != 0 }.count, 100, "text was printed")
+        XCTAssertLessThanOrEqual(Set(t).count, 16, "an 8x16 bitmap font in a few colours, not a gradient")
+    }
+
+    /// pagewriter's documented algorithm (README, "pagewriter"): after frame N the first
+    /// 8 bytes of each page picked hold the last frame that picked it; nothing else is written.
+    func testPagewriterWritesExactlyTheDocumentedPages() throws {
+        let frames = 5, pages = 40, seed: UInt64 = 7
+        let (_, m) = try picture("pagewriter", args: "pages=\(pages) seed=\(seed)", frames: frames)
+        let heapGPA = (m.config.image.end + 0xFFF) & ~0xFFF // the boot info's heap address
+        let heapSize = m.config.ramBytes - heapGPA
+        let P = Int(heapSize / 4096)
+        let pitch = Self.width * 4
+        let f1 = (Self.height * pitch + 4095) / 4096
+        let T = UInt64(P + f1)
+        var state = seed
+        var expectedHeap: [Int: UInt64] = [:], expectedFB: [Int: UInt64] = [:]
+        for n in 1...frames {
+            for _ in 0..<pages {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                let c = Int((z ^ (z >> 31)) % T)
+                if c < P { expectedHeap[c] = UInt64(n) } else { expectedFB[c - P] = UInt64(n) }
+            }
+        }
+        for p in 0..<P {
+            let v = m.ram.base.load(fromByteOffset: Int(heapGPA) + p * 4096, as: UInt64.self)
+            if v != expectedHeap[p] ?? 0 { return XCTFail("heap page \(p) holds \(v), expected \(expectedHeap[p] ?? 0)") }
+        }
+        for q in 0..<f1 {
+            let v = m.framebuffer.base.load(fromByteOffset: q * 4096, as: UInt64.self)
+            if v != expectedFB[q] ?? 0 { return XCTFail("framebuffer page \(q) holds \(v), expected \(expectedFB[q] ?? 0)") }
+        }
+        XCTAssertGreaterThan(expectedHeap.count + expectedFB.count, pages, "pages were picked across frames")
+    }
+}
+
+struct GuestDidNotFinish: Error, CustomStringConvertible {
+    let guest: String
+    var description: String { "\(guest) did not reach its last frame in 30 s" }
+}
