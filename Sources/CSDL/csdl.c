@@ -145,18 +145,6 @@ static int32_t key_of(SDL_Keycode k) {
     }
 }
 
-int csdl_push_key(csdl_window *w, int32_t key) {
-    static const SDL_Keycode codes[] = {SDLK_UNKNOWN, SDLK_ESCAPE, SDLK_q, SDLK_f, SDLK_F11, SDLK_s, SDLK_F12, SDLK_d};
-    if (key < 0 || key >= (int32_t)(sizeof codes / sizeof codes[0])) return -1;
-    SDL_Event e;
-    SDL_zero(e);
-    e.type = SDL_KEYDOWN;
-    e.key.windowID = SDL_GetWindowID(w->window);
-    e.key.state = SDL_PRESSED;
-    e.key.keysym.sym = codes[key];
-    return SDL_PushEvent(&e) == 1 ? 0 : -1;
-}
-
 int csdl_wait_event(csdl_event *out, int timeout_ms) {
     SDL_Event e;
     for (;;) {

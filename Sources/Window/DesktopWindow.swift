@@ -148,24 +148,6 @@ public final class DesktopWindow {
     /// Client area size as of the last `present()`.
     public var size: (width: Int, height: Int) { (Int(surface.width), Int(surface.height)) }
 
-    /// Keys the window understands, for `simulateKeyPress`.
-    enum Key {
-        case escape, q, f, f11, s, f12, d
-        var code: Int32 {
-            switch self {
-            case .escape: Int32(CSDL_KEY_ESCAPE)
-            case .q: Int32(CSDL_KEY_Q)
-            case .f: Int32(CSDL_KEY_F)
-            case .f11: Int32(CSDL_KEY_F11)
-            case .s: Int32(CSDL_KEY_S)
-            case .f12: Int32(CSDL_KEY_F12)
-            case .d: Int32(CSDL_KEY_D)
-            }
-        }
-    }
-
-    /// Queues a key press as if typed into the window (tests).
-    func simulateKeyPress(_ key: Key) { _ = csdl_push_key(handle, key.code) }
 
     // MARK: - feeding
 

@@ -46,8 +46,15 @@ final class HarvestTests: XCTestCase {
 
     /// Ring full: a 256-entry ring and a guest dirtying 2000 RAM pages per frame. Every page
     /// is reported, the vCPU resumes after each ring-full exit, and the mirror stays exact.
-    func testRingFullLosesNothingAndTheVCPUResumes() throws {
-        var config = try testConfig("pagewriter", args: "pages=2000 seed=7 fb=1", width: 320, height: 200, ramMiB: 32, frames: 30)
+    func testRingFullLosesNothingAndTheVCPUResumes() throws { try ringFullLosesNothing(cpus: 1) }
+
+    func testRingFullLosesNothingWithTwoVCPUs() throws {
+        try requireCPUs(2)
+        try ringFullLosesNothing(cpus: 2)
+    }
+
+    func ringFullLosesNothing(cpus: Int) throws {
+        var config = try testConfig("pagewriter", args: "pages=2000 seed=7 fb=1", width: 320, height: 200, cpus: cpus, ramMiB: 32, frames: 30)
         config.lockstep = true
         let checker = Box<MirrorChecker>()
         let failures = Counts()
@@ -57,8 +64,8 @@ final class HarvestTests: XCTestCase {
         checker.value = MirrorChecker(session: session)
         session.machine.start()
         guard case .framesCompleted = session.machine.wait() else { return XCTFail("the guest runs to its last frame") }
-        XCTAssertEqual(failures.values.count, 0, "every pause: mirror equals guest memory; first problem: \(checker.value!.firstProblem ?? "")")
-        XCTAssertGreaterThan(session.totalStats.ringFullHarvests, 10, "the small ring really filled")
+        XCTAssertEqual(failures.values.count, 0, "\(cpus) vCPU(s), every pause: mirror equals guest memory; first problem: \(checker.value!.firstProblem ?? "")")
+        XCTAssertGreaterThan(session.totalStats.ringFullHarvests, 10 * cpus, "the small rings really filled")
         XCTAssertEqual(session.totalStats.resetMismatches, 0, "KVM_RESET_DIRTY_RINGS reset exactly what was harvested")
         XCTAssertEqual(checker.value!.checks, 30)
     }

@@ -79,24 +79,57 @@ final class ScalingAndKeysTests: XCTestCase {
         }
     }
 
-    func testKeysBecomeCommandsOrToggles() throws {
+    /// Keys typed through the X server (xdotool: XTEST, as a keyboard would), into the focused
+    /// window, become commands or toggles.
+    func testKeysTypedThroughTheXServerBecomeCommandsOrToggles() throws {
+        guard let xdotool = XvfbScreen.which("xdotool") else { throw XCTSkip("needs xdotool (apt-get install xdotool)") }
         let screen = try XvfbScreen.acquire()
         try screen.withDisplay {
-            let window = try open(screen, nearest: false, shadow: Self.shadow { _, _ in 0x404040 }, width: 320, height: 200)
-            func press(_ key: DesktopWindow.Key) -> [WindowCommand] {
-                window.simulateKeyPress(key)
-                return window.pollCommands(waitingUpTo: 0.2)
+            let title = "keys-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let grid = TileGrid(geometry: Self.geometry, tile: TileSize(width: 64, height: 16))
+            let window = try DesktopWindow(grid: grid, options: .init(title: title))
+            var all = DirtyTileBitmap(count: grid.count)
+            all.setAll()
+            window.upload(from: Self.shadow { _, _ in 0x404040 }, dirty: all)
+            for _ in 0..<5 { _ = window.pollCommands(waitingUpTo: 0.03); try window.present() }
+            var pending: [WindowCommand] = []
+            func xdo(_ args: [String]) throws -> String {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: xdotool)
+                p.arguments = args
+                p.environment = ["DISPLAY": screen.display]
+                let out = Pipe()
+                p.standardOutput = out
+                p.standardError = Pipe()
+                try p.run()
+                // Keep SDL's event queue moving while xdotool waits for the window.
+                while p.isRunning { pending += window.pollCommands(waitingUpTo: 0.01) }
+                return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             }
-            XCTAssertEqual(press(.q), [.quit])
-            XCTAssertEqual(press(.escape), [.quit])
-            XCTAssertEqual(press(.s), [.screenshot])
-            XCTAssertEqual(press(.f12), [.screenshot])
+            let id = try xdo(["search", "--sync", "--name", title]).split(separator: "\n").first.map(String.init) ?? ""
+            XCTAssertFalse(id.isEmpty, "the window is on the X server")
+            _ = try xdo(["windowfocus", "--sync", id])
+            func press(_ key: String) throws -> [WindowCommand] {
+                pending = []
+                _ = try xdo(["key", "--clearmodifiers", key])
+                var got = pending
+                let deadline = Date(timeIntervalSinceNow: 1)
+                while Date() < deadline {
+                    got += window.pollCommands(waitingUpTo: 0.05)
+                    if !got.isEmpty { break }
+                }
+                return got
+            }
+            XCTAssertEqual(try press("q"), [.quit])
+            XCTAssertEqual(try press("Escape"), [.quit])
+            XCTAssertEqual(try press("s"), [.screenshot])
+            XCTAssertEqual(try press("F12"), [.screenshot])
             XCTAssertFalse(window.showDirty)
-            XCTAssertEqual(press(.d), [])
-            XCTAssertTrue(window.showDirty)
-            XCTAssertEqual(press(.f), [])
-            XCTAssertTrue(window.isFullScreen)
-            XCTAssertEqual(press(.f11), [])
+            _ = try press("d")
+            XCTAssertTrue(window.showDirty, "D toggles show-dirty")
+            _ = try press("f")
+            XCTAssertTrue(window.isFullScreen, "F toggles full screen")
+            _ = try press("F11")
             XCTAssertFalse(window.isFullScreen)
         }
     }

@@ -79,8 +79,6 @@ typedef struct {
     int32_t key;
     int32_t width, height;
 } csdl_event;
-// Queues a press of `key` (CSDL_KEY_*) as if typed into the window (for tests).
-int csdl_push_key(csdl_window *w, int32_t key);
 // Waits up to `timeout_ms` (0: just polls) for one event; returns 1 and fills `out`, or 0.
 int csdl_wait_event(csdl_event *out, int timeout_ms);
 
