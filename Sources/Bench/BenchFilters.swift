@@ -44,7 +44,7 @@ public enum BenchFilters {
         var out: [TrackingMode] = []
         for item in items(text) {
             guard let m = TrackingMode(rawValue: item.lowercased()) else {
-                throw BenchError("--modes: '\(item)' is not a tracking mode: use ring, bitmap, compare or full")
+                throw BenchError("--modes: '\(item)' is not a tracking mode: use ring, bitmap, compare, full or auto")
             }
             if !out.contains(m) { out.append(m) }
         }

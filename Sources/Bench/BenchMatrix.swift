@@ -94,7 +94,7 @@ public struct BenchGroup: Sendable {
 public struct BenchPlan: Sendable {
     public var workloads = BenchWorkload.defaults
     public var resolutions = BenchResolution.defaults
-    public var modes = TrackingMode.allCases
+    public var modes = TrackingMode.fixed
     public var ramSizes: [UInt64] = [256 << 20, 4 << 30, 16 << 30]
     public var cpus = 1
     /// Subscribe a migration list in the modes that have one (ring, bitmap): RAM is logged too.

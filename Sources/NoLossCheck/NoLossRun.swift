@@ -62,7 +62,10 @@ public enum NoLossRun {
         let plan = try TrackingPlan.make(mode: c.mode, ringEntries: c.ringEntries, caps: caps, migration: false)
         let session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false)
         if dropEvery > 0 { session.dropEveryNthHarvestedPage(dropEvery) }
-        let sub = plan.mode.hasPageList ? try session.subscribeMigration() : nil
+        // Auto is checked where it is hardest: switching between logged tracking and full
+        // repaint every 5 syncs, with no subscriber pinning the framebuffer logged.
+        if plan.mode == .auto { session.forceMethodSwitchEvery(5) }
+        let sub = plan.mode == .ring || plan.mode == .bitmap ? try session.subscribeMigration() : nil
         let mirror = sub.map { _ in PageMirror(session.machine) }
         var result = NoLossResult(check: c, trackingUsed: plan.mode)
         let machine = session.machine

@@ -52,6 +52,9 @@ final class DirtyHarvester {
         slotBitmaps = Array(repeating: [], count: n)
     }
 
+    /// How many consumers want slot `id`.
+    func consumerCount(wanting id: UInt32) -> Int { routes[Int(id)].count }
+
     /// Whether some consumer wants slot `id`.
     func isWanted(slot id: UInt32) -> Bool { !routes[Int(id)].isEmpty }
 
@@ -124,7 +127,7 @@ final class DirtyHarvester {
             }
             result.resetNanos = resetNanos
             result.harvestNanos = DispatchTime.now().uptimeNanoseconds - t0 - resetNanos
-        case .compare, .full:
+        case .compare, .full, .auto: // auto harvests as ring or bitmap (TrackingMode.harvestMode)
             return result
         }
         // The VMM's own writes: recorded after they were made, so their contents are in place.

@@ -22,6 +22,15 @@ public final class DisplayTracker: DirtyPageConsumer {
     private var pendingPages: [UInt64]
     public let wantsSlots: Set<UInt32> = [GuestLayout.framebufferSlot]
     var foldNanos: UInt64 = 0
+    /// The fold time of the last sync (for `--tracking auto`'s cost).
+    var lastFoldNanos: UInt64 = 0
+    /// With `--tracking auto`: logged or full repaint now (see `AdaptivePolicy`).
+    public internal(set) var method: DisplayMethod = .logged
+    /// The next sync copies the whole frame (after logging was turned back on: writes made
+    /// before it was on were never logged).
+    var copyAllOnce = false
+    /// In full mode, the next sync compares instead of copying (an `AdaptivePolicy` probe).
+    var compareOnce = false
 
     init(machine: Machine, tile: TileSize, mode: TrackingMode) {
         let geometry = FramebufferGeometry(width: machine.config.width, height: machine.config.height, pitch: machine.config.framebufferPitch)
@@ -52,7 +61,13 @@ public final class DisplayTracker: DirtyPageConsumer {
     /// dirty tiles are what sinks repaint); compare and full find and copy tiles themselves.
     func refresh() -> Int {
         var bytes = 0
-        switch mode {
+        var effective: TrackingMode = mode
+        if mode == .auto {
+            effective = copyAllOnce ? .full : method == .logged ? .ring : compareOnce ? .compare : .full
+        }
+        copyAllOnce = false
+        compareOnce = false
+        switch effective {
         case .ring, .bitmap:
             bytes = pendingPages.withUnsafeMutableBufferPointer { bits in
                 let n = shadow.copyPages(UnsafeBufferPointer(bits), pageSize: grid.pageSize, from: source)
@@ -61,15 +76,25 @@ public final class DisplayTracker: DirtyPageConsumer {
             }
         case .compare:
             bytes = shadow.copyChangedTiles(grid: grid, from: source, markingInto: &pending)
-        case .full:
+        case .full, .auto:
             pending.setAll()
             shadow.copyAll(from: source)
             bytes = shadow.geometry.byteCount
+            pendingPages.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } // all copied
         }
         swap(&pending, &lastDirty)
         pending.clearAll()
         damage.record(lastDirty)
         return bytes
+    }
+
+    /// Times one copy of the whole frame from guest memory into the shadow (the shadow gets
+    /// the guest's current picture, as a full sync would give it): the full-repaint cost on
+    /// this host, for `--tracking auto`. Call under the session lock.
+    func measureFullCopy() -> UInt64 {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        shadow.copyAll(from: source)
+        return DispatchTime.now().uptimeNanoseconds - t0
     }
 
     /// Whether the shadow equals guest memory now (tests; the guest must be paused).

@@ -11,9 +11,22 @@ public enum TrackingMode: String, CaseIterable, Sendable {
     case compare
     /// No logging: every tile is dirty every refresh.
     case full
+    /// Per framebuffer, logged tracking (ring, else bitmap) while the screen is sparse and
+    /// unlogged full repaint while logging costs more, switching by measured cost.
+    case auto
+
+    /// The four fixed methods (the benchmark's default matrix; `auto` chooses among them).
+    public static let fixed: [TrackingMode] = [.ring, .bitmap, .compare, .full]
 
     /// Whether this mode can give a migration consumer its page list.
-    public var hasPageList: Bool { self == .ring || self == .bitmap }
+    public var hasPageList: Bool { self == .ring || self == .bitmap || self == .auto }
+
+    /// How the harvest reads the dirty log for this mode's logged path.
+    func harvestMode(_ logging: DirtyLogging) -> TrackingMode {
+        guard self == .auto else { return self }
+        if case .bitmap = logging { return .bitmap }
+        return .ring
+    }
 }
 
 public enum TrackingError: Error, CustomStringConvertible {
@@ -73,6 +86,12 @@ public struct TrackingPlan: Sendable {
             return TrackingPlan(requested: mode, mode: mode, logging: .none, reason: "no KVM logging: tiles compared with the shadow")
         case .full:
             return TrackingPlan(requested: mode, mode: mode, logging: .none, reason: "no KVM logging: every tile repainted every refresh")
+        case .auto:
+            var logged = try make(mode: .ring, ringEntries: ringEntries, caps: caps, migration: migration)
+            logged.reason = "adaptive: \(logged.reason) while the screen is sparse, unlogged full repaint while that costs less"
+            logged.requested = .auto
+            logged.mode = .auto
+            return logged
         }
     }
 

@@ -25,6 +25,10 @@ public final class TrackingSession: @unchecked Sendable {
     private let oldestUnshownDoorbell = Atomic<UInt64>(0)
     private var latencies: [UInt64] = []
     private var latencyCount = 0
+    /// `--tracking auto`: the method chooser (nil for fixed modes), and switches so far.
+    private var policy: AdaptivePolicy?
+    private var forcedSwitchEvery = 0
+    private var syncCount = 0
     /// Heat of recent repaints, aged once per sync, for sinks that draw it (split-view
     /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every sync.
     public private(set) var heat: DirtyHeatmap?
@@ -52,10 +56,10 @@ public final class TrackingSession: @unchecked Sendable {
         let m: Machine
         do {
             m = try build(config)
-        } catch MachineError.kvm(let e) where plan.mode == .ring && e.isDirtyRingRefusal {
+        } catch MachineError.kvm(let e) where (plan.mode == .ring || plan.mode == .auto) && e.isDirtyRingRefusal {
             let fallback = TrackingPlan.bitmapPlan(requested: .ring, caps: (try? HostCapabilities(system: system)) ?? HostCapabilities.none,
                                                    why: "the kernel refused the dirty ring (\(e)); using KVM_GET_DIRTY_LOG")
-            plan = fallback
+            plan = plan.mode == .auto ? TrackingPlan(requested: .auto, mode: .auto, logging: fallback.logging, reason: "adaptive: " + fallback.reason) : fallback
             config.dirtyLogging = fallback.logging
             do { m = try build(config) } catch { throw .machine(error) }
         } catch {
@@ -64,7 +68,7 @@ public final class TrackingSession: @unchecked Sendable {
         machine = m
         self.plan = plan
         display = DisplayTracker(machine: m, tile: tile, mode: plan.mode)
-        harvester = DirtyHarvester(machine: m, mode: plan.mode)
+        harvester = DirtyHarvester(machine: m, mode: plan.mode.harvestMode(plan.logging))
         harvester.subscribe(display)
         if wantsMigration {
             let sub = MigrationSubscriber(pageCounts: m.slots.map { ($0.id, $0.pageCount) })
@@ -74,7 +78,43 @@ public final class TrackingSession: @unchecked Sendable {
             migration = nil
         }
         latencies.reserveCapacity(1 << 16)
+        if plan.mode == .auto {
+            // The first copy faults the slot's pages in; the quickest of the next ones is the
+            // estimate until full syncs measure the real thing.
+            _ = display.measureFullCopy()
+            policy = AdaptivePolicy(fullCopyNanos: Double((0..<3).map { _ in display.measureFullCopy() }.min()!))
+            if migration != nil { _ = policy?.pinLogged() }
+        }
         box.session = self
+    }
+
+    /// How the display tracks the framebuffer now (`logged` for every fixed logged mode).
+    public var displayMethod: DisplayMethod {
+        lock.lock(); defer { lock.unlock() }
+        return plan.mode == .full || plan.mode == .compare ? .full : display.method
+    }
+
+    /// Carries out a switch of method (under the lock). To full: logging of the framebuffer
+    /// slot stops and every sync copies the frame. To logged: logging starts first, then the
+    /// next sync copies the whole frame once, so writes from before logging was on are not lost.
+    private func switchDisplay(to method: DisplayMethod) throws(KVMError) {
+        guard method != display.method else { return }
+        let fb = GuestLayout.framebufferSlot
+        switch method {
+        case .full:
+            try machine.setDirtyLogging(slot: fb, enabled: false)
+        case .logged:
+            try machine.setDirtyLogging(slot: fb, enabled: true)
+            display.copyAllOnce = true
+        }
+        display.method = method
+        total.methodSwitches += 1
+        interval.methodSwitches += 1
+    }
+
+    /// Whether any consumer besides the display needs the framebuffer's pages logged.
+    private var framebufferPinned: Bool {
+        harvester.consumerCount(wanting: GuestLayout.framebufferSlot) > 1
     }
 
     // MARK: - Syncs
@@ -93,12 +133,15 @@ public final class TrackingSession: @unchecked Sendable {
         // Frames whose doorbell rang before this harvest starts are in this sync.
         let doorbell = oldestUnshownDoorbell.exchange(0, ordering: .relaxed)
         let h = try harvester.harvest()
+        let probe = policy?.wantsProbe == true && forcedSwitchEvery == 0
+        display.compareOnce = probe
         let c0 = DispatchTime.now().uptimeNanoseconds
         let bytes = display.refresh()
         let c1 = DispatchTime.now().uptimeNanoseconds
         let tiles = display.lastDirty.popCount
         total.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
         interval.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
+        display.lastFoldNanos = display.foldNanos
         display.foldNanos = 0
         if doorbell != 0 {
             if latencyCount < 1 << 16 { latencies.append(c1 - doorbell) }
@@ -106,7 +149,24 @@ public final class TrackingSession: @unchecked Sendable {
         }
         heat?.age(marking: display.lastDirty)
         body?(display, display.lastDirty)
+        if policy != nil { try adapt(syncNanos: h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0), tiles: tiles, probe: probe) }
         return tiles
+    }
+
+    /// `--tracking auto` after each sync: feed the policy, switch if it says so.
+    private func adapt(syncNanos: UInt64, tiles: Int, probe: Bool) throws(KVMError) {
+        syncCount += 1
+        if forcedSwitchEvery > 0 {
+            if syncCount % forcedSwitchEvery == 0 && !framebufferPinned {
+                try switchDisplay(to: display.method == .logged ? .full : .logged)
+            }
+            return
+        }
+        if framebufferPinned {
+            if case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m) }
+            return
+        }
+        if case .switchTo(let m) = policy!.observe(syncNanos: Double(syncNanos), tiles: tiles, probe: probe) { try switchDisplay(to: m) }
     }
 
     /// Called on a vCPU thread at `KVM_EXIT_DIRTY_RING_FULL`: harvest and reset now, so the
@@ -171,6 +231,8 @@ public final class TrackingSession: @unchecked Sendable {
         let sub = MigrationSubscriber(pageCounts: machine.slots.map { ($0.id, $0.pageCount) })
         harvester.subscribe(sub)
         do {
+            // Auto mode keeps the framebuffer logged while a subscriber needs its pages.
+            if policy != nil, case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m) }
             // Pages written before logging starts are covered: the new set holds every page.
             for slot in machine.slots where !machine.isDirtyLogged(slot: slot.id) {
                 try machine.setDirtyLogging(slot: slot.id, enabled: true)
@@ -234,6 +296,14 @@ public final class TrackingSession: @unchecked Sendable {
     /// Fault injection for testing the checkers: drops every `n`-th harvested page before
     /// delivery (0 turns it off). Never used by the product.
     @_spi(FaultInjection)
+    public func forceMethodSwitchEvery(_ n: Int) {
+        lock.lock(); defer { lock.unlock() }
+        forcedSwitchEvery = max(0, n)
+    }
+
+    /// Fault injection for testing the checkers: drops every `n`-th harvested page before
+    /// delivery (0 turns it off). Never used by the product.
+    @_spi(FaultInjection)
     public func dropEveryNthHarvestedPage(_ n: Int) {
         lock.lock(); defer { lock.unlock() }
         harvester.dropEvery = max(0, n)
@@ -241,12 +311,18 @@ public final class TrackingSession: @unchecked Sendable {
 
     // MARK: - Statistics
 
-    public var totalStats: TrackingStats { lock.lock(); defer { lock.unlock() }; return total }
+    public var totalStats: TrackingStats {
+        lock.lock(); defer { lock.unlock() }
+        var s = total
+        if policy != nil { s.method = display.method }
+        return s
+    }
 
     /// Returns the stats since the last call and starts a new interval.
     public func takeIntervalStats() -> TrackingStats {
         lock.lock(); defer { lock.unlock() }
-        let s = interval
+        var s = interval
+        if policy != nil { s.method = display.method }
         interval = TrackingStats()
         return s
     }

@@ -14,6 +14,10 @@ public struct TrackingStats: Sendable {
     public var foldNanos: UInt64 = 0
     public var copyNanos: UInt64 = 0
     public var resetMismatches = 0
+    /// `--tracking auto`: switches between logged tracking and full repaint, and the method
+    /// in force when the stats were taken.
+    public var methodSwitches = 0
+    public var method: DisplayMethod?
 
     public init() {}
 
@@ -48,5 +52,7 @@ public struct TrackingStats: Sendable {
             + "reset \(us(resetNanos)) fold \(us(foldNanos)) copy \(us(copyNanos)) total \(us(totalNanos))"
             + (ringFullHarvests > 0 ? "; \(ringFullHarvests) ring-full harvests" : "")
             + (resetMismatches > 0 ? "; \(resetMismatches) reset-count mismatches" : "")
+            + (method.map { "; auto: \($0.rawValue)" } ?? "")
+            + (methodSwitches > 0 ? ", \(methodSwitches) switch\(methodSwitches == 1 ? "" : "es") of method" : "")
     }
 }

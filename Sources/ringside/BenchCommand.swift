@@ -38,7 +38,7 @@ struct BenchCommand: ParsableCommand {
     var guests: String?
     @Option(help: "Resolutions, comma-separated WxH (default 640x480,1280x800,1920x1080,3840x2160).")
     var resolutions: String?
-    @Option(help: "Tracking modes, comma-separated: ring, bitmap, compare, full (default all).")
+    @Option(help: "Tracking modes, comma-separated: ring, bitmap, compare, full, auto (default the four fixed ones).")
     var modes: String?
     @Option(help: "Guest RAM sizes, comma-separated (default 256M,4G,16G).")
     var ram: String?

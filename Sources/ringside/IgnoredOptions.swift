@@ -14,7 +14,7 @@ extension RunCommand {
     func ignoredOptionWarnings(environment: [String: String]) throws -> [String] {
         var lines: [String] = []
         let mode = try tracking.mode()
-        if tracking.ringEntriesOption != nil && mode != .ring {
+        if tracking.ringEntriesOption != nil && mode != .ring && mode != .auto {
             lines.append("--ring-entries has no effect with --tracking \(mode.rawValue): only --tracking ring uses a dirty ring")
         }
         // The same decision RunSession makes about opening a window.

@@ -30,6 +30,10 @@ struct InfoCommand: ParsableCommand {
             }
             let bitmap = TrackingPlan.bitmapPlan(requested: .bitmap, caps: caps, why: nil)
             Console.out("--tracking bitmap uses:     \(bitmap.reason)")
+            Console.out("--tracking auto:            logged tracking as above while the screen is sparse; full repaint (the framebuffer not logged)")
+            Console.out("                            after 3 logged syncs in a row cost more than 1.1x a full-frame copy timed on this host;")
+            Console.out("                            back to logged when a compare pass (every 4-32 syncs) predicts logging is cheaper.")
+            Console.out("                            The framebuffer stays logged while a migration subscriber needs its pages.")
             if let module = ["kvm_pvm", "kvm_intel", "kvm_amd"].first(where: { FileManager.default.fileExists(atPath: "/sys/module/\($0)") }) {
                 Console.out("kernel module:              \(module)\(module == "kvm_pvm" ? " (PVM: guest code at CPL 0 is emulated; Ringside guests run at CPL 3)" : "")")
             }

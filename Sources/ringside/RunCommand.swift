@@ -126,7 +126,7 @@ struct MachineOptions: ParsableArguments {
 }
 
 struct TrackingOptions: ParsableArguments {
-    @Option(help: "How dirty tiles are found: ring, bitmap, compare or full.")
+    @Option(help: "How dirty tiles are found: ring, bitmap, compare, full, or auto (logged while the screen is sparse, full repaint while that costs less).")
     var tracking: String = "ring"
     @Option(name: .customLong("ring-entries"), parsing: .unconditional,
             help: ArgumentHelp("Dirty ring entries per vCPU with --tracking ring: a power of two, 256...65536 and at most the host's limit. (default: 4096)",
@@ -141,7 +141,7 @@ struct TrackingOptions: ParsableArguments {
 
     func mode() throws -> TrackingMode {
         guard let m = TrackingMode(rawValue: tracking) else {
-            throw Failure("--tracking '\(tracking)' is not a mode: use ring, bitmap, compare or full")
+            throw Failure("--tracking '\(tracking)' is not a mode: use ring, bitmap, compare, full or auto")
         }
         return m
     }

@@ -22,8 +22,8 @@ struct VerifyCommand: ParsableCommand {
 
     @Option(help: "Pauses to check in all, shared among the configurations.")
     var pauses = 3200
-    @Option(help: "Tracking modes, comma-separated: ring, bitmap, compare, full.")
-    var modes = "ring,bitmap,compare,full"
+    @Option(help: "Tracking modes, comma-separated: ring, bitmap, compare, full, auto (auto switches method every 5 syncs).")
+    var modes = "ring,bitmap,compare,full,auto"
     @Option(help: "vCPU counts, comma-separated (default 1 and, where the host allows, 2).")
     var cpus: String?
     @Option(name: .customLong("ring-entries"), help: "Dirty ring entries per vCPU (default: the smallest the host allows).")
@@ -46,11 +46,11 @@ struct VerifyCommand: ParsableCommand {
         var modeList: [TrackingMode] = []
         for name in modes.split(separator: ",") {
             guard let m = TrackingMode(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw Failure("--modes: unknown mode '\(name)' (use ring, bitmap, compare, full)")
+                throw Failure("--modes: unknown mode '\(name)' (use ring, bitmap, compare, full, auto)")
             }
             modeList.append(m)
         }
-        guard !modeList.isEmpty else { throw Failure("--modes is empty (use ring, bitmap, compare, full)") }
+        guard !modeList.isEmpty else { throw Failure("--modes is empty (use ring, bitmap, compare, full, auto)") }
         let system: KVMSystem, caps: HostCapabilities
         do {
             system = try KVMSystem(path: device)

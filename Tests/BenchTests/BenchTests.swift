@@ -15,7 +15,7 @@ final class BenchMatrixTests: XCTestCase {
             XCTAssertTrue(g.cells.allSatisfy(\.migration))
         }
         let first = groups[0]
-        XCTAssertEqual(first.cells.map(\.mode), TrackingMode.allCases)
+        XCTAssertEqual(first.cells.map(\.mode), TrackingMode.fixed)
         XCTAssertEqual(first.cells.map(\.migration), [true, true, false, false])
         // Indices run on without gaps.
         var next = 0
