@@ -67,7 +67,13 @@ final class MigrationConnection: @unchecked Sendable {
         guard var it = inbound else { throw MigrationError.connectionLost("the connection is closed") }
         defer { inbound = it }
         let next: ByteBuffer?
-        do { next = try await it.next() } catch { throw MigrationError.connectionLost("\(error)") }
+        do {
+            next = try await it.next()
+        } catch let e as MigrationWireError {
+            throw MigrationError.protocolError(e.description)
+        } catch {
+            throw MigrationError.connectionLost("\(error)")
+        }
         guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection (or sent nothing for too long)") }
         bytesReceived += frame.readableBytes + 4
         let body = frame.readBytes(length: frame.readableBytes) ?? []

@@ -85,7 +85,13 @@ public enum MigrationWire {
         var r = ByteReader(Array(header.prefix(4)))
         let n = Int(try r.u32())
         guard n >= 1 else { throw .malformed("an empty frame") }
-        guard n <= maxFrameBytes else { throw .malformed("a frame of \(n) bytes (the limit is \(maxFrameBytes))") }
+        guard n <= maxFrameBytes else {
+            let head = Array(header.prefix(4))
+            if head.allSatisfy({ (0x20...0x7E).contains($0) }) {
+                throw .malformed("not a Ringside migration stream (it starts with \"\(String(decoding: head, as: UTF8.self))\")")
+            }
+            throw .malformed("a frame of \(n) bytes (the limit is \(maxFrameBytes))")
+        }
         return n
     }
 

@@ -57,6 +57,9 @@ struct MigrationWireTests {
         #expect(throws: MigrationWireError.self) { try MigrationWire.frameLength([0xFF, 0xFF, 0xFF, 0x7F]) }
         #expect(throws: MigrationWireError.self) { try MigrationWire.frameLength([0, 0, 0, 0]) }
         #expect(try MigrationWire.frameLength([1, 0]) == nil, "a partial header waits for more")
+        #expect(throws: MigrationWireError.malformed("not a Ringside migration stream (it starts with \"GET \")")) {
+            try MigrationWire.frameLength(Array("GET / HTTP/1.1".utf8))
+        }
         var extra = Array(frames(.complete)[4...]); extra.append(0)
         #expect(throws: MigrationWireError.self) { try MigrationWire.decode(extra) }
     }
