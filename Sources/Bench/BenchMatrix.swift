@@ -160,12 +160,15 @@ public struct BenchPlan: Sendable {
         for w in workloads {
             for r in resolutions {
                 for ram in ramSizes {
-                    let modes = self.modes.filter { ($0.hasPageList && migration) || ram == smallest }
+                    // Auto subscribes no migration list: a subscriber would pin its framebuffer
+                    // logged, and auto is measured as the display's choice.
+                    func logsRAM(_ m: TrackingMode) -> Bool { migration && m.hasPageList && m != .auto }
+                    let modes = self.modes.filter { logsRAM($0) || ram == smallest }
                     guard !modes.isEmpty else { continue }
                     let cells = modes.flatMap { mode in
                         sinkCounts.map {
                             BenchCell(workload: w, resolution: r, mode: mode, ramBytes: ram,
-                                      migration: migration && mode.hasPageList, cpus: cpus, sinks: $0)
+                                      migration: logsRAM(mode), cpus: cpus, sinks: $0)
                         }
                     }
                     out.append(BenchGroup(workload: w, resolution: r, ramBytes: ram, cells: cells, firstIndex: index))
