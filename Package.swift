@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "KVMTests", dependencies: ["KVM", "TestSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "TestSupport"]),
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport", "NoLossCheck"]),
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
         .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "TestSupport"]),
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport"]),

@@ -3,6 +3,7 @@ import KVM
 import Machine
 import TestSupport
 @testable import Tracking
+import NoLossCheck
 import XCTest
 
 /// Migration subscribers on real KVM: each keeps a mirror of guest memory updated only from
@@ -165,43 +166,13 @@ final class MigrationSubscriberTests: XCTestCase {
     }
 }
 
-/// A copy of every slot of a machine, updated only from migration page sets.
-final class SlotMirror {
-    private(set) var copies: [[UInt8]]
-    private(set) var pagesApplied = 0
-    let totalPages: Int
+/// The tests keep their mirrors with `ringside verify`'s `PageMirror`.
+typealias SlotMirror = PageMirror
 
-    /// Starts from zeros: a subscriber's first take is the whole memory.
-    init(_ machine: Machine) {
-        copies = machine.slots.map { [UInt8](repeating: 0, count: $0.memory.size) }
-        totalPages = machine.slots.reduce(0) { $0 + $1.pageCount }
-    }
-
-    /// Copies the listed pages from guest memory (the guest must be held).
-    func apply(_ set: MigrationPageSet, from machine: Machine) {
-        let size = GuestLayout.pageSize
-        for slot in machine.slots {
-            guard let pages = set[slot: slot.id] else { continue }
-            copies[Int(slot.id)].withUnsafeMutableBytes { dst in
-                pages.forEachPage { p in
-                    let off = Int(p) * size
-                    (dst.baseAddress! + off).copyMemory(from: slot.memory.base + off, byteCount: size)
-                    pagesApplied += 1
-                }
-            }
-        }
-    }
-
-    /// The first page whose mirror differs from guest memory, described; nil when equal.
+extension PageMirror {
+    /// The first page that differs from guest memory, described; nil when equal.
     func firstDifference(_ machine: Machine) -> String? {
-        let size = GuestLayout.pageSize
-        for slot in machine.slots {
-            let bad: Int? = copies[Int(slot.id)].withUnsafeBytes { mirror in
-                (0..<slot.pageCount).first { memcmp(mirror.baseAddress! + $0 * size, slot.memory.base + $0 * size, size) != 0 }
-            }
-            if let bad { return "\(slot.name) page \(bad) changed but was not in any take" }
-        }
-        return nil
+        differences(machine, limit: 1).first.map { "\($0.slotName) page \($0.page) changed but was not in any take" }
     }
 }
 
