@@ -35,6 +35,9 @@ final class RunSession: @unchecked Sendable {
     private var pngSink: DisplaySink?
     /// Set before the vCPUs start; poked from their doorbells.
     private var refresher: SyncLoop?
+    /// The guest image file as it came in the stream (a migrated-in guest has no file of its
+    /// own), so an onward --migrate-to can send it on.
+    private var receivedImage: [UInt8]?
 
     init(options: RunSettings, origin: Origin) {
         self.options = options
@@ -106,7 +109,8 @@ final class RunSession: @unchecked Sendable {
                 let (s, report) = try MigrationDestination.receive(
                     host: host, port: port, timeout: timeout,
                     listening: { Console.out("ringside: waiting for a migration on \(host):\($0)") },
-                    build: { wire, image in
+                    build: { [self] wire, image in
+                        receivedImage = wire.image
                         var c = MachineConfig(image: image)
                         c.arguments = wire.arguments
                         c.ramBytes = wire.ramBytes
@@ -292,7 +296,8 @@ final class RunSession: @unchecked Sendable {
     /// `--migrate-at-frame` names; a failed attempt leaves the guest running here and says
     /// why in one line, and the next attempt (if any) starts `after` seconds later.
     private func startMigration(to host: String, port: Int, options: MigrationOptions, attempts: Int, after: Double?) -> MigrationThread {
-        let imageName = session.machine.config.image
+        let image = session.machine.config.image
+        let imageBytes = receivedImage
         let t = MigrationThread { [self] in
             for attempt in 1...attempts {
                 if let after {
@@ -303,7 +308,7 @@ final class RunSession: @unchecked Sendable {
                 if session.machine.isFinished { return }
                 Console.out("migrating to \(host):\(port)" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
                 do {
-                    let report = try MigrationSource.migrate(session, host: host, port: port, image: imageName, options: options,
+                    let report = try MigrationSource.migrate(session, host: host, port: port, image: image, imageBytes: imageBytes, options: options,
                                                              progress: { line in if self.options.stats { Console.out(line) } })
                     outputLock.lock(); migratedOut = ("\(host):\(port)", report); outputLock.unlock()
                     return
