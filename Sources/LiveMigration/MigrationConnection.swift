@@ -15,7 +15,13 @@ final class MigrationConnection: @unchecked Sendable {
 
     init(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
         self.channel = channel
-        peer = channel.channel.remoteAddress.map { "\($0)" } ?? "peer"
+        peer = channel.channel.remoteAddress.map(Self.describe) ?? "the other side"
+    }
+
+    /// `HOST:PORT` (`[V6]:PORT`), not NIO's `[IPv4]host/ip:port`.
+    static func describe(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     /// Sets the pipeline of a new migration channel: frames, and a close after `timeout`
@@ -58,7 +64,10 @@ final class MigrationConnection: @unchecked Sendable {
     func sendFrames(_ bytes: [UInt8]) async throws {
         guard let outbound else { throw MigrationError.connectionLost("the connection is closed") }
         bytesSent += bytes.count
-        try await outbound.write(ByteBuffer(bytes: bytes))
+        // NIO says only "I/O on closed channel" when the peer has gone.
+        do { try await outbound.write(ByteBuffer(bytes: bytes)) } catch {
+            throw MigrationError.connectionLost("sending to \(peer) failed: \(error)")
+        }
     }
 
     /// The next message; throws when the peer closed, went quiet past the timeout, or sent
@@ -67,7 +76,7 @@ final class MigrationConnection: @unchecked Sendable {
         guard var it = inbound else { throw MigrationError.connectionLost("the connection is closed") }
         defer { inbound = it }
         let next: ByteBuffer?
-        do { next = try await it.next() } catch { throw MigrationError.connectionLost("\(error)") }
+        do { next = try await it.next() } catch let e as MigrationWireError { throw e } catch { throw MigrationError.connectionLost("\(error)") }
         guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection (or sent nothing for too long)") }
         bytesReceived += frame.readableBytes + 4
         let body = frame.readBytes(length: frame.readableBytes) ?? []
