@@ -9,6 +9,8 @@ public enum MigrationError: Error, CustomStringConvertible {
     case verification(String)
     case tracking(String)
     case outcomeUnknown(String)
+    /// The run at the source ended (a signal, --seconds, --frames) before the hand-over.
+    case stoppedAtSource
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum MigrationError: Error, CustomStringConvertible {
         case .verification(let s): return "verification failed: \(s)"
         case .tracking(let s): return s
         case .outcomeUnknown(let s): return s
+        case .stoppedAtSource: return "the guest was stopped at the source before the hand-over"
         }
     }
 }

@@ -112,6 +112,7 @@ public enum MigrationSource {
         do {
             var round = 0
             while true {
+                try stillRunning(machine)
                 let set = try session.take(sub)
                 taken = set
                 let t0 = DispatchTime.now().uptimeNanoseconds
@@ -149,6 +150,7 @@ public enum MigrationSource {
             if options.verify { try await sendDigests(sentEver, machine: machine, c: c) }
             try await c.send(.complete)
             guard case .ready = try await expect(c) else { throw MigrationError.protocolError("the destination did not confirm it is ready") }
+            try stillRunning(machine)
             // From here the destination may run the guest: this side must not resume it.
             try await c.send(.commit(pausedNanos: DispatchTime.now().uptimeNanoseconds - pauseStart))
             taken = nil
@@ -169,7 +171,7 @@ public enum MigrationSource {
         } catch {
             // Abandon: the pages in flight go back to the set, the guest carries on here.
             if let taken { session.giveBack(taken, to: sub) }
-            try? await c.send(.abort("the source abandoned the migration: \(error)"))
+            try? await c.send(.abort("\(error)")) // the destination prefixes "the other side abandoned the migration"
             try? session.unsubscribe(sub)
             if paused { machine.resume() }
             throw error
@@ -198,6 +200,7 @@ public enum MigrationSource {
                 pages += batch.count
                 batch.removeAll(keepingCapacity: true)
                 try await c.sendFrames(out)
+                try stillRunning(machine)
                 if let limit = options.maxBandwidth {
                     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     let due = Double(c.bytesSent) / limit
@@ -219,6 +222,12 @@ public enum MigrationSource {
             try await flush()
         }
         return (pages, c.bytesSent - before)
+    }
+
+    /// Throws once the run here has ended (a signal, --seconds, --frames, a guest exit): the
+    /// user stopped this guest, so it is not handed over. Before the commit only.
+    private static func stillRunning(_ machine: Machine) throws {
+        if machine.isFinished { throw MigrationError.stoppedAtSource }
     }
 
     private static func sendDigests(_ sent: MigrationPageSet, machine: Machine, c: MigrationConnection) async throws {

@@ -312,6 +312,9 @@ final class RunSession: @unchecked Sendable {
                                                              progress: { line in if self.options.stats { Console.out(line) } })
                     outputLock.lock(); migratedOut = ("\(host):\(port)", report); outputLock.unlock()
                     return
+                } catch MigrationError.stoppedAtSource {
+                    Console.error("migration to \(host):\(port) abandoned: \(MigrationError.stoppedAtSource)")
+                    return
                 } catch let e as MigrationError where { if case .outcomeUnknown = e { return true }; return false }() {
                     Console.error("migration to \(host):\(port): \(e)")
                     return
