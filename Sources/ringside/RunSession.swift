@@ -38,6 +38,9 @@ final class RunSession: @unchecked Sendable {
     /// The guest image file as it came in the stream (a migrated-in guest has no file of its
     /// own), so an onward --migrate-to can send it on.
     private var receivedImage: [UInt8]?
+    /// Opens once `session` and the PNG sink exist. A migrated-in machine is started by the
+    /// hand-over, before they do, and its first lockstep doorbell must wait for them.
+    private let sinksReady = Gate()
 
     init(options: RunSettings, origin: Origin) {
         self.options = options
@@ -144,6 +147,7 @@ final class RunSession: @unchecked Sendable {
         let m = session.machine
         if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
         if dumper != nil { pngSink = session.makeDisplaySink(name: "png") }
+        sinksReady.open()
 
         var windowWanted = !o.headless && o.output.png == nil
         if windowWanted && ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
@@ -237,6 +241,7 @@ final class RunSession: @unchecked Sendable {
     /// sink: it syncs, then reads what changed since its previous file.
     private func dumpFrame(_ frame: Int) {
         guard let dumper, dumpError == nil else { return }
+        sinksReady.wait()
         do { try session.sync() } catch { Console.error("\(error)") }
         let sink = pngSink!
         let wrote: Bool = session.read(sink) { [self] d, dirty in
@@ -354,6 +359,14 @@ final class MigrationThread: @unchecked Sendable {
         t.start()
     }
     func join() { done.wait(); done.signal() }
+}
+
+/// Closed until `open()`; then every `wait()` returns at once.
+final class Gate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var isOpen = false
+    func open() { condition.lock(); isOpen = true; condition.broadcast(); condition.unlock() }
+    func wait() { condition.lock(); while !isOpen { condition.wait() }; condition.unlock() }
 }
 
 /// A flag set from signal and timer queues, read by the window loop.
