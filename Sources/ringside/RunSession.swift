@@ -67,6 +67,9 @@ final class RunSession: @unchecked Sendable {
             baseConfig = nil
         }
         let migrateOut = try o.migrate.plan()
+        if migrateOut != nil && !mode.hasPageList {
+            throw Failure("--migrate-to needs --tracking ring or bitmap: --tracking \(mode.rawValue) logs no dirty pages to pre-copy from")
+        }
         let migration = o.migrationRoundsMS != nil || o.output.showSplit
         let plan: TrackingPlan
         do {
