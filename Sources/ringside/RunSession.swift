@@ -114,7 +114,7 @@ final class RunSession: @unchecked Sendable {
             do {
                 let (s, report) = try MigrationDestination.receive(
                     host: host, port: port, timeout: timeout,
-                    listening: { Console.out("ringside: waiting for a migration on \(host):\($0)") },
+                    listening: { Console.out("ringside: waiting for a migration on \(formatAddress(host, $0))") },
                     build: { [self] wire, image in
                         receivedImage = wire.image
                         var c = MachineConfig(image: image)
@@ -314,20 +314,20 @@ final class RunSession: @unchecked Sendable {
                     migrationGate.wait()
                 }
                 if session.machine.isFinished { return }
-                Console.out("migrating to \(host):\(port)" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
+                Console.out("migrating to \(formatAddress(host, port))" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
                 do {
                     let report = try MigrationSource.migrate(session, host: host, port: port, image: image, imageBytes: imageBytes, options: options,
                                                              progress: { line in if self.options.stats { Console.out(line) } })
-                    outputLock.lock(); migratedOut = ("\(host):\(port)", report); outputLock.unlock()
+                    outputLock.lock(); migratedOut = ("\(formatAddress(host, port))", report); outputLock.unlock()
                     return
                 } catch MigrationError.stoppedAtSource {
-                    Console.error("migration to \(host):\(port) abandoned: \(MigrationError.stoppedAtSource)")
+                    Console.error("migration to \(formatAddress(host, port)) abandoned: \(MigrationError.stoppedAtSource)")
                     return
                 } catch let e as MigrationError where { if case .outcomeUnknown = e { return true }; return false }() {
-                    Console.error("migration to \(host):\(port): \(e)")
+                    Console.error("migration to \(formatAddress(host, port)): \(e)")
                     return
                 } catch {
-                    Console.error("migration to \(host):\(port) failed, the guest keeps running here: \(error)")
+                    Console.error("migration to \(formatAddress(host, port)) failed, the guest keeps running here: \(error)")
                 }
                 if after == nil { return } // --migrate-at-frame: that frame has passed
             }
