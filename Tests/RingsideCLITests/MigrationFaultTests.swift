@@ -185,6 +185,21 @@ final class MigrationFaultTests: XCTestCase {
                                 naming: ["the other side abandoned the migration: the guest was stopped at the source before the hand-over"])
     }
 
+    // MARK: - options that cannot migrate
+
+    /// --tracking full and compare log no dirty pages, so there is nothing to pre-copy from:
+    /// refused before the guest starts, not after connecting to the destination.
+    func testMigratingWithoutAPageListIsAUsageError() throws {
+        try MigrationCheck.requireKVMDevice()
+        for mode in ["full", "compare"] {
+            let r = try runRingside(["run", "--guest", "desktop", "--headless", "--width", "64", "--height", "64", "--frames", "5",
+                                     "--tracking", mode, "--migrate-to", "127.0.0.1:9"], timeout: 30)
+            XCTAssertEqual(r.status, 1, r.out + r.err)
+            XCTAssertEqual(r.err, "ringside: --migrate-to needs --tracking ring or bitmap: --tracking \(mode) logs no dirty pages to pre-copy from\n")
+            XCTAssertEqual(r.out, "", "the guest never started")
+        }
+    }
+
     // MARK: - (e) not a migration stream at all
 
     func testGarbageOnThePortEndsTheDestinationWithOneLine() throws {

@@ -100,6 +100,61 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(png != nil && png == reference, "C's frame \(frames) equals the unmigrated run's")
     }
 
+    /// A destination with --png-every holds each vCPU at its doorbell while it writes the
+    /// frame (lockstep), from the first frame after the hand-over; each file it writes is the
+    /// unmigrated guest's picture of that frame.
+    func testADestinationWritingEveryNthFrameWritesTheUnmigratedPictures() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dir = try MigrationCheck.tempDir(self, "every")
+        let dst = try RingsideProcess("receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--frames", "120", "--png", dir + "/dst",
+                                                  "--png-every", "30"])
+        let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
+        let src = try RingsideProcess("run", ["run", "--guest", "pagewriter", "--args", "pages=50", "--cpus", "2", "--headless",
+                                              "--width", "\(Self.width)", "--height", "\(Self.height)", "--memory", Self.memory,
+                                              "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5", "--verify-migration"])
+        let ref = try runRingside(["run", "--guest", "pagewriter", "--args", "pages=50", "--cpus", "2", "--headless", "--width", "\(Self.width)",
+                                   "--height", "\(Self.height)", "--memory", Self.memory, "--guest-hz", "0", "--frames", "120",
+                                   "--png", dir + "/ref", "--png-every", "30"])
+        XCTAssertEqual(ref.status, 0, ref.err)
+        XCTAssertEqual(src.exitStatus(), 0, src.transcript + dst.transcript)
+        XCTAssertEqual(dst.exitStatus(), 0, src.transcript + dst.transcript)
+        XCTAssertTrue(src.out.contains("migrated to 127.0.0.1:\(port): "), src.transcript)
+        let files = MigrationCheck.pngFiles(dir + "/dst")
+        XCTAssertEqual(MigrationCheck.pngFiles(dir + "/ref"), ["frame-000030.png", "frame-000060.png", "frame-000090.png", "frame-000120.png"])
+        XCTAssertTrue(files.count >= 2 && files.last == "frame-000120.png", "the frames after the hand-over: \(files)\n\(dst.transcript)")
+        for f in files {
+            let a = FileManager.default.contents(atPath: dir + "/dst/" + f), b = FileManager.default.contents(atPath: dir + "/ref/" + f)
+            XCTAssertTrue(a != nil && a == b, "\(f) equals the unmigrated run's")
+        }
+    }
+
+    /// Over IPv6 loopback; addresses are printed as [V6]:PORT, the form --migrate-to takes.
+    func testMigrationOverIPv6() throws {
+        try MigrationCheck.requireKVMDevice()
+        let probe = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        var any = sockaddr_in6()
+        any.sin6_family = sa_family_t(AF_INET6)
+        any.sin6_addr = in6addr_loopback
+        let bound = probe >= 0 && withUnsafePointer(to: &any) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } } == 0
+        if probe >= 0 { close(probe) }
+        guard bound else { throw XCTSkip("this host has no IPv6 loopback (::1)") }
+        let dir = try MigrationCheck.tempDir(self, "v6")
+        let dst = try RingsideProcess("receive", ["receive", "--listen", "[::1]:0", "--headless", "--frames", "120", "--png", dir + "/dst"])
+        let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
+        XCTAssertTrue(dst.out.hasPrefix("ringside: waiting for a migration on [::1]:\(port)\n"), dst.transcript)
+        let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "\(Self.width)", "--height", "\(Self.height)",
+                                              "--memory", Self.memory, "--migrate-to", "[::1]:\(port)", "--migrate-after", "0.5", "--verify-migration"])
+        let reference = try MigrationCheck.reference(guest: "desktop", width: Self.width, height: Self.height, memory: Self.memory,
+                                                     frames: 120, dir: dir + "/ref")
+        XCTAssertEqual(src.exitStatus(), 0, src.transcript + dst.transcript)
+        XCTAssertEqual(dst.exitStatus(), 0, src.transcript + dst.transcript)
+        XCTAssertTrue(src.out.contains("migrating to [::1]:\(port)\n"), src.transcript)
+        XCTAssertTrue(src.out.contains("migrated to [::1]:\(port): "), src.transcript)
+        XCTAssertTrue(dst.out.contains("migration from [::1]:"), dst.transcript)
+        let png = FileManager.default.contents(atPath: dir + "/dst/" + MigrationCheck.pngName(120))
+        XCTAssertTrue(reference != nil && png == reference, "the destination's frame 120 equals the unmigrated run's")
+    }
+
     /// Between two network namespaces joined by a veth pair: a real (virtual) link, not
     /// loopback. The namespaces are this test's own and are deleted even when it fails.
     func testMigrationAcrossNetworkNamespaces() throws {
