@@ -22,6 +22,9 @@ final class RunSession: @unchecked Sendable {
     let origin: Origin
     /// Set by a migration that handed the guest over: the run then ends here.
     private var migratedOut: (to: String, report: MigrationReport)?
+    /// Set by a migration that failed after the commit: the guest was stopped here and may
+    /// run at the destination. The run then ends with this line and status 1.
+    private var handOverUnknown: String?
     /// Lets a frame doorbell start a `--migrate-at-frame` migration.
     private let migrationGate = DispatchSemaphore(value: 0)
     private var session: TrackingSession!
@@ -230,6 +233,7 @@ final class RunSession: @unchecked Sendable {
                                Double(r.totalBytes) / 1048576, r.seconds, r.bandwidth / 1048576, r.finalPages, r.downtimeSeconds * 1000))
             return 0
         }
+        if let handOverUnknown { throw Failure(handOverUnknown) }
         switch outcome {
         case .framesCompleted, .stopped: return 0
         case .guestExit(let status):
@@ -324,7 +328,7 @@ final class RunSession: @unchecked Sendable {
                     Console.error("migration to \(formatAddress(host, port)) abandoned: \(MigrationError.stoppedAtSource)")
                     return
                 } catch let e as MigrationError where { if case .outcomeUnknown = e { return true }; return false }() {
-                    Console.error("migration to \(formatAddress(host, port)): \(e)")
+                    outputLock.lock(); handOverUnknown = "migration to \(formatAddress(host, port)): \(e)"; outputLock.unlock()
                     return
                 } catch {
                     Console.error("migration to \(formatAddress(host, port)) failed, the guest keeps running here: \(error)")
