@@ -185,6 +185,40 @@ final class MigrationFaultTests: XCTestCase {
                                 naming: ["the other side abandoned the migration: the guest was stopped at the source before the hand-over"])
     }
 
+    // MARK: - the destination backs out after the source has paused
+
+    /// The source has paused the guest and sent its vCPUs when the destination refuses to
+    /// resume: the guest is resumed here and carries on to the same picture it would have.
+    func testARefusalAfterThePauseResumesTheGuestAtTheSource() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dir = try MigrationCheck.tempDir(self, "abortcomplete")
+        let fake = try FakeDestination(.abortAtComplete("the destination ran out of disk"))
+        let src = try source(port: fake.port, frames: 90, pngDir: dir + "/src")
+        XCTAssertTrue(fake.wait(), "the fake destination finished")
+        XCTAssertEqual(Array(fake.seen.prefix(2)), ["hello", "config"])
+        XCTAssertTrue(fake.seen.contains("vcpu-state") && fake.seen.last == "complete", "the source paused and sent everything: \(fake.seen)")
+        try assertSourceKeptRunning(src, port: fake.port, frames: 90, pngDir: dir + "/src",
+                                    naming: "the other side abandoned the migration: the destination ran out of disk")
+    }
+
+    /// The connection fails after the commit: the source cannot know whether the guest runs
+    /// at the destination, so it must not resume it; it stops, says so in one line, and the
+    /// status is 1.
+    func testAConnectionLostAfterTheCommitStopsTheSourceWithStatus1() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dir = try MigrationCheck.tempDir(self, "aftercommit")
+        let fake = try FakeDestination(.closeAfterCommit)
+        let src = try source(port: fake.port, frames: 600, pngDir: dir + "/src")
+        XCTAssertTrue(fake.wait())
+        XCTAssertEqual(fake.seen.last, "commit")
+        XCTAssertEqual(src.exitStatus(timeout: 30), 1, src.transcript)
+        XCTAssertTrue(src.err.hasPrefix("ringside: migration to 127.0.0.1:\(fake.port): the connection failed after the source committed"), src.err)
+        XCTAssertTrue(src.err.hasSuffix("the guest is stopped here and may be running at the destination\n"), src.err)
+        XCTAssertEqual(src.err.filter { $0 == "\n" }.count, 1, src.err)
+        XCTAssertFalse(src.out.contains(", 600 frames\n"), "the guest did not run on here: \(src.out)")
+        XCTAssertFalse(src.out.contains("migrated to"), src.out)
+    }
+
     // MARK: - options that cannot migrate
 
     /// --tracking full and compare log no dirty pages, so there is nothing to pre-copy from:
