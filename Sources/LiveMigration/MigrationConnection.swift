@@ -29,7 +29,7 @@ final class MigrationConnection: @unchecked Sendable {
     static func configure(_ channel: Channel, timeout: Double) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
-            try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
+            try channel.pipeline.syncOperations.addHandler(CloseWhenIdle(seconds: timeout))
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
             return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
         }
@@ -76,8 +76,10 @@ final class MigrationConnection: @unchecked Sendable {
         guard var it = inbound else { throw MigrationError.connectionLost("the connection is closed") }
         defer { inbound = it }
         let next: ByteBuffer?
-        do { next = try await it.next() } catch let e as MigrationWireError { throw e } catch { throw MigrationError.connectionLost("\(error)") }
-        guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection (or sent nothing for too long)") }
+        do { next = try await it.next() } catch let e as MigrationWireError { throw e } catch let e as MigrationError { throw e } catch {
+            throw MigrationError.connectionLost("\(error)")
+        }
+        guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection") }
         bytesReceived += frame.readableBytes + 4
         let body = frame.readBytes(length: frame.readableBytes) ?? []
         return try MigrationWire.decode(body)
@@ -98,11 +100,17 @@ struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Closes the channel when the idle handler says nothing arrived for too long.
+/// Closes the channel when the idle handler says nothing arrived for too long, first
+/// passing on an error that says so (a plain close would read as the peer hanging up).
 final class CloseWhenIdle: ChannelInboundHandler, Sendable {
     typealias InboundIn = NIOAny
+    let seconds: Double
+    init(seconds: Double) { self.seconds = seconds }
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+        guard event is IdleStateHandler.IdleStateEvent else { context.fireUserInboundEventTriggered(event); return }
+        let peer = context.channel.remoteAddress.map(MigrationConnection.describe) ?? "the other side"
+        context.fireErrorCaught(MigrationError.connectionLost(String(format: "nothing arrived from %@ for %g s", peer, seconds)))
+        context.close(promise: nil)
     }
 }
 
