@@ -158,6 +158,7 @@ final class MigrationFaultTests: XCTestCase {
         XCTAssertFalse(dst.out.contains("migration round 0:"), "still in round 0: \(dst.transcript)")
         src.signal(SIGKILL)
         assertDestinationGaveUp(dst, pngDir: dir + "/dst", naming: ["connection lost: 127.0.0.1:"])
+        XCTAssertTrue(dst.err.hasSuffix(" closed the connection\n"), dst.err)
     }
 
     // MARK: - the source is told to stop mid-stream
@@ -257,9 +258,9 @@ final class MigrationFaultTests: XCTestCase {
 
     /// Connects to a fresh `receive`, sends `chunks`, and checks it ends with status 1 and one
     /// line containing `expected` (and, unless the stream never got past hello, an abort).
-    func sendRaw(_ name: String, _ chunks: [[UInt8]], expecting expected: String, timeout: Double = 45) -> String? {
+    func sendRaw(_ name: String, _ chunks: [[UInt8]], expecting expected: String, receiveOptions: [String] = [], timeout: Double = 45) -> String? {
         do {
-            let dst = try receive()
+            let dst = try receive(receiveOptions)
             guard let port = dst.listeningPort() else { return "\(name): no listening port\n\(dst.transcript)" }
             let fd = try TCP.connect(port: port)
             defer { close(fd) }
@@ -272,6 +273,18 @@ final class MigrationFaultTests: XCTestCase {
             return nil
         } catch {
             return "\(name): \(error)"
+        }
+    }
+
+    /// A source that says hello and then nothing: the destination gives up after --timeout
+    /// and says that nothing arrived, not that the source hung up.
+    func testASourceThatGoesQuietTimesOut() throws {
+        try MigrationCheck.requireKVMDevice()
+        var hello: [UInt8] = []
+        MigrationWire.encode(.hello(version: MigrationWire.version, capabilities: 0), into: &hello)
+        if let p = sendRaw("a quiet source", [hello], expecting: "connection lost: nothing arrived from 127.0.0.1:", receiveOptions: ["--timeout", "1"],
+                           timeout: 20) {
+            XCTFail(p)
         }
     }
 
