@@ -126,7 +126,7 @@ final class RunSession: @unchecked Sendable {
                         c.cpus = Int(wire.cpus)
                         c.width = Int(wire.width)
                         c.height = Int(wire.height)
-                        c.pitch = wire.pitch == wire.width * 4 ? nil : Int(wire.pitch)
+                        c.pitch = UInt64(wire.pitch) == UInt64(wire.width) * 4 ? nil : Int(wire.pitch) // a u32 width * 4 can overflow
                         c.guestHz = wire.guestHz
                         if let limit = memoryLimit, c.ramBytes > limit {
                             throw Failure("the guest has \(c.ramBytes >> 20) MiB of RAM; this destination takes at most \(limit >> 20) MiB (--memory-limit)")
