@@ -258,7 +258,8 @@ final class MigrationFaultTests: XCTestCase {
 
     /// Connects to a fresh `receive`, sends `chunks`, and checks it ends with status 1 and one
     /// line containing `expected` (and, unless the stream never got past hello, an abort).
-    func sendRaw(_ name: String, _ chunks: [[UInt8]], expecting expected: String, receiveOptions: [String] = [], timeout: Double = 45) -> String? {
+    func sendRaw(_ name: String, _ chunks: [[UInt8]], expecting expected: String, abort: Bool = false, receiveOptions: [String] = [],
+                 timeout: Double = 45) -> String? {
         do {
             let dst = try receive(receiveOptions)
             guard let port = dst.listeningPort() else { return "\(name): no listening port\n\(dst.transcript)" }
@@ -266,7 +267,12 @@ final class MigrationFaultTests: XCTestCase {
             defer { close(fd) }
             for c in chunks where !TCP.sendAll(fd, c) { break } // the destination may hang up early
             let status = dst.exitStatus(timeout: timeout)
-            _ = TCP.readToEnd(fd, timeout: 1)
+            let replies = Self.messages(in: TCP.readToEnd(fd, timeout: 1))
+            if abort {
+                guard case .abort(let why)? = replies.last, why.contains(expected) else {
+                    return "\(name): the destination's last message is not an abort naming \(expected.debugDescription): \(replies)"
+                }
+            }
             if status != 1 { return "\(name): status \(String(describing: status)), not 1\n\(dst.transcript)" }
             if let p = MigrationCheck.oneLineProblem(dst.err, containing: [expected]) { return "\(name): \(p)" }
             if !dst.err.hasPrefix("ringside: migration failed, nothing was kept: ") { return "\(name): \(dst.err)" }
@@ -288,19 +294,55 @@ final class MigrationFaultTests: XCTestCase {
         }
     }
 
+    /// The whole messages in `bytes`.
+    static func messages(in bytes: [UInt8]) -> [MigrationMessage] {
+        var out: [MigrationMessage] = []
+        var at = 0
+        while at + 4 <= bytes.count, let n = try? MigrationWire.frameLength(bytes[at..<at + 4]), at + 4 + n <= bytes.count,
+              let m = try? MigrationWire.decode(Array(bytes[at + 4..<at + 4 + n])) {
+            out.append(m)
+            at += 4 + n
+        }
+        return out
+    }
+
     // MARK: - (f) a well-formed stream that lies
 
-    /// A valid hello and config for a 320x200 desktop with 32 MiB of RAM.
-    func preamble() throws -> [UInt8] {
+    /// A valid hello and config for a 320x200 desktop with 32 MiB of RAM, changed by `change`.
+    func preamble(_ change: (inout MigrationConfig) -> Void = { _ in }) throws -> [UInt8] {
         let image = try XCTUnwrap(FileManager.default.contents(atPath: try builtInGuest("desktop").path))
         let bytes = [UInt8](image)
-        var out: [UInt8] = []
-        MigrationWire.encode(.hello(version: MigrationWire.version, capabilities: 0), into: &out)
-        MigrationWire.encode(.config(MigrationConfig(
+        var config = MigrationConfig(
             imageName: "desktop", image: bytes, imageDigest: bytes.withUnsafeBytes { PageDigest.of($0) }, arguments: "", ramBytes: 32 << 20,
             cpus: 1, width: UInt32(Self.width), height: UInt32(Self.height), pitch: UInt32(Self.width * 4), guestHz: 60, tracking: "ring",
-            ringEntries: 4096, tileWidth: 64, tileHeight: 16, verify: false)), into: &out)
+            ringEntries: 4096, tileWidth: 64, tileHeight: 16, verify: false)
+        change(&config)
+        var out: [UInt8] = []
+        MigrationWire.encode(.hello(version: MigrationWire.version, capabilities: 0), into: &out)
+        MigrationWire.encode(.config(config), into: &out)
         return out
+    }
+
+    /// A config the destination cannot or must not build is refused in one line, and the
+    /// source is told (an abort before anything else is sent).
+    func testAConfigThatLiesIsRefused() throws {
+        try MigrationCheck.requireKVMDevice()
+        let garbage = [UInt8](repeating: 0x7F, count: 4096)
+        let cases: [(String, (inout MigrationConfig) -> Void, String)] = [
+            ("a width whose pitch overflows", { $0.width = 0x4000_0000; $0.pitch = 0 }, "resolution 1073741824x200 is out of range"),
+            ("no vCPUs", { $0.cpus = 0 }, "--cpus 0 is out of range"),
+            ("more vCPUs than KVM allows", { $0.cpus = 4096 }, "--cpus 4096 is out of range"),
+            ("a terabyte of RAM", { $0.ramBytes = 1 << 40 }, "guest memory 1099511627776 bytes is out of range"),
+            ("a pacing rate that is not a number", { $0.guestHz = .nan }, "--guest-hz nan is out of range"),
+            ("an image that does not match its digest", { $0.image[100] ^= 0xFF }, "the guest image's digest does not match its bytes"),
+            ("an image that is not ELF", { $0.image = garbage; $0.imageDigest = garbage.withUnsafeBytes { PageDigest.of($0) } },
+             "is not a guest image: it is not an ELF file"),
+        ]
+        let problems = inParallel(width: 2, try cases.map { name, change, expected in
+            let stream = try preamble(change)
+            return { self.sendRaw(name, [stream], expecting: expected, abort: true) }
+        })
+        for p in problems.compactMap({ $0 }) { XCTFail(p) }
     }
 
     func testAStreamThatNamesWhatDoesNotExistIsRefused() throws {
@@ -331,8 +373,11 @@ final class MigrationFaultTests: XCTestCase {
              "protocol error: round 0 claims 2 pages but 1 arrived"),
             ("complete without vCPU states", try stream([.deviceState(DeviceState(frames: [5], tick: 0)), .complete]),
              "protocol error: complete with 0 of 1 vCPU states"),
+            ("a digest that does not match", try stream([.pages(slot: GuestLayout.ramSlot, [PageRecord(page: 7, data: page)]),
+                                                          .digests(slot: GuestLayout.ramSlot, [PageDigestRecord(page: 7, digest: 0)])]),
+             "page 7 differs from the source's"),
         ]
-        let problems = inParallel(width: 2, cases.map { name, chunks, expected in { self.sendRaw(name, chunks, expecting: expected) } })
+        let problems = inParallel(width: 2, cases.map { name, chunks, expected in { self.sendRaw(name, chunks, expecting: expected, abort: true) } })
         for p in problems.compactMap({ $0 }) { XCTFail(p) }
     }
 }
