@@ -16,10 +16,10 @@ final class MigrationFaultTests: XCTestCase {
     }
 
     /// A source that ends by itself after `frames` frames, writing the last one into `pngDir`.
-    func source(port: Int, memory: String = "32M", frames: Int, pngDir: String, extra: [String] = []) throws -> RingsideProcess {
+    func source(port: Int, memory: String = "32M", frames: Int, pngDir: String) throws -> RingsideProcess {
         try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "\(Self.width)", "--height", "\(Self.height)",
                                     "--memory", memory, "--frames", "\(frames)", "--png", pngDir,
-                                    "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5"] + extra)
+                                    "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5"])
     }
 
     /// The source failed once, said so in exactly one line, and ran its guest to the end with
@@ -52,13 +52,13 @@ final class MigrationFaultTests: XCTestCase {
     func testTheDestinationKilledMidStreamLeavesTheGuestRunningAndTheRetrySucceeds() throws {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "killdst")
-        let frames = 360
+        let frames = 480 // the hand-over comes at about frame 300
         let first = try receive(label: "first receive", frames: frames, pngDir: dir + "/first")
         let port = try XCTUnwrap(first.listeningPort(), first.transcript)
         // 1 MiB/s makes round 0 (the 640x400 screen) take about a second; a 2 s downtime budget
         // lets the second attempt converge after it.
         let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "640", "--height", "400", "--memory", "64M",
-                                              "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "1", "--migrate-attempts", "2",
+                                              "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "1.5", "--migrate-attempts", "2",
                                               "--max-bandwidth", "1M", "--max-downtime", "2000", "--verify-migration"])
         XCTAssertTrue(first.waitForOutput("migration from "), first.transcript + src.transcript)
         first.signal(SIGKILL)
@@ -114,8 +114,8 @@ final class MigrationFaultTests: XCTestCase {
     /// The checks of one cut, as messages (they run on a worker thread).
     private func cutChecks(_ name: String, _ src: RingsideProcess, _ dst: RingsideProcess, proxyPort: Int, dir: String, frames: Int) -> [String] {
         var problems: [String] = []
-        let transcript = src.transcript + dst.transcript
         let srcStatus = src.exitStatus(), dstStatus = dst.exitStatus(timeout: 45)
+        let transcript = src.transcript + dst.transcript
         if srcStatus != 0 { problems.append("\(name): source status \(String(describing: srcStatus))\n\(transcript)") }
         if dstStatus != 1 { problems.append("\(name): destination status \(String(describing: dstStatus))\n\(transcript)") }
         let failed = "ringside: migration to 127.0.0.1:\(proxyPort) failed, the guest keeps running here: "
