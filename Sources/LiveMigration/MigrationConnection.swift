@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MigrationWire
 import NIOCore
 import NIOPosix
@@ -37,11 +40,27 @@ final class MigrationConnection: @unchecked Sendable {
 
     /// Connects to `host:port`.
     static func connect(host: String, port: Int, timeout: Double) async throws -> MigrationConnection {
-        let ch = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(Int64(timeout * 1000)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { configure($0, timeout: timeout) }
-        return MigrationConnection(ch)
+        do {
+            let ch = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port) { configure($0, timeout: timeout) }
+            return MigrationConnection(ch)
+        } catch {
+            let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            throw MigrationError.cannotConnect("\(address): \(connectFailure(error, timeout: timeout))")
+        }
+    }
+
+    /// Why a connect failed, in words: NIO's own text is a dump of its error structs.
+    static func connectFailure(_ error: Error, timeout: Double) -> String {
+        if let e = error as? NIOConnectionError {
+            if e.dnsAError != nil || e.dnsAAAAError != nil { return "the name \(e.host) does not resolve" }
+            if let first = e.connectionErrors.first { return connectFailure(first.error, timeout: timeout) }
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if case ChannelError.connectTimeout = error { return String(format: "no answer within %g s", timeout) }
+        return "\(error)"
     }
 
     /// Runs `body` with the stream open, then closes it (also when `body` throws).

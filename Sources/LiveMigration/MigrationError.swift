@@ -3,6 +3,8 @@ import MigrationWire
 /// Why a migration did not complete. `description` is the one line a user sees.
 public enum MigrationError: Error, CustomStringConvertible {
     case connectionLost(String)
+    /// The source could not reach the destination at all.
+    case cannotConnect(String)
     case protocolError(String)
     case refused(String)
     case peerAborted(String)
@@ -15,6 +17,7 @@ public enum MigrationError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .connectionLost(let s): return "connection lost: \(s)"
+        case .cannotConnect(let s): return "cannot connect to \(s)"
         case .protocolError(let s): return "protocol error: \(s)"
         case .refused(let s): return "refused: \(s)"
         case .peerAborted(let s): return "the other side abandoned the migration: \(s)"
