@@ -144,6 +144,19 @@ final class MigrationFaultTests: XCTestCase {
         try assertSourceKeptRunning(src, port: port, frames: 90, pngDir: dir + "/src", memory: "64M", naming: "at most 16 MiB (--memory-limit)")
     }
 
+    // MARK: - nobody at the destination
+
+    /// The most common fault: nothing listens there. The line says so in words, not NIO's.
+    func testNoDestinationListeningLeavesTheGuestRunning() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dir = try MigrationCheck.tempDir(self, "refused")
+        let (fd, port) = try TCP.listen()
+        close(fd) // a port nothing listens on
+        let src = try source(port: port, frames: 90, pngDir: dir + "/src")
+        try assertSourceKeptRunning(src, port: port, frames: 90, pngDir: dir + "/src", naming: "cannot connect to 127.0.0.1:\(port): Connection refused")
+        XCTAssertEqual(src.err, "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: cannot connect to 127.0.0.1:\(port): Connection refused\n")
+    }
+
     // MARK: - (d) the source dies mid-stream
 
     func testTheSourceKilledMidStreamLeavesNothingAtTheDestination() throws {
