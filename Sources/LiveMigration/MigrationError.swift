@@ -5,6 +5,8 @@ public enum MigrationError: Error, CustomStringConvertible {
     case connectionLost(String)
     /// The source could not reach the destination at all.
     case cannotConnect(String)
+    /// The destination could not listen where it was asked to.
+    case cannotListen(String)
     case protocolError(String)
     case refused(String)
     case peerAborted(String)
@@ -18,6 +20,7 @@ public enum MigrationError: Error, CustomStringConvertible {
         switch self {
         case .connectionLost(let s): return "connection lost: \(s)"
         case .cannotConnect(let s): return "cannot connect to \(s)"
+        case .cannotListen(let s): return "cannot listen on \(s)"
         case .protocolError(let s): return "protocol error: \(s)"
         case .refused(let s): return "refused: \(s)"
         case .peerAborted(let s): return "the other side abandoned the migration: \(s)"

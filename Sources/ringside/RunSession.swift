@@ -141,6 +141,9 @@ final class RunSession: @unchecked Sendable {
                 Console.out(String(format: "migration received from %@: %d rounds, %d pages, %.1f MiB in %.2f s; downtime %.1f ms%@",
                                    report.source, report.rounds, report.pages, Double(report.bytes) / 1048576, report.seconds,
                                    report.downtimeSeconds * 1000, report.verifiedPages > 0 ? "; \(report.verifiedPages) pages verified" : ""))
+            } catch let e as MigrationError where { if case .cannotListen = e { return true }; return false }() {
+                waiting.cancel()
+                throw Failure("\(e)") // nothing was received: "nothing was kept" would mislead
             } catch {
                 waiting.cancel()
                 throw Failure("migration failed, nothing was kept: \(error)")
