@@ -157,6 +157,17 @@ final class MigrationFaultTests: XCTestCase {
         XCTAssertEqual(src.err, "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: cannot connect to 127.0.0.1:\(port): Connection refused\n")
     }
 
+    /// A port that is taken: one plain line, and no claim that a migration was under way.
+    func testReceiveOnAPortInUseSaysSo() throws {
+        try MigrationCheck.requireKVMDevice()
+        let (fd, port) = try TCP.listen()
+        defer { close(fd) }
+        let r = try runRingside(["receive", "--listen", "127.0.0.1:\(port)", "--headless"], timeout: 30)
+        XCTAssertEqual(r.status, 1, r.out + r.err)
+        XCTAssertEqual(r.err, "ringside: cannot listen on 127.0.0.1:\(port): Address already in use\n")
+        XCTAssertEqual(r.out, "")
+    }
+
     // MARK: - (d) the source dies mid-stream
 
     func testTheSourceKilledMidStreamLeavesNothingAtTheDestination() throws {
