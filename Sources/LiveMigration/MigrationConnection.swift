@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MigrationWire
 import NIOCore
 import NIOPosix
@@ -15,7 +18,13 @@ final class MigrationConnection: @unchecked Sendable {
 
     init(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
         self.channel = channel
-        peer = channel.channel.remoteAddress.map { "\($0)" } ?? "peer"
+        peer = channel.channel.remoteAddress.map(Self.describe) ?? "the other side"
+    }
+
+    /// `HOST:PORT` (`[V6]:PORT`), not NIO's `[IPv4]host/ip:port`.
+    static func describe(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     /// Sets the pipeline of a new migration channel: frames, and a close after `timeout`
@@ -23,7 +32,7 @@ final class MigrationConnection: @unchecked Sendable {
     static func configure(_ channel: Channel, timeout: Double) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
-            try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
+            try channel.pipeline.syncOperations.addHandler(CloseWhenIdle(seconds: timeout))
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
             return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
         }
@@ -31,11 +40,27 @@ final class MigrationConnection: @unchecked Sendable {
 
     /// Connects to `host:port`.
     static func connect(host: String, port: Int, timeout: Double) async throws -> MigrationConnection {
-        let ch = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(Int64(timeout * 1000)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { configure($0, timeout: timeout) }
-        return MigrationConnection(ch)
+        do {
+            let ch = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port) { configure($0, timeout: timeout) }
+            return MigrationConnection(ch)
+        } catch {
+            let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            throw MigrationError.cannotConnect("\(address): \(connectFailure(error, timeout: timeout))")
+        }
+    }
+
+    /// Why a connect failed, in words: NIO's own text is a dump of its error structs.
+    static func connectFailure(_ error: Error, timeout: Double) -> String {
+        if let e = error as? NIOConnectionError {
+            if e.dnsAError != nil || e.dnsAAAAError != nil { return "the name \(e.host) does not resolve" }
+            if let first = e.connectionErrors.first { return connectFailure(first.error, timeout: timeout) }
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if case ChannelError.connectTimeout = error { return String(format: "no answer within %g s", timeout) }
+        return "\(error)"
     }
 
     /// Runs `body` with the stream open, then closes it (also when `body` throws).
@@ -58,7 +83,10 @@ final class MigrationConnection: @unchecked Sendable {
     func sendFrames(_ bytes: [UInt8]) async throws {
         guard let outbound else { throw MigrationError.connectionLost("the connection is closed") }
         bytesSent += bytes.count
-        try await outbound.write(ByteBuffer(bytes: bytes))
+        // NIO says only "I/O on closed channel" when the peer has gone.
+        do { try await outbound.write(ByteBuffer(bytes: bytes)) } catch {
+            throw MigrationError.connectionLost("sending to \(peer) failed: \(error)")
+        }
     }
 
     /// The next message; throws when the peer closed, went quiet past the timeout, or sent
@@ -67,14 +95,10 @@ final class MigrationConnection: @unchecked Sendable {
         guard var it = inbound else { throw MigrationError.connectionLost("the connection is closed") }
         defer { inbound = it }
         let next: ByteBuffer?
-        do {
-            next = try await it.next()
-        } catch let e as MigrationWireError {
-            throw MigrationError.protocolError(e.description)
-        } catch {
+        do { next = try await it.next() } catch let e as MigrationWireError { throw e } catch let e as MigrationError { throw e } catch {
             throw MigrationError.connectionLost("\(error)")
         }
-        guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection (or sent nothing for too long)") }
+        guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection") }
         bytesReceived += frame.readableBytes + 4
         let body = frame.readBytes(length: frame.readableBytes) ?? []
         return try MigrationWire.decode(body)
@@ -95,11 +119,17 @@ struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Closes the channel when the idle handler says nothing arrived for too long.
+/// Closes the channel when the idle handler says nothing arrived for too long, first
+/// passing on an error that says so (a plain close would read as the peer hanging up).
 final class CloseWhenIdle: ChannelInboundHandler, Sendable {
     typealias InboundIn = NIOAny
+    let seconds: Double
+    init(seconds: Double) { self.seconds = seconds }
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+        guard event is IdleStateHandler.IdleStateEvent else { context.fireUserInboundEventTriggered(event); return }
+        let peer = context.channel.remoteAddress.map(MigrationConnection.describe) ?? "the other side"
+        context.fireErrorCaught(MigrationError.connectionLost(String(format: "nothing arrived from %@ for %g s", peer, seconds)))
+        context.close(promise: nil)
     }
 }
 
@@ -107,10 +137,20 @@ final class CloseWhenIdle: ChannelInboundHandler, Sendable {
 enum MigrationListener {
     static func acceptOne<R: Sendable>(host: String, port: Int, timeout: Double, listening: @Sendable (Int) -> Void,
                                        _ body: @escaping @Sendable (MigrationConnection) async throws -> R) async throws -> R {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { MigrationConnection.configure($0, timeout: timeout) }
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: host, port: port) { MigrationConnection.configure($0, timeout: timeout) }
+        } catch {
+            let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            let why: String
+            if let io = error as? IOError { why = String(cString: strerror(io.errnoCode)) }
+            else if error is SocketAddressError.UnknownHost { why = "the name \(host) does not resolve" }
+            else { why = "\(error)" }
+            throw MigrationError.cannotListen("\(address): \(why)")
+        }
         listening(server.channel.localAddress?.port ?? port)
         return try await server.executeThenClose { connections in
             for try await ch in connections {

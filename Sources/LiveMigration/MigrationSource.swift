@@ -55,14 +55,17 @@ public enum MigrationSource {
 
     /// Migrates `session`'s guest to `host:port`. On success the machine is stopped (the guest
     /// runs at the destination); on failure it runs on here, and the error says why.
-    public static func migrate(_ session: TrackingSession, host: String, port: Int, image: GuestImage, options: MigrationOptions,
-                               progress: @escaping @Sendable (String) -> Void) throws -> MigrationReport {
+    /// `imageBytes` is the image file's contents when it has no file of its own (a guest that
+    /// was itself migrated in); otherwise the file at `image.path` is read, before connecting.
+    public static func migrate(_ session: TrackingSession, host: String, port: Int, image: GuestImage, imageBytes: [UInt8]? = nil,
+                               options: MigrationOptions, progress: @escaping @Sendable (String) -> Void) throws -> MigrationReport {
+        let bytes = try imageBytes ?? readImage(image)
         let box = ResultBox<MigrationReport>()
         let done = DispatchSemaphore(value: 0)
         Task {
             do {
                 let conn = try await MigrationConnection.connect(host: host, port: port, timeout: options.timeout)
-                let report = try await conn.run { c in try await run(session, c, image: image, options: options, progress: progress) }
+                let report = try await conn.run { c in try await run(session, c, image: image, bytes: bytes, options: options, progress: progress) }
                 box.set(.success(report))
             } catch {
                 box.set(.failure(error))
@@ -73,7 +76,17 @@ public enum MigrationSource {
         return try box.get()
     }
 
-    private static func run(_ session: TrackingSession, _ c: MigrationConnection, image: GuestImage, options: MigrationOptions,
+    /// The guest image file, to send in the config so the destination needs no copy of its own.
+    private static func readImage(_ image: GuestImage) throws -> [UInt8] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: image.path)) } catch {
+            throw MigrationError.refused("cannot read the guest image \(image.path) to send it: \(error.localizedDescription)")
+        }
+        guard data.count <= MigrationWire.maxImageBytes else { throw MigrationError.refused("the guest image is larger than \(MigrationWire.maxImageBytes >> 20) MiB") }
+        return [UInt8](data)
+    }
+
+    private static func run(_ session: TrackingSession, _ c: MigrationConnection, image: GuestImage, bytes: [UInt8], options: MigrationOptions,
                             progress: @Sendable (String) -> Void) async throws -> MigrationReport {
         let machine = session.machine
         let cfg = machine.config
@@ -81,14 +94,6 @@ public enum MigrationSource {
         guard case .hello(let v, _) = try await expect(c) else { throw MigrationError.protocolError("the destination did not say hello") }
         guard v == MigrationWire.version else { throw MigrationError.refused("the destination speaks protocol version \(v), this source \(MigrationWire.version)") }
         // The destination builds its machine config around the same image file.
-        let bytes: [UInt8]
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: image.path))
-            guard data.count <= MigrationWire.maxImageBytes else { throw MigrationError.refused("the guest image is larger than \(MigrationWire.maxImageBytes >> 20) MiB") }
-            bytes = [UInt8](data)
-        } catch let e as MigrationError { throw e } catch {
-            throw MigrationError.refused("cannot read the guest image \(image.path) to send it: \(error.localizedDescription)")
-        }
         try await c.send(.config(MigrationConfig(
             imageName: image.name, image: bytes, imageDigest: bytes.withUnsafeBytes { PageDigest.of($0) }, arguments: cfg.arguments,
             ramBytes: cfg.ramBytes, cpus: UInt32(cfg.cpus), width: UInt32(cfg.width), height: UInt32(cfg.height),
@@ -107,6 +112,7 @@ public enum MigrationSource {
         do {
             var round = 0
             while true {
+                try stillRunning(machine)
                 let set = try session.take(sub)
                 taken = set
                 let t0 = DispatchTime.now().uptimeNanoseconds
@@ -144,6 +150,7 @@ public enum MigrationSource {
             if options.verify { try await sendDigests(sentEver, machine: machine, c: c) }
             try await c.send(.complete)
             guard case .ready = try await expect(c) else { throw MigrationError.protocolError("the destination did not confirm it is ready") }
+            try stillRunning(machine)
             // From here the destination may run the guest: this side must not resume it.
             try await c.send(.commit(pausedNanos: DispatchTime.now().uptimeNanoseconds - pauseStart))
             taken = nil
@@ -164,7 +171,7 @@ public enum MigrationSource {
         } catch {
             // Abandon: the pages in flight go back to the set, the guest carries on here.
             if let taken { session.giveBack(taken, to: sub) }
-            try? await c.send(.abort("the source abandoned the migration: \(error)"))
+            try? await c.send(.abort("\(error)")) // the destination prefixes "the other side abandoned the migration"
             try? session.unsubscribe(sub)
             if paused { machine.resume() }
             throw error
@@ -193,6 +200,7 @@ public enum MigrationSource {
                 pages += batch.count
                 batch.removeAll(keepingCapacity: true)
                 try await c.sendFrames(out)
+                try stillRunning(machine)
                 if let limit = options.maxBandwidth {
                     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     let due = Double(c.bytesSent) / limit
@@ -214,6 +222,12 @@ public enum MigrationSource {
             try await flush()
         }
         return (pages, c.bytesSent - before)
+    }
+
+    /// Throws once the run here has ended (a signal, --seconds, --frames, a guest exit): the
+    /// user stopped this guest, so it is not handed over. Before the commit only.
+    private static func stillRunning(_ machine: Machine) throws {
+        if machine.isFinished { throw MigrationError.stoppedAtSource }
     }
 
     private static func sendDigests(_ sent: MigrationPageSet, machine: Machine, c: MigrationConnection) async throws {

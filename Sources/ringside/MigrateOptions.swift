@@ -65,3 +65,8 @@ func parseAddress(_ text: String, option: String, defaultHost: String?, allowPor
     }
     return (host, port)
 }
+
+/// `HOST:PORT`, with an IPv6 host in brackets (`[::1]:7777`), as `--migrate-to` takes it.
+func formatAddress(_ host: String, _ port: Int) -> String {
+    host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+}

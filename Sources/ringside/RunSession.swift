@@ -22,6 +22,9 @@ final class RunSession: @unchecked Sendable {
     let origin: Origin
     /// Set by a migration that handed the guest over: the run then ends here.
     private var migratedOut: (to: String, report: MigrationReport)?
+    /// Set by a migration that failed after the commit: the guest was stopped here and may
+    /// run at the destination. The run then ends with this line and status 1.
+    private var handOverUnknown: String?
     /// Lets a frame doorbell start a `--migrate-at-frame` migration.
     private let migrationGate = DispatchSemaphore(value: 0)
     private var session: TrackingSession!
@@ -35,6 +38,12 @@ final class RunSession: @unchecked Sendable {
     private var pngSink: DisplaySink?
     /// Set before the vCPUs start; poked from their doorbells.
     private var refresher: SyncLoop?
+    /// The guest image file as it came in the stream (a migrated-in guest has no file of its
+    /// own), so an onward --migrate-to can send it on.
+    private var receivedImage: [UInt8]?
+    /// Opens once `session` and the PNG sink exist. A migrated-in machine is started by the
+    /// hand-over, before they do, and its first lockstep doorbell must wait for them.
+    private let sinksReady = Gate()
 
     init(options: RunSettings, origin: Origin) {
         self.options = options
@@ -61,6 +70,9 @@ final class RunSession: @unchecked Sendable {
             baseConfig = nil
         }
         let migrateOut = try o.migrate.plan()
+        if migrateOut != nil && !mode.hasPageList {
+            throw Failure("--migrate-to needs --tracking ring or bitmap: --tracking \(mode.rawValue) logs no dirty pages to pre-copy from")
+        }
         let migration = o.migrationRoundsMS != nil || o.output.showSplit
         let plan: TrackingPlan
         do {
@@ -105,15 +117,16 @@ final class RunSession: @unchecked Sendable {
             do {
                 let (s, report) = try MigrationDestination.receive(
                     host: host, port: port, timeout: timeout,
-                    listening: { Console.out("ringside: waiting for a migration on \(host):\($0)") },
-                    build: { wire, image in
+                    listening: { Console.out("ringside: waiting for a migration on \(formatAddress(host, $0))") },
+                    build: { [self] wire, image in
+                        receivedImage = wire.image
                         var c = MachineConfig(image: image)
                         c.arguments = wire.arguments
                         c.ramBytes = wire.ramBytes
                         c.cpus = Int(wire.cpus)
                         c.width = Int(wire.width)
                         c.height = Int(wire.height)
-                        c.pitch = wire.pitch == wire.width * 4 ? nil : Int(wire.pitch)
+                        c.pitch = UInt64(wire.pitch) == UInt64(wire.width) * 4 ? nil : Int(wire.pitch) // a u32 width * 4 can overflow
                         c.guestHz = wire.guestHz
                         if let limit = memoryLimit, c.ramBytes > limit {
                             throw Failure("the guest has \(c.ramBytes >> 20) MiB of RAM; this destination takes at most \(limit >> 20) MiB (--memory-limit)")
@@ -128,6 +141,9 @@ final class RunSession: @unchecked Sendable {
                 Console.out(String(format: "migration received from %@: %d rounds, %d pages, %.1f MiB in %.2f s; downtime %.1f ms%@",
                                    report.source, report.rounds, report.pages, Double(report.bytes) / 1048576, report.seconds,
                                    report.downtimeSeconds * 1000, report.verifiedPages > 0 ? "; \(report.verifiedPages) pages verified" : ""))
+            } catch let e as MigrationError where { if case .cannotListen = e { return true }; return false }() {
+                waiting.cancel()
+                throw Failure("\(e)") // nothing was received: "nothing was kept" would mislead
             } catch {
                 waiting.cancel()
                 throw Failure("migration failed, nothing was kept: \(error)")
@@ -140,6 +156,7 @@ final class RunSession: @unchecked Sendable {
         let m = session.machine
         if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
         if dumper != nil { pngSink = session.makeDisplaySink(name: "png") }
+        sinksReady.open()
 
         var windowWanted = !o.headless && o.output.png == nil
         if windowWanted && ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
@@ -219,6 +236,7 @@ final class RunSession: @unchecked Sendable {
                                Double(r.totalBytes) / 1048576, r.seconds, r.bandwidth / 1048576, r.finalPages, r.downtimeSeconds * 1000))
             return 0
         }
+        if let handOverUnknown { throw Failure(handOverUnknown) }
         switch outcome {
         case .framesCompleted, .stopped: return 0
         case .guestExit(let status):
@@ -233,6 +251,7 @@ final class RunSession: @unchecked Sendable {
     /// sink: it syncs, then reads what changed since its previous file.
     private func dumpFrame(_ frame: Int) {
         guard let dumper, dumpError == nil else { return }
+        sinksReady.wait()
         do { try session.sync() } catch { Console.error("\(error)") }
         let sink = pngSink!
         let wrote: Bool = session.read(sink) { [self] d, dirty in
@@ -292,7 +311,8 @@ final class RunSession: @unchecked Sendable {
     /// `--migrate-at-frame` names; a failed attempt leaves the guest running here and says
     /// why in one line, and the next attempt (if any) starts `after` seconds later.
     private func startMigration(to host: String, port: Int, options: MigrationOptions, attempts: Int, after: Double?) -> MigrationThread {
-        let imageName = session.machine.config.image
+        let image = session.machine.config.image
+        let imageBytes = receivedImage
         let t = MigrationThread { [self] in
             for attempt in 1...attempts {
                 if let after {
@@ -301,17 +321,20 @@ final class RunSession: @unchecked Sendable {
                     migrationGate.wait()
                 }
                 if session.machine.isFinished { return }
-                Console.out("migrating to \(host):\(port)" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
+                Console.out("migrating to \(formatAddress(host, port))" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
                 do {
-                    let report = try MigrationSource.migrate(session, host: host, port: port, image: imageName, options: options,
+                    let report = try MigrationSource.migrate(session, host: host, port: port, image: image, imageBytes: imageBytes, options: options,
                                                              progress: { line in if self.options.stats { Console.out(line) } })
-                    outputLock.lock(); migratedOut = ("\(host):\(port)", report); outputLock.unlock()
+                    outputLock.lock(); migratedOut = ("\(formatAddress(host, port))", report); outputLock.unlock()
+                    return
+                } catch MigrationError.stoppedAtSource {
+                    Console.error("migration to \(formatAddress(host, port)) abandoned: \(MigrationError.stoppedAtSource)")
                     return
                 } catch let e as MigrationError where { if case .outcomeUnknown = e { return true }; return false }() {
-                    Console.error("migration to \(host):\(port): \(e)")
+                    outputLock.lock(); handOverUnknown = "migration to \(formatAddress(host, port)): \(e)"; outputLock.unlock()
                     return
                 } catch {
-                    Console.error("migration to \(host):\(port) failed, the guest keeps running here: \(error)")
+                    Console.error("migration to \(formatAddress(host, port)) failed, the guest keeps running here: \(error)")
                 }
                 if after == nil { return } // --migrate-at-frame: that frame has passed
             }
@@ -346,6 +369,14 @@ final class MigrationThread: @unchecked Sendable {
         t.start()
     }
     func join() { done.wait(); done.signal() }
+}
+
+/// Closed until `open()`; then every `wait()` returns at once.
+final class Gate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var isOpen = false
+    func open() { condition.lock(); isOpen = true; condition.broadcast(); condition.unlock() }
+    func wait() { condition.lock(); while !isOpen { condition.wait() }; condition.unlock() }
 }
 
 /// A flag set from signal and timer queues, read by the window loop.
