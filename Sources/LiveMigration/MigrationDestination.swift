@@ -71,7 +71,6 @@ public enum MigrationDestination {
         try await c.send(.accepted)
         progress("migration from \(c.peer): \(config.imageName) at \(config.width)x\(config.height), \(config.cpus) vCPU(s), \(config.ramBytes >> 20) MiB")
 
-        var received = MigrationPageSet(pageCounts: machine.slots.map { ($0.id, $0.pageCount) })
         var roundPages = 0
         var loaded = Set<Int>()
         var device: DeviceState?
@@ -93,7 +92,6 @@ public enum MigrationDestination {
                     }
                     let gpa = slot.guestPhysicalAddress + p.page * UInt64(MigrationWire.pageSize)
                     (p.data ?? zero).withUnsafeBytes { machine.writeGuest($0, at: gpa) }
-                    received.insert(slot: slotID, page: p.page)
                 }
                 roundPages += pages.count
                 report.pages += pages.count
@@ -154,7 +152,6 @@ public enum MigrationDestination {
                 throw await fail(.protocolError("unexpected \(m.name) message"))
             }
         }
-        _ = received
         report.bytes = c.bytesReceived
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return (session, report)
