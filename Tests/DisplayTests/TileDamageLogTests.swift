@@ -35,7 +35,7 @@ struct TileDamageLogTests {
         for i in cursors.indices { log.changes(since: &cursors[i], into: &outs[i]) }
         let rates = [1, 3, 10, 0] // 0: never reads again
         var expected = (0..<4).map { _ in DirtyTileBitmap(count: 300) }
-        var rng = SplitMix(seed: 42)
+        var rng = MergedRectanglesTests.SplitMix(state: 42)
         for step in 1...200 {
             let tiles = (0..<Int(rng.next() % 12)).map { _ in Int(rng.next() % 300) }
             let dirty = bitmap(300, tiles)
@@ -65,18 +65,5 @@ struct TileDamageLogTests {
         other.changes(since: &foreign, into: &out) // brought up to date in the other log
         log.changes(since: &foreign, into: &out)
         #expect(out.popCount == 64, "a cursor of another geometry's log means nothing here")
-    }
-}
-
-/// A tiny deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -24,20 +24,7 @@ final class AutoTrackingTests: XCTestCase {
         let config = try testConfig("pagewriter", args: "pages=48 seed=\(cpus) ram=0 fb=1", width: 333, height: 211, pitch: 1344, cpus: cpus)
         let session = try makeSession(config)
         session.forceMethodSwitchEvery(3)
-        let checker = MirrorChecker(session: session)
-        let collector = Collector(session: session)
-        session.machine.start()
-        collector.start()
-        for i in 0..<400 {
-            usleep(UInt32.random(in: 0...800))
-            session.machine.pause()
-            let ok = checker.check(listed: false)
-            session.machine.resume()
-            if !ok { XCTFail("\(cpus) vCPU(s), pause \(i): \(checker.firstProblem ?? "")"); break }
-        }
-        collector.stop()
-        session.machine.stop()
-        session.machine.wait()
+        MirrorChecker(session: session).checkAtRandomPauses(400, listed: false, label: "\(cpus) vCPU(s)")
         XCTAssertGreaterThan(session.totalStats.methodSwitches, 100, "the method really switched back and forth")
         XCTAssertGreaterThan(session.machine.framesCompleted(cpu: 0), 10)
     }
@@ -51,20 +38,7 @@ final class AutoTrackingTests: XCTestCase {
         let config = try testConfig("pagewriter", args: "pages=48 seed=4 fb=1", width: 333, height: 211, pitch: 1344)
         let session = try makeSession(config, migration: true)
         session.forceMethodSwitchEvery(2)
-        let checker = MirrorChecker(session: session)
-        let collector = Collector(session: session)
-        session.machine.start()
-        collector.start()
-        for i in 0..<150 {
-            usleep(UInt32.random(in: 0...800))
-            session.machine.pause()
-            let ok = checker.check(listed: true)
-            session.machine.resume()
-            if !ok { XCTFail("pause \(i): \(checker.firstProblem ?? "")"); break }
-        }
-        collector.stop()
-        session.machine.stop()
-        session.machine.wait()
+        MirrorChecker(session: session).checkAtRandomPauses(150, listed: true, label: "auto with a subscriber")
         XCTAssertEqual(session.totalStats.methodSwitches, 0)
         XCTAssertEqual(session.displayMethod, .logged)
         XCTAssertTrue(session.machine.isDirtyLogged(slot: GuestLayout.framebufferSlot))

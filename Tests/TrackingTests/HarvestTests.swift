@@ -91,20 +91,7 @@ final class HarvestTests: XCTestCase {
                                         pitch: 1344, cpus: cpus, ramMiB: 16)
             let session = try makeSession(config, mode: mode, ringEntries: 256, migration: migration)
             let checker = MirrorChecker(session: session)
-            let collector = Collector(session: session)
-            session.machine.start()
-            collector.start()
-            var generator = SystemRandomNumberGenerator()
-            for i in 0..<pausesPerRun {
-                usleep(UInt32.random(in: 0...800, using: &generator))
-                session.machine.pause()
-                let ok = checker.check(listed: migration)
-                session.machine.resume()
-                if !ok { XCTFail("\(mode), \(cpus) vCPU(s), pause \(i): \(checker.firstProblem ?? "")"); break }
-            }
-            collector.stop()
-            session.machine.stop()
-            session.machine.wait()
+            let collector = checker.checkAtRandomPauses(pausesPerRun, listed: migration, label: "\(mode), \(cpus) vCPU(s)")
             total += checker.checks
             XCTAssertGreaterThan(collector.syncs, pausesPerRun / 4, "\(mode): the collector itself harvested concurrently, not only the checker")
             XCTAssertGreaterThan(checker.tilesChangedSeen, 0, "\(mode): the sink check saw changed tiles")
@@ -221,6 +208,29 @@ final class MirrorChecker: @unchecked Sendable {
             return false
         }
         return true
+    }
+}
+
+extension MirrorChecker {
+    /// Starts the guest and a collector syncing concurrently, checks at `pauses` random pauses
+    /// (0-800 µs apart), then stops both and returns the collector. The first bad pause fails
+    /// the test, prefixed with `label`, and ends the loop.
+    @discardableResult
+    func checkAtRandomPauses(_ pauses: Int, listed: Bool, label: String) -> Collector {
+        let collector = Collector(session: session)
+        session.machine.start()
+        collector.start()
+        for i in 0..<pauses {
+            usleep(UInt32.random(in: 0...800))
+            session.machine.pause()
+            let ok = check(listed: listed)
+            session.machine.resume()
+            if !ok { XCTFail("\(label), pause \(i): \(firstProblem ?? "")"); break }
+        }
+        collector.stop()
+        session.machine.stop()
+        session.machine.wait()
+        return collector
     }
 }
 
