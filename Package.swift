@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "ringside", targets: ["ringside"]),
         // For the separate microbenchmark package (Benchmarks/), which depends on this one by path.
-        .library(name: "RingsideCore", targets: ["KVM", "Machine", "Display", "Tracking"]),
+        .library(name: "RingsideCore", targets: ["KVM", "Machine", "Display", "Tracking", "Input"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,7 +22,9 @@ let package = Package(
         .target(name: "KVM", dependencies: ["CKVM"]),
         // The guest ABI (layout, boot info, counters, ports) as one C header, shared with assets/guests.
         .target(name: "CGuestABI"),
-        .target(name: "Machine", dependencies: ["KVM", "CGuestABI"]),
+        // Input events for the guest (evdev codes, absolute pointer) and the --input-script format. No KVM.
+        .target(name: "Input"),
+        .target(name: "Machine", dependencies: ["KVM", "CKVM", "CGuestABI", "Input"]),
         // Display core: tile geometry, dirty-tile bitmap, shadow framebuffer. Knows nothing of KVM.
         .target(name: "Display"),
         .target(name: "Tracking", dependencies: ["KVM", "Machine", "Display"]),

@@ -59,6 +59,8 @@ enum BootSetup {
         let args = Array(config.arguments.utf8.prefix(GuestLayout.maxArgumentBytes)) + [0]
         args.withUnsafeBytes { writer.copy($0, to: GuestLayout.arguments) }
 
+        GuestInputQueue.format(with: writer)
+
         let heap = (config.image.end + 0xFFF) & ~0xFFF
         for cpu in 0..<config.cpus {
             var info = rs_boot_info()
@@ -78,6 +80,7 @@ enum BootSetup {
             info.ram_size = config.ramBytes
             info.heap_gpa = heap
             info.heap_size = config.ramBytes - heap
+            info.input_queue_gpa = GuestLayout.inputQueue
             withUnsafeBytes(of: &info) { writer.copy($0, to: bootInfoAddress(cpu: cpu)) }
         }
     }

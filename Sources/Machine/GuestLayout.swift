@@ -11,6 +11,8 @@ public enum GuestLayout {
     public static let bootInfoStride = RS_BOOT_INFO_STRIDE
     public static let arguments = RS_GPA_ARGUMENTS
     public static let maxArgumentBytes = Int(RS_MAX_ARGUMENT_BYTES)
+    /// The input event queue page (`struct rs_input_queue`), shared by every vCPU.
+    public static let inputQueue = RS_GPA_INPUT_QUEUE
     public static let pml4 = RS_GPA_PML4
     public static let pdpt = RS_GPA_PDPT
     public static let pageDirectories = RS_GPA_PAGE_DIRS

@@ -1,4 +1,5 @@
 import KVM
+internal import CKVM
 
 /// The one way the VMM writes guest memory: writes the bytes, then records the pages in the
 /// machine's `GuestWriteLog`, so every dirty-page consumer (display, migration) sees VMM
@@ -22,6 +23,25 @@ struct GuestWriter {
         // SAFETY: `resolve` checked the bytes lie inside the slot's mapping; storeBytes allows any alignment.
         slot.memory.pointer(at: offset).storeBytes(of: value.littleEndian, as: T.self)
         mark(slot, offset: offset, count: MemoryLayout<T>.size)
+    }
+
+    /// Stores a 32-bit index with release ordering, for a ring the guest reads with acquire
+    /// loads: every byte written before it is visible to the guest before the index is.
+    func storeRelease(_ value: UInt32, at gpa: UInt64) {
+        let (slot, offset) = resolve(gpa, count: 4)
+        precondition(offset % 4 == 0, "a ring index must be 4-byte aligned")
+        // SAFETY: resolved inside the slot's mapping and aligned; the guest only reads this word.
+        ckvm_store_release_u32(slot.memory.pointer(at: offset).assumingMemoryBound(to: UInt32.self), value)
+        mark(slot, offset: offset, count: 4)
+    }
+
+    /// Loads a 32-bit index the guest publishes with a release store (acquire ordering).
+    /// The value is the guest's: callers must treat it as untrusted.
+    func loadAcquire(at gpa: UInt64) -> UInt32 {
+        let (slot, offset) = resolve(gpa, count: 4)
+        precondition(offset % 4 == 0, "a ring index must be 4-byte aligned")
+        // SAFETY: resolved inside the slot's mapping and aligned; a racing guest store only changes the value read.
+        return ckvm_load_acquire_u32(slot.memory.pointer(at: offset).assumingMemoryBound(to: UInt32.self))
     }
 
     private func resolve(_ gpa: UInt64, count: Int) -> (MemorySlot, Int) {

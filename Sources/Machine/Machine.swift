@@ -22,6 +22,8 @@ public final class Machine: @unchecked Sendable {
     let slotTable: SlotTable
     /// Pages the VMM wrote since the last harvest (see `writeGuest`).
     let guestWrites: GuestWriteLog
+    /// The guest's keyboard and pointer: push events from any thread.
+    public let input: GuestInputQueue
 
     private let state = NSCondition()
     private var runners: [VCPURunner] = []
@@ -94,6 +96,7 @@ public final class Machine: @unchecked Sendable {
                 BootSetup.load(config.image, with: writer)
                 BootSetup.writeTables(with: writer, ram: ram, config: config)
             }
+            input = GuestInputQueue(writer: writer)
             for slot in slots {
                 try vm.setMemoryRegion(slot: slot.id, guestPhysicalAddress: slot.guestPhysicalAddress, memory: slot.memory,
                                        logDirtyPages: logged[Int(slot.id)])
@@ -311,6 +314,7 @@ public final class Machine: @unchecked Sendable {
                     state.unlock()
                     publishCounters(cpu: vcpu.index, frames: frame, tick: period > 0 ? (DispatchTime.now().uptimeNanoseconds - bootTime) / period : 0)
                     events.frameDone?(vcpu.index, frame)
+                    input.deliver() // after frameDone, so events pushed for the next frame arrive before it starts
                     if config.lockstep { meetAtDoorbell(r, frame: frame) }
                     if let limit = config.frameLimit, frame >= limit { break loop }
                     if period > 0 { holdUntilNextTick(&deadline, period: period) }

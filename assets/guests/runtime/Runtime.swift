@@ -57,6 +57,7 @@ struct BootInfo {
     var ramSize: UInt64 { info.ram_size }
     var heapAddress: UInt64 { info.heap_gpa }
     var heapSize: UInt64 { info.heap_size }
+    var inputQueueAddress: UInt64 { info.input_queue_gpa }
 }
 
 // MARK: - Console (port 0xE9)
@@ -455,7 +456,7 @@ struct Guest {
         let boot = BootInfo(raw)
         self.boot = boot
         self.name = name
-        if boot.magic != BootInfo.expectedMagic || boot.version != 1 || boot.format != BootInfo.formatXRGB8888
+        if boot.magic != BootInfo.expectedMagic || boot.version != UInt32(RS_BOOT_INFO_VERSION) || boot.format != BootInfo.formatXRGB8888
             || boot.width == 0 || boot.height == 0 || boot.pitch < boot.width * 4 || boot.cpuCount == 0
             || boot.framebufferSize < UInt64(boot.pitch * boot.height)
         {

@@ -1,0 +1,128 @@
+import Foundation
+import Input
+internal import CGuestABI
+
+/// The producer side of the guest's input queue (`struct rs_input_queue` in the ABI header,
+/// one RAM page at `GuestLayout.inputQueue`). Any thread may `push`; events go into the ring
+/// through the tracked write API (so migration and the no-loss check see them like any other
+/// write). When the ring is full, events wait here in order: key and button events are never
+/// dropped, and a pointer motion waiting behind the full ring is replaced by the newest one.
+/// The machine calls `deliver()` at every frame doorbell, so waiting events move as soon as
+/// the guest has made room.
+public final class GuestInputQueue: InputSink, @unchecked Sendable {
+    /// Counts since boot: what reached the ring, what was coalesced away, the longest wait list.
+    public struct Stats: Equatable, Sendable {
+        public var delivered = 0
+        public var coalescedMotions = 0
+        public var maxWaiting = 0
+        /// Times the guest's `tail` was outside [head - capacity, head] (a broken guest).
+        public var badTail = 0
+    }
+
+    public static let capacity = Int(RS_INPUT_QUEUE_EVENTS)
+    static let headOffset = UInt64(MemoryLayout<rs_input_queue>.offset(of: \rs_input_queue.head)!)
+    static let tailOffset = UInt64(MemoryLayout<rs_input_queue>.offset(of: \rs_input_queue.tail)!)
+    static let flagsOffset = UInt64(MemoryLayout<rs_input_queue>.offset(of: \rs_input_queue.guest_flags)!)
+    static let eventsOffset = UInt64(MemoryLayout<rs_input_queue>.offset(of: \rs_input_queue.events)!)
+
+    private let lock = NSLock()
+    private let writer: GuestWriter
+    private let base: UInt64
+    private var head: UInt32
+    private var waiting: [InputEvent] = []
+    private var waitingStart = 0
+    private var counts = Stats()
+
+    init(writer: GuestWriter, base: UInt64 = GuestLayout.inputQueue) {
+        self.writer = writer
+        self.base = base
+        // A restored or incoming guest carries its queue in RAM: continue from its head.
+        head = writer.loadAcquire(at: base + Self.headOffset)
+    }
+
+    /// Writes an empty queue's header. Boot only (a restored guest keeps its own).
+    static func format(with writer: GuestWriter, base: UInt64 = GuestLayout.inputQueue) {
+        writer.store(UInt32(RS_INPUT_QUEUE_MAGIC), at: base)
+        writer.store(UInt32(RS_INPUT_QUEUE_EVENTS), at: base + 4)
+    }
+
+    public func push(_ event: InputEvent) {
+        lock.lock(); defer { lock.unlock() }
+        if event.isMotion, waiting.count > waitingStart, waiting.last!.isMotion {
+            waiting[waiting.count - 1] = event
+            counts.coalescedMotions += 1
+        } else {
+            waiting.append(event)
+        }
+        deliverLocked()
+        counts.maxWaiting = max(counts.maxWaiting, waiting.count - waitingStart)
+    }
+
+    /// Moves waiting events into the ring as far as the guest has made room.
+    public func deliver() {
+        lock.lock(); defer { lock.unlock() }
+        deliverLocked()
+    }
+
+    /// Events waiting for room in the ring, oldest first.
+    public var waitingEvents: [InputEvent] {
+        lock.lock(); defer { lock.unlock() }
+        return Array(waiting[waitingStart...])
+    }
+
+    public var stats: Stats {
+        lock.lock(); defer { lock.unlock() }
+        return counts
+    }
+
+    /// The guest's `RS_GUEST_*` flags (0 until the guest sets them).
+    public var guestFlags: UInt32 { writer.loadAcquire(at: base + Self.flagsOffset) }
+    public var guestReadsInput: Bool { guestFlags & UInt32(RS_GUEST_READS_INPUT) != 0 }
+    public var guestFollowsDisplaySize: Bool { guestFlags & UInt32(RS_GUEST_FOLLOWS_DISPLAY_SIZE) != 0 }
+
+    private func deliverLocked() {
+        guard waiting.count > waitingStart else { return }
+        let tail = writer.loadAcquire(at: base + Self.tailOffset)
+        var used = Int(head &- tail)
+        if used < 0 || used > Self.capacity {
+            // The guest wrote a tail we never gave it: treat the ring as full until it recovers.
+            counts.badTail += 1
+            used = Self.capacity
+        }
+        var wrote = false
+        while used < Self.capacity, waiting.count > waitingStart {
+            write(waiting[waitingStart], slot: Int(head % UInt32(Self.capacity)))
+            waitingStart += 1
+            head &+= 1
+            used += 1
+            counts.delivered += 1
+            wrote = true
+        }
+        if waitingStart == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingStart = 0
+        } else if waitingStart > 1024 {
+            waiting.removeFirst(waitingStart)
+            waitingStart = 0
+        }
+        if wrote { writer.storeRelease(head, at: base + Self.headOffset) }
+    }
+
+    private func write(_ event: InputEvent, slot: Int) {
+        var e = rs_input_event()
+        switch event {
+        case .key(let code, let down):
+            e.type = UInt16(RS_INPUT_KEY); e.code = code; e.value = down ? 1 : 0
+        case .pointer(let x, let y):
+            e.type = UInt16(RS_INPUT_POINTER); e.x = x; e.y = y
+        case .button(let b, let down):
+            e.type = UInt16(RS_INPUT_BUTTON); e.code = b.rawValue; e.value = down ? 1 : 0
+        case .wheel(let v, let h):
+            e.type = UInt16(RS_INPUT_WHEEL); e.value = v; e.x = h
+        case .displaySize(let w, let h):
+            e.type = UInt16(RS_INPUT_DISPLAY_SIZE); e.x = w; e.y = h
+        }
+        let gpa = base + Self.eventsOffset + UInt64(slot * MemoryLayout<rs_input_event>.stride)
+        withUnsafeBytes(of: &e) { writer.copy($0, to: gpa) }
+    }
+}
