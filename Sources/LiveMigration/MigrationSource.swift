@@ -31,6 +31,9 @@ public struct MigrationReport: Sendable {
         public var pages: Int
         public var bytes: Int
         public var seconds: Double
+        /// Taking the round's page set: a sync (harvest and reset) plus the hand-over of the set.
+        /// With the ring this follows what was dirtied; with the bitmap it walks all of RAM.
+        public var syncSeconds: Double = 0
     }
     public var rounds: [Round] = []
     /// Pages and bytes sent while the guest was paused (the last round).
@@ -39,7 +42,8 @@ public struct MigrationReport: Sendable {
     public var seconds = 0.0
     /// Source: from pausing the vCPUs to the destination's `started`.
     public var downtimeSeconds = 0.0
-    /// Whether pre-copy converged (else it stopped at `maxRounds`).
+    /// Whether pre-copy converged (a report is returned only when it did: otherwise the
+    /// migration is abandoned with `MigrationError.didNotConverge`).
     public var converged = false
     public var bandwidth: Double { seconds > 0 ? Double(totalBytes) / seconds : 0 }
 }
@@ -113,6 +117,7 @@ public enum MigrationSource {
             var round = 0
             while true {
                 try stillRunning(machine)
+                let tTake = DispatchTime.now().uptimeNanoseconds
                 let set = try session.take(sub)
                 taken = set
                 let t0 = DispatchTime.now().uptimeNanoseconds
@@ -120,7 +125,7 @@ public enum MigrationSource {
                 try await c.send(.roundEnd(round: UInt32(round), pages: UInt64(pages)))
                 taken = nil
                 let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-                report.rounds.append(.init(number: round, pages: pages, bytes: sent, seconds: secs))
+                report.rounds.append(.init(number: round, pages: pages, bytes: sent, seconds: secs, syncSeconds: Double(t0 - tTake) / 1e9))
                 report.totalBytes = c.bytesSent
                 report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 round += 1
@@ -129,18 +134,25 @@ public enum MigrationSource {
                 progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms",
                                 round - 1, pages, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000))
                 if expected <= options.maxDowntimeSeconds { report.converged = true; break }
-                if round >= options.maxRounds { break }
+                if round >= options.maxRounds {
+                    // Stopping now would overrun the budget: abandon instead, as QEMU keeps
+                    // iterating rather than pausing a guest longer than it was told to.
+                    throw MigrationError.didNotConverge(rounds: round, pagesLeft: left, expectedMs: expected * 1000,
+                                                        budgetMs: options.maxDowntimeSeconds * 1000, bytesPerSecond: report.bandwidth)
+                }
             }
             // Stop the guest for the last set, then its state.
             let pauseStart = DispatchTime.now().uptimeNanoseconds
             machine.pause()
             paused = true
+            let tTake = DispatchTime.now().uptimeNanoseconds
             let last = try session.take(sub)
+            let lastSync = Double(DispatchTime.now().uptimeNanoseconds - tTake) / 1e9
             taken = last
             let (pages, sent) = try await sendSet(last, machine: machine, c: c, skipZero: false, sentEver: &sentEver, options: options, start: start)
             try await c.send(.roundEnd(round: UInt32(report.rounds.count), pages: UInt64(pages)))
             report.finalPages = pages
-            report.rounds.append(.init(number: report.rounds.count, pages: pages, bytes: sent, seconds: 0))
+            report.rounds.append(.init(number: report.rounds.count, pages: pages, bytes: sent, seconds: 0, syncSeconds: lastSync))
             for i in 0..<machine.vcpuCount {
                 let state: VCPUState
                 do { state = try machine.vcpu(i).saveState() } catch { throw MigrationError.tracking("vCPU \(i): \(error)") }

@@ -231,8 +231,8 @@ final class RunSession: @unchecked Sendable {
                            Double(st.dirtyTiles) / Double(max(1, st.syncs))))
 
         if let (to, r) = migratedOut {
-            Console.out(String(format: "migrated to %@: %d rounds%@, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",
-                               to, r.rounds.count, r.converged ? "" : " (did not converge: stopped at --max-rounds)",
+            Console.out(String(format: "migrated to %@: %d rounds, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",
+                               to, r.rounds.count,
                                Double(r.totalBytes) / 1048576, r.seconds, r.bandwidth / 1048576, r.finalPages, r.downtimeSeconds * 1000))
             return 0
         }
