@@ -34,6 +34,9 @@ final class RunSession: @unchecked Sendable {
     private var lastFrame = 0
     private var changedSinceDump = false
     private var splitCanvas = PixelCanvas(width: 1, height: 1)
+    /// Shown under the split view while a --migrate-to run lasts.
+    private let migrationStatus = MigrationStatus()
+    private var migrating = false
     /// The PNG dumper's display sink (per-frame dumps).
     private var pngSink: DisplaySink?
     /// Set before the vCPUs start; poked from their doorbells.
@@ -173,6 +176,7 @@ final class RunSession: @unchecked Sendable {
         let start = Date()
         if !perFrameDump { refresher = makeRefreshLoop(hz: SyncLoop.rate(display: o.refresh, guestHz: config.guestHz)) }
         if case .boot = origin { m.start() } // an incoming machine was started at the hand-over
+        migrating = migrateOut != nil
         let migrator = migrateOut.map { startMigration(to: $0.host, port: $0.port, options: $0.options, attempts: o.migrate.attempts ?? 1,
                                                         after: o.migrate.migrateAfter ?? (o.migrate.migrateAtFrame == nil ? 1 : nil)) }
         let deadline = o.seconds.map { s in startTimer(interval: s) { closeRequested.set(); m.stop() } }
@@ -186,11 +190,14 @@ final class RunSession: @unchecked Sendable {
         }
 
         if windowWanted {
+            let status = migrationStatus
+            let statusLine: (@Sendable () -> String)? = migrating ? { @Sendable in status.line ?? "migration: waiting to start" } : nil
             // WINDOW: blocks the main thread until the guest stops or the window closes.
             try runWindowLoop(session: session, options: WindowLoopOptions(
                 refreshHz: o.refresh, showDirty: o.output.showDirty, showSplit: o.output.showSplit, nearest: o.output.nearest,
                 title: "Ringside: \(m.config.image.name)",
                 migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
+                migrationStatus: statusLine,
                 keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }))
         }
         let outcome = m.wait()
@@ -278,8 +285,13 @@ final class RunSession: @unchecked Sendable {
         let caption = "\(d.lastDirty.popCount) of \(d.grid.count) tiles repainted in the last sync, tracking \(session.plan.mode.rawValue)"
         let (round, pages) = session.pendingPagesLocked(of: list)
         renderSplitView(shadow: d.shadow, heat: session.heat, grid: d.grid, slots: migrationSlots(session.machine, pages),
-                        round: round, caption: [caption], into: &splitCanvas)
+                        round: round, caption: [caption] + migrationCaption(), into: &splitCanvas)
         return .canvas(splitCanvas)
+    }
+
+    /// The split view's second caption line during a --migrate-to run.
+    private func migrationCaption() -> [String] {
+        migrating ? [migrationStatus.line ?? "migration: waiting to start"] : []
     }
 
     private func printRound() {
@@ -321,10 +333,16 @@ final class RunSession: @unchecked Sendable {
                     migrationGate.wait()
                 }
                 if session.machine.isFinished { return }
-                Console.out("migrating to \(formatAddress(host, port))" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
+                let to = formatAddress(host, port)
+                Console.out("migrating to \(to)" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
+                migrationStatus.set("migrating to \(to): connecting")
                 do {
                     let report = try MigrationSource.migrate(session, host: host, port: port, image: image, imageBytes: imageBytes, options: options,
-                                                             progress: { line in if self.options.stats { Console.out(line) } })
+                                                             progress: { line in
+                                                                 self.migrationStatus.set("to \(to): " + line)
+                                                                 if self.options.stats { Console.out(line) }
+                                                             })
+                    migrationStatus.set(String(format: "migrated to %@ in %d rounds; downtime %.1f ms", to, report.rounds.count, report.downtimeSeconds * 1000))
                     outputLock.lock(); migratedOut = ("\(formatAddress(host, port))", report); outputLock.unlock()
                     return
                 } catch MigrationError.stoppedAtSource {
@@ -335,6 +353,7 @@ final class RunSession: @unchecked Sendable {
                     return
                 } catch {
                     Console.error("migration to \(formatAddress(host, port)) failed, the guest keeps running here: \(error)")
+                    migrationStatus.set("migration to \(to) failed: \(error)")
                 }
                 if after == nil { return } // --migrate-at-frame: that frame has passed
             }

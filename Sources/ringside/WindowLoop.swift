@@ -19,6 +19,8 @@ struct WindowLoopOptions {
     /// With `showSplit`: end a migration round this often so the panel shows a live list;
     /// nil when someone else ends rounds (`--migration-rounds`).
     var migrationRoundSeconds: Double? = nil
+    /// With `showSplit`: a second caption line with the outgoing migration's progress.
+    var migrationStatus: (@Sendable () -> String)? = nil
     /// After `--frames N` completes, keep showing the final picture until the user closes
     /// the window (or `closeRequested` says so).
     var keepOpenAfterFrames = false
@@ -39,7 +41,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
     do {
         window = try DesktopWindow(grid: grid, options: .init(
             title: options.title, nearest: options.nearest, showDirty: options.showDirty || options.showSplit,
-            split: options.showSplit, captionLines: 1))
+            split: options.showSplit, captionLines: options.migrationStatus == nil ? 1 : 2))
     } catch {
         machine.stop()
         throw Failure("\(error) (try --headless)")
@@ -89,7 +91,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         session.read(sink) { display, dirty in window.upload(from: display.shadow, dirty: dirty) }
         if options.showSplit, let list = session.migration {
             let (round, pages) = session.pendingPages(of: list)  // copy-on-write: the bitmaps are shared, not copied
-            window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption])
+            window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption] + (options.migrationStatus.map { [$0()] } ?? []))
         }
         do { try window.present() } catch {
             machine.stop()
