@@ -45,6 +45,12 @@ public struct MigrationReport: Sendable {
     /// Whether pre-copy converged (a report is returned only when it did: otherwise the
     /// migration is abandoned with `MigrationError.didNotConverge`).
     public var converged = false
+    /// Where the downtime went, in order: (phase, seconds) from the pause to `started`.
+    public var handOver: [(phase: String, seconds: Double)] = []
+    /// `handOver` as one line of milliseconds.
+    public var handOverLine: String {
+        handOver.map { String(format: "%@ %.2f", $0.phase, $0.seconds * 1000) }.joined(separator: ", ")
+    }
     public var bandwidth: Double { seconds > 0 ? Double(totalBytes) / seconds : 0 }
 }
 
@@ -143,25 +149,38 @@ public enum MigrationSource {
             }
             // Stop the guest for the last set, then its state.
             let pauseStart = DispatchTime.now().uptimeNanoseconds
+            var mark = pauseStart
+            func phase(_ name: String) {
+                let now = DispatchTime.now().uptimeNanoseconds
+                report.handOver.append((name, Double(now - mark) / 1e9))
+                mark = now
+            }
             machine.pause()
             paused = true
-            let tTake = DispatchTime.now().uptimeNanoseconds
+            phase("pause")
             let last = try session.take(sub)
-            let lastSync = Double(DispatchTime.now().uptimeNanoseconds - tTake) / 1e9
+            let lastSync = Double(DispatchTime.now().uptimeNanoseconds - mark) / 1e9
+            phase("sync")
             taken = last
             let (pages, sent) = try await sendSet(last, machine: machine, c: c, skipZero: false, sentEver: &sentEver, options: options, start: start)
             try await c.send(.roundEnd(round: UInt32(report.rounds.count), pages: UInt64(pages)))
             report.finalPages = pages
             report.rounds.append(.init(number: report.rounds.count, pages: pages, bytes: sent, seconds: 0, syncSeconds: lastSync))
+            phase("last set")
             for i in 0..<machine.vcpuCount {
                 let state: VCPUState
                 do { state = try machine.vcpu(i).saveState() } catch { throw MigrationError.tracking("vCPU \(i): \(error)") }
                 try await c.send(.vcpuState(index: UInt32(i), state: state.encode()))
             }
             try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0)))
-            if options.verify { try await sendDigests(sentEver, machine: machine, c: c) }
+            phase("vCPU and device state")
+            if options.verify {
+                try await sendDigests(sentEver, machine: machine, c: c)
+                phase("digests")
+            }
             try await c.send(.complete)
             guard case .ready = try await expect(c) else { throw MigrationError.protocolError("the destination did not confirm it is ready") }
+            phase("ready")
             try stillRunning(machine)
             // From here the destination may run the guest: this side must not resume it.
             try await c.send(.commit(pausedNanos: DispatchTime.now().uptimeNanoseconds - pauseStart))
@@ -172,6 +191,7 @@ public enum MigrationSource {
                 machine.stop()
                 throw MigrationError.outcomeUnknown("the connection failed after the source committed (\(error)); the guest is stopped here and may be running at the destination")
             }
+            phase("started")
             report.downtimeSeconds = Double(DispatchTime.now().uptimeNanoseconds - pauseStart) / 1e9
             report.totalBytes = c.bytesSent
             report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -241,6 +241,7 @@ final class RunSession: @unchecked Sendable {
             Console.out(String(format: "migrated to %@: %d rounds, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",
                                to, r.rounds.count,
                                Double(r.totalBytes) / 1048576, r.seconds, r.bandwidth / 1048576, r.finalPages, r.downtimeSeconds * 1000))
+            if o.stats { Console.out("hand-over ms: " + r.handOverLine) }
             return 0
         }
         if let handOverUnknown { throw Failure(handOverUnknown) }
