@@ -41,13 +41,13 @@ let package = Package(
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
         .target(name: "PNGOutput", dependencies: ["Display", "CPNG"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2")]),
-        .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput"]),
+        .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
         .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +61,7 @@ let package = Package(
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM"]),
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
+        .testTarget(name: "InputTests", dependencies: ["Input"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )
