@@ -29,6 +29,8 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
     private let writer: GuestWriter
     private let base: UInt64
     private var head: UInt32
+    /// The pointer position of the last event written: button events carry it (`x, y: where`).
+    private var pointer: (x: Int32, y: Int32) = (0, 0)
     private var waiting: [InputEvent] = []
     private var waitingStart = 0
     private var counts = Stats()
@@ -38,6 +40,30 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
         self.base = base
         // A restored or incoming guest carries its queue in RAM: continue from its head.
         head = writer.loadAcquire(at: base + Self.headOffset)
+        pointer = Self.lastPointer(in: writer, base: base, head: head)
+    }
+
+    /// The position of the newest pointer or button event still in the ring (0, 0 if none),
+    /// so buttons pushed after a restore carry where the pointer was.
+    private static func lastPointer(in writer: GuestWriter, base: UInt64, head: UInt32) -> (Int32, Int32) {
+        var event = rs_input_event()
+        let stride = UInt64(MemoryLayout<rs_input_event>.stride)
+        for back in 1...UInt32(capacity) { // slots never written have type 0
+            let slot = UInt64((head &- back) % UInt32(capacity))
+            withUnsafeMutableBytes(of: &event) { writer.read(into: $0, from: base + eventsOffset + slot * stride) }
+            if event.type == UInt16(RS_INPUT_POINTER) || event.type == UInt16(RS_INPUT_BUTTON) { return (event.x, event.y) }
+        }
+        return (0, 0)
+    }
+
+    /// Re-reads the ring's head and the last pointer position from guest RAM, then delivers
+    /// what waits. A migrated-in guest's queue arrives with its pages, after this object was
+    /// built over zeroed RAM; the machine calls this as it starts, before any vCPU runs.
+    func adoptRing() {
+        lock.lock(); defer { lock.unlock() }
+        head = writer.loadAcquire(at: base + Self.headOffset)
+        pointer = Self.lastPointer(in: writer, base: base, head: head)
+        deliverLocked()
     }
 
     /// Writes an empty queue's header. Boot only (a restored guest keeps its own).
@@ -115,8 +141,10 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
             e.type = UInt16(RS_INPUT_KEY); e.code = code; e.value = down ? 1 : 0
         case .pointer(let x, let y):
             e.type = UInt16(RS_INPUT_POINTER); e.x = x; e.y = y
+            pointer = (x, y)
         case .button(let b, let down):
             e.type = UInt16(RS_INPUT_BUTTON); e.code = b.rawValue; e.value = down ? 1 : 0
+            (e.x, e.y) = pointer
         case .wheel(let v, let h):
             e.type = UInt16(RS_INPUT_WHEEL); e.value = v; e.x = h
         case .displaySize(let w, let h):

@@ -147,6 +147,7 @@ public final class Machine: @unchecked Sendable {
         precondition(!runners.contains { $0.threadAlive || $0.threadEnded }, "Machine.start() called twice")
         for r in runners { r.threadAlive = true } // owned from now on, even before the thread runs
         state.unlock()
+        input.adoptRing() // an incoming guest's queue came with its pages
         for r in runners {
             let t = Thread { [self] in self.runLoop(r) }
             t.name = "vcpu\(r.vcpu.index)"
