@@ -11,11 +11,14 @@ public final class InputScriptPlayer: @unchecked Sendable {
     private let script: InputScript
     private let sink: any InputSink
     private let lock = NSLock()
+    private let lastFrame: Int
     private var next = 0
 
-    public init(script: InputScript, sink: any InputSink) {
+    /// `lastFrame`: the last frame the guest will run (`--frames`); later events are never pushed.
+    public init(script: InputScript, sink: any InputSink, lastFrame: Int? = nil) {
         self.script = script
         self.sink = sink
+        self.lastFrame = lastFrame ?? Int.max
     }
 
     /// Before the guest runs: pushes the events of every frame up to `firstFrame` (1 for a
@@ -45,6 +48,7 @@ public final class InputScriptPlayer: @unchecked Sendable {
     private func push(through frame: Int) {
         lock.lock(); defer { lock.unlock() }
         let entries = script.entries
+        let frame = min(frame, lastFrame)
         while next < entries.count, entries[next].frame <= frame {
             sink.push(entries[next].event)
             next += 1

@@ -149,6 +149,13 @@ struct InputScriptTests {
         player.frameDone(cpu: 0, frame: 8)
         #expect(sink.events.last == .wheel(vertical: 2, horizontal: 0) && player.remaining == 0)
         #expect(script.entries(in: 3...5).map(\.frame) == [3, 3, 5])
+
+        // With --frames 4 the guest never starts frame 5: its events stay out of the queue.
+        let limited = Recorder()
+        let short = InputScriptPlayer(script: script, sink: limited, lastFrame: 4)
+        short.start()
+        for f in 1...10 { short.frameDone(cpu: 0, frame: f) }
+        #expect(limited.events.count == 4 && short.remaining == 2)
         #expect(script.entries(in: 6...8).isEmpty)
     }
 }
