@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport", "NoLossCheck"]),
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
-        .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "TestSupport"]),
+        .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "Input", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM"]),
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),

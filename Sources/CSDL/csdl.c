@@ -156,10 +156,40 @@ int csdl_wait_event(csdl_event *out, int timeout_ms) {
             out->kind = CSDL_EVENT_QUIT;
             return 1;
         case SDL_KEYDOWN:
+        case SDL_KEYUP:
             if (e.key.repeat) break;
             out->kind = CSDL_EVENT_KEY;
             out->key = key_of(e.key.keysym.sym);
+            out->evdev = csdl_evdev_code(e.key.keysym.scancode);
+            out->down = e.type == SDL_KEYDOWN;
+            out->ctrl_alt = (e.key.keysym.mod & KMOD_CTRL) && (e.key.keysym.mod & KMOD_ALT);
             return 1;
+        case SDL_MOUSEMOTION:
+            if (e.motion.which == SDL_TOUCH_MOUSEID) break;
+            out->kind = CSDL_EVENT_MOTION;
+            out->x = e.motion.x;
+            out->y = e.motion.y;
+            return 1;
+        case SDL_MOUSEBUTTONDOWN:
+        case SDL_MOUSEBUTTONUP:
+            if (e.button.which == SDL_TOUCH_MOUSEID) break;
+            if (e.button.button != SDL_BUTTON_LEFT && e.button.button != SDL_BUTTON_MIDDLE && e.button.button != SDL_BUTTON_RIGHT) break;
+            out->kind = CSDL_EVENT_BUTTON;
+            out->button = e.button.button == SDL_BUTTON_LEFT ? CSDL_BUTTON_LEFT
+                        : e.button.button == SDL_BUTTON_MIDDLE ? CSDL_BUTTON_MIDDLE : CSDL_BUTTON_RIGHT;
+            out->down = e.type == SDL_MOUSEBUTTONDOWN;
+            out->x = e.button.x;
+            out->y = e.button.y;
+            return 1;
+        case SDL_MOUSEWHEEL: {
+            if (e.wheel.which == SDL_TOUCH_MOUSEID) break;
+            int flip = e.wheel.direction == SDL_MOUSEWHEEL_FLIPPED ? -1 : 1;
+            if (e.wheel.x == 0 && e.wheel.y == 0) break;
+            out->kind = CSDL_EVENT_WHEEL;
+            out->x = e.wheel.x * flip;
+            out->y = e.wheel.y * flip;
+            return 1;
+        }
         case SDL_WINDOWEVENT:
             switch (e.window.event) {
             case SDL_WINDOWEVENT_CLOSE:
@@ -172,6 +202,9 @@ int csdl_wait_event(csdl_event *out, int timeout_ms) {
                 return 1;
             case SDL_WINDOWEVENT_EXPOSED:
                 out->kind = CSDL_EVENT_EXPOSED;
+                return 1;
+            case SDL_WINDOWEVENT_FOCUS_LOST:
+                out->kind = CSDL_EVENT_FOCUS_LOST;
                 return 1;
             default:
                 break;

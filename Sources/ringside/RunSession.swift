@@ -205,7 +205,7 @@ final class RunSession: @unchecked Sendable {
                 refreshHz: o.refresh, showDirty: o.output.showDirty, showSplit: o.output.showSplit, nearest: o.output.nearest,
                 title: "Ringside: \(m.config.image.name)",
                 migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
-                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }))
+                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }, input: inputSink))
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)
