@@ -25,6 +25,10 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
     static let flagsOffset = UInt64(MemoryLayout<rs_input_queue>.offset(of: \rs_input_queue.guest_flags)!)
     static let eventsOffset = UInt64(MemoryLayout<rs_input_queue>.offset(of: \rs_input_queue.events)!)
 
+    /// Guest-physical addresses of the ring's indices (for tests and probes that play the guest).
+    public static let headAddress = GuestLayout.inputQueue + headOffset
+    public static let tailAddress = GuestLayout.inputQueue + tailOffset
+
     private let lock = NSLock()
     private let writer: GuestWriter
     private let base: UInt64
