@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "MigrationWire"),
         // Live migration between two ringside processes: pre-copy from the dirty list over SwiftNIO.
         .target(name: "LiveMigration", dependencies: [
-            "Tracking", "Machine", "KVM", "MigrationWire",
+            "Tracking", "Machine", "KVM", "MigrationWire", "Input",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // libpng shim (setjmp error handling stays in C).

@@ -135,6 +135,9 @@ public enum MigrationSource {
             let pauseStart = DispatchTime.now().uptimeNanoseconds
             machine.pause()
             paused = true
+            // From the last take to the hand-over, input waits in the VMM (no write to a page
+            // already sent) and goes over in the device state.
+            machine.input.setHeld(true)
             let last = try session.take(sub)
             taken = last
             let (pages, sent) = try await sendSet(last, machine: machine, c: c, skipZero: false, sentEver: &sentEver, options: options, start: start)
@@ -146,7 +149,11 @@ public enum MigrationSource {
                 do { state = try machine.vcpu(i).saveState() } catch { throw MigrationError.tracking("vCPU \(i): \(error)") }
                 try await c.send(.vcpuState(index: UInt32(i), state: state.encode()))
             }
-            try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0)))
+            let waiting = machine.input.waitingEvents.prefix(MigrationWire.maxWaitingInput).map { e in
+                let f = GuestInputQueue.abiFields(e)
+                return WaitingInputEvent(type: f.type, code: f.code, value: f.value, x: f.x, y: f.y)
+            }
+            try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0, waitingInput: waiting)))
             if options.verify { try await sendDigests(sentEver, machine: machine, c: c) }
             try await c.send(.complete)
             guard case .ready = try await expect(c) else { throw MigrationError.protocolError("the destination did not confirm it is ready") }
@@ -173,7 +180,10 @@ public enum MigrationSource {
             if let taken { session.giveBack(taken, to: sub) }
             try? await c.send(.abort("\(error)")) // the destination prefixes "the other side abandoned the migration"
             try? session.unsubscribe(sub)
-            if paused { machine.resume() }
+            if paused {
+                machine.input.setHeld(false) // what waited is delivered here after all
+                machine.resume()
+            }
             throw error
         }
     }

@@ -117,7 +117,10 @@ public final class Machine: @unchecked Sendable {
             throw .kvm(error)
         }
         runners = vcpus.map { VCPURunner(vcpu: $0) }
-        if let snapshot { setFrameCounts(snapshot.frameCounts) }
+        if let snapshot {
+            setFrameCounts(snapshot.frameCounts)
+            input.restoreWaiting(snapshot.inputWaiting)
+        }
     }
 
     private func setFrameCounts(_ counts: [Int]) {
@@ -413,12 +416,15 @@ public final class Machine: @unchecked Sendable {
         }
         stateOperations += 1
         defer { stateOperations -= 1; state.broadcast() }
+        // Pushes wait in the VMM while memory is copied, so each event is in the copied ring or in `inputWaiting`.
+        input.setHeld(true)
+        defer { input.setHeld(false) }
         var states: [VCPUState] = []
         for r in runners { states.append(try runHeld(r) { v throws(KVMError) in try v.saveState() }) }
         // Saving finished any pending I/O without running guest code, so memory is as it was.
         return MachineSnapshot(width: config.width, height: config.height, pitch: config.framebufferPitch,
                                ram: MachineSnapshot.bytes(of: ram), framebuffer: MachineSnapshot.bytes(of: framebuffer),
-                               vcpus: states, frameCounts: runners.map(\.frames))
+                               vcpus: states, frameCounts: runners.map(\.frames), inputWaiting: input.waitingEvents)
     }
 
     /// Runs `body` on held runner `r`: posted to its thread, or here if it has none. Caller

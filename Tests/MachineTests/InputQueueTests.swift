@@ -110,6 +110,38 @@ final class InputQueueTests: XCTestCase {
         XCTAssertTrue(event(incoming, 5) == (1, 99, 1, 0, 0))
     }
 
+    /// Events waiting in the VMM are device state: a snapshot carries them, the restored
+    /// machine delivers them once the guest makes room, in order.
+    func testWaitingEventsSurviveASnapshotAndArriveInOrder() throws {
+        let m = try machine()
+        for i in 0..<capacity { m.input.push(.key(code: UInt16(i % 100 + 1), down: true)) }
+        m.input.push(.key(code: 200, down: true))
+        m.input.push(.pointer(x: 9, y: 9))
+        m.input.push(.button(.left, down: true))
+        let waiting: [InputEvent] = [.key(code: 200, down: true), .pointer(x: 9, y: 9), .button(.left, down: true)]
+        XCTAssertEqual(m.input.waitingEvents, waiting)
+        let snapshot = try m.snapshot()
+        XCTAssertEqual(snapshot.inputWaiting, waiting)
+        let r = try Machine(system: try requireKVM(), config: m.config, restoring: snapshot)
+        XCTAssertEqual(r.input.waitingEvents, waiting, "still waiting: the restored ring is full too")
+        r.ram.pointer(at: base + 128).storeBytes(of: UInt32(3), as: UInt32.self) // the guest read 3
+        r.input.deliver()
+        XCTAssertEqual(r.input.waitingEvents, [])
+        XCTAssertTrue(event(r, UInt32(capacity)) == (1, 200, 1, 0, 0))
+        XCTAssertTrue(event(r, UInt32(capacity + 2)) == (3, 0x110, 1, 9, 9))
+    }
+
+    /// While held (a migration's last phase), nothing reaches the ring; releasing delivers.
+    func testAHeldQueueWritesNothingUntilReleased() throws {
+        let m = try machine()
+        m.input.setHeld(true)
+        m.input.push(.key(code: 30, down: true))
+        XCTAssertEqual(word(m, 64), 0)
+        XCTAssertEqual(m.input.waitingEvents, [.key(code: 30, down: true)])
+        m.input.setHeld(false)
+        XCTAssertEqual(word(m, 64), 1)
+    }
+
     func testHeadAndTailWrapAt32Bits() throws {
         let m = try machine()
         // Start near the wrap as a long-running guest would be.
