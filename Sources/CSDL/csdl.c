@@ -3,6 +3,7 @@
 #include "csdl.h"
 
 #include <SDL2/SDL.h>
+#include <X11/Xlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,15 @@ struct csdl_window {
 
 static void set_error(char *err, size_t errlen, const char *what) {
     if (err && errlen > 0) snprintf(err, errlen, "%s: %s", what, SDL_GetError());
+}
+
+// Xlib's default error handler exits the process. An X request about a window that is
+// already gone (seen under Xvfb when SDL wakes its event wait as the window closes) is
+// harmless to a VMM, so BadWindow is ignored; every other error goes to the handler before.
+static XErrorHandler previous_x_error_handler;
+static int on_x_error(Display *display, XErrorEvent *e) {
+    if (e->error_code == BadWindow) return 0;
+    return previous_x_error_handler ? previous_x_error_handler(display, e) : 0;
 }
 
 int csdl_video_init(int present_path, char *err, size_t errlen) {
@@ -35,6 +45,10 @@ int csdl_video_init(int present_path, char *err, size_t errlen) {
         SDL_QuitSubSystem(SDL_INIT_VIDEO);
         if (err && errlen > 0) snprintf(err, errlen, "no display server answered (SDL found only its %s driver)", driver);
         return -1;
+    }
+    if (driver && !strcmp(driver, "x11")) {
+        XErrorHandler old = XSetErrorHandler(on_x_error);
+        if (old != on_x_error) previous_x_error_handler = old;
     }
     return 0;
 }
