@@ -158,6 +158,9 @@ public enum MigrationSource {
             machine.pause()
             paused = true
             phase("pause")
+            // From the last take to the hand-over, input waits in the VMM (no write to a page
+            // already sent) and goes over in the device state.
+            machine.input.setHeld(true)
             let last = try session.take(sub)
             let lastSync = Double(DispatchTime.now().uptimeNanoseconds - mark) / 1e9
             phase("sync")
@@ -172,7 +175,11 @@ public enum MigrationSource {
                 do { state = try machine.vcpu(i).saveState() } catch { throw MigrationError.tracking("vCPU \(i): \(error)") }
                 try await c.send(.vcpuState(index: UInt32(i), state: state.encode()))
             }
-            try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0)))
+            let waiting = machine.input.waitingEvents.prefix(MigrationWire.maxWaitingInput).map { e in
+                let f = GuestInputQueue.abiFields(e)
+                return WaitingInputEvent(type: f.type, code: f.code, value: f.value, x: f.x, y: f.y)
+            }
+            try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0, waitingInput: waiting)))
             phase("vCPU and device state")
             if options.verify {
                 try await sendDigests(sentEver, machine: machine, c: c)
@@ -205,7 +212,10 @@ public enum MigrationSource {
             if let taken { session.giveBack(taken, to: sub) }
             try? await c.send(.abort("\(error)")) // the destination prefixes "the other side abandoned the migration"
             try? session.unsubscribe(sub)
-            if paused { machine.resume() }
+            if paused {
+                machine.input.setHeld(false) // what waited is delivered here after all
+                machine.resume()
+            }
             throw error
         }
     }

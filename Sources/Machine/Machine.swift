@@ -117,7 +117,10 @@ public final class Machine: @unchecked Sendable {
             throw .kvm(error)
         }
         runners = vcpus.map { VCPURunner(vcpu: $0) }
-        if let snapshot { setFrameCounts(snapshot.frameCounts) }
+        if let snapshot {
+            setFrameCounts(snapshot.frameCounts)
+            input.restoreWaiting(snapshot.inputWaiting)
+        }
     }
 
     private func setFrameCounts(_ counts: [Int]) {
@@ -147,6 +150,7 @@ public final class Machine: @unchecked Sendable {
         precondition(!runners.contains { $0.threadAlive || $0.threadEnded }, "Machine.start() called twice")
         for r in runners { r.threadAlive = true } // owned from now on, even before the thread runs
         state.unlock()
+        input.adoptRing() // an incoming guest's queue came with its pages
         for r in runners {
             let t = Thread { [self] in self.runLoop(r) }
             t.name = "vcpu\(r.vcpu.index)"
@@ -415,12 +419,15 @@ public final class Machine: @unchecked Sendable {
         }
         stateOperations += 1
         defer { stateOperations -= 1; state.broadcast() }
+        // Pushes wait in the VMM while memory is copied, so each event is in the copied ring or in `inputWaiting`.
+        input.setHeld(true)
+        defer { input.setHeld(false) }
         var states: [VCPUState] = []
         for r in runners { states.append(try runHeld(r) { v throws(KVMError) in try v.saveState() }) }
         // Saving finished any pending I/O without running guest code, so memory is as it was.
         return MachineSnapshot(width: config.width, height: config.height, pitch: config.framebufferPitch,
                                ram: MachineSnapshot.bytes(of: ram), framebuffer: MachineSnapshot.bytes(of: framebuffer),
-                               vcpus: states, frameCounts: runners.map(\.frames))
+                               vcpus: states, frameCounts: runners.map(\.frames), inputWaiting: input.waitingEvents)
     }
 
     /// Runs `body` on held runner `r`: posted to its thread, or here if it has none. Caller

@@ -1,5 +1,6 @@
 import Display
 import Foundation
+import Input
 import KVM
 import LiveMigration
 import Machine
@@ -47,6 +48,9 @@ final class RunSession: @unchecked Sendable {
     /// Opens once `session` and the PNG sink exist. A migrated-in machine is started by the
     /// hand-over, before they do, and its first lockstep doorbell must wait for them.
     private let sinksReady = Gate()
+    /// `--input-script`: set once the machine exists (under `outputLock`), then played from
+    /// vCPU 0's doorbells.
+    private var inputPlayer: InputScriptPlayer?
 
     init(options: RunSettings, origin: Origin) {
         self.options = options
@@ -58,6 +62,7 @@ final class RunSession: @unchecked Sendable {
         let mode = try o.tracking.mode()
         let tile = try o.tracking.tileSize()
         let policy = try o.output.pngPolicy()
+        let script = try o.input.loadScript() // a bad line stops the run before boot
         // --frames, --seconds, --refresh, --migration-rounds and the other numbers were range
         // checked as they were parsed (NumericOptions.swift), so no conversion below can trap.
         let system: KVMSystem, caps: HostCapabilities, baseConfig: MachineConfig?
@@ -100,6 +105,8 @@ final class RunSession: @unchecked Sendable {
             self.refresher?.poke()
             self.outputLock.lock(); self.lastFrame = max(self.lastFrame, frame); self.outputLock.unlock()
             if let atFrame, cpu == 0, frame == atFrame { self.migrationGate.signal() }
+            self.outputLock.lock(); let player = self.inputPlayer; self.outputLock.unlock()
+            player?.frameDone(cpu: cpu, frame: frame) // before the machine delivers input for the next frame
         }
         if perFrameDump { events.allFramesDone = { [weak self] frame in self?.dumpFrame(frame) } }
         let frameLimit = o.frames
@@ -160,6 +167,13 @@ final class RunSession: @unchecked Sendable {
         if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
         if dumper != nil { pngSink = session.makeDisplaySink(name: "png") }
         sinksReady.open()
+        let inputSink: any InputSink = o.input.logInput ? LoggedInputSink(machine: m) : m.input
+        if let script {
+            var limit: Int? = nil
+            if case .boot = origin { limit = o.frames }
+            let player = startInputScript(script, path: o.input.inputScript ?? "", sink: inputSink, machine: m, frameLimit: limit)
+            outputLock.lock(); inputPlayer = player; outputLock.unlock()
+        }
 
         var windowWanted = !o.headless && o.output.png == nil
         if windowWanted && ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
@@ -198,7 +212,7 @@ final class RunSession: @unchecked Sendable {
                 title: "Ringside: \(m.config.image.name)",
                 migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
                 migrationStatus: statusLine,
-                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }))
+                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }, input: inputSink))
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)
@@ -236,6 +250,7 @@ final class RunSession: @unchecked Sendable {
         }
         Console.out(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", st.syncs, Double(st.syncs) / elapsed,
                            Double(st.dirtyTiles) / Double(max(1, st.syncs))))
+        if script != nil || o.input.logInput { Console.out(m.input.summary) }
 
         if let (to, r) = migratedOut {
             Console.out(String(format: "migrated to %@: %d rounds, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",

@@ -1,5 +1,6 @@
 import Display
 import Foundation
+import Input
 import Machine
 import Tracking
 import Window
@@ -26,6 +27,8 @@ struct WindowLoopOptions {
     var keepOpenAfterFrames = false
     /// True once Ctrl-C or `--seconds` asked the run to end.
     var closeRequested: @Sendable () -> Bool = { false }
+    /// Where the window's keys and pointer go (the guest's input queue, maybe logged).
+    var input: (any InputSink)? = nil
 }
 
 /// Runs the SDL window until the guest stops or the user closes it (then stops the guest).
@@ -47,6 +50,16 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         throw Failure("\(error) (try --headless)")
     }
 
+    window.input = options.input
+    // The title says where keys go: to the guest once it says it reads them.
+    func title(_ caption: String) -> String {
+        let keys = options.input == nil ? "Ctrl+Alt+Q quits"
+            : machine.input.guestReadsInput ? "keys and pointer go to the guest, Ctrl+Alt+Q quits"
+            : "input forwarded (the guest does not read it yet), Ctrl+Alt+Q quits"
+        return options.title + " - " + keys + " - " + caption
+    }
+    window.setTitle(title("starting"))
+
     let period = 1 / min(max(options.refreshHz, 1), 1000)
     let cpus = machine.config.cpus
     func guestFrames() -> Int { machine.frameCounts.reduce(0, +) }
@@ -64,7 +77,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             if !stoppedNoted {
                 stoppedNoted = true
                 let frame = machine.framesCompletedByEveryVCPU
-                caption = "guest stopped at frame \(frame): Esc or Q closes the window"
+                caption = "guest stopped at frame \(frame): Ctrl+Alt+Q or closing the window ends"
                 window.setTitle(options.title + " - " + caption)
             }
         }
@@ -106,7 +119,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             caption = String(format: "guest %.1f frames/s, display %.1f frames/s, %.1f dirty tiles/frame, upload %.2f ms, present %.2f ms",
                              guestRate, Double(s.frames) / elapsed, s.tilesPerFrame, s.averageUploadMilliseconds,
                              s.averagePresentMilliseconds)
-            window.setTitle(options.title + " - " + caption)
+            window.setTitle(title(caption))
             statsStart = now
             statsFrames = frames
         }

@@ -420,6 +420,9 @@ final class MigrationFaultTests: XCTestCase {
              "protocol error: vCPU 0's state: "),
             ("frame counters for vCPUs the machine does not have", try stream([.deviceState(DeviceState(frames: [5, 5, 5], tick: 0))]),
              "protocol error: 3 frame counters for 1 vCPUs"),
+            ("a waiting input event that is not one", try stream([.deviceState(DeviceState(frames: [5], tick: 0, waitingInput: [
+                WaitingInputEvent(type: 1, code: 30, value: 1, x: 0, y: 0), WaitingInputEvent(type: 99, code: 0, value: 0, x: 0, y: 0)]))]),
+             "protocol error: waiting input event 1 is not an event (type 99, code 0, value 0)"),
             ("a round with the wrong page count", try stream([.pages(slot: GuestLayout.ramSlot, [PageRecord(page: 7, data: page)]), .roundEnd(round: 0, pages: 2)]),
              "protocol error: round 0 claims 2 pages but 1 arrived"),
             ("complete without vCPU states", try stream([.deviceState(DeviceState(frames: [5], tick: 0)), .complete]),
