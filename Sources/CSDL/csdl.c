@@ -155,6 +155,7 @@ static int32_t key_of(SDL_Keycode k) {
     case SDLK_s: return CSDL_KEY_S;
     case SDLK_F12: return CSDL_KEY_F12;
     case SDLK_d: return CSDL_KEY_D;
+    case SDLK_m: return CSDL_KEY_M;
     default: return CSDL_KEY_OTHER;
     }
 }

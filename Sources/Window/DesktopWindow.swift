@@ -360,6 +360,7 @@ public final class DesktopWindow {
         switch key {
         case Int32(CSDL_KEY_Q): return .some(.quit)
         case Int32(CSDL_KEY_S): return .some(.screenshot)
+        case Int32(CSDL_KEY_M): return .some(.migrate)
         case Int32(CSDL_KEY_F): toggleFullScreen(); return .some(nil)
         case Int32(CSDL_KEY_D): setShowDirty(!showDirty); return .some(nil)
         default: return nil

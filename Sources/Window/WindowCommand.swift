@@ -6,4 +6,6 @@ public enum WindowCommand: Equatable, Sendable {
     case quit
     /// Ctrl+Alt+S: save a screenshot of the guest screen.
     case screenshot
+    /// Ctrl+Alt+M: migrate the guest now (to the `--migrate-to` destination).
+    case migrate
 }

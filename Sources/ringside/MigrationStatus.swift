@@ -15,3 +15,30 @@ final class MigrationStatus: @unchecked Sendable {
         lock.lock(); text = line; lock.unlock()
     }
 }
+
+/// Ctrl+Alt+M: a request to start the outgoing migration now, refused while one runs.
+final class MigrateNowRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+    private var running = false
+
+    /// Records the request; false (nothing recorded) while an attempt is running.
+    func request() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if running { return false }
+        requested = true
+        return true
+    }
+
+    /// Whether a request came in since the last call (and forgets it).
+    func take() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        let r = requested
+        requested = false
+        return r
+    }
+
+    func setRunning(_ value: Bool) {
+        lock.lock(); running = value; lock.unlock()
+    }
+}

@@ -28,6 +28,8 @@ final class RunSession: @unchecked Sendable {
     private var handOverUnknown: String?
     /// Lets a frame doorbell start a `--migrate-at-frame` migration.
     private let migrationGate = DispatchSemaphore(value: 0)
+    /// Ctrl+Alt+M in the window: migrate now instead of at --migrate-after / --migrate-at-frame.
+    private let migrateNow = MigrateNowRequest()
     private var session: TrackingSession!
     private var dumper: PNGDumper?
     private var dumpError: PNGError?
@@ -212,7 +214,8 @@ final class RunSession: @unchecked Sendable {
                 title: "Ringside: \(m.config.image.name)",
                 migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
                 migrationStatus: statusLine,
-                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }, input: inputSink))
+                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }, input: inputSink,
+                migrateNow: migrateOut == nil ? nil : migrateNowAction))
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)
@@ -305,6 +308,14 @@ final class RunSession: @unchecked Sendable {
         return .canvas(splitCanvas)
     }
 
+    /// What Ctrl+Alt+M does when there is a --migrate-to destination.
+    private var migrateNowAction: @Sendable () -> Void {
+        let request = migrateNow, gate = migrationGate
+        return {
+            if request.request() { gate.signal() } else { Console.error("Ctrl+Alt+M: a migration is already in progress") }
+        }
+    }
+
     /// The split view's second caption line during a --migrate-to run.
     private func migrationCaption() -> [String] {
         migrating ? [migrationStatus.line ?? "migration: waiting to start"] : []
@@ -344,11 +355,15 @@ final class RunSession: @unchecked Sendable {
         let t = MigrationThread { [self] in
             for attempt in 1...attempts {
                 if let after {
-                    if migrationGate.wait(timeout: .now() + after) == .success { return } // the run ended first
+                    // A signal is the run ending first, unless it came from Ctrl+Alt+M.
+                    if migrationGate.wait(timeout: .now() + after) == .success, !migrateNow.take() { return }
                 } else {
                     migrationGate.wait()
+                    _ = migrateNow.take()
                 }
                 if session.machine.isFinished { return }
+                migrateNow.setRunning(true)
+                defer { migrateNow.setRunning(false) }
                 let to = formatAddress(host, port)
                 Console.out("migrating to \(to)" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
                 migrationStatus.set("migrating to \(to): connecting")

@@ -29,6 +29,8 @@ struct WindowLoopOptions {
     var closeRequested: @Sendable () -> Bool = { false }
     /// Where the window's keys and pointer go (the guest's input queue, maybe logged).
     var input: (any InputSink)? = nil
+    /// Ctrl+Alt+M: start the outgoing migration now; nil without --migrate-to.
+    var migrateNow: (@Sendable () -> Void)? = nil
 }
 
 /// Runs the SDL window until the guest stops or the user closes it (then stops the guest).
@@ -86,6 +88,12 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             case .quit:
                 machine.stop()
                 return
+            case .migrate:
+                if let migrateNow = options.migrateNow {
+                    migrateNow()
+                } else {
+                    Console.error("Ctrl+Alt+M migrates the guest, but there is nowhere to go: start ringside with --migrate-to HOST:PORT")
+                }
             case .screenshot:
                 let frame = machine.framesCompletedByEveryVCPU
                 let path = FileManager.default.currentDirectoryPath + "/ringside-\(frame).png"
