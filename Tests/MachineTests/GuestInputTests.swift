@@ -405,5 +405,10 @@ final class GuestInputTests: XCTestCase {
     func testGuestsThatIgnoreInputDoNotAnnounceIt() throws {
         let r = try run("bounce", frames: 3)
         XCTAssertFalse(r.machine.input.guestReadsInput)
+        // input=0 turns the reader off: the pointer is not followed and the flag stays clear.
+        let off = try run("desktop", args: "input=0", frames: 6, events: [2: [.pointer(x: 5, y: 5)]])
+        assertSamePicture(off, try run("desktop", frames: 6), "desktop input=0 draws as if no event came")
+        XCTAssertFalse(off.machine.input.guestReadsInput)
+        XCTAssertEqual(off.machine.input.waitingEvents, [], "the one event fits the ring, unread")
     }
 }

@@ -55,19 +55,22 @@ struct Input {
     let cpu: Int
     let cpus: Int
     let name: StaticString
+    /// false: the guest was told `input=0`; `frame` then does nothing (no queue, no waiting).
+    let enabled: Bool
     /// Log index after the last event this vCPU has read.
     var read: UInt64 = 0
     /// vCPU 0: events logged so far.
     var logged: UInt64 = 0
     var warnedBadHead = false
 
-    init(_ g: Guest) {
+    init(_ g: Guest, enabled: Bool = true) {
         log = rs_input_log()
         cpu = g.cpu
         cpus = min(g.cpus, Int(RS_MAX_VCPUS))
         name = g.name
+        self.enabled = enabled
         precondition(Input.eventsOffset + Input.logEvents * 16 <= Int(rs_input_log_size()))
-        if cpu != 0 { queue = nil; return }
+        if cpu != 0 || !enabled { queue = nil; return }
         let address = g.boot.inputQueueAddress
         var q: UnsafeMutableRawPointer? = nil
         if address != 0 && address % 4096 == 0 && address &+ 4096 <= g.boot.ramSize && address < RS_IMAGE_BASE {
@@ -102,6 +105,7 @@ struct Input {
     /// Calls `body` with every event delivered before frame `n` started and not yet seen, in
     /// order. Every vCPU sees the same events at the same frame. Call once per frame, first.
     mutating func frame(_ n: UInt32, _ body: (InputEvent) -> Void) {
+        if !enabled { return }
         if cpu == 0 { logQueue(n) } else {
             while !frameAtOrAfter(rs_load_acquire_u32(word(0)), n) { rs_pause() }
         }

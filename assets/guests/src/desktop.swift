@@ -4,6 +4,7 @@
 // draw at the new one) and redraw the taskbar clock when its text changes.
 //   windows=N (default 3, 0..64)  number of windows
 //   seed=S    (default 1)         window placement
+//   input=B   (default 1)         0: never read the input queue (no per-frame wait between vCPUs)
 // Clock: frame n shows mm:ss of (n - 1) / 60 seconds (60 frames per "second").
 // Cursor: hot spot at (W/2 + max(W/2 - 24, 0) * s(300n) / 127, H/2 + max(H/2 - 24, 0) * s(410n + 16384) / 127),
 // s = sinFine (interpolated sine table, 65536 per turn).
@@ -276,9 +277,11 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     let g = Guest(raw, name: "desktop")
     var windowCount = 3
     var seed: UInt64 = 1
+    var readInput = true
     parseArguments(g.boot, guest: "desktop") { key, value in
         if key == "windows" { return parseInt(value, into: &windowCount, 0, 64) }
         if key == "seed" { return parseUInt64(value, into: &seed) }
+        if key == "input" { return parseBool(value, into: &readInput) }
         return .unknown
     }
     g.announce {
@@ -326,7 +329,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     var cursor = (0, 0)
 
     // Input state: the same on every vCPU, since every vCPU applies the same events.
-    var input = Input(g)
+    var input = Input(g, enabled: readInput)
     var keyboard = Keyboard()
     var pointerActive = false  // a pointer or button event arrived: the scripted path has ended
     var pointer = (0, 0)

@@ -3,6 +3,7 @@
 // memmove of the framebuffer rows per frame, then the freed text lines are cleared.
 //   lines=N (default 1, 0..10000)  lines printed per frame
 //   seed=S  (default 1)            varies the messages
+//   input=B (default 1)            0: never read the input queue (no per-frame wait between vCPUs)
 // Line k (1, 2, 3 ... on each vCPU) depends only on k, seed and the vCPU index.
 // Input (README.md, "Input"): the first typed key turns the bottom text row of the screen
 // (the last vCPU's band) into a prompt `guest@ringside:~$ ` that echoes typed characters;
@@ -27,9 +28,11 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     let g = Guest(raw, name: "terminal")
     var lines = 1
     var seed: UInt64 = 1
+    var readInput = true
     parseArguments(g.boot, guest: "terminal") { key, value in
         if key == "lines" { return parseInt(value, into: &lines, 0, 10000) }
         if key == "seed" { return parseUInt64(value, into: &seed) }
+        if key == "input" { return parseBool(value, into: &readInput) }
         return .unknown
     }
     let fb = g.fb
@@ -44,7 +47,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         Console.write(" rows="); Console.write(rows)
         Console.write(" cols="); Console.write(cols)
     }
-    var input = Input(g)
+    var input = Input(g, enabled: readInput)
     var keyboard = Keyboard()
     let background = rgb(0x10, 0x12, 0x14)
     let timeColor = rgb(0x8A, 0xE2, 0x34)
