@@ -141,6 +141,52 @@ final class GuestInputTests: XCTestCase {
         XCTAssertTrue(typed.cell(0, Self.termPromptY - 16, 64, 16).contains(Self.termPrompt), "a log line's green timestamp above the prompt")
     }
 
+    /// The 8x16 glyphs of ' '...'~' from the guests' font source (runtime/Font.swift).
+    func fontGlyphs() throws -> [[UInt8]] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("assets/guests/runtime/Font.swift"), encoding: .utf8)
+        let rows = text.split(separator: "\n").filter { $0.hasPrefix("    0x") }
+        return rows.map { row in row.split(separator: "//")[0].split(separator: ",").compactMap { UInt8($0.trimmingCharacters(in: .whitespaces).dropFirst(2), radix: 16) } }
+    }
+
+    /// Every printable key of a US keyboard, plain and with Shift, echoes exactly the
+    /// character Linux's US map gives it: the prompt row is rendered here from the font
+    /// source and compared pixel for pixel.
+    func testTerminalTypesTheUSLayoutPixelForPixel() throws {
+        // (evdev code, plain, shifted), as in Linux's input-event-codes.h and the US keymap.
+        let keys: [(UInt16, Character, Character)] = [
+            (2, "1", "!"), (3, "2", "@"), (4, "3", "#"), (5, "4", "$"), (6, "5", "%"), (7, "6", "^"), (8, "7", "&"),
+            (9, "8", "*"), (10, "9", "("), (11, "0", ")"), (12, "-", "_"), (13, "=", "+"),
+            (16, "q", "Q"), (17, "w", "W"), (18, "e", "E"), (19, "r", "R"), (20, "t", "T"), (21, "y", "Y"), (22, "u", "U"),
+            (23, "i", "I"), (24, "o", "O"), (25, "p", "P"), (26, "[", "{"), (27, "]", "}"),
+            (30, "a", "A"), (31, "s", "S"), (32, "d", "D"), (33, "f", "F"), (34, "g", "G"), (35, "h", "H"), (36, "j", "J"),
+            (37, "k", "K"), (38, "l", "L"), (39, ";", ":"), (40, "'", "\""), (41, "`", "~"), (43, "\\", "|"),
+            (44, "z", "Z"), (45, "x", "X"), (46, "c", "C"), (47, "v", "V"), (48, "b", "B"), (49, "n", "N"), (50, "m", "M"),
+            (51, ",", "<"), (52, ".", ">"), (53, "/", "?"), (57, " ", " "),
+        ]
+        var events: [InputEvent] = []
+        for (code, _, _) in keys { events += [.key(code: code, down: true), .key(code: code, down: false)] }
+        events.append(.key(code: Self.keyLeftShift, down: true))
+        for (code, _, _) in keys { events += [.key(code: code, down: true), .key(code: code, down: false)] }
+        events.append(.key(code: Self.keyLeftShift, down: false))
+        let typed = String(keys.map(\.1)) + String(keys.map(\.2))
+        // 1280x64: 4 text rows, the prompt in the last (y = 48); 141 characters fit after it.
+        let r = try run("terminal", args: "lines=0", width: 1280, height: 64, frames: 8, events: [2: events])
+        let glyphs = try fontGlyphs()
+        XCTAssertEqual(glyphs.count, 96, "95 printable glyphs and the fallback")
+        var want = [UInt32](repeating: Self.termBackground, count: 1280 * 16)
+        func put(_ ch: Character, column: Int, _ colour: UInt32) {
+            let g = glyphs[Int(ch.asciiValue!) - 32]
+            for y in 0..<16 { for x in 0..<8 where g[y] & (0x80 >> x) != 0 { want[y * 1280 + column * 8 + x] = colour } }
+        }
+        for (i, ch) in "guest@ringside:~$ ".enumerated() { put(ch, column: i, Self.termPrompt) }
+        for (i, ch) in typed.enumerated() { put(ch, column: 18 + i, Self.termText) }
+        for y in 0..<16 { for x in 0..<8 { want[y * 1280 + (18 + typed.count) * 8 + x] = Self.termText } }
+        let got = r.cell(0, 48, 1280, 16)
+        let wrong = zip(got, want).enumerated().filter { $0.element.0 != $0.element.1 }.map { $0.offset % 1280 / 8 - 18 }
+        XCTAssertEqual(wrong.count, 0, "typed characters that differ from \(typed): indices \(Set(wrong).sorted())")
+    }
+
     // MARK: - paint
 
     // paint at 320x200: the canvas is y >= 24, white; brush 3 covers (x - 1 ... x + 1, y - 1 ... y + 1).
