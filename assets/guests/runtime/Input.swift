@@ -102,12 +102,20 @@ struct Input {
         (log + 256 + 8 * Int(frame % UInt32(Input.logFrames))).assumingMemoryBound(to: UInt64.self)
     }
 
+    /// One step of waiting for another vCPU: `pause` for a while, then ask the VMM to yield
+    /// the host CPU (the vCPU we wait for may be a thread that is not running right now).
+    @inline(__always) func relax(_ spins: inout Int) {
+        spins += 1
+        if spins < 64 { rs_pause() } else { rs_outb(UInt16(RS_PORT_YIELD), 0) }
+    }
+
     /// Calls `body` with every event delivered before frame `n` started and not yet seen, in
     /// order. Every vCPU sees the same events at the same frame. Call once per frame, first.
     mutating func frame(_ n: UInt32, _ body: (InputEvent) -> Void) {
         if !enabled { return }
         if cpu == 0 { logQueue(n) } else {
-            while !frameAtOrAfter(rs_load_acquire_u32(word(0)), n) { rs_pause() }
+            var spins = 0
+            while !frameAtOrAfter(rs_load_acquire_u32(word(0)), n) { relax(&spins) }
         }
         let stop = rs_load_acquire_u64(end(n))
         let events = (log + Input.eventsOffset).assumingMemoryBound(to: InputEvent.self)
@@ -124,7 +132,8 @@ struct Input {
         let oldest = n &- UInt32(Input.logFrames - 1)
         if cpus > 1 {
             for k in 1..<cpus {
-                while !frameAtOrAfter(rs_load_acquire_u32(word(64 + 4 * k)), oldest) { rs_pause() }
+                var spins = 0
+                while !frameAtOrAfter(rs_load_acquire_u32(word(64 + 4 * k)), oldest) { relax(&spins) }
             }
         }
         if let q = queue {
