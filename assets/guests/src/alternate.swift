@@ -3,14 +3,14 @@
 //   period=P (default 180, 1..1000000)  frames per phase
 // Quiet phase: its first frame paints a desktop-like picture (a vertical gradient and three
 // flat windows with title bars, `background(x, y)` below); each later frame k of the phase
-// moves a 16x16 marker to x = 8 + 4k mod (W - 24), y = H/2 - 8, restoring the background
+// moves an 8x8 marker to x = 8 + 4k mod (W - 24), y = H/2 - 4, restoring the background
 // under its old position: a sparse update of a few pages, like `desktop`'s cursor.
 // Animated phase: every pixel changes every frame: pixel(x, y) = ramp((x/2 + y/2 + 5n) & 255),
 // ramp(v) = rgb(v, 255 - v, 3v & 255) (one-to-one in v, and v moves by 5 each frame).
 // The picture at frame n depends only on n, the period and the geometry; with several vCPUs
 // each draws its own band.
 
-let markerSize = 16
+let markerSize = 8
 
 /// The quiet phase's picture at (x, y) without the marker.
 @inline(__always)
