@@ -178,6 +178,11 @@ final class LockstepProbe: @unchecked Sendable {
                                 Double(ringFullHarvests) / Double(count), ringEntries))
         }
         if resetMismatches > 0 { notes.append("\(resetMismatches) KVM_RESET_DIRTY_RINGS count mismatches") }
+        if cell.mode == .auto {
+            let st = session.totalStats
+            let fault = session.writeFaultNanos.map { String(format: "%.1f us", $0 / 1000) } ?? "?"
+            notes.append("auto: \(st.methodSwitches) switch\(st.methodSwitches == 1 ? "" : "es") of method in lockstep, ending \(st.method?.rawValue ?? "?") (write fault \(fault) a page)")
+        }
     }
 
     private var ringEntries: Int {

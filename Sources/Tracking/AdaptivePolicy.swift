@@ -33,12 +33,37 @@ public enum DisplayMethod: String, Sendable {
 ///   `maxReturnStreak`, and teaches the policy how many more pages the guest dirties than
 ///   the compare found changed (`pageScale`: a guest rewriting equal pixels). So a dense
 ///   phase costs one switch in and one out, without flapping.
+/// - **The guest's frame rate, measured**: the fault cost is probed on an idle host; under
+///   load a fault can cost far more. So the policy also counts the guest's frames over windows
+///   of `rateWindowNanos` in each method. A logged window whose rate is under `slowerFraction`
+///   of the unlogged rate measured in the last `rateMemoryNanos` switches to unlogged at once,
+///   and no return is tried for a hold-off that doubles each time (50 ms up to 4 s) until a
+///   logged window keeps up. To have an unlogged rate to compare with, a logged policy fed
+///   frame counts spends one window unlogged at its first complete window and again whenever
+///   its unlogged rate is older than `exploreEveryNanos` (10 s: about 0.25% of the time).
+///   A paced guest draws the same frames either way: only its cost decides.
 public struct AdaptivePolicy: Sendable {
     public var margin = 1.1
     public var streak = 3
     public var returnStreak = 2
     public var maxReturnStreak = 32
     public var starveFraction = 0.5
+    public var slowerFraction = 0.67
+    public var rateWindowNanos = 25e6
+    public var rateMemoryNanos = 2e9
+    public var minHoldOffNanos = 50e6
+    public var maxHoldOffNanos = 4e9
+    public var exploreEveryNanos = 10e9
+    /// Unlogged to measure the guest's rate there: no return before a window completes.
+    private var exploring = false
+    /// The policy's clock: the sum of the intervals it was given (ns).
+    private var clock = 0.0
+    private var windowNanos = 0.0
+    private var windowFrames = 0
+    /// The last complete unlogged window's guest frame rate, and when it ended.
+    private var unloggedRate: (fps: Double, at: Double)?
+    private var holdOff = 0.0
+    private var holdOffUntil = 0.0
     /// Nanoseconds of one unlogged sync on this host (measured, then averaged).
     public private(set) var unloggedNanos: Double
     /// The guest's cost of one dirty-logged first write to a page, in nanoseconds.
@@ -89,11 +114,41 @@ public struct AdaptivePolicy: Sendable {
     /// `intervalNanos`: wall time since the previous sync began (nil: unknown, e.g. tests of
     /// the cost rule alone). `copiedAll`: a logged sync that copied the whole frame once after
     /// logging came back on (not a measurement of logging; it is ignored).
+    /// `guestFrames`: frames the guest completed (all vCPUs) since the previous sync.
     public mutating func observe(syncNanos: Double, tiles: Int, pages: Int = 0, intervalNanos: Double? = nil,
-                                 copiedAll: Bool = false) -> Decision {
+                                 guestFrames: Int? = nil, copiedAll: Bool = false) -> Decision {
+        var rate: Double?
+        if let intervalNanos, let guestFrames {
+            clock += intervalNanos
+            windowNanos += intervalNanos
+            windowFrames += guestFrames
+            if windowNanos >= rateWindowNanos {
+                rate = Double(windowFrames) * 1e9 / windowNanos
+                windowNanos = 0
+                windowFrames = 0
+            }
+        }
         switch method {
         case .logged:
+            if let rate, let u = unloggedRate, clock - u.at < rateMemoryNanos, u.fps > 0 {
+                if rate < slowerFraction * u.fps {
+                    // Measured: logging slows the guest down, whatever the model says.
+                    holdOff = min(max(2 * holdOff, minHoldOffNanos), maxHoldOffNanos)
+                    holdOffUntil = clock + holdOff
+                    return switchToUnlogged()
+                }
+                holdOff = 0
+            }
+            if rate != nil, unloggedRate.map({ clock - $0.at > exploreEveryNanos }) ?? true {
+                exploring = true
+                method = .full
+                overBudget = 0
+                underBudget = 0
+                return .switchTo(.full)
+            }
             if copiedAll { return .stay }
+            // A sync that found nothing says nothing about logging's cost.
+            if pages == 0 && tiles == 0 { return .stay }
             let cost = loggedCost(syncNanos: syncNanos, pages: pages)
             if pages > 0 {
                 let perPage = cost / Double(pages)
@@ -106,15 +161,12 @@ public struct AdaptivePolicy: Sendable {
             syncsSinceReturn = syncsSinceReturn.map { $0 + 1 }
             if let n = syncsSinceReturn, n >= 4 * streak { currentReturnStreak = returnStreak; syncsSinceReturn = nil }
             guard overBudget >= streak else { return .stay }
-            overBudget = 0
-            underBudget = 0
-            method = .full
-            // Back in unlogged soon after a return: the return was wrong, so ask for a
-            // longer calm next time. A long logged stretch resets it (above).
-            if syncsSinceReturn != nil { currentReturnStreak = min(currentReturnStreak * 2, maxReturnStreak) }
-            syncsSinceReturn = nil
-            return .switchTo(.full)
+            return switchToUnlogged()
         case .full:
+            if let rate {
+                unloggedRate = (rate, clock)
+                exploring = false
+            }
             // Every unlogged sync is a fresh measurement of its cost on this host (a sample
             // counts at most twice the estimate: one stall of the host must not move it far).
             unloggedNanos = 0.8 * unloggedNanos + 0.2 * min(max(syncNanos, 1), 2 * unloggedNanos)
@@ -122,14 +174,29 @@ public struct AdaptivePolicy: Sendable {
             let predicted = perPage * Double(pages) * pageScale
             let calm = predicted * margin < unloggedNanos && !starves(pages: Double(pages) * pageScale * margin, intervalNanos)
             underBudget = calm ? underBudget + 1 : 0
-            guard underBudget >= currentReturnStreak else { return .stay }
+            guard underBudget >= currentReturnStreak, clock >= holdOffUntil, !exploring else { return .stay }
             underBudget = 0
             overBudget = 0
             returnPages = pages
             syncsSinceReturn = 0
             method = .logged
+            windowNanos = 0
+            windowFrames = 0
             return .switchTo(.logged)
         }
+    }
+
+    private mutating func switchToUnlogged() -> Decision {
+        overBudget = 0
+        underBudget = 0
+        method = .full
+        windowNanos = 0
+        windowFrames = 0
+        // Back in unlogged soon after a return: the return was wrong, so ask for a longer
+        // calm next time. A long logged stretch resets it (in `observe`).
+        if syncsSinceReturn != nil { currentReturnStreak = min(currentReturnStreak * 2, maxReturnStreak) }
+        syncsSinceReturn = nil
+        return .switchTo(.full)
     }
 
     /// Whether `pages` write faults would take the guest more than `starveFraction` of an

@@ -33,6 +33,8 @@ public final class TrackingSession: @unchecked Sendable {
     private var syncCount = 0
     /// When the previous sync began (auto: the guest's faults are weighed against the interval).
     private var lastSyncStart: UInt64 = 0
+    /// Frames all vCPUs had completed at the previous sync (auto: the guest's frame rate).
+    private var lastFrameTotal = 0
     /// Heat of recent repaints, aged once per sync, for sinks that draw it (split-view
     /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every sync.
     public private(set) var heat: DirtyHeatmap?
@@ -180,7 +182,11 @@ public final class TrackingSession: @unchecked Sendable {
             return
         }
         let copiedAll = display.method == .logged && display.lastCopiedAll
-        if case .switchTo(let m) = policy!.observe(syncNanos: Double(syncNanos), tiles: tiles, pages: pages, intervalNanos: interval, copiedAll: copiedAll) {
+        var frameTotal = 0
+        for cpu in 0..<machine.vcpuCount { frameTotal += machine.framesCompleted(cpu: cpu) }
+        let frames = max(0, frameTotal - lastFrameTotal)
+        lastFrameTotal = frameTotal
+        if case .switchTo(let m) = policy!.observe(syncNanos: Double(syncNanos), tiles: tiles, pages: pages, intervalNanos: interval, guestFrames: frames, copiedAll: copiedAll) {
             try switchDisplay(to: m)
         }
     }

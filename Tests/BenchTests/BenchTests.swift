@@ -8,15 +8,20 @@ final class BenchMatrixTests: XCTestCase {
     func testTheDefaultMatrixRunsCompareAndFullOnlyAtTheSmallestRAMSize() {
         let plan = BenchPlan()
         let groups = plan.groups()
-        // 7 guests x 4 resolutions: 4 modes at 256M, ring and bitmap at 4G and 16G.
-        XCTAssertEqual(plan.cellCount, 7 * 4 * (4 + 2 + 2))
+        // 8 guests x 4 resolutions with 1 vCPU: 5 modes at 256M, ring and bitmap at 4G and
+        // 16G; with 2 vCPUs: 5 modes at 256M.
+        XCTAssertEqual(plan.cellCount, 8 * 4 * (5 + 2 + 2) + 8 * 4 * 5)
         for g in groups where g.ramBytes != 256 << 20 {
             XCTAssertEqual(g.cells.map(\.mode), [.ring, .bitmap])
             XCTAssertTrue(g.cells.allSatisfy(\.migration))
+            XCTAssertEqual(g.cpus, 1)
         }
         let first = groups[0]
-        XCTAssertEqual(first.cells.map(\.mode), TrackingMode.fixed)
-        XCTAssertEqual(first.cells.map(\.migration), [true, true, false, false])
+        XCTAssertEqual(first.cells.map(\.mode), TrackingMode.fixed + [.auto])
+        XCTAssertEqual(first.cells.map(\.migration), [true, true, false, false, false])
+        XCTAssertEqual(groups.filter { $0.cpus == 2 }.count, 8 * 4)
+        XCTAssertTrue(groups.filter { $0.cpus == 2 }.allSatisfy { $0.cells.allSatisfy { $0.cpus == 2 } })
+        XCTAssertTrue(plan.workloads.contains { $0.guest == "alternate" && $0.arguments == "period=60" })
         // Indices run on without gaps.
         var next = 0
         for g in groups {
@@ -28,14 +33,14 @@ final class BenchMatrixTests: XCTestCase {
     func testWithoutAMigrationListEveryModeRunsAtTheSmallestRAMSizeOnly() {
         var plan = BenchPlan()
         plan.migration = false
-        XCTAssertEqual(plan.cellCount, 7 * 4 * 4)
+        XCTAssertEqual(plan.cellCount, 8 * 4 * 5 * 2)
         XCTAssertTrue(plan.groups().allSatisfy { $0.ramBytes == 256 << 20 })
     }
 
     func testTheQuickMatrixIsDesktopPlasmaAndBounce16AtTwoResolutions() {
         let plan = BenchPlan.quick
-        XCTAssertEqual(plan.workloads.map(\.label), ["desktop", "plasma", "bounce16"])
-        XCTAssertEqual(plan.cellCount, 3 * 2 * 4)
+        XCTAssertEqual(plan.workloads.map(\.label), ["desktop", "plasma", "bounce16", "alternate10"])
+        XCTAssertEqual(plan.cellCount, 4 * 2 * 5 * 2)
     }
 
     func testFiltersParseAndRejectBadValuesWithOneLine() throws {
@@ -176,6 +181,8 @@ final class BenchRunnerTests: XCTestCase {
         plan.workloads = [BenchWorkload.named("bounce4")!]
         plan.resolutions = [BenchResolution(width: 320, height: 200)]
         plan.ramSizes = [16 << 20, 32 << 20]
+        plan.modes = TrackingMode.fixed
+        plan.cpus = 1
         plan.frames = 6
         plan.warmupFrames = 2
         plan.rounds = 2
@@ -254,7 +261,7 @@ final class BenchCommandTests: XCTestCase {
         _ = try requireKVM()
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
-        let r = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M",
+        let r = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M", "--cpus", "1",
                                  "--sinks", "1,2", "--frames", "4", "--free-run-seconds", "0.05", "--paced-seconds", "0.2",
                                  "--paced-rates", "60/60", "--json", json.path])
         XCTAssertEqual(r.status, 0, r.err)
@@ -267,7 +274,7 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertTrue(rows.allSatisfy { ($0["paced_60_60_samples"] as? Int) != nil })
 
         // One count: no sinks column.
-        let one = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M",
+        let one = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M", "--cpus", "1",
                                    "--frames", "2", "--free-run-seconds", "0.05", "--paced-seconds", "0"])
         XCTAssertEqual(one.status, 0, one.err)
         let oneHeader = try XCTUnwrap(one.out.split(separator: "\n").first { $0.hasPrefix("cell ") })

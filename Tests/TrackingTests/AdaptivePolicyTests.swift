@@ -167,4 +167,43 @@ final class AdaptivePolicyTests: XCTestCase {
             XCTAssertEqual(paced.observe(syncNanos: 20_000, tiles: 40, pages: 20, intervalNanos: 16_700_000), .stay)
         }
     }
+
+    /// Under load a fault can cost far more than the probe measured: the model says logging
+    /// is cheap, but the guest draws 300 frames/s logged against 7000 unlogged. The measured
+    /// rates decide: unlogged at the first logged window after a return, then a hold-off
+    /// that doubles, so the wrong returns take a shrinking share of the time.
+    func testAGuestMeasuredSlowerLoggedStaysUnloggedWithADoublingHoldOff() {
+        var p = AdaptivePolicy(fullCopyNanos: 300_000, faultNanos: 1_000)
+        let interval = 1_000_000.0 // 1 ms between syncs
+        var loggedSyncs = 0, switches = 0
+        for _ in 0..<20_000 { // 20 s
+            let d: AdaptivePolicy.Decision
+            if p.method == .logged {
+                loggedSyncs += 1
+                // 0.3 frames a ms logged (300 fps), cheap by the model: 20 us, 4 pages.
+                d = p.observe(syncNanos: 20_000, tiles: 8, pages: 4, intervalNanos: interval, guestFrames: loggedSyncs % 10 < 3 ? 1 : 0)
+            } else {
+                d = p.observe(syncNanos: 300_000, tiles: 8, pages: 4, intervalNanos: interval, guestFrames: 7)
+            }
+            if d != .stay { switches += 1 }
+        }
+        XCTAssertLessThan(Double(loggedSyncs) / 20_000, 0.1, "logged at most a tenth of the time (\(loggedSyncs) ms)")
+        XCTAssertLessThan(switches, 30, "the hold-off doubles: few switches in 20 s (\(switches))")
+        XCTAssertGreaterThan(switches, 2, "it did try logging again")
+    }
+
+    /// A paced guest draws as many frames either way: the rates never keep it unlogged; it
+    /// stays logged but for one rate window (here 2 syncs) every 10 s, to learn the unlogged rate.
+    func testAPacedGuestsEqualRatesLeaveTheDecisionToTheCosts() {
+        var p = AdaptivePolicy(fullCopyNanos: 300_000, faultNanos: 1_000)
+        var unlogged = 0, explorations = 0
+        for _ in 0..<6_000 { // 100 s at 60 Hz
+            if p.method == .full { unlogged += 1 }
+            let d = p.method == .logged ? p.observe(syncNanos: 20_000, tiles: 8, pages: 4, intervalNanos: 16_666_667, guestFrames: 1)
+                : p.observe(syncNanos: 300_000, tiles: 8, pages: 4, intervalNanos: 16_666_667, guestFrames: 1)
+            if d == .switchTo(.full) { explorations += 1 }
+        }
+        XCTAssertEqual(explorations, 10, "one exploration per 10 s (the first at the start)")
+        XCTAssertLessThanOrEqual(unlogged, explorations * 3, "each over within a window and the return streak")
+    }
 }

@@ -39,7 +39,7 @@ final class AutoTrackingTests: XCTestCase {
         let config = try testConfig("alternate", args: "period=6", width: 1280, height: 800, cpus: cpus)
         let session = try makeSession(config, writeFaultNanos: 2_000)
         MirrorChecker(session: session).checkAtRandomPauses(200, listed: false, label: "alternate, \(cpus) vCPU(s)")
-        XCTAssertGreaterThanOrEqual(session.totalStats.methodSwitches, 2, "the policy switched by itself")
+        XCTAssertGreaterThanOrEqual(session.totalStats.methodSwitches, 1, "the policy switched by itself")
     }
 
     func testNoPageIsLostAcrossThePolicysSwitchesOnOneVCPU() throws { try noLossUnderThePolicy(cpus: 1) }
@@ -73,7 +73,7 @@ final class AutoTrackingTests: XCTestCase {
     func testPlasmaGoesToFullRepaintAndDesktopDependsOnTheFaultCost() throws {
         for (guest, fault, expected) in [("plasma", 2_000.0, DisplayMethod.full), ("plasma", 29_000, .full),
                                          ("desktop", 2_000, .logged), ("desktop", 29_000, .full)] {
-            var config = try testConfig(guest, width: 1280, height: 800, frames: 120)
+            var config = try testConfig(guest, width: 1280, height: 800, frames: 400)
             config.lockstep = true
             let box = Box<TrackingSession>()
             var events = MachineEvents()
@@ -82,9 +82,9 @@ final class AutoTrackingTests: XCTestCase {
             box.value = session
             session.machine.start()
             session.machine.wait()
-            XCTAssertEqual(session.displayMethod, expected, "\(guest) with \(fault) ns faults after 120 frames")
+            XCTAssertEqual(session.displayMethod, expected, "\(guest) with \(fault) ns faults after 400 frames")
             XCTAssertTrue(session.withDisplay { $0.shadowMatchesGuest() }, "\(guest): the shadow is exact")
-            XCTAssertLessThanOrEqual(session.totalStats.methodSwitches, 3, "\(guest): no flapping")
+            XCTAssertLessThanOrEqual(session.totalStats.methodSwitches, 4, "\(guest): no flapping (an exploration of the unlogged rate is two)")
         }
     }
 
@@ -124,7 +124,11 @@ final class AutoTrackingTests: XCTestCase {
             }
             XCTAssertLessThanOrEqual(sw.frame, first + 2, "phase \(phase) starting at frame \(first): switched at \(sw.frame)")
         }
-        XCTAssertTrue(switches.filter { $0.frame <= period }.isEmpty, "the first quiet phase stays logged: \(switches)")
+        // The first quiet phase may spend one rate window unlogged (to learn the guest's
+        // unlogged frame rate) and must end logged.
+        let first = switches.filter { $0.frame <= period }
+        XCTAssertLessThanOrEqual(first.count, 2, "\(switches)")
+        XCTAssertNotEqual(first.last?.method, .full, "the first quiet phase ends logged: \(switches)")
     }
 
     /// The write-fault probe measures something real: the logged run's guest frames are slower
