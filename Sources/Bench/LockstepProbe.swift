@@ -160,6 +160,10 @@ final class LockstepProbe: @unchecked Sendable {
         let host = us(hostNs)
         record.hostMedianMicros = percentile(sorted: host, 0.5)
         record.hostP99Micros = percentile(sorted: host, 0.99)
+        let hostSum = host.reduce(0, +)
+        record.hostMeanMicros = hostSum / Double(count)
+        let guestSum = us(guestNs).reduce(0, +)
+        record.lockstepFPS = hostSum + guestSum > 0 ? Double(count) * 1e6 / (hostSum + guestSum) : nil
         record.displayFPS = record.hostMedianMicros.map { 1e6 / max($0, 0.001) }
         record.harvestMicros = percentile(sorted: us(harvestNs), 0.5)
         record.resetMicros = percentile(sorted: us(resetNs), 0.5)

@@ -17,11 +17,7 @@ public enum DisplayMethod: String, Sendable {
 /// hosts of this kind, 29 us on others). An unlogged sync costs the host only.
 ///
 /// - **Logged to unlogged**: when logged syncs cost more than `margin` times an unlogged
-///   sync for `streak` syncs in a row (a dense screen, or a host where faults are dear), or
-///   the guest spent more than `starveFraction` of the time between syncs in write faults
-///   (a sync rate so high that logging starves the guest: each reset re-protects the pages
-///   it is drawing). The host's time runs beside the guest's on another core; the guest's
-///   faults stop the guest itself.
+///   sync for `streak` syncs in a row (a dense screen, or a host where faults are dear).
 /// - **Unlogged to logged**: every unlogged sync compares the frame with the shadow until it
 ///   has found enough changed tiles to cover `unloggedPageLimit` pages (beyond that logging
 ///   cannot win, so the rest is copied whole: a dense screen costs about a full copy), and
@@ -47,7 +43,6 @@ public struct AdaptivePolicy: Sendable {
     public var streak = 3
     public var returnStreak = 2
     public var maxReturnStreak = 32
-    public var starveFraction = 0.5
     public var slowerFraction = 0.67
     public var rateWindowNanos = 25e6
     public var rateMemoryNanos = 2e9
@@ -152,12 +147,12 @@ public struct AdaptivePolicy: Sendable {
             let cost = loggedCost(syncNanos: syncNanos, pages: pages)
             if pages > 0 {
                 let perPage = cost / Double(pages)
-                loggedNanosPerPage = loggedNanosPerPage.map { 0.8 * $0 + 0.2 * min(perPage, 2 * $0) } ?? perPage
+                loggedNanosPerPage = loggedNanosPerPage.map { 0.8 * $0 + 0.2 * min(perPage, 1.25 * $0) } ?? perPage
             }
             if syncsSinceReturn == 0, returnPages > 0 {
                 pageScale = min(64, max(1, Double(pages) / Double(returnPages)))
             }
-            overBudget = cost > margin * unloggedNanos || starves(pages: Double(pages), intervalNanos) ? overBudget + 1 : 0
+            overBudget = cost > margin * unloggedNanos ? overBudget + 1 : 0
             syncsSinceReturn = syncsSinceReturn.map { $0 + 1 }
             if let n = syncsSinceReturn, n >= 4 * streak { currentReturnStreak = returnStreak; syncsSinceReturn = nil }
             guard overBudget >= streak else { return .stay }
@@ -167,13 +162,13 @@ public struct AdaptivePolicy: Sendable {
                 unloggedRate = (rate, clock)
                 exploring = false
             }
-            // Every unlogged sync is a fresh measurement of its cost on this host (a sample
-            // counts at most twice the estimate: one stall of the host must not move it far).
-            unloggedNanos = 0.8 * unloggedNanos + 0.2 * min(max(syncNanos, 1), 2 * unloggedNanos)
+            // Every unlogged sync is a fresh measurement of its cost on this host. Noise from
+            // other load only ever adds time, so a sample counts at most 1.25x the estimate:
+            // stalls must not carry the estimate up, a real rise still does within ~20 syncs.
+            unloggedNanos = 0.8 * unloggedNanos + 0.2 * min(max(syncNanos, 1), 1.25 * unloggedNanos)
             guard let perPage = loggedNanosPerPage else { return .stay }
             let predicted = perPage * Double(pages) * pageScale
-            let calm = predicted * margin < unloggedNanos && !starves(pages: Double(pages) * pageScale * margin, intervalNanos)
-            underBudget = calm ? underBudget + 1 : 0
+            underBudget = predicted * margin < unloggedNanos ? underBudget + 1 : 0
             guard underBudget >= currentReturnStreak, clock >= holdOffUntil, !exploring else { return .stay }
             underBudget = 0
             overBudget = 0
@@ -197,13 +192,6 @@ public struct AdaptivePolicy: Sendable {
         if syncsSinceReturn != nil { currentReturnStreak = min(currentReturnStreak * 2, maxReturnStreak) }
         syncsSinceReturn = nil
         return .switchTo(.full)
-    }
-
-    /// Whether `pages` write faults would take the guest more than `starveFraction` of an
-    /// interval between syncs.
-    func starves(pages: Double, _ intervalNanos: Double?) -> Bool {
-        guard let intervalNanos, intervalNanos > 0 else { return false }
-        return faultNanos * pages > starveFraction * intervalNanos
     }
 
     /// Logging must stay on (a migration subscriber needs the framebuffer's pages).

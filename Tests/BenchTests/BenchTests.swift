@@ -100,7 +100,8 @@ final class BenchStatisticsTests: XCTestCase {
 final class BenchFilesTests: XCTestCase {
     static let fields = ["guest", "width", "height", "mode", "cpus", "ram_bytes", "sinks", "frames", "display_fps", "guest_fps",
                          "host_us_median", "host_us_p99", "harvest_us", "reset_us", "fold_us", "copy_us", "present_us",
-                         "dirty_pages", "dirty_tiles", "bytes_copied", "latency_p50_us", "latency_p99_us", "free_run_guest_fps"]
+                         "dirty_pages", "dirty_tiles", "bytes_copied", "latency_p50_us", "latency_p99_us", "free_run_guest_fps",
+                         "host_us_mean", "lockstep_fps"]
 
     func sample() -> BenchRecord {
         var r = BenchRecord(guest: "bounce16", width: 1920, height: 1080, mode: "ring", cpus: 1, ramBytes: 256 << 20, frames: 60)
@@ -145,7 +146,7 @@ final class BenchFilesTests: XCTestCase {
     func testCSVHasAHeaderAndOneLinePerRecord() {
         let lines = BenchFiles.csv([sample()]).split(separator: "\n", omittingEmptySubsequences: false)
         XCTAssertEqual(lines[0], Self.fields.joined(separator: ",")[...])
-        XCTAssertEqual(lines[1], "bounce16,1920,1080,ring,1,268435456,1,60,4000,812.5,250,512.125,28.123,19,14,170,0.2,510,1073,4382720,2.2,,")
+        XCTAssertEqual(lines[1], "bounce16,1920,1080,ring,1,268435456,1,60,4000,812.5,250,512.125,28.123,19,14,170,0.2,510,1073,4382720,2.2,,,,")
     }
 
     func testTheChartIsAnSVGWithAPanelPerResolutionAndARAMPanel() {

@@ -170,6 +170,7 @@ final class SinksAndPacedRunTests: XCTestCase {
         plan.workloads = [BenchWorkload.named(guest)!]
         plan.resolutions = [BenchResolution(width: 640, height: 480)]
         plan.modes = [.ring]
+        plan.cpus = 1
         plan.ramSizes = [16 << 20]
         plan.frames = 6
         plan.warmupFrames = 2
