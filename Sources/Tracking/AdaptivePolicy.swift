@@ -17,7 +17,10 @@ public enum DisplayMethod: String, Sendable {
 /// hosts of this kind, 29 us on others). An unlogged sync costs the host only.
 ///
 /// - **Logged to unlogged**: when logged syncs cost more than `margin` times an unlogged
-///   sync for `streak` syncs in a row (a dense screen, or a host where faults are dear).
+///   sync for `streak` syncs in a row (a dense screen, or a host where faults are dear), or
+///   the faults of one sync alone cost more than `farOver` times an unlogged sync (a
+///   full-screen animation starting: each logged frame of it costs the guest a fault on
+///   every page; counted pages, not a timing, so host noise cannot trigger it).
 /// - **Unlogged to logged**: every unlogged sync compares the frame with the shadow until it
 ///   has found enough changed tiles to cover `unloggedPageLimit` pages (beyond that logging
 ///   cannot win, so the rest is copied whole: a dense screen costs about a full copy), and
@@ -41,6 +44,7 @@ public enum DisplayMethod: String, Sendable {
 public struct AdaptivePolicy: Sendable {
     public var margin = 1.1
     public var streak = 3
+    public var farOver = 4.0
     public var returnStreak = 2
     public var maxReturnStreak = 32
     public var slowerFraction = 0.67
@@ -153,6 +157,7 @@ public struct AdaptivePolicy: Sendable {
                 pageScale = min(64, max(1, Double(pages) / Double(returnPages)))
             }
             overBudget = cost > margin * unloggedNanos ? overBudget + 1 : 0
+            if faultNanos * Double(pages) > farOver * unloggedNanos { overBudget = streak }
             syncsSinceReturn = syncsSinceReturn.map { $0 + 1 }
             if let n = syncsSinceReturn, n >= 4 * streak { currentReturnStreak = returnStreak; syncsSinceReturn = nil }
             guard overBudget >= streak else { return .stay }
