@@ -335,6 +335,11 @@ public final class TrackingSession: @unchecked Sendable {
 
     public var totalStats: TrackingStats {
         lock.lock(); defer { lock.unlock() }
+        return totalStatsLocked
+    }
+
+    /// `totalStats` for a caller already inside `read`, `withDisplay` or a sync's body.
+    public var totalStatsLocked: TrackingStats {
         var s = total
         if policy != nil { s.method = display.method }
         return s
