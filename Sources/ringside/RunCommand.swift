@@ -128,8 +128,8 @@ struct MachineOptions: ParsableArguments {
 }
 
 struct TrackingOptions: ParsableArguments {
-    @Option(help: "How dirty tiles are found: ring, bitmap, compare, full, or auto (logged while the screen is sparse, full repaint while that costs less).")
-    var tracking: String = "ring"
+    @Option(help: "How dirty tiles are found: auto (logged tracking or an unlogged compare, whichever costs host and guest less; see `ringside info`), ring, bitmap, compare or full.")
+    var tracking: String = "auto"
     @Option(name: .customLong("ring-entries"), parsing: .unconditional,
             help: ArgumentHelp("Dirty ring entries per vCPU with --tracking ring: a power of two, 256...65536 and at most the host's limit. (default: 4096)",
                                valueName: "ring-entries"),

@@ -302,6 +302,7 @@ final class RunSession: @unchecked Sendable {
     private func picture(_ d: DisplayTracker) -> PNGPicture {
         guard options.output.showSplit, let list = session.migration else { return .shadow(d.shadow) }
         let caption = "\(d.lastDirty.popCount) of \(d.grid.count) tiles repainted in the last sync, tracking \(session.plan.mode.rawValue)"
+            + (session.plan.mode == .auto ? " (\(d.method.rawValue), \(session.totalStatsLocked.methodSwitches) switches)" : "")
         let (round, pages) = session.pendingPagesLocked(of: list)
         renderSplitView(shadow: d.shadow, heat: session.heat, grid: d.grid, slots: migrationSlots(session.machine, pages),
                         round: round, caption: [caption] + migrationCaption(), into: &splitCanvas)
