@@ -35,7 +35,11 @@ public final class Machine: @unchecked Sendable {
     private var parked = 0
     private var outcome: MachineOutcome?
     private var lockstepReleased = 0
-    private var lockstepArrivals = 0
+    /// The last frame a vCPU has taken on to release (it runs `allFramesDone` unlocked).
+    private var lockstepClaimed = 0
+    /// Restored with uneven counts: frames below this are catch-up frames of the vCPUs behind,
+    /// released without `allFramesDone` (memory then holds other vCPUs' later frames).
+    private var lockstepCatchUp = 0
     /// State operations in progress: vCPUs stay held until they end, even if resumed or stopped.
     private var stateOperations = 0
     private let bootTime = DispatchTime.now().uptimeNanoseconds
@@ -131,7 +135,8 @@ public final class Machine: @unchecked Sendable {
         // With lockstep a vCPU ahead of the slowest was held at its doorbell, having
         // arrived: it starts held there again (see `runLoop`).
         lockstepReleased = counts.min() ?? 0
-        if config.lockstep { lockstepArrivals = counts.filter { $0 > lockstepReleased }.count }
+        lockstepClaimed = lockstepReleased
+        lockstepCatchUp = counts.max() ?? 0
     }
 
     /// Sets each vCPU's completed-frame count (a migration destination, before `start()`).
@@ -357,14 +362,19 @@ public final class Machine: @unchecked Sendable {
     /// `allFramesDone` while the others wait (they count as parked: out of guest mode).
     private func meetAtDoorbell(_ r: VCPURunner, frame: Int) {
         state.lock()
-        // Count arrivals rather than compare frame counters: two vCPUs ringing at the same
-        // moment must not both believe they are last.
-        lockstepArrivals += 1
-        if lockstepArrivals == runners.count {
-            lockstepArrivals = 0
-            state.unlock()
-            events.allFramesDone?(frame)
-            state.lock()
+        // Frame `frame` is done when every vCPU has completed it. Compare counters under the
+        // lock, and claim the release so that two vCPUs ringing at the same moment do not both
+        // run `allFramesDone`. A vCPU restored ahead of the others (a migration from a run
+        // without lockstep) waits at its doorbell until they catch up; their catch-up frames
+        // are released without `allFramesDone`.
+        let everyone = runners.reduce(Int.max) { min($0, $1.frames) }
+        if everyone >= frame && lockstepClaimed < frame {
+            lockstepClaimed = frame
+            if frame >= lockstepCatchUp {
+                state.unlock()
+                events.allFramesDone?(frame)
+                state.lock()
+            }
             lockstepReleased = frame
             state.broadcast()
         } else {

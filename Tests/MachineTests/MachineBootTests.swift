@@ -155,6 +155,30 @@ final class MachineBootTests: XCTestCase {
         m.wait()
     }
 
+    /// A guest migrated from a run without lockstep into one with it (a destination writing
+    /// --png-every) arrives with vCPUs frames apart. The ones behind catch up without a
+    /// callback; from the frame every vCPU is at, frames are released together. It used to
+    /// deadlock when the counts differed by two or more.
+    func testLockstepAfterUnevenFrameCountsCatchesUpThenMeets() throws {
+        let system = try requireKVM()
+        guard try HostCapabilities(system: system).usableVCPUs >= 2 else { throw XCTSkip("host allows one vCPU") }
+        var config = try testConfig("pattern", width: 160, height: 100, cpus: 2, frames: 10)
+        config.lockstep = true
+        let done = LineLog()
+        var events = MachineEvents()
+        events.allFramesDone = { frame in done.append("\(frame)") }
+        let m = try Machine(system: system, config: config, events: events)
+        try m.restoreFrameCounts([5, 2])
+        m.start()
+        guard let outcome = m.wait(seconds: 30) else {
+            m.stop(); m.wait()
+            return XCTFail("lockstep deadlocked after uneven frame counts")
+        }
+        guard case .framesCompleted = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertEqual(m.frameCounts, [10, 10])
+        XCTAssertEqual(done.all, ["5", "6", "7", "8", "9", "10"], "no callback for the catch-up frames 3 and 4")
+    }
+
     func testConfigRangesAreCheckedWithClearMessages() throws {
         var c = try testConfig("idle")
         c.width = 10
