@@ -1,5 +1,6 @@
 import Foundation
 import KVM
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,6 +25,8 @@ public final class Machine: @unchecked Sendable {
     let guestWrites: GuestWriteLog
     /// The guest's keyboard and pointer: push events from any thread.
     public let input: GuestInputQueue
+    /// The DISPI mode-setting registers and the mode in force (see `DisplayModeState`).
+    let display: Mutex<DisplayModeState>
 
     private let state = NSCondition()
     private var runners: [VCPURunner] = []
@@ -97,6 +100,9 @@ public final class Machine: @unchecked Sendable {
                 BootSetup.writeTables(with: writer, ram: ram, config: config)
             }
             input = GuestInputQueue(writer: writer)
+            let maxMode = config.maxModeSize
+            display = Mutex(DisplayModeState(device: DispiDevice(mode: config.initialMode, maxWidth: maxMode.width,
+                                                                 maxHeight: maxMode.height, slotBytes: config.framebufferSlotBytes)))
             for slot in slots {
                 try vm.setMemoryRegion(slot: slot.id, guestPhysicalAddress: slot.guestPhysicalAddress, memory: slot.memory,
                                        logDirtyPages: logged[Int(slot.id)])
@@ -283,8 +289,14 @@ public final class Machine: @unchecked Sendable {
             state.lock(); r.inGuest = false; state.unlock()
 
             switch exit {
-            case .interrupted, .portIn:
+            case .interrupted:
                 continue
+            case .portIn(let port, _):
+                if port == DispiDevice.dataPort || port == DispiDevice.indexPort {
+                    let value = display.withLock { port == DispiDevice.dataPort ? $0.device.readData : $0.device.readIndex }
+                    vcpu.answerPortIn(value)
+                }
+                continue // other ports read all ones, as from an empty bus
             case .dirtyRingFull:
                 do {
                     if let handler = events.dirtyRingFull {
@@ -318,6 +330,10 @@ public final class Machine: @unchecked Sendable {
                     if config.lockstep { meetAtDoorbell(r, frame: frame) }
                     if let limit = config.frameLimit, frame >= limit { break loop }
                     if period > 0 { holdUntilNextTick(&deadline, period: period) }
+                case DispiDevice.indexPort:
+                    display.withLock { $0.device.writeIndex(value) }
+                case DispiDevice.dataPort:
+                    dispiWrite(value, cpu: vcpu.index)
                 default:
                     continue // writes to other ports go nowhere, as on an empty bus
                 }
@@ -415,7 +431,8 @@ public final class Machine: @unchecked Sendable {
         var states: [VCPUState] = []
         for r in runners { states.append(try runHeld(r) { v throws(KVMError) in try v.saveState() }) }
         // Saving finished any pending I/O without running guest code, so memory is as it was.
-        return MachineSnapshot(width: config.width, height: config.height, pitch: config.framebufferPitch,
+        let mode = display.withLock { $0.device.mode }
+        return MachineSnapshot(width: mode.width, height: mode.height, pitch: mode.pitch,
                                ram: MachineSnapshot.bytes(of: ram), framebuffer: MachineSnapshot.bytes(of: framebuffer),
                                vcpus: states, frameCounts: runners.map(\.frames))
     }
@@ -466,6 +483,29 @@ public final class Machine: @unchecked Sendable {
         w.store(DispatchTime.now().uptimeNanoseconds - bootTime, at: GuestLayout.counters + GuestLayout.uptimeOffset)
         w.store(UInt64(frames), at: GuestLayout.counters + GuestLayout.frameCounterOffset(cpu: cpu))
     }
+
+    /// A write to the DISPI data port, on vCPU `cpu`'s thread while it is out of the guest. A
+    /// new mode is written into every vCPU's boot info before this returns, so the guest's
+    /// `out` completes with the boot info already describing it.
+    private func dispiWrite(_ value: UInt32, cpu: Int) {
+        let effect: DispiDevice.Effect = display.withLock { d in
+            let e = d.device.writeData(value)
+            if case .modeSet(let mode) = e {
+                d.serial += 1
+                d.setAtNanos = DispatchTime.now().uptimeNanoseconds
+                BootSetup.writeMode(mode, cpus: config.cpus, with: GuestWriter(slots: slotTable, log: guestWrites))
+            }
+            return e
+        }
+        switch effect {
+        case .none: break
+        case .modeSet(let mode): events.modeSet?(cpu, mode)
+        case .refused(let why): events.modeRefused?(cpu, why)
+        }
+    }
+
+    /// The display mode in force, how many mode sets the guest made, and when the last was.
+    public var displayMode: DisplayModeState.Snapshot { display.withLock { $0.snapshot } }
 
     /// Records the first outcome and makes every vCPU leave. Caller holds `state`.
     private func finish(with result: MachineOutcome) {
