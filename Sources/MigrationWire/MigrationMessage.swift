@@ -82,6 +82,10 @@ public struct MigrationConfig: Equatable, Sendable {
     public var tileHeight: UInt32
     /// Whether the source will send page digests before completing.
     public var verify: Bool
+    /// The largest mode the guest may set (the framebuffer slot is sized for it); 0 means
+    /// the mode above (`width`, `height`).
+    public var maxWidth: UInt32 = 0
+    public var maxHeight: UInt32 = 0
 
     public init(imageName: String, image: [UInt8], imageDigest: UInt64, arguments: String, ramBytes: UInt64, cpus: UInt32,
                 width: UInt32, height: UInt32, pitch: UInt32, guestHz: Double, tracking: String, ringEntries: UInt32,

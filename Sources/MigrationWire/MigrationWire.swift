@@ -31,6 +31,7 @@ public enum MigrationWire {
             w.u64(c.ramBytes); w.u32(c.cpus); w.u32(c.width); w.u32(c.height); w.u32(c.pitch)
             w.u64(c.guestHz.bitPattern); w.string(c.tracking); w.u32(c.ringEntries); w.u32(c.tileWidth); w.u32(c.tileHeight)
             w.u8(c.verify ? 1 : 0)
+            w.u32(c.maxWidth); w.u32(c.maxHeight)
         case .pages(let slot, let pages):
             w.u8(Kind.pages.rawValue); w.u32(slot); w.u32(UInt32(pages.count))
             for p in pages {
@@ -116,9 +117,11 @@ public enum MigrationWire {
             let ring = try r.u32(), tw = try r.u32(), th = try r.u32()
             let verify = try r.u8()
             guard verify <= 1 else { throw .malformed("verify flag \(verify)") }
-            m = .config(MigrationConfig(imageName: name, image: image, imageDigest: digest, arguments: args, ramBytes: ram, cpus: cpus,
-                                        width: width, height: height, pitch: pitch, guestHz: hz, tracking: tracking, ringEntries: ring,
-                                        tileWidth: tw, tileHeight: th, verify: verify == 1))
+            var config = MigrationConfig(imageName: name, image: image, imageDigest: digest, arguments: args, ramBytes: ram, cpus: cpus,
+                                         width: width, height: height, pitch: pitch, guestHz: hz, tracking: tracking, ringEntries: ring,
+                                         tileWidth: tw, tileHeight: th, verify: verify == 1)
+            config.maxWidth = try r.u32(); config.maxHeight = try r.u32()
+            m = .config(config)
         case .pages:
             let slot = try r.u32()
             let n = Int(try r.u32())

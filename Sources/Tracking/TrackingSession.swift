@@ -24,6 +24,11 @@ public final class TrackingSession: @unchecked Sendable {
     /// Atomic: a vCPU ringing its doorbell never waits for a sync in progress.
     private let oldestUnshownDoorbell = Atomic<UInt64>(0)
     private var latencies: [UInt64] = []
+    /// From a guest's DISPI ENABLE write to the end of the sync that put the first frame
+    /// finished after it (its doorbell rang after the ENABLE) in the shadow (ns).
+    private var modeSetLatencies: [UInt64] = []
+    /// The ENABLE time of a mode set followed whose first frame is not in the shadow yet.
+    private var modeSetPendingSince: UInt64 = 0
     private var latencyCount = 0
     /// `--tracking auto`: the method chooser (nil for fixed modes), and switches so far.
     private var policy: AdaptivePolicy?
@@ -133,6 +138,17 @@ public final class TrackingSession: @unchecked Sendable {
         // Frames whose doorbell rang before this harvest starts are in this sync.
         let doorbell = oldestUnshownDoorbell.exchange(0, ordering: .relaxed)
         let h = try harvester.harvest()
+        // After the harvest: a mode set from before it is followed now, and its pages (all
+        // of them: the whole new frame is copied) are in this sync. A later one is the next's.
+        let modeState = machine.displayMode
+        let newMode = modeState.serial != display.modeSerial
+        if newMode {
+            let sets = modeState.serial - display.modeSerial
+            total.modeSets += sets; interval.modeSets += sets
+            total.mode = modeState.mode; interval.mode = modeState.mode
+            display.follow(modeState)
+            if heat != nil { heat = DirtyHeatmap(count: display.grid.count) }
+        }
         let probe = policy?.wantsProbe == true && forcedSwitchEvery == 0
         display.compareOnce = probe
         let c0 = DispatchTime.now().uptimeNanoseconds
@@ -143,6 +159,12 @@ public final class TrackingSession: @unchecked Sendable {
         interval.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
         display.lastFoldNanos = display.foldNanos
         display.foldNanos = 0
+        if newMode && modeState.setAtNanos != 0 { modeSetPendingSince = modeState.setAtNanos }
+        // The new mode's first frame is in the shadow once a doorbell rung after the ENABLE is.
+        if modeSetPendingSince != 0 && doorbell >= modeSetPendingSince {
+            if modeSetLatencies.count < 1 << 16 { modeSetLatencies.append(c1 - modeSetPendingSince) }
+            modeSetPendingSince = 0
+        }
         if doorbell != 0 {
             if latencyCount < 1 << 16 { latencies.append(c1 - doorbell) }
             latencyCount += 1
@@ -325,6 +347,13 @@ public final class TrackingSession: @unchecked Sendable {
         if policy != nil { s.method = display.method }
         interval = TrackingStats()
         return s
+    }
+
+    /// Mode-set latencies so far (ns), in order: from each DISPI ENABLE write that set a new
+    /// mode to the end of the sync that copied the first frame drawn in it into the shadow.
+    public func modeSetLatenciesNanos() -> [UInt64] {
+        lock.lock(); defer { lock.unlock() }
+        return modeSetLatencies
     }
 
     /// Doorbell-to-shadow latencies recorded so far (ns), sorted.

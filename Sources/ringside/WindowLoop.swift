@@ -86,7 +86,11 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         guard now >= next else { continue }
         next = max(next.addingTimeInterval(period), now)
 
-        session.read(sink) { display, dirty in window.upload(from: display.shadow, dirty: dirty) }
+        session.read(sink) { display, dirty in
+            // A guest mode set: the window keeps its size and letterboxes the new screen.
+            if display.grid.geometry != window.grid.geometry { window.resizeContent(to: display.grid) }
+            window.upload(from: display.shadow, dirty: dirty)
+        }
         if options.showSplit, let list = session.migration {
             let (round, pages) = session.pendingPages(of: list)  // copy-on-write: the bitmaps are shared, not copied
             window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption])

@@ -1,0 +1,21 @@
+/*
+ * Ringside guest runtime, C part for port reads (the DISPI mode-setting registers).
+ * Built into an archive by build.sh, so only guests that call these link them in.
+ */
+#include <stdint.h>
+
+uint32_t rs_inl(uint16_t port) {
+    uint32_t value;
+    __asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port) : "memory");
+    return value;
+}
+
+uint16_t rs_inw(uint16_t port) {
+    uint16_t value;
+    __asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port) : "memory");
+    return value;
+}
+
+void rs_outw(uint16_t port, uint16_t value) {
+    __asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port) : "memory");
+}
