@@ -4,6 +4,8 @@
 //                              asks for mode WxH (BPP 32 unless given). A refused mode is
 //                              reported on the console ("modes: frame F: WxHxBPP refused,
 //                              still WxH") and the guest keeps the mode it has.
+//   repeat=P (default 0: once)  the schedule repeats every P frames: step F also applies at
+//                              frames F + P, F + 2P, ... (for long tests with many mode sets)
 // Every frame n each vCPU reads its boot info again and writes every pixel of its band:
 //   pixel(x, y) = (R << 16) | (G << 8) | B with R = (x * 255 / (W - 1)) ^ (n & 0xFF),
 //   G = (y * 255 / (H - 1)), B = (x + y + n) & 0xFF,
@@ -63,8 +65,10 @@ func parseModes(_ value: Word, into steps: inout [ModeStep]) -> ArgumentResult {
 public func start(_ raw: UnsafeRawPointer) -> Never {
     let g = Guest(raw, name: "modes")
     var steps: [ModeStep] = []
+    var period = 0
     parseArguments(g.boot, guest: "modes") { key, value in
         if key == "modes" { steps.removeAll(); return parseModes(value, into: &steps) }
+        if key == "repeat" { return parseInt(value, into: &period, 0, 1_000_000) }
         return .unknown
     }
     g.announce { Console.write(" mode sets: "); Console.write(steps.count) }
@@ -73,7 +77,9 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     var n: UInt32 = 1
     while true {
         if g.cpu == 0 {
-            for s in steps where s.frame == n || (s.frame == 0 && n == 1) {
+            // Frame n of the schedule: with repeat=P, frames n and n + P are the same step.
+            let m = period > 0 ? UInt32((Int(n) - 1) % period + 1) : n
+            for s in steps where s.frame == m || (s.frame == 0 && m == 1) {
                 if !Dispi.setMode(s.width, s.height, bpp: s.bpp) {
                     let now = BootInfo(raw)
                     Console.line {
