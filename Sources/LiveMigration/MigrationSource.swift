@@ -150,7 +150,10 @@ public enum MigrationSource {
                 do { state = try machine.vcpu(i).saveState() } catch { throw MigrationError.tracking("vCPU \(i): \(error)") }
                 try await c.send(.vcpuState(index: UInt32(i), state: state.encode()))
             }
-            try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0)))
+            var device = DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0)
+            let mode = machine.displayMode.mode // the guest may have set a mode during the pre-copy
+            (device.modeWidth, device.modeHeight, device.modePitch) = (UInt32(mode.width), UInt32(mode.height), UInt32(mode.pitch))
+            try await c.send(.deviceState(device))
             if options.verify { try await sendDigests(sentEver, machine: machine, c: c) }
             try await c.send(.complete)
             guard case .ready = try await expect(c) else { throw MigrationError.protocolError("the destination did not confirm it is ready") }

@@ -504,6 +504,27 @@ public final class Machine: @unchecked Sendable {
         }
     }
 
+    /// Sets the display mode in force (a migration destination, before `start()`, for a guest
+    /// that set a mode at the source; its boot info arrived with the RAM). Counts as a mode
+    /// set, so the display follows it at the first sync.
+    public func restoreDisplayMode(_ mode: DisplayMode) throws(MachineError) {
+        state.lock(); defer { state.unlock() }
+        guard !runners.contains(where: { $0.threadAlive || $0.threadEnded }) else {
+            throw .snapshotMismatch("the display mode can only be restored before the machine starts")
+        }
+        try display.withLock { d throws(MachineError) in
+            guard mode != d.device.mode else { return }
+            let dev = d.device
+            if let why = dev.problem(width: UInt32(clamping: mode.width), height: UInt32(clamping: mode.height), bpp: 32,
+                                     virtWidth: UInt32(clamping: mode.pitch / 4), xOffset: 0, yOffset: 0) {
+                throw .snapshotMismatch("the source's display \(why)")
+            }
+            guard mode.pitch % 4 == 0, mode.pitch >= mode.width * 4 else { throw .snapshotMismatch("the source's display mode \(mode) has a bad pitch") }
+            d.device = DispiDevice(mode: mode, maxWidth: dev.maxWidth, maxHeight: dev.maxHeight, slotBytes: dev.slotBytes)
+            d.serial += 1
+        }
+    }
+
     /// The display mode in force, how many mode sets the guest made, and when the last was.
     public var displayMode: DisplayModeState.Snapshot { display.withLock { $0.snapshot } }
 

@@ -103,5 +103,8 @@ public struct DeviceState: Equatable, Sendable {
     public var frames: [UInt64]
     /// Pacing ticks so far (the counters page's tick).
     public var tick: UInt64
+    /// The display mode in force at the pause (the guest may have set it through DISPI);
+    /// 0 x 0 means the config's.
+    public var modeWidth: UInt32 = 0, modeHeight: UInt32 = 0, modePitch: UInt32 = 0
     public init(frames: [UInt64], tick: UInt64) { self.frames = frames; self.tick = tick }
 }

@@ -46,6 +46,7 @@ public enum MigrationWire {
             w.u8(Kind.deviceState.rawValue); w.u32(UInt32(d.frames.count))
             for f in d.frames { w.u64(f) }
             w.u64(d.tick)
+            w.u32(d.modeWidth); w.u32(d.modeHeight); w.u32(d.modePitch)
         case .digests(let slot, let list):
             w.u8(Kind.digests.rawValue); w.u32(slot); w.u32(UInt32(list.count))
             for d in list { w.u64(d.page); w.u64(d.digest) }
@@ -146,7 +147,9 @@ public enum MigrationWire {
             guard n <= maxVCPUs else { throw .malformed("\(n) vCPU frame counters") }
             var frames: [UInt64] = []
             for _ in 0..<n { frames.append(try r.u64()) }
-            m = .deviceState(DeviceState(frames: frames, tick: try r.u64()))
+            var d = DeviceState(frames: frames, tick: try r.u64())
+            d.modeWidth = try r.u32(); d.modeHeight = try r.u32(); d.modePitch = try r.u32()
+            m = .deviceState(d)
         case .digests:
             let slot = try r.u32()
             let n = Int(try r.u32())

@@ -120,9 +120,13 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
 }
 
 /// The machine's slots as panel rows of the migration list, lit by the pages in `pages`.
+/// The framebuffer slot is drawn only as far as the mode in force uses it (the slot is
+/// reserved for the largest mode the guest may set).
 func migrationSlots(_ machine: Machine, _ pages: MigrationPageSet) -> [PageMapSlot] {
-    machine.slots.map { slot in
+    let framePages = (machine.displayMode.mode.byteCount + GuestLayout.pageSize - 1) / GuestLayout.pageSize
+    return machine.slots.map { slot in
         let words = pages[slot: slot.id]?.words ?? [UInt64](repeating: 0, count: (slot.pageCount + 63) / 64)
-        return PageMapSlot(name: "\(slot.name) (slot \(slot.id))", pageCount: slot.pageCount, litWords: words)
+        let shown = slot.id == GuestLayout.framebufferSlot ? min(slot.pageCount, framePages) : slot.pageCount
+        return PageMapSlot(name: "\(slot.name) (slot \(slot.id))", pageCount: shown, litWords: words)
     }
 }

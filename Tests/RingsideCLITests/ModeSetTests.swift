@@ -87,4 +87,27 @@ final class ModeSetTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.err.contains("--max-framebuffer 'big' is not a mode size"), bad.err)
     }
+
+    /// A guest that set modes migrates in the mode it has, to a destination whose framebuffer
+    /// slot is as large as the source's, and sets another mode there: the destination's last
+    /// frame equals that frame of a run started in the final mode.
+    func testAMigratedGuestKeepsItsModeAndSetsAnotherAtTheDestination() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dir = try MigrationCheck.tempDir(self, "modes")
+        let args = "modes=400x300@0,640x480@20,800x600@90"
+        let dst = try RingsideProcess("receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--frames", "120", "--png", dir + "/dst"])
+        let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
+        let src = try RingsideProcess("run", ["run", "--guest", "modes", "--args", args, "--headless", "--width", "320", "--height", "200",
+                                              "--max-framebuffer", "800x600", "--memory", "32M", "--migrate-to", "127.0.0.1:\(port)",
+                                              "--migrate-at-frame", "15", "--verify-migration"])
+        let reference = try MigrationCheck.reference(guest: "modes", width: 800, height: 600, memory: "32M", frames: 120, dir: dir + "/ref")
+        XCTAssertEqual(src.exitStatus(timeout: 60), 0, src.transcript + dst.transcript)
+        XCTAssertEqual(dst.exitStatus(timeout: 60), 0, src.transcript + dst.transcript)
+        XCTAssertTrue(src.out.contains("migrated to 127.0.0.1:\(port): "), src.transcript)
+        XCTAssertTrue(dst.out.contains(" pages verified"), dst.transcript)
+        XCTAssertEqual(src.err + dst.err, "", src.transcript + dst.transcript)
+        let png = FileManager.default.contents(atPath: dir + "/dst/" + MigrationCheck.pngName(120))
+        XCTAssertNotNil(reference)
+        XCTAssertTrue(png != nil && png == reference, "the destination's frame 120 (800x600) equals a run started at 800x600\n" + dst.transcript)
+    }
 }
