@@ -27,6 +27,9 @@ public final class TrackingSession: @unchecked Sendable {
     /// From a guest's DISPI ENABLE write to the end of the sync that put the first frame
     /// finished after it (its doorbell rang after the ENABLE) in the shadow (ns).
     private var modeSetLatencies: [UInt64] = []
+    /// The VMM's own part of each mode set followed (ns): rebuilding the grid, shadow and
+    /// damage log, and the whole-frame copy of the sync that followed it.
+    private var modeSetVMMCosts: [(rebuild: UInt64, copy: UInt64)] = []
     /// The ENABLE time of a mode set followed whose first frame is not in the shadow yet.
     private var modeSetPendingSince: UInt64 = 0
     private var latencyCount = 0
@@ -142,12 +145,15 @@ public final class TrackingSession: @unchecked Sendable {
         // of them: the whole new frame is copied) are in this sync. A later one is the next's.
         let modeState = machine.displayMode
         let newMode = modeState.serial != display.modeSerial
+        var followNanos: UInt64 = 0
         if newMode {
             let sets = modeState.serial - display.modeSerial
             total.modeSets += sets; interval.modeSets += sets
             total.mode = modeState.mode; interval.mode = modeState.mode
+            let f0 = DispatchTime.now().uptimeNanoseconds
             display.follow(modeState)
             if heat != nil { heat = DirtyHeatmap(count: display.grid.count) }
+            followNanos = DispatchTime.now().uptimeNanoseconds - f0
         }
         let probe = policy?.wantsProbe == true && forcedSwitchEvery == 0
         display.compareOnce = probe
@@ -159,7 +165,10 @@ public final class TrackingSession: @unchecked Sendable {
         interval.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
         display.lastFoldNanos = display.foldNanos
         display.foldNanos = 0
-        if newMode && modeState.setAtNanos != 0 { modeSetPendingSince = modeState.setAtNanos }
+        if newMode && modeState.setAtNanos != 0 {
+            modeSetPendingSince = modeState.setAtNanos
+            if modeSetVMMCosts.count < 1 << 16 { modeSetVMMCosts.append((followNanos, c1 - c0)) }
+        }
         // The new mode's first frame is in the shadow once a doorbell rung after the ENABLE is.
         if modeSetPendingSince != 0 && doorbell >= modeSetPendingSince {
             if modeSetLatencies.count < 1 << 16 { modeSetLatencies.append(c1 - modeSetPendingSince) }
@@ -354,6 +363,13 @@ public final class TrackingSession: @unchecked Sendable {
     public func modeSetLatenciesNanos() -> [UInt64] {
         lock.lock(); defer { lock.unlock() }
         return modeSetLatencies
+    }
+
+    /// The VMM's part of each mode set so far (ns), in order: the rebuild of tile grid, shadow
+    /// and damage log, and the whole-frame copy that followed.
+    public func modeSetVMMCostsNanos() -> [(rebuild: UInt64, copy: UInt64)] {
+        lock.lock(); defer { lock.unlock() }
+        return modeSetVMMCosts
     }
 
     /// Doorbell-to-shadow latencies recorded so far (ns), sorted.

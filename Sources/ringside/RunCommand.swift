@@ -190,6 +190,8 @@ struct OutputOptions: ParsableArguments {
     var showSplit = false
     @Flag(help: "Scale the window by whole numbers with nearest-neighbour sampling (sharp pixels).")
     var nearest = false
+    @Flag(name: .customLong("fixed-mode"), help: "Do not ask the guest for a new mode when the window is resized (a guest that follows such requests otherwise sets a mode of the window's size).")
+    var fixedMode = false
 
     func pngPolicy() throws -> PNGDumper.Policy? {
         if png == nil {

@@ -201,7 +201,7 @@ final class RunSession: @unchecked Sendable {
                 refreshHz: o.refresh, showDirty: o.output.showDirty, showSplit: o.output.showSplit, nearest: o.output.nearest,
                 title: "Ringside: \(m.config.image.name)",
                 migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
-                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }))
+                keepOpenAfterFrames: o.frames != nil, followWindowSize: !o.output.fixedMode, closeRequested: { closeRequested.isSet }))
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)
@@ -241,6 +241,9 @@ final class RunSession: @unchecked Sendable {
                 Console.out("mode sets: \(sets.count), from the DISPI ENABLE write to the first new frame in the shadow: "
                     + sets.prefix(16).map { String(format: "%.2f", Double($0) / 1e6) }.joined(separator: ", ") + " ms"
                     + ", now \(m.displayMode.mode)")
+                let costs = session.modeSetVMMCostsNanos()
+                Console.out("mode sets, the VMM's part (rebuild grid and shadow + whole-frame copy): "
+                    + costs.prefix(16).map { String(format: "%.2f+%.2f", Double($0.rebuild) / 1e6, Double($0.copy) / 1e6) }.joined(separator: ", ") + " ms")
             }
         }
         Console.out(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", st.syncs, Double(st.syncs) / elapsed,

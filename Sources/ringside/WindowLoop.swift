@@ -22,6 +22,9 @@ struct WindowLoopOptions {
     /// After `--frames N` completes, keep showing the final picture until the user closes
     /// the window (or `closeRequested` says so).
     var keepOpenAfterFrames = false
+    /// When the user resizes the window, ask a guest that follows display-size requests for
+    /// a mode of the window's size (off with `--fixed-mode`, and in the split view).
+    var followWindowSize = true
     /// True once Ctrl-C or `--seconds` asked the run to end.
     var closeRequested: @Sendable () -> Bool = { false }
 }
@@ -56,6 +59,10 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
     var next = Date()
 
     var stoppedNoted = false
+    // The window size last seen, and when it last changed: a drag resizes many times, and the
+    // guest is asked once the size has held still for a quarter of a second.
+    var windowSize = window.size
+    var resizedAt: Date?
     while !options.closeRequested() {
         if let outcome = machine.finishedOutcome {
             guard case .framesCompleted = outcome, options.keepOpenAfterFrames else { break }
@@ -98,6 +105,17 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         do { try window.present() } catch {
             machine.stop()
             throw Failure("\(error) (try --headless)")
+        }
+
+        if options.followWindowSize && !options.showSplit {
+            let size = window.size
+            if size != windowSize {
+                windowSize = size
+                resizedAt = now
+            } else if let t = resizedAt, now.timeIntervalSince(t) >= 0.25 {
+                resizedAt = nil
+                machine.askForDisplaySize(width: size.width, height: size.height)
+            }
         }
 
         let elapsed = now.timeIntervalSince(statsStart)

@@ -4,6 +4,9 @@
 //                              asks for mode WxH (BPP 32 unless given). A refused mode is
 //                              reported on the console ("modes: frame F: WxHxBPP refused,
 //                              still WxH") and the guest keeps the mode it has.
+//   follow=1 (default 0)        vCPU 0 follows the host's window: it sets the flag
+//                              RS_GUEST_FOLLOWS_DISPLAY_SIZE and answers each display-size
+//                              event (the newest, once a frame) by setting that mode
 //   repeat=P (default 0: once)  the schedule repeats every P frames: step F also applies at
 //                              frames F + P, F + 2P, ... (for long tests with many mode sets)
 // Every frame n each vCPU reads its boot info again and writes every pixel of its band:
@@ -66,12 +69,15 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     let g = Guest(raw, name: "modes")
     var steps: [ModeStep] = []
     var period = 0
+    var follow = false
     parseArguments(g.boot, guest: "modes") { key, value in
         if key == "modes" { steps.removeAll(); return parseModes(value, into: &steps) }
         if key == "repeat" { return parseInt(value, into: &period, 0, 1_000_000) }
+        if key == "follow" { return parseBool(value, into: &follow) }
         return .unknown
     }
     g.announce { Console.write(" mode sets: "); Console.write(steps.count) }
+    let follower: DisplaySizeFollower? = follow && g.cpu == 0 ? DisplaySizeFollower(g.boot) : nil
     var text = TextBuffer(capacity: 64)
     let white = rgb(255, 255, 255), black = rgb(0, 0, 0)
     var n: UInt32 = 1
@@ -91,6 +97,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
                 }
             }
         }
+        follower?.poll()
         // The geometry may have changed: read the boot info again (the VMM rewrote it).
         let boot = BootInfo(raw)
         let w = boot.width, h = boot.height
