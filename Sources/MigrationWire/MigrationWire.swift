@@ -5,7 +5,8 @@
 /// The decoder checks every length against what is left and every count against its limit,
 /// so no input can make it trap, loop or allocate more than `maxFrameBytes`.
 public enum MigrationWire {
-    public static let version: UInt16 = 1
+    /// 2: the config carries the largest mode, the device state the mode in force.
+    public static let version: UInt16 = 2
     public static let magic: [UInt8] = Array("RSMIG".utf8)
     public static let pageSize = 4096
     /// Largest frame accepted: a batch of 256 pages with their bytes fits easily.
