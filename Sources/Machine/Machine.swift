@@ -123,7 +123,10 @@ public final class Machine: @unchecked Sendable {
             throw .kvm(error)
         }
         runners = vcpus.map { VCPURunner(vcpu: $0) }
-        if let snapshot { setFrameCounts(snapshot.frameCounts) }
+        if let snapshot {
+            setFrameCounts(snapshot.frameCounts)
+            input.restoreWaiting(snapshot.inputWaiting)
+        }
     }
 
     private func setFrameCounts(_ counts: [Int]) {
@@ -153,6 +156,7 @@ public final class Machine: @unchecked Sendable {
         precondition(!runners.contains { $0.threadAlive || $0.threadEnded }, "Machine.start() called twice")
         for r in runners { r.threadAlive = true } // owned from now on, even before the thread runs
         state.unlock()
+        input.adoptRing() // an incoming guest's queue came with its pages
         for r in runners {
             let t = Thread { [self] in self.runLoop(r) }
             t.name = "vcpu\(r.vcpu.index)"
@@ -204,6 +208,9 @@ public final class Machine: @unchecked Sendable {
         state.lock()
         paused = true
         kickAll()
+        // Wake vCPUs sleeping at a pacing hold too: without this a paced vCPU parked only at
+        // its next tick, up to a whole period (16.7 ms at 60 Hz) of migration downtime.
+        state.broadcast()
         while parked + finished < runners.count { state.wait() }
         state.unlock()
     }
@@ -428,13 +435,16 @@ public final class Machine: @unchecked Sendable {
         }
         stateOperations += 1
         defer { stateOperations -= 1; state.broadcast() }
+        // Pushes wait in the VMM while memory is copied, so each event is in the copied ring or in `inputWaiting`.
+        input.setHeld(true)
+        defer { input.setHeld(false) }
         var states: [VCPUState] = []
         for r in runners { states.append(try runHeld(r) { v throws(KVMError) in try v.saveState() }) }
         // Saving finished any pending I/O without running guest code, so memory is as it was.
         let mode = display.withLock { $0.device.mode }
         return MachineSnapshot(width: mode.width, height: mode.height, pitch: mode.pitch,
                                ram: MachineSnapshot.bytes(of: ram), framebuffer: MachineSnapshot.bytes(of: framebuffer),
-                               vcpus: states, frameCounts: runners.map(\.frames))
+                               vcpus: states, frameCounts: runners.map(\.frames), inputWaiting: input.waitingEvents)
     }
 
     /// Runs `body` on held runner `r`: posted to its thread, or here if it has none. Caller

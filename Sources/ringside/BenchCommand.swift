@@ -81,6 +81,8 @@ struct BenchCommand: ParsableCommand {
     var noMigration = false
     @Flag(help: "Migration instead of the matrix: migrate each guest at each RAM size and mode to a destination in this process over loopback (default guests idle,desktop,bounce16,plasma,pagewriter; RAM 256M,4G,16G; modes ring,bitmap).")
     var migration = false
+    @Flag(name: .customLong("input-latency"), help: "Input latency instead of the matrix: from a key event pushed at a random moment to the end of the first guest frame that can show it, per guest (default idle,desktop,plasma at 1280x800) paced at 60 Hz and free-running.")
+    var inputLatency = false
     @Option(help: "Write the records as a JSON array to FILE.")
     var json: String?
     @Option(help: "Write the records as CSV to FILE.")
@@ -143,6 +145,7 @@ struct BenchCommand: ParsableCommand {
 
     private func execute() throws -> Int32 {
         if migration { return try runMigrationBench() }
+        if inputLatency { return try runInputLatencyBench() }
         let plan = try makePlan()
         if let replot {
             guard let chart else { throw Failure("--replot needs --chart FILE to draw into") }
