@@ -27,6 +27,8 @@ public final class Machine: @unchecked Sendable {
     public let input: GuestInputQueue
     /// The DISPI mode-setting registers and the mode in force (see `DisplayModeState`).
     let display: Mutex<DisplayModeState>
+    /// Built empty for a migration stream to fill (`init(system:incoming:)`).
+    private let incoming: Bool
 
     private let state = NSCondition()
     private var runners: [VCPURunner] = []
@@ -69,6 +71,7 @@ public final class Machine: @unchecked Sendable {
                  incoming: Bool = false) throws(MachineError) {
         self.config = config
         self.events = events
+        self.incoming = incoming
         do {
             let vm = try system.createVM()
             // The ring must be enabled right after KVM_CREATE_VM, before any vCPU exists.
@@ -156,7 +159,9 @@ public final class Machine: @unchecked Sendable {
         precondition(!runners.contains { $0.threadAlive || $0.threadEnded }, "Machine.start() called twice")
         for r in runners { r.threadAlive = true } // owned from now on, even before the thread runs
         state.unlock()
-        input.adoptRing() // an incoming guest's queue came with its pages
+        // An incoming guest's queue came with its pages. A booted one's head is the VMM's own:
+        // never take it back from RAM the guest can write.
+        if incoming { input.adoptRing() }
         for r in runners {
             let t = Thread { [self] in self.runLoop(r) }
             t.name = "vcpu\(r.vcpu.index)"
@@ -323,6 +328,8 @@ public final class Machine: @unchecked Sendable {
                     let line = r.console.put(UInt8(truncatingIfNeeded: value))
                     state.unlock()
                     if let line { events.consoleLine?(vcpu.index, line) }
+                case GuestLayout.Port.yield:
+                    sched_yield() // the guest waits for another vCPU's thread: let it run
                 case GuestLayout.Port.exit:
                     state.lock(); finish(with: .guestExit(status: value)); state.unlock()
                     break loop
