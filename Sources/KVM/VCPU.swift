@@ -87,6 +87,19 @@ public final class VCPU: @unchecked Sendable {
         }
     }
 
+    /// Answers the `in` of the last `.portIn` exit: `value`'s low bytes (little-endian) become
+    /// what the guest reads, for each of the exit's `count` repetitions. Call it before the
+    /// next `runOnce()`, which completes the instruction with these bytes.
+    public func answerPortIn(_ value: UInt32) {
+        let io = run.pointee.io
+        guard Int32(run.pointee.exit_reason) == KVM_EXIT_IO, io.direction == UInt8(KVM_EXIT_IO_IN) else { return }
+        // SAFETY: the kernel reserved size * count bytes at data_offset inside the kvm_run mapping for this `in`.
+        let out = UnsafeMutableRawPointer(run) + Int(io.data_offset)
+        for r in 0..<Int(io.count) {
+            for i in 0..<Int(io.size) { out.storeBytes(of: i < 4 ? UInt8(truncatingIfNeeded: value >> (8 * i)) : 0, toByteOffset: r * Int(io.size) + i, as: UInt8.self) }
+        }
+    }
+
     /// Sets `kvm_run.immediate_exit`: the next (or current, once signalled) `KVM_RUN` returns `EINTR`.
     public func setImmediateExit(_ on: Bool) {
         // SAFETY: immediate_exit is a byte in the kvm_run mapping the kernel reads on entry.

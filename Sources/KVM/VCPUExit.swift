@@ -2,7 +2,8 @@
 public enum VCPUExit: Equatable, Sendable {
     /// `KVM_EXIT_IO`: port I/O. `value` holds the bytes written (little-endian) for `out`.
     case portOut(port: UInt16, size: Int, value: UInt32)
-    /// `KVM_EXIT_IO` with `in`: the guest reads a port; Ringside's devices return all ones.
+    /// `KVM_EXIT_IO` with `in`: the guest reads a port. It reads all ones (an empty bus) unless
+    /// the device answers with `VCPU.answerPortIn` before the next `runOnce()`.
     case portIn(port: UInt16, size: Int)
     /// `KVM_EXIT_HLT`.
     case halt

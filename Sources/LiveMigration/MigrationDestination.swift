@@ -126,6 +126,10 @@ public enum MigrationDestination {
                     }
                     waitingInput.append(event)
                 }
+                if d.modeWidth != 0 || d.modeHeight != 0 {
+                    let mode = DisplayMode(width: Int(d.modeWidth), height: Int(d.modeHeight), pitch: Int(d.modePitch))
+                    do { try machine.restoreDisplayMode(mode) } catch { throw await fail(.protocolError("\(error)")) }
+                }
                 device = d
             case .digests(let slotID, let list):
                 guard let slot = machine.slots.first(where: { $0.id == slotID }) else {

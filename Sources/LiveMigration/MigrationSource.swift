@@ -103,13 +103,17 @@ public enum MigrationSource {
         try await c.send(.hello(version: MigrationWire.version, capabilities: 0))
         guard case .hello(let v, _) = try await expect(c) else { throw MigrationError.protocolError("the destination did not say hello") }
         guard v == MigrationWire.version else { throw MigrationError.refused("the destination speaks protocol version \(v), this source \(MigrationWire.version)") }
-        // The destination builds its machine config around the same image file.
-        try await c.send(.config(MigrationConfig(
+        // The destination builds its machine config around the same image file, in the mode
+        // the guest has now and with a framebuffer slot of the same size.
+        let mode = machine.displayMode.mode
+        var config = MigrationConfig(
             imageName: image.name, image: bytes, imageDigest: bytes.withUnsafeBytes { PageDigest.of($0) }, arguments: cfg.arguments,
-            ramBytes: cfg.ramBytes, cpus: UInt32(cfg.cpus), width: UInt32(cfg.width), height: UInt32(cfg.height),
-            pitch: UInt32(cfg.framebufferPitch), guestHz: cfg.guestHz, tracking: session.plan.mode.rawValue,
+            ramBytes: cfg.ramBytes, cpus: UInt32(cfg.cpus), width: UInt32(mode.width), height: UInt32(mode.height),
+            pitch: UInt32(mode.pitch), guestHz: cfg.guestHz, tracking: session.plan.mode.rawValue,
             ringEntries: { if case .ring(let n, _) = session.plan.logging { return UInt32(n) }; return 0 }(), tileWidth: UInt32(session.display.grid.tile.width),
-            tileHeight: UInt32(session.display.grid.tile.height), verify: options.verify)))
+            tileHeight: UInt32(session.display.grid.tile.height), verify: options.verify)
+        config.maxWidth = UInt32(cfg.maxModeSize.width); config.maxHeight = UInt32(cfg.maxModeSize.height)
+        try await c.send(.config(config))
         guard case .accepted = try await expect(c) else { throw MigrationError.protocolError("the destination did not accept the config") }
 
         let sub: MigrationSubscriber
@@ -179,7 +183,10 @@ public enum MigrationSource {
                 let f = GuestInputQueue.abiFields(e)
                 return WaitingInputEvent(type: f.type, code: f.code, value: f.value, x: f.x, y: f.y)
             }
-            try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0, waitingInput: waiting)))
+            var device = DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0, waitingInput: waiting)
+            let mode = machine.displayMode.mode // the guest may have set a mode during the pre-copy
+            (device.modeWidth, device.modeHeight, device.modePitch) = (UInt32(mode.width), UInt32(mode.height), UInt32(mode.pitch))
+            try await c.send(.deviceState(device))
             phase("vCPU and device state")
             if options.verify {
                 try await sendDigests(sentEver, machine: machine, c: c)

@@ -85,6 +85,18 @@ enum BootSetup {
         }
     }
 
+    /// Writes a new mode's geometry into every vCPU's boot info (after a DISPI mode set).
+    static func writeMode(_ mode: DisplayMode, cpus: Int, with writer: GuestWriter) {
+        func offset(_ key: PartialKeyPath<rs_boot_info>) -> UInt64 { UInt64(MemoryLayout<rs_boot_info>.offset(of: key)!) }
+        for cpu in 0..<cpus {
+            let base = bootInfoAddress(cpu: cpu)
+            writer.store(UInt64(mode.byteCount), at: base + offset(\rs_boot_info.framebuffer_size))
+            writer.store(UInt32(mode.width), at: base + offset(\rs_boot_info.width))
+            writer.store(UInt32(mode.height), at: base + offset(\rs_boot_info.height))
+            writer.store(UInt32(mode.pitch), at: base + offset(\rs_boot_info.pitch))
+        }
+    }
+
     static func bootInfoAddress(cpu: Int) -> UInt64 { GuestLayout.bootInfo + UInt64(cpu) * GuestLayout.bootInfoStride }
 
     static func enterUserMode(_ vcpu: VCPU, entry: UInt64) throws(KVMError) {

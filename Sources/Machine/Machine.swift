@@ -1,5 +1,6 @@
 import Foundation
 import KVM
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,6 +25,8 @@ public final class Machine: @unchecked Sendable {
     let guestWrites: GuestWriteLog
     /// The guest's keyboard and pointer: push events from any thread.
     public let input: GuestInputQueue
+    /// The DISPI mode-setting registers and the mode in force (see `DisplayModeState`).
+    let display: Mutex<DisplayModeState>
     /// Built empty for a migration stream to fill (`init(system:incoming:)`).
     private let incoming: Bool
 
@@ -104,6 +107,9 @@ public final class Machine: @unchecked Sendable {
                 BootSetup.writeTables(with: writer, ram: ram, config: config)
             }
             input = GuestInputQueue(writer: writer)
+            let maxMode = config.maxModeSize
+            display = Mutex(DisplayModeState(device: DispiDevice(mode: config.initialMode, maxWidth: maxMode.width,
+                                                                 maxHeight: maxMode.height, slotBytes: config.framebufferSlotBytes)))
             for slot in slots {
                 try vm.setMemoryRegion(slot: slot.id, guestPhysicalAddress: slot.guestPhysicalAddress, memory: slot.memory,
                                        logDirtyPages: logged[Int(slot.id)])
@@ -300,8 +306,14 @@ public final class Machine: @unchecked Sendable {
             state.lock(); r.inGuest = false; state.unlock()
 
             switch exit {
-            case .interrupted, .portIn:
+            case .interrupted:
                 continue
+            case .portIn(let port, _):
+                if port == DispiDevice.dataPort || port == DispiDevice.indexPort {
+                    let value = display.withLock { port == DispiDevice.dataPort ? $0.device.readData : $0.device.readIndex }
+                    vcpu.answerPortIn(value)
+                }
+                continue // other ports read all ones, as from an empty bus
             case .dirtyRingFull:
                 do {
                     if let handler = events.dirtyRingFull {
@@ -337,6 +349,10 @@ public final class Machine: @unchecked Sendable {
                     if config.lockstep { meetAtDoorbell(r, frame: frame) }
                     if let limit = config.frameLimit, frame >= limit { break loop }
                     if period > 0 { holdUntilNextTick(&deadline, period: period) }
+                case DispiDevice.indexPort:
+                    display.withLock { $0.device.writeIndex(value) }
+                case DispiDevice.dataPort:
+                    dispiWrite(value, cpu: vcpu.index)
                 default:
                     continue // writes to other ports go nowhere, as on an empty bus
                 }
@@ -442,7 +458,8 @@ public final class Machine: @unchecked Sendable {
         var states: [VCPUState] = []
         for r in runners { states.append(try runHeld(r) { v throws(KVMError) in try v.saveState() }) }
         // Saving finished any pending I/O without running guest code, so memory is as it was.
-        return MachineSnapshot(width: config.width, height: config.height, pitch: config.framebufferPitch,
+        let mode = display.withLock { $0.device.mode }
+        return MachineSnapshot(width: mode.width, height: mode.height, pitch: mode.pitch,
                                ram: MachineSnapshot.bytes(of: ram), framebuffer: MachineSnapshot.bytes(of: framebuffer),
                                vcpus: states, frameCounts: runners.map(\.frames), inputWaiting: input.waitingEvents)
     }
@@ -493,6 +510,50 @@ public final class Machine: @unchecked Sendable {
         w.store(DispatchTime.now().uptimeNanoseconds - bootTime, at: GuestLayout.counters + GuestLayout.uptimeOffset)
         w.store(UInt64(frames), at: GuestLayout.counters + GuestLayout.frameCounterOffset(cpu: cpu))
     }
+
+    /// A write to the DISPI data port, on vCPU `cpu`'s thread while it is out of the guest. A
+    /// new mode is written into every vCPU's boot info before this returns, so the guest's
+    /// `out` completes with the boot info already describing it.
+    private func dispiWrite(_ value: UInt32, cpu: Int) {
+        let effect: DispiDevice.Effect = display.withLock { d in
+            let e = d.device.writeData(value)
+            if case .modeSet(let mode) = e {
+                d.serial += 1
+                d.setAtNanos = DispatchTime.now().uptimeNanoseconds
+                BootSetup.writeMode(mode, cpus: config.cpus, with: GuestWriter(slots: slotTable, log: guestWrites))
+            }
+            return e
+        }
+        switch effect {
+        case .none: break
+        case .modeSet(let mode): events.modeSet?(cpu, mode)
+        case .refused(let why): events.modeRefused?(cpu, why)
+        }
+    }
+
+    /// Sets the display mode in force (a migration destination, before `start()`, for a guest
+    /// that set a mode at the source; its boot info arrived with the RAM). Counts as a mode
+    /// set, so the display follows it at the first sync.
+    public func restoreDisplayMode(_ mode: DisplayMode) throws(MachineError) {
+        state.lock(); defer { state.unlock() }
+        guard !runners.contains(where: { $0.threadAlive || $0.threadEnded }) else {
+            throw .snapshotMismatch("the display mode can only be restored before the machine starts")
+        }
+        try display.withLock { d throws(MachineError) in
+            guard mode != d.device.mode else { return }
+            let dev = d.device
+            if let why = dev.problem(width: UInt32(clamping: mode.width), height: UInt32(clamping: mode.height), bpp: 32,
+                                     virtWidth: UInt32(clamping: mode.pitch / 4), xOffset: 0, yOffset: 0) {
+                throw .snapshotMismatch("the source's display \(why)")
+            }
+            guard mode.pitch % 4 == 0, mode.pitch >= mode.width * 4 else { throw .snapshotMismatch("the source's display mode \(mode) has a bad pitch") }
+            d.device = DispiDevice(mode: mode, maxWidth: dev.maxWidth, maxHeight: dev.maxHeight, slotBytes: dev.slotBytes)
+            d.serial += 1
+        }
+    }
+
+    /// The display mode in force, how many mode sets the guest made, and when the last was.
+    public var displayMode: DisplayModeState.Snapshot { display.withLock { $0.snapshot } }
 
     /// Records the first outcome and makes every vCPU leave. Caller holds `state`.
     private func finish(with result: MachineOutcome) {

@@ -30,15 +30,25 @@ public struct MachineConfig: Sendable {
     /// Hold each vCPU at its doorbell until every vCPU has finished the same frame, then call
     /// `MachineEvents.allFramesDone` once: the framebuffer then holds exactly that frame.
     public var lockstep = false
+    /// The largest mode the guest may set at run time (DISPI): the framebuffer slot is
+    /// reserved for it at boot, so a mode set never moves guest memory. `nil`: the initial
+    /// mode's size (smaller modes only).
+    public var maxMode: (width: Int, height: Int)?
 
     public init(image: GuestImage) { self.image = image }
 
     public var framebufferPitch: Int { pitch ?? width * 4 }
     public var framebufferBytes: Int { framebufferPitch * height }
-    /// The framebuffer slot's size: the frame rounded up to whole 2 MiB pages.
+    /// The initial display mode (`width`, `height`, `framebufferPitch`).
+    public var initialMode: DisplayMode { DisplayMode(width: width, height: height, pitch: framebufferPitch) }
+    /// The largest mode's width and height (`maxMode`, or the initial mode's).
+    public var maxModeSize: (width: Int, height: Int) { maxMode ?? (width, height) }
+    /// The framebuffer slot's size: the initial frame or the largest mode, whichever is
+    /// bigger, rounded up to whole 2 MiB pages.
     public var framebufferSlotBytes: Int {
         let p = Int(GuestLayout.largePage)
-        return (framebufferBytes + p - 1) / p * p
+        let bytes = max(framebufferBytes, maxModeSize.width * 4 * maxModeSize.height)
+        return (bytes + p - 1) / p * p
     }
 
     public static let widthRange = 64...7680
@@ -60,6 +70,14 @@ public struct MachineConfig: Sendable {
         }
         if let pitch, pitch < width * 4 || pitch % 4 != 0 || pitch > width * 4 + 65536 {
             throw .badGeometry("pitch \(pitch) is invalid for width \(width): it must be a multiple of 4, at least \(width * 4) bytes")
+        }
+        if let m = maxMode {
+            guard Self.widthRange.contains(m.width), Self.heightRange.contains(m.height) else {
+                throw .badGeometry("--max-framebuffer \(m.width)x\(m.height) is out of range: width must be 64...7680 and height 64...4320")
+            }
+            guard m.width >= width, m.height >= height else {
+                throw .badGeometry("--max-framebuffer \(m.width)x\(m.height) is smaller than the initial mode \(width)x\(height): make it at least that")
+            }
         }
         try Self.validate(ramBytes: ramBytes)
         let limit = min(maxVCPUs, GuestLayout.maxVCPUs)

@@ -48,5 +48,10 @@ public struct MachineEvents: Sendable {
     /// With `MachineConfig.lockstep`: every vCPU has finished frame `frame` and is held at its
     /// doorbell while this runs (on the last vCPU to arrive), so guest memory is still.
     public var allFramesDone: (@Sendable (_ frame: Int) -> Void)?
+    /// vCPU `cpu` set a new display mode through DISPI; the boot info already says so.
+    public var modeSet: (@Sendable (_ cpu: Int, _ mode: DisplayMode) -> Void)?
+    /// vCPU `cpu` asked for a mode the device refused (`reason` says which and why); the old
+    /// mode stays in force and the guest runs on.
+    public var modeRefused: (@Sendable (_ cpu: Int, _ reason: String) -> Void)?
     public init() {}
 }

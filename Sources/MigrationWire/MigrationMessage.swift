@@ -82,6 +82,10 @@ public struct MigrationConfig: Equatable, Sendable {
     public var tileHeight: UInt32
     /// Whether the source will send page digests before completing.
     public var verify: Bool
+    /// The largest mode the guest may set (the framebuffer slot is sized for it); 0 means
+    /// the mode above (`width`, `height`).
+    public var maxWidth: UInt32 = 0
+    public var maxHeight: UInt32 = 0
 
     public init(imageName: String, image: [UInt8], imageDigest: UInt64, arguments: String, ramBytes: UInt64, cpus: UInt32,
                 width: UInt32, height: UInt32, pitch: UInt32, guestHz: Double, tracking: String, ringEntries: UInt32,
@@ -102,6 +106,9 @@ public struct DeviceState: Equatable, Sendable {
     /// Input events the source's VMM still held for the guest (its queue was full), oldest
     /// first: the destination delivers them, so nothing typed during a migration is lost.
     public var waitingInput: [WaitingInputEvent]
+    /// The display mode in force at the pause (the guest may have set it through DISPI);
+    /// 0 x 0 means the config's.
+    public var modeWidth: UInt32 = 0, modeHeight: UInt32 = 0, modePitch: UInt32 = 0
     public init(frames: [UInt64], tick: UInt64, waitingInput: [WaitingInputEvent] = []) {
         self.frames = frames
         self.tick = tick

@@ -6,7 +6,8 @@
 /// so no input can make it trap, loop or allocate more than `maxFrameBytes`.
 public enum MigrationWire {
     /// 2: the device state carries the input events waiting in the source's VMM.
-    public static let version: UInt16 = 2
+    /// 3: the config carries the largest mode, the device state the mode in force.
+    public static let version: UInt16 = 3
     public static let magic: [UInt8] = Array("RSMIG".utf8)
     public static let pageSize = 4096
     /// Largest frame accepted: a batch of 256 pages with their bytes fits easily.
@@ -34,6 +35,7 @@ public enum MigrationWire {
             w.u64(c.ramBytes); w.u32(c.cpus); w.u32(c.width); w.u32(c.height); w.u32(c.pitch)
             w.u64(c.guestHz.bitPattern); w.string(c.tracking); w.u32(c.ringEntries); w.u32(c.tileWidth); w.u32(c.tileHeight)
             w.u8(c.verify ? 1 : 0)
+            w.u32(c.maxWidth); w.u32(c.maxHeight)
         case .pages(let slot, let pages):
             w.u8(Kind.pages.rawValue); w.u32(slot); w.u32(UInt32(pages.count))
             for p in pages {
@@ -50,6 +52,7 @@ public enum MigrationWire {
             w.u64(d.tick)
             w.u32(UInt32(d.waitingInput.count))
             for e in d.waitingInput { w.u16(e.type); w.u16(e.code); w.u32(UInt32(bitPattern: e.value)); w.u32(UInt32(bitPattern: e.x)); w.u32(UInt32(bitPattern: e.y)) }
+            w.u32(d.modeWidth); w.u32(d.modeHeight); w.u32(d.modePitch)
         case .digests(let slot, let list):
             w.u8(Kind.digests.rawValue); w.u32(slot); w.u32(UInt32(list.count))
             for d in list { w.u64(d.page); w.u64(d.digest) }
@@ -121,9 +124,11 @@ public enum MigrationWire {
             let ring = try r.u32(), tw = try r.u32(), th = try r.u32()
             let verify = try r.u8()
             guard verify <= 1 else { throw .malformed("verify flag \(verify)") }
-            m = .config(MigrationConfig(imageName: name, image: image, imageDigest: digest, arguments: args, ramBytes: ram, cpus: cpus,
-                                        width: width, height: height, pitch: pitch, guestHz: hz, tracking: tracking, ringEntries: ring,
-                                        tileWidth: tw, tileHeight: th, verify: verify == 1))
+            var config = MigrationConfig(imageName: name, image: image, imageDigest: digest, arguments: args, ramBytes: ram, cpus: cpus,
+                                         width: width, height: height, pitch: pitch, guestHz: hz, tracking: tracking, ringEntries: ring,
+                                         tileWidth: tw, tileHeight: th, verify: verify == 1)
+            config.maxWidth = try r.u32(); config.maxHeight = try r.u32()
+            m = .config(config)
         case .pages:
             let slot = try r.u32()
             let n = Int(try r.u32())
@@ -157,7 +162,9 @@ public enum MigrationWire {
                 input.append(WaitingInputEvent(type: try r.u16(), code: try r.u16(), value: Int32(bitPattern: try r.u32()),
                                                x: Int32(bitPattern: try r.u32()), y: Int32(bitPattern: try r.u32())))
             }
-            m = .deviceState(DeviceState(frames: frames, tick: tick, waitingInput: input))
+            var d = DeviceState(frames: frames, tick: tick, waitingInput: input)
+            d.modeWidth = try r.u32(); d.modeHeight = try r.u32(); d.modePitch = try r.u32()
+            m = .deviceState(d)
         case .digests:
             let slot = try r.u32()
             let n = Int(try r.u32())

@@ -6,8 +6,10 @@ import Dispatch
 /// at each sync, copies exactly the dirty pages (or tiles) from guest memory into the shadow
 /// and records the repainted tiles in the damage log every display sink reads.
 public final class DisplayTracker: DirtyPageConsumer {
-    public let grid: TileGrid
-    public let shadow: ShadowFramebuffer
+    /// Tiles of the mode shown now; replaced, with the shadow and the damage log, when the
+    /// guest sets a new mode (`follow(_:)`).
+    public private(set) var grid: TileGrid
+    public private(set) var shadow: ShadowFramebuffer
     public let mode: TrackingMode
     /// Tiles folded since the last refresh.
     private var pending: DirtyTileBitmap
@@ -40,9 +42,13 @@ public final class DisplayTracker: DirtyPageConsumer {
     private(set) var lastChangedPages = 0
     /// Whether the last sync copied the whole frame without comparing all of it (auto).
     private(set) var lastCopiedAll = false
+    /// The machine's mode-set count this tracker last followed.
+    private(set) var modeSerial: Int
 
     init(machine: Machine, tile: TileSize, mode: TrackingMode) {
-        let geometry = FramebufferGeometry(width: machine.config.width, height: machine.config.height, pitch: machine.config.framebufferPitch)
+        let display = machine.displayMode
+        modeSerial = display.serial
+        let geometry = FramebufferGeometry(display.mode)
         grid = TileGrid(geometry: geometry, tile: tile)
         shadow = ShadowFramebuffer(geometry: geometry)
         pending = DirtyTileBitmap(count: grid.count)
@@ -53,6 +59,24 @@ public final class DisplayTracker: DirtyPageConsumer {
         // SAFETY: the framebuffer slot's host mapping lives as long as the machine, which the tracker keeps.
         source = UnsafeRawPointer(machine.framebuffer.base)
         // The guest's framebuffer starts zeroed, and so does the shadow: nothing to copy at boot.
+    }
+
+    /// Follows a guest mode set: a new tile grid, shadow and damage log for `state`'s mode,
+    /// and the next refresh copies the whole new frame. Pages folded before it were for the
+    /// old layout; the whole copy covers them (the slot never moves, only its layout changes).
+    /// Sinks holding a cursor of the old log see every tile of the new one. Under the lock.
+    func follow(_ state: DisplayModeState.Snapshot) {
+        modeSerial = state.serial
+        let geometry = FramebufferGeometry(state.mode)
+        if geometry != grid.geometry {
+            grid = TileGrid(geometry: geometry, tile: grid.tile)
+            shadow = ShadowFramebuffer(geometry: geometry)
+            pending = DirtyTileBitmap(count: grid.count)
+            lastDirty = DirtyTileBitmap(count: grid.count)
+            damage = TileDamageLog(count: grid.count)
+            pendingPages = [UInt64](repeating: 0, count: (grid.pageCount + 63) / 64)
+        }
+        copyAllOnce = true
     }
 
     public func consume(slot: UInt32, pages: UnsafeBufferPointer<UInt64>) {
@@ -74,6 +98,8 @@ public final class DisplayTracker: DirtyPageConsumer {
         var effective: TrackingMode = mode
         if mode == .auto {
             effective = copyAllOnce ? .full : method == .logged ? .ring : .compare
+        } else if copyAllOnce {
+            effective = .full // the first sync after a mode set
         }
         lastCopiedAll = effective == .full
         copyAllOnce = false
@@ -139,4 +165,9 @@ public final class DisplayTracker: DirtyPageConsumer {
     /// Whether the shadow equals guest memory now (tests; the guest must be paused).
     public func shadowMatchesGuest() -> Bool { shadow.equals(source: source) }
     public func firstDifference() -> (x: Int, y: Int)? { shadow.firstDifference(source: source) }
+}
+
+extension FramebufferGeometry {
+    /// The geometry of a guest display mode.
+    init(_ mode: DisplayMode) { self.init(width: mode.width, height: mode.height, pitch: mode.pitch) }
 }

@@ -24,6 +24,14 @@ public final class TrackingSession: @unchecked Sendable {
     /// Atomic: a vCPU ringing its doorbell never waits for a sync in progress.
     private let oldestUnshownDoorbell = Atomic<UInt64>(0)
     private var latencies: [UInt64] = []
+    /// From a guest's DISPI ENABLE write to the end of the sync that put the first frame
+    /// finished after it (its doorbell rang after the ENABLE) in the shadow (ns).
+    private var modeSetLatencies: [UInt64] = []
+    /// The VMM's own part of each mode set followed (ns): rebuilding the grid, shadow and
+    /// damage log, and the whole-frame copy of the sync that followed it.
+    private var modeSetVMMCosts: [(rebuild: UInt64, copy: UInt64)] = []
+    /// The ENABLE time of a mode set followed whose first frame is not in the shadow yet.
+    private var modeSetPendingSince: UInt64 = 0
     private var latencyCount = 0
     /// `--tracking auto`: the method chooser (nil for fixed modes), and switches so far.
     private var policy: AdaptivePolicy?
@@ -147,6 +155,20 @@ public final class TrackingSession: @unchecked Sendable {
         lastSyncStart = start
         let h = try harvester.harvest()
         if let policy { display.unloggedPageLimit = forcedSwitchEvery == 0 ? policy.unloggedPageLimit : Int.max }
+        // After the harvest: a mode set from before it is followed now, and its pages (all
+        // of them: the whole new frame is copied) are in this sync. A later one is the next's.
+        let modeState = machine.displayMode
+        let newMode = modeState.serial != display.modeSerial
+        var followNanos: UInt64 = 0
+        if newMode {
+            let sets = modeState.serial - display.modeSerial
+            total.modeSets += sets; interval.modeSets += sets
+            total.mode = modeState.mode; interval.mode = modeState.mode
+            let f0 = DispatchTime.now().uptimeNanoseconds
+            display.follow(modeState)
+            if heat != nil { heat = DirtyHeatmap(count: display.grid.count) }
+            followNanos = DispatchTime.now().uptimeNanoseconds - f0
+        }
         let c0 = DispatchTime.now().uptimeNanoseconds
         let bytes = display.refresh()
         let c1 = DispatchTime.now().uptimeNanoseconds
@@ -156,6 +178,15 @@ public final class TrackingSession: @unchecked Sendable {
         display.lastFoldNanos = display.foldNanos
         display.foldNanos = 0
         defer { display.foldedPages = 0 }
+        if newMode && modeState.setAtNanos != 0 {
+            modeSetPendingSince = modeState.setAtNanos
+            if modeSetVMMCosts.count < 1 << 16 { modeSetVMMCosts.append((followNanos, c1 - c0)) }
+        }
+        // The new mode's first frame is in the shadow once a doorbell rung after the ENABLE is.
+        if modeSetPendingSince != 0 && doorbell >= modeSetPendingSince {
+            if modeSetLatencies.count < 1 << 16 { modeSetLatencies.append(c1 - modeSetPendingSince) }
+            modeSetPendingSince = 0
+        }
         if doorbell != 0 {
             if latencyCount < 1 << 16 { latencies.append(c1 - doorbell) }
             latencyCount += 1
@@ -352,6 +383,20 @@ public final class TrackingSession: @unchecked Sendable {
         if policy != nil { s.method = display.method }
         interval = TrackingStats()
         return s
+    }
+
+    /// Mode-set latencies so far (ns), in order: from each DISPI ENABLE write that set a new
+    /// mode to the end of the sync that copied the first frame drawn in it into the shadow.
+    public func modeSetLatenciesNanos() -> [UInt64] {
+        lock.lock(); defer { lock.unlock() }
+        return modeSetLatencies
+    }
+
+    /// The VMM's part of each mode set so far (ns), in order: the rebuild of tile grid, shadow
+    /// and damage log, and the whole-frame copy that followed.
+    public func modeSetVMMCostsNanos() -> [(rebuild: UInt64, copy: UInt64)] {
+        lock.lock(); defer { lock.unlock() }
+        return modeSetVMMCosts
     }
 
     /// Doorbell-to-shadow latencies recorded so far (ns), sorted.

@@ -1,3 +1,4 @@
+import Machine
 import Foundation
 
 /// Counters over a span of syncs (`--stats` prints them once a second and at the end).
@@ -18,6 +19,9 @@ public struct TrackingStats: Sendable {
     /// in force when the stats were taken.
     public var methodSwitches = 0
     public var method: DisplayMethod?
+    /// Guest mode sets the display followed, and the mode shown after the last of them.
+    public var modeSets = 0
+    public var mode: DisplayMode?
 
     public init() {}
 
@@ -54,5 +58,6 @@ public struct TrackingStats: Sendable {
             + (resetMismatches > 0 ? "; \(resetMismatches) reset-count mismatches" : "")
             + (method.map { "; auto: \($0.rawValue)" } ?? "")
             + (methodSwitches > 0 ? ", \(methodSwitches) switch\(methodSwitches == 1 ? "" : "es") of method" : "")
+            + (modeSets > 0 ? "; \(modeSets) mode set\(modeSets == 1 ? "" : "s"), now \(mode.map(\.description) ?? "?")" : "")
     }
 }

@@ -46,22 +46,22 @@ public final class DesktopWindow {
     }
 
     /// Tiles of the guest screen.
-    public let grid: TileGrid
+    public private(set) var grid: TileGrid
     public let options: Options
     /// Whether repainted tiles are tinted.
     public private(set) var showDirty: Bool
     /// Whether the window fills the screen.
     public private(set) var isFullScreen = false
     /// Size of what the window shows (the screen, or the split view) before scaling.
-    public let contentWidth: Int, contentHeight: Int
+    public private(set) var contentWidth: Int, contentHeight: Int
     /// Where the content currently sits in the window.
     public private(set) var letterbox: Letterbox
 
     private let handle: OpaquePointer
     /// The guest screen as of the last upload; never tinted.
-    private let frame: ShadowFramebuffer
+    private var frame: ShadowFramebuffer
     /// A tinted copy of `frame` (show-dirty on the bare screen); same pitch.
-    private let tinted: UnsafeMutableRawPointer
+    private var tinted: UnsafeMutableRawPointer
     private var canvas: PixelCanvas
     private var slots: [PageMapSlot] = []
     private var round = 0
@@ -140,6 +140,33 @@ public final class DesktopWindow {
         csdl_window_close(handle)
         SDLVideo.release()
         tinted.deallocate()
+    }
+
+    /// Follows a guest mode set: the screen is now of `newGrid`'s geometry. The window keeps
+    /// its size; the new content is letterboxed into it and fully repainted at the next
+    /// present. Call `upload` with the new shadow next.
+    public func resizeContent(to newGrid: TileGrid) {
+        guard newGrid.geometry != grid.geometry || newGrid.tile != grid.tile else { return }
+        grid = newGrid
+        let g = newGrid.geometry
+        frame = ShadowFramebuffer(geometry: g)
+        tinted.deallocate()
+        tinted = UnsafeMutableRawPointer.allocate(byteCount: g.byteCount, alignment: 64)
+        tinted.initializeMemory(as: UInt8.self, repeating: 0, count: g.byteCount)
+        heat = DirtyHeatmap(count: newGrid.count, window: options.heatWindow)
+        pending = DirtyTileBitmap(count: newGrid.count)
+        wasHot = DirtyTileBitmap(count: newGrid.count)
+        if options.split {
+            let size = splitViewCanvasSize(for: g, captionLines: caption.count)
+            (contentWidth, contentHeight) = (size.width, size.height)
+            canvas = PixelCanvas(width: contentWidth, height: contentHeight)
+            panelChanged = true
+        } else {
+            (contentWidth, contentHeight) = (g.width, g.height)
+        }
+        letterbox = Letterbox(contentWidth: contentWidth, contentHeight: contentHeight,
+                              windowWidth: letterbox.windowWidth, windowHeight: letterbox.windowHeight, nearest: options.nearest)
+        needsFull = true
     }
 
     /// The video driver SDL chose (e.g. "x11").

@@ -82,6 +82,10 @@ struct MachineOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Framebuffer height in pixels, 64...4320. (default: 800)",
             transform: NumericOptions.int("--height", NumericOptions.height))
     var height = 800
+    @Option(name: .customLong("max-framebuffer"),
+            help: ArgumentHelp("The largest mode the guest may set at run time (DISPI), WxH up to 7680x4320: the framebuffer slot is reserved for it at boot, untouched until used. (default: 7680x4320)",
+                               valueName: "WxH"))
+    var maxFramebuffer: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Bytes per framebuffer row (default width*4).", visibility: .hidden),
             transform: NumericOptions.int("--pitch", NumericOptions.pitch))
     var pitch: Int?
@@ -122,8 +126,26 @@ struct MachineOptions: ParsableArguments {
         config.pitch = pitch
         config.cpus = cpus
         config.guestHz = guestHz
+        config.maxMode = try maxMode()
         do { try config.validate(maxVCPUs: caps.usableVCPUs) } catch { throw Failure("\(error)") }
         return (system, caps, config)
+    }
+}
+
+extension MachineOptions {
+    /// `--max-framebuffer WxH`, or the largest mode there is (7680x4320) when not given;
+    /// never smaller than the initial mode.
+    func maxMode() throws -> (width: Int, height: Int) {
+        guard let text = maxFramebuffer else { return (max(width, DisplayMode.maxWidth), max(height, DisplayMode.maxHeight)) }
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]),
+              MachineConfig.widthRange.contains(w), MachineConfig.heightRange.contains(h) else {
+            throw Failure("--max-framebuffer '\(text)' is not a mode size: use WxH with W in 64...7680 and H in 64...4320, e.g. 1920x1080")
+        }
+        guard w >= width, h >= height else {
+            throw Failure("--max-framebuffer \(w)x\(h) is smaller than the initial mode \(width)x\(height): make it at least that, or lower --width/--height")
+        }
+        return (w, h)
     }
 }
 
@@ -170,6 +192,8 @@ struct OutputOptions: ParsableArguments {
     var showSplit = false
     @Flag(help: "Scale the window by whole numbers with nearest-neighbour sampling (sharp pixels).")
     var nearest = false
+    @Flag(name: .customLong("fixed-mode"), help: "Do not ask the guest for a new mode when the window is resized (a guest that follows such requests otherwise sets a mode of the window's size).")
+    var fixedMode = false
 
     func pngPolicy() throws -> PNGDumper.Policy? {
         if png == nil {

@@ -111,6 +111,10 @@ final class RunSession: @unchecked Sendable {
             player?.frameDone(cpu: cpu, frame: frame) // before the machine delivers input for the next frame
         }
         if perFrameDump { events.allFramesDone = { [weak self] frame in self?.dumpFrame(frame) } }
+        let refusals = ModeRefusals()
+        events.modeRefused = { cpu, why in
+            if refusals.isNew(why) { Console.error("warning: the guest (vCPU \(cpu)) asked for a display \(why); the old mode stays") }
+        }
         let frameLimit = o.frames
         @Sendable func finish(_ c: inout MachineConfig) {
             c.frameLimit = frameLimit
@@ -140,6 +144,12 @@ final class RunSession: @unchecked Sendable {
                         c.height = Int(wire.height)
                         c.pitch = UInt64(wire.pitch) == UInt64(wire.width) * 4 ? nil : Int(wire.pitch) // a u32 width * 4 can overflow
                         c.guestHz = wire.guestHz
+                        if wire.maxWidth > 0 && wire.maxHeight > 0 {
+                            guard wire.maxWidth <= 7680, wire.maxHeight <= 4320 else {
+                                throw Failure("the source's largest mode \(wire.maxWidth)x\(wire.maxHeight) is out of range (at most 7680x4320)")
+                            }
+                            c.maxMode = (max(Int(wire.maxWidth), c.width), max(Int(wire.maxHeight), c.height))
+                        }
                         if let limit = memoryLimit, c.ramBytes > limit {
                             throw Failure("the guest has \(c.ramBytes >> 20) MiB of RAM; this destination takes at most \(limit >> 20) MiB (--memory-limit)")
                         }
@@ -214,7 +224,7 @@ final class RunSession: @unchecked Sendable {
                 title: "Ringside: \(m.config.image.name)",
                 migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
                 migrationStatus: statusLine,
-                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }, input: inputSink,
+                keepOpenAfterFrames: o.frames != nil, followWindowSize: !o.output.fixedMode, closeRequested: { closeRequested.isSet }, input: inputSink,
                 migrateNow: migrateOut == nil ? nil : migrateNowAction))
         }
         let outcome = m.wait()
@@ -249,6 +259,15 @@ final class RunSession: @unchecked Sendable {
             if !lat.isEmpty {
                 func pct(_ p: Double) -> Double { Double(lat[min(lat.count - 1, Int(Double(lat.count) * p))]) / 1000 }
                 Console.out(String(format: "latency from frame doorbell to shadow: p50 %.1f us, p99 %.1f us (%d samples)", pct(0.5), pct(0.99), lat.count))
+            }
+            let sets = session.modeSetLatenciesNanos()
+            if !sets.isEmpty {
+                Console.out("mode sets: \(sets.count), from the DISPI ENABLE write to the first new frame in the shadow: "
+                    + sets.prefix(16).map { String(format: "%.2f", Double($0) / 1e6) }.joined(separator: ", ") + " ms"
+                    + ", now \(m.displayMode.mode)")
+                let costs = session.modeSetVMMCostsNanos()
+                Console.out("mode sets, the VMM's part (rebuild grid and shadow + whole-frame copy): "
+                    + costs.prefix(16).map { String(format: "%.2f+%.2f", Double($0.rebuild) / 1e6, Double($0.copy) / 1e6) }.joined(separator: ", ") + " ms")
             }
         }
         Console.out(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", st.syncs, Double(st.syncs) / elapsed,
@@ -428,6 +447,18 @@ final class Gate: @unchecked Sendable {
     private var isOpen = false
     func open() { condition.lock(); isOpen = true; condition.broadcast(); condition.unlock() }
     func wait() { condition.lock(); while !isOpen { condition.wait() }; condition.unlock() }
+}
+
+/// Which refused display modes were reported: each distinct refusal is printed once, and
+/// at most 16, so a guest retrying a bad mode every frame cannot flood the terminal.
+final class ModeRefusals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen = Set<String>()
+    func isNew(_ why: String) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard seen.count < 16 else { return false }
+        return seen.insert(why).inserted
+    }
 }
 
 /// A flag set from signal and timer queues, read by the window loop.

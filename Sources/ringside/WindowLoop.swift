@@ -25,6 +25,9 @@ struct WindowLoopOptions {
     /// After `--frames N` completes, keep showing the final picture until the user closes
     /// the window (or `closeRequested` says so).
     var keepOpenAfterFrames = false
+    /// When the user resizes the window, ask a guest that follows display-size requests for
+    /// a mode of the window's size (off with `--fixed-mode`, and in the split view).
+    var followWindowSize = true
     /// True once Ctrl-C or `--seconds` asked the run to end.
     var closeRequested: @Sendable () -> Bool = { false }
     /// Where the window's keys and pointer go (the guest's input queue, maybe logged).
@@ -73,6 +76,10 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
     var next = Date()
 
     var stoppedNoted = false
+    // The window size last seen, and when it last changed: a drag resizes many times, and the
+    // guest is asked once the size has held still for a quarter of a second.
+    var windowSize = window.size
+    var resizedAt: Date?
     while !options.closeRequested() {
         if let outcome = machine.finishedOutcome {
             guard case .framesCompleted = outcome, options.keepOpenAfterFrames else { break }
@@ -109,7 +116,11 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         guard now >= next else { continue }
         next = max(next.addingTimeInterval(period), now)
 
-        session.read(sink) { display, dirty in window.upload(from: display.shadow, dirty: dirty) }
+        session.read(sink) { display, dirty in
+            // A guest mode set: the window keeps its size and letterboxes the new screen.
+            if display.grid.geometry != window.grid.geometry { window.resizeContent(to: display.grid) }
+            window.upload(from: display.shadow, dirty: dirty)
+        }
         if options.showSplit, let list = session.migration {
             let (round, pages) = session.pendingPages(of: list)  // copy-on-write: the bitmaps are shared, not copied
             window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption] + (options.migrationStatus.map { [$0()] } ?? []))
@@ -117,6 +128,17 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         do { try window.present() } catch {
             machine.stop()
             throw Failure("\(error) (try --headless)")
+        }
+
+        if options.followWindowSize && !options.showSplit {
+            let size = window.size
+            if size != windowSize {
+                windowSize = size
+                resizedAt = now
+            } else if let t = resizedAt, now.timeIntervalSince(t) >= 0.25 {
+                resizedAt = nil
+                machine.askForDisplaySize(width: size.width, height: size.height)
+            }
         }
 
         let elapsed = now.timeIntervalSince(statsStart)
@@ -139,9 +161,13 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
 }
 
 /// The machine's slots as panel rows of the migration list, lit by the pages in `pages`.
+/// The framebuffer slot is drawn only as far as the mode in force uses it (the slot is
+/// reserved for the largest mode the guest may set).
 func migrationSlots(_ machine: Machine, _ pages: MigrationPageSet) -> [PageMapSlot] {
-    machine.slots.map { slot in
+    let framePages = (machine.displayMode.mode.byteCount + GuestLayout.pageSize - 1) / GuestLayout.pageSize
+    return machine.slots.map { slot in
         let words = pages[slot: slot.id]?.words ?? [UInt64](repeating: 0, count: (slot.pageCount + 63) / 64)
-        return PageMapSlot(name: "\(slot.name) (slot \(slot.id))", pageCount: slot.pageCount, litWords: words)
+        let shown = slot.id == GuestLayout.framebufferSlot ? min(slot.pageCount, framePages) : slot.pageCount
+        return PageMapSlot(name: "\(slot.name) (slot \(slot.id))", pageCount: shown, litWords: words)
     }
 }

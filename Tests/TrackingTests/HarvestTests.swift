@@ -149,6 +149,8 @@ final class MirrorChecker: @unchecked Sendable {
     private let sink: DisplaySink
     private var snapshot: [UInt8]
     private(set) var tilesChangedSeen = 0
+    /// Checks that found the screen in a new mode (its size changed since the previous one).
+    private(set) var modeChangesSeen = 0
 
     init(session: TrackingSession) {
         self.session = session
@@ -189,7 +191,13 @@ final class MirrorChecker: @unchecked Sendable {
             return false
         }
         let unreported: Int? = session.read(sink) { display, changed in
-            display.shadow.withUnsafeBytes { now -> Int? in
+            // A guest mode set since the last check: the sink must be told of every tile.
+            if snapshot.count != display.shadow.geometry.byteCount {
+                snapshot = [UInt8](repeating: 0, count: display.shadow.geometry.byteCount)
+                modeChangesSeen += 1
+                if changed.popCount != display.grid.count { return 0 }
+            }
+            return display.shadow.withUnsafeBytes { now -> Int? in
                 defer { snapshot.withUnsafeMutableBytes { $0.copyMemory(from: now) } }
                 let grid = display.grid, pitch = display.shadow.geometry.pitch
                 return snapshot.withUnsafeBytes { old -> Int? in

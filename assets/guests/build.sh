@@ -55,7 +55,7 @@ mkdir -p "$out" "$work/obj" "$work/modcache"
 export LC_ALL=C
 export SOURCE_DATE_EPOCH=0
 
-runtime_swift=(runtime/Runtime.swift runtime/Font.swift runtime/Sine.swift runtime/Input.swift)
+runtime_swift=(runtime/Runtime.swift runtime/Font.swift runtime/Sine.swift runtime/Input.swift runtime/Dispi.swift)
 # The guest ABI header the VMM compiles too (one description of layout, boot info and ports).
 abi_header=../../Sources/CGuestABI/include/ringside_abi.h
 repo="$(cd ../.. && pwd)"
@@ -64,6 +64,12 @@ repo="$(cd ../.. && pwd)"
     -mno-red-zone -fno-stack-protector -fno-pic -fno-asynchronous-unwind-tables -fno-ident \
     -ffile-prefix-map="$here"=. -O2 -Wall -Werror \
     -c runtime/rt.c -o "$work/obj/rt.o"
+# Port reads for mode setting, in an archive: only guests that use them link them in.
+"$CLANG" --target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdinc -isystem "$("$CLANG" -print-resource-dir)/include" \
+    -mno-red-zone -fno-stack-protector -fno-pic -fno-asynchronous-unwind-tables -fno-ident \
+    -ffile-prefix-map="$here"=. -O2 -Wall -Werror \
+    -c runtime/dispi.c -o "$work/obj/dispi.o"
+"${AR:-ar}" rcsD "$work/obj/librs.a" "$work/obj/dispi.o"
 
 for name in "${guests[@]}"; do
     if [[ ! -f "src/$name.swift" ]]; then echo "build.sh: no guest src/$name.swift" >&2; exit 2; fi
@@ -77,7 +83,7 @@ for name in "${guests[@]}"; do
         -file-prefix-map "$here"=. -file-prefix-map "$repo"=../.. \
         -c "${runtime_swift[@]}" "src/$name.swift" -o "$work/obj/$name.o"
     "$LD" -nostdlib -static --build-id=none -z max-page-size=4096 -z noexecstack \
-        -T link.ld -o "$work/obj/$name.elf" "$work/obj/$name.o" "$work/obj/rt.o"
+        -T link.ld -o "$work/obj/$name.elf" "$work/obj/$name.o" "$work/obj/rt.o" "$work/obj/librs.a"
     "$STRIP" --strip-all -R .comment -o "$out/$name.elf" "$work/obj/$name.elf"
 done
 

@@ -36,6 +36,43 @@
 #define RS_PORT_EXIT          0xF4 /* byte or dword: exit with status v */
 #define RS_PORT_YIELD         0xF8 /* byte: this vCPU waits for another; let the host run other threads */
 
+/*
+ * Mode setting: the Bochs VBE "DISPI" interface of QEMU's standard VGA and Linux's bochs DRM
+ * driver. `out` a register index (word) to RS_PORT_DISPI_INDEX, then `in` or `out` its value
+ * (word or dword) at RS_PORT_DISPI_DATA. XRES, YRES, BPP and VIRT_WIDTH latch; the mode
+ * changes when ENABLE is written with RS_DISPI_ENABLED. The VMM then checks it (width
+ * 64...max, height 64...max, BPP 32, VIRT_WIDTH (pitch / 4) from XRES up to the max width,
+ * offsets 0); if it is accepted it updates width, height, pitch and framebuffer_size in every
+ * vCPU's boot info before the `out` returns. A refused mode leaves the old one in force and
+ * the registers read back the old values. Writing XRES sets VIRT_WIDTH to XRES. The max is the
+ * VMM's --max-framebuffer (read it with ENABLE = RS_DISPI_GETCAPS). The framebuffer never
+ * moves and is not cleared (as with RS_DISPI_NOCLEARMEM): draw the new frame.
+ */
+#define RS_PORT_DISPI_INDEX   0x1CE
+#define RS_PORT_DISPI_DATA    0x1CF
+#define RS_DISPI_INDEX_ID          0x0 /* reads RS_DISPI_ID5 */
+#define RS_DISPI_INDEX_XRES        0x1
+#define RS_DISPI_INDEX_YRES        0x2
+#define RS_DISPI_INDEX_BPP         0x3 /* only 32 (XRGB8888) is accepted */
+#define RS_DISPI_INDEX_ENABLE      0x4
+#define RS_DISPI_INDEX_BANK        0x5 /* reads 0: there is only the linear framebuffer */
+#define RS_DISPI_INDEX_VIRT_WIDTH  0x6 /* pixels per row: pitch / 4 */
+#define RS_DISPI_INDEX_VIRT_HEIGHT 0x7 /* read only: rows of VIRT_WIDTH that fit the framebuffer slot */
+#define RS_DISPI_INDEX_X_OFFSET    0x8 /* only 0 */
+#define RS_DISPI_INDEX_Y_OFFSET    0x9 /* only 0 */
+#define RS_DISPI_INDEX_VIDEO_MEMORY_64K 0xA /* read only: the framebuffer slot in 64 KiB units */
+#define RS_DISPI_ID5          0xB0C5
+#define RS_DISPI_DISABLED     0x00
+#define RS_DISPI_ENABLED      0x01
+#define RS_DISPI_GETCAPS      0x02 /* while set in ENABLE, XRES/YRES/BPP read the maxima */
+#define RS_DISPI_8BIT_DAC     0x20
+#define RS_DISPI_LFB_ENABLED  0x40
+#define RS_DISPI_NOCLEARMEM   0x80
+#define RS_MODE_MIN_WIDTH     64
+#define RS_MODE_MIN_HEIGHT    64
+#define RS_MODE_MAX_WIDTH     7680
+#define RS_MODE_MAX_HEIGHT    4320
+
 #define RS_BOOT_INFO_MAGIC    0x49425352u /* "RSBI" */
 #define RS_BOOT_INFO_VERSION  2u /* 2: input_queue_gpa */
 #define RS_FORMAT_XRGB8888    1u
@@ -45,7 +82,7 @@ struct rs_boot_info {
     uint32_t magic;              /* RS_BOOT_INFO_MAGIC */
     uint32_t version;            /* RS_BOOT_INFO_VERSION */
     uint64_t framebuffer_gpa;
-    uint64_t framebuffer_size;   /* pitch * height */
+    uint64_t framebuffer_size;   /* pitch * height; the next four change at a DISPI mode set */
     uint32_t width;
     uint32_t height;
     uint32_t pitch;              /* bytes per row, >= width * 4 */
