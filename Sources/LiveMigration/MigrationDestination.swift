@@ -126,6 +126,9 @@ public enum MigrationDestination {
                     }
                     waitingInput.append(event)
                 }
+                do { try machine.restoreClockAndConsole(uptime: d.uptimeNanos, console: d.consoleUnfinished) } catch {
+                    throw await fail(.protocolError("\(error)"))
+                }
                 if d.modeWidth != 0 || d.modeHeight != 0 {
                     let mode = DisplayMode(width: Int(d.modeWidth), height: Int(d.modeHeight), pitch: Int(d.modePitch))
                     do { try machine.restoreDisplayMode(mode) } catch { throw await fail(.protocolError("\(error)")) }

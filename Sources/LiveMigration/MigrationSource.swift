@@ -183,7 +183,8 @@ public enum MigrationSource {
                 let f = GuestInputQueue.abiFields(e)
                 return WaitingInputEvent(type: f.type, code: f.code, value: f.value, x: f.x, y: f.y)
             }
-            var device = DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0, waitingInput: waiting)
+            var device = DeviceState(frames: machine.frameCounts.map { UInt64($0) }, uptimeNanos: machine.uptimeNanos, waitingInput: waiting)
+            device.consoleUnfinished = machine.consoleUnfinished.map { Array(($0 ?? "").utf8.prefix(MigrationWire.maxConsoleBytes)) }
             let mode = machine.displayMode.mode // the guest may have set a mode during the pre-copy
             (device.modeWidth, device.modeHeight, device.modePitch) = (UInt32(mode.width), UInt32(mode.height), UInt32(mode.pitch))
             try await c.send(.deviceState(device))

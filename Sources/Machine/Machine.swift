@@ -45,7 +45,9 @@ public final class Machine: @unchecked Sendable {
     private var lockstepCatchUp = 0
     /// State operations in progress: vCPUs stay held until they end, even if resumed or stopped.
     private var stateOperations = 0
-    private let bootTime = DispatchTime.now().uptimeNanoseconds
+    /// The guest clock's zero (host monotonic ns): the counters page's uptime_ns counts from it.
+    /// A migrated guest's is moved back so its clock continues (`restoreClock`).
+    private var bootTime = DispatchTime.now().uptimeNanoseconds
 
     /// Builds the VM: dirty logging as configured, RAM slot 0, framebuffer slot 1, vCPUs in
     /// long mode at CPL 3 at the image's entry point. Nothing runs until `start()`.
@@ -343,7 +345,7 @@ public final class Machine: @unchecked Sendable {
                     r.frames += 1
                     let frame = r.frames
                     state.unlock()
-                    publishCounters(cpu: vcpu.index, frames: frame, tick: period > 0 ? (DispatchTime.now().uptimeNanoseconds - bootTime) / period : 0)
+                    publishCounters(cpu: vcpu.index, frames: frame, tick: period > 0 ? uptimeNanos / period : 0)
                     events.frameDone?(vcpu.index, frame)
                     input.deliver() // after frameDone, so events pushed for the next frame arrive before it starts
                     if config.lockstep { meetAtDoorbell(r, frame: frame) }
@@ -507,7 +509,7 @@ public final class Machine: @unchecked Sendable {
         // The counters page is VMM-owned RAM below 2 MiB; the guest only reads it.
         let w = GuestWriter(slots: slotTable, log: guestWrites)
         w.store(tick, at: GuestLayout.counters)
-        w.store(DispatchTime.now().uptimeNanoseconds - bootTime, at: GuestLayout.counters + GuestLayout.uptimeOffset)
+        w.store(uptimeNanos, at: GuestLayout.counters + GuestLayout.uptimeOffset)
         w.store(UInt64(frames), at: GuestLayout.counters + GuestLayout.frameCounterOffset(cpu: cpu))
     }
 
@@ -534,6 +536,30 @@ public final class Machine: @unchecked Sendable {
     /// Sets the display mode in force (a migration destination, before `start()`, for a guest
     /// that set a mode at the source; its boot info arrived with the RAM). Counts as a mode
     /// set, so the display follows it at the first sync.
+    /// The guest's clock now (the counters page's uptime_ns, from which its pacing tick comes).
+    public var uptimeNanos: UInt64 { DispatchTime.now().uptimeNanoseconds &- bootTime }
+
+    /// Each vCPU's debug-console output since its last newline (nil when none).
+    public var consoleUnfinished: [String?] {
+        state.lock(); defer { state.unlock() }
+        return runners.map { $0.console.unfinished }
+    }
+
+    /// Continues a migrated guest's clock from `uptime` and each vCPU's unfinished console line
+    /// (a destination, before `start()`).
+    public func restoreClockAndConsole(uptime: UInt64, console: [[UInt8]]) throws(MachineError) {
+        state.lock(); defer { state.unlock() }
+        guard !runners.contains(where: { $0.threadAlive || $0.threadEnded }) else {
+            throw .snapshotMismatch("the clock can only be restored before the machine starts")
+        }
+        guard console.count <= runners.count else { throw .snapshotMismatch("\(console.count) console lines for \(runners.count) vCPUs") }
+        // Wrapping: the source's host may have been up longer than this one.
+        bootTime = DispatchTime.now().uptimeNanoseconds &- uptime
+        for (r, bytes) in zip(runners, console) {
+            for b in bytes where b != UInt8(ascii: "\n") { _ = r.console.put(b) }
+        }
+    }
+
     public func restoreDisplayMode(_ mode: DisplayMode) throws(MachineError) {
         state.lock(); defer { state.unlock() }
         guard !runners.contains(where: { $0.threadAlive || $0.threadEnded }) else {

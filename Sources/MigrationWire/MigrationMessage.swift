@@ -101,17 +101,21 @@ public struct MigrationConfig: Equatable, Sendable {
 public struct DeviceState: Equatable, Sendable {
     /// Doorbells each vCPU has rung (its frame count).
     public var frames: [UInt64]
-    /// Pacing ticks so far (the counters page's tick).
-    public var tick: UInt64
+    /// The guest's clock at the pause (the counters page's uptime_ns; its pacing tick is
+    /// derived from it): the destination continues it, so the guest does not see the downtime.
+    public var uptimeNanos: UInt64
     /// Input events the source's VMM still held for the guest (its queue was full), oldest
     /// first: the destination delivers them, so nothing typed during a migration is lost.
     public var waitingInput: [WaitingInputEvent]
     /// The display mode in force at the pause (the guest may have set it through DISPI);
     /// 0 x 0 means the config's.
     public var modeWidth: UInt32 = 0, modeHeight: UInt32 = 0, modePitch: UInt32 = 0
-    public init(frames: [UInt64], tick: UInt64, waitingInput: [WaitingInputEvent] = []) {
+    /// Per vCPU, what it printed on the debug console since its last newline (at most
+    /// `MigrationWire.maxConsoleBytes` bytes each): the destination's console continues the line.
+    public var consoleUnfinished: [[UInt8]] = []
+    public init(frames: [UInt64], uptimeNanos: UInt64, waitingInput: [WaitingInputEvent] = []) {
         self.frames = frames
-        self.tick = tick
+        self.uptimeNanos = uptimeNanos
         self.waitingInput = waitingInput
     }
 }

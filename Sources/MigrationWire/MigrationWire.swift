@@ -18,6 +18,8 @@ public enum MigrationWire {
     public static let maxVCPUs = 64
     /// Waiting input events in one device state (16 bytes each on the wire).
     public static let maxWaitingInput = 65536
+    /// The debug console keeps at most this many bytes of an unfinished line.
+    public static let maxConsoleBytes = 4096
 
     enum Kind: UInt8 {
         case hello = 1, config, pages, roundEnd, vcpuState, deviceState, digests, complete, ready, commit, started, abort, accepted
@@ -49,10 +51,12 @@ public enum MigrationWire {
         case .deviceState(let d):
             w.u8(Kind.deviceState.rawValue); w.u32(UInt32(d.frames.count))
             for f in d.frames { w.u64(f) }
-            w.u64(d.tick)
+            w.u64(d.uptimeNanos)
             w.u32(UInt32(d.waitingInput.count))
             for e in d.waitingInput { w.u16(e.type); w.u16(e.code); w.u32(UInt32(bitPattern: e.value)); w.u32(UInt32(bitPattern: e.x)); w.u32(UInt32(bitPattern: e.y)) }
             w.u32(d.modeWidth); w.u32(d.modeHeight); w.u32(d.modePitch)
+            w.u32(UInt32(d.consoleUnfinished.count))
+            for line in d.consoleUnfinished { w.blob(line) }
         case .digests(let slot, let list):
             w.u8(Kind.digests.rawValue); w.u32(slot); w.u32(UInt32(list.count))
             for d in list { w.u64(d.page); w.u64(d.digest) }
@@ -153,7 +157,7 @@ public enum MigrationWire {
             guard n <= maxVCPUs else { throw .malformed("\(n) vCPU frame counters") }
             var frames: [UInt64] = []
             for _ in 0..<n { frames.append(try r.u64()) }
-            let tick = try r.u64()
+            let uptime = try r.u64()
             let count = Int(try r.u32())
             guard count <= maxWaitingInput else { throw .malformed("\(count) waiting input events (the limit is \(maxWaitingInput))") }
             var input: [WaitingInputEvent] = []
@@ -162,8 +166,11 @@ public enum MigrationWire {
                 input.append(WaitingInputEvent(type: try r.u16(), code: try r.u16(), value: Int32(bitPattern: try r.u32()),
                                                x: Int32(bitPattern: try r.u32()), y: Int32(bitPattern: try r.u32())))
             }
-            var d = DeviceState(frames: frames, tick: tick, waitingInput: input)
+            var d = DeviceState(frames: frames, uptimeNanos: uptime, waitingInput: input)
             d.modeWidth = try r.u32(); d.modeHeight = try r.u32(); d.modePitch = try r.u32()
+            let consoles = Int(try r.u32())
+            guard consoles <= maxVCPUs else { throw .malformed("\(consoles) console lines") }
+            for _ in 0..<consoles { d.consoleUnfinished.append(try r.blob(limit: maxConsoleBytes)) }
             m = .deviceState(d)
         case .digests:
             let slot = try r.u32()

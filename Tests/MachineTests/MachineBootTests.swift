@@ -179,6 +179,31 @@ final class MachineBootTests: XCTestCase {
         XCTAssertEqual(done.all, ["5", "6", "7", "8", "9", "10"], "no callback for the catch-up frames 3 and 4")
     }
 
+    /// A migrated guest's clock continues from the source's (uptime_ns and the pacing tick in
+    /// the counters page), even when that host has been up longer than this one, and an
+    /// unfinished console line carries on: the next newline completes the source's line.
+    func testRestoredClockAndConsoleContinue() throws {
+        let system = try requireKVM()
+        var config = try testConfig("idle", frames: 3)
+        config.guestHz = 1000
+        let lines = LineLog()
+        var events = MachineEvents()
+        events.consoleLine = { _, line in lines.append(line) }
+        let m = try Machine(system: system, config: config, events: events)
+        let far = DispatchTime.now().uptimeNanoseconds + 3_600_000_000_000 // an hour past this host's uptime
+        try m.restoreClockAndConsole(uptime: far, console: [Array("from the source: ".utf8)])
+        XCTAssertGreaterThanOrEqual(m.uptimeNanos, far)
+        XCTAssertLessThan(m.uptimeNanos, far + 60_000_000_000)
+        XCTAssertEqual(m.consoleUnfinished, ["from the source: "])
+        m.start()
+        _ = m.wait(seconds: 30)
+        let uptime = m.ram.pointer(at: Int(GuestLayout.counters) + 8).load(as: UInt64.self)
+        let tick = m.ram.pointer(at: Int(GuestLayout.counters)).load(as: UInt64.self)
+        XCTAssertGreaterThanOrEqual(uptime, far, "the counters page continues the source's clock")
+        XCTAssertGreaterThanOrEqual(tick, far / 1_000_000, "the pacing tick follows it")
+        XCTAssertTrue(lines.all.first?.hasPrefix("from the source: idle") ?? false, "the guest's first line completes the source's: \(lines.all)")
+    }
+
     func testConfigRangesAreCheckedWithClearMessages() throws {
         var c = try testConfig("idle")
         c.width = 10

@@ -11,11 +11,16 @@ struct MigrationWireTests {
         .pages(slot: 1, [PageRecord(page: 7, data: [UInt8](repeating: 0xAB, count: 4096)), PageRecord(page: 9, data: nil)]),
         .roundEnd(round: 3, pages: 1234),
         .vcpuState(index: 1, state: [9, 8, 7]),
-        .deviceState(DeviceState(frames: [10, 11], tick: 5)),
-        .deviceState(DeviceState(frames: [7], tick: 0, waitingInput: [
+        .deviceState(DeviceState(frames: [10, 11], uptimeNanos: 5)),
+        .deviceState(DeviceState(frames: [7], uptimeNanos: 0, waitingInput: [
             WaitingInputEvent(type: 1, code: 30, value: 1, x: 0, y: 0), WaitingInputEvent(type: 4, code: 0, value: -3, x: -1, y: 0),
             WaitingInputEvent(type: 2, code: 0, value: 0, x: 7679, y: Int32.min),
         ])),
+        .deviceState({
+            var d = DeviceState(frames: [3, 4], uptimeNanos: UInt64.max - 7)
+            d.consoleUnfinished = [Array("half a li".utf8), []]
+            return d
+        }()),
         .digests(slot: 0, [PageDigestRecord(page: 1, digest: 0xDEAD)]),
         .accepted, .complete, .ready, .commit(pausedNanos: 1_500_000), .started, .abort("destination refused the config"),
     ]

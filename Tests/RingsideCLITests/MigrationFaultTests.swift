@@ -418,14 +418,14 @@ final class MigrationFaultTests: XCTestCase {
              "protocol error: state for vCPU 1, but the machine has 1"),
             ("a vCPU state that is not one", try stream([.vcpuState(index: 0, state: Array(state.prefix(40)))]),
              "protocol error: vCPU 0's state: "),
-            ("frame counters for vCPUs the machine does not have", try stream([.deviceState(DeviceState(frames: [5, 5, 5], tick: 0))]),
+            ("frame counters for vCPUs the machine does not have", try stream([.deviceState(DeviceState(frames: [5, 5, 5], uptimeNanos: 0))]),
              "protocol error: 3 frame counters for 1 vCPUs"),
-            ("a waiting input event that is not one", try stream([.deviceState(DeviceState(frames: [5], tick: 0, waitingInput: [
+            ("a waiting input event that is not one", try stream([.deviceState(DeviceState(frames: [5], uptimeNanos: 0, waitingInput: [
                 WaitingInputEvent(type: 1, code: 30, value: 1, x: 0, y: 0), WaitingInputEvent(type: 99, code: 0, value: 0, x: 0, y: 0)]))]),
              "protocol error: waiting input event 1 is not an event (type 99, code 0, value 0)"),
             ("a round with the wrong page count", try stream([.pages(slot: GuestLayout.ramSlot, [PageRecord(page: 7, data: page)]), .roundEnd(round: 0, pages: 2)]),
              "protocol error: round 0 claims 2 pages but 1 arrived"),
-            ("complete without vCPU states", try stream([.deviceState(DeviceState(frames: [5], tick: 0)), .complete]),
+            ("complete without vCPU states", try stream([.deviceState(DeviceState(frames: [5], uptimeNanos: 0)), .complete]),
              "protocol error: complete with 0 of 1 vCPU states"),
             ("a digest that does not match", try stream([.pages(slot: GuestLayout.ramSlot, [PageRecord(page: 7, data: page)]),
                                                           .digests(slot: GuestLayout.ramSlot, [PageDigestRecord(page: 7, digest: 0)])]),
