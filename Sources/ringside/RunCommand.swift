@@ -40,6 +40,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
     @OptionGroup var migrate: MigrateOptions
+    @OptionGroup var vnc: VNCOptions
 
     func run() throws {
         // Before anything else, so a SIGTERM during start-up is a clean stop too.
@@ -64,6 +65,7 @@ protocol RunSettings {
     var stats: Bool { get }
     var migrationRoundsMS: Int? { get }
     var migrate: MigrateOptions { get }
+    var vnc: VNCOptions { get }
 }
 
 struct MachineOptions: ParsableArguments {

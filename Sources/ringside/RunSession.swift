@@ -157,6 +157,8 @@ final class RunSession: @unchecked Sendable {
         if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
         if dumper != nil { pngSink = session.makeDisplaySink(name: "png") }
         sinksReady.open()
+        let vncService = try VNCService.start(o.vnc, session: session, stats: o.stats)
+        defer { vncService?.stop() }
 
         var windowWanted = !o.headless && o.output.png == nil
         if windowWanted && ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {

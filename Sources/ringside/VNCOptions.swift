@@ -1,0 +1,121 @@
+import ArgumentParser
+import Display
+import Foundation
+import RFB
+import Tracking
+
+/// `--vnc`, `--vnc-password-file`, `--vnc-insecure` (for `run` and `receive`).
+struct VNCOptions: ParsableArguments {
+    @Option(name: .customLong("vnc"),
+            help: ArgumentHelp("Serve the screen to VNC clients on [ADDR]:PORT, or on :N meaning port 5900+N (QEMU's convention). ADDR defaults to 127.0.0.1; port 0 picks a free port and prints it.",
+                               valueName: "addr:port"))
+    var vnc: String?
+    @Option(name: .customLong("vnc-password-file"),
+            help: ArgumentHelp("Require VNC Authentication with the password on the first line of FILE (VNC uses its first 8 characters).", valueName: "file"))
+    var passwordFile: String?
+    @Flag(name: .customLong("vnc-insecure"), help: "Allow --vnc on a non-loopback address without a password.")
+    var insecure = false
+
+    /// Where to listen and with which password, or nil without --vnc. One line per mistake.
+    func plan() throws -> (host: String, port: Int, password: [UInt8]?)? {
+        guard let vnc else {
+            if passwordFile != nil { Console.error("warning: --vnc-password-file has no effect without --vnc") }
+            return nil
+        }
+        let host: String, port: Int
+        if vnc.hasPrefix(":"), let n = Int(vnc.dropFirst()) {
+            guard (0...(65535 - 5900)).contains(n) else { throw Failure("--vnc '\(vnc)': display :N must be 0...\(65535 - 5900) (port 5900+N)") }
+            (host, port) = ("127.0.0.1", 5900 + n)
+        } else {
+            (host, port) = try parseAddress(vnc, option: "--vnc", defaultHost: "127.0.0.1", allowPortZero: true)
+        }
+        var password: [UInt8]?
+        if let passwordFile {
+            let text: String
+            do { text = try String(contentsOfFile: passwordFile, encoding: .utf8) } catch {
+                throw Failure("--vnc-password-file \(passwordFile): cannot read it (\((error as NSError).localizedDescription))")
+            }
+            let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let p = line.hasSuffix("\r") ? String(line.dropLast()) : line
+            guard !p.isEmpty else { throw Failure("--vnc-password-file \(passwordFile): the first line is empty: put the password there") }
+            if p.utf8.count > 8 { Console.error("warning: VNC Authentication uses only the first 8 bytes of the password in \(passwordFile)") }
+            password = Array(p.utf8)
+        }
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if !loopback && password == nil && !insecure {
+            throw Failure("--vnc \(vnc) listens beyond this machine without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it")
+        }
+        return (host, port, password)
+    }
+}
+
+/// The tracking session as the RFB server's framebuffer: each VNC client is a display sink.
+final class TrackingFramebufferSource: FramebufferSource, @unchecked Sendable {
+    let session: TrackingSession
+    let desktopName: String
+    init(session: TrackingSession, name: String) {
+        self.session = session
+        desktopName = name
+    }
+    var geometry: FramebufferGeometry { session.withDisplay { $0.shadow.geometry } }
+    func makeReader(name: String) -> any FramebufferReader { SinkReader(session: session, sink: session.makeDisplaySink(name: name)) }
+    func onChange(_ body: @escaping @Sendable () -> Void) { session.onSync(body) }
+
+    final class SinkReader: FramebufferReader, @unchecked Sendable {
+        let session: TrackingSession
+        let sink: DisplaySink
+        init(session: TrackingSession, sink: DisplaySink) {
+            self.session = session
+            self.sink = sink
+        }
+        var hasChanges: Bool { session.hasChanges(for: sink) }
+        func read<R>(_ body: (FrameView, DirtyTileBitmap) throws -> R) rethrows -> R {
+            try session.read(sink) { d, dirty in
+                try d.shadow.withUnsafeBytes { bytes in try body(FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes), dirty) }
+            }
+        }
+    }
+}
+
+/// A running VNC server for one run, with its `--stats` line.
+final class VNCService {
+    let server: RFBServer
+    private var timer: DispatchSourceTimer?
+    private var lastBytes: UInt64 = 0
+
+    /// Starts the server (or returns nil without --vnc). Prints where it listens.
+    static func start(_ options: VNCOptions, session: TrackingSession, stats: Bool) throws -> VNCService? {
+        guard let plan = try options.plan() else { return nil }
+        var o = RFBServerOptions()
+        o.host = plan.host
+        o.port = plan.port
+        o.password = plan.password
+        let source = TrackingFramebufferSource(session: session, name: "ringside: \(session.machine.config.image.name)")
+        let server: RFBServer
+        do {
+            server = try RFBServer(source: source, options: o, input: session.machine.input, log: { Console.out($0) })
+        } catch { throw Failure("\(error)") }
+        Console.out("VNC server on \(formatAddress(plan.host, server.port))" + (plan.password != nil ? " (VNC Authentication)" : ""))
+        let s = VNCService(server: server)
+        if stats {
+            let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ringside.vnc-stats"))
+            t.schedule(deadline: .now() + 1, repeating: 1)
+            t.setEventHandler { [s] in
+                let b = s.server.bytesSent
+                Console.out(String(format: "vnc: %d clients, %.1f KiB/s sent", s.server.clientCount, Double(b - s.lastBytes) / 1024))
+                s.lastBytes = b
+            }
+            t.resume()
+            s.timer = t
+        }
+        return s
+    }
+
+    private init(server: RFBServer) { self.server = server }
+
+    func stop() {
+        timer?.cancel()
+        server.stop()
+        Console.out(String(format: "vnc: %.1f MiB sent in all", Double(server.bytesSent) / 1048576))
+    }
+}
