@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
         .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
-        .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM"]),
+        .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),

@@ -10,9 +10,6 @@ public enum RFBVersion: String, Sendable {
     /// Parses a client's 12-byte ProtocolVersion. Minor versions below 7 mean 3.3, above 8
     /// mean 3.8 (RFC 6143 7.1.1; Apple's 3.889 is 3.8).
     public static func parse(_ b: [UInt8]) throws(RFBProtocolError) -> RFBVersion {
-        func printable(_ b: [UInt8]) -> String {
-            "'" + String(decoding: b.map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self) + "'"
-        }
         guard b.count == 12, Array(b[0..<4]) == Array("RFB ".utf8), b[7] == UInt8(ascii: "."), b[11] == 0x0A,
               let major = Int(String(decoding: b[4..<7], as: UTF8.self)), b[4..<7].allSatisfy({ (48...57).contains($0) }),
               let minor = Int(String(decoding: b[8..<11], as: UTF8.self)), b[8..<11].allSatisfy({ (48...57).contains($0) })
@@ -63,11 +60,8 @@ public struct RFBServerProtocol: Sendable {
             switch state {
             case .version:
                 // Another protocol's greeting (SSH, HTTP) is refused as soon as it differs.
-                let prefix = buffer.getBytes(at: buffer.readerIndex, length: min(4, buffer.readableBytes)) ?? []
-                if prefix != Array("RFB ".utf8.prefix(prefix.count)) {
-                    throw .notRFB(String(describing: buffer.getBytes(at: buffer.readerIndex, length: min(12, buffer.readableBytes))
-                        .map { "'" + String(decoding: $0.map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self) + "'" } ?? ""))
-                }
+                let head = buffer.getBytes(at: buffer.readerIndex, length: min(12, buffer.readableBytes)) ?? []
+                if Array(head.prefix(4)) != Array("RFB ".utf8.prefix(min(4, head.count))) { throw .notRFB(printable(head)) }
                 guard let b = buffer.readBytes(length: 12) else { return nil }
                 let v = try RFBVersion.parse(b)
                 if v == .v3_3 {
@@ -124,6 +118,11 @@ public struct RFBServerProtocol: Sendable {
         for i in 0..<a.count { d |= a[i] ^ b[i] }
         return d == 0
     }
+}
+
+/// Bytes as a quoted string, anything unprintable as '?'.
+func printable(_ b: [UInt8]) -> String {
+    "'" + String(decoding: b.map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self) + "'"
 }
 
 @inline(__always)

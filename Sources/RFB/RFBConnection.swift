@@ -58,6 +58,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         if reader != nil {
             server.removed(self)
             if !closing { server.log("VNC client \(peer) disconnected") }
+        } else if !closing {
+            server.log("VNC client \(peer) left during the handshake")
         }
         closing = true
     }

@@ -231,6 +231,7 @@ final class RunSession: @unchecked Sendable {
         }
         Console.out(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", st.syncs, Double(st.syncs) / elapsed,
                            Double(st.dirtyTiles) / Double(max(1, st.syncs))))
+        if let vncService, !windowWanted, case .framesCompleted = outcome { vncService.holdFinalFrame(until: { closeRequested.isSet }) }
 
         if let (to, r) = migratedOut {
             Console.out(String(format: "migrated to %@: %d rounds%@, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",

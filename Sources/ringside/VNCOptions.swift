@@ -113,6 +113,13 @@ final class VNCService {
 
     private init(server: RFBServer) { self.server = server }
 
+    /// After --frames N without a window, keeps serving the final frame (as the window keeps
+    /// showing it) until Ctrl-C, SIGTERM or --seconds.
+    func holdFinalFrame(until stopped: () -> Bool) {
+        Console.out("frames done: serving the final frame to VNC clients until Ctrl-C or --seconds")
+        while !stopped() { usleep(20_000) }
+    }
+
     func stop() {
         timer?.cancel()
         server.stop()
