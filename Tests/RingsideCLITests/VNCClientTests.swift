@@ -42,12 +42,11 @@ final class VNCClientTests: XCTestCase {
     }
 
     /// The 5-6-5 pixel a 16 bpp client shows for `p`: each channel scaled to its bits as the
-    /// server does, then widened back as PIL does (high bits repeated).
+    /// server does (rounded), then widened back as PIL does (v * 255 / max, truncated).
     static func as565(_ p: UInt32) -> UInt32 {
         func q(_ v: UInt32, _ bits: UInt32) -> UInt32 {
             let max = (UInt32(1) << bits) - 1
-            let s = (v * max + 127) / 255
-            return (s << (8 - bits)) | (s >> (2 * bits - 8))
+            return ((v * max + 127) / 255) * 255 / max
         }
         return q((p >> 16) & 0xFF, 5) << 16 | q((p >> 8) & 0xFF, 6) << 8 | q(p & 0xFF, 5)
     }
@@ -68,7 +67,8 @@ final class VNCClientTests: XCTestCase {
                                          "--png", dir, "--seconds", "300"])
         XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
         let dump = try DecodedPNG(path: dir + "/frame-000025.png")
-        for (encoding, bpp) in [("raw", 32), ("zrle", 32), ("raw", 16), ("zrle", 16)] {
+        // vncdotool decodes ZRLE only with 3-byte CPIXELs (32 bpp), so ZRLE at 16 bpp is left to the unit tests.
+        for (encoding, bpp) in [("raw", 32), ("zrle", 32), ("raw", 16)] {
             let path = dir + "/vncdotool-\(encoding)-\(bpp).png"
             let r = try capture(port: port, encoding: encoding, bpp: bpp, to: path)
             XCTAssertEqual(r.status, 0, "vncdotool \(encoding) \(bpp) bpp: \(r.err)")
