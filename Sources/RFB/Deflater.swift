@@ -1,4 +1,4 @@
-@_implementationOnly import CRFB
+internal import CRFB
 
 /// One zlib stream (system zlib through the CRFB shim). ZRLE keeps one per connection for
 /// its whole life; each call ends with a sync flush so the client can decode up to there.

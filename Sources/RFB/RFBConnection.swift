@@ -152,6 +152,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         if req.incremental && !reader.hasChanges && !(client?.owesTiles ?? true) { return }
+        let started = DispatchTime.now().uptimeNanoseconds
         var gridSeen: TileGridBox?
         let rects: [RFBRect] = reader.read { frame, dirty in
             if client == nil { client = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
@@ -172,7 +173,9 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         client.withSent(grid: grid.grid) { frame in
             encode(list, of: frame, into: &w)
         }
-        send(w.finish())
+        let message = w.finish()
+        server.countUpdate(nanos: DispatchTime.now().uptimeNanoseconds - started)
+        send(message)
     }
 
     private func encode(_ rects: [RFBRect], of frame: FrameView, into w: inout UpdateWriter) {

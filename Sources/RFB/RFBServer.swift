@@ -35,6 +35,8 @@ public final class RFBServer: @unchecked Sendable {
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: RFBConnection] = [:]
     private let sent = Atomic<UInt64>(0)
+    private let updates = Atomic<UInt64>(0)
+    private let encodeNanos = Atomic<UInt64>(0)
     private let group: MultiThreadedEventLoopGroup
 
     /// Binds and starts accepting. Throws `RFBServerError.cannotListen` with the reason.
@@ -80,6 +82,15 @@ public final class RFBServer: @unchecked Sendable {
     public var clientCount: Int { lock.withLock { connections.count } }
     /// Bytes written to clients so far (updates and handshakes).
     public var bytesSent: UInt64 { sent.load(ordering: .relaxed) }
+
+    /// FramebufferUpdates sent so far, and the time spent finding and encoding them (ns).
+    public var updatesSent: UInt64 { updates.load(ordering: .relaxed) }
+    public var encodeNanoseconds: UInt64 { encodeNanos.load(ordering: .relaxed) }
+
+    func countUpdate(nanos: UInt64) {
+        updates.add(1, ordering: .relaxed)
+        encodeNanos.add(nanos, ordering: .relaxed)
+    }
 
     func added(_ c: RFBConnection) { lock.withLock { connections[ObjectIdentifier(c)] = c } }
     func removed(_ c: RFBConnection) { _ = lock.withLock { connections.removeValue(forKey: ObjectIdentifier(c)) } }

@@ -1,4 +1,4 @@
-@_implementationOnly import CRFB
+internal import CRFB
 
 /// VNC Authentication (RFC 6143 7.2.2): the client DES-encrypts the server's 16-byte
 /// challenge with its password as the key. DES is libcrypto's; the RFB quirk is ours: the

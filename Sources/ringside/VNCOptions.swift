@@ -81,7 +81,7 @@ final class TrackingFramebufferSource: FramebufferSource, @unchecked Sendable {
 final class VNCService {
     let server: RFBServer
     private var timer: DispatchSourceTimer?
-    private var lastBytes: UInt64 = 0
+    private var last: (bytes: UInt64, updates: UInt64, nanos: UInt64) = (0, 0, 0)
 
     /// Starts the server (or returns nil without --vnc). Prints where it listens.
     static func start(_ options: VNCOptions, session: TrackingSession, stats: Bool) throws -> VNCService? {
@@ -101,9 +101,12 @@ final class VNCService {
             let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ringside.vnc-stats"))
             t.schedule(deadline: .now() + 1, repeating: 1)
             t.setEventHandler { [s] in
-                let b = s.server.bytesSent
-                Console.out(String(format: "vnc: %d clients, %.1f KiB/s sent", s.server.clientCount, Double(b - s.lastBytes) / 1024))
-                s.lastBytes = b
+                let (b, u, ns) = (s.server.bytesSent, s.server.updatesSent, s.server.encodeNanoseconds)
+                let du = max(1, u - s.last.updates)
+                Console.out(String(format: "vnc: %d clients, %d updates/s, %.1f KiB/s sent, %.1f KiB and %.0f us to find and encode per update",
+                                   s.server.clientCount, u - s.last.updates, Double(b - s.last.bytes) / 1024,
+                                   Double(b - s.last.bytes) / 1024 / Double(du), Double(ns - s.last.nanos) / 1000 / Double(du)))
+                s.last = (b, u, ns)
             }
             t.resume()
             s.timer = t
