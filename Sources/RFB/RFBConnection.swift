@@ -29,6 +29,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var timers: [Scheduled<Void>] = []
     private var stallTask: RepeatedTask?
     private let wakeQueued = Atomic<Bool>(false)
+    /// FramebufferUpdates sent to this client.
+    private var updates = 0
 
     init(server: RFBServer, channel: Channel) {
         self.server = server
@@ -57,7 +59,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         stallTask?.cancel()
         if reader != nil {
             server.removed(self)
-            if !closing { server.log("VNC client \(peer) disconnected") }
+            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(choice.name), \(translator.format.bitsPerPixel) bpp)") }
         } else if !closing {
             server.log("VNC client \(peer) left during the handshake")
         }
@@ -175,6 +177,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         let message = w.finish()
         server.countUpdate(nanos: DispatchTime.now().uptimeNanoseconds - started)
+        updates += 1
         send(message)
     }
 

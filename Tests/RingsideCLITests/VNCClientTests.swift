@@ -86,6 +86,50 @@ final class VNCClientTests: XCTestCase {
         XCTAssertFalse(p.out.contains("dropped"), p.transcript)
     }
 
+    func testTigerVNCViewerShowsTheFrameExactlyOverTight() throws {
+        try requireKVM()
+        guard let viewer = XvfbScreen.which("xtigervncviewer") else { throw XCTSkip("needs xtigervncviewer (apt-get install tigervnc-viewer)") }
+        let screen = try XvfbScreen.acquire()
+        let dir = try MigrationCheck.tempDir(self, "vnc-tiger")
+        let (p, port) = try startServer(["--guest", "pattern", "--guest-hz", "0", "--frames", "25", "--width", "333", "--height", "211",
+                                         "--png", dir, "--seconds", "300"])
+        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
+        let v = Process()
+        v.executableURL = URL(fileURLWithPath: viewer)
+        v.arguments = ["127.0.0.1::\(port)"]
+        var env = ProcessInfo.processInfo.environment
+        env["DISPLAY"] = screen.display
+        v.environment = env
+        v.standardOutput = FileHandle.nullDevice
+        v.standardError = FileHandle.nullDevice
+        try v.run()
+        defer { if v.isRunning { v.terminate(); v.waitUntilExit() } }
+        XCTAssertTrue(p.waitForOutput("connected (RFB 3.8)", timeout: 20), p.transcript)
+        // The viewer's window sits where the X server put it, decorations or not: find the
+        // frame's top-left corner in the screenshot, then compare every pixel.
+        let dump = try DecodedPNG(path: dir + "/frame-000025.png")
+        var best = -1
+        for _ in 0..<40 where best != 0 {
+            usleep(250_000)
+            let shot = try screen.capture()
+            search: for oy in 0..<100 {
+                for ox in 0..<100 where shot.pixel(x: ox, y: oy) == dump.pixel(x: 0, y: 0)
+                    && shot.pixel(x: ox + 332, y: oy + 210) == dump.pixel(x: 332, y: 210) {
+                    var wrong = 0
+                    for y in 0..<211 { for x in 0..<333 where shot.pixel(x: ox + x, y: oy + y) != dump.pixel(x: x, y: y) { wrong += 1 } }
+                    best = wrong
+                    if wrong == 0 { break search }
+                }
+            }
+        }
+        XCTAssertEqual(best, 0, "the viewer shows frame 25 exactly (-1: not found on screen)")
+        v.terminate()
+        v.waitUntilExit()
+        XCTAssertTrue(p.waitForOutput("updates (Tight, 32 bpp)", timeout: 10), "TigerVNC asked for Tight\n\(p.transcript)")
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+    }
+
     func testPasswordIsCheckedAndBadClientsAreDroppedWithOneLineEach() throws {
         try requireKVM()
         try requireVncdotool()
