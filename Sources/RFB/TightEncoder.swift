@@ -50,7 +50,11 @@ public final class TightEncoder {
         let is888 = t.format.bitsPerPixel == 32 && t.format.depth == 24 && t.format.redMax == 255 && t.format.greenMax == 255
             && t.format.blueMax == 255 && t.format.redShift % 8 == 0 && t.format.greenShift % 8 == 0 && t.format.blueShift % 8 == 0
         func tpixel(_ p: UInt32, _ v: UInt32, into o: inout [UInt8]) {
-            if is888 { o += [UInt8((p >> 16) & 0xFF), UInt8((p >> 8) & 0xFF), UInt8(p & 0xFF)] } else { t.append(v, to: &o) }
+            if is888 {
+                o.append(UInt8((p >> 16) & 0xFF)); o.append(UInt8((p >> 8) & 0xFF)); o.append(UInt8(p & 0xFF))
+            } else {
+                t.append(v, to: &o)
+            }
         }
         data.removeAll(keepingCapacity: true)
         if palette.count == 1 {

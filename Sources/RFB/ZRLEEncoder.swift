@@ -132,6 +132,10 @@ public final class ZRLEEncoder {
         let wire: (UInt8, UInt8, UInt8, UInt8) = t.format.bigEndian
             ? (UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v))
             : (UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 24))
-        if offset == 0 { tiles += [wire.0, wire.1, wire.2] } else { tiles += [wire.1, wire.2, wire.3] }
+        if offset == 0 {
+            tiles.append(wire.0); tiles.append(wire.1); tiles.append(wire.2)
+        } else {
+            tiles.append(wire.1); tiles.append(wire.2); tiles.append(wire.3)
+        }
     }
 }

@@ -52,6 +52,7 @@ final class RunSession: @unchecked Sendable {
 
     func execute() throws -> Int32 {
         let o = options
+        let vncPlan = try o.vnc.plan() // refused before anything boots
         let mode = try o.tracking.mode()
         let tile = try o.tracking.tileSize()
         let policy = try o.output.pngPolicy()
@@ -157,7 +158,7 @@ final class RunSession: @unchecked Sendable {
         if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
         if dumper != nil { pngSink = session.makeDisplaySink(name: "png") }
         sinksReady.open()
-        let vncService = try VNCService.start(o.vnc, session: session, stats: o.stats)
+        let vncService = try vncPlan.map { try VNCService.start($0, session: session, stats: o.stats) }
         defer { vncService?.stop() }
 
         var windowWanted = !o.headless && o.output.png == nil

@@ -83,9 +83,8 @@ final class VNCService {
     private var timer: DispatchSourceTimer?
     private var last: (bytes: UInt64, updates: UInt64, nanos: UInt64) = (0, 0, 0)
 
-    /// Starts the server (or returns nil without --vnc). Prints where it listens.
-    static func start(_ options: VNCOptions, session: TrackingSession, stats: Bool) throws -> VNCService? {
-        guard let plan = try options.plan() else { return nil }
+    /// Starts the server for a plan from `VNCOptions.plan()`. Prints where it listens.
+    static func start(_ plan: (host: String, port: Int, password: [UInt8]?), session: TrackingSession, stats: Bool) throws -> VNCService {
         var o = RFBServerOptions()
         o.host = plan.host
         o.port = plan.port

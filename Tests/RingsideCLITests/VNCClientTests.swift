@@ -58,6 +58,21 @@ final class VNCClientTests: XCTestCase {
         return n
     }
 
+    func testVNCOptionMistakesAreOneLineBeforeBoot() throws {
+        let dir = try MigrationCheck.tempDir(self, "vnc-options")
+        try "\n".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
+        for (args, needle) in [(["--vnc", "0.0.0.0:5999"], "without a password: give --vnc-password-file FILE, or --vnc-insecure"),
+                               (["--vnc", ":70000"], "display :N must be 0...59635"),
+                               (["--vnc", "localhost"], "is not an address"),
+                               (["--vnc", ":1", "--vnc-password-file", dir + "/empty"], "the first line is empty"),
+                               (["--vnc", ":1", "--vnc-password-file", dir + "/missing"], "cannot read it")] {
+            let r = try runRingside(["run", "--headless", "--frames", "1"] + args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.err)")
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one line for \(args): \(r.err)")
+            XCTAssertTrue(r.err.contains(needle), "\(args): \(r.err)")
+        }
+    }
+
     func testRealClientsCaptureExactlyTheFrameRingsideDumped() throws {
         try requireKVM()
         try DecodedPNG.requireDecoder()
