@@ -46,6 +46,7 @@ let package = Package(
         .target(name: "RFB", dependencies: [
             "Display", "Input", "CRFB",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2")]),
         .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput"]),

@@ -45,7 +45,21 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         proto = RFBServerProtocol(password: server.options.password, challenge: challenge)
     }
 
+    /// Added to a channel already open (after a WebSocket upgrade): start at once.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    private var started = false
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
         send(RFBVersion.serverGreeting)
         let loop = context.eventLoop
         timers.append(loop.scheduleTask(in: .milliseconds(Int64(server.options.handshakeTimeout * 1000))) { [self] in

@@ -17,6 +17,8 @@ public struct RFBServerOptions: Sendable {
     /// Bytes queued for a client above which no new update is started for it (the next
     /// one then carries the latest pixels: updates coalesce, memory stays bounded).
     public var highWater = 1 << 20
+    /// Whether to listen for plain TCP clients (off when only WebSocket clients are served).
+    public var listensTCP = true
     public init() {}
 }
 
@@ -32,12 +34,13 @@ public final class RFBServer: @unchecked Sendable {
     let input: (any InputSink)?
     let log: @Sendable (String) -> Void
     private var channel: Channel?
+    private var extraListeners: [Channel] = []
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: RFBConnection] = [:]
     private let sent = Atomic<UInt64>(0)
     private let updates = Atomic<UInt64>(0)
     private let encodeNanos = Atomic<UInt64>(0)
-    private let group: MultiThreadedEventLoopGroup
+    let group: MultiThreadedEventLoopGroup
 
     /// Binds and starts accepting. Throws `RFBServerError.cannotListen` with the reason.
     public init(source: any FramebufferSource, options: RFBServerOptions, input: (any InputSink)?,
@@ -48,7 +51,7 @@ public final class RFBServer: @unchecked Sendable {
         self.log = log
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         let water = options.highWater
-        do {
+        if options.listensTCP { do {
             let ch = try ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 64)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -66,13 +69,14 @@ public final class RFBServer: @unchecked Sendable {
         } catch {
             try? group.syncShutdownGracefully()
             throw .cannotListen("\(Self.describe(options.host, options.port)): \(Self.reason(error))")
-        }
+        } }
         source.onChange { [weak self] in self?.wakeAll() }
     }
 
     /// Closes the listener and every client.
     public func stop() {
         try? channel?.close().wait()
+        for l in lock.withLock({ extraListeners }) { try? l.close().wait() }
         let all = lock.withLock { Array(connections.values) }
         for c in all { try? c.channel.close().wait() }
         try? group.syncShutdownGracefully()
@@ -91,6 +95,8 @@ public final class RFBServer: @unchecked Sendable {
         updates.add(1, ordering: .relaxed)
         encodeNanos.add(nanos, ordering: .relaxed)
     }
+
+    func lockedAppend(_ listener: Channel) { lock.withLock { extraListeners.append(listener) } }
 
     func added(_ c: RFBConnection) { lock.withLock { connections[ObjectIdentifier(c)] = c } }
     func removed(_ c: RFBConnection) { _ = lock.withLock { connections.removeValue(forKey: ObjectIdentifier(c)) } }

@@ -13,22 +13,36 @@ struct VNCOptions: ParsableArguments {
     @Option(name: .customLong("vnc-password-file"),
             help: ArgumentHelp("Require VNC Authentication with the password on the first line of FILE (VNC uses its first 8 characters).", valueName: "file"))
     var passwordFile: String?
-    @Flag(name: .customLong("vnc-insecure"), help: "Allow --vnc on a non-loopback address without a password.")
+    @Flag(name: .customLong("vnc-insecure"), help: "Allow --vnc or --vnc-websocket on a non-loopback address without a password.")
     var insecure = false
+    @Option(name: .customLong("vnc-websocket"),
+            help: ArgumentHelp("Serve RFB over WebSocket on [ADDR]:PORT for noVNC, and noVNC's own files from /usr/share/novnc when installed (open http://ADDR:PORT/vnc.html).",
+                               valueName: "addr:port"))
+    var websocket: String?
+
+    /// Where and how to serve.
+    struct Plan {
+        var tcp: (host: String, port: Int)?
+        var websocket: (host: String, port: Int)?
+        var password: [UInt8]?
+    }
 
     /// Where to listen and with which password, or nil without --vnc. One line per mistake.
-    func plan() throws -> (host: String, port: Int, password: [UInt8]?)? {
-        guard let vnc else {
+    func plan() throws -> Plan? {
+        guard vnc != nil || websocket != nil else {
             if passwordFile != nil { Console.error("warning: --vnc-password-file has no effect without --vnc") }
             return nil
         }
-        let host: String, port: Int
-        if vnc.hasPrefix(":"), let n = Int(vnc.dropFirst()) {
-            guard (0...(65535 - 5900)).contains(n) else { throw Failure("--vnc '\(vnc)': display :N must be 0...\(65535 - 5900) (port 5900+N)") }
-            (host, port) = ("127.0.0.1", 5900 + n)
-        } else {
-            (host, port) = try parseAddress(vnc, option: "--vnc", defaultHost: "127.0.0.1", allowPortZero: true)
+        var tcp: (host: String, port: Int)?
+        if let vnc {
+            if vnc.hasPrefix(":"), let n = Int(vnc.dropFirst()) {
+                guard (0...(65535 - 5900)).contains(n) else { throw Failure("--vnc '\(vnc)': display :N must be 0...\(65535 - 5900) (port 5900+N)") }
+                tcp = ("127.0.0.1", 5900 + n)
+            } else {
+                tcp = try parseAddress(vnc, option: "--vnc", defaultHost: "127.0.0.1", allowPortZero: true)
+            }
         }
+        let ws: (host: String, port: Int)? = try websocket.map { try parseAddress($0, option: "--vnc-websocket", defaultHost: "127.0.0.1", allowPortZero: true) }
         var password: [UInt8]?
         if let passwordFile {
             let text: String
@@ -41,11 +55,13 @@ struct VNCOptions: ParsableArguments {
             if p.utf8.count > 8 { Console.error("warning: VNC Authentication uses only the first 8 bytes of the password in \(passwordFile)") }
             password = Array(p.utf8)
         }
-        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
-        if !loopback && password == nil && !insecure {
-            throw Failure("--vnc \(vnc) listens beyond this machine without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it")
+        func loopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
+        for (option, address) in [("--vnc", tcp), ("--vnc-websocket", ws)] {
+            if let address, !loopback(address.host), password == nil, !insecure {
+                throw Failure("\(option) \(formatAddress(address.host, address.port)) listens beyond this machine without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it")
+            }
         }
-        return (host, port, password)
+        return Plan(tcp: tcp, websocket: ws, password: password)
     }
 }
 
@@ -84,17 +100,31 @@ final class VNCService {
     private var last: (bytes: UInt64, updates: UInt64, nanos: UInt64) = (0, 0, 0)
 
     /// Starts the server for a plan from `VNCOptions.plan()`. Prints where it listens.
-    static func start(_ plan: (host: String, port: Int, password: [UInt8]?), session: TrackingSession, stats: Bool) throws -> VNCService {
+    static func start(_ plan: VNCOptions.Plan, session: TrackingSession, stats: Bool) throws -> VNCService {
         var o = RFBServerOptions()
-        o.host = plan.host
-        o.port = plan.port
+        o.host = plan.tcp?.host ?? "127.0.0.1"
+        o.port = plan.tcp?.port ?? 0
+        o.listensTCP = plan.tcp != nil
         o.password = plan.password
         let source = TrackingFramebufferSource(session: session, name: "ringside: \(session.machine.config.image.name)")
         let server: RFBServer
         do {
             server = try RFBServer(source: source, options: o, input: session.machine.input, log: { Console.out($0) })
         } catch { throw Failure("\(error)") }
-        Console.out("VNC server on \(formatAddress(plan.host, server.port))" + (plan.password != nil ? " (VNC Authentication)" : ""))
+        if let tcp = plan.tcp {
+            Console.out("VNC server on \(formatAddress(tcp.host, server.port))" + (plan.password != nil ? " (VNC Authentication)" : ""))
+        }
+        if let ws = plan.websocket {
+            let root = "/usr/share/novnc"
+            let files = FileManager.default.fileExists(atPath: root + "/vnc.html") ? root : nil
+            let port: Int
+            do { port = try server.listenWebSocket(host: ws.host, port: ws.port, webRoot: files) } catch {
+                server.stop()
+                throw Failure("\(error)")
+            }
+            Console.out("VNC over WebSocket on \(formatAddress(ws.host, port))"
+                + (files != nil ? ": open http://\(formatAddress(ws.host, port))/vnc.html" : " (noVNC's files are not installed: apt-get install novnc)"))
+        }
         let s = VNCService(server: server)
         if stats {
             let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ringside.vnc-stats"))
