@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "MigrationWire"),
         // Live migration between two ringside processes: pre-copy from the dirty list over SwiftNIO.
         .target(name: "LiveMigration", dependencies: [
-            "Tracking", "Machine", "KVM", "MigrationWire",
+            "Tracking", "Machine", "KVM", "MigrationWire", "Input",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // libpng shim (setjmp error handling stays in C).
@@ -48,27 +48,28 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
-        .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2")]),
-        .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput"]),
+        .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
+        .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
-        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire"]),
+        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "RFB",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["KVM", "Machine"], path: "Tests/TestSupport"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "TestSupport"]),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "TestSupport"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "Input", "TestSupport"]),
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport", "NoLossCheck"]),
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
-        .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "TestSupport"]),
+        .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "Input", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
+        .testTarget(name: "InputTests", dependencies: ["Input"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]

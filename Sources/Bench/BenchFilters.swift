@@ -18,7 +18,7 @@ public enum BenchFilters {
             } else if let w = BenchWorkload.named(item) {
                 found = [w]
             } else {
-                throw BenchError("--guests: unknown guest '\(item)' (use idle, desktop, terminal, plasma, bounce, or bounceN for N sprites, e.g. bounce16)")
+                throw BenchError("--guests: unknown guest '\(item)' (use idle, desktop, terminal, plasma, bounce, bounceN for N sprites, e.g. bounce16, or alternate / alternateN for phases of N frames)")
             }
             for w in found where !out.contains(w) { out.append(w) }
         }

@@ -19,17 +19,26 @@ public struct BenchWorkload: Sendable, Equatable, Hashable, CustomStringConverti
 
     public var description: String { label }
 
-    /// The guests the bench knows, in the default matrix's order (sparse to dense).
+    /// The guests the bench knows, in the default matrix's order (sparse to dense, then the
+    /// one that alternates between the two).
     public static let defaults: [BenchWorkload] = [
         named("idle")!, named("desktop")!, named("terminal")!,
-        named("bounce4")!, named("bounce16")!, named("bounce64")!, named("plasma")!,
+        named("bounce4")!, named("bounce16")!, named("bounce64")!, named("plasma")!, named("alternate")!,
     ]
 
     static let plainGuests = ["idle", "desktop", "terminal", "plasma"]
 
-    /// `idle`, `desktop`, `terminal`, `plasma`, or `bounceN` (N sprites, 1...4096).
+    /// Frames per phase of plain `alternate` (one second at 60 Hz).
+    public static let alternatePeriod = 60
+
+    /// `idle`, `desktop`, `terminal`, `plasma`, `bounceN` (N sprites, 1...4096), or
+    /// `alternateN` (quiet and animated phases of N frames, 1...1000000; plain `alternate`: 60).
     public static func named(_ text: String) -> BenchWorkload? {
         if plainGuests.contains(text) { return BenchWorkload(label: text, guest: text, arguments: "") }
+        if text == "alternate" { return named("alternate\(alternatePeriod)").map { BenchWorkload(label: text, guest: $0.guest, arguments: $0.arguments) } }
+        if text.hasPrefix("alternate"), let n = Int(text.dropFirst("alternate".count)), (1...1_000_000).contains(n) {
+            return BenchWorkload(label: "alternate\(n)", guest: "alternate", arguments: "period=\(n)")
+        }
         if text.hasPrefix("bounce"), let n = Int(text.dropFirst("bounce".count)), (1...4096).contains(n) {
             return BenchWorkload(label: "bounce\(n)", guest: "bounce", arguments: "sprites=\(n)")
         }
@@ -86,6 +95,7 @@ public struct BenchGroup: Sendable {
     public let resolution: BenchResolution
     public let ramBytes: UInt64
     public let cells: [BenchCell]
+    public let cpus: Int
     /// Index of the first cell in the whole matrix (0-based).
     public let firstIndex: Int
 }
@@ -94,9 +104,16 @@ public struct BenchGroup: Sendable {
 public struct BenchPlan: Sendable {
     public var workloads = BenchWorkload.defaults
     public var resolutions = BenchResolution.defaults
-    public var modes = TrackingMode.fixed
+    public var modes = TrackingMode.fixed + [.auto]
     public var ramSizes: [UInt64] = [256 << 20, 4 << 30, 16 << 30]
-    public var cpus = 1
+    /// vCPU counts: each adds its rows. Rows with more than one vCPU run at the smallest RAM
+    /// size only (the RAM size's cost is measured with one).
+    public var cpuCounts = [1, 2]
+    /// The largest vCPU count (setting it asks for that count alone).
+    public var cpus: Int {
+        get { cpuCounts.max() ?? 1 }
+        set { cpuCounts = [newValue] }
+    }
     /// Subscribe a migration list in the modes that have one (ring, bitmap): RAM is logged too.
     public var migration = true
     /// Lockstep frames measured per cell (phase A), split over `rounds`.
@@ -137,7 +154,7 @@ public struct BenchPlan: Sendable {
     /// The small matrix for `--quick`: about 20 s in a release build.
     public static var quick: BenchPlan {
         var p = BenchPlan()
-        p.workloads = ["desktop", "plasma", "bounce16"].map { BenchWorkload.named($0)! }
+        p.workloads = ["desktop", "plasma", "bounce16", "alternate10"].map { BenchWorkload.named($0)! }
         p.resolutions = [BenchResolution(width: 640, height: 480), BenchResolution(width: 1280, height: 800)]
         p.ramSizes = [256 << 20]
         p.frames = 20
@@ -157,9 +174,10 @@ public struct BenchPlan: Sendable {
         var out: [BenchGroup] = []
         var index = 0
         let smallest = ramSizes.min()
+        for cpus in cpuCounts {
         for w in workloads {
             for r in resolutions {
-                for ram in ramSizes {
+                for ram in ramSizes where cpus == 1 || ram == smallest {
                     // Auto subscribes no migration list: a subscriber would pin its framebuffer
                     // logged, and auto is measured as the display's choice.
                     func logsRAM(_ m: TrackingMode) -> Bool { migration && m.hasPageList && m != .auto }
@@ -171,10 +189,11 @@ public struct BenchPlan: Sendable {
                                       migration: logsRAM(mode), cpus: cpus, sinks: $0)
                         }
                     }
-                    out.append(BenchGroup(workload: w, resolution: r, ramBytes: ram, cells: cells, firstIndex: index))
+                    out.append(BenchGroup(workload: w, resolution: r, ramBytes: ram, cells: cells, cpus: cpus, firstIndex: index))
                     index += cells.count
                 }
             }
+        }
         }
         return out
     }

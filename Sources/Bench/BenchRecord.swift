@@ -45,6 +45,12 @@ public struct BenchRecord: Sendable, Equatable {
     public var guestFPS: Double?
     public var hostMedianMicros: Double?
     public var hostP99Micros: Double?
+    /// Mean host µs per frame over the lockstep run (a workload that changes character has
+    /// no meaningful median).
+    public var hostMeanMicros: Double?
+    /// Frames per second of the whole lockstep run: frames over the guest's time plus the
+    /// host's (the two take turns there), the run's overall speed.
+    public var lockstepFPS: Double?
     public var harvestMicros: Double?
     public var resetMicros: Double?
     public var foldMicros: Double?
@@ -85,6 +91,7 @@ public struct BenchRecord: Sendable, Equatable {
             ("dirty_pages", .number(dirtyPages)), ("dirty_tiles", .number(dirtyTiles)), ("bytes_copied", .number(bytesCopied)),
             ("latency_p50_us", .number(latencyP50Micros)), ("latency_p99_us", .number(latencyP99Micros)),
             ("free_run_guest_fps", .number(freeRunGuestFPS)),
+            ("host_us_mean", .number(hostMeanMicros)), ("lockstep_fps", .number(lockstepFPS)),
         ] + paced.flatMap(\.fields)
     }
 
@@ -211,6 +218,7 @@ public enum BenchFiles {
                                 cpus: try int("cpus"), ramBytes: UInt64(try int("ram_bytes")), frames: try int("frames"))
             r.displayFPS = number("display_fps"); r.guestFPS = number("guest_fps")
             r.hostMedianMicros = number("host_us_median"); r.hostP99Micros = number("host_us_p99")
+            r.hostMeanMicros = number("host_us_mean"); r.lockstepFPS = number("lockstep_fps")
             r.harvestMicros = number("harvest_us"); r.resetMicros = number("reset_us"); r.foldMicros = number("fold_us")
             r.copyMicros = number("copy_us"); r.presentMicros = number("present_us")
             r.dirtyPages = number("dirty_pages"); r.dirtyTiles = number("dirty_tiles"); r.bytesCopied = number("bytes_copied")

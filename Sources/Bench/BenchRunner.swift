@@ -100,7 +100,8 @@ public final class BenchRunner: @unchecked Sendable {
         let ring = (try? TrackingPlan.make(mode: .ring, ringEntries: plan.ringEntries, caps: caps, migration: false))?.reason ?? "?"
         return [
             "KVM: ring mode uses \(ring); bitmap mode uses \(TrackingPlan.bitmapPlan(requested: .bitmap, caps: caps, why: nil).reason)",
-            "\(plan.cpus) vCPU\(plan.cpus > 1 ? "s" : ""), \(ProcessInfo.processInfo.activeProcessorCount) host cores, tile \(plan.tileWidth)x\(plan.tileHeight)"
+            plan.cpuCounts.map(String.init).joined(separator: " and ") + " vCPU\(plan.cpus > 1 ? "s" : "")"
+                + (plan.cpuCounts.count > 1 ? " (more than one at the smallest RAM size only)" : "") + ", \(ProcessInfo.processInfo.activeProcessorCount) host cores, tile \(plan.tileWidth)x\(plan.tileHeight)"
                 + (plan.migration ? "; ring/bitmap cells subscribe a migration list (RAM logged); compare/full run at the smallest RAM size only"
                                   : "; no migration list: RAM is not logged, every mode runs at the smallest RAM size only"),
             "phase A (lockstep): \(plan.warmupFrames) warm-up + \(plan.frames) frames per cell, host cost of one refresh per guest frame "
@@ -152,7 +153,7 @@ public final class BenchRunner: @unchecked Sendable {
         c.ramBytes = group.ramBytes
         c.width = group.resolution.width
         c.height = group.resolution.height
-        c.cpus = plan.cpus
+        c.cpus = group.cpus
         c.guestHz = 0
         return c
     }

@@ -160,6 +160,10 @@ final class LockstepProbe: @unchecked Sendable {
         let host = us(hostNs)
         record.hostMedianMicros = percentile(sorted: host, 0.5)
         record.hostP99Micros = percentile(sorted: host, 0.99)
+        let hostSum = host.reduce(0, +)
+        record.hostMeanMicros = hostSum / Double(count)
+        let guestSum = us(guestNs).reduce(0, +)
+        record.lockstepFPS = hostSum + guestSum > 0 ? Double(count) * 1e6 / (hostSum + guestSum) : nil
         record.displayFPS = record.hostMedianMicros.map { 1e6 / max($0, 0.001) }
         record.harvestMicros = percentile(sorted: us(harvestNs), 0.5)
         record.resetMicros = percentile(sorted: us(resetNs), 0.5)
@@ -178,6 +182,11 @@ final class LockstepProbe: @unchecked Sendable {
                                 Double(ringFullHarvests) / Double(count), ringEntries))
         }
         if resetMismatches > 0 { notes.append("\(resetMismatches) KVM_RESET_DIRTY_RINGS count mismatches") }
+        if cell.mode == .auto {
+            let st = session.totalStats
+            let fault = session.writeFaultNanos.map { String(format: "%.1f us", $0 / 1000) } ?? "?"
+            notes.append("auto: \(st.methodSwitches) switch\(st.methodSwitches == 1 ? "" : "es") of method in lockstep, ending \(st.method?.rawValue ?? "?") (write fault \(fault) a page)")
+        }
     }
 
     private var ringEntries: Int {

@@ -3,6 +3,7 @@
 #include "csdl.h"
 
 #include <SDL2/SDL.h>
+#include <X11/Xlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,15 @@ struct csdl_window {
 
 static void set_error(char *err, size_t errlen, const char *what) {
     if (err && errlen > 0) snprintf(err, errlen, "%s: %s", what, SDL_GetError());
+}
+
+// Xlib's default error handler exits the process. An X request about a window that is
+// already gone (seen under Xvfb when SDL wakes its event wait as the window closes) is
+// harmless to a VMM, so BadWindow is ignored; every other error goes to the handler before.
+static XErrorHandler previous_x_error_handler;
+static int on_x_error(Display *display, XErrorEvent *e) {
+    if (e->error_code == BadWindow) return 0;
+    return previous_x_error_handler ? previous_x_error_handler(display, e) : 0;
 }
 
 int csdl_video_init(int present_path, char *err, size_t errlen) {
@@ -35,6 +45,10 @@ int csdl_video_init(int present_path, char *err, size_t errlen) {
         SDL_QuitSubSystem(SDL_INIT_VIDEO);
         if (err && errlen > 0) snprintf(err, errlen, "no display server answered (SDL found only its %s driver)", driver);
         return -1;
+    }
+    if (driver && !strcmp(driver, "x11")) {
+        XErrorHandler old = XSetErrorHandler(on_x_error);
+        if (old != on_x_error) previous_x_error_handler = old;
     }
     return 0;
 }
@@ -141,6 +155,7 @@ static int32_t key_of(SDL_Keycode k) {
     case SDLK_s: return CSDL_KEY_S;
     case SDLK_F12: return CSDL_KEY_F12;
     case SDLK_d: return CSDL_KEY_D;
+    case SDLK_m: return CSDL_KEY_M;
     default: return CSDL_KEY_OTHER;
     }
 }
@@ -156,10 +171,40 @@ int csdl_wait_event(csdl_event *out, int timeout_ms) {
             out->kind = CSDL_EVENT_QUIT;
             return 1;
         case SDL_KEYDOWN:
+        case SDL_KEYUP:
             if (e.key.repeat) break;
             out->kind = CSDL_EVENT_KEY;
             out->key = key_of(e.key.keysym.sym);
+            out->evdev = csdl_evdev_code(e.key.keysym.scancode);
+            out->down = e.type == SDL_KEYDOWN;
+            out->ctrl_alt = (e.key.keysym.mod & KMOD_CTRL) && (e.key.keysym.mod & KMOD_ALT);
             return 1;
+        case SDL_MOUSEMOTION:
+            if (e.motion.which == SDL_TOUCH_MOUSEID) break;
+            out->kind = CSDL_EVENT_MOTION;
+            out->x = e.motion.x;
+            out->y = e.motion.y;
+            return 1;
+        case SDL_MOUSEBUTTONDOWN:
+        case SDL_MOUSEBUTTONUP:
+            if (e.button.which == SDL_TOUCH_MOUSEID) break;
+            if (e.button.button != SDL_BUTTON_LEFT && e.button.button != SDL_BUTTON_MIDDLE && e.button.button != SDL_BUTTON_RIGHT) break;
+            out->kind = CSDL_EVENT_BUTTON;
+            out->button = e.button.button == SDL_BUTTON_LEFT ? CSDL_BUTTON_LEFT
+                        : e.button.button == SDL_BUTTON_MIDDLE ? CSDL_BUTTON_MIDDLE : CSDL_BUTTON_RIGHT;
+            out->down = e.type == SDL_MOUSEBUTTONDOWN;
+            out->x = e.button.x;
+            out->y = e.button.y;
+            return 1;
+        case SDL_MOUSEWHEEL: {
+            if (e.wheel.which == SDL_TOUCH_MOUSEID) break;
+            int flip = e.wheel.direction == SDL_MOUSEWHEEL_FLIPPED ? -1 : 1;
+            if (e.wheel.x == 0 && e.wheel.y == 0) break;
+            out->kind = CSDL_EVENT_WHEEL;
+            out->x = e.wheel.x * flip;
+            out->y = e.wheel.y * flip;
+            return 1;
+        }
         case SDL_WINDOWEVENT:
             switch (e.window.event) {
             case SDL_WINDOWEVENT_CLOSE:
@@ -172,6 +217,9 @@ int csdl_wait_event(csdl_event *out, int timeout_ms) {
                 return 1;
             case SDL_WINDOWEVENT_EXPOSED:
                 out->kind = CSDL_EVENT_EXPOSED;
+                return 1;
+            case SDL_WINDOWEVENT_FOCUS_LOST:
+                out->kind = CSDL_EVENT_FOCUS_LOST;
                 return 1;
             default:
                 break;

@@ -111,13 +111,32 @@ public final class ShadowFramebuffer: @unchecked Sendable {
     @discardableResult
     public func copyChangedTiles(grid: TileGrid, from source: UnsafeRawPointer,
                                  markingInto dirty: inout DirtyTileBitmap) -> Int {
+        copyChangedTiles(grid: grid, from: source, markingInto: &dirty, stopAfter: Int.max).bytes
+    }
+
+    /// `copyChangedTiles`, but once `limit` tiles were found changed (checked after each band
+    /// of tiles), the rest of the frame is copied whole and its tiles marked, without
+    /// comparing: for a caller that only needs to know whether fewer than `limit` changed.
+    /// `complete` is false when it stopped comparing early. Every byte of the frame ends up
+    /// equal to the source either way.
+    public func copyChangedTiles(grid: TileGrid, from source: UnsafeRawPointer, markingInto dirty: inout DirtyTileBitmap,
+                                 stopAfter limit: Int) -> (bytes: Int, complete: Bool) {
         precondition(grid.geometry == geometry, "tile grid is for \(grid.geometry), shadow is \(geometry)")
         precondition(dirty.count == grid.count, "bitmap covers \(dirty.count) tiles, grid has \(grid.count)")
         let g = geometry
         let bpp = FramebufferGeometry.bytesPerPixel
         var copied = 0
+        var changed = 0
         for tileRow in 0..<grid.rows {
             let y0 = tileRow * grid.tile.height
+            if changed >= limit {
+                for y in y0..<g.height {
+                    // SAFETY: one visible row, inside both buffers.
+                    (base + y * g.pitch).copyMemory(from: source + y * g.pitch, byteCount: g.rowBytes)
+                }
+                for t in (tileRow * grid.columns)..<grid.count { dirty.set(t) }
+                return (copied + (g.height - y0) * g.rowBytes, false)
+            }
             let y1 = min(y0 + grid.tile.height, g.height)
             let firstTile = tileRow * grid.columns
             // Tiles of this band already copied (from their first differing row to y1).
@@ -135,6 +154,7 @@ public final class ShadowFramebuffer: @unchecked Sendable {
                     if memcmp(source + tileOffset, base + tileOffset, bytes) == 0 { continue }
                     bandDone[column] = true
                     dirty.set(firstTile + column)
+                    changed += 1
                     for yy in y..<y1 {
                         let offset = yy * g.pitch + x * bpp
                         // SAFETY: as above, for the remaining rows of the tile.
@@ -144,7 +164,7 @@ public final class ShadowFramebuffer: @unchecked Sendable {
                 }
             }
         }
-        return copied
+        return (copied, true)
     }
 
     /// Copies every visible pixel from the guest framebuffer at `source` (a full repaint).

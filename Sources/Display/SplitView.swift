@@ -52,6 +52,11 @@ public func splitViewCanvasSize(for geometry: FramebufferGeometry, captionLines:
             S.margin * 2 + S.headerHeight + body + captions)
 }
 
+/// Where `renderSplitView` puts the guest screen (unscaled) on its canvas.
+public func splitViewScreenRect(for geometry: FramebufferGeometry) -> TileRect {
+    TileRect(x: SplitViewStyle.margin, y: SplitViewStyle.margin + SplitViewStyle.headerHeight, width: geometry.width, height: geometry.height)
+}
+
 /// Renders the `--show-split` view into `canvas`: on the left the guest screen from `shadow`
 /// titled "display: dirty tiles" (tinted by `heat` when given); on the right a panel titled
 /// "migration: dirty page list" that draws each slot's pages as a grid of cells (lit = dirty).

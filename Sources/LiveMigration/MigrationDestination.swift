@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Input
 import KVM
 import Machine
 import MigrationWire
@@ -74,6 +75,7 @@ public enum MigrationDestination {
         var roundPages = 0
         var loaded = Set<Int>()
         var device: DeviceState?
+        var waitingInput: [InputEvent] = []
         let zero = [UInt8](repeating: 0, count: MigrationWire.pageSize)
         func fail(_ e: MigrationError) async -> MigrationError {
             try? await c.send(.abort("the destination gave up: \(e)"))
@@ -117,6 +119,13 @@ public enum MigrationDestination {
                     throw await fail(.protocolError("\(d.frames.count) frame counters for \(machine.vcpuCount) vCPUs"))
                 }
                 do { try machine.restoreFrameCounts(d.frames.map { Int(clamping: $0) }) } catch { throw await fail(.protocolError("\(error)")) }
+                waitingInput = []
+                for (i, e) in d.waitingInput.enumerated() {
+                    guard let event = GuestInputQueue.event(type: e.type, code: e.code, value: e.value, x: e.x, y: e.y) else {
+                        throw await fail(.protocolError("waiting input event \(i) is not an event (type \(e.type), code \(e.code), value \(e.value))"))
+                    }
+                    waitingInput.append(event)
+                }
                 device = d
             case .digests(let slotID, let list):
                 guard let slot = machine.slots.first(where: { $0.id == slotID }) else {
@@ -143,6 +152,7 @@ public enum MigrationDestination {
                     throw MigrationError.protocolError("expected commit after ready")
                 }
                 let commitAt = DispatchTime.now().uptimeNanoseconds
+                machine.input.restoreWaiting(waitingInput) // the ring came with the pages; these go in after it
                 machine.start()
                 let startedAt = DispatchTime.now().uptimeNanoseconds
                 report.downtimeSeconds = Double(pausedNanos + (startedAt - commitAt)) / 1e9

@@ -1,3 +1,4 @@
+import Foundation
 import MigrationWire
 
 /// Why a migration did not complete. `description` is the one line a user sees.
@@ -13,6 +14,9 @@ public enum MigrationError: Error, CustomStringConvertible {
     case verification(String)
     case tracking(String)
     case outcomeUnknown(String)
+    /// Pre-copy used its rounds and what is still dirty would not fit the downtime budget:
+    /// the guest dirties memory faster than the link sends it.
+    case didNotConverge(rounds: Int, pagesLeft: Int, expectedMs: Double, budgetMs: Double, bytesPerSecond: Double)
     /// The run at the source ended (a signal, --seconds, --frames) before the hand-over.
     case stoppedAtSource
 
@@ -27,6 +31,9 @@ public enum MigrationError: Error, CustomStringConvertible {
         case .verification(let s): return "verification failed: \(s)"
         case .tracking(let s): return s
         case .outcomeUnknown(let s): return s
+        case .didNotConverge(let rounds, let left, let expected, let budget, let rate):
+            return String(format: "did not converge in %d rounds: %d pages still dirty would take %.0f ms at %.1f MiB/s, over the %.0f ms downtime budget",
+                          rounds, left, expected, rate / 1048576, budget)
         case .stoppedAtSource: return "the guest was stopped at the source before the hand-over"
         }
     }

@@ -31,6 +31,9 @@ public struct MigrationReport: Sendable {
         public var pages: Int
         public var bytes: Int
         public var seconds: Double
+        /// Taking the round's page set: a sync (harvest and reset) plus the hand-over of the set.
+        /// With the ring this follows what was dirtied; with the bitmap it walks all of RAM.
+        public var syncSeconds: Double = 0
     }
     public var rounds: [Round] = []
     /// Pages and bytes sent while the guest was paused (the last round).
@@ -39,8 +42,15 @@ public struct MigrationReport: Sendable {
     public var seconds = 0.0
     /// Source: from pausing the vCPUs to the destination's `started`.
     public var downtimeSeconds = 0.0
-    /// Whether pre-copy converged (else it stopped at `maxRounds`).
+    /// Whether pre-copy converged (a report is returned only when it did: otherwise the
+    /// migration is abandoned with `MigrationError.didNotConverge`).
     public var converged = false
+    /// Where the downtime went, in order: (phase, seconds) from the pause to `started`.
+    public var handOver: [(phase: String, seconds: Double)] = []
+    /// `handOver` as one line of milliseconds.
+    public var handOverLine: String {
+        handOver.map { String(format: "%@ %.2f", $0.phase, $0.seconds * 1000) }.joined(separator: ", ")
+    }
     public var bandwidth: Double { seconds > 0 ? Double(totalBytes) / seconds : 0 }
 }
 
@@ -113,6 +123,7 @@ public enum MigrationSource {
             var round = 0
             while true {
                 try stillRunning(machine)
+                let tTake = DispatchTime.now().uptimeNanoseconds
                 let set = try session.take(sub)
                 taken = set
                 let t0 = DispatchTime.now().uptimeNanoseconds
@@ -120,7 +131,7 @@ public enum MigrationSource {
                 try await c.send(.roundEnd(round: UInt32(round), pages: UInt64(pages)))
                 taken = nil
                 let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-                report.rounds.append(.init(number: round, pages: pages, bytes: sent, seconds: secs))
+                report.rounds.append(.init(number: round, pages: pages, bytes: sent, seconds: secs, syncSeconds: Double(t0 - tTake) / 1e9))
                 report.totalBytes = c.bytesSent
                 report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 round += 1
@@ -129,27 +140,54 @@ public enum MigrationSource {
                 progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms",
                                 round - 1, pages, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000))
                 if expected <= options.maxDowntimeSeconds { report.converged = true; break }
-                if round >= options.maxRounds { break }
+                if round >= options.maxRounds {
+                    // Stopping now would overrun the budget: abandon instead, as QEMU keeps
+                    // iterating rather than pausing a guest longer than it was told to.
+                    throw MigrationError.didNotConverge(rounds: round, pagesLeft: left, expectedMs: expected * 1000,
+                                                        budgetMs: options.maxDowntimeSeconds * 1000, bytesPerSecond: report.bandwidth)
+                }
             }
             // Stop the guest for the last set, then its state.
             let pauseStart = DispatchTime.now().uptimeNanoseconds
+            var mark = pauseStart
+            func phase(_ name: String) {
+                let now = DispatchTime.now().uptimeNanoseconds
+                report.handOver.append((name, Double(now - mark) / 1e9))
+                mark = now
+            }
             machine.pause()
             paused = true
+            phase("pause")
+            // From the last take to the hand-over, input waits in the VMM (no write to a page
+            // already sent) and goes over in the device state.
+            machine.input.setHeld(true)
             let last = try session.take(sub)
+            let lastSync = Double(DispatchTime.now().uptimeNanoseconds - mark) / 1e9
+            phase("sync")
             taken = last
             let (pages, sent) = try await sendSet(last, machine: machine, c: c, skipZero: false, sentEver: &sentEver, options: options, start: start)
             try await c.send(.roundEnd(round: UInt32(report.rounds.count), pages: UInt64(pages)))
             report.finalPages = pages
-            report.rounds.append(.init(number: report.rounds.count, pages: pages, bytes: sent, seconds: 0))
+            report.rounds.append(.init(number: report.rounds.count, pages: pages, bytes: sent, seconds: 0, syncSeconds: lastSync))
+            phase("last set")
             for i in 0..<machine.vcpuCount {
                 let state: VCPUState
                 do { state = try machine.vcpu(i).saveState() } catch { throw MigrationError.tracking("vCPU \(i): \(error)") }
                 try await c.send(.vcpuState(index: UInt32(i), state: state.encode()))
             }
-            try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0)))
-            if options.verify { try await sendDigests(sentEver, machine: machine, c: c) }
+            let waiting = machine.input.waitingEvents.prefix(MigrationWire.maxWaitingInput).map { e in
+                let f = GuestInputQueue.abiFields(e)
+                return WaitingInputEvent(type: f.type, code: f.code, value: f.value, x: f.x, y: f.y)
+            }
+            try await c.send(.deviceState(DeviceState(frames: machine.frameCounts.map { UInt64($0) }, tick: 0, waitingInput: waiting)))
+            phase("vCPU and device state")
+            if options.verify {
+                try await sendDigests(sentEver, machine: machine, c: c)
+                phase("digests")
+            }
             try await c.send(.complete)
             guard case .ready = try await expect(c) else { throw MigrationError.protocolError("the destination did not confirm it is ready") }
+            phase("ready")
             try stillRunning(machine)
             // From here the destination may run the guest: this side must not resume it.
             try await c.send(.commit(pausedNanos: DispatchTime.now().uptimeNanoseconds - pauseStart))
@@ -160,6 +198,7 @@ public enum MigrationSource {
                 machine.stop()
                 throw MigrationError.outcomeUnknown("the connection failed after the source committed (\(error)); the guest is stopped here and may be running at the destination")
             }
+            phase("started")
             report.downtimeSeconds = Double(DispatchTime.now().uptimeNanoseconds - pauseStart) / 1e9
             report.totalBytes = c.bytesSent
             report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -173,7 +212,10 @@ public enum MigrationSource {
             if let taken { session.giveBack(taken, to: sub) }
             try? await c.send(.abort("\(error)")) // the destination prefixes "the other side abandoned the migration"
             try? session.unsubscribe(sub)
-            if paused { machine.resume() }
+            if paused {
+                machine.input.setHeld(false) // what waited is delivered here after all
+                machine.resume()
+            }
             throw error
         }
     }

@@ -10,8 +10,10 @@ public enum GuestCatalog {
     public static let entries: [Entry] = [
         Entry(name: "desktop", summary: "windows, a moving mouse cursor and a ticking clock: sparse updates (args: windows=N)"),
         Entry(name: "terminal", summary: "a text console printing and scrolling log lines in a bitmap font (args: lines=N per frame)"),
+        Entry(name: "paint", summary: "draw with the pointer on a canvas; dirties only where you draw (args: brush=PX; keys 1-8 colour, C clear)"),
         Entry(name: "bounce", summary: "N bouncing sprites: a tunable dirty fraction (args: sprites=N size=PX)"),
         Entry(name: "plasma", summary: "full-screen animation every frame: the worst case"),
+        Entry(name: "alternate", summary: "quiet desktop and full-screen animation taking turns every P frames: switching for --tracking auto (args: period=P)"),
         Entry(name: "idle", summary: "one blinking cursor: almost nothing changes"),
         Entry(name: "pattern", summary: "test: a known per-pixel function of (x, y, frame) over the whole screen"),
         Entry(name: "pagewriter", summary: "test: writes the frame number into pseudo-random pages of RAM and framebuffer (args: pages=K seed=S ram=0|1 fb=0|1)"),

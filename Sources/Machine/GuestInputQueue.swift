@@ -25,19 +25,50 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
     static let flagsOffset = UInt64(MemoryLayout<rs_input_queue>.offset(of: \rs_input_queue.guest_flags)!)
     static let eventsOffset = UInt64(MemoryLayout<rs_input_queue>.offset(of: \rs_input_queue.events)!)
 
+    /// Guest-physical addresses of the ring's indices (for tests and probes that play the guest).
+    public static let headAddress = GuestLayout.inputQueue + headOffset
+    public static let tailAddress = GuestLayout.inputQueue + tailOffset
+
     private let lock = NSLock()
     private let writer: GuestWriter
     private let base: UInt64
     private var head: UInt32
+    /// The pointer position of the last event written: button events carry it (`x, y: where`).
+    private var pointer: (x: Int32, y: Int32) = (0, 0)
     private var waiting: [InputEvent] = []
     private var waitingStart = 0
     private var counts = Stats()
+    private var held = false
 
     init(writer: GuestWriter, base: UInt64 = GuestLayout.inputQueue) {
         self.writer = writer
         self.base = base
         // A restored or incoming guest carries its queue in RAM: continue from its head.
         head = writer.loadAcquire(at: base + Self.headOffset)
+        pointer = Self.lastPointer(in: writer, base: base, head: head)
+    }
+
+    /// The position of the newest pointer or button event still in the ring (0, 0 if none),
+    /// so buttons pushed after a restore carry where the pointer was.
+    private static func lastPointer(in writer: GuestWriter, base: UInt64, head: UInt32) -> (Int32, Int32) {
+        var event = rs_input_event()
+        let stride = UInt64(MemoryLayout<rs_input_event>.stride)
+        for back in 1...UInt32(capacity) { // slots never written have type 0
+            let slot = UInt64((head &- back) % UInt32(capacity))
+            withUnsafeMutableBytes(of: &event) { writer.read(into: $0, from: base + eventsOffset + slot * stride) }
+            if event.type == UInt16(RS_INPUT_POINTER) || event.type == UInt16(RS_INPUT_BUTTON) { return (event.x, event.y) }
+        }
+        return (0, 0)
+    }
+
+    /// Re-reads the ring's head and the last pointer position from guest RAM, then delivers
+    /// what waits. A migrated-in guest's queue arrives with its pages, after this object was
+    /// built over zeroed RAM; the machine calls this as it starts, before any vCPU runs.
+    func adoptRing() {
+        lock.lock(); defer { lock.unlock() }
+        head = writer.loadAcquire(at: base + Self.headOffset)
+        pointer = Self.lastPointer(in: writer, base: base, head: head)
+        deliverLocked()
     }
 
     /// Writes an empty queue's header. Boot only (a restored guest keeps its own).
@@ -56,6 +87,28 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
         }
         deliverLocked()
         counts.maxWaiting = max(counts.maxWaiting, waiting.count - waitingStart)
+    }
+
+    /// While held, pushed events wait here and nothing is written into the ring: a migration
+    /// source holds the queue from its last round of pages to the hand-over, so no event can
+    /// land in a page already sent (the waiting ones travel in the device state instead).
+    public func setHeld(_ held: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        self.held = held
+        if !held { deliverLocked() }
+    }
+
+    /// A migration destination or a restored snapshot: takes over the ring as the guest's RAM
+    /// now holds it, and `events` (waiting at the source, oldest first) ahead of anything
+    /// pushed here, then delivers what fits.
+    public func restoreWaiting(_ events: [InputEvent]) {
+        lock.lock(); defer { lock.unlock() }
+        head = writer.loadAcquire(at: base + Self.headOffset)
+        pointer = Self.lastPointer(in: writer, base: base, head: head)
+        waiting = events + waiting[waitingStart...]
+        waitingStart = 0
+        counts.maxWaiting = max(counts.maxWaiting, waiting.count)
+        deliverLocked()
     }
 
     /// Moves waiting events into the ring as far as the guest has made room.
@@ -81,7 +134,7 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
     public var guestFollowsDisplaySize: Bool { guestFlags & UInt32(RS_GUEST_FOLLOWS_DISPLAY_SIZE) != 0 }
 
     private func deliverLocked() {
-        guard waiting.count > waitingStart else { return }
+        guard !held, waiting.count > waitingStart else { return }
         let tail = writer.loadAcquire(at: base + Self.tailOffset)
         var used = Int(head &- tail)
         if used < 0 || used > Self.capacity {
@@ -108,19 +161,40 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
         if wrote { writer.storeRelease(head, at: base + Self.headOffset) }
     }
 
+    /// The ABI's fields for `event` (`struct rs_input_event`: type, code, value, x, y); a
+    /// button's x, y are filled in when it is written.
+    public static func abiFields(_ event: InputEvent) -> (type: UInt16, code: UInt16, value: Int32, x: Int32, y: Int32) {
+        switch event {
+        case .key(let code, let down): (UInt16(RS_INPUT_KEY), code, down ? 1 : 0, 0, 0)
+        case .pointer(let x, let y): (UInt16(RS_INPUT_POINTER), 0, 0, x, y)
+        case .button(let b, let down): (UInt16(RS_INPUT_BUTTON), b.rawValue, down ? 1 : 0, 0, 0)
+        case .wheel(let v, let h): (UInt16(RS_INPUT_WHEEL), 0, v, h, 0)
+        case .displaySize(let w, let h): (UInt16(RS_INPUT_DISPLAY_SIZE), 0, 0, w, h)
+        }
+    }
+
+    /// The event the ABI's fields describe, or nil for an unknown type or button (bytes from
+    /// a migration stream are not trusted).
+    public static func event(type: UInt16, code: UInt16, value: Int32, x: Int32, y: Int32) -> InputEvent? {
+        switch UInt32(type) {
+        case RS_INPUT_KEY: return value == 0 || value == 1 ? .key(code: code, down: value == 1) : nil
+        case RS_INPUT_POINTER: return .pointer(x: x, y: y)
+        case RS_INPUT_BUTTON:
+            guard let b = PointerButton(rawValue: code), value == 0 || value == 1 else { return nil }
+            return .button(b, down: value == 1)
+        case RS_INPUT_WHEEL: return .wheel(vertical: value, horizontal: x)
+        case RS_INPUT_DISPLAY_SIZE: return .displaySize(width: x, height: y)
+        default: return nil
+        }
+    }
+
     private func write(_ event: InputEvent, slot: Int) {
         var e = rs_input_event()
+        (e.type, e.code, e.value, e.x, e.y) = Self.abiFields(event)
         switch event {
-        case .key(let code, let down):
-            e.type = UInt16(RS_INPUT_KEY); e.code = code; e.value = down ? 1 : 0
-        case .pointer(let x, let y):
-            e.type = UInt16(RS_INPUT_POINTER); e.x = x; e.y = y
-        case .button(let b, let down):
-            e.type = UInt16(RS_INPUT_BUTTON); e.code = b.rawValue; e.value = down ? 1 : 0
-        case .wheel(let v, let h):
-            e.type = UInt16(RS_INPUT_WHEEL); e.value = v; e.x = h
-        case .displaySize(let w, let h):
-            e.type = UInt16(RS_INPUT_DISPLAY_SIZE); e.x = w; e.y = h
+        case .pointer(let x, let y): pointer = (x, y)
+        case .button: (e.x, e.y) = pointer
+        default: break
         }
         let gpa = base + Self.eventsOffset + UInt64(slot * MemoryLayout<rs_input_event>.stride)
         withUnsafeBytes(of: &e) { writer.copy($0, to: gpa) }

@@ -47,5 +47,6 @@ public enum GuestLayout {
         public static let debugConsole = UInt16(RS_PORT_CONSOLE)
         public static let frameDoorbell = UInt16(RS_PORT_DOORBELL)
         public static let exit = UInt16(RS_PORT_EXIT)
+        public static let yield = UInt16(RS_PORT_YIELD)
     }
 }

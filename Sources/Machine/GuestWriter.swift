@@ -44,6 +44,15 @@ struct GuestWriter {
         return ckvm_load_acquire_u32(slot.memory.pointer(at: offset).assumingMemoryBound(to: UInt32.self))
     }
 
+    /// Copies the guest's bytes at `gpa` into `buffer` (a read: nothing is marked). The
+    /// bytes are the guest's: callers must treat them as untrusted.
+    func read(into buffer: UnsafeMutableRawBufferPointer, from gpa: UInt64) {
+        guard buffer.count > 0 else { return }
+        let (slot, offset) = resolve(gpa, count: buffer.count)
+        // SAFETY: resolved inside the slot's mapping; a racing guest store only changes the bytes read.
+        buffer.baseAddress!.copyMemory(from: slot.memory.pointer(at: offset), byteCount: buffer.count)
+    }
+
     private func resolve(_ gpa: UInt64, count: Int) -> (MemorySlot, Int) {
         guard let slot = slots.slot(containing: gpa) else { preconditionFailure("VMM write to unmapped guest address 0x\(String(gpa, radix: 16))") }
         let offset = Int(gpa - slot.guestPhysicalAddress)

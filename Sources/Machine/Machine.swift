@@ -24,6 +24,8 @@ public final class Machine: @unchecked Sendable {
     let guestWrites: GuestWriteLog
     /// The guest's keyboard and pointer: push events from any thread.
     public let input: GuestInputQueue
+    /// Built empty for a migration stream to fill (`init(system:incoming:)`).
+    private let incoming: Bool
 
     private let state = NSCondition()
     private var runners: [VCPURunner] = []
@@ -66,6 +68,7 @@ public final class Machine: @unchecked Sendable {
                  incoming: Bool = false) throws(MachineError) {
         self.config = config
         self.events = events
+        self.incoming = incoming
         do {
             let vm = try system.createVM()
             // The ring must be enabled right after KVM_CREATE_VM, before any vCPU exists.
@@ -117,7 +120,10 @@ public final class Machine: @unchecked Sendable {
             throw .kvm(error)
         }
         runners = vcpus.map { VCPURunner(vcpu: $0) }
-        if let snapshot { setFrameCounts(snapshot.frameCounts) }
+        if let snapshot {
+            setFrameCounts(snapshot.frameCounts)
+            input.restoreWaiting(snapshot.inputWaiting)
+        }
     }
 
     private func setFrameCounts(_ counts: [Int]) {
@@ -147,6 +153,9 @@ public final class Machine: @unchecked Sendable {
         precondition(!runners.contains { $0.threadAlive || $0.threadEnded }, "Machine.start() called twice")
         for r in runners { r.threadAlive = true } // owned from now on, even before the thread runs
         state.unlock()
+        // An incoming guest's queue came with its pages. A booted one's head is the VMM's own:
+        // never take it back from RAM the guest can write.
+        if incoming { input.adoptRing() }
         for r in runners {
             let t = Thread { [self] in self.runLoop(r) }
             t.name = "vcpu\(r.vcpu.index)"
@@ -198,6 +207,9 @@ public final class Machine: @unchecked Sendable {
         state.lock()
         paused = true
         kickAll()
+        // Wake vCPUs sleeping at a pacing hold too: without this a paced vCPU parked only at
+        // its next tick, up to a whole period (16.7 ms at 60 Hz) of migration downtime.
+        state.broadcast()
         while parked + finished < runners.count { state.wait() }
         state.unlock()
     }
@@ -304,6 +316,8 @@ public final class Machine: @unchecked Sendable {
                     let line = r.console.put(UInt8(truncatingIfNeeded: value))
                     state.unlock()
                     if let line { events.consoleLine?(vcpu.index, line) }
+                case GuestLayout.Port.yield:
+                    sched_yield() // the guest waits for another vCPU's thread: let it run
                 case GuestLayout.Port.exit:
                     state.lock(); finish(with: .guestExit(status: value)); state.unlock()
                     break loop
@@ -412,12 +426,15 @@ public final class Machine: @unchecked Sendable {
         }
         stateOperations += 1
         defer { stateOperations -= 1; state.broadcast() }
+        // Pushes wait in the VMM while memory is copied, so each event is in the copied ring or in `inputWaiting`.
+        input.setHeld(true)
+        defer { input.setHeld(false) }
         var states: [VCPUState] = []
         for r in runners { states.append(try runHeld(r) { v throws(KVMError) in try v.saveState() }) }
         // Saving finished any pending I/O without running guest code, so memory is as it was.
         return MachineSnapshot(width: config.width, height: config.height, pitch: config.framebufferPitch,
                                ram: MachineSnapshot.bytes(of: ram), framebuffer: MachineSnapshot.bytes(of: framebuffer),
-                               vcpus: states, frameCounts: runners.map(\.frames))
+                               vcpus: states, frameCounts: runners.map(\.frames), inputWaiting: input.waitingEvents)
     }
 
     /// Runs `body` on held runner `r`: posted to its thread, or here if it has none. Caller

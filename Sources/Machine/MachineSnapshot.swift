@@ -1,3 +1,4 @@
+import Input
 import KVM
 #if canImport(Glibc)
 import Glibc
@@ -5,7 +6,7 @@ import Glibc
 
 /// A paused machine, complete enough to build a fresh VM that continues it
 /// (`Machine(system:config:events:restoring:)`): guest RAM and framebuffer bytes, every
-/// vCPU's state and its frame count.
+/// vCPU's state and its frame count, and the input events the VMM held for the guest.
 public struct MachineSnapshot: Sendable {
     public var width: Int
     public var height: Int
@@ -19,8 +20,13 @@ public struct MachineSnapshot: Sendable {
     public var vcpus: [VCPUState]
     /// Frames vCPU i had completed (doorbells seen): the restored machine counts on from these.
     public var frameCounts: [Int]
+    /// Input events waiting in the VMM for room in the guest's queue (device state: the
+    /// queue's ring itself is in `ram`), oldest first.
+    public var inputWaiting: [InputEvent]
 
-    public init(width: Int, height: Int, pitch: Int, ram: [UInt8], framebuffer: [UInt8], vcpus: [VCPUState], frameCounts: [Int]) {
+    public init(width: Int, height: Int, pitch: Int, ram: [UInt8], framebuffer: [UInt8], vcpus: [VCPUState], frameCounts: [Int],
+                inputWaiting: [InputEvent] = []) {
+        self.inputWaiting = inputWaiting
         self.width = width
         self.height = height
         self.pitch = pitch

@@ -93,11 +93,35 @@ public struct MigrationConfig: Equatable, Sendable {
     }
 }
 
-/// Device state: frame counters per vCPU and the pacing clock.
+/// Device state: frame counters per vCPU, the pacing clock and input waiting in the VMM.
 public struct DeviceState: Equatable, Sendable {
     /// Doorbells each vCPU has rung (its frame count).
     public var frames: [UInt64]
     /// Pacing ticks so far (the counters page's tick).
     public var tick: UInt64
-    public init(frames: [UInt64], tick: UInt64) { self.frames = frames; self.tick = tick }
+    /// Input events the source's VMM still held for the guest (its queue was full), oldest
+    /// first: the destination delivers them, so nothing typed during a migration is lost.
+    public var waitingInput: [WaitingInputEvent]
+    public init(frames: [UInt64], tick: UInt64, waitingInput: [WaitingInputEvent] = []) {
+        self.frames = frames
+        self.tick = tick
+        self.waitingInput = waitingInput
+    }
+}
+
+/// One input event as the guest ABI lays it out (`struct rs_input_event`): type, code,
+/// value, x, y.
+public struct WaitingInputEvent: Equatable, Sendable {
+    public var type: UInt16
+    public var code: UInt16
+    public var value: Int32
+    public var x: Int32
+    public var y: Int32
+    public init(type: UInt16, code: UInt16, value: Int32, x: Int32, y: Int32) {
+        self.type = type
+        self.code = code
+        self.value = value
+        self.x = x
+        self.y = y
+    }
 }

@@ -5,7 +5,8 @@
 /// The decoder checks every length against what is left and every count against its limit,
 /// so no input can make it trap, loop or allocate more than `maxFrameBytes`.
 public enum MigrationWire {
-    public static let version: UInt16 = 1
+    /// 2: the device state carries the input events waiting in the source's VMM.
+    public static let version: UInt16 = 2
     public static let magic: [UInt8] = Array("RSMIG".utf8)
     public static let pageSize = 4096
     /// Largest frame accepted: a batch of 256 pages with their bytes fits easily.
@@ -14,6 +15,8 @@ public enum MigrationWire {
     public static let maxImageBytes = 64 << 20
     public static let maxPagesPerMessage = 1024
     public static let maxVCPUs = 64
+    /// Waiting input events in one device state (16 bytes each on the wire).
+    public static let maxWaitingInput = 65536
 
     enum Kind: UInt8 {
         case hello = 1, config, pages, roundEnd, vcpuState, deviceState, digests, complete, ready, commit, started, abort, accepted
@@ -45,6 +48,8 @@ public enum MigrationWire {
             w.u8(Kind.deviceState.rawValue); w.u32(UInt32(d.frames.count))
             for f in d.frames { w.u64(f) }
             w.u64(d.tick)
+            w.u32(UInt32(d.waitingInput.count))
+            for e in d.waitingInput { w.u16(e.type); w.u16(e.code); w.u32(UInt32(bitPattern: e.value)); w.u32(UInt32(bitPattern: e.x)); w.u32(UInt32(bitPattern: e.y)) }
         case .digests(let slot, let list):
             w.u8(Kind.digests.rawValue); w.u32(slot); w.u32(UInt32(list.count))
             for d in list { w.u64(d.page); w.u64(d.digest) }
@@ -143,7 +148,16 @@ public enum MigrationWire {
             guard n <= maxVCPUs else { throw .malformed("\(n) vCPU frame counters") }
             var frames: [UInt64] = []
             for _ in 0..<n { frames.append(try r.u64()) }
-            m = .deviceState(DeviceState(frames: frames, tick: try r.u64()))
+            let tick = try r.u64()
+            let count = Int(try r.u32())
+            guard count <= maxWaitingInput else { throw .malformed("\(count) waiting input events (the limit is \(maxWaitingInput))") }
+            var input: [WaitingInputEvent] = []
+            input.reserveCapacity(min(count, r.remaining / 16))
+            for _ in 0..<count {
+                input.append(WaitingInputEvent(type: try r.u16(), code: try r.u16(), value: Int32(bitPattern: try r.u32()),
+                                               x: Int32(bitPattern: try r.u32()), y: Int32(bitPattern: try r.u32())))
+            }
+            m = .deviceState(DeviceState(frames: frames, tick: tick, waitingInput: input))
         case .digests:
             let slot = try r.u32()
             let n = Int(try r.u32())

@@ -22,6 +22,9 @@ public final class DisplayTracker: DirtyPageConsumer {
     private var pendingPages: [UInt64]
     public let wantsSlots: Set<UInt32> = [GuestLayout.framebufferSlot]
     var foldNanos: UInt64 = 0
+    /// Framebuffer pages delivered since the session last read it (auto: each one cost the
+    /// guest a logged write fault).
+    var foldedPages = 0
     /// The fold time of the last sync (for `--tracking auto`'s cost).
     var lastFoldNanos: UInt64 = 0
     /// With `--tracking auto`: logged or full repaint now (see `AdaptivePolicy`).
@@ -29,8 +32,14 @@ public final class DisplayTracker: DirtyPageConsumer {
     /// The next sync copies the whole frame (after logging was turned back on: writes made
     /// before it was on were never logged).
     var copyAllOnce = false
-    /// In full mode, the next sync compares instead of copying (an `AdaptivePolicy` probe).
-    var compareOnce = false
+    /// In auto's unlogged mode: how many changed pages a sync looks for before it stops
+    /// comparing and copies the rest whole (`AdaptivePolicy.unloggedPageLimit`).
+    var unloggedPageLimit = Int.max
+    /// In auto's unlogged mode: the framebuffer pages the last sync's changed tiles overlap
+    /// (what logging would have had the guest dirty), or every page if it stopped early.
+    private(set) var lastChangedPages = 0
+    /// Whether the last sync copied the whole frame without comparing all of it (auto).
+    private(set) var lastCopiedAll = false
 
     init(machine: Machine, tile: TileSize, mode: TrackingMode) {
         let geometry = FramebufferGeometry(width: machine.config.width, height: machine.config.height, pitch: machine.config.framebufferPitch)
@@ -49,6 +58,7 @@ public final class DisplayTracker: DirtyPageConsumer {
     public func consume(slot: UInt32, pages: UnsafeBufferPointer<UInt64>) {
         let t0 = DispatchTime.now().uptimeNanoseconds
         grid.markPages(pages, in: &pending)
+        foldedPages += pages.count
         // One exclusive access to the bitmap per batch, not one per page.
         pendingPages.withUnsafeMutableBufferPointer { bits in
             for p in pages where p < UInt64(bits.count * 64) { bits[Int(p >> 6)] |= UInt64(1) << (p & 63) }
@@ -63,10 +73,10 @@ public final class DisplayTracker: DirtyPageConsumer {
         var bytes = 0
         var effective: TrackingMode = mode
         if mode == .auto {
-            effective = copyAllOnce ? .full : method == .logged ? .ring : compareOnce ? .compare : .full
+            effective = copyAllOnce ? .full : method == .logged ? .ring : .compare
         }
+        lastCopiedAll = effective == .full
         copyAllOnce = false
-        compareOnce = false
         switch effective {
         case .ring, .bitmap:
             bytes = pendingPages.withUnsafeMutableBufferPointer { bits in
@@ -74,6 +84,16 @@ public final class DisplayTracker: DirtyPageConsumer {
                 bits.update(repeating: 0)
                 return n
             }
+        case .compare where mode == .auto:
+            // Unlogged auto: logging may have been on until now; pages folded then are
+            // covered by the compare (everything is compared or copied).
+            // A changed tile overlaps about pageCount / count pages (its rows' share of them).
+            let pagesPerTile = max(0.25, Double(grid.pageCount) / Double(grid.count))
+            let tileLimit = unloggedPageLimit == Int.max ? Int.max : Int((Double(unloggedPageLimit) / pagesPerTile).rounded(.up))
+            let r = shadow.copyChangedTiles(grid: grid, from: source, markingInto: &pending, stopAfter: max(1, tileLimit))
+            bytes = r.bytes
+            lastCopiedAll = !r.complete
+            lastChangedPages = r.complete ? countPages(of: pending) : grid.pageCount
         case .compare:
             bytes = shadow.copyChangedTiles(grid: grid, from: source, markingInto: &pending)
         case .full, .auto:
@@ -86,6 +106,25 @@ public final class DisplayTracker: DirtyPageConsumer {
         pending.clearAll()
         damage.record(lastDirty)
         return bytes
+    }
+
+    /// The framebuffer pages the tiles in `tiles` overlap (the page bitmap, zero before and
+    /// after, is the scratch space: no allocation).
+    private func countPages(of tiles: DirtyTileBitmap) -> Int {
+        let pitch = shadow.geometry.pitch, bpp = FramebufferGeometry.bytesPerPixel, pageSize = grid.pageSize
+        return pendingPages.withUnsafeMutableBufferPointer { bits in
+            tiles.forEachSet { t in
+                let r = grid.rect(ofTile: t)
+                for y in r.y..<(r.y + r.height) {
+                    let first = (y * pitch + r.x * bpp) / pageSize
+                    let last = (y * pitch + (r.x + r.width) * bpp - 1) / pageSize
+                    for p in first...last where p < bits.count * 64 { bits[p >> 6] |= UInt64(1) << UInt64(p & 63) }
+                }
+            }
+            var n = 0
+            for i in bits.indices { n += bits[i].nonzeroBitCount; bits[i] = 0 }
+            return n
+        }
     }
 
     /// Times one copy of the whole frame from guest memory into the shadow (the shadow gets

@@ -5,30 +5,57 @@ public struct MigrationPageSet: Sendable, Equatable {
     public struct Slot: Sendable, Equatable {
         public let id: UInt32
         public let pageCount: Int
-        public fileprivate(set) var words: [UInt64]
+        /// Bit `p % 64` of word `p / 64`, in chunks of `chunkWords` words allocated on their
+        /// first page, so an empty set of a 16 GiB slot costs 64 nil entries, not 512 KiB:
+        /// taking a set and starting an empty one stays cheap whatever the RAM size.
+        fileprivate var chunks: [[UInt64]?]
         public fileprivate(set) var count = 0
+        /// 1024 words: 65536 pages (256 MiB) per chunk.
+        static let chunkWords = 1024
 
         init(id: UInt32, pageCount: Int, all: Bool) {
             self.id = id
             self.pageCount = pageCount
-            words = [UInt64](repeating: all ? ~0 : 0, count: (pageCount + 63) / 64)
+            let wordCount = (pageCount + 63) / 64
+            let chunkCount = (wordCount + Self.chunkWords - 1) / Self.chunkWords
+            chunks = Array(repeating: nil, count: chunkCount)
             if all {
-                if pageCount & 63 != 0 { words[words.count - 1] = (UInt64(1) << UInt64(pageCount & 63)) - 1 }
+                for c in 0..<chunkCount {
+                    var words = [UInt64](repeating: ~0, count: min(Self.chunkWords, wordCount - c * Self.chunkWords))
+                    if c == chunkCount - 1, pageCount & 63 != 0 { words[words.count - 1] = (UInt64(1) << UInt64(pageCount & 63)) - 1 }
+                    chunks[c] = words
+                }
                 count = pageCount
             }
         }
 
+        /// Every word of the slot (one bit per page), zeros included: O(slot size), for pictures.
+        public var words: [UInt64] {
+            var out: [UInt64] = []
+            let wordCount = (pageCount + 63) / 64
+            out.reserveCapacity(wordCount)
+            for (c, chunk) in chunks.enumerated() {
+                if let chunk { out += chunk } else { out += repeatElement(0, count: min(Self.chunkWords, wordCount - c * Self.chunkWords)) }
+            }
+            return out
+        }
+
         public func contains(_ page: UInt64) -> Bool {
-            page < UInt64(pageCount) && words[Int(page >> 6)] & (UInt64(1) << (page & 63)) != 0
+            guard page < UInt64(pageCount), let chunk = chunks[Int(page >> 6) / Self.chunkWords] else { return false }
+            return chunk[Int(page >> 6) % Self.chunkWords] & (UInt64(1) << (page & 63)) != 0
         }
 
         /// Calls `body` with every page in the set, ascending.
         public func forEachPage(_ body: (UInt64) throws -> Void) rethrows {
-            for (w, bits) in words.enumerated() where bits != 0 {
-                var b = bits
-                while b != 0 {
-                    try body(UInt64(w << 6 | b.trailingZeroBitCount))
-                    b &= b &- 1
+            for (c, chunk) in chunks.enumerated() {
+                guard let chunk else { continue }
+                let base = c * Self.chunkWords
+                for (w, bits) in chunk.enumerated() where bits != 0 {
+                    var b = bits
+                    while b != 0 {
+                        try body(UInt64((base + w) << 6 | b.trailingZeroBitCount))
+                        b &= b &- 1
+                    }
                 }
             }
         }
@@ -45,14 +72,39 @@ public struct MigrationPageSet: Sendable, Equatable {
         mutating func insert(_ page: UInt64) {
             guard page < UInt64(pageCount) else { return }
             let w = Int(page >> 6), bit = UInt64(1) << (page & 63)
-            if words[w] & bit == 0 { words[w] |= bit; count += 1 }
+            let c = w / Self.chunkWords, i = w % Self.chunkWords
+            if chunks[c] == nil {
+                chunks[c] = [UInt64](repeating: 0, count: min(Self.chunkWords, (pageCount + 63) / 64 - c * Self.chunkWords))
+            }
+            if chunks[c]![i] & bit == 0 { chunks[c]![i] |= bit; count += 1 }
         }
 
         mutating func formUnion(_ other: Slot) {
             precondition(other.id == id && other.pageCount == pageCount, "page sets of different slots")
             var n = 0
-            for i in words.indices { words[i] |= other.words[i]; n += words[i].nonzeroBitCount }
+            for c in chunks.indices {
+                if let theirs = other.chunks[c] {
+                    if var mine = chunks[c] {
+                        chunks[c] = nil // keep the words uniquely referenced while merging
+                        for i in mine.indices { mine[i] |= theirs[i] }
+                        chunks[c] = mine
+                    } else {
+                        chunks[c] = theirs
+                    }
+                }
+                if let mine = chunks[c] { for w in mine { n += w.nonzeroBitCount } }
+            }
             count = n
+        }
+
+        public static func == (a: Slot, b: Slot) -> Bool {
+            guard a.id == b.id, a.pageCount == b.pageCount, a.count == b.count else { return false }
+            for c in a.chunks.indices where a.chunks[c] != b.chunks[c] {
+                // A nil chunk equals an allocated one that is all zeros.
+                let x = a.chunks[c] ?? [], y = b.chunks[c] ?? []
+                if !(x.allSatisfy { $0 == 0 } && y.allSatisfy { $0 == 0 }) { return false }
+            }
+            return true
         }
     }
 

@@ -28,7 +28,13 @@ public final class TrackingSession: @unchecked Sendable {
     /// `--tracking auto`: the method chooser (nil for fixed modes), and switches so far.
     private var policy: AdaptivePolicy?
     private var forcedSwitchEvery = 0
+    /// `--tracking auto`: the guest's cost of one dirty-logged write fault the policy weighs (ns).
+    public private(set) var writeFaultNanos: Double?
     private var syncCount = 0
+    /// When the previous sync began (auto: the guest's faults are weighed against the interval).
+    private var lastSyncStart: UInt64 = 0
+    /// Frames all vCPUs had completed at the previous sync (auto: the guest's frame rate).
+    private var lastFrameTotal = 0
     /// Heat of recent repaints, aged once per sync, for sinks that draw it (split-view
     /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every sync.
     public private(set) var heat: DirtyHeatmap?
@@ -42,7 +48,8 @@ public final class TrackingSession: @unchecked Sendable {
     /// records why.
     public init(system: KVMSystem, config baseConfig: MachineConfig, plan requestedPlan: TrackingPlan, tile: TileSize,
                 migration wantsMigration: Bool, events: MachineEvents = MachineEvents(),
-                restoring snapshot: MachineSnapshot? = nil, incoming: Bool = false) throws(TrackingError) {
+                restoring snapshot: MachineSnapshot? = nil, incoming: Bool = false,
+                writeFaultNanos: Double? = nil) throws(TrackingError) {
         var config = baseConfig
         config.logRAM = wantsMigration
         config.dirtyLogging = requestedPlan.logging
@@ -84,7 +91,10 @@ public final class TrackingSession: @unchecked Sendable {
             // The first copy faults the slot's pages in; the quickest of the next ones is the
             // estimate until full syncs measure the real thing.
             _ = display.measureFullCopy()
-            policy = AdaptivePolicy(fullCopyNanos: Double((0..<3).map { _ in display.measureFullCopy() }.min()!))
+            // The guest's cost of a logged write fault: given, or probed once per process.
+            let fault = writeFaultNanos ?? WriteFaultProbe.cached(system: system, logging: plan.logging)?.nanosPerPage ?? 0
+            self.writeFaultNanos = fault
+            policy = AdaptivePolicy(fullCopyNanos: Double((0..<3).map { _ in display.measureFullCopy() }.min()!), faultNanos: fault)
             if migration != nil { _ = policy?.pinLogged() }
         }
         box.session = self
@@ -134,9 +144,11 @@ public final class TrackingSession: @unchecked Sendable {
     private func syncLocked(_ body: ((DisplayTracker, DirtyTileBitmap) -> Void)?) throws(KVMError) -> Int {
         // Frames whose doorbell rang before this harvest starts are in this sync.
         let doorbell = oldestUnshownDoorbell.exchange(0, ordering: .relaxed)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let sinceLast = lastSyncStart == 0 ? nil : Double(start - lastSyncStart)
+        lastSyncStart = start
         let h = try harvester.harvest()
-        let probe = policy?.wantsProbe == true && forcedSwitchEvery == 0
-        display.compareOnce = probe
+        if let policy { display.unloggedPageLimit = forcedSwitchEvery == 0 ? policy.unloggedPageLimit : Int.max }
         let c0 = DispatchTime.now().uptimeNanoseconds
         let bytes = display.refresh()
         let c1 = DispatchTime.now().uptimeNanoseconds
@@ -145,6 +157,7 @@ public final class TrackingSession: @unchecked Sendable {
         interval.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
         display.lastFoldNanos = display.foldNanos
         display.foldNanos = 0
+        defer { display.foldedPages = 0 }
         if doorbell != 0 {
             if latencyCount < 1 << 16 { latencies.append(c1 - doorbell) }
             latencyCount += 1
@@ -152,12 +165,14 @@ public final class TrackingSession: @unchecked Sendable {
         heat?.age(marking: display.lastDirty)
         body?(display, display.lastDirty)
         if tiles > 0 { for observe in syncObservers { observe() } }
-        if policy != nil { try adapt(syncNanos: h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0), tiles: tiles, probe: probe) }
+        if policy != nil {
+            try adapt(syncNanos: h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0), tiles: tiles, interval: sinceLast, pages: display.method == .logged ? display.foldedPages : display.lastChangedPages)
+        }
         return tiles
     }
 
     /// `--tracking auto` after each sync: feed the policy, switch if it says so.
-    private func adapt(syncNanos: UInt64, tiles: Int, probe: Bool) throws(KVMError) {
+    private func adapt(syncNanos: UInt64, tiles: Int, interval: Double?, pages: Int) throws(KVMError) {
         syncCount += 1
         if forcedSwitchEvery > 0 {
             if syncCount % forcedSwitchEvery == 0 && !framebufferPinned {
@@ -169,7 +184,14 @@ public final class TrackingSession: @unchecked Sendable {
             if case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m) }
             return
         }
-        if case .switchTo(let m) = policy!.observe(syncNanos: Double(syncNanos), tiles: tiles, probe: probe) { try switchDisplay(to: m) }
+        let copiedAll = display.method == .logged && display.lastCopiedAll
+        var frameTotal = 0
+        for cpu in 0..<machine.vcpuCount { frameTotal += machine.framesCompleted(cpu: cpu) }
+        let frames = max(0, frameTotal - lastFrameTotal)
+        lastFrameTotal = frameTotal
+        if case .switchTo(let m) = policy!.observe(syncNanos: Double(syncNanos), tiles: tiles, pages: pages, intervalNanos: interval, guestFrames: frames, copiedAll: copiedAll) {
+            try switchDisplay(to: m)
+        }
     }
 
     /// Called on a vCPU thread at `KVM_EXIT_DIRTY_RING_FULL`: harvest and reset now, so the
@@ -323,6 +345,11 @@ public final class TrackingSession: @unchecked Sendable {
 
     public var totalStats: TrackingStats {
         lock.lock(); defer { lock.unlock() }
+        return totalStatsLocked
+    }
+
+    /// `totalStats` for a caller already inside `read`, `withDisplay` or a sync's body.
+    public var totalStatsLocked: TrackingStats {
         var s = total
         if policy != nil { s.method = display.method }
         return s

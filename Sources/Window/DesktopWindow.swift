@@ -1,10 +1,12 @@
 import Display
 import Foundation
 internal import CSDL
+import Input
 import PNGOutput
 
-/// The desktop window: shows a tracked guest screen (or the `--show-split` view of it) and
-/// turns key presses into commands.
+/// The desktop window: shows a tracked guest screen (or the `--show-split` view of it),
+/// forwards keys, pointer, buttons and wheel to the guest through `input`, and turns
+/// Ctrl+Alt shortcuts into commands.
 ///
 /// Its owner feeds it in two steps so that the screen never holds up tracking:
 /// 1. `upload(from:dirty:)`, while the tracker's lock is held, copies only the repainted
@@ -75,6 +77,16 @@ public final class DesktopWindow {
     private var total = PresentStats()
     private var interval = PresentStats()
     private var message = [CChar](repeating: 0, count: 512)
+    private var forwarder = InputForwarder()
+    /// Where the guest's picture sits in the content.
+    private let screenRect: TileRect
+
+    /// Where keys and pointer go (the guest's input queue); nil keeps them in the window.
+    /// Every key except the Ctrl+Alt shortcuts is forwarded.
+    public var input: (any InputSink)? {
+        get { forwarder.sink }
+        set { forwarder.releaseAll(); forwarder = InputForwarder(sink: newValue) }
+    }
 
     /// Opens a window for screens of `grid`'s geometry, as large as the content (shrunk to
     /// fit the display if need be).
@@ -97,6 +109,7 @@ public final class DesktopWindow {
             (contentWidth, contentHeight) = (g.width, g.height)
         }
         canvas = PixelCanvas(width: options.split ? contentWidth : 1, height: options.split ? contentHeight : 1)
+        screenRect = options.split ? splitViewScreenRect(for: g) : TileRect(x: 0, y: 0, width: g.width, height: g.height)
 
         do {
             try SDLVideo.acquire(options.presentPath)
@@ -305,8 +318,8 @@ public final class DesktopWindow {
     // MARK: - input
 
     /// Handles window events for up to `seconds` (returning at the first batch), and returns
-    /// what the owner must do. Resizes, exposes, F/F11 (full screen) and D (show-dirty) are
-    /// handled here.
+    /// what the owner must do. Resizes, exposes, Ctrl+Alt+F (full screen) and Ctrl+Alt+D
+    /// (show-dirty) are handled here; keys, pointer, buttons and wheel go to `input`.
     public func pollCommands(waitingUpTo seconds: Double = 0) -> [WindowCommand] {
         var commands: [WindowCommand] = []
         var timeout = Int32(max(0, min(seconds * 1000, 1000)).rounded(.up))
@@ -319,24 +332,50 @@ public final class DesktopWindow {
             case Int32(CSDL_EVENT_RESIZED), Int32(CSDL_EVENT_EXPOSED):
                 needsFull = true
             case Int32(CSDL_EVENT_KEY):
-                switch event.key {
-                case Int32(CSDL_KEY_ESCAPE), Int32(CSDL_KEY_Q):
-                    commands.append(.quit)
-                case Int32(CSDL_KEY_F), Int32(CSDL_KEY_F11):
-                    toggleFullScreen()
-                case Int32(CSDL_KEY_D):
-                    setShowDirty(!showDirty)
-                case Int32(CSDL_KEY_S), Int32(CSDL_KEY_F12):
-                    commands.append(.screenshot)
-                default:
-                    break
+                // A shortcut's key never reaches the guest (nor, then, does its release).
+                if event.down != 0 && event.ctrl_alt != 0, let command = shortcut(event.key) {
+                    if let command { commands.append(command) }
+                    continue
                 }
+                forwarder.key(evdev: UInt16(truncatingIfNeeded: event.evdev), down: event.down != 0)
+            case Int32(CSDL_EVENT_MOTION):
+                forwarder.motion(to: guestPoint(event))
+            case Int32(CSDL_EVENT_BUTTON):
+                let button: PointerButton = event.button == Int32(CSDL_BUTTON_LEFT) ? .left : event.button == Int32(CSDL_BUTTON_RIGHT) ? .right : .middle
+                forwarder.button(button, down: event.down != 0, at: guestPoint(event))
+            case Int32(CSDL_EVENT_WHEEL):
+                forwarder.wheel(vertical: event.y, horizontal: event.x)
+            case Int32(CSDL_EVENT_FOCUS_LOST):
+                forwarder.releaseAll()
             default:
                 break
             }
         }
         return commands
     }
+
+    /// Ctrl+Alt + `key`: `.some(command)` for a shortcut (`.some(nil)` when the window
+    /// handled it itself), nil when `key` is not one.
+    private func shortcut(_ key: Int32) -> WindowCommand?? {
+        switch key {
+        case Int32(CSDL_KEY_Q): return .some(.quit)
+        case Int32(CSDL_KEY_S): return .some(.screenshot)
+        case Int32(CSDL_KEY_M): return .some(.migrate)
+        case Int32(CSDL_KEY_F): toggleFullScreen(); return .some(nil)
+        case Int32(CSDL_KEY_D): setShowDirty(!showDirty); return .some(nil)
+        default: return nil
+        }
+    }
+
+    /// The guest pixel under the event's pointer position, clamped to the picture while a
+    /// button is held; nil off the picture.
+    private func guestPoint(_ event: csdl_event) -> (x: Int32, y: Int32)? {
+        InputForwarder.guestPoint(letterbox, screen: screenRect, windowX: Int(event.x), windowY: Int(event.y),
+                                  clamp: !forwarder.buttonsDown.isEmpty)
+    }
+
+    /// The Linux evdev code SDL's key `name` ("A", "Left Shift", ...) is forwarded as; 0 for none.
+    static func evdevCode(sdlKeyName name: String) -> UInt16 { csdl_evdev_code(csdl_scancode_from_name(name)) }
 
     /// Switches between a window and the whole screen.
     public func toggleFullScreen() {

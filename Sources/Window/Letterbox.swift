@@ -43,6 +43,25 @@ public struct Letterbox: Equatable, Sendable {
     /// Whether the picture is shown pixel for pixel.
     public var isOneToOne: Bool { placement.width == contentWidth && placement.height == contentHeight }
 
+    /// The picture pixel shown at window pixel (`x`, `y`): the one whose colour the scaling
+    /// samples there (nearest-neighbour sampling at the pixel's centre), so a click lands on
+    /// the pixel under it. Nil outside the placement (the black bars, or off the window).
+    public func contentPoint(windowX x: Int, windowY y: Int) -> (x: Int, y: Int)? {
+        guard placement.contains(x: x, y: y) else { return nil }
+        return clampedContentPoint(windowX: x, windowY: y)
+    }
+
+    /// Like `contentPoint`, but a window pixel outside the placement maps to the nearest
+    /// picture edge (a drag that leaves the picture keeps following it along the edge).
+    public func clampedContentPoint(windowX x: Int, windowY y: Int) -> (x: Int, y: Int) {
+        let p = placement
+        func map(_ d: Int, _ origin: Int, _ placed: Int, _ source: Int) -> Int {
+            let local = min(max(d - origin, 0), placed - 1)
+            return min((2 * local + 1) * source / (2 * placed), source - 1)
+        }
+        return (map(x, p.x, p.width, contentWidth), map(y, p.y, p.height, contentHeight))
+    }
+
     /// The window pixels whose colour depends on picture pixels in `rect` (picture
     /// coordinates), clipped to the placement. Nearest-neighbour: exactly the pixels that
     /// sample `rect`; bilinear: also their neighbours.

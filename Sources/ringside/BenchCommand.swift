@@ -32,13 +32,13 @@ struct BenchCommand: ParsableCommand {
         """
     )
 
-    @Flag(help: "A small matrix (desktop, plasma, bounce16 at 640x480 and 1280x800, 256M, few frames): under a minute.")
+    @Flag(help: "A small matrix (desktop, plasma, bounce16, alternate10 at 640x480 and 1280x800, 256M, 1 and 2 vCPUs, few frames).")
     var quick = false
-    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64) or bounceN.")
+    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64), bounceN, alternate or alternateN (phases of N frames; alternate = 60).")
     var guests: String?
     @Option(help: "Resolutions, comma-separated WxH (default 640x480,1280x800,1920x1080,3840x2160).")
     var resolutions: String?
-    @Option(help: "Tracking modes, comma-separated: ring, bitmap, compare, full, auto (default the four fixed ones).")
+    @Option(help: "Tracking modes, comma-separated: ring, bitmap, compare, full, auto (default ring, bitmap, compare, full, auto).")
     var modes: String?
     @Option(help: "Guest RAM sizes, comma-separated (default 256M,4G,16G).")
     var ram: String?
@@ -68,9 +68,10 @@ struct BenchCommand: ParsableCommand {
             help: "Turns per cell: the cells of a group alternate this many times, at most --frames (default 4; 2 with --quick).",
             transform: NumericOptions.int("--rounds", NumericOptions.benchRounds))
     var rounds: Int?
-    @Option(parsing: .unconditional, help: "vCPUs per guest, 1...16 and at most what this host's KVM allows. (default: 1)",
+    @Option(parsing: .unconditional,
+            help: "vCPUs per guest, 1...16 and at most what this host's KVM allows. (default: rows with 1, and with 2 at the smallest RAM size)",
             transform: NumericOptions.int("--cpus", NumericOptions.cpus))
-    var cpus = 1
+    var cpus: Int?
     @Option(name: .customLong("ring-entries"), parsing: .unconditional,
             help: "Dirty ring entries per vCPU: a power of two, 256...65536 and at most the host's limit.",
             transform: NumericOptions.int("--ring-entries", NumericOptions.ringEntries, powerOfTwo: true))
@@ -81,6 +82,8 @@ struct BenchCommand: ParsableCommand {
     var noMigration = false
     @Flag(help: "Migration instead of the matrix: migrate each guest at each RAM size and mode to a destination in this process over loopback (default guests idle,desktop,bounce16,plasma,pagewriter; RAM 256M,4G,16G; modes ring,bitmap).")
     var migration = false
+    @Flag(name: .customLong("input-latency"), help: "Input latency instead of the matrix: from a key event pushed at a random moment to the end of the first guest frame that can show it, per guest (default idle,desktop,plasma at 1280x800) paced at 60 Hz and free-running.")
+    var inputLatency = false
     @Option(help: "Write the records as a JSON array to FILE.")
     var json: String?
     @Option(help: "Write the records as CSV to FILE.")
@@ -120,7 +123,7 @@ struct BenchCommand: ParsableCommand {
             guard rounds <= plan.frames else { throw Failure("--rounds \(rounds) is out of range: use 1...\(plan.frames) (the frames per cell)") }
             plan.rounds = rounds
         }
-        plan.cpus = cpus
+        if let cpus { plan.cpus = cpus }
         if let ringEntries { plan.ringEntries = ringEntries }
         let parts = tile.lowercased().split(separator: "x")
         guard parts.count == 2, let tw = Int(parts[0]), let th = Int(parts[1]), (8...1024).contains(tw), (1...1024).contains(th) else {
@@ -143,6 +146,7 @@ struct BenchCommand: ParsableCommand {
 
     private func execute() throws -> Int32 {
         if migration { return try runMigrationBench() }
+        if inputLatency { return try runInputLatencyBench() }
         let plan = try makePlan()
         if let replot {
             guard let chart else { throw Failure("--replot needs --chart FILE to draw into") }
@@ -194,7 +198,8 @@ struct BenchCommand: ParsableCommand {
         events.groupStarted = { group, total in
             let last = group.firstIndex + group.cells.count
             groupEnd = last
-            Console.out("-- [\(group.firstIndex + 1)-\(last)/\(total)] \(group.workload) \(group.resolution) \(formatBytes(group.ramBytes)): "
+            Console.out("-- [\(group.firstIndex + 1)-\(last)/\(total)] \(group.workload) \(group.resolution) \(formatBytes(group.ramBytes))"
+                + (group.cpus > 1 ? " \(group.cpus) vCPUs" : "") + ": "
                 + group.cells.map { table.showSinks ? "\($0.mode.rawValue) x\($0.sinks)" : $0.mode.rawValue }.joined(separator: ", "))
         }
         events.cellFinished = { result, total in
@@ -260,7 +265,7 @@ struct BenchTable {
 
     var header: String {
         [
-            pad("cell", 11), pad("guest", 9), pad("resolution", 10), pad("mode", 8), lpad("RAM", 4),
+            pad("cell", 11), pad("guest", 13), pad("resolution", 10), pad("mode", 8), lpad("RAM", 4),
         ].joined(separator: " ") + (showSinks ? " " + lpad("sinks", 5) : "") + " " + [
             lpad("disp fps", 9), lpad("host us", 9), lpad("p99", 9), " |", lpad("harvest", 8), lpad("reset", 7),
             lpad("fold", 7), lpad("copy", 8), lpad("present", 8), " |", lpad("guest fps", 10), lpad("pages", 8),
@@ -271,7 +276,7 @@ struct BenchTable {
     func row(_ result: BenchCellResult, total: Int) -> String {
         let c = result.cell
         let head = [
-            pad("[\(result.index + 1)/\(total)]", 11), pad(c.workload.label, 9), pad("\(c.resolution)", 10), pad(c.mode.rawValue, 8),
+            pad("[\(result.index + 1)/\(total)]", 11), pad(c.workload.label + (c.cpus > 1 ? " x\(c.cpus)" : ""), 13), pad("\(c.resolution)", 10), pad(c.mode.rawValue, 8),
             lpad(formatBytes(c.ramBytes), 4),
         ].joined(separator: " ") + (showSinks ? " " + lpad("\(c.sinks)", 5) : "")
         guard let r = result.record else { return head + "  FAILED: \(result.failure ?? "unknown")" }

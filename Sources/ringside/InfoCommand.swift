@@ -1,5 +1,6 @@
 import ArgumentParser
 import KVM
+import Machine
 import Tracking
 
 struct InfoCommand: ParsableCommand {
@@ -30,10 +31,21 @@ struct InfoCommand: ParsableCommand {
             }
             let bitmap = TrackingPlan.bitmapPlan(requested: .bitmap, caps: caps, why: nil)
             Console.out("--tracking bitmap uses:     \(bitmap.reason)")
-            Console.out("--tracking auto:            logged tracking as above while the screen is sparse; full repaint (the framebuffer not logged)")
-            Console.out("                            after 3 logged syncs in a row cost more than 1.1x a full-frame copy timed on this host;")
-            Console.out("                            back to logged when a compare pass (every 4-32 syncs) predicts logging is cheaper.")
-            Console.out("                            The framebuffer stays logged while a migration subscriber needs its pages.")
+            let auto = try? TrackingPlan.make(mode: .auto, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
+            if let auto, let image = try? GuestCatalog.load("pagewriter"),
+               let cost = try? WriteFaultProbe.measure(system: system, logging: auto.logging, image: image) {
+                Console.out(String(format: "logged write fault (guest): %.1f us per page (probe: pagewriter at CPL 3, %.0f pages a frame,",
+                                   cost.nanosPerPage / 1000, cost.pagesPerFrame))
+                Console.out(String(format: "                            %.0f us a frame logged vs %.0f us unlogged; %.0f ms)",
+                                   cost.loggedFrameNanos / 1000, cost.unloggedFrameNanos / 1000, Double(cost.probeNanos) / 1e6))
+            } else {
+                Console.out("logged write fault (guest): not measured (the pagewriter guest image was not found)")
+            }
+            Console.out("--tracking auto (default):  per sync, logged tracking (as above) or the framebuffer unlogged, whichever costs less")
+            Console.out("                            in all: a logged sync costs its host time plus one write fault (above) per page the guest")
+            Console.out("                            dirtied; an unlogged sync compares the frame and copies what changed. Unlogged after 3")
+            Console.out("                            logged syncs over 1.1x an unlogged one; back after 2 unlogged syncs whose changed pages")
+            Console.out("                            predict logging 1.1x cheaper. The framebuffer stays logged while a migration needs its pages.")
             if let module = ["kvm_pvm", "kvm_intel", "kvm_amd"].first(where: { FileManager.default.fileExists(atPath: "/sys/module/\($0)") }) {
                 Console.out("kernel module:              \(module)\(module == "kvm_pvm" ? " (PVM: guest code at CPL 0 is emulated; Ringside guests run at CPL 3)" : "")")
             }

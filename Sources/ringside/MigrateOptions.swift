@@ -17,7 +17,7 @@ struct MigrateOptions: ParsableArguments {
     var maxDowntimeMS: Double?
     @Option(name: .customLong("max-bandwidth"), help: ArgumentHelp("Bytes per second at most, e.g. 128M (default: unlimited).", valueName: "rate"))
     var maxBandwidth: String?
-    @Option(name: .customLong("max-rounds"), parsing: .unconditional, help: "Pre-copy rounds at most before stopping the guest (1...1000; default 30).",
+    @Option(name: .customLong("max-rounds"), parsing: .unconditional, help: "Pre-copy rounds at most; if what is left still would not fit --max-downtime, the migration is abandoned and the guest keeps running here (1...1000; default 30).",
             transform: NumericOptions.int("--max-rounds", 1...1000))
     var maxRounds: Int?
     @Option(name: .customLong("migrate-attempts"), parsing: .unconditional, help: "Attempts before giving up (1...100; default 1), --migrate-after apart.",

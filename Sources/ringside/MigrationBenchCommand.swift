@@ -25,8 +25,8 @@ extension BenchCommand {
         options.verify = false
         Console.out("ringside bench --migration: \(workloads.count * ramSizes.count * modeList.count) migrations over loopback, "
             + "1280x800 paced at 60 Hz, 1 s of running first, downtime budget 30 ms, max 30 rounds")
-        Console.out("| guest | RAM | mode | rounds | converged | pages sent | MiB sent | seconds | later rounds ms | last round pages | downtime ms (source) | downtime ms (destination) |")
-        Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        Console.out("| guest | RAM | mode | rounds | converged | pages sent | MiB sent | seconds | later rounds ms | sync us per later round | sync us median of 30 | last round pages | downtime ms (source) | downtime ms (destination) |")
+        Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         var failed = 0
         for w in workloads {
             for ramBytes in ramSizes {
@@ -37,9 +37,9 @@ extension BenchCommand {
                         Console.out("| \(r.guest) | \(formatBytes(ramBytes)) | \(r.mode) | failed: \(f) |")
                         continue
                     }
-                    Console.out(String(format: "| %@ | %@ | %@ | %d | %@ | %d | %.1f | %.2f | %.1f | %d | %.1f | %.1f |", r.guest, formatBytes(ramBytes), r.mode,
+                    Console.out(String(format: "| %@ | %@ | %@ | %d | %@ | %d | %.1f | %.2f | %.1f | %.0f | %.0f | %d | %.1f | %.1f |", r.guest, formatBytes(ramBytes), r.mode,
                                        r.rounds, r.converged ? "yes" : "no", r.pagesSent, Double(r.bytesSent) / 1048576, r.seconds,
-                                       r.laterRoundMs, r.finalPages, r.downtimeMs, r.destinationDowntimeMs))
+                                       r.laterRoundMs, r.laterSyncUs, r.takeMedianUs, r.finalPages, r.downtimeMs, r.destinationDowntimeMs))
                 }
             }
         }

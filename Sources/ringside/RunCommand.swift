@@ -10,7 +10,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Boot a guest program and show its screen (the default command).",
-        discussion: "Opens a window when a display is available, or runs headless (--headless, or no DISPLAY). Stops after --frames N guest frames, after --seconds S, or on Ctrl-C, SIGTERM or SIGHUP (with a window, --frames N leaves the final frame on screen until the window is closed); a second signal exits at once with status 128 + its number. Window keys: Esc or Q quit, F or F11 full screen, D show-dirty, S or F12 screenshot. Exit status: 0 when stopped or finished, 1 for bad input (one line on stderr) or a host error, 2 when the guest crashed, (v << 1) | 1 when the guest wrote v to its exit port 0xF4."
+        discussion: "Opens a window when a display is available, or runs headless (--headless, or no DISPLAY). Stops after --frames N guest frames, after --seconds S, or on Ctrl-C, SIGTERM or SIGHUP (with a window, --frames N leaves the final frame on screen until the window is closed); a second signal exits at once with status 128 + its number. The window forwards every key, the pointer (in framebuffer pixels), buttons and wheel to the guest; its own shortcuts are Ctrl+Alt+Q quit, Ctrl+Alt+F full screen, Ctrl+Alt+D show-dirty, Ctrl+Alt+S screenshot, Ctrl+Alt+M migrate now (with --migrate-to). --input-script FILE plays input by guest frame instead, e.g. for a repeatable PNG dump. Exit status: 0 when stopped or finished, 1 for bad input (one line on stderr) or a host error, 2 when the guest crashed, (v << 1) | 1 when the guest wrote v to its exit port 0xF4."
     )
 
     @OptionGroup var machine: MachineOptions
@@ -40,6 +40,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
     @OptionGroup var migrate: MigrateOptions
+    @OptionGroup var input: InputOptions
     @OptionGroup var vnc: VNCOptions
 
     func run() throws {
@@ -65,6 +66,7 @@ protocol RunSettings {
     var stats: Bool { get }
     var migrationRoundsMS: Int? { get }
     var migrate: MigrateOptions { get }
+    var input: InputOptions { get }
     var vnc: VNCOptions { get }
 }
 
@@ -128,8 +130,8 @@ struct MachineOptions: ParsableArguments {
 }
 
 struct TrackingOptions: ParsableArguments {
-    @Option(help: "How dirty tiles are found: ring, bitmap, compare, full, or auto (logged while the screen is sparse, full repaint while that costs less).")
-    var tracking: String = "ring"
+    @Option(help: "How dirty tiles are found: auto (logged tracking or an unlogged compare, whichever costs host and guest less; see `ringside info`), ring, bitmap, compare or full.")
+    var tracking: String = "auto"
     @Option(name: .customLong("ring-entries"), parsing: .unconditional,
             help: ArgumentHelp("Dirty ring entries per vCPU with --tracking ring: a power of two, 256...65536 and at most the host's limit. (default: 4096)",
                                valueName: "ring-entries"),

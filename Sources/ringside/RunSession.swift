@@ -1,5 +1,6 @@
 import Display
 import Foundation
+import Input
 import KVM
 import LiveMigration
 import Machine
@@ -27,6 +28,8 @@ final class RunSession: @unchecked Sendable {
     private var handOverUnknown: String?
     /// Lets a frame doorbell start a `--migrate-at-frame` migration.
     private let migrationGate = DispatchSemaphore(value: 0)
+    /// Ctrl+Alt+M in the window: migrate now instead of at --migrate-after / --migrate-at-frame.
+    private let migrateNow = MigrateNowRequest()
     private var session: TrackingSession!
     private var dumper: PNGDumper?
     private var dumpError: PNGError?
@@ -34,6 +37,9 @@ final class RunSession: @unchecked Sendable {
     private var lastFrame = 0
     private var changedSinceDump = false
     private var splitCanvas = PixelCanvas(width: 1, height: 1)
+    /// Shown under the split view while a --migrate-to run lasts.
+    private let migrationStatus = MigrationStatus()
+    private var migrating = false
     /// The PNG dumper's display sink (per-frame dumps).
     private var pngSink: DisplaySink?
     /// Set before the vCPUs start; poked from their doorbells.
@@ -44,6 +50,9 @@ final class RunSession: @unchecked Sendable {
     /// Opens once `session` and the PNG sink exist. A migrated-in machine is started by the
     /// hand-over, before they do, and its first lockstep doorbell must wait for them.
     private let sinksReady = Gate()
+    /// `--input-script`: set once the machine exists (under `outputLock`), then played from
+    /// vCPU 0's doorbells.
+    private var inputPlayer: InputScriptPlayer?
 
     init(options: RunSettings, origin: Origin) {
         self.options = options
@@ -56,6 +65,7 @@ final class RunSession: @unchecked Sendable {
         let mode = try o.tracking.mode()
         let tile = try o.tracking.tileSize()
         let policy = try o.output.pngPolicy()
+        let script = try o.input.loadScript() // a bad line stops the run before boot
         // --frames, --seconds, --refresh, --migration-rounds and the other numbers were range
         // checked as they were parsed (NumericOptions.swift), so no conversion below can trap.
         let system: KVMSystem, caps: HostCapabilities, baseConfig: MachineConfig?
@@ -98,6 +108,8 @@ final class RunSession: @unchecked Sendable {
             self.refresher?.poke()
             self.outputLock.lock(); self.lastFrame = max(self.lastFrame, frame); self.outputLock.unlock()
             if let atFrame, cpu == 0, frame == atFrame { self.migrationGate.signal() }
+            self.outputLock.lock(); let player = self.inputPlayer; self.outputLock.unlock()
+            player?.frameDone(cpu: cpu, frame: frame) // before the machine delivers input for the next frame
         }
         if perFrameDump { events.allFramesDone = { [weak self] frame in self?.dumpFrame(frame) } }
         let frameLimit = o.frames
@@ -158,7 +170,14 @@ final class RunSession: @unchecked Sendable {
         if o.output.showSplit && dumper != nil { session.trackHeat() } // split-view PNGs tint repainted tiles
         if dumper != nil { pngSink = session.makeDisplaySink(name: "png") }
         sinksReady.open()
-        let vncService = try vncPlan.map { try VNCService.start($0, session: session, stats: o.stats) }
+        let inputSink: any InputSink = o.input.logInput ? LoggedInputSink(machine: m) : m.input
+        if let script {
+            var limit: Int? = nil
+            if case .boot = origin { limit = o.frames }
+            let player = startInputScript(script, path: o.input.inputScript ?? "", sink: inputSink, machine: m, frameLimit: limit)
+            outputLock.lock(); inputPlayer = player; outputLock.unlock()
+        }
+        let vncService = try vncPlan.map { try VNCService.start($0, session: session, input: inputSink, stats: o.stats) }
         defer { vncService?.stop() }
 
         var windowWanted = !o.headless && o.output.png == nil
@@ -176,6 +195,7 @@ final class RunSession: @unchecked Sendable {
         let start = Date()
         if !perFrameDump { refresher = makeRefreshLoop(hz: SyncLoop.rate(display: o.refresh, guestHz: config.guestHz)) }
         if case .boot = origin { m.start() } // an incoming machine was started at the hand-over
+        migrating = migrateOut != nil
         let migrator = migrateOut.map { startMigration(to: $0.host, port: $0.port, options: $0.options, attempts: o.migrate.attempts ?? 1,
                                                         after: o.migrate.migrateAfter ?? (o.migrate.migrateAtFrame == nil ? 1 : nil)) }
         let deadline = o.seconds.map { s in startTimer(interval: s) { closeRequested.set(); m.stop() } }
@@ -189,12 +209,16 @@ final class RunSession: @unchecked Sendable {
         }
 
         if windowWanted {
+            let status = migrationStatus
+            let statusLine: (@Sendable () -> String)? = migrating ? { @Sendable in status.line ?? "migration: waiting to start" } : nil
             // WINDOW: blocks the main thread until the guest stops or the window closes.
             try runWindowLoop(session: session, options: WindowLoopOptions(
                 refreshHz: o.refresh, showDirty: o.output.showDirty, showSplit: o.output.showSplit, nearest: o.output.nearest,
                 title: "Ringside: \(m.config.image.name)",
                 migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
-                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }))
+                migrationStatus: statusLine,
+                keepOpenAfterFrames: o.frames != nil, closeRequested: { closeRequested.isSet }, input: inputSink,
+                migrateNow: migrateOut == nil ? nil : migrateNowAction))
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)
@@ -232,12 +256,14 @@ final class RunSession: @unchecked Sendable {
         }
         Console.out(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", st.syncs, Double(st.syncs) / elapsed,
                            Double(st.dirtyTiles) / Double(max(1, st.syncs))))
+        if script != nil || o.input.logInput { Console.out(m.input.summary) }
         if let vncService, !windowWanted, case .framesCompleted = outcome { vncService.holdFinalFrame(until: { closeRequested.isSet }) }
 
         if let (to, r) = migratedOut {
-            Console.out(String(format: "migrated to %@: %d rounds%@, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",
-                               to, r.rounds.count, r.converged ? "" : " (did not converge: stopped at --max-rounds)",
+            Console.out(String(format: "migrated to %@: %d rounds, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",
+                               to, r.rounds.count,
                                Double(r.totalBytes) / 1048576, r.seconds, r.bandwidth / 1048576, r.finalPages, r.downtimeSeconds * 1000))
+            if o.stats { Console.out("hand-over ms: " + r.handOverLine) }
             return 0
         }
         if let handOverUnknown { throw Failure(handOverUnknown) }
@@ -280,10 +306,24 @@ final class RunSession: @unchecked Sendable {
     private func picture(_ d: DisplayTracker) -> PNGPicture {
         guard options.output.showSplit, let list = session.migration else { return .shadow(d.shadow) }
         let caption = "\(d.lastDirty.popCount) of \(d.grid.count) tiles repainted in the last sync, tracking \(session.plan.mode.rawValue)"
+            + (session.plan.mode == .auto ? " (\(d.method.rawValue), \(session.totalStatsLocked.methodSwitches) switches)" : "")
         let (round, pages) = session.pendingPagesLocked(of: list)
         renderSplitView(shadow: d.shadow, heat: session.heat, grid: d.grid, slots: migrationSlots(session.machine, pages),
-                        round: round, caption: [caption], into: &splitCanvas)
+                        round: round, caption: [caption] + migrationCaption(), into: &splitCanvas)
         return .canvas(splitCanvas)
+    }
+
+    /// What Ctrl+Alt+M does when there is a --migrate-to destination.
+    private var migrateNowAction: @Sendable () -> Void {
+        let request = migrateNow, gate = migrationGate
+        return {
+            if request.request() { gate.signal() } else { Console.error("Ctrl+Alt+M: a migration is already in progress") }
+        }
+    }
+
+    /// The split view's second caption line during a --migrate-to run.
+    private func migrationCaption() -> [String] {
+        migrating ? [migrationStatus.line ?? "migration: waiting to start"] : []
     }
 
     private func printRound() {
@@ -320,15 +360,25 @@ final class RunSession: @unchecked Sendable {
         let t = MigrationThread { [self] in
             for attempt in 1...attempts {
                 if let after {
-                    if migrationGate.wait(timeout: .now() + after) == .success { return } // the run ended first
+                    // A signal is the run ending first, unless it came from Ctrl+Alt+M.
+                    if migrationGate.wait(timeout: .now() + after) == .success, !migrateNow.take() { return }
                 } else {
                     migrationGate.wait()
+                    _ = migrateNow.take()
                 }
                 if session.machine.isFinished { return }
-                Console.out("migrating to \(formatAddress(host, port))" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
+                migrateNow.setRunning(true)
+                defer { migrateNow.setRunning(false) }
+                let to = formatAddress(host, port)
+                Console.out("migrating to \(to)" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
+                migrationStatus.set("migrating to \(to): connecting")
                 do {
                     let report = try MigrationSource.migrate(session, host: host, port: port, image: image, imageBytes: imageBytes, options: options,
-                                                             progress: { line in if self.options.stats { Console.out(line) } })
+                                                             progress: { line in
+                                                                 self.migrationStatus.set("to \(to): " + line)
+                                                                 if self.options.stats { Console.out(line) }
+                                                             })
+                    migrationStatus.set(String(format: "migrated to %@ in %d rounds; downtime %.1f ms", to, report.rounds.count, report.downtimeSeconds * 1000))
                     outputLock.lock(); migratedOut = ("\(formatAddress(host, port))", report); outputLock.unlock()
                     return
                 } catch MigrationError.stoppedAtSource {
@@ -339,6 +389,7 @@ final class RunSession: @unchecked Sendable {
                     return
                 } catch {
                     Console.error("migration to \(formatAddress(host, port)) failed, the guest keeps running here: \(error)")
+                    migrationStatus.set("migration to \(to) failed: \(error)")
                 }
                 if after == nil { return } // --migrate-at-frame: that frame has passed
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Display
 import Foundation
+import Input
 import RFB
 import Tracking
 
@@ -100,7 +101,7 @@ final class VNCService {
     private var last: (bytes: UInt64, updates: UInt64, nanos: UInt64) = (0, 0, 0)
 
     /// Starts the server for a plan from `VNCOptions.plan()`. Prints where it listens.
-    static func start(_ plan: VNCOptions.Plan, session: TrackingSession, stats: Bool) throws -> VNCService {
+    static func start(_ plan: VNCOptions.Plan, session: TrackingSession, input: any InputSink, stats: Bool) throws -> VNCService {
         var o = RFBServerOptions()
         o.host = plan.tcp?.host ?? "127.0.0.1"
         o.port = plan.tcp?.port ?? 0
@@ -109,7 +110,7 @@ final class VNCService {
         let source = TrackingFramebufferSource(session: session, name: "ringside: \(session.machine.config.image.name)")
         let server: RFBServer
         do {
-            server = try RFBServer(source: source, options: o, input: session.machine.input, log: { Console.out($0) })
+            server = try RFBServer(source: source, options: o, input: input, log: { Console.out($0) })
         } catch { throw Failure("\(error)") }
         if let tcp = plan.tcp {
             Console.out("VNC server on \(formatAddress(tcp.host, server.port))" + (plan.password != nil ? " (VNC Authentication)" : ""))

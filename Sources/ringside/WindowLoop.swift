@@ -1,5 +1,6 @@
 import Display
 import Foundation
+import Input
 import Machine
 import Tracking
 import Window
@@ -19,11 +20,17 @@ struct WindowLoopOptions {
     /// With `showSplit`: end a migration round this often so the panel shows a live list;
     /// nil when someone else ends rounds (`--migration-rounds`).
     var migrationRoundSeconds: Double? = nil
+    /// With `showSplit`: a second caption line with the outgoing migration's progress.
+    var migrationStatus: (@Sendable () -> String)? = nil
     /// After `--frames N` completes, keep showing the final picture until the user closes
     /// the window (or `closeRequested` says so).
     var keepOpenAfterFrames = false
     /// True once Ctrl-C or `--seconds` asked the run to end.
     var closeRequested: @Sendable () -> Bool = { false }
+    /// Where the window's keys and pointer go (the guest's input queue, maybe logged).
+    var input: (any InputSink)? = nil
+    /// Ctrl+Alt+M: start the outgoing migration now; nil without --migrate-to.
+    var migrateNow: (@Sendable () -> Void)? = nil
 }
 
 /// Runs the SDL window until the guest stops or the user closes it (then stops the guest).
@@ -39,11 +46,21 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
     do {
         window = try DesktopWindow(grid: grid, options: .init(
             title: options.title, nearest: options.nearest, showDirty: options.showDirty || options.showSplit,
-            split: options.showSplit, captionLines: 1))
+            split: options.showSplit, captionLines: options.migrationStatus == nil ? 1 : 2))
     } catch {
         machine.stop()
         throw Failure("\(error) (try --headless)")
     }
+
+    window.input = options.input
+    // The title says where keys go: to the guest once it says it reads them.
+    func title(_ caption: String) -> String {
+        let keys = options.input == nil ? "Ctrl+Alt+Q quits"
+            : machine.input.guestReadsInput ? "keys and pointer go to the guest, Ctrl+Alt+Q quits"
+            : "input forwarded (the guest does not read it yet), Ctrl+Alt+Q quits"
+        return options.title + " - " + keys + " - " + caption
+    }
+    window.setTitle(title("starting"))
 
     let period = 1 / min(max(options.refreshHz, 1), 1000)
     let cpus = machine.config.cpus
@@ -62,7 +79,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             if !stoppedNoted {
                 stoppedNoted = true
                 let frame = machine.framesCompletedByEveryVCPU
-                caption = "guest stopped at frame \(frame): Esc or Q closes the window"
+                caption = "guest stopped at frame \(frame): Ctrl+Alt+Q or closing the window ends"
                 window.setTitle(options.title + " - " + caption)
             }
         }
@@ -71,6 +88,12 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             case .quit:
                 machine.stop()
                 return
+            case .migrate:
+                if let migrateNow = options.migrateNow {
+                    migrateNow()
+                } else {
+                    Console.error("Ctrl+Alt+M migrates the guest, but there is nowhere to go: start ringside with --migrate-to HOST:PORT")
+                }
             case .screenshot:
                 let frame = machine.framesCompletedByEveryVCPU
                 let path = FileManager.default.currentDirectoryPath + "/ringside-\(frame).png"
@@ -89,7 +112,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         session.read(sink) { display, dirty in window.upload(from: display.shadow, dirty: dirty) }
         if options.showSplit, let list = session.migration {
             let (round, pages) = session.pendingPages(of: list)  // copy-on-write: the bitmaps are shared, not copied
-            window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption])
+            window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption] + (options.migrationStatus.map { [$0()] } ?? []))
         }
         do { try window.present() } catch {
             machine.stop()
@@ -104,7 +127,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             caption = String(format: "guest %.1f frames/s, display %.1f frames/s, %.1f dirty tiles/frame, upload %.2f ms, present %.2f ms",
                              guestRate, Double(s.frames) / elapsed, s.tilesPerFrame, s.averageUploadMilliseconds,
                              s.averagePresentMilliseconds)
-            window.setTitle(options.title + " - " + caption)
+            window.setTitle(title(caption))
             statsStart = now
             statsFrames = frames
         }

@@ -8,15 +8,20 @@ final class BenchMatrixTests: XCTestCase {
     func testTheDefaultMatrixRunsCompareAndFullOnlyAtTheSmallestRAMSize() {
         let plan = BenchPlan()
         let groups = plan.groups()
-        // 7 guests x 4 resolutions: 4 modes at 256M, ring and bitmap at 4G and 16G.
-        XCTAssertEqual(plan.cellCount, 7 * 4 * (4 + 2 + 2))
+        // 8 guests x 4 resolutions with 1 vCPU: 5 modes at 256M, ring and bitmap at 4G and
+        // 16G; with 2 vCPUs: 5 modes at 256M.
+        XCTAssertEqual(plan.cellCount, 8 * 4 * (5 + 2 + 2) + 8 * 4 * 5)
         for g in groups where g.ramBytes != 256 << 20 {
             XCTAssertEqual(g.cells.map(\.mode), [.ring, .bitmap])
             XCTAssertTrue(g.cells.allSatisfy(\.migration))
+            XCTAssertEqual(g.cpus, 1)
         }
         let first = groups[0]
-        XCTAssertEqual(first.cells.map(\.mode), TrackingMode.fixed)
-        XCTAssertEqual(first.cells.map(\.migration), [true, true, false, false])
+        XCTAssertEqual(first.cells.map(\.mode), TrackingMode.fixed + [.auto])
+        XCTAssertEqual(first.cells.map(\.migration), [true, true, false, false, false])
+        XCTAssertEqual(groups.filter { $0.cpus == 2 }.count, 8 * 4)
+        XCTAssertTrue(groups.filter { $0.cpus == 2 }.allSatisfy { $0.cells.allSatisfy { $0.cpus == 2 } })
+        XCTAssertTrue(plan.workloads.contains { $0.guest == "alternate" && $0.arguments == "period=60" })
         // Indices run on without gaps.
         var next = 0
         for g in groups {
@@ -28,14 +33,14 @@ final class BenchMatrixTests: XCTestCase {
     func testWithoutAMigrationListEveryModeRunsAtTheSmallestRAMSizeOnly() {
         var plan = BenchPlan()
         plan.migration = false
-        XCTAssertEqual(plan.cellCount, 7 * 4 * 4)
+        XCTAssertEqual(plan.cellCount, 8 * 4 * 5 * 2)
         XCTAssertTrue(plan.groups().allSatisfy { $0.ramBytes == 256 << 20 })
     }
 
     func testTheQuickMatrixIsDesktopPlasmaAndBounce16AtTwoResolutions() {
         let plan = BenchPlan.quick
-        XCTAssertEqual(plan.workloads.map(\.label), ["desktop", "plasma", "bounce16"])
-        XCTAssertEqual(plan.cellCount, 3 * 2 * 4)
+        XCTAssertEqual(plan.workloads.map(\.label), ["desktop", "plasma", "bounce16", "alternate10"])
+        XCTAssertEqual(plan.cellCount, 4 * 2 * 5 * 2)
     }
 
     func testFiltersParseAndRejectBadValuesWithOneLine() throws {
@@ -95,7 +100,8 @@ final class BenchStatisticsTests: XCTestCase {
 final class BenchFilesTests: XCTestCase {
     static let fields = ["guest", "width", "height", "mode", "cpus", "ram_bytes", "sinks", "frames", "display_fps", "guest_fps",
                          "host_us_median", "host_us_p99", "harvest_us", "reset_us", "fold_us", "copy_us", "present_us",
-                         "dirty_pages", "dirty_tiles", "bytes_copied", "latency_p50_us", "latency_p99_us", "free_run_guest_fps"]
+                         "dirty_pages", "dirty_tiles", "bytes_copied", "latency_p50_us", "latency_p99_us", "free_run_guest_fps",
+                         "host_us_mean", "lockstep_fps"]
 
     func sample() -> BenchRecord {
         var r = BenchRecord(guest: "bounce16", width: 1920, height: 1080, mode: "ring", cpus: 1, ramBytes: 256 << 20, frames: 60)
@@ -140,7 +146,7 @@ final class BenchFilesTests: XCTestCase {
     func testCSVHasAHeaderAndOneLinePerRecord() {
         let lines = BenchFiles.csv([sample()]).split(separator: "\n", omittingEmptySubsequences: false)
         XCTAssertEqual(lines[0], Self.fields.joined(separator: ",")[...])
-        XCTAssertEqual(lines[1], "bounce16,1920,1080,ring,1,268435456,1,60,4000,812.5,250,512.125,28.123,19,14,170,0.2,510,1073,4382720,2.2,,")
+        XCTAssertEqual(lines[1], "bounce16,1920,1080,ring,1,268435456,1,60,4000,812.5,250,512.125,28.123,19,14,170,0.2,510,1073,4382720,2.2,,,,")
     }
 
     func testTheChartIsAnSVGWithAPanelPerResolutionAndARAMPanel() {
@@ -176,6 +182,8 @@ final class BenchRunnerTests: XCTestCase {
         plan.workloads = [BenchWorkload.named("bounce4")!]
         plan.resolutions = [BenchResolution(width: 320, height: 200)]
         plan.ramSizes = [16 << 20, 32 << 20]
+        plan.modes = TrackingMode.fixed
+        plan.cpus = 1
         plan.frames = 6
         plan.warmupFrames = 2
         plan.rounds = 2
@@ -254,7 +262,7 @@ final class BenchCommandTests: XCTestCase {
         _ = try requireKVM()
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
-        let r = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M",
+        let r = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M", "--cpus", "1",
                                  "--sinks", "1,2", "--frames", "4", "--free-run-seconds", "0.05", "--paced-seconds", "0.2",
                                  "--paced-rates", "60/60", "--json", json.path])
         XCTAssertEqual(r.status, 0, r.err)
@@ -267,7 +275,7 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertTrue(rows.allSatisfy { ($0["paced_60_60_samples"] as? Int) != nil })
 
         // One count: no sinks column.
-        let one = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M",
+        let one = try runRingside(["bench", "--guests", "idle", "--resolutions", "320x200", "--modes", "ring", "--ram", "16M", "--cpus", "1",
                                    "--frames", "2", "--free-run-seconds", "0.05", "--paced-seconds", "0"])
         XCTAssertEqual(one.status, 0, one.err)
         let oneHeader = try XCTUnwrap(one.out.split(separator: "\n").first { $0.hasPrefix("cell ") })
@@ -283,7 +291,7 @@ final class BenchCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: json) }
         let p = Process()
         p.executableURL = ringsideExecutable()
-        p.arguments = ["bench", "--guests", "idle", "--resolutions", "320x200,640x480,800x600,1024x768", "--ram", "16M",
+        p.arguments = ["bench", "--guests", "idle", "--resolutions", "320x200,640x480,800x600,1024x768", "--ram", "16M", "--cpus", "1",
                        "--frames", "20", "--free-run-seconds", "0.5", "--json", json.path]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
@@ -295,8 +303,8 @@ final class BenchCommandTests: XCTestCase {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 130)
         let records = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
-        XCTAssertGreaterThanOrEqual(records.count, 4, "the first group (4 modes) finished before the interrupt")
-        XCTAssertLessThan(records.count, 16, "the run stopped early")
-        XCTAssertEqual(records.count % 4, 0, "whole groups only")
+        XCTAssertGreaterThanOrEqual(records.count, 5, "the first group (5 modes) finished before the interrupt")
+        XCTAssertLessThan(records.count, 20, "the run stopped early")
+        XCTAssertEqual(records.count % 5, 0, "whole groups only")
     }
 }

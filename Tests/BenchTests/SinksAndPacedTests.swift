@@ -13,6 +13,7 @@ final class SinkCountPlanTests: XCTestCase {
         plan.modes = [.ring, .bitmap]
         plan.ramSizes = [256 << 20]
         plan.sinkCounts = [1, 16]
+        plan.cpus = 1
         let groups = plan.groups()
         XCTAssertEqual(groups.count, 2, "sink counts share a group: they are measured side by side")
         XCTAssertEqual(plan.cellCount, 2 * 2 * 2)
@@ -20,7 +21,7 @@ final class SinkCountPlanTests: XCTestCase {
         XCTAssertEqual(groups[0].cells.map(\.sinks), [1, 16, 1, 16])
         XCTAssertEqual(groups[1].firstIndex, 4)
         XCTAssertEqual(BenchPlan().sinkCounts, [1], "one sink unless asked")
-        XCTAssertEqual(BenchPlan().cellCount, 7 * 4 * (4 + 2 + 2), "the default matrix does not grow")
+        XCTAssertEqual(BenchPlan().cellCount, 8 * 4 * (5 + 2 + 2) + 8 * 4 * 5, "the default matrix does not grow")
     }
 
     func testThePacedPhaseDefaultsToTheRatesUsersRun() {
@@ -169,6 +170,7 @@ final class SinksAndPacedRunTests: XCTestCase {
         plan.workloads = [BenchWorkload.named(guest)!]
         plan.resolutions = [BenchResolution(width: 640, height: 480)]
         plan.modes = [.ring]
+        plan.cpus = 1
         plan.ramSizes = [16 << 20]
         plan.frames = 6
         plan.warmupFrames = 2

@@ -28,7 +28,7 @@ final class GuestPictureTests: XCTestCase {
     func differing(_ a: [UInt32], _ b: [UInt32]) -> Int { zip(a, b).filter { $0 != $1 }.count }
 
     func testEveryGuestsPictureIsAFunctionOfItsFrameNumber() throws {
-        for (guest, args) in [("desktop", ""), ("terminal", "lines=3"), ("bounce", ""), ("plasma", ""), ("idle", ""), ("pattern", ""), ("pagewriter", "pages=50")] {
+        for (guest, args) in [("desktop", ""), ("terminal", "lines=3"), ("bounce", ""), ("plasma", ""), ("idle", ""), ("pattern", ""), ("pagewriter", "pages=50"), ("alternate", "period=4")] {
             let a = try picture(guest, args: args, frames: 6).pixels
             let b = try picture(guest, args: args, frames: 6).pixels
             XCTAssertEqual(a, b, "\(guest): two runs to frame 6 end on the same picture")
@@ -43,6 +43,32 @@ final class GuestPictureTests: XCTestCase {
         let changed = differing(d5, d6)
         XCTAssertGreaterThan(changed, 0, "desktop: the cursor moves every frame")
         XCTAssertLessThan(changed, 2 * 12 * 19 + 200, "desktop: frames after the first change only the cursor (12x19, save-under) and the clock")
+    }
+
+    /// alternate period=4: frames 1-4 quiet (background + an 8x8 marker moving 4 px a
+    /// frame), 5-8 animated (every pixel is ramp((x/2 + y/2 + 5n) & 255)), 9-12 quiet again.
+    func testAlternateTakesTurnsBetweenAQuietPictureAndAFullScreenAnimation() throws {
+        let w = Self.width, h = Self.height
+        func ramp(_ v: Int) -> UInt32 { UInt32(v << 16 | (255 - v) << 8 | (3 * v) & 255) }
+        let a6 = try picture("alternate", args: "period=4", frames: 6).pixels
+        let a7 = try picture("alternate", args: "period=4", frames: 7).pixels
+        for (n, pic) in [(6, a6), (7, a7)] {
+            for y in stride(from: 0, to: h, by: 7) {
+                for x in stride(from: 0, to: w, by: 5) {
+                    XCTAssertEqual(pic[y * w + x], ramp((x / 2 + y / 2 + 5 * n) & 255), "frame \(n) at (\(x), \(y))")
+                }
+            }
+        }
+        XCTAssertEqual(differing(a6, a7), a6.count, "animated: every pixel changes every frame")
+        let q2 = try picture("alternate", args: "period=4", frames: 2).pixels
+        let q3 = try picture("alternate", args: "period=4", frames: 3).pixels
+        let q10 = try picture("alternate", args: "period=4", frames: 10).pixels
+        XCTAssertEqual(q2, q10, "frame 10 is the second frame of the next quiet phase: the same picture as frame 2")
+        let changed = differing(q2, q3)
+        XCTAssertGreaterThan(changed, 0, "the marker moves")
+        XCTAssertLessThanOrEqual(changed, 2 * 8 * 8, "quiet: only the marker's old and new squares change")
+        let markerX = 8 + 4 * 1, markerY = h / 2 - 4
+        XCTAssertEqual(q2[(markerY + 3) * w + markerX + 3], 0xF0C020, "frame 2's marker at x = 8 + 4k, k = 1")
     }
 
     func testBounceDirtiesAtMostTwiceItsSpritesArea() throws {

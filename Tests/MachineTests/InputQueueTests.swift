@@ -43,7 +43,7 @@ final class InputQueueTests: XCTestCase {
         XCTAssertEqual(word(m, 64), 5, "head published")
         XCTAssertTrue(event(m, 0) == (1, 30, 1, 0, 0))
         XCTAssertTrue(event(m, 1) == (2, 0, 0, 400, 300))
-        XCTAssertTrue(event(m, 2) == (3, 0x111, 0, 0, 0))
+        XCTAssertTrue(event(m, 2) == (3, 0x111, 0, 400, 300), "a button carries where the pointer is")
         XCTAssertTrue(event(m, 3) == (4, 0, -2, 1, 0))
         XCTAssertTrue(event(m, 4) == (5, 0, 0, 1920, 1080))
     }
@@ -74,6 +74,72 @@ final class InputQueueTests: XCTestCase {
         XCTAssertEqual(word(m, 64), UInt32(capacity + 4))
         XCTAssertEqual(m.input.waitingEvents, [])
         XCTAssertEqual(m.input.stats.delivered, capacity + 4)
+    }
+
+    func testButtonsCarryTheLastPointerPositionAlsoAfterARestore() throws {
+        let m = try machine()
+        m.input.push(.button(.left, down: true))
+        XCTAssertTrue(event(m, 0) == (3, 0x110, 1, 0, 0), "no pointer yet: (0, 0)")
+        m.input.push(.pointer(x: 17, y: 23))
+        m.input.push(.button(.left, down: false))
+        XCTAssertTrue(event(m, 2) == (3, 0x110, 0, 17, 23))
+        let r = try Machine(system: try requireKVM(), config: m.config, restoring: try m.snapshot())
+        r.input.push(.button(.middle, down: true))
+        let p = UnsafeRawPointer(r.ram.pointer(at: base + 192 + 3 * 16))
+        XCTAssertEqual(p.load(fromByteOffset: 8, as: Int32.self), 17)
+        XCTAssertEqual(p.load(fromByteOffset: 12, as: Int32.self), 23)
+    }
+
+    /// A migration destination builds its machine over zeroed RAM and writes the pages later:
+    /// the queue must continue from the head that arrived, not from 0.
+    func testAnIncomingMachineContinuesFromTheHeadThatArrivedWithItsPages() throws {
+        let m = try machine()
+        for i in 0..<5 { m.input.push(.key(code: UInt16(i + 1), down: true)) }
+        setTail(m, 5)
+        let snapshot = try m.snapshot()
+        let incoming = try Machine(system: try requireKVM(), incoming: m.config)
+        XCTAssertEqual(incoming.ram.pointer(at: base + 64).load(as: UInt32.self), 0, "nothing has arrived yet")
+        snapshot.ram.withUnsafeBytes { incoming.writeGuest($0, at: 0) }
+        for (i, state) in snapshot.vcpus.enumerated() { try incoming.vcpu(i).loadState(state) }
+        try incoming.restoreFrameCounts(snapshot.frameCounts)
+        incoming.start()
+        incoming.stop()
+        _ = incoming.wait()
+        incoming.input.push(.key(code: 99, down: true))
+        XCTAssertEqual(incoming.ram.pointer(at: base + 64).load(as: UInt32.self), 6, "head continued from 5")
+        XCTAssertTrue(event(incoming, 5) == (1, 99, 1, 0, 0))
+    }
+
+    /// Events waiting in the VMM are device state: a snapshot carries them, the restored
+    /// machine delivers them once the guest makes room, in order.
+    func testWaitingEventsSurviveASnapshotAndArriveInOrder() throws {
+        let m = try machine()
+        for i in 0..<capacity { m.input.push(.key(code: UInt16(i % 100 + 1), down: true)) }
+        m.input.push(.key(code: 200, down: true))
+        m.input.push(.pointer(x: 9, y: 9))
+        m.input.push(.button(.left, down: true))
+        let waiting: [InputEvent] = [.key(code: 200, down: true), .pointer(x: 9, y: 9), .button(.left, down: true)]
+        XCTAssertEqual(m.input.waitingEvents, waiting)
+        let snapshot = try m.snapshot()
+        XCTAssertEqual(snapshot.inputWaiting, waiting)
+        let r = try Machine(system: try requireKVM(), config: m.config, restoring: snapshot)
+        XCTAssertEqual(r.input.waitingEvents, waiting, "still waiting: the restored ring is full too")
+        r.ram.pointer(at: base + 128).storeBytes(of: UInt32(3), as: UInt32.self) // the guest read 3
+        r.input.deliver()
+        XCTAssertEqual(r.input.waitingEvents, [])
+        XCTAssertTrue(event(r, UInt32(capacity)) == (1, 200, 1, 0, 0))
+        XCTAssertTrue(event(r, UInt32(capacity + 2)) == (3, 0x110, 1, 9, 9))
+    }
+
+    /// While held (a migration's last phase), nothing reaches the ring; releasing delivers.
+    func testAHeldQueueWritesNothingUntilReleased() throws {
+        let m = try machine()
+        m.input.setHeld(true)
+        m.input.push(.key(code: 30, down: true))
+        XCTAssertEqual(word(m, 64), 0)
+        XCTAssertEqual(m.input.waitingEvents, [.key(code: 30, down: true)])
+        m.input.setHeld(false)
+        XCTAssertEqual(word(m, 64), 1)
     }
 
     func testHeadAndTailWrapAt32Bits() throws {

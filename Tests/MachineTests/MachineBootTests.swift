@@ -138,6 +138,23 @@ final class MachineBootTests: XCTestCase {
         guard case .stopped = m.wait() else { return XCTFail("stop ends with .stopped") }
     }
 
+    /// A paced vCPU spends most of its time asleep at its doorbell until the next tick; a pause
+    /// must wake it rather than wait for that tick (it used to: up to a whole period of
+    /// migration downtime). At 1 Hz the tick is about 1 s away, so the margin is wide.
+    func testPauseDoesNotWaitForAPacedVCPUsNextTick() throws {
+        let system = try requireKVM()
+        var config = try testConfig("idle", width: 64, height: 64)
+        config.guestHz = 1
+        let m = try Machine(system: system, config: config)
+        m.start()
+        while m.framesCompleted(cpu: 0) < 1 { usleep(1000) } // now asleep until its next tick
+        let t0 = Date()
+        m.pause()
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 0.5, "pause returned without waiting for the next tick, about 1 s away")
+        m.stop()
+        m.wait()
+    }
+
     func testConfigRangesAreCheckedWithClearMessages() throws {
         var c = try testConfig("idle")
         c.width = 10

@@ -12,6 +12,10 @@ struct MigrationWireTests {
         .roundEnd(round: 3, pages: 1234),
         .vcpuState(index: 1, state: [9, 8, 7]),
         .deviceState(DeviceState(frames: [10, 11], tick: 5)),
+        .deviceState(DeviceState(frames: [7], tick: 0, waitingInput: [
+            WaitingInputEvent(type: 1, code: 30, value: 1, x: 0, y: 0), WaitingInputEvent(type: 4, code: 0, value: -3, x: -1, y: 0),
+            WaitingInputEvent(type: 2, code: 0, value: 0, x: 7679, y: Int32.min),
+        ])),
         .digests(slot: 0, [PageDigestRecord(page: 1, digest: 0xDEAD)]),
         .accepted, .complete, .ready, .commit(pausedNanos: 1_500_000), .started, .abort("destination refused the config"),
     ]
@@ -56,6 +60,10 @@ struct MigrationWireTests {
         #expect(throws: MigrationWireError.self) { try MigrationWire.decode([3, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]) }
         #expect(throws: MigrationWireError.self) { try MigrationWire.frameLength([0xFF, 0xFF, 0xFF, 0x7F]) }
         #expect(throws: MigrationWireError.self) { try MigrationWire.frameLength([0, 0, 0, 0]) }
+        // A device state claiming more waiting input events than the limit.
+        #expect(throws: MigrationWireError.malformed("65537 waiting input events (the limit is 65536)")) {
+            try MigrationWire.decode([6, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 8) + [0x01, 0x00, 0x01, 0x00])
+        }
         #expect(try MigrationWire.frameLength([1, 0]) == nil, "a partial header waits for more")
         #expect(throws: MigrationWireError.malformed("not a Ringside migration stream (it starts with \"GET \")")) {
             try MigrationWire.frameLength(Array("GET / HTTP/1.1".utf8))

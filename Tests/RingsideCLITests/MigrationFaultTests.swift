@@ -244,6 +244,29 @@ final class MigrationFaultTests: XCTestCase {
         XCTAssertFalse(src.out.contains("migrated to"), src.out)
     }
 
+    // MARK: - a guest that dirties memory faster than the link
+
+    /// `plasma` repaints its whole screen every frame; at 1 MiB/s the rest never fits a 20 ms
+    /// budget. After --max-rounds the source abandons (it does not pause the guest for longer
+    /// than it was told), says so in one line, and runs on; the destination keeps nothing.
+    func testAGuestThatDoesNotConvergeIsAbandonedAtMaxRoundsAndKeepsRunning() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dst = try receive()
+        let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
+        let src = try RingsideProcess("run", ["run", "--guest", "plasma", "--headless", "--width", "\(Self.width)", "--height", "\(Self.height)",
+                                              "--memory", "32M", "--frames", "240", "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5",
+                                              "--max-bandwidth", "1M", "--max-rounds", "2", "--max-downtime", "20", "--stats"])
+        XCTAssertEqual(src.exitStatus(timeout: 60), 0, src.transcript)
+        let prefix = "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: did not converge in 2 rounds: "
+        XCTAssertTrue(src.err.hasPrefix(prefix) && src.err.contains("over the 20 ms downtime budget"), src.err)
+        XCTAssertEqual(src.err.filter { $0 == "\n" }.count, 1, "one line: \(src.err)")
+        XCTAssertTrue(src.out.contains("migration round 1: "), "the rounds were reported (--stats): \(src.out)")
+        XCTAssertFalse(src.out.contains("migration round 2: "), "no round past --max-rounds: \(src.out)")
+        XCTAssertFalse(src.out.contains("migrated to"), src.transcript)
+        XCTAssertTrue(src.out.contains(", 240 frames\n"), "the guest ran to its last frame here: \(src.out)")
+        assertDestinationGaveUp(dst, pngDir: nil, naming: ["the other side abandoned the migration: did not converge in 2 rounds"])
+    }
+
     // MARK: - options that cannot migrate
 
     /// --tracking full and compare log no dirty pages, so there is nothing to pre-copy from:
@@ -397,6 +420,9 @@ final class MigrationFaultTests: XCTestCase {
              "protocol error: vCPU 0's state: "),
             ("frame counters for vCPUs the machine does not have", try stream([.deviceState(DeviceState(frames: [5, 5, 5], tick: 0))]),
              "protocol error: 3 frame counters for 1 vCPUs"),
+            ("a waiting input event that is not one", try stream([.deviceState(DeviceState(frames: [5], tick: 0, waitingInput: [
+                WaitingInputEvent(type: 1, code: 30, value: 1, x: 0, y: 0), WaitingInputEvent(type: 99, code: 0, value: 0, x: 0, y: 0)]))]),
+             "protocol error: waiting input event 1 is not an event (type 99, code 0, value 0)"),
             ("a round with the wrong page count", try stream([.pages(slot: GuestLayout.ramSlot, [PageRecord(page: 7, data: page)]), .roundEnd(round: 0, pages: 2)]),
              "protocol error: round 0 claims 2 pages but 1 arrived"),
             ("complete without vCPU states", try stream([.deviceState(DeviceState(frames: [5], tick: 0)), .complete]),

@@ -9,13 +9,14 @@ import XCTest
 /// repaint loses nothing, and the policy picks full repaint for a dense screen and logged
 /// tracking for a sparse one.
 final class AutoTrackingTests: XCTestCase {
-    func makeSession(_ config: MachineConfig, migration: Bool = false, events: MachineEvents = MachineEvents()) throws -> TrackingSession {
+    func makeSession(_ config: MachineConfig, migration: Bool = false, events: MachineEvents = MachineEvents(),
+                     writeFaultNanos: Double? = nil) throws -> TrackingSession {
         let system = try requireKVM()
         let caps = try HostCapabilities(system: system)
         if caps.usableVCPUs < config.cpus { throw XCTSkip("host KVM allows \(caps.usableVCPUs) vCPUs; this case needs \(config.cpus)") }
         let plan = try TrackingPlan.make(mode: .auto, ringEntries: 256, caps: caps, migration: migration)
         return try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16),
-                                   migration: migration, events: events)
+                                   migration: migration, events: events, writeFaultNanos: writeFaultNanos)
     }
 
     /// Switching every few syncs, with a collector syncing concurrently and random pauses:
@@ -32,35 +33,124 @@ final class AutoTrackingTests: XCTestCase {
     func testNoPageIsLostAcrossSwitchesOnOneVCPU() throws { try noLossAcrossSwitches(cpus: 1) }
     func testNoPageIsLostAcrossSwitchesOnTwoVCPUs() throws { try noLossAcrossSwitches(cpus: 2) }
 
+    /// The policy's own switches (no forcing) on the alternating workload, the smallest ring,
+    /// a collector syncing concurrently and random pauses: nothing is lost.
+    func noLossUnderThePolicy(cpus: Int) throws {
+        let config = try testConfig("alternate", args: "period=6", width: 1280, height: 800, cpus: cpus)
+        let session = try makeSession(config, writeFaultNanos: 2_000)
+        MirrorChecker(session: session).checkAtRandomPauses(200, listed: false, label: "alternate, \(cpus) vCPU(s)")
+        XCTAssertGreaterThanOrEqual(session.totalStats.methodSwitches, 1, "the policy switched by itself")
+    }
+
+    func testNoPageIsLostAcrossThePolicysSwitchesOnOneVCPU() throws { try noLossUnderThePolicy(cpus: 1) }
+    func testNoPageIsLostAcrossThePolicysSwitchesOnTwoVCPUs() throws { try noLossUnderThePolicy(cpus: 2) }
+
     /// With a migration subscriber the framebuffer stays logged, even when forced to switch,
-    /// and the subscriber's mirror is exact.
+    /// and the subscriber's mirror is exact (1 and 2 vCPUs, smallest ring).
     func testAMigrationSubscriberKeepsTheFramebufferLogged() throws {
-        let config = try testConfig("pagewriter", args: "pages=48 seed=4 fb=1", width: 333, height: 211, pitch: 1344)
+        try subscriberKeepsLogging(cpus: 1)
+    }
+
+    func testAMigrationSubscriberKeepsTheFramebufferLoggedOnTwoVCPUs() throws {
+        try subscriberKeepsLogging(cpus: 2)
+    }
+
+    func subscriberKeepsLogging(cpus: Int) throws {
+        let config = try testConfig("pagewriter", args: "pages=48 seed=4 fb=1", width: 333, height: 211, pitch: 1344, cpus: cpus)
         let session = try makeSession(config, migration: true)
         session.forceMethodSwitchEvery(2)
-        MirrorChecker(session: session).checkAtRandomPauses(150, listed: true, label: "auto with a subscriber")
+        MirrorChecker(session: session).checkAtRandomPauses(150, listed: true, label: "auto with a subscriber, \(cpus) vCPU(s)")
         XCTAssertEqual(session.totalStats.methodSwitches, 0)
         XCTAssertEqual(session.displayMethod, .logged)
         XCTAssertTrue(session.machine.isDirtyLogged(slot: GuestLayout.framebufferSlot))
     }
 
-    /// Lockstep frames of a real guest: plasma (every pixel every frame) ends in full repaint,
-    /// desktop (a cursor and a clock) stays logged. The margins are wide (logged plasma costs
-    /// about twice a full copy, logged desktop a tenth), so host noise does not decide.
-    func testPlasmaGoesToFullRepaintAndDesktopStaysLogged() throws {
-        for (guest, expected) in [("plasma", DisplayMethod.full), ("desktop", .logged)] {
-            var config = try testConfig(guest, width: 1280, height: 800, frames: 120)
+    /// Lockstep frames of a real guest, on this host's KVM but with the guest's write-fault
+    /// cost of each host kind the issue names: plasma (every pixel every frame) ends in full
+    /// repaint on both; desktop (a cursor and a clock, ~20 pages a frame) stays logged where a
+    /// fault costs 2 us and goes unlogged where it costs 29 us (600 us of guest time a frame
+    /// against a 1280x800 copy of ~400 us). The margins are wide, so host noise does not decide.
+    func testPlasmaGoesToFullRepaintAndDesktopDependsOnTheFaultCost() throws {
+        for (guest, fault, expected) in [("plasma", 2_000.0, DisplayMethod.full), ("plasma", 29_000, .full),
+                                         ("desktop", 2_000, .logged), ("desktop", 29_000, .full)] {
+            var config = try testConfig(guest, width: 1280, height: 800, frames: 400)
             config.lockstep = true
             let box = Box<TrackingSession>()
             var events = MachineEvents()
             events.allFramesDone = { _ in _ = try? box.value?.sync() }
-            let session = try makeSession(config, events: events)
+            let session = try makeSession(config, events: events, writeFaultNanos: fault)
             box.value = session
             session.machine.start()
             session.machine.wait()
-            XCTAssertEqual(session.displayMethod, expected, "\(guest) after 120 frames")
+            XCTAssertEqual(session.displayMethod, expected, "\(guest) with \(fault) ns faults after 400 frames")
             XCTAssertTrue(session.withDisplay { $0.shadowMatchesGuest() }, "\(guest): the shadow is exact")
-            XCTAssertLessThanOrEqual(session.totalStats.methodSwitches, 3, "\(guest): no flapping")
+            XCTAssertLessThanOrEqual(session.totalStats.methodSwitches, 4, "\(guest): no flapping (an exploration of the unlogged rate is two)")
         }
+    }
+
+    /// The alternating workload in lockstep (real KVM, the guest's fault cost of the 2 us host
+    /// so the quiet phase is clearly cheaper logged on any host): the method follows each
+    /// change of phase within 3 refreshes (the change's frame and the two after it), with at
+    /// most 2 switches per phase, and the shadow is exact at the end.
+    func testAutoFollowsTheAlternatingWorkloadWithinThreeRefreshes() throws {
+        let period = 30, phases = 6
+        var config = try testConfig("alternate", args: "period=\(period)", width: 1280, height: 800, frames: period * phases)
+        config.lockstep = true
+        let box = Box<TrackingSession>()
+        let log = SwitchLog()
+        var events = MachineEvents()
+        events.allFramesDone = { frame in
+            guard let s = box.value else { return }
+            _ = try? s.sync()
+            log.note(frame: Int(frame), method: s.displayMethod)
+        }
+        let session = try makeSession(config, events: events, writeFaultNanos: 2_000)
+        box.value = session
+        session.machine.start()
+        session.machine.wait()
+        let fault = try XCTUnwrap(session.writeFaultNanos)
+        let switches = log.switches
+        XCTAssertTrue(session.withDisplay { $0.shadowMatchesGuest() }, "the shadow is exact")
+        // Phase 0 (quiet) starts logged; every animated phase must go unlogged, every quiet
+        // phase after one back to logged.
+        for phase in 1..<phases {
+            let first = phase * period + 1
+            let inPhase = switches.filter { $0.frame >= first && $0.frame < first + period }
+            XCTAssertLessThanOrEqual(inPhase.count, 2, "phase \(phase): \(inPhase) (fault \(Int(fault)) ns)")
+            let expected: DisplayMethod = phase % 2 == 1 ? .full : .logged
+            guard let sw = inPhase.first(where: { $0.method == expected }) else {
+                XCTFail("phase \(phase) never switched to \(expected): \(switches) (fault \(Int(fault)) ns)")
+                continue
+            }
+            XCTAssertLessThanOrEqual(sw.frame, first + 2, "phase \(phase) starting at frame \(first): switched at \(sw.frame)")
+        }
+        // The first quiet phase may spend one rate window unlogged (to learn the guest's
+        // unlogged frame rate) and must end logged.
+        let first = switches.filter { $0.frame <= period }
+        XCTAssertLessThanOrEqual(first.count, 2, "\(switches)")
+        XCTAssertNotEqual(first.last?.method, .full, "the first quiet phase ends logged: \(switches)")
+    }
+
+    /// The write-fault probe measures something real: the logged run's guest frames are slower
+    /// by a positive cost per page, and each frame dirtied about the pages pagewriter writes.
+    func testTheWriteFaultProbeMeasuresAPositiveCostPerPage() throws {
+        let system = try requireKVM()
+        let caps = try HostCapabilities(system: system)
+        let plan = try TrackingPlan.make(mode: .auto, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
+        let cost = try WriteFaultProbe.measure(system: system, logging: plan.logging, image: try builtInGuest("pagewriter"))
+        XCTAssertGreaterThan(cost.nanosPerPage, 100, "a logged write fault costs the guest something: \(cost)")
+        XCTAssertLessThan(cost.nanosPerPage, 1_000_000, "and less than a millisecond: \(cost)")
+        // 48 random writes among 300 pages: 300 * (1 - (299/300)^48) = 44.4 distinct pages.
+        XCTAssertEqual(cost.pagesPerFrame, 44.4, accuracy: 6, "\(cost)")
+        XCTAssertGreaterThan(cost.loggedFrameNanos, cost.unloggedFrameNanos)
+    }
+}
+
+/// Method changes seen after each lockstep sync (written on the vCPU thread, read after the run).
+final class SwitchLog: @unchecked Sendable {
+    private(set) var switches: [(frame: Int, method: DisplayMethod)] = []
+    private var last = DisplayMethod.logged
+    func note(frame: Int, method: DisplayMethod) {
+        if method != last { switches.append((frame, method)); last = method }
     }
 }

@@ -1,5 +1,6 @@
 import Display
 import Foundation
+import Input
 @testable import Window
 import TestSupport
 import XCTest
@@ -79,19 +80,30 @@ final class ScalingAndKeysTests: XCTestCase {
         }
     }
 
-    /// Keys typed through the X server (xdotool: XTEST, as a keyboard would), into the focused
-    /// window, become commands or toggles.
-    func testKeysTypedThroughTheXServerBecomeCommandsOrToggles() throws {
+    final class Recorder: InputSink, @unchecked Sendable {
+        private let lock = NSLock()
+        private var list: [InputEvent] = []
+        func push(_ event: InputEvent) { lock.lock(); list.append(event); lock.unlock() }
+        func take() -> [InputEvent] { lock.lock(); defer { list = []; lock.unlock() }; return list }
+    }
+
+    /// Keys and the mouse driven through the X server (xdotool: XTEST, as a keyboard and a
+    /// mouse would), into the focused window: Ctrl+Alt shortcuts become commands or toggles,
+    /// every plain key and the pointer go to the input sink.
+    func testCtrlAltShortcutsStayInTheWindowAndEverythingElseGoesToTheGuest() throws {
         guard let xdotool = XvfbScreen.which("xdotool") else { throw XCTSkip("needs xdotool (apt-get install xdotool)") }
         let screen = try XvfbScreen.acquire()
         try screen.withDisplay {
             let title = "keys-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             let grid = TileGrid(geometry: Self.geometry, tile: TileSize(width: 64, height: 16))
             let window = try DesktopWindow(grid: grid, options: .init(title: title))
+            let guest = Recorder()
+            window.input = guest
             var all = DirtyTileBitmap(count: grid.count)
             all.setAll()
             window.upload(from: Self.shadow { _, _ in 0x404040 }, dirty: all)
-            for _ in 0..<5 { _ = window.pollCommands(waitingUpTo: 0.03); try window.present() }
+            window.setSize(width: 640, height: 400) // 2x: window pixel (2x, 2y) shows guest pixel (x, y)
+            for _ in 0..<10 { _ = window.pollCommands(waitingUpTo: 0.03); try window.present() }
             var pending: [WindowCommand] = []
             func xdo(_ args: [String]) throws -> String {
                 let p = Process()
@@ -109,27 +121,53 @@ final class ScalingAndKeysTests: XCTestCase {
             let id = try xdo(["search", "--sync", "--name", title]).split(separator: "\n").first.map(String.init) ?? ""
             XCTAssertFalse(id.isEmpty, "the window is on the X server")
             _ = try xdo(["windowfocus", "--sync", id])
+            func settle() { let end = Date(timeIntervalSinceNow: 0.3); while Date() < end { pending += window.pollCommands(waitingUpTo: 0.02) } }
             func press(_ key: String) throws -> [WindowCommand] {
+                settle()
                 pending = []
+                _ = guest.take()
                 _ = try xdo(["key", "--clearmodifiers", key])
-                var got = pending
-                let deadline = Date(timeIntervalSinceNow: 1)
-                while Date() < deadline {
-                    got += window.pollCommands(waitingUpTo: 0.05)
-                    if !got.isEmpty { break }
-                }
-                return got
+                settle()
+                return pending
             }
-            XCTAssertEqual(try press("q"), [.quit])
-            XCTAssertEqual(try press("Escape"), [.quit])
-            XCTAssertEqual(try press("s"), [.screenshot])
-            XCTAssertEqual(try press("F12"), [.screenshot])
+            let (ctrl, alt) = (EvdevKey.leftCtrl, EvdevKey.leftAlt)
+            func keys(_ codes: [(UInt16, Bool)]) -> [InputEvent] { codes.map { .key(code: $0.0, down: $0.1) } }
+
+            XCTAssertEqual(try press("q"), [], "a plain q is the guest's")
+            XCTAssertEqual(guest.take(), keys([(16, true), (16, false)]))
+            XCTAssertEqual(try press("Escape"), [])
+            XCTAssertEqual(guest.take(), keys([(1, true), (1, false)]))
+            XCTAssertEqual(try press("shift+a"), [])
+            // xdotool presses the modifiers first and lets go of them in the same order, before the key.
+            XCTAssertEqual(guest.take(), keys([(42, true), (30, true), (42, false), (30, false)]))
+            XCTAssertEqual(try press("F12"), [])
+            XCTAssertEqual(guest.take(), keys([(88, true), (88, false)]))
+
+            XCTAssertEqual(try press("ctrl+alt+s"), [.screenshot])
+            XCTAssertEqual(guest.take(), keys([(ctrl, true), (alt, true), (ctrl, false), (alt, false)]), "the guest sees the modifiers, never the S")
+            XCTAssertEqual(try press("ctrl+alt+q"), [.quit])
             XCTAssertFalse(window.showDirty)
+            _ = try press("ctrl+alt+d")
+            XCTAssertTrue(window.showDirty, "Ctrl+Alt+D toggles show-dirty")
             _ = try press("d")
-            XCTAssertTrue(window.showDirty, "D toggles show-dirty")
-            _ = try press("f")
-            XCTAssertTrue(window.isFullScreen, "F toggles full screen")
-            _ = try press("F11")
+            XCTAssertTrue(window.showDirty, "a plain d does not")
+
+            // The pointer: window pixels through the 2x letterbox to guest pixels.
+            let o = window.screenPosition
+            XCTAssertEqual(window.letterbox.placement, TileRect(x: 0, y: 0, width: 640, height: 400))
+            settle(); _ = guest.take()
+            _ = try xdo(["mousemove", "--sync", String(o.x + 201), String(o.y + 101)])
+            settle()
+            XCTAssertEqual(guest.take(), [.pointer(x: 100, y: 50)])
+            _ = try xdo(["click", "1"])
+            _ = try xdo(["click", "3"])
+            _ = try xdo(["click", "4"]) // wheel up: one click away from the user
+            settle()
+            XCTAssertEqual(guest.take(), [.button(.left, down: true), .button(.left, down: false), .button(.right, down: true),
+                                          .button(.right, down: false), .wheel(vertical: 1, horizontal: 0)])
+            _ = try press("ctrl+alt+f")
+            XCTAssertTrue(window.isFullScreen, "Ctrl+Alt+F toggles full screen")
+            _ = try press("ctrl+alt+f")
             XCTAssertFalse(window.isFullScreen)
         }
     }

@@ -34,6 +34,7 @@
 #define RS_PORT_CONSOLE       0xE9 /* byte: debug console, lines end at '\n' */
 #define RS_PORT_DOORBELL      0xF0 /* dword: frame n of this vCPU is complete */
 #define RS_PORT_EXIT          0xF4 /* byte or dword: exit with status v */
+#define RS_PORT_YIELD         0xF8 /* byte: this vCPU waits for another; let the host run other threads */
 
 #define RS_BOOT_INFO_MAGIC    0x49425352u /* "RSBI" */
 #define RS_BOOT_INFO_VERSION  2u /* 2: input_queue_gpa */

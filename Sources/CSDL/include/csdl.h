@@ -65,22 +65,37 @@ int csdl_window_update_rects(csdl_window *w, const int32_t *rects, int count, ch
 // Events, reduced to what the window needs.
 enum {
     CSDL_EVENT_NONE = 0,
-    CSDL_EVENT_QUIT = 1,     // the window was closed (or SDL_QUIT)
-    CSDL_EVENT_KEY = 2,      // a key went down: `key` is one of CSDL_KEY_*
-    CSDL_EVENT_RESIZED = 3,  // the client area changed size to `width` x `height`
-    CSDL_EVENT_EXPOSED = 4,  // part of the window must be repainted
+    CSDL_EVENT_QUIT = 1,       // the window was closed (or SDL_QUIT)
+    CSDL_EVENT_KEY = 2,        // a key went down or up (`down`; auto-repeats are dropped): `key` is one of
+                               // CSDL_KEY_*, `evdev` its Linux key code (0: no code), `ctrl_alt` 1 when
+                               // Ctrl and Alt were both held
+    CSDL_EVENT_RESIZED = 3,    // the client area changed size to `width` x `height`
+    CSDL_EVENT_EXPOSED = 4,    // part of the window must be repainted
+    CSDL_EVENT_MOTION = 5,     // the pointer moved to (`x`, `y`), window pixels
+    CSDL_EVENT_BUTTON = 6,     // `button` (CSDL_BUTTON_*) went down or up (`down`) at (`x`, `y`)
+    CSDL_EVENT_WHEEL = 7,      // wheel clicks: `y` > 0 away from the user, `x` > 0 right
+    CSDL_EVENT_FOCUS_LOST = 8, // keys and buttons held now will not report going up
 };
 enum {
     CSDL_KEY_OTHER = 0,
-    CSDL_KEY_ESCAPE, CSDL_KEY_Q, CSDL_KEY_F, CSDL_KEY_F11, CSDL_KEY_S, CSDL_KEY_F12, CSDL_KEY_D,
+    CSDL_KEY_ESCAPE, CSDL_KEY_Q, CSDL_KEY_F, CSDL_KEY_F11, CSDL_KEY_S, CSDL_KEY_F12, CSDL_KEY_D, CSDL_KEY_M,
 };
+enum { CSDL_BUTTON_LEFT = 1, CSDL_BUTTON_MIDDLE = 2, CSDL_BUTTON_RIGHT = 3 };
 typedef struct {
     int32_t kind;
     int32_t key;
     int32_t width, height;
+    int32_t evdev, down, ctrl_alt;
+    int32_t button, x, y;
 } csdl_event;
 // Waits up to `timeout_ms` (0: just polls) for one event; returns 1 and fills `out`, or 0.
 int csdl_wait_event(csdl_event *out, int timeout_ms);
+
+// The Linux evdev key code (linux/input-event-codes.h) of the key at SDL scancode
+// `scancode`, or 0 when it has none here.
+uint16_t csdl_evdev_code(int scancode);
+// SDL's scancode for a key name such as "A" or "Left Shift" (SDL_GetScancodeFromName), 0 if unknown.
+int csdl_scancode_from_name(const char *name);
 
 // Copies the `cw` x `ch` rectangle at (`cx`, `cy`) of the window surface from `src`, a
 // `src_w` x `src_h` XRGB8888 picture (rows `src_pitch` bytes apart) shown scaled into the

@@ -116,3 +116,21 @@ void rs_console_lock(void) {
 }
 
 void rs_console_unlock(void) { __atomic_store_n(&console_lock, 0, __ATOMIC_RELEASE); }
+
+/*
+ * Shared memory for the input reader (runtime/Input.swift): vCPU 0 copies each frame's
+ * events out of the VMM's queue into this log, and every vCPU reads them from here, so all
+ * vCPUs see the same events at the same frame. Input.swift lays it out; it lives in .bss
+ * (zero at boot) and is shared by all vCPUs, like the arena.
+ */
+static unsigned char input_log[64u << 10] __attribute__((aligned(4096)));
+
+void *rs_input_log(void) { return input_log; }
+unsigned long rs_input_log_size(void) { return sizeof input_log; }
+
+/* Ring indices shared with the VMM or another vCPU: acquire loads and release stores. */
+uint32_t rs_load_acquire_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void rs_store_release_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+uint64_t rs_load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void rs_store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+void rs_pause(void) { __builtin_ia32_pause(); }

@@ -4,10 +4,16 @@
 // draw at the new one) and redraw the taskbar clock when its text changes.
 //   windows=N (default 3, 0..64)  number of windows
 //   seed=S    (default 1)         window placement
+//   input=B   (default 1)         0: never read the input queue (no per-frame wait between vCPUs)
 // Clock: frame n shows mm:ss of (n - 1) / 60 seconds (60 frames per "second").
 // Cursor: hot spot at (W/2 + max(W/2 - 24, 0) * s(300n) / 127, H/2 + max(H/2 - 24, 0) * s(410n + 16384) / 127),
 // s = sinFine (interpolated sine table, 65536 per turn).
 // With several vCPUs everything is clipped to the vCPU's band.
+// Input (README.md, "Input"): the first pointer or button event ends the scripted cursor path
+// (the cursor then follows the pointer); a left click raises and focuses the window under it
+// (or the window of a taskbar button); dragging a title bar moves the window; keys typed while
+// a terminal window has the focus go to its prompt (Enter: a new prompt line, Backspace).
+// Changes are drawn by redrawing the scene inside the damaged rectangles only.
 
 let cursorWidth = 12
 let cursorHeight = 19
@@ -85,7 +91,76 @@ struct Win {
     var h: Int
     var kind: Int
     var seed: UInt64
+    var term = -1  // index into the terminal texts (kind 0)
+
+    /// Everything the window draws: border (-1) and shadow (+6) included.
+    var bounds: Rect { Rect(x: x - 1, y: y - 1, w: w + 8, h: h + 8) }
+    func contains(_ px: Int, _ py: Int) -> Bool { px >= x && px < x + w && py >= y && py < y + h }
 }
+
+struct Rect {
+    var x: Int
+    var y: Int
+    var w: Int
+    var h: Int
+}
+
+/// The text of a terminal window: a ring of lines, the first ones from `terminalText`, the
+/// last one being edited. Fixed capacity: the oldest lines go when it is full.
+struct TermLines {
+    static let maxLines = 48
+    static let maxColumns = 120
+    let text: UnsafeMutablePointer<UInt8>
+    let lengths: UnsafeMutablePointer<Int>
+    let protected: UnsafeMutablePointer<Int>  // 18 on a prompt line, 0 on a wrapped one
+    var first = 0
+    var count = 0
+    var edited = false
+
+    init() {
+        text = .allocate(capacity: TermLines.maxLines * TermLines.maxColumns)
+        lengths = .allocate(capacity: TermLines.maxLines)
+        protected = .allocate(capacity: TermLines.maxLines)
+        for line in terminalText {
+            addLine(prompt: 0)
+            line.withUTF8Buffer { b in for c in b { append(c) } }
+            protected[slot(count - 1)] = line.utf8Start[0] == UInt8(ascii: "g") ? promptPrefix.utf8CodeUnitCount : 0
+        }
+    }
+
+    func slot(_ k: Int) -> Int { (first + k) % TermLines.maxLines }
+    func line(_ k: Int) -> UnsafePointer<UInt8> { UnsafePointer(text + slot(k) * TermLines.maxColumns) }
+    func length(_ k: Int) -> Int { lengths[slot(k)] }
+    func isPrompt(_ k: Int) -> Bool { protected[slot(k)] > 0 }
+
+    mutating func addLine(prompt: Int) {
+        if count == TermLines.maxLines { first = (first + 1) % TermLines.maxLines } else { count += 1 }
+        lengths[slot(count - 1)] = 0
+        protected[slot(count - 1)] = prompt
+    }
+
+    mutating func append(_ c: UInt8) {
+        let s = slot(count - 1)
+        if lengths[s] < TermLines.maxColumns { text[s * TermLines.maxColumns + lengths[s]] = c; lengths[s] += 1 }
+    }
+
+    /// Types one character (10 = Enter, 8 = Backspace) into a window `columns` characters wide.
+    mutating func type(_ c: UInt8, columns: Int) {
+        edited = true
+        if c == 10 {
+            addLine(prompt: promptPrefix.utf8CodeUnitCount)
+            promptPrefix.withUTF8Buffer { b in for p in b { append(p) } }
+        } else if c == 8 {
+            let s = slot(count - 1)
+            if lengths[s] > protected[s] { lengths[s] -= 1 } else if protected[s] == 0 && count > 1 { count -= 1 }
+        } else if c >= 32 && c < 127 {
+            if length(count - 1) >= min(columns, TermLines.maxColumns) { addLine(prompt: 0) }
+            append(c)
+        }
+    }
+}
+
+let promptPrefix: StaticString = "guest@ringside:~$ "
 
 let titleHeight = 22
 let taskbarHeight = 28
@@ -98,7 +173,7 @@ func drawLines(_ fb: Framebuffer, _ lines: [StaticString], _ x: Int, _ y: Int, _
     }
 }
 
-func drawWindow(_ screen: Framebuffer, _ win: Win, active: Bool, number: Int) {
+func drawWindow(_ screen: Framebuffer, _ win: Win, active: Bool, number: Int, term: TermLines?, scratch: TextBuffer) {
     let x = win.x, y = win.y, w = win.w, h = win.h
     screen.fillRect(x + 6, y + 6, w, h, rgb(0x0C, 0x14, 0x1E))  // shadow
     screen.strokeRect(x - 1, y - 1, w + 2, h + 2, rgb(0x20, 0x20, 0x20))
@@ -108,7 +183,8 @@ func drawWindow(_ screen: Framebuffer, _ win: Win, active: Bool, number: Int) {
     screen.fillGradient(x, y, w, titleHeight, t0, t1)
     let bar = screen.clipped(x, y, w - 70, titleHeight)
     let tx = bar.drawText(x + 8, y + 3, windowTitles[win.kind], 0xFFFFFF, nil)
-    var num = TextBuffer(capacity: 8)
+    var num = scratch
+    num.clear()
     num.append(" #")
     num.append(UInt64(number))
     bar.drawText(tx, y + 3, num, active ? 0xC8DCF0 : 0xE0E4E8, nil)
@@ -128,18 +204,21 @@ func drawWindow(_ screen: Framebuffer, _ win: Win, active: Bool, number: Int) {
     switch win.kind {
     case 0:
         body.fillRect(x, bodyY, w, bodyH, rgb(0x16, 0x18, 0x1C))
+        guard let t = term else { break }
         var yy = bodyY + 6
-        for (i, line) in terminalText.enumerated() {
-            let isPrompt = line.utf8Start[0] == UInt8(ascii: "g")  // "guest@ringside:~$ ..."
-            let end = body.drawText(x + 6, yy, line, isPrompt ? rgb(0x8A, 0xE2, 0x34) : rgb(0xD3, 0xD7, 0xCF), nil)
-            if i == terminalText.count - 1 { body.fillRect(end, yy, 8, fontGlyphHeight, rgb(0xD3, 0xD7, 0xCF)) }
+        // Until something is typed the text starts at the top (clipped below); after, the
+        // last line stays in view.
+        let visible = max(1, (bodyH - 6) / fontGlyphHeight)
+        for k in (t.edited ? max(0, t.count - visible) : 0)..<t.count {
+            let end = body.drawText(x + 6, yy, t.line(k), t.length(k), t.isPrompt(k) ? rgb(0x8A, 0xE2, 0x34) : rgb(0xD3, 0xD7, 0xCF), nil)
+            if k == t.count - 1 { body.fillRect(end, yy, 8, fontGlyphHeight, rgb(0xD3, 0xD7, 0xCF)) }
             yy += fontGlyphHeight
         }
     case 1:
         body.fillRect(x, bodyY, w, bodyH, 0xFFFFFF)
         body.fillRect(x, bodyY, 36, bodyH, rgb(0xEE, 0xEE, 0xEC))
         var yy = bodyY + 4
-        var lineNo = TextBuffer(capacity: 8)
+        var lineNo = scratch
         for (i, line) in editorText.enumerated() {
             lineNo.clear()
             lineNo.append(UInt64(i + 1), width: 3)
@@ -198,9 +277,11 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     let g = Guest(raw, name: "desktop")
     var windowCount = 3
     var seed: UInt64 = 1
+    var readInput = true
     parseArguments(g.boot, guest: "desktop") { key, value in
         if key == "windows" { return parseInt(value, into: &windowCount, 0, 64) }
         if key == "seed" { return parseUInt64(value, into: &seed) }
+        if key == "input" { return parseBool(value, into: &readInput) }
         return .unknown
     }
     g.announce {
@@ -212,6 +293,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     // Windows: the same on every vCPU (placed on the whole screen), clipped to bands when drawn.
     var rng = SplitMix64(seed: seed)
     var windows: [Win] = []
+    var terms: [TermLines] = []
     let deskH = max(H - taskbarHeight, 1)
     for k in 0..<windowCount {
         let w = max(min(rng.range(W * 3 / 10, W / 2), W), min(W, 160))
@@ -219,7 +301,14 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         let x = rng.range(8, max(W - w - 8, 8))
         let y = rng.range(8, max(deskH - h - 8, 8))
         windows.append(Win(x: x, y: y, w: w, h: h, kind: k % 4, seed: rng.next()))
+        if k % 4 == 0 {
+            windows[k].term = terms.count
+            terms.append(TermLines())
+        }
     }
+    // Stacking order, bottom to top: the top window has the focus.
+    var order: [Int] = []
+    for k in 0..<windowCount { order.append(k) }
     // Cursor sprite decoded to colours (0xFF000000 = transparent) and its save-under buffer.
     let sprite = UnsafeMutablePointer<UInt32>.allocate(capacity: cursorWidth * cursorHeight)
     let under = UnsafeMutablePointer<UInt32>.allocate(capacity: cursorWidth * cursorHeight)
@@ -236,32 +325,149 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         return (cx, cy)
     }
     var clockText = TextBuffer(capacity: 8)
+    let scratch = TextBuffer(capacity: 8)
     var cursor = (0, 0)
 
+    // Input state: the same on every vCPU, since every vCPU applies the same events.
+    var input = Input(g, enabled: readInput)
+    var keyboard = Keyboard()
+    var pointerActive = false  // a pointer or button event arrived: the scripted path has ended
+    var pointer = (0, 0)
+    var dragging = -1  // the window whose title bar is held, or -1
+    var grab = (0, 0)  // pointer minus window origin when the drag started
+    var moved = -1  // the window moved in this frame, and where it was at the frame's start
+    var movedFrom = (0, 0)
+    // Rectangles to redraw this frame (a fixed list; when it is full they merge into one).
+    let maxDamage = 8
+    let damage = UnsafeMutablePointer<Rect>.allocate(capacity: maxDamage)
+    var damageCount = 0
+
+    func addDamage(_ r: Rect) {
+        let x0 = max(r.x, 0), y0 = max(r.y, 0), x1 = min(r.x + r.w, W), y1 = min(r.y + r.h, H)
+        if x0 >= x1 || y0 >= y1 { return }
+        if damageCount == maxDamage {
+            var u = damage[0]
+            for k in 1..<maxDamage {
+                let d = damage[k]
+                let ux1 = max(u.x + u.w, d.x + d.w), uy1 = max(u.y + u.h, d.y + d.h)
+                u.x = min(u.x, d.x); u.y = min(u.y, d.y); u.w = ux1 - u.x; u.h = uy1 - u.y
+            }
+            damage[0] = u
+            damageCount = 1
+        }
+        damage[damageCount] = Rect(x: x0, y: y0, w: x1 - x0, h: y1 - y0)
+        damageCount += 1
+    }
+
+    let ty = H - taskbarHeight
+    func taskbarButtonX(_ i: Int) -> Int? {
+        let bx = 84 + 150 * i
+        return bx + 150 > W - 70 ? nil : bx
+    }
+
+    /// The whole scene (background, windows bottom to top, taskbar, clock), clipped to `f`.
+    func drawScene(_ f: Framebuffer, _ n: UInt32) {
+        if f.isClipEmpty { return }
+        f.fillGradient(0, 0, W, deskH, rgb(0x3A, 0x6E, 0x9E), rgb(0x10, 0x24, 0x3C))
+        f.drawText(W - 8 * 17 - 16, 12, "Ringside desktop", rgb(0xA8, 0xC4, 0xE0), nil)
+        let top = order.isEmpty ? -1 : order[order.count - 1]
+        for i in order {
+            let win = windows[i]
+            drawWindow(f, win, active: i == top, number: i + 1, term: win.term >= 0 ? terms[win.term] : nil, scratch: scratch)
+        }
+        if f.clipBottom > ty {
+            f.fillRect(0, ty, W, taskbarHeight, rgb(0x2E, 0x34, 0x36))
+            f.fillRect(0, ty, W, 1, rgb(0x55, 0x57, 0x53))
+            f.fillGradient(4, ty + 3, 72, taskbarHeight - 6, rgb(0x73, 0xD2, 0x16), rgb(0x4E, 0x9A, 0x06))
+            f.drawText(18, ty + 6, "Start", 0xFFFFFF, nil)
+            for (i, win) in windows.enumerated() {
+                guard let bx = taskbarButtonX(i) else { break }
+                f.fillRect(bx, ty + 3, 146, taskbarHeight - 6, i == top ? rgb(0x55, 0x57, 0x53) : rgb(0x40, 0x44, 0x46))
+                f.clipped(bx, ty, 140, taskbarHeight).drawText(bx + 6, ty + 6, windowTitles[win.kind], rgb(0xEE, 0xEE, 0xEC), nil)
+            }
+            drawClock(f, n, &clockText)
+        }
+    }
+
+    /// Raises window `i` to the top, which gives it the focus.
+    func raise(_ i: Int) {
+        let top = order[order.count - 1]
+        if top == i { return }
+        var k = 0
+        while order[k] != i { k += 1 }
+        while k < order.count - 1 { order[k] = order[k + 1]; k += 1 }
+        order[order.count - 1] = i
+        addDamage(windows[i].bounds)
+        addDamage(Rect(x: windows[top].x - 1, y: windows[top].y - 1, w: windows[top].w + 2, h: titleHeight + 1))  // now inactive
+        addDamage(Rect(x: 0, y: ty, w: W, h: taskbarHeight))
+    }
+
+    /// Damages the old and new place of the window moved in this frame.
+    func flushMove() {
+        if moved < 0 { return }
+        let win = windows[moved]
+        if win.x != movedFrom.0 || win.y != movedFrom.1 {
+            addDamage(Rect(x: movedFrom.0 - 1, y: movedFrom.1 - 1, w: win.w + 8, h: win.h + 8))
+            addDamage(win.bounds)
+        }
+        moved = -1
+    }
+
+    func handle(_ e: InputEvent) {
+        switch e.type {
+        case inputPointer:
+            pointerActive = true
+            pointer = (max(0, min(W - 1, Int(e.x))), max(0, min(H - 1, Int(e.y))))
+            if dragging >= 0 {
+                if moved != dragging { flushMove(); moved = dragging; movedFrom = (windows[dragging].x, windows[dragging].y) }
+                let win = windows[dragging]
+                windows[dragging].x = max(-(win.w - 40), min(W - 40, pointer.0 - grab.0))
+                windows[dragging].y = max(0, min(max(deskH - titleHeight, 0), pointer.1 - grab.1))
+            }
+        case inputButton:
+            pointerActive = true
+            if e.code != buttonLeft { break }
+            if e.value == 0 { dragging = -1; break }
+            let (px, py) = pointer
+            if py >= ty {
+                for i in 0..<windows.count {
+                    guard let bx = taskbarButtonX(i) else { break }
+                    if px >= bx && px < bx + 146 { raise(i) }
+                }
+                break
+            }
+            var k = order.count - 1
+            while k >= 0 && !windows[order[k]].contains(px, py) { k -= 1 }
+            if k < 0 { break }
+            let i = order[k]
+            raise(i)
+            if py < windows[i].y + titleHeight {
+                dragging = i
+                grab = (px - windows[i].x, py - windows[i].y)
+            }
+        case inputKey:
+            let c = keyboard.character(e)
+            if c == 0 || order.isEmpty { break }
+            let i = order[order.count - 1]
+            let t = windows[i].term
+            if t < 0 { break }
+            let win = windows[i]
+            terms[t].type(c, columns: (win.w - 12) / fontGlyphWidth - 1)
+            addDamage(Rect(x: win.x, y: win.y + titleHeight, w: win.w, h: win.h - titleHeight))
+        default:
+            break
+        }
+    }
+
     g.run { n in
+        input.frame(n) { e in handle(e) }
+        flushMove()
+        let target = pointerActive ? pointer : cursorPosition(n)
+        let clockDue = n > 1 && (n - 1) % 60 == 0
         if n == 1 {
-            // background
-            fb.fillGradient(0, 0, W, deskH, rgb(0x3A, 0x6E, 0x9E), rgb(0x10, 0x24, 0x3C))
-            fb.drawText(W - 8 * 17 - 16, 12, "Ringside desktop", rgb(0xA8, 0xC4, 0xE0), nil)
-            for (i, win) in windows.enumerated() {
-                drawWindow(fb, win, active: i == windows.count - 1, number: i + 1)
-            }
-            // taskbar
-            let ty = H - taskbarHeight
-            fb.fillRect(0, ty, W, taskbarHeight, rgb(0x2E, 0x34, 0x36))
-            fb.fillRect(0, ty, W, 1, rgb(0x55, 0x57, 0x53))
-            fb.fillGradient(4, ty + 3, 72, taskbarHeight - 6, rgb(0x73, 0xD2, 0x16), rgb(0x4E, 0x9A, 0x06))
-            fb.drawText(18, ty + 6, "Start", 0xFFFFFF, nil)
-            var bx = 84
-            for (i, win) in windows.enumerated() {
-                if bx + 150 > W - 70 { break }
-                let active = i == windows.count - 1
-                fb.fillRect(bx, ty + 3, 146, taskbarHeight - 6, active ? rgb(0x55, 0x57, 0x53) : rgb(0x40, 0x44, 0x46))
-                fb.clipped(bx, ty, 140, taskbarHeight).drawText(bx + 6, ty + 6, windowTitles[win.kind], rgb(0xEE, 0xEE, 0xEC), nil)
-                bx += 150
-            }
-            drawClock(fb, n, &clockText)
-        } else {
+            drawScene(fb, n)
+            damageCount = 0
+        } else if !pointerActive || damageCount > 0 || clockDue || target != cursor {
             // restore what the cursor covered
             for r in 0..<cursorHeight {
                 let yy = cursor.1 + r
@@ -271,10 +477,17 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
                     p[cursor.0 + c] = under[r * cursorWidth + c]
                 }
             }
-            if (n - 1) % 60 == 0 { drawClock(fb, n, &clockText) }
+            for k in 0..<damageCount {
+                let d = damage[k]
+                drawScene(fb.clipped(d.x, d.y, d.w, d.h), n)
+            }
+            damageCount = 0
+            if clockDue { drawClock(fb, n, &clockText) }
+        } else {
+            return  // nothing moved: the cursor stays where it is
         }
         // save under and draw the cursor at its new position
-        cursor = cursorPosition(n)
+        cursor = target
         for r in 0..<cursorHeight {
             let yy = cursor.1 + r
             if yy < fb.clipTop || yy >= fb.clipBottom { continue }

@@ -3,7 +3,12 @@
 // memmove of the framebuffer rows per frame, then the freed text lines are cleared.
 //   lines=N (default 1, 0..10000)  lines printed per frame
 //   seed=S  (default 1)            varies the messages
+//   input=B (default 1)            0: never read the input queue (no per-frame wait between vCPUs)
 // Line k (1, 2, 3 ... on each vCPU) depends only on k, seed and the vCPU index.
+// Input (README.md, "Input"): the first typed key turns the bottom text row of the screen
+// (the last vCPU's band) into a prompt `guest@ringside:~$ ` that echoes typed characters;
+// Backspace deletes one, Enter moves the line into the log above (scrolling like a log line)
+// and empties the prompt. Without input the picture is exactly as before.
 
 let messagePrefix: [StaticString] = [
     "eth0: rx packets=", "kworker/u4:1: flushed dirty pages: ", "usb 1-1: new high-speed USB device number ",
@@ -23,22 +28,27 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     let g = Guest(raw, name: "terminal")
     var lines = 1
     var seed: UInt64 = 1
+    var readInput = true
     parseArguments(g.boot, guest: "terminal") { key, value in
         if key == "lines" { return parseInt(value, into: &lines, 0, 10000) }
         if key == "seed" { return parseUInt64(value, into: &seed) }
+        if key == "input" { return parseBool(value, into: &readInput) }
         return .unknown
     }
     let fb = g.fb
     let top = fb.clipTop
     let bandH = fb.clipBottom - top
-    let rows = bandH / fontGlyphHeight
-    let textBottom = top + rows * fontGlyphHeight
+    var rows = bandH / fontGlyphHeight
+    var textBottom = top + rows * fontGlyphHeight
+    let cols = fb.width / fontGlyphWidth
     g.announce {
         Console.write(" lines="); Console.write(lines)
         Console.write(" seed="); Console.writeUnsigned(seed)
         Console.write(" rows="); Console.write(rows)
-        Console.write(" cols="); Console.write(fb.width / fontGlyphWidth)
+        Console.write(" cols="); Console.write(cols)
     }
+    var input = Input(g, enabled: readInput)
+    var keyboard = Keyboard()
     let background = rgb(0x10, 0x12, 0x14)
     let timeColor = rgb(0x8A, 0xE2, 0x34)
     let textColor = rgb(0xD3, 0xD7, 0xCF)
@@ -69,8 +79,70 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         fb.drawText(x, y, text, pick == 15 ? warnColor : textColor, nil)
     }
 
+    // The prompt: only on the vCPU whose band holds the screen's bottom row.
+    let promptText: StaticString = "guest@ringside:~$ "
+    let promptLength = promptText.utf8CodeUnitCount
+    let ownsPrompt = g.cpu == g.cpus - 1 && rows > 0
+    var typed = TextBuffer(capacity: max(cols - promptLength - 1, 0))
+    var interactive = false
+    var promptY = 0
+
+    func drawCursor(_ visible: Bool) {
+        fb.fillRect((promptLength + typed.count) * fontGlyphWidth, promptY, fontGlyphWidth, fontGlyphHeight, visible ? textColor : background)
+    }
+    /// A log row for one more line: scrolls the log area up by one line when it is full.
+    func takeRow() -> Int {
+        if row >= rows {
+            fb.scrollUp(top, textBottom, by: fontGlyphHeight)
+            fb.fillRect(0, textBottom - fontGlyphHeight, fb.width, fontGlyphHeight, background)
+            row = rows - 1
+        }
+        row += 1
+        return row - 1
+    }
+    func typeCharacter(_ c: UInt8) {
+        if !interactive {
+            // The log area gives up its last row to the prompt.
+            interactive = true
+            rows -= 1
+            textBottom -= fontGlyphHeight
+            if row > rows {
+                fb.scrollUp(top, textBottom + fontGlyphHeight, by: fontGlyphHeight)
+                row = rows
+            }
+            promptY = textBottom
+            fb.fillRect(0, promptY, fb.width, fontGlyphHeight, background)
+            fb.drawText(0, promptY, promptText, timeColor, nil)
+            drawCursor(true)
+        }
+        if c == 10 {
+            if rows > 0 {
+                let y = top + takeRow() * fontGlyphHeight
+                let x = fb.drawText(0, y, promptText, timeColor, nil)
+                fb.drawText(x, y, typed, textColor, nil)
+            }
+            fb.fillRect(promptLength * fontGlyphWidth, promptY, (typed.count + 1) * fontGlyphWidth, fontGlyphHeight, background)
+            typed.clear()
+            drawCursor(true)
+        } else if c == 8 {
+            if typed.count > 0 {
+                drawCursor(false)
+                typed.count -= 1
+                drawCursor(true)
+            }
+        } else if c >= 32 && c < 127 && typed.count < typed.capacity {
+            typed.append(c)
+            fb.drawText((promptLength + typed.count - 1) * fontGlyphWidth, promptY, UnsafePointer(typed.base + typed.count - 1), 1, textColor, background)
+            drawCursor(true)
+        }
+    }
+
     g.run { n in
         if n == 1 { fb.fillRect(0, top, fb.width, bandH, background) }
+        input.frame(n) { e in
+            let c = keyboard.character(e)
+            if c != 0 && ownsPrompt { typeCharacter(c) }
+        }
         if rows == 0 { return }
         var k = lines
         if k >= rows {
