@@ -46,6 +46,8 @@ public final class TrackingSession: @unchecked Sendable {
     /// Heat of recent repaints, aged once per sync, for sinks that draw it (split-view
     /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every sync.
     public private(set) var heat: DirtyHeatmap?
+    /// Called after every sync that repainted something (e.g. to wake VNC clients).
+    private var syncObservers: [@Sendable () -> Void] = []
 
     /// Builds the machine with the plan's logging (or, given `restoring`, a machine that
     /// continues from that snapshot, its restored pages reaching the display at the first
@@ -193,6 +195,7 @@ public final class TrackingSession: @unchecked Sendable {
         }
         heat?.age(marking: display.lastDirty)
         body?(display, display.lastDirty)
+        if tiles > 0 { for observe in syncObservers { observe() } }
         if policy != nil {
             try adapt(syncNanos: h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0), tiles: tiles, interval: sinceLast, pages: display.method == .logged ? display.foldedPages : display.lastChangedPages)
         }
@@ -266,6 +269,13 @@ public final class TrackingSession: @unchecked Sendable {
     public func withDisplay<R, E: Error>(_ body: (DisplayTracker) throws(E) -> R) throws(E) -> R {
         lock.lock(); defer { lock.unlock() }
         return try body(display)
+    }
+
+    /// Registers `body`, called under the lock after every sync that repainted a tile. It must
+    /// not block or take the session's lock (hand the work to another thread).
+    public func onSync(_ body: @escaping @Sendable () -> Void) {
+        lock.lock(); defer { lock.unlock() }
+        syncObservers.append(body)
     }
 
     /// Starts ageing a heatmap of repainted tiles at every sync (see `heat`).

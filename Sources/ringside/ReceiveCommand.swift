@@ -33,6 +33,7 @@ struct ReceiveCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var migrate: MigrateOptions
     @OptionGroup var input: InputOptions
+    @OptionGroup var vnc: VNCOptions
     @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
     var device = "/dev/kvm"
 

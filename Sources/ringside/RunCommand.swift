@@ -41,6 +41,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var migrate: MigrateOptions
     @OptionGroup var input: InputOptions
+    @OptionGroup var vnc: VNCOptions
 
     func run() throws {
         // Before anything else, so a SIGTERM during start-up is a clean stop too.
@@ -66,6 +67,7 @@ protocol RunSettings {
     var migrationRoundsMS: Int? { get }
     var migrate: MigrateOptions { get }
     var input: InputOptions { get }
+    var vnc: VNCOptions { get }
 }
 
 struct MachineOptions: ParsableArguments {

@@ -61,6 +61,7 @@ final class RunSession: @unchecked Sendable {
 
     func execute() throws -> Int32 {
         let o = options
+        let vncPlan = try o.vnc.plan() // refused before anything boots
         let mode = try o.tracking.mode()
         let tile = try o.tracking.tileSize()
         let policy = try o.output.pngPolicy()
@@ -186,6 +187,8 @@ final class RunSession: @unchecked Sendable {
             let player = startInputScript(script, path: o.input.inputScript ?? "", sink: inputSink, machine: m, frameLimit: limit)
             outputLock.lock(); inputPlayer = player; outputLock.unlock()
         }
+        let vncService = try vncPlan.map { try VNCService.start($0, session: session, input: inputSink, stats: o.stats) }
+        defer { vncService?.stop() }
 
         var windowWanted = !o.headless && o.output.png == nil
         if windowWanted && ProcessInfo.processInfo.environment["DISPLAY"] == nil && ProcessInfo.processInfo.environment["WAYLAND_DISPLAY"] == nil {
@@ -273,6 +276,7 @@ final class RunSession: @unchecked Sendable {
         Console.out(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", st.syncs, Double(st.syncs) / elapsed,
                            Double(st.dirtyTiles) / Double(max(1, st.syncs))))
         if script != nil || o.input.logInput { Console.out(m.input.summary) }
+        if let vncService, !windowWanted, case .framesCompleted = outcome { vncService.holdFinalFrame(until: { closeRequested.isSet }) }
 
         if let (to, r) = migratedOut {
             Console.out(String(format: "migrated to %@: %d rounds, %.1f MiB in %.2f s (%.0f MiB/s), last round %d pages; downtime %.1f ms",

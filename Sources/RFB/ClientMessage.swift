@@ -1,0 +1,119 @@
+import NIOCore
+
+/// One message from a client after the handshake (RFC 6143 7.5).
+public enum ClientMessage: Equatable, Sendable {
+    case setPixelFormat(PixelFormat)
+    case setEncodings([Int32])
+    case updateRequest(incremental: Bool, RFBRect)
+    case key(down: Bool, keysym: UInt32)
+    case pointer(buttons: UInt8, x: Int, y: Int)
+    /// ClientCutText: its text was skipped unread (only the length is kept).
+    case cutText(length: UInt32)
+}
+
+/// Why a client was dropped: each case is one line for the log.
+public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
+    case notRFB(String)
+    case unsupportedVersion(String)
+    case badSecurityType(UInt8)
+    case authenticationFailed
+    case unknownMessage(UInt8)
+    case badPixelFormat(String)
+    case tooManyEncodings(Int)
+    case cutTextTooLong(UInt32)
+
+    public var description: String {
+        switch self {
+        case .notRFB(let s): return "not an RFB client: it sent \(s) instead of an 'RFB 003.00x' version"
+        case .unsupportedVersion(let s): return "unsupported RFB version \(s) (this server speaks 3.3, 3.7 and 3.8)"
+        case .badSecurityType(let t): return "security type \(t) was not offered (offered: the one listed)"
+        case .authenticationFailed: return "VNC authentication failed: wrong password"
+        case .unknownMessage(let t): return "unknown client message type \(t)"
+        case .badPixelFormat(let why): return "SetPixelFormat refused: \(why)"
+        case .tooManyEncodings(let n): return "SetEncodings with \(n) entries (at most \(ClientMessageParser.maxEncodings))"
+        case .cutTextTooLong(let n): return "ClientCutText of \(n) bytes (at most \(ClientMessageParser.maxCutText))"
+        }
+    }
+}
+
+/// Reads client messages from a byte stream, message by message, never allocating more
+/// than a message's fixed size: SetEncodings is bounded, and ClientCutText's text is
+/// skipped as it arrives, whatever length it claims (up to `maxCutText`).
+public struct ClientMessageParser: Sendable {
+    /// Real clients send about 20 encodings; more than this is refused.
+    public static let maxEncodings = 1024
+    /// Longest ClientCutText accepted (and skipped unread); longer ones drop the client.
+    public static let maxCutText: UInt32 = 16 << 20
+
+    /// Bytes of a ClientCutText text still to skip.
+    public private(set) var skipping: UInt64 = 0
+
+    public init() {}
+
+    /// The next whole message from `buffer` (consuming it), or nil when more bytes are needed
+    /// (consuming nothing of a partial message, except cut text already skipped).
+    public mutating func next(_ buffer: inout ByteBuffer) throws(RFBProtocolError) -> ClientMessage? {
+        while true {
+            if skipping > 0 {
+                let n = Int(min(UInt64(buffer.readableBytes), skipping))
+                buffer.moveReaderIndex(forwardBy: n)
+                skipping -= UInt64(n)
+                if skipping > 0 { return nil }
+            }
+            guard let type: UInt8 = buffer.getInteger(at: buffer.readerIndex) else { return nil }
+            let available = buffer.readableBytes
+            switch type {
+            case 0:
+                guard available >= 20 else { return nil }
+                let bytes = buffer.getBytes(at: buffer.readerIndex + 4, length: 16)!
+                let format = PixelFormat(wire: bytes)
+                if let why = format.validate() { throw .badPixelFormat(why) }
+                buffer.moveReaderIndex(forwardBy: 20)
+                return .setPixelFormat(format)
+            case 2:
+                guard available >= 4 else { return nil }
+                let count = Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!)
+                if count > Self.maxEncodings { throw .tooManyEncodings(count) }
+                guard available >= 4 + 4 * count else { return nil }
+                buffer.moveReaderIndex(forwardBy: 4)
+                var list: [Int32] = []
+                list.reserveCapacity(count)
+                for _ in 0..<count { list.append(buffer.readInteger(as: Int32.self)!) }
+                return .setEncodings(list)
+            case 3:
+                guard available >= 10 else { return nil }
+                _ = buffer.readInteger(as: UInt8.self)
+                let incremental = buffer.readInteger(as: UInt8.self)! != 0
+                let x = buffer.readInteger(as: UInt16.self)!, y = buffer.readInteger(as: UInt16.self)!
+                let w = buffer.readInteger(as: UInt16.self)!, h = buffer.readInteger(as: UInt16.self)!
+                return .updateRequest(incremental: incremental, RFBRect(x: Int(x), y: Int(y), width: Int(w), height: Int(h)))
+            case 4:
+                guard available >= 8 else { return nil }
+                _ = buffer.readInteger(as: UInt8.self)
+                let down = buffer.readInteger(as: UInt8.self)! != 0
+                buffer.moveReaderIndex(forwardBy: 2)
+                return .key(down: down, keysym: buffer.readInteger(as: UInt32.self)!)
+            case 5:
+                guard available >= 6 else { return nil }
+                _ = buffer.readInteger(as: UInt8.self)
+                let buttons = buffer.readInteger(as: UInt8.self)!
+                let x = buffer.readInteger(as: UInt16.self)!, y = buffer.readInteger(as: UInt16.self)!
+                return .pointer(buttons: buttons, x: Int(x), y: Int(y))
+            case 6:
+                guard available >= 8 else { return nil }
+                let length = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt32.self)!
+                if length > Self.maxCutText { throw .cutTextTooLong(length) }
+                buffer.moveReaderIndex(forwardBy: 8)
+                skipping = UInt64(length)
+                if skipping > 0 {
+                    let n = Int(min(UInt64(buffer.readableBytes), skipping))
+                    buffer.moveReaderIndex(forwardBy: n)
+                    skipping -= UInt64(n)
+                }
+                return .cutText(length: length)
+            default:
+                throw .unknownMessage(type)
+            }
+        }
+    }
+}

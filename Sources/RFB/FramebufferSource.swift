@@ -1,0 +1,68 @@
+import Display
+
+/// A rectangle of the framebuffer in RFB's terms (x, y, width, height in pixels).
+public struct RFBRect: Equatable, Sendable, CustomStringConvertible {
+    public var x: Int, y: Int, width: Int, height: Int
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        self.x = x; self.y = y; self.width = width; self.height = height
+    }
+    public var maxX: Int { x + width }
+    public var maxY: Int { y + height }
+    public var isEmpty: Bool { width <= 0 || height <= 0 }
+    /// The part of this rectangle inside `other` (possibly empty).
+    public func intersection(_ other: RFBRect) -> RFBRect {
+        let x0 = max(x, other.x), y0 = max(y, other.y)
+        let x1 = min(maxX, other.maxX), y1 = min(maxY, other.maxY)
+        return RFBRect(x: x0, y: y0, width: max(0, x1 - x0), height: max(0, y1 - y0))
+    }
+    public var description: String { "\(width)x\(height)+\(x)+\(y)" }
+}
+
+/// Borrowed pixels of the guest's shadow framebuffer (XRGB8888, little-endian, rows `pitch`
+/// bytes apart). Valid only inside the `read` that lends it.
+public struct FrameView {
+    public let geometry: FramebufferGeometry
+    public let grid: TileGrid
+    public let bytes: UnsafeRawBufferPointer
+    public init(geometry: FramebufferGeometry, grid: TileGrid, bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count >= geometry.byteCount, "frame bytes shorter than the geometry")
+        self.geometry = geometry
+        self.grid = grid
+        self.bytes = bytes
+    }
+    public var pitch: Int { geometry.pitch }
+    public var width: Int { geometry.width }
+    public var height: Int { geometry.height }
+    @inline(__always)
+    public func pixel(atOffset offset: Int) -> UInt32 {
+        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+    @inline(__always)
+    public func pixel(x: Int, y: Int) -> UInt32 { pixel(atOffset: y * pitch + x * 4) }
+}
+
+/// What the RFB server needs from the display: a name, and for each client its own reader
+/// of the damage (the tiles repainted since that client last read) with the shadow's pixels.
+/// The RFB target knows nothing of how the damage was found; the CLI adapts its tracking
+/// session to this.
+public protocol FramebufferSource: AnyObject, Sendable {
+    /// The desktop name sent in ServerInit.
+    var desktopName: String { get }
+    /// The current geometry (ServerInit and DesktopSize).
+    var geometry: FramebufferGeometry { get }
+    /// A new reader whose first read returns every tile.
+    func makeReader(name: String) -> any FramebufferReader
+    /// Registers `body`, called (on any thread, briefly: it must not block) after every
+    /// refresh that repainted something.
+    func onChange(_ body: @escaping @Sendable () -> Void)
+}
+
+/// One client's cursor on the display's damage.
+public protocol FramebufferReader: AnyObject, Sendable {
+    /// Whether a read now would return any tile.
+    var hasChanges: Bool { get }
+    /// Hands `body` the shadow and the tiles repainted since this reader last read (all of
+    /// them on the first read), with refreshes held off while `body` runs; moves the reader
+    /// to now. Copy what you need inside `body` and encode after it returns.
+    func read<R>(_ body: (FrameView, DirtyTileBitmap) throws -> R) rethrows -> R
+}

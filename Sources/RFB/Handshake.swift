@@ -1,0 +1,151 @@
+import NIOCore
+
+/// The RFB protocol version a client chose.
+public enum RFBVersion: String, Sendable {
+    case v3_3 = "3.3", v3_7 = "3.7", v3_8 = "3.8"
+
+    /// The server's ProtocolVersion message.
+    public static let serverGreeting = Array("RFB 003.008\n".utf8)
+
+    /// Parses a client's 12-byte ProtocolVersion. Minor versions below 7 mean 3.3, above 8
+    /// mean 3.8 (RFC 6143 7.1.1; Apple's 3.889 is 3.8).
+    public static func parse(_ b: [UInt8]) throws(RFBProtocolError) -> RFBVersion {
+        guard b.count == 12, Array(b[0..<4]) == Array("RFB ".utf8), b[7] == UInt8(ascii: "."), b[11] == 0x0A,
+              let major = Int(String(decoding: b[4..<7], as: UTF8.self)), b[4..<7].allSatisfy({ (48...57).contains($0) }),
+              let minor = Int(String(decoding: b[8..<11], as: UTF8.self)), b[8..<11].allSatisfy({ (48...57).contains($0) })
+        else { throw .notRFB(printable(b)) }
+        guard major == 3, minor >= 3 else { throw .unsupportedVersion("\(major).\(minor)") }
+        return minor < 7 ? .v3_3 : minor == 7 ? .v3_7 : .v3_8
+    }
+}
+
+/// The server side of the handshake (version, security, ClientInit) and then the client's
+/// messages, as a pure state machine over bytes: feed it what arrived, send what it
+/// appends to `output`. No sockets here, so tests and the fuzzer drive it directly.
+public struct RFBServerProtocol: Sendable {
+    public enum Event: Equatable, Sendable {
+        /// ClientInit arrived: send ServerInit now. `shared` is the client's flag.
+        case initialized(version: RFBVersion, shared: Bool)
+        case message(ClientMessage)
+    }
+
+    private enum State: Sendable {
+        case version, securityChoice(RFBVersion), authResponse(RFBVersion), clientInit(RFBVersion), normal
+    }
+
+    private var state: State = .version
+    private var parser = ClientMessageParser()
+    private let password: [UInt8]?
+    private let challenge: [UInt8]
+
+    /// `password`: VNC Authentication with it (only its first 8 bytes count), or nil for
+    /// security None. `challenge`: 16 random bytes (tests fix them).
+    public init(password: [UInt8]?, challenge: [UInt8]) {
+        precondition(challenge.count == 16, "a VNC challenge is 16 bytes")
+        self.password = password
+        self.challenge = challenge
+    }
+
+    /// The security type this server offers: 2 (VNC Authentication) with a password, else 1 (None).
+    public var securityType: UInt8 { password == nil ? 1 : 2 }
+
+    /// Whether the handshake is over.
+    public var isNormal: Bool { if case .normal = state { return true }; return false }
+
+    /// Handles what `buffer` holds and returns the next event, or nil when more bytes are
+    /// needed; appends replies to `output`. Throws when the client must be dropped (after
+    /// appending any reply it should still get, such as a failed SecurityResult).
+    public mutating func next(_ buffer: inout ByteBuffer, output: inout [UInt8]) throws(RFBProtocolError) -> Event? {
+        while true {
+            switch state {
+            case .version:
+                // Another protocol's greeting (SSH, HTTP) is refused as soon as it differs.
+                let head = buffer.getBytes(at: buffer.readerIndex, length: min(12, buffer.readableBytes)) ?? []
+                if Array(head.prefix(4)) != Array("RFB ".utf8.prefix(min(4, head.count))) { throw .notRFB(printable(head)) }
+                guard let b = buffer.readBytes(length: 12) else { return nil }
+                let v = try RFBVersion.parse(b)
+                if v == .v3_3 {
+                    appendU32(UInt32(securityType), to: &output)
+                    state = password == nil ? .clientInit(v) : .authResponse(v)
+                    if password != nil { output += challenge }
+                } else {
+                    output += [1, securityType]
+                    state = .securityChoice(v)
+                }
+            case .securityChoice(let v):
+                guard let t: UInt8 = buffer.readInteger() else { return nil }
+                guard t == securityType else {
+                    if v == .v3_8 { appendFailure("security type \(t) was not offered", to: &output) }
+                    throw .badSecurityType(t)
+                }
+                if password != nil {
+                    output += challenge
+                    state = .authResponse(v)
+                } else {
+                    if v == .v3_8 { appendU32(0, to: &output) } // SecurityResult OK (3.7 has none for None)
+                    state = .clientInit(v)
+                }
+            case .authResponse(let v):
+                guard let response = buffer.readBytes(length: 16) else { return nil }
+                guard let password, let expected = VNCAuthentication.response(challenge: challenge, password: password),
+                      constantTimeEqual(expected, response) else {
+                    if v == .v3_8 { appendFailure("wrong password", to: &output) } else { appendU32(1, to: &output) }
+                    throw .authenticationFailed
+                }
+                appendU32(0, to: &output)
+                state = .clientInit(v)
+            case .clientInit(let v):
+                guard let shared: UInt8 = buffer.readInteger() else { return nil }
+                state = .normal
+                return .initialized(version: v, shared: shared != 0)
+            case .normal:
+                guard let m = try parser.next(&buffer) else { return nil }
+                return .message(m)
+            }
+        }
+    }
+
+    private func appendFailure(_ reason: String, to out: inout [UInt8]) {
+        appendU32(1, to: &out)
+        let r = Array(reason.utf8)
+        appendU32(UInt32(r.count), to: &out)
+        out += r
+    }
+
+    private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var d: UInt8 = 0
+        for i in 0..<a.count { d |= a[i] ^ b[i] }
+        return d == 0
+    }
+}
+
+/// Bytes as a quoted string, anything unprintable as '?'.
+func printable(_ b: [UInt8]) -> String {
+    "'" + String(decoding: b.map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self) + "'"
+}
+
+@inline(__always)
+func appendU32(_ v: UInt32, to out: inout [UInt8]) {
+    out += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+}
+
+@inline(__always)
+func appendU16(_ v: UInt16, to out: inout [UInt8]) {
+    out += [UInt8(v >> 8), UInt8(v & 0xFF)]
+}
+
+@inline(__always)
+func appendI32(_ v: Int32, to out: inout [UInt8]) { appendU32(UInt32(bitPattern: v), to: &out) }
+
+/// ServerInit (RFC 6143 7.3.2): geometry, the guest's pixel format, the desktop name.
+public func serverInit(width: Int, height: Int, name: String) -> [UInt8] {
+    var out: [UInt8] = []
+    appendU16(UInt16(clamping: width), to: &out)
+    appendU16(UInt16(clamping: height), to: &out)
+    out += PixelFormat.guestNative.bytes
+    let n = Array(name.utf8.prefix(4096))
+    appendU32(UInt32(n.count), to: &out)
+    out += n
+    return out
+}

@@ -1,0 +1,56 @@
+import Input
+
+/// One client's KeyEvents and PointerEvents as guest input events: keysyms through
+/// `KeysymMap`, the pointer as an absolute position clamped to the screen, buttons 1-3 as
+/// left/middle/right presses and releases, buttons 4/5 (6/7) as one vertical (horizontal)
+/// wheel click per press.
+public struct InputTranslator: Sendable {
+    private var buttons: UInt8 = 0
+    private var position: (x: Int, y: Int)? = nil
+    /// Shift keys the client holds (a shifted symbol typed without one gets a Shift around it).
+    private var shiftsHeld = Set<UInt16>()
+    /// Keys pressed with a Shift this translator added, so their release removes it.
+    private var addedShift = Set<UInt16>()
+
+    public init() {}
+
+    public mutating func key(down: Bool, keysym: UInt32) -> [InputEvent] {
+        guard let k = KeysymMap.key(forKeysym: keysym) else { return [] }
+        if KeysymMap.isShift(k.code) {
+            if down { shiftsHeld.insert(k.code) } else { shiftsHeld.remove(k.code) }
+            return [.key(code: k.code, down: down)]
+        }
+        if down {
+            if k.shifted && shiftsHeld.isEmpty {
+                addedShift.insert(k.code)
+                return [.key(code: KeysymMap.leftShift, down: true), .key(code: k.code, down: true)]
+            }
+            return [.key(code: k.code, down: true)]
+        }
+        if addedShift.remove(k.code) != nil {
+            return [.key(code: k.code, down: false), .key(code: KeysymMap.leftShift, down: false)]
+        }
+        return [.key(code: k.code, down: false)]
+    }
+
+    public mutating func pointer(buttons new: UInt8, x: Int, y: Int, width: Int, height: Int) -> [InputEvent] {
+        var out: [InputEvent] = []
+        let p = (x: min(max(0, x), max(0, width - 1)), y: min(max(0, y), max(0, height - 1)))
+        if position == nil || position! != p {
+            position = p
+            out.append(.pointer(x: Int32(p.x), y: Int32(p.y)))
+        }
+        let pressed = new & ~buttons, released = buttons & ~new
+        let map: [(UInt8, PointerButton)] = [(1, .left), (2, .middle), (4, .right)]
+        for (bit, b) in map {
+            if pressed & bit != 0 { out.append(.button(b, down: true)) }
+            if released & bit != 0 { out.append(.button(b, down: false)) }
+        }
+        if pressed & 8 != 0 { out.append(.wheel(vertical: 1, horizontal: 0)) }
+        if pressed & 16 != 0 { out.append(.wheel(vertical: -1, horizontal: 0)) }
+        if pressed & 32 != 0 { out.append(.wheel(vertical: 0, horizontal: -1)) }
+        if pressed & 64 != 0 { out.append(.wheel(vertical: 0, horizontal: 1)) }
+        buttons = new
+        return out
+    }
+}

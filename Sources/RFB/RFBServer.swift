@@ -1,0 +1,125 @@
+import Foundation
+import Input
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// How an `RFBServer` listens and treats its clients.
+public struct RFBServerOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 5900
+    /// VNC Authentication with this password (first 8 bytes), or security None when nil.
+    public var password: [UInt8]?
+    /// A client whose socket stays full (it reads nothing) this long is dropped.
+    public var stallTimeout: Double = 10
+    /// A client that has not finished the handshake this long after connecting is dropped.
+    public var handshakeTimeout: Double = 30
+    /// Bytes queued for a client above which no new update is started for it (the next
+    /// one then carries the latest pixels: updates coalesce, memory stays bounded).
+    public var highWater = 1 << 20
+    /// Whether to listen for plain TCP clients (off when only WebSocket clients are served).
+    public var listensTCP = true
+    public init() {}
+}
+
+/// An RFB (VNC) server for any number of clients, on SwiftNIO. Each client reads the
+/// display's damage through its own `FramebufferReader`, gets an update only when it asked
+/// for one and something changed, and is encoded and written on NIO's event loop threads,
+/// never on the harvest or vCPU threads. Lines for the log go to `log`; input goes to `input`.
+public final class RFBServer: @unchecked Sendable {
+    public let options: RFBServerOptions
+    /// The port actually bound (useful when `options.port` is 0).
+    public private(set) var port = 0
+    let source: any FramebufferSource
+    let input: (any InputSink)?
+    let log: @Sendable (String) -> Void
+    private var channel: Channel?
+    private var extraListeners: [Channel] = []
+    private let lock = NSLock()
+    private var connections: [ObjectIdentifier: RFBConnection] = [:]
+    private let sent = Atomic<UInt64>(0)
+    private let updates = Atomic<UInt64>(0)
+    private let encodeNanos = Atomic<UInt64>(0)
+    let group: MultiThreadedEventLoopGroup
+
+    /// Binds and starts accepting. Throws `RFBServerError.cannotListen` with the reason.
+    public init(source: any FramebufferSource, options: RFBServerOptions, input: (any InputSink)?,
+                log: @escaping @Sendable (String) -> Void) throws(RFBServerError) {
+        self.source = source
+        self.options = options
+        self.input = input
+        self.log = log
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
+        let water = options.highWater
+        if options.listensTCP { do {
+            let ch = try ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.writeBufferWaterMark, value: .init(low: water / 2, high: water))
+                .childChannelInitializer { [weak self] channel in
+                    guard let self else { return channel.close() }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RFBConnection(server: self, channel: channel))
+                    }
+                }
+                .bind(host: options.host, port: options.port).wait()
+            channel = ch
+            port = ch.localAddress?.port ?? options.port
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw .cannotListen("\(Self.describe(options.host, options.port)): \(Self.reason(error))")
+        } }
+        source.onChange { [weak self] in self?.wakeAll() }
+    }
+
+    /// Closes the listener and every client.
+    public func stop() {
+        try? channel?.close().wait()
+        for l in lock.withLock({ extraListeners }) { try? l.close().wait() }
+        let all = lock.withLock { Array(connections.values) }
+        for c in all { try? c.channel.close().wait() }
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Clients past the handshake now.
+    public var clientCount: Int { lock.withLock { connections.count } }
+    /// Bytes written to clients so far (updates and handshakes).
+    public var bytesSent: UInt64 { sent.load(ordering: .relaxed) }
+
+    /// FramebufferUpdates sent so far, and the time spent finding and encoding them (ns).
+    public var updatesSent: UInt64 { updates.load(ordering: .relaxed) }
+    public var encodeNanoseconds: UInt64 { encodeNanos.load(ordering: .relaxed) }
+
+    func countUpdate(nanos: UInt64) {
+        updates.add(1, ordering: .relaxed)
+        encodeNanos.add(nanos, ordering: .relaxed)
+    }
+
+    func lockedAppend(_ listener: Channel) { lock.withLock { extraListeners.append(listener) } }
+
+    func added(_ c: RFBConnection) { lock.withLock { connections[ObjectIdentifier(c)] = c } }
+    func removed(_ c: RFBConnection) { _ = lock.withLock { connections.removeValue(forKey: ObjectIdentifier(c)) } }
+    func count(sent n: Int) { sent.add(UInt64(n), ordering: .relaxed) }
+
+    private func wakeAll() {
+        let all = lock.withLock { Array(connections.values) }
+        for c in all { c.scheduleWake() }
+    }
+
+    static func describe(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    static func reason(_ error: Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        return "\(error)"
+    }
+}
+
+public enum RFBServerError: Error, CustomStringConvertible {
+    case cannotListen(String)
+    public var description: String {
+        switch self {
+        case .cannotListen(let s): return "cannot listen for VNC clients on \(s)"
+        }
+    }
+}

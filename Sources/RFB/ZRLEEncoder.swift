@@ -1,0 +1,141 @@
+/// ZRLE (RFC 6143 7.7.6): 64x64 tiles, each solid, packed palette, palette RLE, plain RLE or
+/// raw, whichever is smallest, all through one zlib stream kept for the connection's life.
+/// Pixels are CPIXELs: 3 bytes where the client's 32-bit format leaves one byte unused.
+public final class ZRLEEncoder {
+    private let deflater = Deflater()
+    private var tiles: [UInt8] = []
+    private var pixels = [UInt32](repeating: 0, count: 64 * 64)
+    private var palette: [UInt32] = []
+
+    public init() {}
+
+    /// Appends `rect` of `frame` (length + zlib data) to `out`.
+    public func encode(_ rect: RFBRect, of frame: FrameView, translator: PixelTranslator, into out: inout [UInt8]) {
+        tiles.removeAll(keepingCapacity: true)
+        var ty = rect.y
+        while ty < rect.maxY {
+            let th = min(64, rect.maxY - ty)
+            var tx = rect.x
+            while tx < rect.maxX {
+                let tw = min(64, rect.maxX - tx)
+                encodeTile(x: tx, y: ty, width: tw, height: th, frame: frame, translator: translator)
+                tx += 64
+            }
+            ty += 64
+        }
+        let z = deflater.compress(tiles)
+        appendU32(UInt32(z.count), to: &out)
+        out += z
+    }
+
+    private func encodeTile(x: Int, y: Int, width: Int, height: Int, frame: FrameView, translator t: PixelTranslator) {
+        let n = width * height
+        var i = 0
+        for row in y..<y + height {
+            let base = row * frame.pitch + x * 4
+            for col in 0..<width {
+                pixels[i] = t.value(frame.pixel(atOffset: base + col * 4))
+                i += 1
+            }
+        }
+        // Palette (up to 16 colours; more means "many") and runs.
+        palette.removeAll(keepingCapacity: true)
+        var many = false
+        var runs = 0, runLengthBytes = 0, paletteRunBytes = 0
+        var j = 0
+        while j < n {
+            let v = pixels[j]
+            var k = j + 1
+            while k < n && pixels[k] == v { k += 1 }
+            let len = k - j
+            runs += 1
+            runLengthBytes += (len - 1) / 255 + 1
+            paletteRunBytes += len == 1 ? 1 : 1 + (len - 1) / 255 + 1
+            if !many && !palette.contains(v) {
+                if palette.count == 16 { many = true } else { palette.append(v) }
+            }
+            j = k
+        }
+        let cp = cpixelSize(t.format)
+        if !many && palette.count == 1 {
+            tiles.append(1)
+            appendCPixel(palette[0], t)
+            return
+        }
+        let raw = n * cp
+        let plainRLE = runs * cp + runLengthBytes
+        var best = min(raw, plainRLE)
+        var packed = Int.max, paletteRLE = Int.max
+        if !many {
+            let bits = palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4
+            packed = palette.count * cp + height * ((width * bits + 7) / 8)
+            paletteRLE = palette.count * cp + paletteRunBytes
+            best = min(best, packed, paletteRLE)
+        }
+        if best == packed {
+            tiles.append(UInt8(palette.count))
+            for v in palette { appendCPixel(v, t) }
+            let bits = palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4
+            for row in 0..<height {
+                var byte: UInt8 = 0, used = 0
+                for col in 0..<width {
+                    let index = UInt8(palette.firstIndex(of: pixels[row * width + col])!)
+                    byte = byte << bits | index
+                    used += bits
+                    if used == 8 { tiles.append(byte); byte = 0; used = 0 }
+                }
+                if used > 0 { tiles.append(byte << (8 - used)) }
+            }
+        } else if best == paletteRLE {
+            tiles.append(128 | UInt8(palette.count))
+            for v in palette { appendCPixel(v, t) }
+            forEachRun(n) { v, len in
+                let index = UInt8(palette.firstIndex(of: v)!)
+                if len == 1 { tiles.append(index); return }
+                tiles.append(index | 128)
+                appendRunLength(len)
+            }
+        } else if best == plainRLE {
+            tiles.append(128)
+            forEachRun(n) { v, len in
+                appendCPixel(v, t)
+                appendRunLength(len)
+            }
+        } else {
+            tiles.append(0)
+            for k in 0..<n { appendCPixel(pixels[k], t) }
+        }
+    }
+
+    private func forEachRun(_ n: Int, _ body: (UInt32, Int) -> Void) {
+        var j = 0
+        while j < n {
+            let v = pixels[j]
+            var k = j + 1
+            while k < n && pixels[k] == v { k += 1 }
+            body(v, k - j)
+            j = k
+        }
+    }
+
+    private func appendRunLength(_ len: Int) {
+        var rest = len - 1
+        while rest >= 255 { tiles.append(255); rest -= 255 }
+        tiles.append(UInt8(rest))
+    }
+
+    private func cpixelSize(_ f: PixelFormat) -> Int { f.compactOffset != nil ? 3 : f.bytesPerPixel }
+
+    @inline(__always)
+    private func appendCPixel(_ v: UInt32, _ t: PixelTranslator) {
+        guard let offset = t.format.compactOffset else { t.append(v, to: &tiles); return }
+        let wire: (UInt8, UInt8, UInt8, UInt8) = t.format.bigEndian
+            ? (UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v))
+            : (UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 24))
+        if offset == 0 {
+            tiles.append(wire.0); tiles.append(wire.1); tiles.append(wire.2)
+        } else {
+            tiles.append(wire.1); tiles.append(wire.2); tiles.append(wire.3)
+        }
+    }
+}

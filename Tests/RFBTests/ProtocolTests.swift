@@ -1,0 +1,255 @@
+import Display
+import Foundation
+import Input
+import NIOCore
+@testable import RFB
+import Testing
+
+/// A seeded generator, so a failing case can be replayed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Feeds `input` to a fresh protocol in one piece or in `chunks`; returns what it said and why it stopped.
+func drive(_ input: [UInt8], password: [UInt8]? = nil, chunks: [Int]? = nil)
+    -> (events: [RFBServerProtocol.Event], output: [UInt8], error: RFBProtocolError?) {
+    var p = RFBServerProtocol(password: password, challenge: Array(0..<16))
+    var buffer = ByteBuffer()
+    var events: [RFBServerProtocol.Event] = [], output: [UInt8] = []
+    var offset = 0
+    let sizes = chunks ?? [input.count]
+    var i = 0
+    while offset < input.count || i == 0 {
+        let n = min(max(1, sizes[i % sizes.count]), input.count - offset)
+        buffer.writeBytes(input[offset..<offset + n])
+        offset += n
+        i += 1
+        do {
+            while let e = try p.next(&buffer, output: &output) { events.append(e) }
+        } catch {
+            return (events, output, error)
+        }
+        if input.isEmpty { break }
+    }
+    return (events, output, nil)
+}
+
+@Suite("RFB handshake")
+struct HandshakeTests {
+    @Test("versions 3.3, 3.7, 3.8 are accepted; 3.4-3.6 mean 3.3, 3.889 means 3.8; others are refused with a line")
+    func versions() throws {
+        func v(_ s: String) throws -> RFBVersion { try RFBVersion.parse(Array(s.utf8)) }
+        #expect(try v("RFB 003.003\n") == .v3_3)
+        #expect(try v("RFB 003.005\n") == .v3_3)
+        #expect(try v("RFB 003.007\n") == .v3_7)
+        #expect(try v("RFB 003.008\n") == .v3_8)
+        #expect(try v("RFB 003.889\n") == .v3_8)
+        #expect(throws: RFBProtocolError.unsupportedVersion("4.1")) { try v("RFB 004.001\n") }
+        #expect(throws: RFBProtocolError.notRFB("'SSH-2.0-Open'")) { try v("SSH-2.0-Open") }
+        #expect(throws: RFBProtocolError.notRFB("'RFB 003.00x?'")) { try v("RFB 003.00x\n") }
+    }
+
+    @Test("3.8 with None: one security type, an OK result, then ClientInit")
+    func none38() {
+        let r = drive(Array("RFB 003.008\n".utf8) + [1, 1])
+        #expect(r.error == nil)
+        #expect(r.output == [1, 1, 0, 0, 0, 0])
+        #expect(r.events == [.initialized(version: .v3_8, shared: true)])
+    }
+
+    @Test("3.7 with None has no SecurityResult; 3.3 gets the type as a word")
+    func older() {
+        let r7 = drive(Array("RFB 003.007\n".utf8) + [1, 0])
+        #expect(r7.output == [1, 1])
+        #expect(r7.events == [.initialized(version: .v3_7, shared: false)])
+        let r3 = drive(Array("RFB 003.003\n".utf8) + [1])
+        #expect(r3.output == [0, 0, 0, 1])
+        #expect(r3.events == [.initialized(version: .v3_3, shared: true)])
+    }
+
+    @Test("VNC Authentication: libcrypto's DES with the bit-reversed key gives the known answer")
+    func knownAnswer() {
+        // From `openssl enc -des-ecb -K cea6d64e962e0000 -nopad` over the bytes 0...15.
+        #expect(VNCAuthentication.key(password: Array("sekrit".utf8)) == [0xCE, 0xA6, 0xD6, 0x4E, 0x96, 0x2E, 0, 0])
+        let expected: [UInt8] = [0xFD, 0x0F, 0x31, 0x44, 0xFC, 0xB5, 0x0F, 0xF0, 0xEB, 0x19, 0xDE, 0x15, 0x49, 0xD5, 0xE5, 0xF2]
+        #expect(VNCAuthentication.response(challenge: Array(0..<16), password: Array("sekrit".utf8)) == expected)
+        // Only the first 8 bytes count.
+        #expect(VNCAuthentication.response(challenge: Array(0..<16), password: Array("12345678xyz".utf8))
+                == VNCAuthentication.response(challenge: Array(0..<16), password: Array("12345678".utf8)))
+    }
+
+    @Test("the right response passes, a wrong one gets a failed result with a reason and drops the client", arguments: ["3.3", "3.7", "3.8"])
+    func auth(version: String) throws {
+        let pw = Array("sekrit".utf8)
+        let good = VNCAuthentication.response(challenge: Array(0..<16), password: pw)!
+        let greeting = Array("RFB 003.00\(version.last!)\n".utf8) + (version == "3.3" ? [] : [2])
+        let ok = drive(greeting + good + [1], password: pw)
+        #expect(ok.error == nil)
+        #expect(ok.events.count == 1)
+        #expect(Array(ok.output.suffix(4)) == [0, 0, 0, 0])
+        #expect(ok.output.contains(0) && Array(ok.output[(version == "3.3" ? 4 : 2)...].prefix(16)) == Array(0..<16))
+        var bad = good
+        bad[3] ^= 1
+        let no = drive(greeting + bad + [1], password: pw)
+        #expect(no.error == .authenticationFailed)
+        #expect(no.events.isEmpty)
+        if version == "3.8" { #expect(String(decoding: no.output.suffix(14), as: UTF8.self) == "wrong password") }
+        else { #expect(Array(no.output.suffix(4)) == [0, 0, 0, 1]) }
+    }
+
+    @Test("a security type that was not offered is refused")
+    func wrongType() {
+        #expect(drive(Array("RFB 003.008\n".utf8) + [2]).error == .badSecurityType(2))
+    }
+}
+
+@Suite("RFB client messages")
+struct ClientMessageTests {
+    static let handshake = Array("RFB 003.008\n".utf8) + [1, 1]
+    static let messages: [UInt8] =
+        [0, 0, 0, 0] + PixelFormat(bitsPerPixel: 16, depth: 16, bigEndian: true, trueColour: true, redMax: 31, greenMax: 63, blueMax: 31,
+                                   redShift: 11, greenShift: 5, blueShift: 0).bytes
+        + [2, 0, 0, 3, 0, 0, 0, 16, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x21]
+        + [3, 1, 0, 10, 0, 20, 1, 0, 0, 200]
+        + [4, 1, 0, 0, 0, 0, 0xFF, 0x0D]
+        + [5, 9, 0x01, 0x02, 0x00, 0x30]
+        + [6, 0, 0, 0, 0, 0, 0, 5] + Array("hello".utf8)
+        + [4, 0, 0, 0, 0, 0, 0, 0x61]
+    static let expected: [RFBServerProtocol.Event] = [
+        .initialized(version: .v3_8, shared: true),
+        .message(.setPixelFormat(PixelFormat(bitsPerPixel: 16, depth: 16, bigEndian: true, trueColour: true, redMax: 31, greenMax: 63,
+                                             blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0))),
+        .message(.setEncodings([16, 0, -223])),
+        .message(.updateRequest(incremental: true, RFBRect(x: 10, y: 20, width: 256, height: 200))),
+        .message(.key(down: true, keysym: 0xFF0D)),
+        .message(.pointer(buttons: 9, x: 258, y: 48)),
+        .message(.cutText(length: 5)),
+        .message(.key(down: false, keysym: 0x61)),
+    ]
+
+    @Test("every message type decodes the same whether it arrives whole or a byte at a time", arguments: [nil, [1], [2, 3], [7], [19, 1]])
+    func chunked(chunks: [Int]?) {
+        let r = drive(Self.handshake + Self.messages, chunks: chunks)
+        #expect(r.error == nil)
+        #expect(r.events == Self.expected)
+    }
+
+    @Test("SetPixelFormat with 0 or 24 bpp, colour maps or bad maxima is refused with a reason")
+    func badFormats() {
+        func format(_ bpp: UInt8, trueColour: Bool = true, redMax: UInt16 = 255) -> [UInt8] {
+            [0, 0, 0, 0] + PixelFormat(bitsPerPixel: bpp, depth: 24, bigEndian: false, trueColour: trueColour, redMax: redMax, greenMax: 255,
+                                       blueMax: 255, redShift: 16, greenShift: 8, blueShift: 0).bytes
+        }
+        #expect(drive(Self.handshake + format(0)).error == .badPixelFormat("0 bits per pixel is not supported (use 8, 16 or 32)"))
+        #expect(drive(Self.handshake + format(24)).error == .badPixelFormat("24 bits per pixel is not supported (use 8, 16 or 32)"))
+        #expect(drive(Self.handshake + format(32, trueColour: false)).error == .badPixelFormat("colour-map pixel formats are not supported (use true colour)"))
+        #expect(drive(Self.handshake + format(32, redMax: 100)).error == .badPixelFormat("red-max 100 is not 2^n - 1"))
+        #expect(drive(Self.handshake + format(16)).error != nil, "8-bit channels at shift 16 do not fit in 16 bits")
+    }
+
+    @Test("SetEncodings with more than 1024 entries and ClientCutText over 16 MiB are refused before anything is allocated")
+    func bounds() {
+        #expect(drive(Self.handshake + [2, 0, 0xFF, 0xFF]).error == .tooManyEncodings(65535))
+        #expect(drive(Self.handshake + [6, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]).error == .cutTextTooLong(0xFFFF_FFFF))
+        #expect(drive(Self.handshake + [200]).error == .unknownMessage(200))
+    }
+
+    @Test("a 1 MiB ClientCutText is skipped as it arrives, keeping nothing, and the next message follows")
+    func cutTextSkipped() {
+        var p = RFBServerProtocol(password: nil, challenge: Array(0..<16))
+        var b = ByteBuffer(bytes: Self.handshake)
+        var out: [UInt8] = []
+        #expect(try! p.next(&b, output: &out) == .initialized(version: .v3_8, shared: true))
+        b.writeBytes([6, 0, 0, 0, 0, 0x10, 0, 0])
+        #expect(try! p.next(&b, output: &out) == .message(.cutText(length: 1 << 20)))
+        for _ in 0..<16 {
+            b.writeBytes([UInt8](repeating: 0x41, count: 65536))
+            #expect(try! p.next(&b, output: &out) == nil)
+            #expect(b.readableBytes == 0, "skipped text is not kept")
+            b.discardReadBytes()
+        }
+        b.writeBytes([4, 1, 0, 0, 0, 0, 0, 0x62])
+        #expect(try! p.next(&b, output: &out) == .message(.key(down: true, keysym: 0x62)))
+    }
+
+    @Test("fuzz: random and mutated byte streams, whole or in random chunks, end in a message list or one error, the same either way")
+    func fuzz() {
+        var rng = SplitMix(state: 0x5EED_0001)
+        let valid = Self.handshake + Self.messages
+        var tried = 0, errors = 0
+        // RINGSIDE_FUZZ_SECONDS=N runs longer (without the input cap) for a deeper search.
+        let long = ProcessInfo.processInfo.environment["RINGSIDE_FUZZ_SECONDS"].flatMap { Int($0) }
+        let deadline = ContinuousClock.now + .seconds(long ?? 20)
+        while ContinuousClock.now < deadline {
+            var input: [UInt8]
+            switch rng.next() % 4 {
+            case 0: input = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            case 1: input = Self.handshake + (0..<Int(rng.next() % 256)).map { _ in UInt8(truncatingIfNeeded: rng.next() % 8) }
+            case 2:
+                input = valid
+                for _ in 0..<(1 + rng.next() % 4) {
+                    let i = Int(rng.next() % UInt64(input.count))
+                    switch rng.next() % 3 {
+                    case 0: input[i] ^= UInt8(1 << (rng.next() % 8))
+                    case 1: input.insert(UInt8(truncatingIfNeeded: rng.next()), at: i)
+                    default: input.remove(at: i)
+                    }
+                }
+            default: input = Array(valid.prefix(Int(rng.next() % UInt64(valid.count))))
+            }
+            let whole = drive(input)
+            let chunks = (0..<4).map { _ in 1 + Int(rng.next() % 13) }
+            let pieces = drive(input, chunks: chunks)
+            // A greeting of another protocol is refused as soon as it differs, quoting what had arrived.
+            func kind(_ e: RFBProtocolError?) -> String { if case .notRFB = e { return "not RFB" }; return "\(String(describing: e))" }
+            #expect(whole.events == pieces.events && kind(whole.error) == kind(pieces.error) && whole.output == pieces.output,
+                    "input \(input) chunks \(chunks)")
+            for e in whole.events {
+                if case .message(.setEncodings(let l)) = e { #expect(l.count <= ClientMessageParser.maxEncodings) }
+                if case .message(.setPixelFormat(let f)) = e { #expect(f.validate() == nil) }
+            }
+            if whole.error != nil { errors += 1 }
+            tried += 1
+            if long == nil && tried % 1000 == 0 && tried >= 200_000 { break }
+        }
+        print("RFB parser fuzz: \(tried) inputs tried (each whole and in random chunks), \(errors) refused with a line")
+        #expect(tried > 10_000)
+    }
+}
+
+@Suite("RFB input")
+struct InputTests {
+    @Test("keysyms map to evdev codes; a shifted symbol typed without Shift gets one around it")
+    func keys() {
+        var t = InputTranslator()
+        #expect(t.key(down: true, keysym: 0x61) == [.key(code: 30, down: true)]) // a -> KEY_A
+        #expect(t.key(down: false, keysym: 0x61) == [.key(code: 30, down: false)])
+        #expect(t.key(down: true, keysym: 0x48) == [.key(code: 42, down: true), .key(code: 35, down: true)]) // H
+        #expect(t.key(down: false, keysym: 0x48) == [.key(code: 35, down: false), .key(code: 42, down: false)])
+        #expect(t.key(down: true, keysym: 0xFFE1) == [.key(code: 42, down: true)])
+        #expect(t.key(down: true, keysym: 0x21) == [.key(code: 2, down: true)]) // ! with Shift held
+        #expect(t.key(down: true, keysym: 0xFF0D) == [.key(code: 28, down: true)]) // Return
+        #expect(t.key(down: true, keysym: 0xFFC9) == [.key(code: 88, down: true)]) // F12
+        #expect(t.key(down: true, keysym: 0xFF52) == [.key(code: 103, down: true)]) // Up
+        #expect(t.key(down: true, keysym: 0x20AC).isEmpty, "a symbol not in the table is ignored")
+    }
+
+    @Test("pointer: absolute position clamped to the screen, button edges, buttons 4/5 as wheel clicks")
+    func pointer() {
+        var t = InputTranslator()
+        #expect(t.pointer(buttons: 0, x: 10, y: 20, width: 100, height: 50) == [.pointer(x: 10, y: 20)])
+        #expect(t.pointer(buttons: 1, x: 10, y: 20, width: 100, height: 50) == [.button(.left, down: true)])
+        #expect(t.pointer(buttons: 4, x: 500, y: 20, width: 100, height: 50)
+                == [.pointer(x: 99, y: 20), .button(.left, down: false), .button(.right, down: true)])
+        #expect(t.pointer(buttons: 4 | 8, x: 99, y: 20, width: 100, height: 50) == [.wheel(vertical: 1, horizontal: 0)])
+        #expect(t.pointer(buttons: 4, x: 99, y: 20, width: 100, height: 50).isEmpty)
+        #expect(t.pointer(buttons: 4 | 16, x: 99, y: 20, width: 100, height: 50) == [.wheel(vertical: -1, horizontal: 0)])
+    }
+}

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import RFB
+
+/// A bare RFB client over a blocking TCP socket, for tests that must send what no real
+/// client sends (malformed messages, floods) or count updates exactly.
+final class RawRFBClient: @unchecked Sendable {
+    let fd: Int32
+    struct Closed: Error {}
+
+    init(port: Int, host: String = "127.0.0.1") throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &addr.sin_addr)
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if r != 0 { close(fd); throw Closed() }
+    }
+
+    deinit { close(fd) }
+
+    /// Sets the kernel's receive buffer (before reading nothing, to stall sooner).
+    func setReceiveBuffer(_ bytes: Int32) {
+        var b = bytes
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Sends all of `bytes`; false once the server has closed the connection.
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            off += n
+        }
+        return true
+    }
+
+    /// Reads exactly `n` bytes within `timeout` seconds.
+    func read(_ n: Int, timeout: Double = 10) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: n)
+        var got = 0
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while got < n {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ms = Int32(max(0, deadline.timeIntervalSinceNow) * 1000)
+            if poll(&p, 1, ms) <= 0 { throw Closed() }
+            let r = out[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if r <= 0 { throw Closed() }
+            got += r
+        }
+        return out
+    }
+
+    /// Whether the server closed the connection within `timeout` seconds (reading and
+    /// discarding whatever it sent before).
+    func closedByServer(timeout: Double = 10) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while deadline.timeIntervalSinceNow > 0 {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000))) <= 0 { continue }
+            let r = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if r <= 0 { return true }
+        }
+        return false
+    }
+
+    /// RFB 3.8 handshake with security None or VNC Authentication; returns (width, height).
+    func handshake(password: String? = nil) throws -> (Int, Int) {
+        _ = try read(12)
+        send(Array("RFB 003.008\n".utf8))
+        let count = try read(1)[0]
+        let types = try read(Int(count))
+        let type: UInt8 = password == nil ? 1 : 2
+        guard types.contains(type) else { throw Closed() }
+        send([type])
+        if let password {
+            let challenge = try read(16)
+            send(VNCAuthentication.response(challenge: challenge, password: Array(password.utf8))!)
+        }
+        let result = try read(4)
+        guard result == [0, 0, 0, 0] else { throw Closed() }
+        send([1]) // shared
+        let head = try read(24)
+        let nameLength = Int(head[20]) << 24 | Int(head[21]) << 16 | Int(head[22]) << 8 | Int(head[23])
+        _ = try read(nameLength)
+        return (Int(head[0]) << 8 | Int(head[1]), Int(head[2]) << 8 | Int(head[3]))
+    }
+
+    func requestUpdate(incremental: Bool, x: Int = 0, y: Int = 0, width: Int, height: Int) {
+        send([3, incremental ? 1 : 0, UInt8(x >> 8), UInt8(x & 0xFF), UInt8(y >> 8), UInt8(y & 0xFF),
+              UInt8(width >> 8), UInt8(width & 0xFF), UInt8(height >> 8), UInt8(height & 0xFF)])
+    }
+
+    /// Reads one FramebufferUpdate of Raw rectangles at 32 bpp; returns its rectangles.
+    func readRawUpdate(timeout: Double = 10) throws -> [(x: Int, y: Int, w: Int, h: Int)] {
+        let head = try read(4, timeout: timeout)
+        guard head[0] == 0 else { throw Closed() }
+        let n = Int(head[2]) << 8 | Int(head[3])
+        var rects: [(Int, Int, Int, Int)] = []
+        for _ in 0..<n {
+            let r = try read(12, timeout: timeout)
+            let x = Int(r[0]) << 8 | Int(r[1]), y = Int(r[2]) << 8 | Int(r[3])
+            let w = Int(r[4]) << 8 | Int(r[5]), h = Int(r[6]) << 8 | Int(r[7])
+            guard r[8...11] == [0, 0, 0, 0] else { throw Closed() } // Raw
+            _ = try read(w * h * 4, timeout: timeout)
+            rects.append((x, y, w, h))
+        }
+        return rects
+    }
+}

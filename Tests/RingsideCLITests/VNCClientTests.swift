@@ -1,0 +1,311 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `ringside run --vnc` against real VNC clients (vncdotool, gvnccapture) and against
+/// malformed and non-reading clients over real sockets, with a real guest.
+final class VNCClientTests: XCTestCase {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/vnc_capture.py").path
+
+    func requireKVM() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+    }
+
+    func requireVncdotool() throws {
+        let r = try? runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import vncdotool"], timeout: 30)
+        if r?.status != 0 { throw XCTSkip("needs vncdotool for python3 (pip install vncdotool)") }
+    }
+
+    func requireGvnccapture() throws {
+        if XvfbScreen.which("gvnccapture") == nil { throw XCTSkip("needs gvnccapture (apt-get install gvncviewer)") }
+    }
+
+    /// Starts ringside with `--vnc 127.0.0.1:0` and returns it with the port it printed.
+    func startServer(_ args: [String]) throws -> (RingsideProcess, Int) {
+        let p = try RingsideProcess("vnc", ["run", "--headless", "--vnc", "127.0.0.1:0"] + args)
+        guard p.waitForOutput("VNC server on 127.0.0.1:", timeout: 60) else {
+            XCTFail("no VNC server line\n\(p.transcript)")
+            throw XCTSkip("server did not start")
+        }
+        for line in p.out.split(separator: "\n") where line.hasPrefix("VNC server on 127.0.0.1:") {
+            let rest = line.dropFirst("VNC server on 127.0.0.1:".count)
+            if let port = Int(rest.prefix { $0.isNumber }) { return (p, port) }
+        }
+        XCTFail("no port in \(p.out)")
+        throw XCTSkip("no port")
+    }
+
+    func capture(port: Int, encoding: String, bpp: Int, password: String? = nil, to path: String) throws -> (status: Int32, out: String, err: String) {
+        try runProgram(URL(fileURLWithPath: "/usr/bin/env"),
+                       ["python3", Self.script, "127.0.0.1", "\(port)", path, encoding, "\(bpp)"] + (password.map { [$0] } ?? []), timeout: 60)
+    }
+
+    /// The 5-6-5 pixel a 16 bpp client shows for `p`: each channel scaled to its bits as the
+    /// server does (rounded), then widened back as PIL does (v * 255 / max, truncated).
+    static func as565(_ p: UInt32) -> UInt32 {
+        func q(_ v: UInt32, _ bits: UInt32) -> UInt32 {
+            let max = (UInt32(1) << bits) - 1
+            return ((v * max + 127) / 255) * 255 / max
+        }
+        return q((p >> 16) & 0xFF, 5) << 16 | q((p >> 8) & 0xFF, 6) << 8 | q(p & 0xFF, 5)
+    }
+
+    func mismatches(_ a: DecodedPNG, _ b: DecodedPNG, expect: (UInt32) -> UInt32 = { $0 }) -> Int {
+        guard a.width == b.width, a.height == b.height else { return -1 }
+        var n = 0
+        for y in 0..<a.height { for x in 0..<a.width where expect(a.pixel(x: x, y: y)) != b.pixel(x: x, y: y) { n += 1 } }
+        return n
+    }
+
+    func testVNCOptionMistakesAreOneLineBeforeBoot() throws {
+        let dir = try MigrationCheck.tempDir(self, "vnc-options")
+        try "\n".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
+        for (args, needle) in [(["--vnc", "0.0.0.0:5999"], "without a password: give --vnc-password-file FILE, or --vnc-insecure"),
+                               (["--vnc", ":70000"], "display :N must be 0...59635"),
+                               (["--vnc", "localhost"], "is not an address"),
+                               (["--vnc", ":1", "--vnc-password-file", dir + "/empty"], "the first line is empty"),
+                               (["--vnc", ":1", "--vnc-password-file", dir + "/missing"], "cannot read it")] {
+            let r = try runRingside(["run", "--headless", "--frames", "1"] + args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.err)")
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one line for \(args): \(r.err)")
+            XCTAssertTrue(r.err.contains(needle), "\(args): \(r.err)")
+        }
+    }
+
+    func testRealClientsCaptureExactlyTheFrameRingsideDumped() throws {
+        try requireKVM()
+        try DecodedPNG.requireDecoder()
+        try requireVncdotool()
+        let dir = try MigrationCheck.tempDir(self, "vnc-capture")
+        let (p, port) = try startServer(["--guest", "pattern", "--guest-hz", "0", "--frames", "25", "--width", "333", "--height", "211",
+                                         "--png", dir, "--seconds", "300"])
+        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
+        let dump = try DecodedPNG(path: dir + "/frame-000025.png")
+        // vncdotool decodes ZRLE only with 3-byte CPIXELs (32 bpp), so ZRLE at 16 bpp is left to the unit tests.
+        for (encoding, bpp) in [("raw", 32), ("zrle", 32), ("raw", 16)] {
+            let path = dir + "/vncdotool-\(encoding)-\(bpp).png"
+            let r = try capture(port: port, encoding: encoding, bpp: bpp, to: path)
+            XCTAssertEqual(r.status, 0, "vncdotool \(encoding) \(bpp) bpp: \(r.err)")
+            let got = try DecodedPNG(path: path)
+            XCTAssertEqual(mismatches(dump, got, expect: bpp == 16 ? Self.as565 : { $0 }), 0, "vncdotool \(encoding) at \(bpp) bpp differs from the dump")
+        }
+        if XvfbScreen.which("gvnccapture") != nil {
+            let path = dir + "/gvnccapture.png"
+            let r = try runProgram(URL(fileURLWithPath: XvfbScreen.which("gvnccapture")!), ["127.0.0.1:\(port - 5900)", path], timeout: 60)
+            XCTAssertEqual(r.status, 0, "gvnccapture: \(r.err)")
+            XCTAssertEqual(mismatches(dump, try DecodedPNG(path: path)), 0, "gvnccapture (ZRLE) differs from the dump")
+        }
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+        XCTAssertFalse(p.out.contains("dropped"), p.transcript)
+    }
+
+    func testTigerVNCViewerShowsTheFrameExactlyOverTight() throws {
+        try requireKVM()
+        guard let viewer = XvfbScreen.which("xtigervncviewer") else { throw XCTSkip("needs xtigervncviewer (apt-get install tigervnc-viewer)") }
+        let screen = try XvfbScreen.acquire()
+        let dir = try MigrationCheck.tempDir(self, "vnc-tiger")
+        let (p, port) = try startServer(["--guest", "pattern", "--guest-hz", "0", "--frames", "25", "--width", "333", "--height", "211",
+                                         "--png", dir, "--seconds", "300"])
+        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
+        let v = Process()
+        v.executableURL = URL(fileURLWithPath: viewer)
+        v.arguments = ["127.0.0.1::\(port)"]
+        var env = ProcessInfo.processInfo.environment
+        env["DISPLAY"] = screen.display
+        v.environment = env
+        v.standardOutput = FileHandle.nullDevice
+        v.standardError = FileHandle.nullDevice
+        try v.run()
+        defer { if v.isRunning { v.terminate(); v.waitUntilExit() } }
+        XCTAssertTrue(p.waitForOutput("connected (RFB 3.8)", timeout: 20), p.transcript)
+        // The viewer's window sits where the X server put it, decorations or not: find the
+        // frame's top-left corner in the screenshot, then compare every pixel.
+        let dump = try DecodedPNG(path: dir + "/frame-000025.png")
+        var best = -1
+        for _ in 0..<40 where best != 0 {
+            usleep(250_000)
+            let shot = try screen.capture()
+            search: for oy in 0..<100 {
+                for ox in 0..<100 where shot.pixel(x: ox, y: oy) == dump.pixel(x: 0, y: 0)
+                    && shot.pixel(x: ox + 332, y: oy + 210) == dump.pixel(x: 332, y: 210) {
+                    var wrong = 0
+                    for y in 0..<211 { for x in 0..<333 where shot.pixel(x: ox + x, y: oy + y) != dump.pixel(x: x, y: y) { wrong += 1 } }
+                    best = wrong
+                    if wrong == 0 { break search }
+                }
+            }
+        }
+        XCTAssertEqual(best, 0, "the viewer shows frame 25 exactly (-1: not found on screen)")
+        v.terminate()
+        v.waitUntilExit()
+        XCTAssertTrue(p.waitForOutput("updates (Tight, 32 bpp)", timeout: 10), "TigerVNC asked for Tight\n\(p.transcript)")
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+    }
+
+    func testNoVNCInChromiumOverTheWebSocketShowsTheFrameExactly() throws {
+        try requireKVM()
+        try DecodedPNG.requireDecoder()
+        guard let chromium = XvfbScreen.which("chromium-headless-shell") ?? XvfbScreen.which("chromium") else {
+            throw XCTSkip("needs chromium-headless-shell (apt-get install chromium-headless-shell)")
+        }
+        guard FileManager.default.fileExists(atPath: "/usr/share/novnc/vnc.html") else { throw XCTSkip("needs noVNC (apt-get install novnc)") }
+        let dir = try MigrationCheck.tempDir(self, "vnc-novnc")
+        let p = try RingsideProcess("vnc", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "pattern", "--guest-hz", "0",
+                                            "--frames", "25", "--width", "333", "--height", "211", "--png", dir, "--seconds", "300"])
+        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
+        let line = p.out.split(separator: "\n").first { $0.hasPrefix("VNC over WebSocket on 127.0.0.1:") } ?? ""
+        guard let port = Int(line.dropFirst("VNC over WebSocket on 127.0.0.1:".count).prefix { $0.isNumber }) else {
+            return XCTFail("no WebSocket port\n\(p.transcript)")
+        }
+        let shotPath = dir + "/chromium.png"
+        let dump = try DecodedPNG(path: dir + "/frame-000025.png")
+        var best = -1
+        var r: (status: Int32, out: String, err: String) = (0, "", "")
+        // Headless Chromium's virtual time sometimes ends before noVNC has drawn: look again with more.
+        for budget in [8000, 15000, 30000] where best != 0 {
+            r = try runProgram(URL(fileURLWithPath: chromium),
+                               ["--no-sandbox", "--disable-gpu", "--window-size=1300,900", "--virtual-time-budget=\(budget)", "--screenshot=\(shotPath)",
+                                "http://127.0.0.1:\(port)/vnc.html?autoconnect=true&resize=off"], timeout: 120)
+            XCTAssertEqual(r.status, 0, r.err)
+            let shot = try DecodedPNG(path: shotPath)
+            search: for oy in 0..<(shot.height - 211) {
+                for ox in 0..<(shot.width - 333) where shot.pixel(x: ox, y: oy) == dump.pixel(x: 0, y: 0)
+                    && shot.pixel(x: ox + 332, y: oy + 210) == dump.pixel(x: 332, y: 210) && shot.pixel(x: ox + 100, y: oy + 50) == dump.pixel(x: 100, y: 50) {
+                    var wrong = 0
+                    for y in 0..<211 { for x in 0..<333 where shot.pixel(x: ox + x, y: oy + y) != dump.pixel(x: x, y: y) { wrong += 1 } }
+                    best = wrong
+                    if wrong == 0 { break search }
+                }
+            }
+        }
+        if best != 0 { try? FileManager.default.copyItem(atPath: shotPath, toPath: NSTemporaryDirectory() + "ringside-novnc-failed.png") }
+        XCTAssertEqual(best, 0, "noVNC shows frame 25 exactly, colours right (-1: not found in the screenshot)\n\(p.transcript)\n\(r.err.suffix(2000))")
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+        XCTAssertTrue(p.out.contains("updates (Tight, 32 bpp)"), p.transcript)
+    }
+
+    func testPasswordIsCheckedAndBadClientsAreDroppedWithOneLineEach() throws {
+        try requireKVM()
+        try requireVncdotool()
+        let dir = try MigrationCheck.tempDir(self, "vnc-bad")
+        try "sekrit\n".write(toFile: dir + "/pw", atomically: true, encoding: .utf8)
+        let (p, port) = try startServer(["--guest", "desktop", "--width", "320", "--height", "200", "--vnc-password-file", dir + "/pw",
+                                         "--seconds", "300", "--stats"])
+        // The right password works; a wrong one, three times, is refused.
+        XCTAssertEqual(try capture(port: port, encoding: "zrle", bpp: 32, password: "sekrit", to: dir + "/ok.png").status, 0)
+        for _ in 0..<3 { XCTAssertNotEqual(try capture(port: port, encoding: "raw", bpp: 32, password: "wrong", to: dir + "/bad.png").status, 0) }
+        XCTAssertEqual(p.out.components(separatedBy: "VNC authentication failed: wrong password").count - 1, 3, p.transcript)
+
+        // A good client stays connected through everything below, getting updates.
+        let good = try RawRFBClient(port: port)
+        XCTAssertEqual(try good.handshake(password: "sekrit").0, 320)
+        good.send([2, 0, 0, 1, 0, 0, 0, 0]) // SetEncodings: Raw
+        good.requestUpdate(incremental: false, width: 320, height: 200)
+        XCTAssertEqual(try good.readRawUpdate().first?.w, 320)
+
+        var expectedDrops = 0
+        func bad(_ label: String, handshake: Bool = true, _ bytes: [UInt8], line: String) throws {
+            let c = try RawRFBClient(port: port)
+            if handshake { _ = try c.handshake(password: "sekrit") }
+            c.send(bytes)
+            XCTAssertTrue(c.closedByServer(), "\(label): the server should drop this client")
+            expectedDrops += 1
+            XCTAssertTrue(p.waitForOutput(line, timeout: 10), "\(label): no line '\(line)'\n\(p.transcript)")
+        }
+        var random = SystemRandomNumberGenerator()
+        try bad("random bytes", handshake: false, (0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) } + Array("X".utf8),
+                line: "not an RFB client")
+        try bad("another protocol", handshake: false, Array("SSH-2.0-OpenSSH_9.2p1\r\n".utf8), line: "'SSH-2.0-Ope")
+        try bad("version 4", handshake: false, Array("RFB 004.001\n".utf8), line: "unsupported RFB version 4.1")
+        try bad("ClientCutText of 4 GiB", [6, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF], line: "ClientCutText of 4294967295 bytes")
+        try bad("SetEncodings with 65535 entries", [2, 0, 0xFF, 0xFF] + [UInt8](repeating: 0, count: 1 << 20), line: "SetEncodings with 65535 entries")
+        for bpp: UInt8 in [0, 24] {
+            try bad("SetPixelFormat \(bpp) bpp", [0, 0, 0, 0, bpp, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0],
+                    line: "\(bpp) bits per pixel is not supported")
+        }
+        try bad("unknown message", [99], line: "unknown client message type 99")
+        // A truncated handshake: the version cut short, then the connection closed by the client.
+        do {
+            let c = try RawRFBClient(port: port)
+            _ = try c.read(12)
+            c.send(Array("RFB 003.0".utf8))
+        }
+        // An update request outside the screen is answered with nothing and the client stays.
+        let outside = try RawRFBClient(port: port)
+        _ = try outside.handshake(password: "sekrit")
+        outside.requestUpdate(incremental: false, x: 5000, y: 5000, width: 100, height: 100)
+        XCTAssertEqual(try outside.readRawUpdate().count, 0)
+        outside.requestUpdate(incremental: false, x: 300, y: 190, width: 1000, height: 1000)
+        let clipped = try outside.readRawUpdate()
+        XCTAssertEqual(clipped.count, 1)
+        XCTAssertTrue(clipped.allSatisfy { $0.x + $0.w <= 320 && $0.y + $0.h <= 200 }, "\(clipped)")
+
+        // The good client still gets updates (the desktop's clock and cursor move), and the guest runs.
+        for _ in 0..<3 {
+            good.requestUpdate(incremental: true, width: 320, height: 200)
+            XCTAssertFalse(try good.readRawUpdate().isEmpty)
+        }
+        XCTAssertEqual(try capture(port: port, encoding: "raw", bpp: 32, password: "sekrit", to: dir + "/after.png").status, 0)
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+        XCTAssertEqual(p.out.components(separatedBy: " dropped: ").count - 1, expectedDrops + 3, "one line per dropped client\n\(p.transcript)")
+        XCTAssertTrue(p.out.contains("guest frames/s: "), p.transcript)
+    }
+
+    func testSixteenClientsOneNeverReadsOthersKeepUpdating() throws {
+        try requireKVM()
+        let (p, port) = try startServer(["--guest", "desktop", "--seconds", "300", "--stats"])
+        // The stalled one: asks for full updates again and again and never reads.
+        let stalled = try RawRFBClient(port: port)
+        stalled.setReceiveBuffer(4096)
+        _ = try stalled.handshake()
+        let rssBefore = Self.rss(p.process.processIdentifier)
+        let flood = Thread {
+            for _ in 0..<2000 {
+                stalled.requestUpdate(incremental: false, width: 1280, height: 800)
+                usleep(5000)
+            }
+        }
+        flood.start()
+        let seconds = 4.0
+        let counts = inParallel(width: 15, (0..<15).map { _ in {
+            () -> Int in
+            guard let c = try? RawRFBClient(port: port), (try? c.handshake()) != nil else { return -1 }
+            c.send([2, 0, 0, 1, 0, 0, 0, 0])
+            c.requestUpdate(incremental: false, width: 1280, height: 800)
+            guard (try? c.readRawUpdate()) != nil else { return -1 }
+            let end = Date(timeIntervalSinceNow: seconds)
+            var n = 0
+            while Date() < end {
+                c.requestUpdate(incremental: true, width: 1280, height: 800)
+                guard (try? c.readRawUpdate()) != nil else { return -1 }
+                n += 1
+            }
+            return n
+        } })
+        let rssAfter = Self.rss(p.process.processIdentifier)
+        let rates = counts.map { Double($0) / seconds }
+        print("VNC: 15 reading clients beside one that never reads: updates/s per client \(rates.map { String(format: "%.1f", $0) }); server RSS \(rssBefore / 1024) -> \(rssAfter / 1024) MiB")
+        XCTAssertTrue(counts.allSatisfy { $0 >= 0 }, "a reading client lost its connection: \(counts)")
+        XCTAssertGreaterThan(rates.min() ?? 0, 10, "every reading client keeps getting the desktop's 60 Hz updates")
+        XCTAssertLessThan(rssAfter - rssBefore, 256 * 1024, "server memory stays bounded (KiB)")
+        // The stalled client is dropped with one line after --its stall timeout (10 s).
+        XCTAssertTrue(p.waitForOutput("read nothing for 10 s", timeout: 30), p.transcript)
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+        let fps = p.out.split(separator: "\n").first { $0.hasPrefix("guest frames/s: ") } ?? ""
+        print("VNC: \(fps)")
+        XCTAssertTrue(fps.contains("guest frames/s: 5") || fps.contains("guest frames/s: 6"), "guest stays near 60 Hz: \(fps)")
+    }
+
+    /// Resident memory of `pid` in KiB.
+    static func rss(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+}
