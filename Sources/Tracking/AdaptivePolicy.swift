@@ -171,7 +171,10 @@ public struct AdaptivePolicy: Sendable {
             // other load only ever adds time, so a sample counts at most 1.25x the estimate:
             // stalls must not carry the estimate up, a real rise still does within ~20 syncs.
             unloggedNanos = 0.8 * unloggedNanos + 0.2 * min(max(syncNanos, 1), 1.25 * unloggedNanos)
-            guard let perPage = loggedNanosPerPage else { return .stay }
+            // Before any logged sync has dirtied a page (the first rate window can close on the
+            // first sync when the host is busy), predict from the fault cost alone: staying
+            // unlogged until a measurement that can only come from logging would be for ever.
+            let perPage = loggedNanosPerPage ?? max(faultNanos, 1)
             let predicted = perPage * Double(pages) * pageScale
             underBudget = predicted * margin < unloggedNanos ? underBudget + 1 : 0
             guard underBudget >= currentReturnStreak, clock >= holdOffUntil, !exploring else { return .stay }

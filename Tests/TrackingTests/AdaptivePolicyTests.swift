@@ -67,6 +67,22 @@ final class AdaptivePolicyTests: XCTestCase {
         XCTAssertEqual(s.first?.to, .full)
     }
 
+    /// On a busy host the first rate window can close at the very first sync, so auto explores
+    /// unlogged before logging has measured a single page. A quiet screen must still bring it
+    /// back to logged (it used to wait for a logged measurement for ever).
+    func testExploringBeforeAnyLoggedPageStillReturnsToLogged() {
+        var policy = AdaptivePolicy(fullCopyNanos: 250_000, faultNanos: Self.cheapFaults)
+        // First sync: 40 ms since boot and one frame: the rate window closes, exploration starts.
+        XCTAssertEqual(policy.observe(syncNanos: 30_000, tiles: 0, pages: 0, intervalNanos: 40e6, guestFrames: 1), .switchTo(.full))
+        var back: Int?
+        for n in 1...200 where back == nil {
+            // Unlogged syncs of a quiet screen, 16.7 ms apart, one frame each: 2 changed pages.
+            if policy.observe(syncNanos: 250_000, tiles: 2, pages: 2, intervalNanos: 16.7e6, guestFrames: 1) == .switchTo(.logged) { back = n }
+        }
+        XCTAssertNotNil(back, "a quiet screen returns to logged")
+        XCTAssertLessThanOrEqual(back ?? .max, 5, "within a few syncs once the exploration window has its rate")
+    }
+
     func testASparseScreenStaysLogged() {
         XCTAssertTrue(run([Phase(loggedNanos: 18_000, loggedTiles: 86, pages: 35, changedPages: 35, syncs: 5000)]).isEmpty)
     }
