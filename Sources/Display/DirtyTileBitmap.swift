@@ -74,6 +74,15 @@ public struct DirtyTileBitmap: Sendable, Equatable {
         }
     }
 
+    /// Makes this bitmap equal to `other` (same `count`) without sharing its storage, so
+    /// neither later needs a copy-on-write allocation.
+    public mutating func copyBits(from other: DirtyTileBitmap) {
+        precondition(other.count == count, "bitmaps cover different tile counts")
+        words.withUnsafeMutableBufferPointer { d in
+            other.words.withUnsafeBufferPointer { s in _ = d.update(fromContentsOf: s) }
+        }
+    }
+
     /// Adds every tile dirty in `other` (same `count`).
     public mutating func formUnion(_ other: DirtyTileBitmap) {
         precondition(other.count == count, "bitmaps cover different tile counts")

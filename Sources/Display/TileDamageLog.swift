@@ -22,6 +22,10 @@ public struct TileDamageLog: Sendable {
     private var tileGeneration: [UInt64]
     /// Highest tile generation in each word of 64 tiles: lets a query skip quiet words.
     private var wordGeneration: [UInt64]
+    /// The tiles of the latest recorded refresh (generation `generation`): a sink that read
+    /// up to the one before, as one reading every sync does, gets a copy of these words
+    /// instead of a scan of the generations.
+    private var latest: DirtyTileBitmap
 
     /// Process-wide source of distinct epochs.
     private static let epochs = Atomic<UInt64>(0)
@@ -32,6 +36,8 @@ public struct TileDamageLog: Sendable {
         epoch = Self.epochs.add(1, ordering: .relaxed).newValue
         tileGeneration = [UInt64](repeating: 1, count: count)
         wordGeneration = [UInt64](repeating: 1, count: (count + 63) / 64)
+        latest = DirtyTileBitmap(count: count)
+        latest.setAll()
     }
 
     /// A cursor that has seen nothing yet: its first query returns every tile.
@@ -43,6 +49,7 @@ public struct TileDamageLog: Sendable {
         precondition(dirty.count == count, "bitmap covers \(dirty.count) tiles, the log \(count)")
         guard !dirty.isEmpty else { return }
         generation += 1
+        latest.copyBits(from: dirty)
         let g = generation
         tileGeneration.withUnsafeMutableBufferPointer { tiles in
             wordGeneration.withUnsafeMutableBufferPointer { words in
@@ -78,6 +85,9 @@ public struct TileDamageLog: Sendable {
             dirty.setAll()
         } else if cursor.seen >= generation {
             dirty.clearAll()
+        } else if cursor.seen == generation - 1 {
+            // Exactly the latest refresh is new: its tiles are the ones stamped `generation`.
+            dirty.copyBits(from: latest)
         } else {
             let seen = cursor.seen
             dirty.clearAll()
