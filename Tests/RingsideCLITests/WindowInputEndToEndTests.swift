@@ -28,19 +28,7 @@ final class WindowInputEndToEndTests: XCTestCase {
         func log() -> String { (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? "" }
 
         @discardableResult
-        func xdo(_ args: [String]) throws -> String {
-            let x = Process()
-            x.executableURL = URL(fileURLWithPath: xdotool)
-            x.arguments = args
-            x.environment = ["DISPLAY": screen.display]
-            let out = Pipe()
-            x.standardOutput = out
-            x.standardError = Pipe()
-            try x.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            x.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
+        func xdo(_ args: [String]) throws -> String { try screen.xdotool(xdotool, args) }
         // The window's title starts "Ringside: idle".
         let id = try xdo(["search", "--sync", "--onlyvisible", "--name", "Ringside: idle"]).split(separator: "\n").first.map(String.init) ?? ""
         XCTAssertFalse(id.isEmpty, "the window is on the X server: \(log())")

@@ -29,19 +29,8 @@ final class WindowMigrateShortcutTests: XCTestCase {
         try p.run()
         defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
         func log() -> String { (try? String(contentsOfFile: outFile, encoding: .utf8)) ?? "" }
-        func xdo(_ args: [String]) throws -> String {
-            let x = Process()
-            x.executableURL = URL(fileURLWithPath: xdotool)
-            x.arguments = args
-            x.environment = ["DISPLAY": screen.display]
-            let out = Pipe()
-            x.standardOutput = out
-            x.standardError = Pipe()
-            try x.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            x.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
+        @discardableResult
+        func xdo(_ args: [String]) throws -> String { try screen.xdotool(xdotool, args) }
         let id = try xdo(["search", "--sync", "--onlyvisible", "--name", "Ringside: desktop"]).split(separator: "\n").first.map(String.init) ?? ""
         XCTAssertFalse(id.isEmpty, "the window is on the X server: \(log())")
         _ = try xdo(["windowfocus", "--sync", id])

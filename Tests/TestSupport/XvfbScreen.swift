@@ -118,6 +118,22 @@ public final class XvfbScreen: @unchecked Sendable {
         return data
     }
 
+    /// Runs `xdotool` (at `path`) with `args` against this screen; returns its standard output.
+    @discardableResult
+    public func xdotool(_ path: String, _ args: [String]) throws -> String {
+        let x = Process()
+        x.executableURL = URL(fileURLWithPath: path)
+        x.arguments = args
+        x.environment = ["DISPLAY": display]
+        let out = Pipe()
+        x.standardOutput = out
+        x.standardError = Pipe()
+        try x.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        x.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     public static func which(_ tool: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(dir)/\(tool)"
