@@ -123,6 +123,29 @@ final class WindowGuestReactionTests: XCTestCase {
         XCTAssertGreaterThan(typed, 40, "'Hi ok' is drawn in the text colour after the prompt")
     }
 
+    /// Resizing the window (as a window manager would, with xdotool) makes desktop and paint
+    /// set a mode of the window's size and redraw for it.
+    func testDesktopAndPaintFollowAResizedWindow() throws {
+        for guest in ["desktop", "paint"] {
+            let run = try WindowRun(["--guest", guest, "--width", "640", "--height", "480", "--stats"], title: "Ringside: \(guest)")
+            try run.xdo(["windowsize", run.id, "800", "500"])
+            let end = Date(timeIntervalSinceNow: 10)
+            while Date() < end && !run.log().contains("now 800x500") { Thread.sleep(forTimeInterval: 0.1) }
+            Thread.sleep(forTimeInterval: 0.5)
+            let shot = try run.screenshot()
+            XCTAssertEqual(try run.quit(), 0, run.log())
+            XCTAssertTrue(run.log().contains("now 800x500"), "\(guest) set the window's size: \(run.log())")
+            XCTAssertEqual(shot.width, 800, guest)
+            XCTAssertEqual(shot.height, 500, guest)
+            if guest == "desktop" {
+                XCTAssertEqual((0..<700).filter { shot.pixel(x: $0, y: 500 - 28) != 0x555753 }, [], "desktop's taskbar at the new bottom edge")
+            } else {
+                XCTAssertEqual(shot.pixel(x: 790, y: 12), 0x2E3436, "paint's strip across the new width")
+                XCTAssertEqual(shot.pixel(x: 790, y: 490), 0xFFFFFF, "and a white canvas under it")
+            }
+        }
+    }
+
     func testADragInThePaintWindowLeavesAStrokeAlongThePath() throws {
         let W = 320, H = 200
         let run = try WindowRun(["--guest", "paint", "--width", "\(W)", "--height", "\(H)"], title: "Ringside: paint")
