@@ -12,6 +12,13 @@
 // waits for any vCPU more than `logFrames - 1` frames behind before it reuses that vCPU's
 // unread log space. Neither wait can deadlock under the VMM's frame limit or lockstep: vCPU 0
 // logs frame n before drawing it, and a vCPU behind only needs frames vCPU 0 already logged.
+//
+// Following the host's window (`follows`): vCPU 0 announces RS_GUEST_FOLLOWS_DISPLAY_SIZE, and
+// when frame n's events include RS_INPUT_DISPLAY_SIZE it sets the newest size through DISPI
+// before it publishes frame n, after every other vCPU has started frame n (so none is still
+// drawing frame n - 1 in the old geometry). Every vCPU then reads its boot info after frame n
+// is published and, if the geometry changed, calls `resized` before any of frame n's events:
+// all of them draw the whole of frame n in the new mode.
 
 @_extern(c, "rs_input_log") func rs_input_log() -> UnsafeMutableRawPointer
 @_extern(c, "rs_input_log_size") func rs_input_log_size() -> UInt
@@ -36,12 +43,24 @@ let buttonMiddle = UInt16(RS_BUTTON_MIDDLE)
 /// True when frame `a` is at or after frame `b` (frame numbers compared modulo 2^32).
 @inline(__always) func frameAtOrAfter(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) >= 0 }
 
+extension Guest {
+    /// This vCPU's band of the framebuffer in the geometry `boot` describes (after a mode set).
+    func band(_ boot: BootInfo) -> Framebuffer {
+        let h = boot.height
+        return Framebuffer(
+            base: UnsafeMutableRawPointer(bitPattern: UInt(boot.framebufferAddress))!,
+            width: boot.width, height: h, pitch: boot.pitch,
+            bandTop: cpu * h / cpus, bandBottom: (cpu + 1) * h / cpus)
+    }
+}
+
 /// This vCPU's reader of the guest's input. Create one per vCPU (it holds this vCPU's read
 /// position) and call `frame(n)` once at the start of every frame n.
 struct Input {
     // The log in rt.c's shared memory (offsets in bytes):
     //   0            u32 published: the last frame whose events are all in the log (vCPU 0)
     //   64 + 4*i     u32 done[i]: vCPU i has applied every event of frames <= done[i]
+    //   128 + 4*i    u32 begun[i]: vCPU i has finished drawing frame begun[i] - 1 (when following)
     //   256 + 8*k    u64 end[k]: log index after frame f's events, k = f % logFrames
     //   4096 + 16*j  events, j = log index % logEvents
     static let logFrames = 16
@@ -57,18 +76,29 @@ struct Input {
     let name: StaticString
     /// false: the guest was told `input=0`; `frame` then does nothing (no queue, no waiting).
     let enabled: Bool
+    /// This vCPU's boot info when the guest follows the host's window (display-size events
+    /// become mode sets), else nil; and the geometry last reported to the guest.
+    let raw: UnsafeRawPointer?
+    var follows: Bool { raw != nil }
+    var width: Int, height: Int, pitch: Int
     /// Log index after the last event this vCPU has read.
     var read: UInt64 = 0
     /// vCPU 0: events logged so far.
     var logged: UInt64 = 0
     var warnedBadHead = false
 
-    init(_ g: Guest, enabled: Bool = true) {
+    /// `bootInfo`: this vCPU's boot-info block (the `_start` argument); given, the guest
+    /// follows the host's window (display-size events become mode sets).
+    init(_ g: Guest, enabled: Bool = true, bootInfo: UnsafeRawPointer? = nil) {
         log = rs_input_log()
         cpu = g.cpu
         cpus = min(g.cpus, Int(RS_MAX_VCPUS))
         name = g.name
         self.enabled = enabled
+        raw = enabled ? bootInfo : nil
+        width = g.boot.width
+        height = g.boot.height
+        pitch = g.boot.pitch
         precondition(Input.eventsOffset + Input.logEvents * 16 <= Int(rs_input_log_size()))
         if cpu != 0 || !enabled { queue = nil; return }
         let address = g.boot.inputQueueAddress
@@ -83,7 +113,8 @@ struct Input {
         if let q {
             // Tell the VMM someone is listening (guest_flags is the guest's word).
             let flags = q.assumingMemoryBound(to: UInt32.self) + 2
-            rs_store_release_u32(flags, rs_load_acquire_u32(flags) | RS_GUEST_READS_INPUT)
+            let follow = follows ? UInt32(RS_GUEST_FOLLOWS_DISPLAY_SIZE) : 0
+            rs_store_release_u32(flags, rs_load_acquire_u32(flags) | RS_GUEST_READS_INPUT | follow)
         } else {
             Console.line {
                 Console.write(g.name)
@@ -111,11 +142,24 @@ struct Input {
 
     /// Calls `body` with every event delivered before frame `n` started and not yet seen, in
     /// order. Every vCPU sees the same events at the same frame. Call once per frame, first.
-    mutating func frame(_ n: UInt32, _ body: (InputEvent) -> Void) {
+    /// With `followsDisplaySize`, `resized` gets the new boot info first when a mode set took
+    /// effect at this frame (README.md, "Mode setting").
+    mutating func frame(_ n: UInt32, resized: (BootInfo) -> Void = { _ in }, _ body: (InputEvent) -> Void) {
         if !enabled { return }
         if cpu == 0 { logQueue(n) } else {
+            // Frame n - 1 is drawn: vCPU 0 may change the mode now (its wait is in logQueue).
+            if follows { rs_store_release_u32(word(128 + 4 * cpu), n) }
             var spins = 0
             while !frameAtOrAfter(rs_load_acquire_u32(word(0)), n) { relax(&spins) }
+        }
+        if let raw {
+            let boot = BootInfo(raw)
+            if boot.width != width || boot.height != height || boot.pitch != pitch {
+                width = boot.width
+                height = boot.height
+                pitch = boot.pitch
+                resized(boot)
+            }
         }
         let stop = rs_load_acquire_u64(end(n))
         let events = (log + Input.eventsOffset).assumingMemoryBound(to: InputEvent.self)
@@ -159,16 +203,32 @@ struct Input {
                 let ring = (q + 192).assumingMemoryBound(to: InputEvent.self)
                 let events = (log + Input.eventsOffset).assumingMemoryBound(to: InputEvent.self)
                 var i: UInt32 = 0
+                var wantWidth: Int32 = 0, wantHeight: Int32 = 0
                 while i < available {
-                    events[Int(logged % UInt64(Input.logEvents))] = ring[Int((tail &+ i) % UInt32(Input.queueEvents))]
+                    let e = ring[Int((tail &+ i) % UInt32(Input.queueEvents))]
+                    events[Int(logged % UInt64(Input.logEvents))] = e
+                    if e.type == inputDisplaySize { wantWidth = e.x; wantHeight = e.y }
                     logged &+= 1
                     i &+= 1
                 }
                 rs_store_release_u32(tailWord, head)
+                if follows && (wantWidth != 0 || wantHeight != 0) { setMode(n, wantWidth, wantHeight) }
             }
         }
         rs_store_release_u64(end(n), logged)
         rs_store_release_u32(word(0), n)
+    }
+
+    /// vCPU 0, at the start of frame `n`: once every vCPU has finished frame n - 1, asks for
+    /// `w` x `h` (the VMM refuses what it cannot show, then the old mode stays).
+    private func setMode(_ n: UInt32, _ w: Int32, _ h: Int32) {
+        if cpus > 1 {
+            for k in 1..<cpus {
+                var spins = 0
+                while !frameAtOrAfter(rs_load_acquire_u32(word(128 + 4 * k)), n) { relax(&spins) }
+            }
+        }
+        _ = Dispi.setMode(UInt32(bitPattern: w), UInt32(bitPattern: h))
     }
 }
 

@@ -14,6 +14,10 @@
 // (or the window of a taskbar button); dragging a title bar moves the window; keys typed while
 // a terminal window has the focus go to its prompt (Enter: a new prompt line, Backspace).
 // Changes are drawn by redrawing the scene inside the damaged rectangles only.
+// The guest follows the host's window (with input=1): a display-size event sets that mode
+// (DISPI); from the frame that delivers it every window is moved the least that puts it on the
+// new screen (x in [0, W - w], y in [0, H - 28 - h]; 0 where it does not fit), the pointer is
+// clamped, and the whole scene is redrawn with the taskbar at the new bottom edge.
 
 let cursorWidth = 12
 let cursorHeight = 19
@@ -288,13 +292,13 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         Console.write(" windows="); Console.write(windowCount)
         Console.write(" seed="); Console.writeUnsigned(seed)
     }
-    let fb = g.fb
-    let W = fb.width, H = fb.height
+    var fb = g.fb
+    var W = fb.width, H = fb.height
     // Windows: the same on every vCPU (placed on the whole screen), clipped to bands when drawn.
     var rng = SplitMix64(seed: seed)
     var windows: [Win] = []
     var terms: [TermLines] = []
-    let deskH = max(H - taskbarHeight, 1)
+    var deskH = max(H - taskbarHeight, 1)
     for k in 0..<windowCount {
         let w = max(min(rng.range(W * 3 / 10, W / 2), W), min(W, 160))
         let h = max(min(rng.range(deskH * 3 / 10, deskH / 2), deskH), min(deskH, 100))
@@ -329,7 +333,8 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     var cursor = (0, 0)
 
     // Input state: the same on every vCPU, since every vCPU applies the same events.
-    var input = Input(g, enabled: readInput)
+    var input = Input(g, enabled: readInput, bootInfo: raw)
+    var redrawAll = false  // a new mode: draw the whole scene this frame
     var keyboard = Keyboard()
     var pointerActive = false  // a pointer or button event arrived: the scripted path has ended
     var pointer = (0, 0)
@@ -359,7 +364,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         damageCount += 1
     }
 
-    let ty = H - taskbarHeight
+    var ty = H - taskbarHeight
     func taskbarButtonX(_ i: Int) -> Int? {
         let bx = 84 + 150 * i
         return bx + 150 > W - 70 ? nil : bx
@@ -459,14 +464,31 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         }
     }
 
+    /// A new mode: the new geometry, windows moved onto the screen, everything to be redrawn.
+    func resized(_ boot: BootInfo) {
+        fb = g.band(boot)
+        W = fb.width
+        H = fb.height
+        deskH = max(H - taskbarHeight, 1)
+        ty = H - taskbarHeight
+        for k in 0..<windows.count {
+            windows[k].x = max(0, min(windows[k].x, W - windows[k].w))
+            windows[k].y = max(0, min(windows[k].y, deskH - windows[k].h))
+        }
+        pointer = (min(pointer.0, W - 1), min(pointer.1, H - 1))
+        redrawAll = true
+    }
+
     g.run { n in
-        input.frame(n) { e in handle(e) }
+        input.frame(n, resized: { boot in resized(boot) }) { e in handle(e) }
         flushMove()
         let target = pointerActive ? pointer : cursorPosition(n)
         let clockDue = n > 1 && (n - 1) % 60 == 0
-        if n == 1 {
+        if n == 1 || redrawAll {
+            // The whole scene: nothing of the old cursor is left to restore.
             drawScene(fb, n)
             damageCount = 0
+            redrawAll = false
         } else if !pointerActive || damageCount > 0 || clockDue || target != cursor {
             // restore what the cursor covered
             for r in 0..<cursorHeight {

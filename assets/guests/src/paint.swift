@@ -6,6 +6,9 @@
 // white); strokes join successive pointer positions with straight lines, so fast motion
 // leaves no gaps. Keys 1..8 pick a colour, C or Delete clears the canvas, - and = shrink and
 // grow the brush (as do the wheel's clicks), and a left click on a swatch picks it.
+// The guest follows the host's window: a display-size event sets that mode (DISPI), and from
+// the frame that delivers it the strip is redrawn at the new width over a cleared (white)
+// canvas; colour, brush and a held button are kept, the pointer is clamped to the new size.
 // The picture is a function of the arguments, the geometry, the frame number and the events.
 
 let paintPalette: [UInt32] = [0x000000, 0xE53935, 0xFB8C00, 0xFDD835, 0x43A047, 0x1E88E5, 0x8E24AA, 0xFFFFFF]
@@ -22,11 +25,11 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         return .unknown
     }
     g.announce { Console.write(" brush="); Console.write(brush) }
-    let fb = g.fb
-    let W = fb.width, H = fb.height
-    let stripH = min(paintStripHeight, H)
-    let canvas = fb.clipped(0, stripH, W, H - stripH)
-    var input = Input(g)
+    var fb = g.fb
+    var W = fb.width, H = fb.height
+    var stripH = min(paintStripHeight, H)
+    var canvas = fb.clipped(0, stripH, W, H - stripH)
+    var input = Input(g, bootInfo: raw)
     var colour = 0
     var pointerX = W / 2, pointerY = H / 2
     var drawing = false, erasing = false
@@ -122,11 +125,24 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         }
     }
 
+    /// A new mode (display-size event): the new geometry, then a fresh strip and a white canvas.
+    func resized(_ boot: BootInfo) {
+        fb = g.band(boot)
+        W = fb.width
+        H = fb.height
+        stripH = min(paintStripHeight, H)
+        canvas = fb.clipped(0, stripH, W, H - stripH)
+        pointerX = min(pointerX, W - 1)
+        pointerY = min(pointerY, H - 1)
+        drawStrip()
+        canvas.fillRect(0, stripH, W, H - stripH, paintCanvas)
+    }
+
     g.run { n in
         if n == 1 {
             drawStrip()
             canvas.fillRect(0, stripH, W, H - stripH, paintCanvas)
         }
-        input.frame(n) { e in handle(e) }
+        input.frame(n, resized: { boot in resized(boot) }) { e in handle(e) }
     }
 }

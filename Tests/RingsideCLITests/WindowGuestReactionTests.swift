@@ -1,0 +1,179 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Real X events (xdotool) into a real window on a private Xvfb, and the guest's picture
+/// afterwards (Ctrl+Alt+S writes ./ringside-FRAME.png of the guest screen): text typed into
+/// `terminal` appears at its prompt exactly as a scripted run types it, and a drag in `paint`
+/// leaves a stroke along the path.
+final class WindowGuestReactionTests: XCTestCase {
+    override class func tearDown() { XvfbScreen.stop() }
+
+    /// A `ringside run` in a window, started in its own directory (where screenshots go).
+    final class WindowRun {
+        let process = Process()
+        let dir: String
+        let logFile: String
+        let display: String
+        let xdotool: String
+        var id = ""
+
+        init(_ arguments: [String], title: String) throws {
+            guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+            guard let xdotool = XvfbScreen.which("xdotool") else { throw XCTSkip("needs xdotool (apt-get install xdotool)") }
+            try DecodedPNG.requireDecoder()
+            self.xdotool = xdotool
+            display = try XvfbScreen.acquire().display
+            dir = NSTemporaryDirectory() + "ringside-window-guest-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            logFile = dir + "/log.txt"
+            FileManager.default.createFile(atPath: logFile, contents: nil)
+            var env = ProcessInfo.processInfo.environment
+            env["DISPLAY"] = display
+            process.executableURL = ringsideExecutable()
+            process.arguments = ["run"] + arguments + ["--seconds", "60"]
+            process.environment = env
+            process.currentDirectoryURL = URL(fileURLWithPath: dir)
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+            process.standardError = process.standardOutput
+            try process.run()
+            id = try xdo(["search", "--sync", "--onlyvisible", "--name", title]).split(separator: "\n").first.map(String.init) ?? ""
+            guard !id.isEmpty else { throw NSError(domain: "WindowRun", code: 1, userInfo: [NSLocalizedDescriptionKey: "no window: \(log())"]) }
+            try xdo(["windowfocus", "--sync", id])
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+
+        deinit {
+            if process.isRunning { process.terminate(); process.waitUntilExit() }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+
+        func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+        @discardableResult
+        func xdo(_ args: [String]) throws -> String {
+            let x = Process()
+            x.executableURL = URL(fileURLWithPath: xdotool)
+            x.arguments = args
+            x.environment = ["DISPLAY": display]
+            let out = Pipe()
+            x.standardOutput = out
+            x.standardError = Pipe()
+            try x.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            x.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        /// The window's inner size, from xdotool.
+        func windowSize() throws -> (Int, Int) {
+            let text = try xdo(["getwindowgeometry", id])
+            guard let line = text.split(separator: "\n").first(where: { $0.contains("Geometry:") }),
+                  let dims = line.split(separator: " ").last?.split(separator: "x"), dims.count == 2,
+                  let w = Int(dims[0]), let h = Int(dims[1]) else { return (0, 0) }
+            return (w, h)
+        }
+
+        /// Ctrl+Alt+S, then the PNG it wrote, decoded.
+        func screenshot() throws -> DecodedPNG {
+            let before = log().components(separatedBy: "screenshot: ").count
+            try xdo(["key", "ctrl+alt+s"])
+            let end = Date(timeIntervalSinceNow: 10)
+            while Date() < end && log().components(separatedBy: "screenshot: ").count == before { Thread.sleep(forTimeInterval: 0.05) }
+            guard let path = log().components(separatedBy: "screenshot: ").last?.split(separator: "\n").first,
+                  log().components(separatedBy: "screenshot: ").count > before else {
+                throw NSError(domain: "WindowRun", code: 2, userInfo: [NSLocalizedDescriptionKey: "no screenshot: \(log())"])
+            }
+            return try DecodedPNG(path: String(path))
+        }
+
+        /// Ctrl+Alt+Q and the exit status.
+        func quit() throws -> Int32 {
+            try xdo(["key", "ctrl+alt+q"])
+            let end = Date(timeIntervalSinceNow: 15)
+            while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    func testTextTypedIntoTheTerminalWindowAppearsAtItsPromptAsAScriptTypesIt() throws {
+        let run = try WindowRun(["--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200"], title: "Ringside: terminal")
+        try run.xdo(["type", "--delay", "40", "Hi ok"])
+        Thread.sleep(forTimeInterval: 0.5)  // a few frames: the guest draws, the window uploads
+        let shot = try run.screenshot()
+        XCTAssertEqual(try run.quit(), 0, run.log())
+        XCTAssertEqual(shot.width, 320)
+        XCTAssertEqual(shot.height, 200)
+
+        // The same keys from a script, headless: the prompt row (y 176...191) must be the same.
+        let script = run.dir + "/typed.txt"
+        try "2 type Hi ok\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let r = try runRingside(["run", "--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200", "--headless",
+                                 "--input-script", script, "--frames", "10", "--png", run.dir + "/png", "--png-every", "10"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let want = try DecodedPNG(path: run.dir + "/png/frame-000010.png")
+        var wrong = 0
+        for y in 176..<192 { for x in 0..<320 where shot.pixel(x: x, y: y) != want.pixel(x: x, y: y) { wrong += 1 } }
+        XCTAssertEqual(wrong, 0, "the prompt row with the typed text and cursor equals the scripted run's")
+        XCTAssertNotEqual(shot.pixel(x: 144, y: 176 + 8), shot.pixel(x: 144 + 40, y: 176 + 8), "glyph pixels differ from the cursor's")
+        var typed = 0
+        for y in 176..<192 { for x in 144..<184 where shot.pixel(x: x, y: y) == 0xD3D7CF { typed += 1 } }
+        XCTAssertGreaterThan(typed, 40, "'Hi ok' is drawn in the text colour after the prompt")
+    }
+
+    /// Resizing the window (as a window manager would, with xdotool) makes desktop and paint
+    /// set a mode of the window's size and redraw for it.
+    func testDesktopAndPaintFollowAResizedWindow() throws {
+        for guest in ["desktop", "paint"] {
+            let run = try WindowRun(["--guest", guest, "--width", "640", "--height", "480", "--stats"], title: "Ringside: \(guest)")
+            try run.xdo(["windowsize", run.id, "800", "500"])
+            let end = Date(timeIntervalSinceNow: 10)
+            while Date() < end && !run.log().contains("now 800x500") { Thread.sleep(forTimeInterval: 0.1) }
+            Thread.sleep(forTimeInterval: 0.5)
+            let shot = try run.screenshot()
+            XCTAssertEqual(try run.quit(), 0, run.log())
+            XCTAssertTrue(run.log().contains("now 800x500"), "\(guest) set the window's size: \(run.log())")
+            XCTAssertEqual(shot.width, 800, guest)
+            XCTAssertEqual(shot.height, 500, guest)
+            if guest == "desktop" {
+                XCTAssertEqual((0..<700).filter { shot.pixel(x: $0, y: 500 - 28) != 0x555753 }, [], "desktop's taskbar at the new bottom edge")
+            } else {
+                XCTAssertEqual(shot.pixel(x: 790, y: 12), 0x2E3436, "paint's strip across the new width")
+                XCTAssertEqual(shot.pixel(x: 790, y: 490), 0xFFFFFF, "and a white canvas under it")
+            }
+        }
+    }
+
+    func testADragInThePaintWindowLeavesAStrokeAlongThePath() throws {
+        let W = 320, H = 200
+        let run = try WindowRun(["--guest", "paint", "--width", "\(W)", "--height", "\(H)"], title: "Ringside: paint")
+        // Window pixels to framebuffer pixels: the picture is scaled to fit and centred.
+        let (ww, wh) = try run.windowSize()
+        XCTAssertGreaterThan(ww, 0, "window geometry")
+        let scale = min(Double(ww) / Double(W), Double(wh) / Double(H))
+        let ox = (Double(ww) - Double(W) * scale) / 2, oy = (Double(wh) - Double(H) * scale) / 2
+        func window(_ x: Int, _ y: Int) -> [String] { ["\(Int(ox + (Double(x) + 0.5) * scale))", "\(Int(oy + (Double(y) + 0.5) * scale))"] }
+        try run.xdo(["mousemove", "--window", run.id] + window(40, 100))
+        Thread.sleep(forTimeInterval: 0.1)
+        try run.xdo(["mousedown", "1"])
+        for x in stride(from: 60, through: 280, by: 20) {
+            try run.xdo(["mousemove", "--window", run.id] + window(x, 100))
+            Thread.sleep(forTimeInterval: 0.03)
+        }
+        try run.xdo(["mousemove", "--window", run.id] + window(280, 160))
+        Thread.sleep(forTimeInterval: 0.1)
+        try run.xdo(["mouseup", "1"])
+        try run.xdo(["mousemove", "--window", run.id] + window(20, 190))  // moving without the button draws nothing
+        Thread.sleep(forTimeInterval: 0.5)
+        let shot = try run.screenshot()
+        XCTAssertEqual(try run.quit(), 0, run.log())
+        XCTAssertEqual(shot.width, W)
+        for x in stride(from: 44, through: 276, by: 8) { XCTAssertEqual(shot.pixel(x: x, y: 100), 0x000000, "the stroke at (\(x), 100)") }
+        for y in stride(from: 104, through: 156, by: 8) { XCTAssertEqual(shot.pixel(x: 280, y: y), 0x000000, "the stroke at (280, \(y))") }
+        for (x, y) in [(160, 60), (160, 140), (20, 190), (100, 180), (300, 40)] {
+            XCTAssertEqual(shot.pixel(x: x, y: y), 0xFFFFFF, "canvas untouched at (\(x), \(y))")
+        }
+    }
+}
