@@ -30,6 +30,9 @@ public enum VNCBench {
         public var updates = 0
         public var bytes = 0
         public var nanos: [UInt64] = []
+        /// The part of `nanos` spent under the session's read (the lock): finding the changes.
+        public var findNanos: UInt64 = 0
+        public var findMicrosPerFrame: Double { frames == 0 ? 0 : Double(findNanos) / 1000 / Double(frames) }
         public var bytesPerFrame: Double { frames == 0 ? 0 : Double(bytes) / Double(frames) }
         public var microsPerFrame: Double { frames == 0 ? 0 : Double(nanos.reduce(0, +)) / 1000 / Double(frames) }
     }
@@ -111,6 +114,7 @@ public enum VNCBench {
             if var m = merged[key] {
                 m.updates += c.line.updates
                 m.bytes += c.line.bytes
+                m.findNanos += c.line.findNanos
                 for i in 0..<min(m.nanos.count, c.line.nanos.count) { m.nanos[i] += c.line.nanos[i] }
                 merged[key] = m
             } else {
@@ -201,6 +205,7 @@ public enum VNCBench {
                 }
             }
         }
+        let found = DispatchTime.now().uptimeNanoseconds
         var bytes = 0
         if !rects.isEmpty, let fb = c.fb, let grid = gridSeen {
             var w = UpdateWriter(lastRect: c.encoding.type == EncodingType.tight)
@@ -231,6 +236,7 @@ public enum VNCBench {
         guard measuring else { return }
         c.line.frames += 1
         c.line.nanos.append(ns)
+        c.line.findNanos += found - t0
         if bytes > 0 {
             c.line.updates += 1
             c.line.bytes += bytes

@@ -45,8 +45,8 @@ extension BenchCommand {
         Console.out("ringside: the client's dirty tiles compared with what it was sent; compare: every tile compared (no dirty log); full: the whole screen every frame.")
         Console.out("changed = raw size of the pixels that differ from the previous frame; x changed = bytes / changed.")
         Console.out("")
-        Console.out("| guest | size | changed B/frame | server | encoding | updates | B/frame | x changed | us/frame | harvest us (median) |")
-        Console.out("|---|---|---|---|---|---|---|---|---|---|")
+        Console.out("| guest | size | changed B/frame | server | encoding | updates | B/frame | x changed | us/frame | of which under the lock | harvest us (median) |")
+        Console.out("|---|---|---|---|---|---|---|---|---|---|---|")
         for name in names {
             for (w, h) in sizes {
                 let r: VNCBench.Result
@@ -57,8 +57,9 @@ extension BenchCommand {
                 let harvest = median(r.harvestNanos) / 1000
                 for l in r.lines {
                     let ratio = r.changedBytesPerFrame > 0 ? String(format: "%.2f", l.bytesPerFrame / r.changedBytesPerFrame) : (l.bytes == 0 ? "-" : "inf")
-                    Console.out(String(format: "| %@ | %dx%d | %.0f | %@ | %@ | %d/%d | %.0f | %@ | %.0f | %.0f |", name, w, h, r.changedBytesPerFrame,
-                                       l.server.rawValue, l.encoding, l.updates, l.frames, l.bytesPerFrame, ratio, l.microsPerFrame, harvest))
+                    Console.out(String(format: "| %@ | %dx%d | %.0f | %@ | %@ | %d/%d | %.0f | %@ | %.0f | %.0f | %.0f |", name, w, h, r.changedBytesPerFrame,
+                                       l.server.rawValue, l.encoding, l.updates, l.frames, l.bytesPerFrame, ratio, l.microsPerFrame,
+                                       l.findMicrosPerFrame, harvest))
                 }
             }
         }
@@ -67,8 +68,8 @@ extension BenchCommand {
         Console.out("")
         Console.out("Host cost against clients (\(scaleGuest) \(sw)x\(sh), ringside ZRLE, each client its own display sink):")
         Console.out("")
-        Console.out("| clients | harvest us (median) | all clients' find+encode us/frame | per client us/frame | B/frame per client |")
-        Console.out("|---|---|---|---|---|")
+        Console.out("| clients | harvest us (median) | all clients' find+encode us/frame | of which under the lock | per client us/frame | B/frame per client |")
+        Console.out("|---|---|---|---|---|---|")
         for n in [1, 8, 32] {
             let r: VNCBench.Result
             do {
@@ -76,8 +77,8 @@ extension BenchCommand {
                                          frames: count, warmup: warm, servers: [.ringside], encodingNames: ["ZRLE"], clients: n)
             } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
             guard let l = r.lines.first else { continue }
-            Console.out(String(format: "| %d | %.0f | %.0f | %.1f | %.0f |", n, median(r.harvestNanos) / 1000, l.microsPerFrame,
-                               l.microsPerFrame / Double(n), l.bytesPerFrame / Double(n)))
+            Console.out(String(format: "| %d | %.0f | %.0f | %.0f | %.1f | %.0f |", n, median(r.harvestNanos) / 1000, l.microsPerFrame,
+                               l.findMicrosPerFrame, l.microsPerFrame / Double(n), l.bytesPerFrame / Double(n)))
         }
         Console.out("")
         Console.out("Update latency over loopback (\(scaleGuest) \(sw)x\(sh) at 60 Hz, one client reading as fast as it can, 5 s): guest doorbell to the update's last byte written to the socket:")
