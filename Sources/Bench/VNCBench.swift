@@ -194,6 +194,7 @@ public enum VNCBench {
                 let frame = FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes)
                 if c.fb == nil { c.fb = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
                 gridSeen = d.grid
+                c.fb!.rowSpans = c.encoding.type == EncodingType.raw
                 let screen = RFBRect(x: 0, y: 0, width: frame.width, height: frame.height)
                 switch c.server {
                 case .ringside: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: false)

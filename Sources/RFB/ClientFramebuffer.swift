@@ -16,6 +16,9 @@ public final class ClientFramebuffer {
     private var owed: DirtyTileBitmap
     /// Whether the geometry changed since the last update (the client must hear a DesktopSize).
     public private(set) var resized = false
+    /// Send a shape far from its bounding box as its row spans when smaller raw (for Raw;
+    /// ZRLE and Tight compress the box into less than the spans' headers cost them).
+    public var rowSpans = true
 
     public init(geometry: FramebufferGeometry, tiles: Int) {
         self.geometry = geometry
@@ -82,7 +85,7 @@ public final class ClientFramebuffer {
                         if let l = joined.last, l.x == sp.x, l.width == sp.width, l.maxY == sp.y { joined[joined.count - 1].height += 1 } else { joined.append(sp) }
                     }
                     let spanCost = joined.reduce(0) { $0 + $1.width * $1.height + 3 }
-                    if joined.count > 1 && spanCost < changed.width * changed.height + 3 {
+                    if rowSpans && joined.count > 1 && spanCost < changed.width * changed.height + 3 {
                         rects += joined
                     } else {
                         rects.append(changed)

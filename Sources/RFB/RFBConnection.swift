@@ -173,6 +173,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         let rects: [RFBRect] = reader.read { frame, dirty in
             if client == nil { client = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
             gridSeen = TileGridBox(frame.grid)
+            client!.rowSpans = choice.encoding == EncodingType.raw
             return client!.collect(frame: frame, dirty: dirty, region: req.rect, full: !req.incremental)
         }
         grid = gridSeen
