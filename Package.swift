@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
         .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
-        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input"]),
+        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB"]),
         .executableTarget(
             name: "ringside",
             dependencies: [

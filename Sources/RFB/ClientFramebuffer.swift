@@ -16,6 +16,9 @@ public final class ClientFramebuffer {
     private var owed: DirtyTileBitmap
     /// Whether the geometry changed since the last update (the client must hear a DesktopSize).
     public private(set) var resized = false
+    /// Send a shape far from its bounding box as its row spans when smaller raw (for Raw;
+    /// ZRLE and Tight compress the box into less than the spans' headers cost them).
+    public var rowSpans = true
 
     public init(geometry: FramebufferGeometry, tiles: Int) {
         self.geometry = geometry
@@ -51,6 +54,7 @@ public final class ClientFramebuffer {
             let src = frame.bytes.baseAddress!
             sent.withUnsafeMutableBytes { dst in
                 var doneTiles: [Int] = []
+                var spans: [RFBRect] = []
                 owed.forEachSet { t in
                     let tr = grid.rect(ofTile: t)
                     let tileRect = RFBRect(x: tr.x, y: tr.y, width: tr.width, height: tr.height)
@@ -58,6 +62,7 @@ public final class ClientFramebuffer {
                     guard !r.isEmpty else { return }
                     if r == tileRect { doneTiles.append(t) }
                     var minX = Int.max, maxX = -1, minY = Int.max, maxY = -1
+                    spans.removeAll(keepingCapacity: true)
                     for y in r.y..<r.maxY {
                         let off = y * pitch + r.x * 4
                         // SAFETY: the slice is part of a visible row of the frame: inside both buffers (same geometry).
@@ -67,11 +72,24 @@ public final class ClientFramebuffer {
                         while frame.pixel(atOffset: off + last * 4) == dst.loadUnaligned(fromByteOffset: off + last * 4, as: UInt32.self).littleEndian { last -= 1 }
                         minX = min(minX, r.x + first); maxX = max(maxX, r.x + last)
                         minY = min(minY, y); maxY = y
+                        spans.append(RFBRect(x: r.x + first, y: y, width: last - first + 1, height: 1))
                     }
                     guard maxX >= 0 else { return }
                     let changed = RFBRect(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)
                     copy(changed, from: src, to: dst)
-                    rects.append(changed)
+                    // A shape far from its bounding box (a cursor's arrow) goes out as its rows'
+                    // spans when they are smaller raw, counting a 12-byte rectangle header as 3
+                    // pixels; rows with equal spans are joined.
+                    var joined: [RFBRect] = []
+                    for sp in spans {
+                        if let l = joined.last, l.x == sp.x, l.width == sp.width, l.maxY == sp.y { joined[joined.count - 1].height += 1 } else { joined.append(sp) }
+                    }
+                    let spanCost = joined.reduce(0) { $0 + $1.width * $1.height + 3 }
+                    if rowSpans && joined.count > 1 && spanCost < changed.width * changed.height + 3 {
+                        rects += joined
+                    } else {
+                        rects.append(changed)
+                    }
                 }
                 for t in doneTiles { owed.clear(t) }
                 if full { copy(region, from: src, to: dst) }

@@ -173,6 +173,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         let rects: [RFBRect] = reader.read { frame, dirty in
             if client == nil { client = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
             gridSeen = TileGridBox(frame.grid)
+            client!.rowSpans = choice.encoding == EncodingType.raw
             return client!.collect(frame: frame, dirty: dirty, region: req.rect, full: !req.incremental)
         }
         grid = gridSeen
@@ -192,7 +193,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         let message = w.finish()
         server.countUpdate(nanos: DispatchTime.now().uptimeNanoseconds - started)
         updates += 1
-        send(message)
+        send(message, readAt: started)
     }
 
     private func encode(_ rects: [RFBRect], of frame: FrameView, into w: inout UpdateWriter) {
@@ -236,10 +237,14 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func send(_ bytes: [UInt8]) {
+    private func send(_ bytes: [UInt8], readAt: UInt64? = nil) {
         guard channel.isActive else { return }
         server.count(sent: bytes.count)
-        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        if let readAt, let written = server.options.updateWritten {
+            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenSuccess { written(readAt, DispatchTime.now().uptimeNanoseconds) }
+        } else {
+            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        }
     }
 
     /// Drops the client with one log line; the server and the other clients go on.

@@ -19,6 +19,10 @@ public struct RFBServerOptions: Sendable {
     public var highWater = 1 << 20
     /// Whether to listen for plain TCP clients (off when only WebSocket clients are served).
     public var listensTCP = true
+    /// For measurements: called on an event loop thread once an update's last byte went to
+    /// the client's socket, with when its damage was read and when the write completed
+    /// (`DispatchTime` uptime nanoseconds).
+    public var updateWritten: (@Sendable (_ readNanos: UInt64, _ writtenNanos: UInt64) -> Void)?
     public init() {}
 }
 

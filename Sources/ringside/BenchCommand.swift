@@ -84,6 +84,8 @@ struct BenchCommand: ParsableCommand {
     var migration = false
     @Flag(name: .customLong("input-latency"), help: "Input latency instead of the matrix: from a key event pushed at a random moment to the end of the first guest frame that can show it, per guest (default idle,desktop,plasma at 1280x800) paced at 60 Hz and free-running.")
     var inputLatency = false
+    @Flag(help: "VNC instead of the matrix: bytes and encode time per guest frame for Raw, ZRLE and Tight, served from the dirty tiles beside a compare-only and a full-frame server, per guest (default idle,desktop,plasma) at 1280x800 and 1920x1080 (--resolutions), lockstep (--frames, default 60); then host cost with 1, 8 and 32 clients.")
+    var vnc = false
     @Option(help: "Write the records as a JSON array to FILE.")
     var json: String?
     @Option(help: "Write the records as CSV to FILE.")
@@ -147,6 +149,7 @@ struct BenchCommand: ParsableCommand {
     private func execute() throws -> Int32 {
         if migration { return try runMigrationBench() }
         if inputLatency { return try runInputLatencyBench() }
+        if vnc { return try runVNCBench() }
         let plan = try makePlan()
         if let replot {
             guard let chart else { throw Failure("--replot needs --chart FILE to draw into") }

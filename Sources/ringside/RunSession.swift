@@ -228,7 +228,8 @@ final class RunSession: @unchecked Sendable {
                 migrationRoundSeconds: o.migrationRoundsMS == nil ? 1 : nil,
                 migrationStatus: statusLine,
                 keepOpenAfterFrames: o.frames != nil, followWindowSize: !o.output.fixedMode, closeRequested: { closeRequested.isSet }, input: inputSink,
-                migrateNow: migrateOut == nil ? nil : migrateNowAction))
+                migrateNow: migrateOut == nil ? nil : migrateNowAction,
+                vncCaption: vncService.map { v in { v.titleCaption() } }))
         }
         let outcome = m.wait()
         let elapsed = Date().timeIntervalSince(start)

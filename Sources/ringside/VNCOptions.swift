@@ -146,6 +146,17 @@ final class VNCService {
 
     private init(server: RFBServer) { self.server = server }
 
+    private var titleLast: (bytes: UInt64, at: Date) = (0, Date())
+    /// For the window title, about once a second (from one thread): "VNC: N clients, X KiB/s"
+    /// with the bytes sent per second since the previous call.
+    func titleCaption() -> String {
+        let now = Date(), b = server.bytesSent
+        let rate = Double(b - titleLast.bytes) / 1024 / max(0.001, now.timeIntervalSince(titleLast.at))
+        titleLast = (b, now)
+        let n = server.clientCount
+        return String(format: "VNC: %d client%@, %.1f KiB/s", n, n == 1 ? "" : "s", rate)
+    }
+
     /// After --frames N without a window, keeps serving the final frame (as the window keeps
     /// showing it) until Ctrl-C, SIGTERM or --seconds.
     func holdFinalFrame(until stopped: () -> Bool) {

@@ -34,6 +34,8 @@ struct WindowLoopOptions {
     var input: (any InputSink)? = nil
     /// Ctrl+Alt+M: start the outgoing migration now; nil without --migrate-to.
     var migrateNow: (@Sendable () -> Void)? = nil
+    /// With --vnc: connected clients and bytes sent per second, appended to the title's statistics.
+    var vncCaption: (() -> String)? = nil
 }
 
 /// Runs the SDL window until the guest stops or the user closes it (then stops the guest).
@@ -149,6 +151,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             caption = String(format: "guest %.1f frames/s, display %.1f frames/s, %.1f dirty tiles/frame, upload %.2f ms, present %.2f ms",
                              guestRate, Double(s.frames) / elapsed, s.tilesPerFrame, s.averageUploadMilliseconds,
                              s.averagePresentMilliseconds)
+            if let vnc = options.vncCaption { caption += ", " + vnc() }
             window.setTitle(title(caption))
             statsStart = now
             statsFrames = frames

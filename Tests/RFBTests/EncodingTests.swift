@@ -148,6 +148,31 @@ struct ClientFramebufferTests {
         #expect(again.isEmpty)
     }
 
+    @Test("a triangle (a cursor's arrow) goes out as its row spans, under its bounding box, and all of it")
+    func sparseShapeAsSpans() {
+        let grid = self.grid
+        var frame = [UInt8](repeating: 0, count: geometry.byteCount)
+        let client = ClientFramebuffer(geometry: geometry, tiles: grid.count)
+        let all = RFBRect(x: 0, y: 0, width: 203, height: 117)
+        frame.withUnsafeBytes { _ = client.collect(frame: FrameView(geometry: geometry, grid: grid, bytes: $0), dirty: DirtyTileBitmap(count: grid.count), region: all, full: true) }
+        // A filled triangle inside one 64x16 tile: row r has pixels 70...70 + r.
+        var changed = 0
+        for row in 0..<14 { for x in 70...(70 + row) { frame[((33 + row) * 203 + x) * 4] = 0xFF; changed += 1 } }
+        var dirty = DirtyTileBitmap(count: grid.count); dirty.setAll()
+        let rects = frame.withUnsafeBytes { client.collect(frame: FrameView(geometry: geometry, grid: grid, bytes: $0), dirty: dirty, region: all, full: false) }
+        let area = rects.reduce(0) { $0 + $1.width * $1.height }
+        #expect(rects.count > 1)
+        #expect(area == changed, "the spans cover \(area) pixels, the triangle \(changed), its bounding box 196")
+        var missed = 0
+        client.withSent(grid: grid) { sent in
+            frame.withUnsafeBytes { raw in
+                let f = FrameView(geometry: geometry, grid: grid, bytes: raw)
+                for y in 0..<117 { for x in 0..<203 where sent.pixel(x: x, y: y) != f.pixel(x: x, y: y) { missed += 1 } }
+            }
+        }
+        #expect(missed == 0)
+    }
+
     @Test("rectangles never pass the frame's edge, for any request, and cover every changed pixel", arguments: 0..<20)
     func edges(seed: UInt64) {
         var rng = SplitMix(state: seed)

@@ -113,4 +113,44 @@ final class RawRFBClient: @unchecked Sendable {
         }
         return rects
     }
+    /// SetEncodings with `encodings` (RFB numbers; pseudo-encodings are negative).
+    func setEncodings(_ encodings: [Int32]) {
+        var m: [UInt8] = [2, 0, UInt8(encodings.count >> 8), UInt8(encodings.count & 0xFF)]
+        for e in encodings { let u = UInt32(bitPattern: e); m += [UInt8(u >> 24), UInt8(u >> 16 & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u & 0xFF)] }
+        send(m)
+    }
+
+    /// One rectangle of an update: its place, encoding and (for Raw at 32 bpp) pixels.
+    struct Rect {
+        var x: Int, y: Int, w: Int, h: Int
+        var encoding: Int32
+        var pixels: [UInt32]
+    }
+
+    /// Reads one FramebufferUpdate of Raw (32 bpp, little-endian) and DesktopSize rectangles.
+    func readUpdate(timeout: Double = 10) throws -> [Rect] {
+        let head = try read(4, timeout: timeout)
+        guard head[0] == 0 else { throw Closed() }
+        let n = Int(head[2]) << 8 | Int(head[3])
+        var rects: [Rect] = []
+        for _ in 0..<n {
+            let r = try read(12, timeout: timeout)
+            let x = Int(r[0]) << 8 | Int(r[1]), y = Int(r[2]) << 8 | Int(r[3])
+            let w = Int(r[4]) << 8 | Int(r[5]), h = Int(r[6]) << 8 | Int(r[7])
+            let encoding = Int32(bitPattern: UInt32(r[8]) << 24 | UInt32(r[9]) << 16 | UInt32(r[10]) << 8 | UInt32(r[11]))
+            var pixels: [UInt32] = []
+            if encoding == 0 {
+                let bytes = try read(w * h * 4, timeout: timeout)
+                pixels.reserveCapacity(w * h)
+                for i in stride(from: 0, to: bytes.count, by: 4) {
+                    pixels.append(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16)
+                }
+            } else if encoding != -223 {
+                throw Closed()
+            }
+            rects.append(Rect(x: x, y: y, w: w, h: h, encoding: encoding, pixels: pixels))
+        }
+        return rects
+    }
 }
+

@@ -101,6 +101,110 @@ final class VNCClientTests: XCTestCase {
         XCTAssertFalse(p.out.contains("dropped"), p.transcript)
     }
 
+    /// vncdotool types into the `terminal` guest over `--vnc`; its capture afterwards equals,
+    /// pixel for pixel, the dump of a run that got the same keys from `--input-script`
+    /// (the prompt row with the typed text, the rest of the screen untouched).
+    func testVncdotoolTypesIntoTheTerminalAndTheScreenShowsIt() throws {
+        try requireKVM()
+        try DecodedPNG.requireDecoder()
+        try requireVncdotool()
+        let dir = try MigrationCheck.tempDir(self, "vnc-type")
+        let geometry = ["--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200"]
+        try "5 key down KEY_H\n5 key up KEY_H\n7 key down KEY_I\n7 key up KEY_I\n8 key down KEY_SPACE\n8 key up KEY_SPACE\n9 key down KEY_V\n9 key up KEY_V\n"
+            .write(toFile: dir + "/keys.txt", atomically: true, encoding: .utf8)
+        let reference = try runRingside(["run", "--headless", "--frames", "30", "--png", dir, "--png-every", "30",
+                                         "--input-script", dir + "/keys.txt"] + geometry)
+        XCTAssertEqual(reference.status, 0, reference.err)
+        let dump = try DecodedPNG(path: dir + "/frame-000030.png")
+
+        let (p, port) = try startServer(geometry + ["--seconds", "300"])
+        let script = URL(fileURLWithPath: Self.script).deletingLastPathComponent().appendingPathComponent("vnc_type.py").path
+        let r = try runProgram(URL(fileURLWithPath: "/usr/bin/env"),
+                               ["python3", script, "127.0.0.1", "\(port)", dir + "/before.png", dir + "/after.png", "hi v"], timeout: 60)
+        XCTAssertEqual(r.status, 0, "vncdotool: \(r.err)")
+        let before = try DecodedPNG(path: dir + "/before.png"), after = try DecodedPNG(path: dir + "/after.png")
+        XCTAssertEqual(mismatches(dump, after), 0, "the screen after vncdotool typed differs from the --input-script dump")
+        // The keys changed only the prompt row (the bottom 16-pixel text row of 12 at 200 lines).
+        var changedAbove = 0, changedPrompt = 0
+        for y in 0..<before.height { for x in 0..<before.width where before.pixel(x: x, y: y) != after.pixel(x: x, y: y) {
+            if y >= 11 * 16 && y < 12 * 16 { changedPrompt += 1 } else { changedAbove += 1 }
+        } }
+        XCTAssertGreaterThan(changedPrompt, 0, "typing did not change the prompt row")
+        XCTAssertEqual(changedAbove, 0, "typing changed pixels outside the prompt row")
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+    }
+
+    /// The `modes` guest switches from 320x200 to 400x240 at frame 120: a client that announced
+    /// DesktopSize hears the new size and then gets the new geometry's pixels, equal to the
+    /// dump of the same frame; a client without DesktopSize keeps its 320x200 and gets the
+    /// top-left 320x200 of the new picture (never a rectangle past its edge), and stays connected.
+    func testModeChangeReachesDesktopSizeClientsAndOthersKeepTheirGeometry() throws {
+        try requireKVM()
+        try DecodedPNG.requireDecoder()
+        let dir = try MigrationCheck.tempDir(self, "vnc-desktopsize")
+        let (p, port) = try startServer(["--guest", "modes", "--args", "modes=320x200@0,400x240@120", "--width", "320", "--height", "200",
+                                         "--frames", "180", "--png", dir, "--png-every", "180", "--seconds", "300"])
+        let aware = try RawRFBClient(port: port), plain = try RawRFBClient(port: port)
+        let first = try aware.handshake(), plainFirst = try plain.handshake()
+        guard first == (320, 200), plainFirst == (320, 200) else {
+            p.signal(SIGTERM)
+            throw XCTSkip("the guest switched its mode before the clients connected (host too slow): \(first)")
+        }
+        aware.setEncodings([0, -223])
+        plain.setEncodings([0])
+        aware.requestUpdate(incremental: false, width: 320, height: 200)
+        plain.requestUpdate(incremental: false, width: 320, height: 200)
+        // Follow incremental updates until the DesktopSize rectangle arrives.
+        var announced: RawRFBClient.Rect?
+        for _ in 0..<2000 where announced == nil {
+            let rects = try aware.readUpdate(timeout: 30)
+            announced = rects.first { $0.encoding == -223 }
+            if announced == nil {
+                XCTAssertTrue(rects.allSatisfy { $0.x + $0.w <= 320 && $0.y + $0.h <= 200 }, "a rectangle past 320x200 before the resize")
+                aware.requestUpdate(incremental: true, width: 320, height: 200)
+            }
+        }
+        XCTAssertEqual(announced.map { [$0.w, $0.h] }, [400, 240], "no DesktopSize of 400x240")
+        var plainMax = (0, 0), plainUpdates = 0
+        func drainPlain() throws {
+            while true {
+                guard let rects = try? plain.readUpdate(timeout: 1) else { return }
+                plainUpdates += 1
+                for r in rects {
+                    XCTAssertEqual(r.encoding, 0, "a DesktopSize to a client that did not announce it")
+                    plainMax = (max(plainMax.0, r.x + r.w), max(plainMax.1, r.y + r.h))
+                }
+                plain.requestUpdate(incremental: true, width: 320, height: 200)
+            }
+        }
+        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
+        try drainPlain()
+        // The final frame in the new geometry, whole, to each client.
+        let dump = try DecodedPNG(path: dir + "/frame-000180.png")
+        XCTAssertEqual([dump.width, dump.height], [400, 240])
+        func picture(_ c: RawRFBClient, _ w: Int, _ h: Int) throws -> [UInt32] {
+            c.requestUpdate(incremental: false, width: w, height: h)
+            var screen = [UInt32](repeating: 0xFF00_0000, count: w * h)
+            for r in try c.readUpdate(timeout: 30) where r.encoding == 0 {
+                for y in 0..<r.h { for x in 0..<r.w where r.x + x < w && r.y + y < h { screen[(r.y + y) * w + r.x + x] = r.pixels[y * r.w + x] } }
+            }
+            return screen
+        }
+        func wrong(_ got: [UInt32], _ w: Int, _ h: Int) -> Int {
+            var n = 0
+            for y in 0..<h { for x in 0..<w where got[y * w + x] != dump.pixel(x: x, y: y) & 0xFF_FFFF { n += 1 } }
+            return n
+        }
+        XCTAssertEqual(wrong(try picture(aware, 400, 240), 400, 240), 0, "the DesktopSize client's picture differs from the dump")
+        XCTAssertEqual(wrong(try picture(plain, 320, 200), 320, 200), 0, "the other client's 320x200 differs from the dump's top-left")
+        XCTAssertGreaterThan(plainUpdates, 0)
+        XCTAssertTrue(plainMax.0 <= 320 && plainMax.1 <= 200, "a rectangle past the plain client's 320x200: \(plainMax)")
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+        XCTAssertFalse(p.out.contains("dropped"), p.transcript)
+    }
+
     func testTigerVNCViewerShowsTheFrameExactlyOverTight() throws {
         try requireKVM()
         guard let viewer = XvfbScreen.which("xtigervncviewer") else { throw XCTSkip("needs xtigervncviewer (apt-get install tigervnc-viewer)") }

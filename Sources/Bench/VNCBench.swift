@@ -1,0 +1,251 @@
+import Dispatch
+import Display
+import Foundation
+import KVM
+import Machine
+import RFB
+import Tracking
+
+/// `ringside bench --vnc`: what a VNC server built on the tracking session sends per guest
+/// frame, beside two baselines fed the same frames in the same process.
+///
+/// The guest runs in lockstep: after each frame the session syncs once (the harvest) and
+/// every simulated client then finds its update and encodes it as a server answering an
+/// incremental request right away would (no sockets: bytes are counted as encoded).
+/// - `ringside`: the client's own display sink: only tiles the dirty log (or auto's
+///   unlogged repaint) marked are compared with what that client was last sent.
+/// - `compare`: QEMU's way without a dirty log: every tile of the whole frame is compared
+///   (16-pixel-wide memcmp spans, as `ClientFramebuffer` does) with what was last sent.
+/// - `full`: kvmtool's way: every update is the whole screen.
+/// `changedBytes` is the raw size (4 bytes a pixel) of the pixels that really differ from
+/// the previous frame, counted pixel by pixel outside the timed part.
+public enum VNCBench {
+    public enum Server: String, CaseIterable, Sendable { case ringside, compare, full }
+    public static let encodings: [(name: String, type: Int32)] = [("Raw", EncodingType.raw), ("ZRLE", EncodingType.zrle), ("Tight", EncodingType.tight)]
+
+    public struct Line: Sendable {
+        public var server: Server
+        public var encoding: String
+        public var frames = 0
+        public var updates = 0
+        public var bytes = 0
+        public var nanos: [UInt64] = []
+        /// The part of `nanos` spent under the session's read (the lock): finding the changes.
+        public var findNanos: UInt64 = 0
+        public var findMicrosPerFrame: Double { frames == 0 ? 0 : Double(findNanos) / 1000 / Double(frames) }
+        public var bytesPerFrame: Double { frames == 0 ? 0 : Double(bytes) / Double(frames) }
+        public var microsPerFrame: Double { frames == 0 ? 0 : Double(nanos.reduce(0, +)) / 1000 / Double(frames) }
+    }
+
+    public struct Result: Sendable {
+        public var guest: String
+        public var width: Int, height: Int
+        public var frames = 0
+        public var changedBytes = 0
+        public var harvestNanos: [UInt64] = []
+        public var lines: [Line] = []
+        public var changedBytesPerFrame: Double { frames == 0 ? 0 : Double(changedBytes) / Double(frames) }
+    }
+
+    final class Client {
+        let server: Server
+        let encoding: (name: String, type: Int32)
+        let sink: DisplaySink
+        var fb: ClientFramebuffer?
+        let zrle = ZRLEEncoder(), tight = TightEncoder()
+        var line: Line
+        init(server: Server, encoding: (name: String, type: Int32), sink: DisplaySink) {
+            self.server = server
+            self.encoding = encoding
+            self.sink = sink
+            line = Line(server: server, encoding: encoding.name)
+        }
+    }
+
+    final class Run: @unchecked Sendable {
+        var session: TrackingSession!
+        var clients: [Client] = []
+        var warmup: Int
+        let frames: Int
+        var result: Result
+        var previous: [UInt8] = []
+        var failure: String?
+        let done = DispatchSemaphore(value: 0)
+        var finished = false
+        init(frames: Int, warmup: Int, result: Result) {
+            self.frames = frames
+            self.warmup = warmup
+            self.result = result
+        }
+    }
+
+    /// One guest at one size: `frames` lockstep frames after `warmup`, with one client per
+    /// (server, encoding) in `servers` x `encodings`, or `clients` ringside ZRLE clients.
+    public static func measure(system: KVMSystem, config base: MachineConfig, mode: TrackingMode, caps: HostCapabilities,
+                               label: String, frames: Int, warmup: Int, servers: [Server] = Server.allCases,
+                               encodingNames: [String]? = nil, clients count: Int = 1) throws -> Result {
+        var config = base
+        config.lockstep = true
+        config.guestHz = 0
+        config.frameLimit = nil
+        let run = Run(frames: frames, warmup: warmup, result: Result(guest: label, width: config.width, height: config.height))
+        var events = MachineEvents()
+        events.allFramesDone = { [run] _ in frameDone(run) }
+        let plan = try TrackingPlan.make(mode: mode, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
+        run.session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16),
+                                          migration: false, events: events)
+        let chosen = encodings.filter { encodingNames?.contains($0.name) ?? true }
+        for s in servers { for e in chosen { for i in 0..<count {
+            run.clients.append(Client(server: s, encoding: e, sink: run.session.makeDisplaySink(name: "vnc bench \(s) \(e.name) \(i)")))
+        } } }
+        run.session.machine.start()
+        while run.done.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+            if run.session.machine.isFinished { run.failure = run.failure ?? "the guest stopped"; break }
+        }
+        run.session.machine.stop()
+        run.session.machine.wait()
+        if let f = run.failure { throw BenchFailure(message: "\(label): \(f)") }
+        var r = run.result
+        // Lines of several clients of one kind are summed into one line, frames counted once.
+        var merged: [String: Line] = [:]
+        var order: [String] = []
+        for c in run.clients {
+            let key = "\(c.server) \(c.encoding.name)"
+            if var m = merged[key] {
+                m.updates += c.line.updates
+                m.bytes += c.line.bytes
+                m.findNanos += c.line.findNanos
+                for i in 0..<min(m.nanos.count, c.line.nanos.count) { m.nanos[i] += c.line.nanos[i] }
+                merged[key] = m
+            } else {
+                merged[key] = c.line
+                order.append(key)
+            }
+        }
+        r.lines = order.map { merged[$0]! }
+        return r
+    }
+
+    public struct BenchFailure: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    private static func frameDone(_ run: Run) {
+        if run.finished || run.failure != nil { return }
+        let session = run.session!
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        do { try session.sync() } catch {
+            run.failure = "\(error)"
+            run.finished = true
+            run.done.signal()
+            return
+        }
+        let harvest = DispatchTime.now().uptimeNanoseconds - t0
+        let measuring = run.warmup == 0
+        if measuring {
+            run.result.frames += 1
+            run.result.harvestNanos.append(harvest)
+            run.result.changedBytes += changedPixels(run) * 4
+        } else {
+            _ = changedPixels(run)
+        }
+        for c in run.clients { serve(c, session: session, measuring: measuring) }
+        if run.warmup > 0 { run.warmup -= 1 }
+        if run.result.frames >= run.frames {
+            run.finished = true
+            run.done.signal()
+        }
+    }
+
+    /// Pixels of the shadow (which equals the framebuffer after a lockstep sync) that differ
+    /// from the previous frame; keeps a copy for the next.
+    private static func changedPixels(_ run: Run) -> Int {
+        run.session.withDisplay { d in
+            d.shadow.withUnsafeBytes { now in
+                let g = d.shadow.geometry
+                if run.previous.count != now.count {
+                    run.previous = [UInt8](now)
+                    return g.width * g.height
+                }
+                var n = 0
+                run.previous.withUnsafeMutableBytes { prev in
+                    for y in 0..<g.height {
+                        let off = y * g.pitch
+                        // SAFETY: both buffers hold the same geometry; the row is inside each.
+                        if memcmp(now.baseAddress! + off, prev.baseAddress! + off, g.width * 4) == 0 { continue }
+                        for x in 0..<g.width where now.load(fromByteOffset: off + x * 4, as: UInt32.self) & 0xFF_FFFF
+                            != prev.load(fromByteOffset: off + x * 4, as: UInt32.self) & 0xFF_FFFF { n += 1 }
+                        prev.baseAddress!.advanced(by: off).copyMemory(from: now.baseAddress! + off, byteCount: g.width * 4)
+                    }
+                }
+                return n
+            }
+        }
+    }
+
+    /// One client answers an incremental request for the whole screen: find (under the
+    /// session's read, as the server does) and encode (from the client's own copy).
+    private static func serve(_ c: Client, session: TrackingSession, measuring: Bool) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var gridSeen: TileGrid?
+        let rects: [RFBRect] = session.read(c.sink) { d, dirty in
+            d.shadow.withUnsafeBytes { bytes in
+                let frame = FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes)
+                if c.fb == nil { c.fb = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
+                gridSeen = d.grid
+                c.fb!.rowSpans = c.encoding.type == EncodingType.raw
+                let screen = RFBRect(x: 0, y: 0, width: frame.width, height: frame.height)
+                switch c.server {
+                case .ringside: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: false)
+                case .compare:
+                    var all = DirtyTileBitmap(count: frame.grid.count)
+                    all.setAll()
+                    return c.fb!.collect(frame: frame, dirty: all, region: screen, full: false)
+                case .full: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: true)
+                }
+            }
+        }
+        let found = DispatchTime.now().uptimeNanoseconds
+        var bytes = 0
+        if !rects.isEmpty, let fb = c.fb, let grid = gridSeen {
+            var w = UpdateWriter(lastRect: c.encoding.type == EncodingType.tight)
+            let translator = PixelTranslator(format: .guestNative)
+            fb.withSent(grid: grid) { frame in
+                let list = rects.count > 60000 ? [bounds(rects)] : rects
+                switch c.encoding.type {
+                case EncodingType.zrle:
+                    for r in list {
+                        w.header(r, encoding: EncodingType.zrle)
+                        w.withBytes { c.zrle.encode(r, of: frame, translator: translator, into: &$0) }
+                    }
+                case EncodingType.tight:
+                    for r in list { for piece in TightEncoder.split(r) {
+                        w.header(piece, encoding: EncodingType.tight)
+                        w.withBytes { c.tight.encode(piece, of: frame, translator: translator, into: &$0) }
+                    } }
+                default:
+                    for r in list {
+                        w.header(r, encoding: EncodingType.raw)
+                        w.withBytes { translator.appendRect(r, of: frame, to: &$0) }
+                    }
+                }
+            }
+            bytes = w.finish().count
+        }
+        let ns = DispatchTime.now().uptimeNanoseconds - t0
+        guard measuring else { return }
+        c.line.frames += 1
+        c.line.nanos.append(ns)
+        c.line.findNanos += found - t0
+        if bytes > 0 {
+            c.line.updates += 1
+            c.line.bytes += bytes
+        }
+    }
+
+    private static func bounds(_ rects: [RFBRect]) -> RFBRect {
+        let x0 = rects.map(\.x).min()!, y0 = rects.map(\.y).min()!
+        return RFBRect(x: x0, y: y0, width: rects.map(\.maxX).max()! - x0, height: rects.map(\.maxY).max()! - y0)
+    }
+}

@@ -1,0 +1,223 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Bench
+import Display
+import Foundation
+import KVM
+import Machine
+import RFB
+import Tracking
+
+extension BenchCommand {
+    /// `ringside bench --vnc`: one table of bytes and microseconds per guest frame for each
+    /// (guest, size, server, encoding), then host cost against the number of clients.
+    func runVNCBench() throws -> Int32 {
+        let names = (guests ?? (quick ? "idle,desktop" : "idle,desktop,plasma")).split(separator: ",").map(String.init)
+        var sizes: [(Int, Int)] = [(1280, 800), (1920, 1080)]
+        if let resolutions {
+            sizes = []
+            for part in resolutions.split(separator: ",") {
+                let wh = part.lowercased().split(separator: "x").compactMap { Int($0) }
+                guard wh.count == 2, (64...7680).contains(wh[0]), (64...4320).contains(wh[1]) else {
+                    throw Failure("--resolutions '\(part)' is not a size: use WxH, e.g. 1280x800")
+                }
+                sizes.append((wh[0], wh[1]))
+            }
+        }
+        let count = frames ?? (quick ? 20 : 60)
+        let warm = warmup ?? (quick ? 3 : 10)
+        let system: KVMSystem, caps: HostCapabilities
+        do {
+            system = try KVMSystem(path: device)
+            caps = try HostCapabilities(system: system)
+        } catch { throw Failure("\(error)") }
+        func config(_ name: String, _ w: Int, _ h: Int) throws -> MachineConfig {
+            let image: GuestImage
+            do { image = try GuestCatalog.load(name) } catch { throw Failure("\(error)") }
+            var c = MachineConfig(image: image)
+            c.width = w
+            c.height = h
+            return c
+        }
+        Console.out("ringside bench --vnc: \(count) lockstep frames per guest and size after \(warm) warm-up, 1 vCPU, tracking auto, tile 64x16;")
+        Console.out("each client answers an incremental whole-screen request after every frame (encoded bytes counted, no socket).")
+        Console.out("ringside: the client's dirty tiles compared with what it was sent; compare: every tile compared (no dirty log); full: the whole screen every frame.")
+        Console.out("changed = raw size of the pixels that differ from the previous frame; x changed = bytes / changed.")
+        Console.out("")
+        Console.out("| guest | size | changed B/frame | server | encoding | updates | B/frame | x changed | us/frame | of which under the lock | harvest us (median) |")
+        Console.out("|---|---|---|---|---|---|---|---|---|---|---|")
+        for name in names {
+            for (w, h) in sizes {
+                let r: VNCBench.Result
+                do {
+                    r = try VNCBench.measure(system: system, config: try config(name, w, h), mode: .auto, caps: caps,
+                                             label: name, frames: count, warmup: warm)
+                } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
+                let harvest = median(r.harvestNanos) / 1000
+                for l in r.lines {
+                    let ratio = r.changedBytesPerFrame > 0 ? String(format: "%.2f", l.bytesPerFrame / r.changedBytesPerFrame) : (l.bytes == 0 ? "-" : "inf")
+                    Console.out(String(format: "| %@ | %dx%d | %.0f | %@ | %@ | %d/%d | %.0f | %@ | %.0f | %.0f | %.0f |", name, w, h, r.changedBytesPerFrame,
+                                       l.server.rawValue, l.encoding, l.updates, l.frames, l.bytesPerFrame, ratio, l.microsPerFrame,
+                                       l.findMicrosPerFrame, harvest))
+                }
+            }
+        }
+        let scaleGuest = names.contains("desktop") ? "desktop" : names[0]
+        let (sw, sh) = sizes[0]
+        Console.out("")
+        Console.out("Host cost against clients (\(scaleGuest) \(sw)x\(sh), ringside ZRLE, each client its own display sink):")
+        Console.out("")
+        Console.out("| clients | harvest us (median) | all clients' find+encode us/frame | of which under the lock | per client us/frame | B/frame per client |")
+        Console.out("|---|---|---|---|---|---|")
+        for n in [1, 8, 32] {
+            let r: VNCBench.Result
+            do {
+                r = try VNCBench.measure(system: system, config: try config(scaleGuest, sw, sh), mode: .auto, caps: caps, label: scaleGuest,
+                                         frames: count, warmup: warm, servers: [.ringside], encodingNames: ["ZRLE"], clients: n)
+            } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
+            guard let l = r.lines.first else { continue }
+            Console.out(String(format: "| %d | %.0f | %.0f | %.0f | %.1f | %.0f |", n, median(r.harvestNanos) / 1000, l.microsPerFrame,
+                               l.findMicrosPerFrame, l.microsPerFrame / Double(n), l.bytesPerFrame / Double(n)))
+        }
+        Console.out("")
+        Console.out("Update latency over loopback (\(scaleGuest) \(sw)x\(sh) at 60 Hz, one client reading as fast as it can, 5 s): guest doorbell to the update's last byte written to the socket:")
+        Console.out("")
+        Console.out("| encoding | updates | p50 us | p99 us |")
+        Console.out("|---|---|---|---|")
+        for (label, e) in [("Raw", Int32(0)), ("ZRLE", Int32(16))] {
+            let l = try VNCLatencyProbe.measure(system: system, caps: caps, config: try config(scaleGuest, sw, sh), encoding: e, seconds: quick ? 2 : 5)
+            Console.out(String(format: "| %@ | %d | %.0f | %.0f |", label, l.count, l.p50, l.p99))
+        }
+        return 0
+    }
+
+    private func median(_ a: [UInt64]) -> Double {
+        guard !a.isEmpty else { return 0 }
+        return Double(a.sorted()[a.count / 2])
+    }
+}
+
+/// Update latency over a real socket: the guest at 60 Hz, a sync after each doorbell, the
+/// RFB server on loopback and one client reading as fast as it can (incremental requests).
+/// For each update: from the doorbell of the newest frame whose sync ended before the
+/// update's damage was read, to the completion of the update's write to the socket.
+enum VNCLatencyProbe {
+    final class Log: @unchecked Sendable {
+        let lock = NSLock()
+        var doorbell: UInt64 = 0
+        var syncs: [(doorbell: UInt64, end: UInt64)] = []
+        var writes: [(read: UInt64, written: UInt64)] = []
+        let bell = DispatchSemaphore(value: 0)
+        var stop = false
+    }
+
+    static func measure(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, encoding: Int32, seconds: Double) throws -> (p50: Double, p99: Double, count: Int) {
+        var config = base
+        config.guestHz = 60
+        config.lockstep = false
+        config.frameLimit = nil
+        let log = Log()
+        var events = MachineEvents()
+        events.frameDone = { cpu, _ in
+            guard cpu == 0 else { return }
+            log.lock.withLock { log.doorbell = DispatchTime.now().uptimeNanoseconds }
+            log.bell.signal()
+        }
+        let session: TrackingSession
+        do {
+            let plan = try TrackingPlan.make(mode: .auto, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
+            session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false, events: events)
+        } catch { throw Failure("\(error)") }
+        var o = RFBServerOptions()
+        o.port = 0
+        o.updateWritten = { read, written in log.lock.withLock { log.writes.append((read, written)) } }
+        let server: RFBServer
+        do { server = try RFBServer(source: TrackingFramebufferSource(session: session, name: "bench"), options: o, input: nil, log: { _ in }) } catch {
+            throw Failure("\(error)")
+        }
+        defer { server.stop() }
+        let syncer = Thread {
+            while !log.lock.withLock({ log.stop }) {
+                if log.bell.wait(timeout: .now() + .milliseconds(100)) == .timedOut { continue }
+                let d = log.lock.withLock { log.doorbell }
+                _ = try? session.sync()
+                let end = DispatchTime.now().uptimeNanoseconds
+                log.lock.withLock { log.syncs.append((d, end)) }
+            }
+        }
+        session.machine.start()
+        syncer.start()
+        let client = Thread { readUpdates(port: server.port, encoding: encoding, until: { log.lock.withLock { log.stop } }) }
+        client.start()
+        Thread.sleep(forTimeInterval: seconds)
+        log.lock.withLock { log.stop = true }
+        session.machine.stop()
+        session.machine.wait()
+        Thread.sleep(forTimeInterval: 0.3)
+        let (syncs, writes) = log.lock.withLock { (log.syncs, log.writes) }
+        var micros: [Double] = []
+        var i = 0
+        for w in writes.dropFirst(5) { // past the first full update
+            while i + 1 < syncs.count && syncs[i + 1].end <= w.read { i += 1 }
+            guard i < syncs.count, syncs[i].end <= w.read, syncs[i].doorbell > 0 else { continue }
+            micros.append(Double(w.written - syncs[i].doorbell) / 1000)
+        }
+        micros.sort()
+        guard !micros.isEmpty else { return (0, 0, 0) }
+        return (micros[micros.count / 2], micros[min(micros.count - 1, Int(Double(micros.count) * 0.99))], micros.count)
+    }
+
+    /// A minimal RFB 3.8 client: security None, 32 bpp native format, `encoding` (Raw or
+    /// ZRLE), one incremental whole-screen request after each update it has read.
+    static func readUpdates(port: Int, encoding: Int32, until stop: () -> Bool) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard r == 0 else { return }
+        var tv = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        func read(_ n: Int) -> [UInt8]? {
+            var out = [UInt8](repeating: 0, count: n)
+            var got = 0
+            while got < n {
+                if stop() { return nil }
+                let k = out[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if k == 0 { return nil }
+                if k < 0 { if errno == EAGAIN || errno == EINTR { continue }; return nil }
+                got += k
+            }
+            return out
+        }
+        func send(_ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+        func be(_ b: [UInt8], _ i: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 << 8 | Int(b[i + $1]) } }
+        guard read(12) != nil else { return }
+        send(Array("RFB 003.008\n".utf8))
+        guard let c = read(1), read(Int(c[0])) != nil else { return }
+        send([1])
+        guard read(4) != nil else { return }
+        send([1])
+        guard let head = read(24), read(be(head, 20, 4)) != nil else { return }
+        let w = be(head, 0, 2), h = be(head, 2, 2)
+        let e = UInt32(bitPattern: encoding)
+        send([2, 0, 0, 1, UInt8(e >> 24), UInt8(e >> 16 & 0xFF), UInt8(e >> 8 & 0xFF), UInt8(e & 0xFF)])
+        func request(_ incremental: Bool) { send([3, incremental ? 1 : 0, 0, 0, 0, 0, UInt8(w >> 8), UInt8(w & 0xFF), UInt8(h >> 8), UInt8(h & 0xFF)]) }
+        request(false)
+        while !stop() {
+            guard let u = read(4), u[0] == 0 else { return }
+            for _ in 0..<be(u, 2, 2) {
+                guard let rh = read(12) else { return }
+                let rw = be(rh, 4, 2), rhh = be(rh, 6, 2), enc = be(rh, 8, 4)
+                if enc == 0 { guard read(rw * rhh * 4) != nil else { return } }
+                else if enc == 16 { guard let l = read(4), read(be(l, 0, 4)) != nil else { return } }
+                else if enc == 0xFFFF_FF21 { continue }
+                else { return }
+            }
+            request(true)
+        }
+    }
+}
