@@ -14,7 +14,7 @@ final class WindowGuestReactionTests: XCTestCase {
         let process = Process()
         let dir: String
         let logFile: String
-        let display: String
+        let screen: XvfbScreen
         let xdotool: String
         var id = ""
 
@@ -23,13 +23,13 @@ final class WindowGuestReactionTests: XCTestCase {
             guard let xdotool = XvfbScreen.which("xdotool") else { throw XCTSkip("needs xdotool (apt-get install xdotool)") }
             try DecodedPNG.requireDecoder()
             self.xdotool = xdotool
-            display = try XvfbScreen.acquire().display
+            screen = try XvfbScreen.acquire()
             dir = NSTemporaryDirectory() + "ringside-window-guest-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             logFile = dir + "/log.txt"
             FileManager.default.createFile(atPath: logFile, contents: nil)
             var env = ProcessInfo.processInfo.environment
-            env["DISPLAY"] = display
+            env["DISPLAY"] = screen.display
             process.executableURL = ringsideExecutable()
             process.arguments = ["run"] + arguments + ["--seconds", "60"]
             process.environment = env
@@ -51,19 +51,7 @@ final class WindowGuestReactionTests: XCTestCase {
         func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
         @discardableResult
-        func xdo(_ args: [String]) throws -> String {
-            let x = Process()
-            x.executableURL = URL(fileURLWithPath: xdotool)
-            x.arguments = args
-            x.environment = ["DISPLAY": display]
-            let out = Pipe()
-            x.standardOutput = out
-            x.standardError = Pipe()
-            try x.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            x.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
+        func xdo(_ args: [String]) throws -> String { try screen.xdotool(xdotool, args) }
 
         /// The window's inner size, from xdotool.
         func windowSize() throws -> (Int, Int) {
