@@ -166,8 +166,8 @@ public enum MigrationSource {
             // already sent) and goes over in the device state.
             machine.input.setHeld(true)
             let last = try session.take(sub)
-            let lastSync = Double(DispatchTime.now().uptimeNanoseconds - mark) / 1e9
             phase("sync")
+            let lastSync = report.handOver[report.handOver.count - 1].seconds
             taken = last
             let (pages, sent) = try await sendSet(last, machine: machine, c: c, skipZero: false, sentEver: &sentEver, options: options, start: start)
             try await c.send(.roundEnd(round: UInt32(report.rounds.count), pages: UInt64(pages)))
