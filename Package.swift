@@ -59,7 +59,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["KVM", "Machine"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["KVM", "Machine", "Input"], path: "Tests/TestSupport"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "TestSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Input", "TestSupport"]),
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),

@@ -10,66 +10,11 @@ import XCTest
 /// drawn, and every vCPU draws frame f whole in the new geometry. Events are pushed at vCPU
 /// 0's doorbell of frame f - 1, as a resized window's are.
 final class GuestFollowTests: XCTestCase {
-    struct Run {
-        let pixels: [UInt32]
-        let mode: DisplayMode
-        let serial: Int
-        let machine: Machine
-        let console: [String]
-        var width: Int { mode.width }
-        var height: Int { mode.height }
-        func at(_ x: Int, _ y: Int) -> UInt32 { pixels[y * mode.width + x] }
-    }
-
-    final class Feeder: @unchecked Sendable {
-        let lock = NSLock()
-        var machine: Machine?
-        var lines: [String] = []
-    }
-
-    /// Runs `guest` to `frames` frames from `width` x `height`, pushing `events[f]` so that
-    /// frame f applies them; returns the picture in the mode in force at the end.
-    /// `lockstep: false` lets the vCPUs run apart, so a vCPU may still be drawing frame f - 1
-    /// when vCPU 0 starts frame f: the guest itself must keep the mode set between them.
+    /// `runGuest` with room for modes up to 1024x768.
     func run(_ guest: String, args: String = "", width: Int, height: Int, cpus: Int = 1, lockstep: Bool = true, frames: Int,
-             events: [Int: [InputEvent]] = [:]) throws -> Run {
-        let system = try requireKVM()
-        if cpus > 1, try HostCapabilities(system: system).usableVCPUs < cpus { throw XCTSkip("host allows fewer than \(cpus) vCPUs") }
-        var config = try testConfig(guest, args: args, width: width, height: height, cpus: cpus, frames: frames)
-        config.lockstep = cpus > 1 && lockstep
-        config.maxMode = (1024, 768)
-        let feeder = Feeder()
-        var callbacks = MachineEvents()
-        callbacks.frameDone = { cpu, frame in
-            guard cpu == 0, let list = events[frame + 1] else { return }
-            feeder.lock.lock(); let m = feeder.machine; feeder.lock.unlock()
-            for e in list { m?.input.push(e) }
-        }
-        callbacks.consoleLine = { _, line in feeder.lock.lock(); feeder.lines.append(line); feeder.lock.unlock() }
-        let m = try Machine(system: system, config: config, events: callbacks)
-        feeder.lock.lock(); feeder.machine = m; feeder.lock.unlock()
-        for e in events[1] ?? [] { m.input.push(e) }
-        m.start()
-        guard let outcome = m.wait(seconds: 60), case .framesCompleted = outcome else {
-            m.stop(); m.wait()
-            throw GuestDidNotFinish(guest: guest)
-        }
-        let state = m.displayMode
-        let mode = state.mode
-        let fb = UnsafeRawPointer(m.framebuffer.base)
-        var out: [UInt32] = []
-        out.reserveCapacity(mode.width * mode.height)
-        for y in 0..<mode.height { for x in 0..<mode.width { out.append(pixel(fb, pitch: mode.pitch, x: x, y: y) & 0xFF_FFFF) } }
-        feeder.lock.lock(); defer { feeder.lock.unlock() }
-        return Run(pixels: out, mode: mode, serial: state.serial, machine: m, console: feeder.lines)
-    }
-
-    func assertSamePicture(_ a: Run, _ b: Run, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(a.mode, b.mode, message, file: file, line: line)
-        guard a.mode == b.mode else { return }
-        let diff = zip(a.pixels, b.pixels).enumerated().filter { $0.element.0 != $0.element.1 }
-        guard let first = diff.first else { return }
-        XCTFail("\(message): \(diff.count) pixels differ, first at (\(first.offset % a.width), \(first.offset / a.width))", file: file, line: line)
+             events: [Int: [InputEvent]] = [:]) throws -> GuestRun {
+        try runGuest(guest, args: args, width: width, height: height, cpus: cpus, lockstep: lockstep, maxMode: (1024, 768),
+                     frames: frames, events: events)
     }
 
     // MARK: - paint
@@ -163,24 +108,9 @@ final class GuestFollowTests: XCTestCase {
 
     static let taskbarLine: UInt32 = 0x555753, taskbar: UInt32 = 0x2E3436, activeTitle: UInt32 = 0x4A86C8
 
-    /// The longest run of `colour` in any row: (x, y, length).
-    func longestRun(_ r: Run, _ colour: UInt32) -> (x: Int, y: Int, length: Int) {
-        var best = (x: 0, y: 0, length: 0)
-        for y in 0..<r.height {
-            var x = 0
-            while x < r.width {
-                guard r.at(x, y) == colour else { x += 1; continue }
-                let start = x
-                while x < r.width && r.at(x, y) == colour { x += 1 }
-                if x - start > best.length { best = (start, y, x - start) }
-            }
-        }
-        return best
-    }
-
     func testDesktopFollowsWithTheTaskbarAtTheNewBottomEdgeAndWindowsOnScreen() throws {
         let before = try run("desktop", width: 640, height: 480, frames: 3)
-        let title = longestRun(before, Self.activeTitle)
+        let title = before.longestRun(of: Self.activeTitle)
         // Grow: the windows stay where they were, the taskbar moves to the new bottom.
         let grown = try run("desktop", width: 640, height: 480, frames: 6, events: [3: [.displaySize(width: 800, height: 600)], 4: [.pointer(x: 790, y: 20)]])
         XCTAssertEqual(grown.mode, DisplayMode(width: 800, height: 600))
@@ -188,15 +118,15 @@ final class GuestFollowTests: XCTestCase {
         XCTAssertEqual((0..<700).filter { grown.at($0, 600 - 28) != Self.taskbarLine }, [], "the taskbar's top line spans the new width at y = 572")
         XCTAssertEqual(grown.at(700, 590), Self.taskbar, "the taskbar at the new bottom edge")
         XCTAssertNotEqual(grown.at(300, 480 - 28), Self.taskbarLine, "no taskbar left at the old place")
-        XCTAssertEqual(longestRun(grown, Self.activeTitle).x, title.x, "the focused window did not move")
-        XCTAssertEqual(longestRun(grown, Self.activeTitle).y, title.y)
+        XCTAssertEqual(grown.longestRun(of: Self.activeTitle).x, title.x, "the focused window did not move")
+        XCTAssertEqual(grown.longestRun(of: Self.activeTitle).y, title.y)
         XCTAssertEqual(grown.at(790, 20), 0x000000, "the cursor's tip at the pointer, beyond the old width")
 
         // Shrink: every window is moved onto the smaller screen.
         let shrunk = try run("desktop", width: 640, height: 480, frames: 6, events: [3: [.displaySize(width: 320, height: 240)], 4: [.pointer(x: 2, y: 2)]])
         XCTAssertEqual(shrunk.mode, DisplayMode(width: 320, height: 240))
         XCTAssertEqual((30..<250).filter { shrunk.at($0, 240 - 28) != Self.taskbarLine }, [], "the taskbar's top line at y = 212")
-        let t = longestRun(shrunk, Self.activeTitle)
+        let t = shrunk.longestRun(of: Self.activeTitle)
         XCTAssertGreaterThan(t.length, 100, "the focused window's title bar is on screen")
         XCTAssertEqual(t.length, title.length, "all of it")
         XCTAssertLessThanOrEqual(t.x + t.length, 320, "within the width: x in [0, W - w]")

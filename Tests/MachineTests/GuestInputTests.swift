@@ -14,61 +14,6 @@ final class GuestInputTests: XCTestCase {
     static let keyO: UInt16 = 24, keyX: UInt16 = 45, keyEnter: UInt16 = 28, keyBackspace: UInt16 = 14
     static let keyLeftShift: UInt16 = 42, keyCapsLock: UInt16 = 58, key3: UInt16 = 4
 
-    struct Run {
-        let pixels: [UInt32]
-        let width: Int
-        let height: Int
-        let machine: Machine
-        let console: [String]
-        func at(_ x: Int, _ y: Int) -> UInt32 { pixels[y * width + x] }
-        /// The w x h pixels with top-left (x, y), row by row.
-        func cell(_ x: Int, _ y: Int, _ w: Int = 8, _ h: Int = 16) -> [UInt32] {
-            var out: [UInt32] = []
-            for yy in y..<(y + h) { for xx in x..<(x + w) { out.append(at(xx, yy)) } }
-            return out
-        }
-    }
-
-    final class Feeder: @unchecked Sendable {
-        let lock = NSLock()
-        var machine: Machine?
-        var lines: [String] = []
-    }
-
-    /// Runs `guest` to `frames` frames, pushing `events[f]` at vCPU 0's doorbell of frame f - 1
-    /// (`events[1]` before the start), so the guest applies them at the start of frame f.
-    func run(_ guest: String, args: String = "", width: Int = 320, height: Int = 200, cpus: Int = 1,
-             frames: Int, events: [Int: [InputEvent]] = [:], prepare: (Machine) -> Void = { _ in }) throws -> Run {
-        let system = try requireKVM()
-        if cpus > 1, try HostCapabilities(system: system).usableVCPUs < cpus { throw XCTSkip("host allows fewer than \(cpus) vCPUs") }
-        var config = try testConfig(guest, args: args, width: width, height: height, cpus: cpus, frames: frames)
-        config.lockstep = cpus > 1
-        let feeder = Feeder()
-        var callbacks = MachineEvents()
-        callbacks.frameDone = { cpu, frame in
-            guard cpu == 0, let list = events[frame + 1] else { return }
-            feeder.lock.lock(); let m = feeder.machine; feeder.lock.unlock()
-            for e in list { m?.input.push(e) }
-        }
-        callbacks.consoleLine = { _, line in feeder.lock.lock(); feeder.lines.append(line); feeder.lock.unlock() }
-        let m = try Machine(system: system, config: config, events: callbacks)
-        feeder.lock.lock(); feeder.machine = m; feeder.lock.unlock()
-        prepare(m)
-        for e in events[1] ?? [] { m.input.push(e) }
-        m.start()
-        guard let outcome = m.wait(seconds: 60), case .framesCompleted = outcome else {
-            m.stop(); m.wait()
-            throw GuestDidNotFinish(guest: guest)
-        }
-        let pitch = m.config.framebufferPitch
-        let fb = UnsafeRawPointer(m.framebuffer.base)
-        var out: [UInt32] = []
-        out.reserveCapacity(width * height)
-        for y in 0..<height { for x in 0..<width { out.append(pixel(fb, pitch: pitch, x: x, y: y) & 0xFF_FFFF) } }
-        feeder.lock.lock(); defer { feeder.lock.unlock() }
-        return Run(pixels: out, width: width, height: height, machine: m, console: feeder.lines)
-    }
-
     /// Key presses (down, up) for `codes`, one key per frame from `frame` on.
     func typing(_ codes: [UInt16], from frame: Int) -> [Int: [InputEvent]] {
         var out: [Int: [InputEvent]] = [:]
@@ -82,13 +27,6 @@ final class GuestInputTests: XCTestCase {
         return out
     }
 
-    /// Equal pictures, or a failure naming how many pixels differ and the first one.
-    func assertSamePicture(_ a: Run, _ b: Run, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
-        let diff = zip(a.pixels, b.pixels).enumerated().filter { $0.element.0 != $0.element.1 }
-        guard let first = diff.first else { return }
-        XCTFail("\(message): \(diff.count) pixels differ, first at (\(first.offset % a.width), \(first.offset / a.width))", file: file, line: line)
-    }
-
     // MARK: - terminal
 
     // terminal at 320x200: 12 text rows; the prompt takes the last (y = 176), the typed
@@ -97,8 +35,8 @@ final class GuestInputTests: XCTestCase {
     static let termText: UInt32 = 0xD3D7CF, termPrompt: UInt32 = 0x8AE234, termBackground: UInt32 = 0x101214
 
     func testTerminalEchoesTypedCharactersAtThePrompt() throws {
-        let hi = try run("terminal", args: "lines=0", frames: 8, events: typing([Self.keyH, Self.keyI], from: 3))
-        let ih = try run("terminal", args: "lines=0", frames: 8, events: typing([Self.keyI, Self.keyH], from: 3))
+        let hi = try runGuest("terminal", args: "lines=0", frames: 8, events: typing([Self.keyH, Self.keyI], from: 3))
+        let ih = try runGuest("terminal", args: "lines=0", frames: 8, events: typing([Self.keyI, Self.keyH], from: 3))
         let y = Self.termPromptY, x = Self.termTypedX
         XCTAssertTrue(hi.cell(0, y).contains(Self.termPrompt), "the prompt is drawn in the prompt colour")
         let h = hi.cell(x, y), i = hi.cell(x + 8, y)
@@ -118,7 +56,7 @@ final class GuestInputTests: XCTestCase {
                                    .key(code: Self.keyA, down: true), .key(code: Self.keyA, down: false),
                                    .key(code: Self.keyCapsLock, down: true), .key(code: Self.keyCapsLock, down: false)]
         let events = merged(typing([Self.keyA], from: 3), [4: shiftA, 5: capsA], typing([Self.keyA, Self.keyBackspace], from: 6))
-        let r = try run("terminal", args: "lines=0", frames: 10, events: events)
+        let r = try runGuest("terminal", args: "lines=0", frames: 10, events: events)
         let y = Self.termPromptY, x = Self.termTypedX
         XCTAssertEqual(r.cell(x + 8, y), r.cell(x + 16, y), "Shift+A and Caps Lock+A type the same letter")
         XCTAssertNotEqual(r.cell(x, y), r.cell(x + 8, y), "... which is not a lower-case a")
@@ -126,16 +64,16 @@ final class GuestInputTests: XCTestCase {
         XCTAssertEqual(Set(r.cell(x + 32, y)), [Self.termBackground])
 
         // Enter moves the line into the log (row 0 with lines=0) and empties the prompt.
-        let entered = try run("terminal", args: "lines=0", frames: 10, events: merged(typing([Self.keyH, Self.keyI, Self.keyEnter], from: 3)))
-        let before = try run("terminal", args: "lines=0", frames: 10, events: typing([Self.keyH, Self.keyI], from: 3))
+        let entered = try runGuest("terminal", args: "lines=0", frames: 10, events: merged(typing([Self.keyH, Self.keyI, Self.keyEnter], from: 3)))
+        let before = try runGuest("terminal", args: "lines=0", frames: 10, events: typing([Self.keyH, Self.keyI], from: 3))
         XCTAssertEqual(entered.cell(0, 0, 160, 16), before.cell(0, y, 160, 16), "the typed line, prompt and text, moved to the log")
         XCTAssertEqual(Set(entered.cell(x, y)), [Self.termText], "the empty prompt's cursor in column 18")
         XCTAssertEqual(Set(entered.cell(x + 8, y, 32, 16)), [Self.termBackground])
     }
 
     func testTerminalWithoutInputIsUnchangedAndLogLinesKeepScrollingAboveThePrompt() throws {
-        let typed = try run("terminal", args: "lines=3", frames: 6, events: typing([Self.keyO], from: 2))
-        let alone = try run("terminal", args: "lines=0", frames: 6, events: typing([Self.keyO], from: 2))
+        let typed = try runGuest("terminal", args: "lines=3", frames: 6, events: typing([Self.keyO], from: 2))
+        let alone = try runGuest("terminal", args: "lines=0", frames: 6, events: typing([Self.keyO], from: 2))
         XCTAssertEqual(typed.cell(0, Self.termPromptY, 320, 16), alone.cell(0, Self.termPromptY, 320, 16), "the prompt row holds the prompt and the typed 'o'")
         // 3 lines a frame fill 11 log rows by frame 4: the last log row is just above the prompt.
         XCTAssertTrue(typed.cell(0, Self.termPromptY - 16, 64, 16).contains(Self.termPrompt), "a log line's green timestamp above the prompt")
@@ -171,7 +109,7 @@ final class GuestInputTests: XCTestCase {
         events.append(.key(code: Self.keyLeftShift, down: false))
         let typed = String(keys.map(\.1)) + String(keys.map(\.2))
         // 1280x64: 4 text rows, the prompt in the last (y = 48); 141 characters fit after it.
-        let r = try run("terminal", args: "lines=0", width: 1280, height: 64, frames: 8, events: [2: events])
+        let r = try runGuest("terminal", args: "lines=0", width: 1280, height: 64, frames: 8, events: [2: events])
         let glyphs = try fontGlyphs()
         XCTAssertEqual(glyphs.count, 96, "95 printable glyphs and the fallback")
         var want = [UInt32](repeating: Self.termBackground, count: 1280 * 16)
@@ -214,7 +152,7 @@ final class GuestInputTests: XCTestCase {
         return mask
     }
 
-    func canvasMismatches(_ r: Run, mask: Set<Int>, ink: UInt32) -> Int {
+    func canvasMismatches(_ r: GuestRun, mask: Set<Int>, ink: UInt32) -> Int {
         var bad = 0
         for y in 24..<r.height { for x in 0..<r.width {
             let want = mask.contains(y * r.width + x) ? ink : Self.white
@@ -232,16 +170,16 @@ final class GuestInputTests: XCTestCase {
             6: [.button(.left, down: false)],
             7: [.pointer(x: 10, y: 150), .pointer(x: 100, y: 60)],  // moving without the button draws nothing
         ]
-        let r = try run("paint", frames: 9, events: events)
+        let r = try runGuest("paint", frames: 9, events: events)
         let mask = strokeMask([(50, 100), (250, 100), (250, 180)])
         XCTAssertEqual(canvasMismatches(r, mask: mask, ink: Self.black), 0, "black exactly along the stroke, white elsewhere")
-        XCTAssertEqual(r.cell(0, 0, 320, 24), try run("paint", frames: 9).cell(0, 0, 320, 24), "the status strip is untouched")
+        XCTAssertEqual(r.cell(0, 0, 320, 24), try runGuest("paint", frames: 9).cell(0, 0, 320, 24), "the status strip is untouched")
         XCTAssertTrue(r.console.contains { $0.hasPrefix("paint: 320x200 cpu 0/1 brush=3") }, "\(r.console)")
     }
 
     func testPaintFastDiagonalMotionLeavesNoGaps() throws {
         let events: [Int: [InputEvent]] = [2: [.pointer(x: 20, y: 40), .button(.left, down: true)], 3: [.pointer(x: 300, y: 190)]]
-        let r = try run("paint", args: "brush=1", frames: 5, events: events)
+        let r = try runGuest("paint", args: "brush=1", frames: 5, events: events)
         var inked = 0, gaps: [Int] = []
         for x in 20...300 {
             let column = (40...190).filter { r.at(x, $0) == Self.black }
@@ -257,17 +195,17 @@ final class GuestInputTests: XCTestCase {
             2: [.key(code: Self.key3, down: true), .key(code: Self.key3, down: false), .pointer(x: 40, y: 60)],
             3: [.button(.left, down: true), .pointer(x: 200, y: 60), .button(.left, down: false)],
         ]
-        let orange = try run("paint", frames: 5, events: stroke)
+        let orange = try runGuest("paint", frames: 5, events: stroke)
         XCTAssertEqual(canvasMismatches(orange, mask: strokeMask([(40, 60), (200, 60)]), ink: Self.orange), 0, "key 3 picks orange")
         XCTAssertEqual(orange.at(4 + 2 * 28 - 2, 1), 0xFCE94F, "swatch 3 is highlighted")
         XCTAssertNotEqual(orange.at(4 - 2, 1), 0xFCE94F, "swatch 1 is not")
 
         let erase: [Int: [InputEvent]] = [4: [.pointer(x: 120, y: 60), .button(.right, down: true)], 5: [.pointer(x: 200, y: 60), .button(.right, down: false)]]
-        let erased = try run("paint", frames: 7, events: merged(stroke, erase))
+        let erased = try runGuest("paint", frames: 7, events: merged(stroke, erase))
         XCTAssertEqual(canvasMismatches(erased, mask: strokeMask([(40, 60), (200, 60)]).subtracting(strokeMask([(120, 60), (200, 60)])), ink: Self.orange), 0,
                        "the right button erased the stroke's right part")
 
-        let cleared = try run("paint", frames: 7, events: merged(stroke, typing([Self.keyC], from: 5)))
+        let cleared = try runGuest("paint", frames: 7, events: merged(stroke, typing([Self.keyC], from: 5)))
         XCTAssertEqual(canvasMismatches(cleared, mask: [], ink: Self.orange), 0, "C clears the canvas")
     }
 
@@ -286,11 +224,11 @@ final class GuestInputTests: XCTestCase {
             }
             events[f] = list
         }
-        let a = try run("paint", frames: 32, events: events)
-        let b = try run("paint", frames: 32, events: events)
+        let a = try runGuest("paint", frames: 32, events: events)
+        let b = try runGuest("paint", frames: 32, events: events)
         assertSamePicture(a, b, "the same events give the same picture")
         for _ in 0..<4 {  // a vCPU that read the log before vCPU 0 wrote the frame would show here (sometimes)
-            let two = try run("paint", cpus: 2, frames: 32, events: events)
+            let two = try runGuest("paint", cpus: 2, frames: 32, events: events)
             assertSamePicture(a, two, "two vCPUs (each drawing its band) apply the same events at the same frames")
         }
     }
@@ -299,26 +237,10 @@ final class GuestInputTests: XCTestCase {
 
     static let activeTitle: UInt32 = 0x4A86C8, inactiveTitle: UInt32 = 0x9AA4AE, terminalBody: UInt32 = 0x16181C
 
-    /// The longest run of `colour` in any row: (x, y, length). A title bar's top row is one
-    /// uniform colour across the window's width.
-    func longestRun(_ r: Run, _ colour: UInt32) -> (x: Int, y: Int, length: Int) {
-        var best = (x: 0, y: 0, length: 0)
-        for y in 0..<r.height {
-            var x = 0
-            while x < r.width {
-                guard r.at(x, y) == colour else { x += 1; continue }
-                let start = x
-                while x < r.width && r.at(x, y) == colour { x += 1 }
-                if x - start > best.length { best = (start, y, x - start) }
-            }
-        }
-        return best
-    }
-
     func testDesktopDraggingATitleBarMovesTheWindow() throws {
         let W = 640, H = 480
-        let before = try run("desktop", width: W, height: H, frames: 2)
-        let title = longestRun(before, Self.activeTitle)
+        let before = try runGuest("desktop", width: W, height: H, frames: 2)
+        let title = before.longestRun(of: Self.activeTitle)
         XCTAssertGreaterThan(title.length, 150, "the focused window's title bar")
         let (x0, y0) = (title.x, title.y)
         let dx = x0 >= W / 2 ? -250 : 250, dy = 30
@@ -329,20 +251,20 @@ final class GuestInputTests: XCTestCase {
             5: [.pointer(x: grab.0 + Int32(dx), y: grab.1 + Int32(dy))], 6: [.button(.left, down: false)],
             7: [.pointer(x: 4, y: Int32(H - 4))],  // park the pointer on the taskbar
         ]
-        let after = try run("desktop", width: W, height: H, frames: 9, events: events)
-        let moved = longestRun(after, Self.activeTitle)
+        let after = try runGuest("desktop", width: W, height: H, frames: 9, events: events)
+        let moved = after.longestRun(of: Self.activeTitle)
         XCTAssertEqual(moved.y, y0 + dy, "the title bar moved down by \(dy)")
         XCTAssertEqual(moved.x, max(x0 + dx, 0), "and across by \(dx)")
         XCTAssertNotEqual(after.at(x0, y0), Self.activeTitle, "nothing focused is left at the old place")
-        let same = try run("desktop", width: W, height: H, frames: 9, events: events)
+        let same = try runGuest("desktop", width: W, height: H, frames: 9, events: events)
         assertSamePicture(after, same, "the same events give the same picture")
-        let two = try run("desktop", width: W, height: H, cpus: 2, frames: 9, events: events)
+        let two = try runGuest("desktop", width: W, height: H, cpus: 2, frames: 9, events: events)
         assertSamePicture(after, two, "two vCPUs draw the same picture")
     }
 
     func testDesktopClickRaisesAWindowAndTypingGoesToTheFocusedTerminal() throws {
         let W = 640, H = 480
-        let before = try run("desktop", width: W, height: H, frames: 2)
+        let before = try runGuest("desktop", width: W, height: H, frames: 2)
         // A visible pixel of the terminal window's body (window #1, not focused at boot).
         guard let spot = (0..<(W * H)).first(where: { before.pixels[$0] == Self.terminalBody && before.pixels[$0 + 1] == Self.terminalBody }) else {
             return XCTFail("no terminal body visible")
@@ -351,12 +273,12 @@ final class GuestInputTests: XCTestCase {
         let click: [Int: [InputEvent]] = [2: [.pointer(x: px, y: py)], 3: [.button(.left, down: true)], 4: [.button(.left, down: false)],
                                           5: [.pointer(x: 4, y: Int32(H - 4))]]
         let typed = merged(click, typing([Self.keyO, Self.keyK, Self.keyEnter, Self.keyX], from: 6))
-        let raised = try run("desktop", width: W, height: H, frames: 12, events: click)
-        let r = try run("desktop", width: W, height: H, frames: 12, events: typed)
+        let raised = try runGuest("desktop", width: W, height: H, frames: 12, events: click)
+        let r = try runGuest("desktop", width: W, height: H, frames: 12, events: typed)
         // The raised terminal is now the focused window: find its title bar.
-        let title = longestRun(raised, Self.activeTitle)
-        XCTAssertEqual(longestRun(r, Self.activeTitle).y, title.y)
-        let oldTitle = longestRun(before, Self.activeTitle)
+        let title = raised.longestRun(of: Self.activeTitle)
+        XCTAssertEqual(r.longestRun(of: Self.activeTitle).y, title.y)
+        let oldTitle = before.longestRun(of: Self.activeTitle)
         XCTAssertNotEqual(raised.at(oldTitle.x, oldTitle.y), Self.activeTitle, "the window focused before lost the focus")
         let x = title.x, bodyY = title.y + 22
         XCTAssertEqual(raised.at(x + 2, bodyY + 2), Self.terminalBody, "the terminal's body is under the focused title bar")
@@ -379,10 +301,10 @@ final class GuestInputTests: XCTestCase {
     }
 
     func testDesktopWithoutPointerInputKeepsTheScriptedCursorAndKeysAloneDoNotStopIt() throws {
-        let quiet = try run("desktop", frames: 6)
-        let keys = try run("desktop", frames: 6, events: typing([Self.keyA, Self.keyEnter], from: 2))
+        let quiet = try runGuest("desktop", frames: 6)
+        let keys = try runGuest("desktop", frames: 6, events: typing([Self.keyA, Self.keyEnter], from: 2))
         assertSamePicture(quiet, keys, "keys while the file list has the focus change nothing")
-        let pointed = try run("desktop", frames: 6, events: [2: [.pointer(x: 5, y: 5)]])
+        let pointed = try runGuest("desktop", frames: 6, events: [2: [.pointer(x: 5, y: 5)]])
         XCTAssertEqual(pointed.at(5, 5), 0x000000, "the cursor's tip follows the pointer")
         XCTAssertEqual(pointed.at(6, 7), 0xFFFFFF, "its white fill")
     }
@@ -401,7 +323,7 @@ final class GuestInputTests: XCTestCase {
                 default: flood.append(.pointer(x: Int32.random(in: -5000...5000, using: &rng), y: Int32.random(in: -5000...5000, using: &rng)))
                 }
             }
-            let r = try run(guest, args: guest == "terminal" ? "lines=2" : "", frames: 60, events: [2: flood])
+            let r = try runGuest(guest, args: guest == "terminal" ? "lines=2" : "", frames: 60, events: [2: flood])
             XCTAssertEqual(r.machine.input.waitingEvents, [], "\(guest): the guest drained the queue")
             let stats = r.machine.input.stats
             XCTAssertEqual(stats.delivered + stats.coalescedMotions, flood.count, "\(guest): every event delivered or coalesced")
@@ -432,28 +354,28 @@ final class GuestInputTests: XCTestCase {
                 count += list.count
                 events[f] = list
             }
-            let r = try run(guest, args: guest == "terminal" ? "lines=1" : "", width: 640, height: 480, frames: frames, events: events)
+            let r = try runGuest(guest, args: guest == "terminal" ? "lines=1" : "", width: 640, height: 480, frames: frames, events: events)
             XCTAssertEqual(r.machine.framesCompleted(cpu: 0), frames, "\(guest) ran all \(frames) frames with \(count) events")
             XCTAssertFalse(r.console.contains { $0.contains("out of memory") }, "\(guest): \(r.console)")
         }
     }
 
     func testAHeadTooFarAheadIsIgnoredUntilTheVMMPublishesAgain() throws {
-        let r = try run("terminal", args: "lines=0", frames: 10, events: typing([Self.keyH], from: 6)) { m in
+        let r = try runGuest("terminal", args: "lines=0", frames: 10, events: typing([Self.keyH], from: 6)) { m in
             // A head 1000 events ahead of tail: more than the queue holds.
             m.ram.pointer(at: Int(GuestLayout.inputQueue) + 64).storeBytes(of: UInt32(1000), as: UInt32.self)
         }
         XCTAssertTrue(r.console.contains { $0.contains("terminal: warning: input queue head 1000 is more than a queue ahead of tail 0") }, "\(r.console)")
-        let ok = try run("terminal", args: "lines=0", frames: 10, events: typing([Self.keyH], from: 6))
+        let ok = try runGuest("terminal", args: "lines=0", frames: 10, events: typing([Self.keyH], from: 6))
         assertSamePicture(r, ok, "the next real event is read as if nothing had happened")
     }
 
     func testGuestsThatIgnoreInputDoNotAnnounceIt() throws {
-        let r = try run("bounce", frames: 3)
+        let r = try runGuest("bounce", frames: 3)
         XCTAssertFalse(r.machine.input.guestReadsInput)
         // input=0 turns the reader off: the pointer is not followed and the flag stays clear.
-        let off = try run("desktop", args: "input=0", frames: 6, events: [2: [.pointer(x: 5, y: 5)]])
-        assertSamePicture(off, try run("desktop", frames: 6), "desktop input=0 draws as if no event came")
+        let off = try runGuest("desktop", args: "input=0", frames: 6, events: [2: [.pointer(x: 5, y: 5)]])
+        assertSamePicture(off, try runGuest("desktop", frames: 6), "desktop input=0 draws as if no event came")
         XCTAssertFalse(off.machine.input.guestReadsInput)
         XCTAssertEqual(off.machine.input.waitingEvents, [], "the one event fits the ring, unread")
     }

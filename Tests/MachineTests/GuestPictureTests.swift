@@ -10,19 +10,8 @@ final class GuestPictureTests: XCTestCase {
 
     /// The framebuffer (visible pixels) after exactly `frames` frames.
     func picture(_ guest: String, args: String = "", frames: Int, ramMiB: UInt64 = 16) throws -> (pixels: [UInt32], machine: Machine) {
-        let system = try requireKVM()
-        let config = try testConfig(guest, args: args, width: Self.width, height: Self.height, ramMiB: ramMiB, frames: frames)
-        let m = try Machine(system: system, config: config)
-        m.start()
-        guard let outcome = m.wait(seconds: 30), case .framesCompleted = outcome else {
-            m.stop(); m.wait()
-            throw GuestDidNotFinish(guest: guest)
-        }
-        let fb = UnsafeRawPointer(m.framebuffer.base)
-        var out: [UInt32] = []
-        out.reserveCapacity(Self.width * Self.height)
-        for y in 0..<Self.height { for x in 0..<Self.width { out.append(pixel(fb, pitch: Self.width * 4, x: x, y: y) & 0xFF_FFFF) } }
-        return (out, m)
+        let r = try runGuest(guest, args: args, width: Self.width, height: Self.height, ramMiB: ramMiB, frames: frames, timeout: 30)
+        return (r.pixels, r.machine)
     }
 
     func differing(_ a: [UInt32], _ b: [UInt32]) -> Int { zip(a, b).filter { $0 != $1 }.count }
@@ -129,9 +118,4 @@ final class GuestPictureTests: XCTestCase {
         }
         XCTAssertGreaterThan(expectedHeap.count + expectedFB.count, pages, "pages were picked across frames")
     }
-}
-
-struct GuestDidNotFinish: Error, CustomStringConvertible {
-    let guest: String
-    var description: String { "\(guest) did not reach its last frame in 30 s" }
 }
