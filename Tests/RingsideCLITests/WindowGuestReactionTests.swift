@@ -9,85 +9,14 @@ import XCTest
 final class WindowGuestReactionTests: XCTestCase {
     override class func tearDown() { XvfbScreen.stop() }
 
-    /// A `ringside run` in a window, started in its own directory (where screenshots go).
-    final class WindowRun {
-        let process = Process()
-        let dir: String
-        let logFile: String
-        let screen: XvfbScreen
-        let xdotool: String
-        var id = ""
-
-        init(_ arguments: [String], title: String) throws {
-            guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
-            guard let xdotool = XvfbScreen.which("xdotool") else { throw XCTSkip("needs xdotool (apt-get install xdotool)") }
-            try DecodedPNG.requireDecoder()
-            self.xdotool = xdotool
-            screen = try XvfbScreen.acquire()
-            dir = NSTemporaryDirectory() + "ringside-window-guest-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            logFile = dir + "/log.txt"
-            FileManager.default.createFile(atPath: logFile, contents: nil)
-            var env = ProcessInfo.processInfo.environment
-            env["DISPLAY"] = screen.display
-            process.executableURL = ringsideExecutable()
-            process.arguments = ["run"] + arguments + ["--seconds", "60"]
-            process.environment = env
-            process.currentDirectoryURL = URL(fileURLWithPath: dir)
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-            process.standardError = process.standardOutput
-            try process.run()
-            id = try xdo(["search", "--sync", "--onlyvisible", "--name", title]).split(separator: "\n").first.map(String.init) ?? ""
-            guard !id.isEmpty else { throw NSError(domain: "WindowRun", code: 1, userInfo: [NSLocalizedDescriptionKey: "no window: \(log())"]) }
-            try xdo(["windowfocus", "--sync", id])
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-
-        deinit {
-            if process.isRunning { process.terminate(); process.waitUntilExit() }
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-
-        func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
-
-        @discardableResult
-        func xdo(_ args: [String]) throws -> String { try screen.xdotool(xdotool, args) }
-
-        /// The window's inner size, from xdotool.
-        func windowSize() throws -> (Int, Int) {
-            let text = try xdo(["getwindowgeometry", id])
-            guard let line = text.split(separator: "\n").first(where: { $0.contains("Geometry:") }),
-                  let dims = line.split(separator: " ").last?.split(separator: "x"), dims.count == 2,
-                  let w = Int(dims[0]), let h = Int(dims[1]) else { return (0, 0) }
-            return (w, h)
-        }
-
-        /// Ctrl+Alt+S, then the PNG it wrote, decoded.
-        func screenshot() throws -> DecodedPNG {
-            let before = log().components(separatedBy: "screenshot: ").count
-            try xdo(["key", "ctrl+alt+s"])
-            let end = Date(timeIntervalSinceNow: 10)
-            while Date() < end && log().components(separatedBy: "screenshot: ").count == before { Thread.sleep(forTimeInterval: 0.05) }
-            guard let path = log().components(separatedBy: "screenshot: ").last?.split(separator: "\n").first,
-                  log().components(separatedBy: "screenshot: ").count > before else {
-                throw NSError(domain: "WindowRun", code: 2, userInfo: [NSLocalizedDescriptionKey: "no screenshot: \(log())"])
-            }
-            return try DecodedPNG(path: String(path))
-        }
-
-        /// Ctrl+Alt+Q and the exit status.
-        func quit() throws -> Int32 {
-            try xdo(["key", "ctrl+alt+q"])
-            let end = Date(timeIntervalSinceNow: 15)
-            while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+    /// A window run whose screenshots can be decoded.
+    func start(_ arguments: [String], title: String) throws -> WindowRun {
+        try DecodedPNG.requireDecoder()
+        return try WindowRun(arguments, title: title)
     }
 
     func testTextTypedIntoTheTerminalWindowAppearsAtItsPromptAsAScriptTypesIt() throws {
-        let run = try WindowRun(["--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200"], title: "Ringside: terminal")
+        let run = try start(["--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200"], title: "Ringside: terminal")
         try run.xdo(["type", "--delay", "40", "Hi ok"])
         Thread.sleep(forTimeInterval: 0.5)  // a few frames: the guest draws, the window uploads
         let shot = try run.screenshot()
@@ -115,10 +44,9 @@ final class WindowGuestReactionTests: XCTestCase {
     /// set a mode of the window's size and redraw for it.
     func testDesktopAndPaintFollowAResizedWindow() throws {
         for guest in ["desktop", "paint"] {
-            let run = try WindowRun(["--guest", guest, "--width", "640", "--height", "480", "--stats"], title: "Ringside: \(guest)")
+            let run = try start(["--guest", guest, "--width", "640", "--height", "480", "--stats"], title: "Ringside: \(guest)")
             try run.xdo(["windowsize", run.id, "800", "500"])
-            let end = Date(timeIntervalSinceNow: 10)
-            while Date() < end && !run.log().contains("now 800x500") { Thread.sleep(forTimeInterval: 0.1) }
+            _ = run.waitForLog("now 800x500")
             Thread.sleep(forTimeInterval: 0.5)
             let shot = try run.screenshot()
             XCTAssertEqual(try run.quit(), 0, run.log())
@@ -136,7 +64,7 @@ final class WindowGuestReactionTests: XCTestCase {
 
     func testADragInThePaintWindowLeavesAStrokeAlongThePath() throws {
         let W = 320, H = 200
-        let run = try WindowRun(["--guest", "paint", "--width", "\(W)", "--height", "\(H)"], title: "Ringside: paint")
+        let run = try start(["--guest", "paint", "--width", "\(W)", "--height", "\(H)"], title: "Ringside: paint")
         // Window pixels to framebuffer pixels: the picture is scaled to fit and centred.
         let (ww, wh) = try run.windowSize()
         XCTAssertGreaterThan(ww, 0, "window geometry")

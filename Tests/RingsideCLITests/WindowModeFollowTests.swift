@@ -9,31 +9,15 @@ final class WindowModeFollowTests: XCTestCase {
     override class func tearDown() { XvfbScreen.stop() }
 
     func run(fixedMode: Bool) throws -> (log: String, windowSize: String) {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/xdotool") else { throw XCTSkip("needs xdotool (apt-get install xdotool)") }
-        let screen = try XvfbScreen.acquire()
-        var env = ProcessInfo.processInfo.environment
-        env["DISPLAY"] = screen.display
-        let title = "Ringside: modes"
-        let p = Process()
-        p.executableURL = ringsideExecutable()
-        p.arguments = ["run", "--guest", "modes", "--args", "follow=1", "--width", "640", "--height", "480", "--seconds", "5", "--stats"]
-            + (fixedMode ? ["--fixed-mode"] : [])
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        Thread.sleep(forTimeInterval: 2)
-        let resized = try runProgram(URL(fileURLWithPath: "/usr/bin/xdotool"), ["search", "--name", title, "windowsize", "%@", "800", "500"], environment: env)
-        XCTAssertEqual(resized.status, 0, resized.err)
+        let run = try WindowRun(["--guest", "modes", "--args", "follow=1", "--width", "640", "--height", "480", "--stats"]
+                                + (fixedMode ? ["--fixed-mode"] : []), title: "Ringside: modes", seconds: 5)
+        try run.xdo(["windowsize", run.id, "800", "500"])
         Thread.sleep(forTimeInterval: 1.5)
-        let geometry = try runProgram(URL(fileURLWithPath: "/usr/bin/xdotool"), ["search", "--name", title, "getwindowgeometry"], environment: env)
-        p.waitUntilExit()
-        let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(p.terminationStatus, 0, log)
+        let geometry = try run.xdo(["getwindowgeometry", run.id])
+        XCTAssertEqual(run.exitStatus(timeout: 30), 0, run.log())
+        let log = run.log()
         XCTAssertFalse(log.contains("running headless"), "a window was opened: \(log)")
-        return (log, geometry.out)
+        return (log, geometry)
     }
 
     func testAResizedWindowMakesAFollowingGuestSetThatMode() throws {
