@@ -14,14 +14,8 @@ import Tracking
 /// Runs in turns like `LockstepProbe`: between turns the machine is paused.
 final class FreeRunProbe: @unchecked Sendable {
     let cell: BenchCell
-    private(set) var session: TrackingSession!
-    /// Display sinks that read every sync's damage and draw nothing (`BenchCell.sinks`).
-    private var sinks: [DisplaySink] = []
-    /// Time of the oldest doorbell no refresh has started after yet (ns, 0 = none). A doorbell
-    /// stores its time only into an empty slot; each refresh empties the slot just before it
-    /// harvests, so every frame behind that doorbell is in that refresh's harvest.
-    private let pendingDoorbell = Atomic<UInt64>(0)
-    private let measuring = Atomic<Bool>(false)
+    /// The machine, its null sinks and the measured frames (`ProbeMachine`).
+    private var guest: ProbeMachine!
     private let stopRefresher = Atomic<Bool>(false)
     private let refresherDone = DispatchSemaphore(value: 0)
     private var latencies = LatencyHistogram()
@@ -33,15 +27,10 @@ final class FreeRunProbe: @unchecked Sendable {
     private var measuredRefreshes = 0
     /// Refresh period in ns; 0 = back to back.
     private let period: UInt64
-    /// Set by the refresh's body, under the session lock, right after the copy.
-    private var copyEnd: UInt64 = 0
-    private var stampCopyEnd: ((DisplayTracker, DirtyTileBitmap) -> Void)!
     private let migrationRoundEvery: Int
     private var refreshes = 0
-    private var started = false
-    private var measuredFrames = 0
-    private var measuredNanos: UInt64 = 0
-    private(set) var failure: String?
+    /// Why the phase failed (a refresh's error, or how the machine ended), or nil.
+    var failure: String? { guest?.failure }
 
     init(cell: BenchCell, migrationRoundEvery: Int, refreshHz: Double) {
         self.cell = cell
@@ -49,66 +38,33 @@ final class FreeRunProbe: @unchecked Sendable {
         period = refreshHz > 0 ? UInt64(1e9 / refreshHz) : 0
     }
 
-    func boot(system: KVMSystem, config base: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
-        var config = base
-        config.lockstep = false
-        config.guestHz = 0
-        config.frameLimit = nil
-        var events = MachineEvents()
-        events.frameDone = { [weak self] _, _ in
-            guard let self else { return }
-            let now = DispatchTime.now().uptimeNanoseconds
-            _ = self.pendingDoorbell.compareExchange(expected: 0, desired: now, ordering: .acquiringAndReleasing)
-        }
-        session = try TrackingSession(system: system, config: config, plan: plan, tile: tile.size,
-                                      migration: cell.migration, events: events)
-        sinks = (0..<cell.sinks).map { session.makeDisplaySink(name: "null sink \($0)") }
-        stampCopyEnd = { [unowned self] _, _ in self.copyEnd = DispatchTime.now().uptimeNanoseconds }
+    func boot(system: KVMSystem, config: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
+        guest = try ProbeMachine(system: system, config: config, guestHz: 0, cell: cell, plan: plan, tile: tile)
     }
 
     /// Runs the guest and the refresh loop for `warmup` unmeasured then `seconds` measured
     /// seconds, then pauses the guest. False if the machine ended or `abandon` returned true.
     func runTurn(seconds: Double, warmup: Double, abandon: () -> Bool) -> Bool {
         guard failure == nil else { return false }
-        let m = session.machine
         // A doorbell left from before the pause would count the pause (other modes' turns) as latency.
-        pendingDoorbell.store(0, ordering: .releasing)
-        if started { m.resume() } else { started = true; m.start() }
+        guest.clearDoorbell()
+        guest.startOrResume()
         startRefresher()
         defer {
             stopRefresher.store(true, ordering: .releasing)
             refresherDone.wait()
-            m.pause()
+            guest.session.machine.pause()
         }
-        if warmup > 0 && !sleep(warmup, abandon) { return false }
-        let f0 = frames()
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        measuring.store(true, ordering: .releasing)
-        let completed = sleep(seconds, abandon)
-        measuring.store(false, ordering: .releasing)
-        let f1 = frames()
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        guard completed else { return false }
-        if m.isFinished {
-            failure = failure ?? describe(m.wait())
-            return false
-        }
-        measuredFrames += f1 - f0
-        measuredNanos += t1 - t0
-        return failure == nil
+        return guest.measure(seconds: seconds, warmup: warmup, abandon: abandon) && failure == nil
     }
 
-    func finish() {
-        guard let session else { return }
-        session.machine.stop()
-        if started { session.machine.wait() }
-    }
+    func finish() { guest?.finish() }
 
     /// Latency and the guest's frame rate into `record`; the refresher's counts into `notes`,
     /// and a finding when the guest made no frame (the refresher starved it) or no latency.
     func fill(_ record: inout BenchRecord, notes: inout [String]) {
-        let seconds = Double(measuredNanos) / 1e9
-        if measuredNanos > 0 { record.freeRunGuestFPS = Double(measuredFrames) / Double(max(1, cell.cpus)) / seconds }
+        let seconds = Double(guest.measuredNanos) / 1e9
+        record.freeRunGuestFPS = guest.guestFPS(cpus: cell.cpus)
         if measuredRefreshes > 0 {
             let rate = period == 0 ? "back to back" : String(format: "%.0f Hz", 1e9 / Double(period))
             var line = "free-run: \(measuredRefreshes) refreshes (\(rate)), \(idleRefreshes) found nothing"
@@ -118,7 +74,7 @@ final class FreeRunProbe: @unchecked Sendable {
             }
             notes.append(line + String(format: "; longest %.0f us", Double(longestRefresh) / 1000))
         }
-        if let finding = Self.finding(frames: measuredFrames, seconds: seconds, latencySamples: latencies.total,
+        if let finding = Self.finding(frames: guest.measuredFrames, seconds: seconds, latencySamples: latencies.total,
                                       busySyncs: measuredRefreshes - idleRefreshes) { notes.append(finding) }
         record.latencyP50Micros = latencies.percentile(0.5).map { $0 / 1000 }
         record.latencyP99Micros = latencies.percentile(0.99).map { $0 / 1000 }
@@ -135,24 +91,6 @@ final class FreeRunProbe: @unchecked Sendable {
             return "FINDING free-run: the guest made no frame in \(formatSeconds(seconds))\(writing): the back-to-back refresher starved it, so there is no latency (free_run_guest_fps 0)"
         }
         return "FINDING free-run: the guest made \(frames) frames but no sync started after a doorbell in the measured time, so there is no latency"
-    }
-
-    /// Frames completed, summed over vCPUs.
-    private func frames() -> Int {
-        let m = session.machine
-        return m.frameCounts.reduce(0, +)
-    }
-
-    /// Sleeps in short slices; false if `abandon` said so or the machine ended.
-    private func sleep(_ seconds: Double, _ abandon: () -> Bool) -> Bool {
-        let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-        while true {
-            let now = DispatchTime.now().uptimeNanoseconds
-            if now >= end { return true }
-            if abandon() { return false }
-            if session.machine.isFinished { failure = failure ?? describe(session.machine.wait()); return false }
-            usleep(UInt32(min(end - now, 20_000_000) / 1000))
-        }
     }
 
     private func startRefresher() {
@@ -175,25 +113,23 @@ final class FreeRunProbe: @unchecked Sendable {
                 if next > now { usleep(UInt32((next - now) / 1000)) } else { next = now }
             }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let doorbell = pendingDoorbell.exchange(0, ordering: .acquiringAndReleasing)
-            var tiles = 0
+            let doorbell: UInt64, tiles: Int
             do {
-                tiles = try session.sync(stampCopyEnd)
+                (doorbell, tiles) = try guest.sync()
             } catch {
-                failure = "\(error)"
-                session.machine.stop()
+                guest.failure = "\(error)"
+                guest.session.machine.stop()
                 return
             }
-            for sink in sinks { session.read(sink) { _, _ in } } // null sinks
-            if measuring.load(ordering: .relaxed) {
+            if guest.measuring.load(ordering: .relaxed) {
                 let took = DispatchTime.now().uptimeNanoseconds - t0
                 longestRefresh = max(longestRefresh, took)
                 measuredRefreshes += 1
                 if tiles > 0 { refreshTimes.record(took) } else { idleRefreshes += 1 }
-                if doorbell != 0 && copyEnd > doorbell { latencies.record(copyEnd - doorbell) }
+                if doorbell != 0 && guest.copyEnd > doorbell { latencies.record(guest.copyEnd - doorbell) }
             }
             refreshes += 1
-            if cell.migration && refreshes % migrationRoundEvery == 0 { _ = session.endMigrationRound() }
+            if cell.migration && refreshes % migrationRoundEvery == 0 { _ = guest.session.endMigrationRound() }
         }
     }
 }

@@ -18,15 +18,10 @@ import Tracking
 final class PacedProbe: @unchecked Sendable {
     let cell: BenchCell
     let rates: BenchRatePair
-    private(set) var session: TrackingSession!
-    /// Display sinks that read every sync's damage and draw nothing (`BenchCell.sinks`).
-    private var sinks: [DisplaySink] = []
+    /// The machine, its null sinks and the measured frames (`ProbeMachine`).
+    private var guest: ProbeMachine!
     /// The running turn's loop; doorbells poke it. Nil between turns.
     private let loop = Mutex<SyncLoop?>(nil)
-    /// Time of the oldest doorbell no sync has started after yet (ns, 0 = none), as in
-    /// `FreeRunProbe` and `TrackingSession.noteDoorbell()`.
-    private let pendingDoorbell = Atomic<UInt64>(0)
-    private let measuring = Atomic<Bool>(false)
     private let migrationRoundEvery: Int
     // Written on the loop's thread only while a turn runs; read after it stopped.
     private var latencies = LatencyHistogram()
@@ -42,17 +37,12 @@ final class PacedProbe: @unchecked Sendable {
     /// per period up to 1.25 and spends one per sync; the replay is exact up to clock reads).
     private var bucketTokens = 0.0
     private var lastSyncStart: UInt64 = 0
-    private var copyEnd: UInt64 = 0
-    private var stampCopyEnd: ((DisplayTracker, DirtyTileBitmap) -> Void)!
     private var syncs = 0
     private let syncFailure = Mutex<String?>(nil)
-    // Main thread only.
-    private var started = false
-    private var measuredFrames = 0
-    private var measuredNanos: UInt64 = 0
-    /// The session's phase timers over the measured syncs.
+    /// The session's phase timers over the measured syncs (main thread only).
     private var measuredStats = TrackingStats()
-    private(set) var failure: String?
+    /// Why the phase failed (a sync's error, or how the machine ended), or nil.
+    var failure: String? { guest?.failure }
 
     init(cell: BenchCell, rates: BenchRatePair, migrationRoundEvery: Int) {
         self.cell = cell
@@ -64,23 +54,11 @@ final class PacedProbe: @unchecked Sendable {
     /// Syncs per second at most, as `ringside run --guest-hz G --refresh D` allows them.
     var syncRate: Double { SyncLoop.rate(display: Double(rates.displayHz), guestHz: Double(rates.guestHz)) }
 
-    func boot(system: KVMSystem, config base: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
-        var config = base
-        config.lockstep = false
-        config.guestHz = Double(rates.guestHz)
-        config.frameLimit = nil
-        var events = MachineEvents()
-        events.frameDone = { [weak self] _, _ in
-            guard let self else { return }
-            // As ringside run: note the doorbell, then poke the loop.
-            let now = DispatchTime.now().uptimeNanoseconds
-            _ = self.pendingDoorbell.compareExchange(expected: 0, desired: now, ordering: .acquiringAndReleasing)
-            self.loop.withLock { $0 }?.poke()
+    func boot(system: KVMSystem, config: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
+        // As ringside run: the doorbell is noted, then the loop poked.
+        guest = try ProbeMachine(system: system, config: config, guestHz: Double(rates.guestHz), cell: cell, plan: plan, tile: tile) { [weak self] in
+            self?.loop.withLock { $0 }?.poke()
         }
-        session = try TrackingSession(system: system, config: config, plan: plan, tile: tile.size,
-                                      migration: cell.migration, events: events)
-        sinks = (0..<cell.sinks).map { session.makeDisplaySink(name: "null sink \($0)") }
-        stampCopyEnd = { [unowned self] _, _ in self.copyEnd = DispatchTime.now().uptimeNanoseconds }
     }
 
     /// Runs the paced guest and its sync loop for `warmup` unmeasured then `seconds` measured
@@ -88,59 +66,39 @@ final class PacedProbe: @unchecked Sendable {
     /// `abandon` returned true.
     func runTurn(seconds: Double, warmup: Double, abandon: () -> Bool) -> Bool {
         guard failure == nil else { return false }
-        let m = session.machine
         // A doorbell left from before the pause would count the pause as latency.
-        pendingDoorbell.store(0, ordering: .releasing)
+        guest.clearDoorbell()
         lastSyncStart = 0 // a new loop starts with one token and spends it at once
         let l = SyncLoop(period: 1 / syncRate) { [unowned self] in syncOnce() }
         loop.withLock { $0 = l }
         l.start()
-        if started { m.resume() } else { started = true; m.start() }
+        guest.startOrResume()
         defer {
-            measuring.store(false, ordering: .releasing)
-            m.pause()
+            guest.measuring.store(false, ordering: .releasing)
+            guest.session.machine.pause()
             loop.withLock { $0 = nil }
             l.stop()
-            if let e = syncFailure.withLock({ $0 }) { failure = failure ?? e }
+            if let e = syncFailure.withLock({ $0 }) { guest.failure = guest.failure ?? e }
         }
-        if warmup > 0 && !sleep(warmup, abandon) { return false }
-        _ = session.takeIntervalStats()
-        let f0 = frames()
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        measuring.store(true, ordering: .releasing)
-        let completed = sleep(seconds, abandon)
-        measuring.store(false, ordering: .releasing)
-        let f1 = frames()
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        add(session.takeIntervalStats())
-        guard completed else { return false }
-        if m.isFinished {
-            failure = failure ?? describe(m.wait())
-            return false
+        let completed = guest.measure(seconds: seconds, warmup: warmup, abandon: abandon) { opening in
+            if opening { _ = guest.session.takeIntervalStats() } else { add(guest.session.takeIntervalStats()) }
         }
-        measuredFrames += f1 - f0
-        measuredNanos += t1 - t0
-        return syncFailure.withLock({ $0 }) == nil
+        return completed && syncFailure.withLock({ $0 }) == nil
     }
 
-    func finish() {
-        guard let session else { return }
-        session.machine.stop()
-        if started { session.machine.wait() }
-    }
+    func finish() { guest?.finish() }
 
     /// The loop's body: one sync as `ringside run` does it, then the null sinks read.
     private func syncOnce() {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let doorbell = pendingDoorbell.exchange(0, ordering: .acquiringAndReleasing)
+        let doorbell: UInt64
         do {
-            try session.sync(stampCopyEnd)
+            doorbell = try guest.sync().doorbell
         } catch {
             syncFailure.withLock { $0 = $0 ?? "\(error)" }
-            session.machine.stop()
+            guest.session.machine.stop()
             return
         }
-        for sink in sinks { session.read(sink) { _, _ in } }
         // When could the loop have had a token for this doorbell?
         let period = 1e9 / syncRate
         var tokenReady = t0
@@ -152,7 +110,8 @@ final class PacedProbe: @unchecked Sendable {
         }
         bucketTokens -= 1
         lastSyncStart = t0
-        if measuring.load(ordering: .acquiring) && doorbell != 0 && copyEnd > doorbell {
+        let copyEnd = guest.copyEnd
+        if guest.measuring.load(ordering: .acquiring) && doorbell != 0 && copyEnd > doorbell {
             let wake = t0 > doorbell ? t0 - doorbell : 0
             latencies.record(copyEnd - doorbell)
             wakeups.record(wake)
@@ -163,7 +122,7 @@ final class PacedProbe: @unchecked Sendable {
             }
         }
         syncs += 1
-        if cell.migration && syncs % migrationRoundEvery == 0 { _ = session.endMigrationRound() }
+        if cell.migration && syncs % migrationRoundEvery == 0 { _ = guest.session.endMigrationRound() }
     }
 
     private func add(_ s: TrackingStats) {
@@ -180,8 +139,9 @@ final class PacedProbe: @unchecked Sendable {
     /// This pair's result, and a note on where the time went.
     func result(notes: inout [String]) -> BenchPacedResult {
         var r = BenchPacedResult(rates: rates, samples: Int(latencies.total))
+        let (measuredFrames, measuredNanos) = (guest.measuredFrames, guest.measuredNanos)
         let seconds = Double(measuredNanos) / 1e9
-        if measuredNanos > 0 { r.guestFPS = Double(measuredFrames) / Double(max(1, cell.cpus)) / seconds }
+        r.guestFPS = guest.guestFPS(cpus: cell.cpus)
         r.latencyP50Micros = latencies.percentile(0.5).map { $0 / 1000 }
         r.latencyP99Micros = latencies.percentile(0.99).map { $0 / 1000 }
         let st = measuredStats
@@ -209,20 +169,5 @@ final class PacedProbe: @unchecked Sendable {
             notes.append("FINDING paced \(rates): the guest made no frame in \(formatSeconds(seconds)), so there is no latency")
         }
         return r
-    }
-
-    /// Frames completed, summed over vCPUs.
-    private func frames() -> Int { session.machine.frameCounts.reduce(0, +) }
-
-    /// Sleeps in short slices; false if `abandon` said so or the machine ended.
-    private func sleep(_ seconds: Double, _ abandon: () -> Bool) -> Bool {
-        let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-        while true {
-            let now = DispatchTime.now().uptimeNanoseconds
-            if now >= end { return true }
-            if abandon() { return false }
-            if session.machine.isFinished { failure = failure ?? describe(session.machine.wait()); return false }
-            usleep(UInt32(min(end - now, 20_000_000) / 1000))
-        }
     }
 }

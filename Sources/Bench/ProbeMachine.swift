@@ -1,0 +1,118 @@
+import Dispatch
+import Display
+import Foundation
+import KVM
+import Machine
+import Synchronization
+import Tracking
+
+/// What the timed probes (`FreeRunProbe`, `PacedProbe`) share: the cell's tracked machine,
+/// booted without lockstep or frame limit and with the cell's null sinks; the oldest unshown
+/// doorbell and the end of the last copy, for write-to-present latency; turns that start or
+/// resume the guest and add up the frames it completes over their measured seconds.
+final class ProbeMachine: @unchecked Sendable {
+    private(set) var session: TrackingSession!
+    /// Display sinks that read every sync's damage and draw nothing (`BenchCell.sinks`).
+    private var sinks: [DisplaySink] = []
+    /// Time of the oldest doorbell no sync has started after yet (ns, 0 = none). A doorbell
+    /// stores its time only into an empty slot; each sync empties the slot just before it
+    /// harvests, so every frame behind that doorbell is in that sync's harvest.
+    private let pendingDoorbell = Atomic<UInt64>(0)
+    /// Whether the turn is in its measured seconds.
+    let measuring = Atomic<Bool>(false)
+    /// Set by the sync's body, under the session lock, right after the copy.
+    private(set) var copyEnd: UInt64 = 0
+    private var stampCopyEnd: ((DisplayTracker, DirtyTileBitmap) -> Void)!
+    private var started = false
+    private(set) var measuredFrames = 0
+    private(set) var measuredNanos: UInt64 = 0
+    /// Why the machine ended during a turn (first cause wins), or nil.
+    var failure: String?
+
+    /// Boots `base` for `cell` at `guestHz` (0 = free-running); `doorbell` runs on the vCPU
+    /// thread after each frame's doorbell time is noted.
+    init(system: KVMSystem, config base: MachineConfig, guestHz: Double, cell: BenchCell, plan: TrackingPlan, tile: TileSizeSpec,
+         doorbell: @escaping @Sendable () -> Void = {}) throws(TrackingError) {
+        var config = base
+        config.lockstep = false
+        config.guestHz = guestHz
+        config.frameLimit = nil
+        var events = MachineEvents()
+        events.frameDone = { [weak self] _, _ in
+            guard let self else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            _ = self.pendingDoorbell.compareExchange(expected: 0, desired: now, ordering: .acquiringAndReleasing)
+            doorbell()
+        }
+        session = try TrackingSession(system: system, config: config, plan: plan, tile: tile.size,
+                                      migration: cell.migration, events: events)
+        sinks = (0..<cell.sinks).map { session.makeDisplaySink(name: "null sink \($0)") }
+        stampCopyEnd = { [unowned self] _, _ in self.copyEnd = DispatchTime.now().uptimeNanoseconds }
+    }
+
+    /// Forgets a doorbell left from before a pause: it would count the pause as latency.
+    func clearDoorbell() { pendingDoorbell.store(0, ordering: .releasing) }
+
+    /// Starts the guest on the first turn, resumes it on the others.
+    func startOrResume() {
+        if started { session.machine.resume() } else { started = true; session.machine.start() }
+    }
+
+    /// One sync (harvest, fold, copy, stamping `copyEnd`) and the null sinks' reads. Returns
+    /// the oldest doorbell it shows (0 = none) and the tiles it repainted.
+    func sync() throws -> (doorbell: UInt64, tiles: Int) {
+        let doorbell = pendingDoorbell.exchange(0, ordering: .acquiringAndReleasing)
+        let tiles = try session.sync(stampCopyEnd)
+        for sink in sinks { session.read(sink) { _, _ in } }
+        return (doorbell, tiles)
+    }
+
+    /// `warmup` unmeasured seconds, then `seconds` measured with `measuring` set, whose frames
+    /// and time are added up; `window(true)` and `window(false)` run just before and just
+    /// after the measured seconds. False if `abandon` said so or the machine ended.
+    func measure(seconds: Double, warmup: Double, abandon: () -> Bool, window: (_ opening: Bool) -> Void = { _ in }) -> Bool {
+        if warmup > 0 && !sleep(warmup, abandon) { return false }
+        window(true)
+        let f0 = frames()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        measuring.store(true, ordering: .releasing)
+        let completed = sleep(seconds, abandon)
+        measuring.store(false, ordering: .releasing)
+        let f1 = frames()
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        window(false)
+        guard completed else { return false }
+        if session.machine.isFinished {
+            failure = failure ?? describe(session.machine.wait())
+            return false
+        }
+        measuredFrames += f1 - f0
+        measuredNanos += t1 - t0
+        return true
+    }
+
+    /// The guest's frames per second per vCPU over the measured seconds (nil before any).
+    func guestFPS(cpus: Int) -> Double? {
+        measuredNanos > 0 ? Double(measuredFrames) / Double(max(1, cpus)) / (Double(measuredNanos) / 1e9) : nil
+    }
+
+    func finish() {
+        session.machine.stop()
+        if started { session.machine.wait() }
+    }
+
+    /// Frames completed, summed over vCPUs.
+    private func frames() -> Int { session.machine.frameCounts.reduce(0, +) }
+
+    /// Sleeps in short slices; false if `abandon` said so or the machine ended.
+    private func sleep(_ seconds: Double, _ abandon: () -> Bool) -> Bool {
+        let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        while true {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now >= end { return true }
+            if abandon() { return false }
+            if session.machine.isFinished { failure = failure ?? describe(session.machine.wait()); return false }
+            usleep(UInt32(min(end - now, 20_000_000) / 1000))
+        }
+    }
+}
