@@ -35,7 +35,7 @@ extension RunCommand {
                 lines.append("--show-split has no effect with \(noWindow) and no --png: it draws in the window or in the PNG files")
             }
         }
-        if refreshOption != nil && output.png != nil && (output.pngEvery != nil || output.pngOnChange) {
+        if common.refreshOption != nil && output.png != nil && (output.pngEvery != nil || output.pngOnChange) {
             let policy = output.pngEvery != nil ? "--png-every" : "--png-on-change"
             lines.append("--refresh has no effect with \(policy): each guest frame is harvested at its doorbell instead")
         }

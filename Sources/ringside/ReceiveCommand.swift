@@ -12,19 +12,7 @@ struct ReceiveCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Address to listen on: [ADDR]:PORT.", valueName: "addr:port"))
     var listen: String
     @OptionGroup var tracking: TrackingOptions
-    @Option(parsing: .unconditional, help: "Stop each vCPU after its N-th frame, counted from the guest's first (1...1000000000).",
-            transform: NumericOptions.int("--frames", NumericOptions.frames))
-    var frames: Int?
-    @Option(parsing: .unconditional, help: "Stop S seconds after the guest starts here (0.001...31536000).",
-            transform: NumericOptions.double("--seconds", NumericOptions.seconds, unit: " seconds"))
-    var seconds: Double?
-    @Flag(help: "Run without a window.")
-    var headless = false
-    @Option(name: .customLong("refresh"), parsing: .unconditional, help: ArgumentHelp("Display refreshes per second, 1...1000. (default: 60)", valueName: "hz"),
-            transform: NumericOptions.double("--refresh", NumericOptions.refresh, unit: " refreshes per second"))
-    var refreshOption: Double?
-    @Flag(help: "Print tracking statistics once a second and a summary at the end.")
-    var stats = false
+    @OptionGroup var common: CommonRunOptions
     @Option(parsing: .unconditional, help: "Seconds without a message from the source before giving up (1...3600; default 30).",
             transform: NumericOptions.double("--timeout", 1...3600, unit: " seconds"))
     var timeout: Double?
@@ -52,6 +40,5 @@ struct ReceiveCommand: ParsableCommand {
 }
 
 extension ReceiveCommand: RunSettings {
-    var refresh: Double { refreshOption ?? 60 }
     var migrationRoundsMS: Int? { nil }
 }

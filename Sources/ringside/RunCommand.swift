@@ -15,28 +15,11 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var machine: MachineOptions
     @OptionGroup var tracking: TrackingOptions
-
-    @Option(parsing: .unconditional, help: "Stop each vCPU after its N-th frame (1...1000000000; the picture is then exactly frame N).",
-            transform: NumericOptions.int("--frames", NumericOptions.frames))
-    var frames: Int?
-    @Option(parsing: .unconditional, help: "Stop after S seconds (0.001...31536000, one year).",
-            transform: NumericOptions.double("--seconds", NumericOptions.seconds, unit: " seconds"))
-    var seconds: Double?
-    @Flag(help: "Run without a window.")
-    var headless = false
-    @Option(name: .customLong("refresh"), parsing: .unconditional,
-            help: ArgumentHelp("Display refreshes (harvest + repaint) per second, 1...1000. (default: 60)", valueName: "hz"),
-            transform: NumericOptions.double("--refresh", NumericOptions.refresh, unit: " refreshes per second"))
-    var refreshOption: Double?
-    @Flag(help: "Print tracking statistics once a second and a summary at the end.")
-    var stats = false
+    @OptionGroup var common: CommonRunOptions
     @Option(name: .customLong("migration-rounds"), parsing: .unconditional,
             help: "Subscribe a migration list and end a round every MS milliseconds (1...3600000), printing its pages.",
             transform: NumericOptions.int("--migration-rounds", NumericOptions.migrationRoundsMS, unit: " milliseconds"))
     var migrationRoundsMS: Int?
-
-    /// Display refreshes per second (`--refresh`, default 60).
-    var refresh: Double { refreshOption ?? 60 }
 
     @OptionGroup var output: OutputOptions
     @OptionGroup var migrate: MigrateOptions
@@ -58,16 +41,20 @@ extension RunCommand: RunSettings {}
 /// What `ringside run` and `ringside receive` share once a machine exists.
 protocol RunSettings {
     var tracking: TrackingOptions { get }
+    var common: CommonRunOptions { get }
     var output: OutputOptions { get }
-    var frames: Int? { get }
-    var seconds: Double? { get }
-    var headless: Bool { get }
-    var refresh: Double { get }
-    var stats: Bool { get }
     var migrationRoundsMS: Int? { get }
     var migrate: MigrateOptions { get }
     var input: InputOptions { get }
     var vnc: VNCOptions { get }
+}
+
+extension RunSettings {
+    var frames: Int? { common.frames }
+    var seconds: Double? { common.seconds }
+    var headless: Bool { common.headless }
+    var refresh: Double { common.refresh }
+    var stats: Bool { common.stats }
 }
 
 struct MachineOptions: ParsableArguments {
