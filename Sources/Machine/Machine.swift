@@ -139,7 +139,7 @@ public final class Machine: @unchecked Sendable {
     }
 
     private func setFrameCounts(_ counts: [Int]) {
-        for (r, frames) in zip(runners, counts) { r.frames = frames }
+        for (r, frames) in zip(runners, counts) { r.frames = frames; r.arrived = frames }
         // With lockstep a vCPU ahead of the slowest was held at its doorbell, having
         // arrived: it starts held there again (see `runLoop`).
         lockstepReleased = counts.min() ?? 0
@@ -376,16 +376,18 @@ public final class Machine: @unchecked Sendable {
         state.unlock()
     }
 
-    /// Lockstep: wait until every vCPU has rung doorbell `frame`; the last to arrive runs
-    /// `allFramesDone` while the others wait (they count as parked: out of guest mode).
+    /// Lockstep: wait until every vCPU has rung doorbell `frame` and done its VMM work there
+    /// (called after it); the last to arrive runs `allFramesDone` while the others wait (they
+    /// count as parked: out of guest mode), so nothing writes guest memory meanwhile.
     private func meetAtDoorbell(_ r: VCPURunner, frame: Int) {
         state.lock()
+        r.arrived = frame
         // Frame `frame` is done when every vCPU has completed it. Compare counters under the
         // lock, and claim the release so that two vCPUs ringing at the same moment do not both
         // run `allFramesDone`. A vCPU restored ahead of the others (a migration from a run
         // without lockstep) waits at its doorbell until they catch up; their catch-up frames
         // are released without `allFramesDone`.
-        let everyone = runners.reduce(Int.max) { min($0, $1.frames) }
+        let everyone = runners.reduce(Int.max) { min($0, $1.arrived) }
         if everyone >= frame && lockstepClaimed < frame {
             lockstepClaimed = frame
             if frame >= lockstepCatchUp {

@@ -14,6 +14,10 @@ final class VCPURunner: @unchecked Sendable {
     /// A state operation for the thread to run while parked.
     var operation: (() -> Void)?
     var frames = 0
+    /// Lockstep: the last doorbell at which this vCPU has done its VMM work (counters page,
+    /// `frameDone`, input) and waits. `frames` counts a doorbell before that work, so the meet
+    /// counts this instead: `allFramesDone` must not run beside another vCPU's VMM writes.
+    var arrived = 0
     var console = DebugConsole()
     init(vcpu: VCPU) { self.vcpu = vcpu }
 }

@@ -1,0 +1,55 @@
+import Foundation
+import KVM
+import Machine
+import TestSupport
+import XCTest
+
+/// Lockstep's promise (`MachineEvents.allFramesDone`): it runs for frame f once every vCPU has
+/// finished its doorbell of frame f, the VMM's part included (counters page published,
+/// `frameDone` returned, input delivered), so what it reads is memory nothing else writes.
+final class LockstepMeetTests: XCTestCase {
+    /// vCPU 1's doorbell work is slow (its `frameDone` sleeps): a vCPU 0 ringing meanwhile
+    /// must wait for it rather than take vCPU 1's raised frame count as its arrival. Before
+    /// the meet counted arrivals, vCPU 0 ran `allFramesDone` beside vCPU 1's counters-page
+    /// write, which a migration mirror checked there saw as a page changed but not listed.
+    func testAllFramesDoneWaitsForEveryVCPUsDoorbellWork() throws {
+        let system = try requireKVM()
+        if try HostCapabilities(system: system).usableVCPUs < 2 { throw XCTSkip("host allows fewer than 2 vCPUs") }
+        let frames = 40
+        var config = try testConfig("pattern", cpus: 2, frames: frames)
+        config.lockstep = true
+        let log = DoorbellLog()
+        var events = MachineEvents()
+        events.frameDone = { cpu, frame in
+            if cpu == 1 { usleep(3_000) }
+            log.finished(cpu: cpu, frame: frame)
+        }
+        events.allFramesDone = { frame in log.allDone(frame: frame) }
+        let m = try Machine(system: system, config: config, events: events)
+        m.start()
+        guard let outcome = m.wait(seconds: 60), case .framesCompleted = outcome else {
+            m.stop(); m.wait()
+            return XCTFail("pattern did not reach frame \(frames)")
+        }
+        XCTAssertEqual(log.problems, [], "allFramesDone(f) ran while a vCPU was still in its doorbell of frame f")
+        XCTAssertEqual(log.released, Array(1...frames), "allFramesDone ran once per frame, in order")
+    }
+}
+
+private final class DoorbellLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = [0, 0]
+    private var _problems: [String] = []
+    private var _released: [Int] = []
+
+    func finished(cpu: Int, frame: Int) { lock.lock(); done[cpu] = frame; lock.unlock() }
+
+    func allDone(frame: Int) {
+        lock.lock(); defer { lock.unlock() }
+        _released.append(frame)
+        if done != [frame, frame] { _problems.append("frame \(frame): frameDone had returned for frames \(done)") }
+    }
+
+    var problems: [String] { lock.lock(); defer { lock.unlock() }; return _problems }
+    var released: [Int] { lock.lock(); defer { lock.unlock() }; return _released }
+}
