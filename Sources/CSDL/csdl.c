@@ -172,8 +172,8 @@ int csdl_wait_event(csdl_event *out, int timeout_ms) {
             return 1;
         case SDL_KEYDOWN:
         case SDL_KEYUP:
-            if (e.key.repeat) break;
             out->kind = CSDL_EVENT_KEY;
+            out->autorepeat = e.key.repeat != 0;
             out->key = key_of(e.key.keysym.sym);
             out->evdev = csdl_evdev_code(e.key.keysym.scancode);
             out->down = e.type == SDL_KEYDOWN;

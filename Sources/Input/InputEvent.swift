@@ -16,6 +16,9 @@ public enum PointerButton: UInt16, Sendable, CaseIterable {
 /// virtio-input and QEMU use); the pointer is absolute, in framebuffer pixels (a tablet).
 public enum InputEvent: Equatable, Sendable {
     case key(code: UInt16, down: Bool)
+    /// A held key's auto-repeat (evdev value 2), at the host desktop's rate: the guest types
+    /// it again as if pressed. Only between the key's down and its up.
+    case keyRepeat(code: UInt16)
     case pointer(x: Int32, y: Int32)
     case button(PointerButton, down: Bool)
     /// Wheel clicks: vertical > 0 is away from the user (up), horizontal > 0 is right.

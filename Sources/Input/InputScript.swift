@@ -8,6 +8,7 @@ import Glibc
 /// Plain text, one event per line, fields separated by spaces or tabs:
 ///
 ///     120 key down KEY_A          # evdev key names as in linux/input-event-codes.h, or a code
+///     121 key repeat KEY_A        # a held key's auto-repeat (as --log-input prints a window's)
 ///     121 key up KEY_A
 ///     130 pointer 400 300         # absolute framebuffer position, x 0...7679, y 0...4319
 ///     131 button down left        # left, right or middle
@@ -129,6 +130,7 @@ public struct InputScript: Equatable, Sendable {
             throw LineError("expected an action after the frame number: \(actions)")
         case "key":
             try expect(fields, 2, "key down|up NAME, e.g. 'key down KEY_A'")
+            if fields[0] == "repeat" { return (frame, [.keyRepeat(code: try keyCode(fields[1]))]) }
             return (frame, [.key(code: try keyCode(fields[1]), down: try direction(fields[0], "key"))])
         case "pointer":
             try expect(fields, 2, "pointer X Y, e.g. 'pointer 400 300'")
@@ -280,6 +282,7 @@ extension InputEvent {
     public var scriptText: String {
         switch self {
         case .key(let code, let down): "key \(down ? "down" : "up") \(EvdevKey.name(of: code) ?? String(code))"
+        case .keyRepeat(let code): "key repeat \(EvdevKey.name(of: code) ?? String(code))"
         case .pointer(let x, let y): "pointer \(x) \(y)"
         case .button(let b, let down): "button \(down ? "down" : "up") \(b.name)"
         case .wheel(let v, let h): h == 0 ? "wheel \(v)" : "wheel \(v) \(h)"

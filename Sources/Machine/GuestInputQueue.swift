@@ -166,6 +166,7 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
     public static func abiFields(_ event: InputEvent) -> (type: UInt16, code: UInt16, value: Int32, x: Int32, y: Int32) {
         switch event {
         case .key(let code, let down): (UInt16(RS_INPUT_KEY), code, down ? 1 : 0, 0, 0)
+        case .keyRepeat(let code): (UInt16(RS_INPUT_KEY), code, 2, 0, 0)
         case .pointer(let x, let y): (UInt16(RS_INPUT_POINTER), 0, 0, x, y)
         case .button(let b, let down): (UInt16(RS_INPUT_BUTTON), b.rawValue, down ? 1 : 0, 0, 0)
         case .wheel(let v, let h): (UInt16(RS_INPUT_WHEEL), 0, v, h, 0)
@@ -177,7 +178,7 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
     /// a migration stream are not trusted).
     public static func event(type: UInt16, code: UInt16, value: Int32, x: Int32, y: Int32) -> InputEvent? {
         switch UInt32(type) {
-        case RS_INPUT_KEY: return value == 0 || value == 1 ? .key(code: code, down: value == 1) : nil
+        case RS_INPUT_KEY: return value == 2 ? .keyRepeat(code: code) : value == 0 || value == 1 ? .key(code: code, down: value == 1) : nil
         case RS_INPUT_POINTER: return .pointer(x: x, y: y)
         case RS_INPUT_BUTTON:
             guard let b = PointerButton(rawValue: code), value == 0 || value == 1 else { return nil }

@@ -358,6 +358,9 @@ public final class DesktopWindow {
                 commands.append(.quit)
             case Int32(CSDL_EVENT_RESIZED), Int32(CSDL_EVENT_EXPOSED):
                 needsFull = true
+            case Int32(CSDL_EVENT_KEY) where event.autorepeat != 0:
+                // Never a shortcut again: holding Ctrl+Alt+F must not toggle full screen on and off.
+                forwarder.keyRepeat(evdev: UInt16(truncatingIfNeeded: event.evdev))
             case Int32(CSDL_EVENT_KEY):
                 // A shortcut's key never reaches the guest (nor, then, does its release).
                 if event.down != 0 && event.ctrl_alt != 0, let command = shortcut(event.key) {

@@ -27,6 +27,13 @@ struct InputForwarder {
         }
     }
 
+    /// SDL's auto-repeat of a held key: forwarded only for a key the guest saw go down (not,
+    /// say, a window shortcut's key held down).
+    mutating func keyRepeat(evdev code: UInt16) {
+        guard let sink, keysDown.contains(code) else { return }
+        sink.push(.keyRepeat(code: code))
+    }
+
     /// The pointer is over guest pixel `point`, or off the guest's picture (nil).
     mutating func motion(to point: (x: Int32, y: Int32)?) {
         guard let point else { return }

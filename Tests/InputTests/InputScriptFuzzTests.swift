@@ -18,8 +18,9 @@ struct InputScriptFuzzTests {
     }
 
     static func randomEvent(_ rng: inout SplitMix) -> InputEvent {
-        switch rng.next() % 5 {
+        switch rng.next() % 6 {
         case 0: return .key(code: UInt16(rng.int(1...767)), down: rng.next() & 1 == 0)
+        case 5: return .keyRepeat(code: UInt16(rng.int(1...767)))
         case 1: return .pointer(x: Int32(rng.int(InputScript.pointerX)), y: Int32(rng.int(InputScript.pointerY)))
         case 2: return .button(PointerButton.allCases[rng.int(0...2)], down: rng.next() & 1 == 0)
         case 3: return .wheel(vertical: Int32(rng.int(InputScript.wheelClicks)), horizontal: Int32(rng.int(-3...3)))

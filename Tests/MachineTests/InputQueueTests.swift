@@ -40,12 +40,16 @@ final class InputQueueTests: XCTestCase {
         m.input.push(.button(.right, down: false))
         m.input.push(.wheel(vertical: -2, horizontal: 1))
         m.input.push(.displaySize(width: 1920, height: 1080))
-        XCTAssertEqual(word(m, 64), 5, "head published")
+        m.input.push(.keyRepeat(code: 30))
+        XCTAssertEqual(word(m, 64), 6, "head published")
         XCTAssertTrue(event(m, 0) == (1, 30, 1, 0, 0))
         XCTAssertTrue(event(m, 1) == (2, 0, 0, 400, 300))
         XCTAssertTrue(event(m, 2) == (3, 0x111, 0, 400, 300), "a button carries where the pointer is")
         XCTAssertTrue(event(m, 3) == (4, 0, -2, 1, 0))
         XCTAssertTrue(event(m, 4) == (5, 0, 0, 1920, 1080))
+        XCTAssertTrue(event(m, 5) == (1, 30, 2, 0, 0), "an auto-repeat is evdev value 2")
+        XCTAssertEqual(GuestInputQueue.event(type: 1, code: 30, value: 2, x: 0, y: 0), .keyRepeat(code: 30), "and reads back (a migration stream)")
+        XCTAssertNil(GuestInputQueue.event(type: 1, code: 30, value: 3, x: 0, y: 0))
     }
 
     func testAFullQueueKeepsEveryKeyInOrderAndCoalescesOnlyMotion() throws {

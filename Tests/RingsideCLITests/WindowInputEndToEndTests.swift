@@ -39,4 +39,24 @@ final class WindowInputEndToEndTests: XCTestCase {
         XCTAssertTrue(log.contains("input: \(11 + entered + released) events delivered to the guest's queue"), log)
         XCTAssertFalse(log.contains("running headless"), log)
     }
+
+    /// A key held in the window auto-repeats as the desktop repeats it (the X server's delay
+    /// and rate): the guest gets evdev value 2 events between the key's down and up.
+    func testAHeldKeyAutoRepeatsBetweenItsDownAndUp() throws {
+        let run = try WindowRun(["--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200", "--log-input"],
+                                title: "Ringside: terminal")
+        try run.xdo(["keydown", "a"])
+        Thread.sleep(forTimeInterval: 1.5) // past X's repeat delay (660 ms by default), then 25 a second
+        try run.xdo(["keyup", "a"])
+        XCTAssertTrue(run.waitForLog(": key up KEY_A"), run.log())
+        XCTAssertEqual(try run.quit(), 0, run.log())
+        let keys = run.log().split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("input: frame "), line.hasSuffix(" KEY_A"), let colon = line.dropFirst(13).firstIndex(of: ":") else { return nil }
+            return String(line[line.index(colon, offsetBy: 2)...])
+        }
+        XCTAssertEqual(keys.first, "key down KEY_A", run.log())
+        XCTAssertEqual(keys.last, "key up KEY_A", run.log())
+        XCTAssertEqual(Set(keys.dropFirst().dropLast()), ["key repeat KEY_A"], "only repeats while held: \(run.log())")
+        XCTAssertGreaterThanOrEqual(keys.count - 2, 5, "the held key repeated: \(run.log())")
+    }
 }

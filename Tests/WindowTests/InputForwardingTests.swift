@@ -73,6 +73,27 @@ final class InputForwardingTests: XCTestCase {
         XCTAssertTrue(none.keysDown.isEmpty, "no sink: nothing is held for the guest")
     }
 
+    /// SDL's auto-repeats of a held key reach the guest as evdev value 2 (typed again), at the
+    /// desktop's rate; a repeat of a key the guest did not see go down (a shortcut's) or after
+    /// its release does not.
+    func testAHeldKeysAutoRepeatIsForwardedOnlyWhileTheGuestHoldsIt() {
+        let r = Recorder()
+        var f = InputForwarder(sink: r)
+        f.keyRepeat(evdev: 33) // the F of Ctrl+Alt+F: its down went to the window
+        f.key(evdev: 30, down: true)
+        f.keyRepeat(evdev: 30)
+        f.keyRepeat(evdev: 30)
+        f.key(evdev: 30, down: false)
+        f.keyRepeat(evdev: 30) // a late repeat after the release
+        f.key(evdev: 48, down: true)
+        f.releaseAll() // focus lost
+        f.keyRepeat(evdev: 48)
+        XCTAssertEqual(r.events, [
+            .key(code: 30, down: true), .keyRepeat(code: 30), .keyRepeat(code: 30), .key(code: 30, down: false),
+            .key(code: 48, down: true), .key(code: 48, down: false),
+        ])
+    }
+
     func testSDLScancodesMapToTheEvdevCodesOfTheSameKeys() {
         let pairs: [(String, String)] = [
             ("A", "KEY_A"), ("Z", "KEY_Z"), ("1", "KEY_1"), ("0", "KEY_0"), ("Return", "KEY_ENTER"), ("Escape", "KEY_ESC"),

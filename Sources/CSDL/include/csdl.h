@@ -66,9 +66,9 @@ int csdl_window_update_rects(csdl_window *w, const int32_t *rects, int count, ch
 enum {
     CSDL_EVENT_NONE = 0,
     CSDL_EVENT_QUIT = 1,       // the window was closed (or SDL_QUIT)
-    CSDL_EVENT_KEY = 2,        // a key went down or up (`down`; auto-repeats are dropped): `key` is one of
-                               // CSDL_KEY_*, `evdev` its Linux key code (0: no code), `ctrl_alt` 1 when
-                               // Ctrl and Alt were both held
+    CSDL_EVENT_KEY = 2,        // a key went down or up (`down`), or auto-repeats while held (`autorepeat` 1,
+                               // `down` 1): `key` is one of CSDL_KEY_*, `evdev` its Linux key code
+                               // (0: no code), `ctrl_alt` 1 when Ctrl and Alt were both held
     CSDL_EVENT_RESIZED = 3,    // the client area changed size to `width` x `height`
     CSDL_EVENT_EXPOSED = 4,    // part of the window must be repainted
     CSDL_EVENT_MOTION = 5,     // the pointer moved to (`x`, `y`), window pixels
@@ -87,6 +87,7 @@ typedef struct {
     int32_t width, height;
     int32_t evdev, down, ctrl_alt;
     int32_t button, x, y;
+    int32_t autorepeat;
 } csdl_event;
 // Waits up to `timeout_ms` (0: just polls) for one event; returns 1 and fills `out`, or 0.
 int csdl_wait_event(csdl_event *out, int timeout_ms);
