@@ -134,4 +134,52 @@ struct ShadowFramebufferTests {
         let difference = guest.withPointer { shadow.firstDifference(source: $0) }
         #expect(difference?.x == 7 && difference?.y == 20)
     }
+
+    @Test("a shadow of 2 MiB or more (huge-page storage) starts zeroed, and copyPages of random page sets stays exact")
+    func largeShadowCopyPagesIsExact() {
+        // 1920x1080 with 64 bytes of padding per row: 8.36 MB, 2041 pages, the last one partial.
+        let big = FramebufferGeometry(width: 1920, height: 1080, pitch: 1920 * 4 + 64)
+        let pageSize = 4096
+        let pageCount = (big.byteCount + pageSize - 1) / pageSize
+        let guest = FakeGuestFramebuffer(big)
+        let shadow = ShadowFramebuffer(geometry: big)
+        #if os(Linux)
+        #expect(shadow.hugePageAdvised)
+        #expect(!ShadowFramebuffer(geometry: geometry).hugePageAdvised) // small: heap memory
+        #endif
+        shadow.withUnsafeBytes { mine in #expect(!mine.contains { $0 != 0 }) }
+        // The reference: what the shadow must hold, byte for byte (padding included: a page
+        // copy takes the whole page, the pitch padding with it).
+        var expected = [UInt8](repeating: 0, count: big.byteCount)
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<6 {
+            // New guest content in random places, then a random set of pages copied: always
+            // the first and the partial last page in some rounds, runs of neighbours in others.
+            for _ in 0..<2000 {
+                guest.bytes[Int.random(in: 0..<big.byteCount, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            var bits = [UInt64](repeating: 0, count: (pageCount + 63) / 64)
+            var chosen = Set<Int>()
+            for _ in 0..<Int.random(in: 1...200, using: &rng) {
+                let start = Int.random(in: 0..<pageCount, using: &rng)
+                for p in start..<min(pageCount, start + Int.random(in: 1...70, using: &rng)) { chosen.insert(p) }
+            }
+            if round % 2 == 0 { chosen.insert(0); chosen.insert(pageCount - 1) }
+            for p in chosen { bits[p >> 6] |= 1 << UInt64(p & 63) }
+            let copied = guest.withPointer { src in bits.withUnsafeBufferPointer { shadow.copyPages($0, pageSize: pageSize, from: src) } }
+            var bytes = 0
+            for p in chosen {
+                let range = (p * pageSize)..<min((p + 1) * pageSize, big.byteCount)
+                expected.replaceSubrange(range, with: guest.bytes[range])
+                bytes += range.count
+            }
+            #expect(copied == bytes)
+            let same = shadow.withUnsafeBytes { mine in mine.elementsEqual(expected) }
+            #expect(same, "round \(round): the shadow differs from the pages copied")
+        }
+        // Every page copied: equal to the guest everywhere.
+        let all = [UInt64](repeating: ~0, count: (pageCount + 63) / 64)
+        _ = guest.withPointer { src in all.withUnsafeBufferPointer { shadow.copyPages($0, pageSize: pageSize, from: src) } }
+        #expect(shadow.withUnsafeBytes { $0.elementsEqual(guest.bytes) })
+    }
 }
