@@ -37,9 +37,10 @@ public enum DisplayMethod: String, Sendable {
 ///   guest is drawing). So the policy also counts the guest's frames in each method, in
 ///   windows of `rateWindowFrames` guest frames (or `maxWindowNanos`, for a guest that draws
 ///   almost nothing), timed by the intervals between syncs **without stalls**: an interval
-///   over `stallFactor` times the method's typical one (the process was descheduled, or the
-///   guest held elsewhere, e.g. the bench's other cells taking their turn) counts neither its
-///   time nor its frames, so a host stall cannot make a window look slow. While logged, once
+///   over `stallFactor` times the method's typical one and over 2 ms (the process was
+///   descheduled, or the guest held elsewhere, e.g. the bench's other cells taking their
+///   turn) counts neither its time nor its frames, so a host stall cannot make a window look
+///   slow. While logged, once
 ///   the time since the window began would have given `rateWindowFrames` frames at the
 ///   unlogged rate measured in the last `rateMemoryNanos`, a window with under
 ///   `slowerFraction` of them switches to unlogged at once, and no return is tried for a
@@ -70,8 +71,11 @@ public struct AdaptivePolicy: Sendable {
     /// after `maxExploreNanos`): a guest that draws almost nothing.
     public var maxWindowNanos = 250e6
     public var maxExploreNanos = 100e6
-    /// An interval between syncs over this many times the method's typical one is a stall.
+    /// An interval between syncs over this many times the method's typical one, and over
+    /// `minStallNanos`, is a stall (a refresher preempted for a few hundred microseconds on a
+    /// busy host is not: the guest may well have drawn in that time).
     public var stallFactor = 8.0
+    public var minStallNanos = 2e6
     public var rateMemoryNanos = 2e9
     public var minHoldOffNanos = 50e6
     public var maxHoldOffNanos = 4e9
@@ -159,7 +163,7 @@ public struct AdaptivePolicy: Sendable {
         var stalled = false
         if let intervalNanos, let guestFrames {
             let typical = method == .logged ? typicalLogged : typicalUnlogged
-            stalled = typical.map { intervalNanos > stallFactor * $0 } ?? false
+            stalled = intervalNanos > minStallNanos && typical.map { intervalNanos > stallFactor * $0 } ?? false
             // A stall nudges the typical interval up (a real change of pace is learned within
             // a few syncs), at most `stallFactor` times, so one long stall cannot hide the next.
             let next = typical.map { 0.8 * $0 + 0.2 * min(intervalNanos, stallFactor * $0) } ?? intervalNanos
