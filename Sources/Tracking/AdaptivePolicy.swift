@@ -36,7 +36,7 @@ public enum DisplayMethod: String, Sendable {
 ///   load a fault can cost far more (a refresher syncing back to back resets the pages the
 ///   guest is drawing). So the policy also counts the guest's frames in each method, in
 ///   windows of `rateWindowFrames` guest frames (or `maxWindowNanos`, for a guest that draws
-///   almost nothing), timed by the intervals between syncs **without stalls**: an interval
+///   almost nothing; logged, also `busyWindowSyncs` syncs), timed by the intervals between syncs **without stalls**: an interval
 ///   over `stallFactor` times the method's typical one and over 2 ms (the process was
 ///   descheduled, or the guest held elsewhere, e.g. the bench's other cells taking their
 ///   turn) counts neither its time nor its frames, so a host stall cannot make a window look
@@ -70,6 +70,9 @@ public struct AdaptivePolicy: Sendable {
     /// A window closes after this much stall-free time even with fewer frames (an exploration
     /// after `maxExploreNanos`): a guest that draws almost nothing.
     public var maxWindowNanos = 250e6
+    /// A logged window also closes after this many syncs (a refresher syncing back to back
+    /// over a starved guest: 96 syncs with under 6 frames are already 16 syncs a frame).
+    public var busyWindowSyncs = 96
     public var maxExploreNanos = 100e6
     /// An interval between syncs over this many times the method's typical one, and over
     /// `minStallNanos`, is a stall (a refresher preempted for a few hundred microseconds on a
@@ -179,7 +182,8 @@ public struct AdaptivePolicy: Sendable {
             let exploringNow = method == .full && exploring
             let frames = exploringNow ? exploreFrames : rateWindowFrames
             let longest = exploringNow ? maxExploreNanos : maxWindowNanos
-            if windowNanos > 0, windowFrames >= frames || windowNanos >= longest {
+            let busy = method == .logged && windowSyncs >= busyWindowSyncs
+            if windowNanos > 0, windowFrames >= frames || windowNanos >= longest || busy {
                 closed = (Double(windowFrames) * 1e9 / windowNanos, Double(windowSyncs) / Double(max(windowFrames, 1)))
                 if windowFrames == 0 { closed!.syncsPerFrame = .infinity }
             }

@@ -72,12 +72,12 @@ final class AdaptivePolicyTests: XCTestCase {
     func testExploringBeforeAnyLoggedPageStillReturnsToLogged() {
         var policy = AdaptivePolicy(fullCopyNanos: 250_000, faultNanos: Self.cheapFaults)
         // A refresher every 200 us that finds nothing, the guest one frame per 50 syncs: the
-        // window of 6 frames closes at 300 syncs with 50 syncs a frame, and exploration starts.
+        // window closes at 96 syncs (busy) with 96 syncs a frame, and exploration starts.
         var explored: Int?
         for n in 1...400 where explored == nil {
             if policy.observe(syncNanos: 5_000, tiles: 0, pages: 0, intervalNanos: 200_000, guestFrames: n % 50 == 0 ? 1 : 0) == .switchTo(.full) { explored = n }
         }
-        XCTAssertEqual(explored, 300)
+        XCTAssertEqual(explored, 96)
         var back: Int?
         for n in 1...200 where back == nil {
             // Unlogged syncs of a quiet screen, 16.7 ms apart, one frame each: 2 changed pages.
