@@ -50,6 +50,9 @@ final class LockstepProbe: @unchecked Sendable {
     private var resetMismatches = 0
     private var refreshes = 0
     private(set) var failure: String?
+    /// Auto: the session's method switches at the end of each turn (so the bench can show
+    /// where they happened: the cells take turns, and each turn resumes a held guest).
+    private var switchesAtTurnEnd: [Int] = []
 
     init(cell: BenchCell, frames: Int, warmup: Int, migrationRoundEvery: Int) {
         self.cell = cell
@@ -92,6 +95,7 @@ final class LockstepProbe: @unchecked Sendable {
                 return false
             }
         }
+        if cell.mode == .auto { switchesAtTurnEnd.append(session.totalStats.methodSwitches) }
         return failure == nil
     }
 
@@ -185,7 +189,9 @@ final class LockstepProbe: @unchecked Sendable {
         if cell.mode == .auto {
             let st = session.totalStats
             let fault = session.writeFaultNanos.map { String(format: "%.1f us", $0 / 1000) } ?? "?"
-            notes.append("auto: \(st.methodSwitches) switch\(st.methodSwitches == 1 ? "" : "es") of method in lockstep, ending \(st.method?.rawValue ?? "?") (write fault \(fault) a page)")
+            let perTurn = zip(switchesAtTurnEnd, [0] + switchesAtTurnEnd).map { String($0 - $1) }.joined(separator: ", ")
+            let counts = session.policyCounts.map { ", \($0.explorations) exploration\($0.explorations == 1 ? "" : "s"), \($0.stalls) stall\($0.stalls == 1 ? "" : "s") left out" } ?? ""
+            notes.append("auto: \(st.methodSwitches) switch\(st.methodSwitches == 1 ? "" : "es") of method in lockstep (per turn: \(perTurn)), ending \(st.method?.rawValue ?? "?") (write fault \(fault) a page\(counts))")
         }
     }
 

@@ -33,14 +33,30 @@ public enum DisplayMethod: String, Sendable {
 ///   the compare found changed (`pageScale`: a guest rewriting equal pixels). So a dense
 ///   phase costs one switch in and one out, without flapping.
 /// - **The guest's frame rate, measured**: the fault cost is probed on an idle host; under
-///   load a fault can cost far more. So the policy also counts the guest's frames over windows
-///   of `rateWindowNanos` in each method. A logged window whose rate is under `slowerFraction`
-///   of the unlogged rate measured in the last `rateMemoryNanos` switches to unlogged at once,
-///   and no return is tried for a hold-off that doubles each time (50 ms up to 4 s) until a
-///   logged window keeps up. To have an unlogged rate to compare with, a logged policy fed
-///   frame counts spends one window unlogged at its first complete window and again whenever
-///   its unlogged rate is older than `exploreEveryNanos` (10 s: about 0.25% of the time).
-///   A paced guest draws the same frames either way: only its cost decides.
+///   load a fault can cost far more (a refresher syncing back to back resets the pages the
+///   guest is drawing). So the policy also counts the guest's frames in each method, in
+///   windows of `rateWindowFrames` guest frames (or `maxWindowNanos`, for a guest that draws
+///   almost nothing; logged, also `busyWindowSyncs` syncs), timed by the intervals between syncs **without stalls**: an interval
+///   over `stallFactor` times the method's typical one and over 2 ms (the process was
+///   descheduled, or the guest held elsewhere, e.g. the bench's other cells taking their
+///   turn) counts neither its time nor its frames, so a host stall cannot make a window look
+///   slow. While logged, once
+///   the time since the window began would have given `rateWindowFrames` frames at the
+///   unlogged rate measured in the last `rateMemoryNanos`, a window with under
+///   `slowerFraction` of them switches to unlogged at once, and no return is tried for a
+///   hold-off that doubles each time (50 ms up to 4 s) until a logged window keeps up.
+/// - **Exploring only where it can matter**: to have an unlogged rate to compare with, a
+///   logged policy spends one short window (`exploreFrames` frames) unlogged, but only when
+///   its logged window took at least `exploreSyncsPerFrame` syncs per guest frame: only then
+///   is a frame reset (and re-faulted) while it is drawn, which is how a refresher starves a
+///   guest beyond what the counted faults say. A guest in lockstep or paced to the display
+///   (one sync per frame, or fewer) pays exactly the faults the cost rule already weighs, so
+///   it is never explored. Exploration repeats when the unlogged rate is older than
+///   `exploreEveryNanos` (10 s of the policy's stall-free clock), and each exploration that
+///   finds logging keeping up doubles that, up to `maxExploreEveryNanos`.
+/// - **Host stalls do not count as logging's cost**: a logged sync counts as over budget only
+///   when its pages, at the averaged cost per page, also predict it over budget (a sync
+///   inflated by preemption with few pages is noise, not a dense screen).
 public struct AdaptivePolicy: Sendable {
     public var margin = 1.1
     public var streak = 3
@@ -48,17 +64,45 @@ public struct AdaptivePolicy: Sendable {
     public var returnStreak = 2
     public var maxReturnStreak = 32
     public var slowerFraction = 0.67
-    public var rateWindowNanos = 25e6
+    /// Guest frames a rate window counts (an exploration: `exploreFrames`).
+    public var rateWindowFrames = 6
+    public var exploreFrames = 4
+    /// A window closes after this much stall-free time even with fewer frames (an exploration
+    /// after `maxExploreNanos`): a guest that draws almost nothing.
+    public var maxWindowNanos = 250e6
+    /// A logged window also closes after this many syncs (a refresher syncing back to back
+    /// over a starved guest: 96 syncs with under 6 frames are already 16 syncs a frame).
+    public var busyWindowSyncs = 96
+    public var maxExploreNanos = 100e6
+    /// An interval between syncs over this many times the method's typical one, and over
+    /// `minStallNanos`, is a stall (a refresher preempted for a few hundred microseconds on a
+    /// busy host is not: the guest may well have drawn in that time).
+    public var stallFactor = 8.0
+    public var minStallNanos = 2e6
     public var rateMemoryNanos = 2e9
     public var minHoldOffNanos = 50e6
     public var maxHoldOffNanos = 4e9
+    /// A logged window with at least this many syncs per guest frame may be explored.
+    public var exploreSyncsPerFrame = 2.0
     public var exploreEveryNanos = 10e9
-    /// Unlogged to measure the guest's rate there: no return before a window completes.
-    private var exploring = false
-    /// The policy's clock: the sum of the intervals it was given (ns).
+    public var maxExploreEveryNanos = 160e9
+    /// Unlogged to measure the guest's rate there: no return before its window completes.
+    public private(set) var exploring = false
+    /// Explorations started so far.
+    public private(set) var explorations = 0
+    /// Intervals left out of the rate windows and the clock as stalls.
+    public private(set) var stalls = 0
+    /// The exploration just made has not yet been compared with a logged window.
+    private var explorationUnjudged = false
+    private var exploreEvery: Double
+    /// The policy's clock: the sum of the stall-free intervals it was given (ns).
     private var clock = 0.0
     private var windowNanos = 0.0
     private var windowFrames = 0
+    private var windowSyncs = 0
+    /// Typical interval between syncs in each method (ns), for telling stalls apart.
+    private var typicalLogged: Double?
+    private var typicalUnlogged: Double?
     /// The last complete unlogged window's guest frame rate, and when it ended.
     private var unloggedRate: (fps: Double, at: Double)?
     private var holdOff = 0.0
@@ -91,6 +135,7 @@ public struct AdaptivePolicy: Sendable {
         unloggedNanos = max(fullCopyNanos, 1)
         self.faultNanos = max(0, faultNanos)
         currentReturnStreak = returnStreak
+        exploreEvery = exploreEveryNanos
     }
 
     /// What to do after a sync: stay, or switch to `method`.
@@ -116,34 +161,66 @@ public struct AdaptivePolicy: Sendable {
     /// `guestFrames`: frames the guest completed (all vCPUs) since the previous sync.
     public mutating func observe(syncNanos: Double, tiles: Int, pages: Int = 0, intervalNanos: Double? = nil,
                                  guestFrames: Int? = nil, copiedAll: Bool = false) -> Decision {
-        var rate: Double?
+        // The rate window: stall-free intervals, their guest frames and syncs.
+        var closed: (fps: Double, syncsPerFrame: Double)?
+        var stalled = false
         if let intervalNanos, let guestFrames {
-            clock += intervalNanos
-            windowNanos += intervalNanos
-            windowFrames += guestFrames
-            if windowNanos >= rateWindowNanos {
-                rate = Double(windowFrames) * 1e9 / windowNanos
-                windowNanos = 0
-                windowFrames = 0
+            let typical = method == .logged ? typicalLogged : typicalUnlogged
+            stalled = intervalNanos > minStallNanos && typical.map { intervalNanos > stallFactor * $0 } ?? false
+            // A stall nudges the typical interval up (a real change of pace is learned within
+            // a few syncs), at most `stallFactor` times, so one long stall cannot hide the next.
+            let next = typical.map { 0.8 * $0 + 0.2 * min(intervalNanos, stallFactor * $0) } ?? intervalNanos
+            if method == .logged { typicalLogged = next } else { typicalUnlogged = next }
+            if stalled {
+                stalls += 1
+            } else {
+                clock += intervalNanos
+                windowNanos += intervalNanos
+                windowFrames += guestFrames
+                windowSyncs += 1
+            }
+            let exploringNow = method == .full && exploring
+            let frames = exploringNow ? exploreFrames : rateWindowFrames
+            let longest = exploringNow ? maxExploreNanos : maxWindowNanos
+            let busy = method == .logged && windowSyncs >= busyWindowSyncs
+            if windowNanos > 0, windowFrames >= frames || windowNanos >= longest || busy {
+                closed = (Double(windowFrames) * 1e9 / windowNanos, Double(windowSyncs) / Double(max(windowFrames, 1)))
+                if windowFrames == 0 { closed!.syncsPerFrame = .infinity }
             }
         }
         switch method {
         case .logged:
-            if let rate, let u = unloggedRate, clock - u.at < rateMemoryNanos, u.fps > 0 {
-                if rate < slowerFraction * u.fps {
-                    // Measured: logging slows the guest down, whatever the model says.
-                    holdOff = min(max(2 * holdOff, minHoldOffNanos), maxHoldOffNanos)
-                    holdOffUntil = clock + holdOff
-                    return switchToUnlogged()
+            if !stalled, let u = unloggedRate, clock - u.at < rateMemoryNanos, u.fps > 0 {
+                // Judged as soon as the window's time would have given a window's frames unlogged.
+                let expected = u.fps * windowNanos / 1e9
+                if expected >= Double(rateWindowFrames) {
+                    if Double(windowFrames) < slowerFraction * expected {
+                        // Measured: logging slows the guest down, whatever the model says.
+                        holdOff = min(max(2 * holdOff, minHoldOffNanos), maxHoldOffNanos)
+                        holdOffUntil = clock + holdOff
+                        exploreEvery = exploreEveryNanos
+                        explorationUnjudged = false
+                        return switchToUnlogged()
+                    }
+                    holdOff = 0
                 }
-                holdOff = 0
             }
-            if rate != nil, unloggedRate.map({ clock - $0.at > exploreEveryNanos }) ?? true {
-                exploring = true
-                method = .full
-                overBudget = 0
-                underBudget = 0
-                return .switchTo(.full)
+            if let closed {
+                resetWindow()
+                // Logging kept up with the unlogged rate the exploration measured: it was not
+                // needed, so the next one waits twice as long.
+                if explorationUnjudged {
+                    explorationUnjudged = false
+                    exploreEvery = min(2 * exploreEvery, maxExploreEveryNanos)
+                }
+                if closed.syncsPerFrame >= exploreSyncsPerFrame, unloggedRate.map({ clock - $0.at > exploreEvery }) ?? true {
+                    exploring = true
+                    explorations += 1
+                    method = .full
+                    overBudget = 0
+                    underBudget = 0
+                    return .switchTo(.full)
+                }
             }
             if copiedAll { return .stay }
             // A sync that found nothing says nothing about logging's cost.
@@ -156,15 +233,20 @@ public struct AdaptivePolicy: Sendable {
             if syncsSinceReturn == 0, returnPages > 0 {
                 pageScale = min(64, max(1, Double(pages) / Double(returnPages)))
             }
-            overBudget = cost > margin * unloggedNanos ? overBudget + 1 : 0
+            // Over budget by its time and by its pages: a sync inflated by a host stall with few
+            // pages is noise, not a dense screen.
+            let byPages = pages == 0 || (loggedNanosPerPage ?? 0) * Double(pages) > margin * unloggedNanos
+            overBudget = cost > margin * unloggedNanos && byPages ? overBudget + 1 : 0
             if faultNanos * Double(pages) > farOver * unloggedNanos { overBudget = streak }
             syncsSinceReturn = syncsSinceReturn.map { $0 + 1 }
             if let n = syncsSinceReturn, n >= 4 * streak { currentReturnStreak = returnStreak; syncsSinceReturn = nil }
             guard overBudget >= streak else { return .stay }
             return switchToUnlogged()
         case .full:
-            if let rate {
-                unloggedRate = (rate, clock)
+            if let closed {
+                resetWindow()
+                unloggedRate = (closed.fps, clock)
+                if exploring { explorationUnjudged = true }
                 exploring = false
             }
             // Every unlogged sync is a fresh measurement of its cost on this host. Noise from
@@ -183,8 +265,7 @@ public struct AdaptivePolicy: Sendable {
             returnPages = pages
             syncsSinceReturn = 0
             method = .logged
-            windowNanos = 0
-            windowFrames = 0
+            resetWindow()
             return .switchTo(.logged)
         }
     }
@@ -193,8 +274,7 @@ public struct AdaptivePolicy: Sendable {
         overBudget = 0
         underBudget = 0
         method = .full
-        windowNanos = 0
-        windowFrames = 0
+        resetWindow()
         // Back in unlogged soon after a return: the return was wrong, so ask for a longer
         // calm next time. A long logged stretch resets it (in `observe`).
         if syncsSinceReturn != nil { currentReturnStreak = min(currentReturnStreak * 2, maxReturnStreak) }
@@ -202,10 +282,18 @@ public struct AdaptivePolicy: Sendable {
         return .switchTo(.full)
     }
 
+    private mutating func resetWindow() {
+        windowNanos = 0
+        windowFrames = 0
+        windowSyncs = 0
+    }
+
     /// Logging must stay on (a migration subscriber needs the framebuffer's pages).
     public mutating func pinLogged() -> Decision {
         guard method == .full else { return .stay }
         method = .logged
+        exploring = false
+        resetWindow()
         overBudget = 0
         underBudget = 0
         return .switchTo(.logged)

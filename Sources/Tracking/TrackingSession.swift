@@ -43,6 +43,10 @@ public final class TrackingSession: @unchecked Sendable {
     private var lastSyncStart: UInt64 = 0
     /// Frames all vCPUs had completed at the previous sync (auto: the guest's frame rate).
     private var lastFrameTotal = 0
+    /// Auto: syncs until the frame total passes this are not measurements of logging: they
+    /// hold the guest's first frame after boot or a mode set (a guest paints its whole new
+    /// screen once, e.g. clearing it at boot; one dense frame is not a dense workload).
+    private var modeSetFrameMark = -1
     /// Heat of recent repaints, aged once per sync, for sinks that draw it (split-view
     /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every sync.
     public private(set) var heat: DirtyHeatmap?
@@ -132,6 +136,13 @@ public final class TrackingSession: @unchecked Sendable {
         interval.methodSwitches += 1
     }
 
+    /// `--tracking auto`: explorations of the unlogged rate so far, and the intervals between
+    /// syncs the policy left out of its rate windows as stalls (nil for fixed modes).
+    public var policyCounts: (explorations: Int, stalls: Int)? {
+        lock.lock(); defer { lock.unlock() }
+        return policy.map { ($0.explorations, $0.stalls) }
+    }
+
     /// Whether any consumer besides the display needs the framebuffer's pages logged.
     private var framebufferPinned: Bool {
         harvester.consumerCount(wanting: GuestLayout.framebufferSlot) > 1
@@ -197,13 +208,13 @@ public final class TrackingSession: @unchecked Sendable {
         body?(display, display.lastDirty)
         if tiles > 0 { for observe in syncObservers { observe() } }
         if policy != nil {
-            try adapt(syncNanos: h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0), tiles: tiles, interval: sinceLast, pages: display.method == .logged ? display.foldedPages : display.lastChangedPages)
+            try adapt(syncNanos: h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0), tiles: tiles, interval: sinceLast, pages: display.method == .logged ? display.foldedPages : display.lastChangedPages, newMode: newMode)
         }
         return tiles
     }
 
     /// `--tracking auto` after each sync: feed the policy, switch if it says so.
-    private func adapt(syncNanos: UInt64, tiles: Int, interval: Double?, pages: Int) throws(KVMError) {
+    private func adapt(syncNanos: UInt64, tiles: Int, interval: Double?, pages: Int, newMode: Bool) throws(KVMError) {
         syncCount += 1
         if forcedSwitchEvery > 0 {
             if syncCount % forcedSwitchEvery == 0 && !framebufferPinned {
@@ -215,9 +226,12 @@ public final class TrackingSession: @unchecked Sendable {
             if case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m) }
             return
         }
-        let copiedAll = display.method == .logged && display.lastCopiedAll
         var frameTotal = 0
         for cpu in 0..<machine.vcpuCount { frameTotal += machine.framesCompleted(cpu: cpu) }
+        // The first sync or a mode set's may or may not hold the first frame (lockstep: it
+        // does; a free-running guest may still be drawing it): up to one more frame per vCPU.
+        if newMode || syncCount == 1 { modeSetFrameMark = frameTotal + machine.vcpuCount }
+        let copiedAll = display.method == .logged && (display.lastCopiedAll || frameTotal <= modeSetFrameMark)
         let frames = max(0, frameTotal - lastFrameTotal)
         lastFrameTotal = frameTotal
         if case .switchTo(let m) = policy!.observe(syncNanos: Double(syncNanos), tiles: tiles, pages: pages, intervalNanos: interval, guestFrames: frames, copiedAll: copiedAll) {

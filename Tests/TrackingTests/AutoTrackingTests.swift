@@ -84,7 +84,43 @@ final class AutoTrackingTests: XCTestCase {
             session.machine.wait()
             XCTAssertEqual(session.displayMethod, expected, "\(guest) with \(fault) ns faults after 400 frames")
             XCTAssertTrue(session.withDisplay { $0.shadowMatchesGuest() }, "\(guest): the shadow is exact")
-            XCTAssertLessThanOrEqual(session.totalStats.methodSwitches, 4, "\(guest): no flapping (an exploration of the unlogged rate is two)")
+            // One switch where the costs say so, none where they do not: lockstep (one sync a
+            // frame) is never explored, and the boot frame (the whole screen painted once) is
+            // not taken for a dense workload. Desktop on the 29 us host is near the break-even
+            // point at 1280x800 (its 20-odd faults a frame against a copy of 400-700 us,
+            // depending on load): one return may prove wrong, which doubles the calm needed.
+            let switches = session.totalStats.methodSwitches
+            switch (guest, expected) {
+            case ("desktop", .full): XCTAssertTrue((1...3).contains(switches), "\(guest) with \(fault) ns faults: \(switches) switches")
+            default: XCTAssertEqual(switches, expected == .full ? 1 : 0, "\(guest) with \(fault) ns faults: no flapping")
+            }
+            XCTAssertEqual(session.policyCounts?.explorations, 0, "\(guest): lockstep is never explored")
+        }
+    }
+
+    /// Idle and desktop in lockstep for 600 frames, 1 and 2 vCPUs, the guest held now and then
+    /// for 60 ms between two frames (as the bench's cells taking turns hold it): no switch at
+    /// all. The held intervals are stalls, left out of the rate windows.
+    func testIdleAndDesktopInLockstepDoNotSwitch() throws {
+        for (guest, cpus) in [("idle", 1), ("idle", 2), ("desktop", 1), ("desktop", 2)] {
+            var config = try testConfig(guest, width: 1280, height: 800, cpus: cpus, frames: 600)
+            config.lockstep = true
+            let box = Box<TrackingSession>()
+            let syncs = SyncCounter()
+            var events = MachineEvents()
+            events.allFramesDone = { _ in
+                if syncs.next() % 150 == 149 { usleep(60_000) }
+                _ = try? box.value?.sync()
+            }
+            let session = try makeSession(config, events: events, writeFaultNanos: 2_000)
+            box.value = session
+            session.machine.start()
+            session.machine.wait()
+            XCTAssertEqual(session.totalStats.methodSwitches, 0, "\(guest), \(cpus) vCPU(s)")
+            XCTAssertEqual(session.displayMethod, .logged)
+            XCTAssertEqual(session.policyCounts?.explorations, 0, "\(guest), \(cpus) vCPU(s)")
+            XCTAssertGreaterThanOrEqual(session.policyCounts?.stalls ?? 0, 3, "\(guest), \(cpus) vCPU(s): the held intervals were seen as stalls")
+            XCTAssertTrue(session.withDisplay { $0.shadowMatchesGuest() }, "\(guest): the shadow is exact")
         }
     }
 
@@ -144,6 +180,12 @@ final class AutoTrackingTests: XCTestCase {
         XCTAssertEqual(cost.pagesPerFrame, 44.4, accuracy: 6, "\(cost)")
         XCTAssertGreaterThan(cost.loggedFrameNanos, cost.unloggedFrameNanos)
     }
+}
+
+/// Counts calls (on the vCPU thread in lockstep: one at a time).
+final class SyncCounter: @unchecked Sendable {
+    private var n = 0
+    func next() -> Int { defer { n += 1 }; return n }
 }
 
 /// Method changes seen after each lockstep sync (written on the vCPU thread, read after the run).
