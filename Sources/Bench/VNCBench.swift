@@ -56,6 +56,8 @@ public enum VNCBench {
         public var harvestNanos: [UInt64] = []
         /// Pixel bytes the shared snapshot copied under the lock while measuring.
         public var snapshotBytes = 0
+        /// Times the shared snapshot was brought up to date while measuring (at most one a frame).
+        public var snapshotRefreshes = 0
         /// Whether the cell stopped at its time budget before `frames` frames.
         public var budgetReached = false
         public var lines: [Line] = []
@@ -175,11 +177,14 @@ public enum VNCBench {
         } else {
             _ = changedPixels(run)
         }
-        let copiedBefore = run.snapshots.copiedBytes
+        let copiedBefore = run.snapshots.copiedBytes, refreshesBefore = run.snapshots.refreshes
         if run.warmup <= 1 {
             for c in run.clients { serve(c, run: run, measuring: measuring) }
         }
-        if measuring { run.result.snapshotBytes += run.snapshots.copiedBytes - copiedBefore }
+        if measuring {
+            run.result.snapshotBytes += run.snapshots.copiedBytes - copiedBefore
+            run.result.snapshotRefreshes += run.snapshots.refreshes - refreshesBefore
+        }
         if run.warmup > 0 { run.warmup -= 1 }
         let overBudget = measuring && run.result.frames >= 3 && DispatchTime.now().uptimeNanoseconds - run.measureStart > run.budgetNanos
         if run.result.frames >= run.frames || overBudget {

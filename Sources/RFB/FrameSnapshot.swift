@@ -44,6 +44,8 @@ public final class FrameSnapshotter: @unchecked Sendable {
     private var scratch = DirtyTileBitmap(count: 0)
     /// Pixel bytes copied into snapshots so far (all of it under the source's lock).
     public private(set) var copiedBytes = 0
+    /// Times a snapshot was brought up to date (at most once per refresh, however many read).
+    public private(set) var refreshes = 0
     /// Snapshots allocated so far (each a whole frame's memory).
     public private(set) var allocated = 0
     /// Snapshots now kept for reuse or held by readers.
@@ -93,6 +95,7 @@ public final class FrameSnapshotter: @unchecked Sendable {
             }
         }
         copiedBytes += copied
+        refreshes += 1
         newest = pick
         // Keep at most two free snapshots besides the newest: memory stays a few frames.
         var free = 0

@@ -77,8 +77,8 @@ extension BenchCommand {
         Console.out("Host cost against clients (\(sw)x\(sh), ringside ZRLE, each client its own display sink, one shared snapshot per sync; all clients' time per frame;")
         Console.out(String(format: "a cell stops after %g s once 3 frames are measured, marked *):", budget))
         Console.out("")
-        Console.out("| guest | clients | frames | harvest us (median) | under the lock us/frame | of which per client | snapshot KiB copied/frame | compare us/frame | encode us/frame | encode per client | B/frame per client |")
-        Console.out("|---|---|---|---|---|---|---|---|---|---|---|")
+        Console.out("| guest | clients | frames | harvest us (median) | under the lock us/frame | of which per client | snapshot copies/frame | snapshot KiB copied/frame | compare us/frame | encode us/frame | encode per client | B/frame per client |")
+        Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for guest in scaleGuests {
             for n in clientCounts {
                 let r: VNCBench.Result
@@ -88,9 +88,9 @@ extension BenchCommand {
                                              budgetSeconds: budget)
                 } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
                 guard let l = r.lines.first else { continue }
-                Console.out(String(format: "| %@ | %d | %d%@ | %.0f | %.0f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f |", guest, n, r.frames, r.budgetReached ? "*" : "",
+                Console.out(String(format: "| %@ | %d | %d%@ | %.0f | %.0f | %.1f | %.2f | %.1f | %.0f | %.0f | %.0f | %.0f |", guest, n, r.frames, r.budgetReached ? "*" : "",
                                    median(r.harvestNanos) / 1000, l.lockMicrosPerFrame, l.lockMicrosPerFrame / Double(n),
-                                   Double(r.snapshotBytes) / 1024 / Double(max(1, r.frames)), l.findMicrosPerFrame, l.encodeMicrosPerFrame,
+                                   Double(r.snapshotRefreshes) / Double(max(1, r.frames)), Double(r.snapshotBytes) / 1024 / Double(max(1, r.frames)), l.findMicrosPerFrame, l.encodeMicrosPerFrame,
                                    l.encodeMicrosPerFrame / Double(n), l.bytesPerFrame / Double(n)))
             }
         }
