@@ -11,7 +11,11 @@ import Tracking
 ///
 /// The guest runs in lockstep: after each frame the session syncs once (the harvest) and
 /// every simulated client then finds its update and encodes it as a server answering an
-/// incremental request right away would (no sockets: bytes are counted as encoded).
+/// incremental request right away would (no sockets: bytes are counted as encoded). As the
+/// server does, a client reads its damage and the shared snapshot of the frame under the
+/// session's lock (`FrameSnapshotter`: the first read after a sync copies the repainted
+/// tiles), then compares with what it was sent and encodes with no lock held; the three
+/// parts are timed apart.
 /// - `ringside`: the client's own display sink: only tiles the dirty log (or auto's
 ///   unlogged repaint) marked are compared with what that client was last sent.
 /// - `compare`: QEMU's way without a dirty log: every tile of the whole frame is compared
@@ -30,9 +34,14 @@ public enum VNCBench {
         public var updates = 0
         public var bytes = 0
         public var nanos: [UInt64] = []
-        /// The part of `nanos` spent under the session's read (the lock): finding the changes.
+        /// The part of `nanos` spent under the session's read (the lock): the damage and the snapshot.
+        public var lockNanos: UInt64 = 0
+        /// The part spent comparing the snapshot with what the client was sent (no lock).
         public var findNanos: UInt64 = 0
+        public var lockMicrosPerFrame: Double { frames == 0 ? 0 : Double(lockNanos) / 1000 / Double(frames) }
         public var findMicrosPerFrame: Double { frames == 0 ? 0 : Double(findNanos) / 1000 / Double(frames) }
+        /// What is left of `nanos`: encoding.
+        public var encodeMicrosPerFrame: Double { microsPerFrame - lockMicrosPerFrame - findMicrosPerFrame }
         public var bytesPerFrame: Double { frames == 0 ? 0 : Double(bytes) / Double(frames) }
         public var microsPerFrame: Double { frames == 0 ? 0 : Double(nanos.reduce(0, +)) / 1000 / Double(frames) }
     }
@@ -42,7 +51,15 @@ public enum VNCBench {
         public var width: Int, height: Int
         public var frames = 0
         public var changedBytes = 0
+        /// Frames in which any pixel changed.
+        public var changedFrames = 0
         public var harvestNanos: [UInt64] = []
+        /// Pixel bytes the shared snapshot copied under the lock while measuring.
+        public var snapshotBytes = 0
+        /// Times the shared snapshot was brought up to date while measuring (at most one a frame).
+        public var snapshotRefreshes = 0
+        /// Whether the cell stopped at its time budget before `frames` frames.
+        public var budgetReached = false
         public var lines: [Line] = []
         public var changedBytesPerFrame: Double { frames == 0 ? 0 : Double(changedBytes) / Double(frames) }
     }
@@ -72,23 +89,29 @@ public enum VNCBench {
         var failure: String?
         let done = DispatchSemaphore(value: 0)
         var finished = false
-        init(frames: Int, warmup: Int, result: Result) {
+        let snapshots = FrameSnapshotter()
+        let budgetNanos: UInt64
+        var measureStart: UInt64 = 0
+        init(frames: Int, warmup: Int, budgetSeconds: Double?, result: Result) {
             self.frames = frames
             self.warmup = warmup
             self.result = result
+            budgetNanos = budgetSeconds.map { UInt64($0 * 1e9) } ?? .max
         }
     }
 
-    /// One guest at one size: `frames` lockstep frames after `warmup`, with one client per
-    /// (server, encoding) in `servers` x `encodings`, or `clients` ringside ZRLE clients.
+    /// One guest at one size: `frames` lockstep frames after `warmup`, with `clients` clients
+    /// per (server, encoding) in `servers` x `encodingNames`. Clients are served only from the
+    /// last warm-up frame on (their first, whole-screen update), so warm-up costs little. With
+    /// `budgetSeconds`, measuring stops after that long once 3 frames are in (`budgetReached`).
     public static func measure(system: KVMSystem, config base: MachineConfig, mode: TrackingMode, caps: HostCapabilities,
                                label: String, frames: Int, warmup: Int, servers: [Server] = Server.allCases,
-                               encodingNames: [String]? = nil, clients count: Int = 1) throws -> Result {
+                               encodingNames: [String]? = nil, clients count: Int = 1, budgetSeconds: Double? = nil) throws -> Result {
         var config = base
         config.lockstep = true
         config.guestHz = 0
         config.frameLimit = nil
-        let run = Run(frames: frames, warmup: warmup, result: Result(guest: label, width: config.width, height: config.height))
+        let run = Run(frames: frames, warmup: warmup, budgetSeconds: budgetSeconds, result: Result(guest: label, width: config.width, height: config.height))
         var events = MachineEvents()
         events.allFramesDone = { [run] _ in frameDone(run) }
         let plan = try TrackingPlan.make(mode: mode, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
@@ -115,6 +138,7 @@ public enum VNCBench {
                 m.updates += c.line.updates
                 m.bytes += c.line.bytes
                 m.findNanos += c.line.findNanos
+                m.lockNanos += c.line.lockNanos
                 for i in 0..<min(m.nanos.count, c.line.nanos.count) { m.nanos[i] += c.line.nanos[i] }
                 merged[key] = m
             } else {
@@ -144,15 +168,27 @@ public enum VNCBench {
         let harvest = DispatchTime.now().uptimeNanoseconds - t0
         let measuring = run.warmup == 0
         if measuring {
+            if run.result.frames == 0 { run.measureStart = t0 }
             run.result.frames += 1
             run.result.harvestNanos.append(harvest)
-            run.result.changedBytes += changedPixels(run) * 4
+            let n = changedPixels(run)
+            run.result.changedBytes += n * 4
+            if n > 0 { run.result.changedFrames += 1 }
         } else {
             _ = changedPixels(run)
         }
-        for c in run.clients { serve(c, session: session, measuring: measuring) }
+        let copiedBefore = run.snapshots.copiedBytes, refreshesBefore = run.snapshots.refreshes
+        if run.warmup <= 1 {
+            for c in run.clients { serve(c, run: run, measuring: measuring) }
+        }
+        if measuring {
+            run.result.snapshotBytes += run.snapshots.copiedBytes - copiedBefore
+            run.result.snapshotRefreshes += run.snapshots.refreshes - refreshesBefore
+        }
         if run.warmup > 0 { run.warmup -= 1 }
-        if run.result.frames >= run.frames {
+        let overBudget = measuring && run.result.frames >= 3 && DispatchTime.now().uptimeNanoseconds - run.measureStart > run.budgetNanos
+        if run.result.frames >= run.frames || overBudget {
+            run.result.budgetReached = run.result.frames < run.frames
             run.finished = true
             run.done.signal()
         }
@@ -184,26 +220,30 @@ public enum VNCBench {
         }
     }
 
-    /// One client answers an incremental request for the whole screen: find (under the
-    /// session's read, as the server does) and encode (from the client's own copy).
-    private static func serve(_ c: Client, session: TrackingSession, measuring: Bool) {
+    /// One client answers an incremental request for the whole screen: its damage and the
+    /// shared snapshot under the session's read (as the server's reader does), then the
+    /// compare with what it was sent and the encode (from the client's own copy), no lock held.
+    private static func serve(_ c: Client, run: Run, measuring: Bool) {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        var gridSeen: TileGrid?
-        let rects: [RFBRect] = session.read(c.sink) { d, dirty in
-            d.shadow.withUnsafeBytes { bytes in
-                let frame = FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes)
-                if c.fb == nil { c.fb = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
-                gridSeen = d.grid
-                c.fb!.rowSpans = c.encoding.type == EncodingType.raw
-                let screen = RFBRect(x: 0, y: 0, width: frame.width, height: frame.height)
-                switch c.server {
-                case .ringside: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: false)
-                case .compare:
-                    var all = DirtyTileBitmap(count: frame.grid.count)
-                    all.setAll()
-                    return c.fb!.collect(frame: frame, dirty: all, region: screen, full: false)
-                case .full: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: true)
-                }
+        let (snapshot, dirty) = run.session.read(c.sink) { d, dirty in
+            let snapshot = d.shadow.withUnsafeBytes { bytes in
+                run.snapshots.snapshot(of: FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes), damage: d.damage)
+            }
+            return (snapshot, dirty)
+        }
+        let locked = DispatchTime.now().uptimeNanoseconds
+        let gridSeen: TileGrid? = snapshot.grid
+        let rects: [RFBRect] = snapshot.withFrame { frame in
+            if c.fb == nil { c.fb = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
+            c.fb!.rowSpans = c.encoding.type == EncodingType.raw
+            let screen = RFBRect(x: 0, y: 0, width: frame.width, height: frame.height)
+            switch c.server {
+            case .ringside: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: false)
+            case .compare:
+                var all = DirtyTileBitmap(count: frame.grid.count)
+                all.setAll()
+                return c.fb!.collect(frame: frame, dirty: all, region: screen, full: false)
+            case .full: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: true)
             }
         }
         let found = DispatchTime.now().uptimeNanoseconds
@@ -237,7 +277,8 @@ public enum VNCBench {
         guard measuring else { return }
         c.line.frames += 1
         c.line.nanos.append(ns)
-        c.line.findNanos += found - t0
+        c.line.lockNanos += locked - t0
+        c.line.findNanos += found - locked
         if bytes > 0 {
             c.line.updates += 1
             c.line.bytes += bytes

@@ -9,7 +9,8 @@ import Display
 /// tiles repainted since then that it has not had yet (`owed`). Comparing a dirty tile with
 /// this copy finds the pixels that really changed, so a cursor move sends a cursor-sized
 /// rectangle, not the whole page-wide band of tiles the dirty log marked. Memory: one frame
-/// per client, allocated once (again only if the geometry changes).
+/// per client, allocated once (again only if the geometry changes). It reads a `FrameSnapshot`
+/// shared by all clients, so none of this work holds off the display's refreshes.
 public final class ClientFramebuffer {
     public private(set) var geometry: FramebufferGeometry
     private var sent: [UInt8]
@@ -30,7 +31,7 @@ public final class ClientFramebuffer {
     /// Whether tiles repainted earlier are still owed to this client.
     public var owesTiles: Bool { !owed.isEmpty }
 
-    /// Under the source's read: takes in `dirty`, compares every owed tile inside `region`
+    /// From a snapshot taken with `dirty` (no lock needed): takes in `dirty`, compares every owed tile inside `region`
     /// with what the client was sent, copies what differs into the client's copy and
     /// returns the changed rectangles (never past the frame's edge), merged along rows.
     /// With `full` (a non-incremental request) the whole region is returned and copied.

@@ -18,8 +18,9 @@ public struct RFBRect: Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(width)x\(height)+\(x)+\(y)" }
 }
 
-/// Borrowed pixels of the guest's shadow framebuffer (XRGB8888, little-endian, rows `pitch`
-/// bytes apart). Valid only inside the `read` that lends it.
+/// Borrowed pixels of a frame (XRGB8888, little-endian, rows `pitch` bytes apart): the
+/// guest's shadow under the source's lock, or a `FrameSnapshot`. Valid only inside the call
+/// that lends it.
 public struct FrameView {
     public let geometry: FramebufferGeometry
     public let grid: TileGrid
@@ -42,9 +43,9 @@ public struct FrameView {
 }
 
 /// What the RFB server needs from the display: a name, and for each client its own reader
-/// of the damage (the tiles repainted since that client last read) with the shadow's pixels.
-/// The RFB target knows nothing of how the damage was found; the CLI adapts its tracking
-/// session to this.
+/// of the damage (the tiles repainted since that client last read) with a snapshot of the
+/// pixels. The RFB target knows nothing of how the damage was found; the CLI adapts its
+/// tracking session to this.
 public protocol FramebufferSource: AnyObject, Sendable {
     /// The desktop name sent in ServerInit.
     var desktopName: String { get }
@@ -61,8 +62,11 @@ public protocol FramebufferSource: AnyObject, Sendable {
 public protocol FramebufferReader: AnyObject, Sendable {
     /// Whether a read now would return any tile.
     var hasChanges: Bool { get }
-    /// Hands `body` the shadow and the tiles repainted since this reader last read (all of
-    /// them on the first read), with refreshes held off while `body` runs; moves the reader
-    /// to now. Copy what you need inside `body` and encode after it returns.
-    func read<R>(_ body: (FrameView, DirtyTileBitmap) throws -> R) rethrows -> R
+    /// The tiles repainted since this reader last read (all of them on the first read) and
+    /// a snapshot of the frame taken at the same instant, and moves the reader to now. Holds
+    /// off refreshes only to take the snapshot: a source keeps one `FrameSnapshotter` for
+    /// all its readers and calls it under its lock, so every reader after a refresh shares
+    /// one snapshot and the time under the lock does not grow with the number of readers.
+    /// Compare and encode from the snapshot after this returns, with no lock held.
+    func read() -> (snapshot: FrameSnapshot, dirty: DirtyTileBitmap)
 }

@@ -169,14 +169,16 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         if req.incremental && !reader.hasChanges && !(client?.owesTiles ?? true) { return }
         let started = DispatchTime.now().uptimeNanoseconds
-        var gridSeen: TileGridBox?
-        let rects: [RFBRect] = reader.read { frame, dirty in
-            if client == nil { client = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
-            gridSeen = TileGridBox(frame.grid)
+        // Only the read holds off refreshes; the compare against what this client was sent
+        // runs on the shared snapshot, with no lock held.
+        let rects: [RFBRect]
+        do {
+            let (snapshot, dirty) = reader.read()
+            if client == nil { client = ClientFramebuffer(geometry: snapshot.geometry, tiles: snapshot.grid.count) }
+            grid = TileGridBox(snapshot.grid)
             client!.rowSpans = choice.encoding == EncodingType.raw
-            return client!.collect(frame: frame, dirty: dirty, region: req.rect, full: !req.incremental)
+            rects = snapshot.withFrame { client!.collect(frame: $0, dirty: dirty, region: req.rect, full: !req.incremental) }
         }
-        grid = gridSeen
         guard let client, let grid else { return }
         let resize = client.resized && choice.desktopSize
         if rects.isEmpty && req.incremental && !resize { return }

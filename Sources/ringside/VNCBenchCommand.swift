@@ -14,7 +14,7 @@ extension BenchCommand {
     /// (guest, size, server, encoding), then host cost against the number of clients.
     func runVNCBench() throws -> Int32 {
         let names = (guests ?? (quick ? "idle,desktop" : "idle,desktop,plasma")).split(separator: ",").map(String.init)
-        var sizes: [(Int, Int)] = [(1280, 800), (1920, 1080)]
+        var sizes: [(Int, Int)] = quick ? [(640, 400)] : [(1280, 800), (1920, 1080)]
         if let resolutions {
             sizes = []
             for part in resolutions.split(separator: ",") {
@@ -25,8 +25,12 @@ extension BenchCommand {
                 sizes.append((wh[0], wh[1]))
             }
         }
-        let count = frames ?? (quick ? 20 : 60)
-        let warm = warmup ?? (quick ? 3 : 10)
+        let count = frames ?? (quick ? 6 : 60)
+        let warm = warmup ?? (quick ? 2 : 10)
+        // --quick (for CI): one small size, Raw and ZRLE, 1 and 8 clients, short cells.
+        let encodingNames: [String]? = quick ? ["Raw", "ZRLE"] : nil
+        let clientCounts = quick ? [1, 8] : [1, 8, 32]
+        let budget = quick ? 3.0 : 20.0
         let system: KVMSystem, caps: HostCapabilities
         do {
             system = try KVMSystem(path: device)
@@ -40,54 +44,69 @@ extension BenchCommand {
             c.height = h
             return c
         }
-        Console.out("ringside bench --vnc: \(count) lockstep frames per guest and size after \(warm) warm-up, 1 vCPU, tracking auto, tile 64x16;")
+        Console.out("ringside bench --vnc\(quick ? " --quick" : ""): \(count) lockstep frames per guest and size after \(warm) warm-up, 1 vCPU, tracking auto, tile 64x16;")
         Console.out("each client answers an incremental whole-screen request after every frame (encoded bytes counted, no socket).")
         Console.out("ringside: the client's dirty tiles compared with what it was sent; compare: every tile compared (no dirty log); full: the whole screen every frame.")
         Console.out("changed = raw size of the pixels that differ from the previous frame; x changed = bytes / changed.")
+        Console.out("Per frame: under the lock = the client's damage and the shared frame snapshot (the first read after a sync copies the repainted tiles);")
+        Console.out("compare and encode run after it, with no lock held.")
         Console.out("")
-        Console.out("| guest | size | changed B/frame | server | encoding | updates | B/frame | x changed | us/frame | of which under the lock | harvest us (median) |")
-        Console.out("|---|---|---|---|---|---|---|---|---|---|---|")
+        Console.out("| guest | size | frames changed | changed B/frame | server | encoding | updates | B/frame | x changed | us/frame | under the lock | compare | encode | harvest us (median) |")
+        Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for name in names {
             for (w, h) in sizes {
                 let r: VNCBench.Result
                 do {
                     r = try VNCBench.measure(system: system, config: try config(name, w, h), mode: .auto, caps: caps,
-                                             label: name, frames: count, warmup: warm)
+                                             label: name, frames: count, warmup: warm, encodingNames: encodingNames)
                 } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
                 let harvest = median(r.harvestNanos) / 1000
                 for l in r.lines {
                     let ratio = r.changedBytesPerFrame > 0 ? String(format: "%.2f", l.bytesPerFrame / r.changedBytesPerFrame) : (l.bytes == 0 ? "-" : "inf")
-                    Console.out(String(format: "| %@ | %dx%d | %.0f | %@ | %@ | %d/%d | %.0f | %@ | %.0f | %.0f | %.0f |", name, w, h, r.changedBytesPerFrame,
+                    Console.out(String(format: "| %@ | %dx%d | %d/%d | %.0f | %@ | %@ | %d/%d | %.0f | %@ | %.0f | %.0f | %.0f | %.0f | %.0f |", name, w, h,
+                                       r.changedFrames, r.frames, r.changedBytesPerFrame,
                                        l.server.rawValue, l.encoding, l.updates, l.frames, l.bytesPerFrame, ratio, l.microsPerFrame,
-                                       l.findMicrosPerFrame, harvest))
+                                       l.lockMicrosPerFrame, l.findMicrosPerFrame, l.encodeMicrosPerFrame, harvest))
                 }
             }
         }
-        let scaleGuest = names.contains("desktop") ? "desktop" : names[0]
+        var scaleGuests = names.filter { $0 == "desktop" || $0 == "plasma" }
+        if scaleGuests.isEmpty { scaleGuests = [names[0]] }
         let (sw, sh) = sizes[0]
         Console.out("")
-        Console.out("Host cost against clients (\(scaleGuest) \(sw)x\(sh), ringside ZRLE, each client its own display sink):")
+        Console.out("Host cost against clients (\(sw)x\(sh), ringside ZRLE, each client its own display sink, one shared snapshot per sync; all clients' time per frame;")
+        Console.out(String(format: "a cell stops after %g s once 3 frames are measured, marked *):", budget))
         Console.out("")
-        Console.out("| clients | harvest us (median) | all clients' find+encode us/frame | of which under the lock | per client us/frame | B/frame per client |")
-        Console.out("|---|---|---|---|---|---|")
-        for n in [1, 8, 32] {
-            let r: VNCBench.Result
-            do {
-                r = try VNCBench.measure(system: system, config: try config(scaleGuest, sw, sh), mode: .auto, caps: caps, label: scaleGuest,
-                                         frames: count, warmup: warm, servers: [.ringside], encodingNames: ["ZRLE"], clients: n)
-            } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
-            guard let l = r.lines.first else { continue }
-            Console.out(String(format: "| %d | %.0f | %.0f | %.0f | %.1f | %.0f |", n, median(r.harvestNanos) / 1000, l.microsPerFrame,
-                               l.findMicrosPerFrame, l.microsPerFrame / Double(n), l.bytesPerFrame / Double(n)))
+        Console.out("| guest | clients | frames | harvest us (median) | under the lock us/frame | of which per client | snapshot copies/frame | snapshot KiB copied/frame | compare us/frame | encode us/frame | encode per client | B/frame per client |")
+        Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for guest in scaleGuests {
+            for n in clientCounts {
+                let r: VNCBench.Result
+                do {
+                    r = try VNCBench.measure(system: system, config: try config(guest, sw, sh), mode: .auto, caps: caps, label: guest,
+                                             frames: count, warmup: warm, servers: [.ringside], encodingNames: ["ZRLE"], clients: n,
+                                             budgetSeconds: budget)
+                } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
+                guard let l = r.lines.first else { continue }
+                Console.out(String(format: "| %@ | %d | %d%@ | %.0f | %.0f | %.1f | %.2f | %.1f | %.0f | %.0f | %.0f | %.0f |", guest, n, r.frames, r.budgetReached ? "*" : "",
+                                   median(r.harvestNanos) / 1000, l.lockMicrosPerFrame, l.lockMicrosPerFrame / Double(n),
+                                   Double(r.snapshotRefreshes) / Double(max(1, r.frames)), Double(r.snapshotBytes) / 1024 / Double(max(1, r.frames)), l.findMicrosPerFrame, l.encodeMicrosPerFrame,
+                                   l.encodeMicrosPerFrame / Double(n), l.bytesPerFrame / Double(n)))
+            }
         }
+        let latencyGuest = names.contains("desktop") ? "desktop" : names[0]
+        let seconds = quick ? 1.0 : 5.0
         Console.out("")
-        Console.out("Update latency over loopback (\(scaleGuest) \(sw)x\(sh) at 60 Hz, one client reading as fast as it can, 5 s): guest doorbell to the update's last byte written to the socket:")
+        Console.out("Update latency over loopback (\(latencyGuest) \(sw)x\(sh) at 60 Hz, \(Int(seconds)) s, the real RFB server, each client a thread reading as fast as it can):")
+        Console.out("guest doorbell to the update's last byte written to the client's socket, over every update to every client:")
         Console.out("")
-        Console.out("| encoding | updates | p50 us | p99 us |")
-        Console.out("|---|---|---|---|")
-        for (label, e) in [("Raw", Int32(0)), ("ZRLE", Int32(16))] {
-            let l = try VNCLatencyProbe.measure(system: system, caps: caps, config: try config(scaleGuest, sw, sh), encoding: e, seconds: quick ? 2 : 5)
-            Console.out(String(format: "| %@ | %d | %.0f | %.0f |", label, l.count, l.p50, l.p99))
+        Console.out("| encoding | clients | updates | p50 us | p99 us |")
+        Console.out("|---|---|---|---|---|")
+        var latencyRows: [(String, Int32, Int)] = [("Raw", 0, 1)]
+        for n in clientCounts { latencyRows.append(("ZRLE", 16, n)) }
+        for (label, e, n) in latencyRows {
+            let l = try VNCLatencyProbe.measure(system: system, caps: caps, config: try config(latencyGuest, sw, sh), encoding: e, clients: n, seconds: seconds)
+            Console.out(String(format: "| %@ | %d | %d | %.0f | %.0f |", label, n, l.count, l.p50, l.p99))
         }
         return 0
     }
@@ -99,7 +118,8 @@ extension BenchCommand {
 }
 
 /// Update latency over a real socket: the guest at 60 Hz, a sync after each doorbell, the
-/// RFB server on loopback and one client reading as fast as it can (incremental requests).
+/// RFB server on loopback and `clients` clients, each a thread reading as fast as it can
+/// (incremental requests).
 /// For each update: from the doorbell of the newest frame whose sync ended before the
 /// update's damage was read, to the completion of the update's write to the socket.
 enum VNCLatencyProbe {
@@ -112,7 +132,8 @@ enum VNCLatencyProbe {
         var stop = false
     }
 
-    static func measure(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, encoding: Int32, seconds: Double) throws -> (p50: Double, p99: Double, count: Int) {
+    static func measure(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, encoding: Int32, clients: Int,
+                        seconds: Double) throws -> (p50: Double, p99: Double, count: Int) {
         var config = base
         config.guestHz = 60
         config.lockstep = false
@@ -148,8 +169,14 @@ enum VNCLatencyProbe {
         }
         session.machine.start()
         syncer.start()
-        let client = Thread { readUpdates(port: server.port, encoding: encoding, until: { log.lock.withLock { log.stop } }) }
-        client.start()
+        for _ in 0..<clients {
+            let client = Thread { readUpdates(port: server.port, encoding: encoding, until: { log.lock.withLock { log.stop } }) }
+            client.start()
+        }
+        // The clients' first, whole-screen updates are not counted: only writes of damage
+        // read after this warm-up.
+        Thread.sleep(forTimeInterval: min(1, seconds / 2))
+        let measureFrom = DispatchTime.now().uptimeNanoseconds
         Thread.sleep(forTimeInterval: seconds)
         log.lock.withLock { log.stop = true }
         session.machine.stop()
@@ -158,7 +185,7 @@ enum VNCLatencyProbe {
         let (syncs, writes) = log.lock.withLock { (log.syncs, log.writes) }
         var micros: [Double] = []
         var i = 0
-        for w in writes.dropFirst(5) { // past the first full update
+        for w in writes.sorted(by: { $0.read < $1.read }) where w.read >= measureFrom {
             while i + 1 < syncs.count && syncs[i + 1].end <= w.read { i += 1 }
             guard i < syncs.count, syncs[i].end <= w.read, syncs[i].doorbell > 0 else { continue }
             micros.append(Double(w.written - syncs[i].doorbell) / 1000)

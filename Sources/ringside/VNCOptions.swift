@@ -66,29 +66,36 @@ struct VNCOptions: ParsableArguments {
     }
 }
 
-/// The tracking session as the RFB server's framebuffer: each VNC client is a display sink.
+/// The tracking session as the RFB server's framebuffer: each VNC client is a display sink;
+/// all of them share one snapshot of the shadow per sync, taken under the session's lock by
+/// the first client to read after it (only the tiles repainted since the snapshot it reuses).
 final class TrackingFramebufferSource: FramebufferSource, @unchecked Sendable {
     let session: TrackingSession
     let desktopName: String
+    /// Used only under the session's lock.
+    let snapshots = FrameSnapshotter()
     init(session: TrackingSession, name: String) {
         self.session = session
         desktopName = name
     }
     var geometry: FramebufferGeometry { session.withDisplay { $0.shadow.geometry } }
-    func makeReader(name: String) -> any FramebufferReader { SinkReader(session: session, sink: session.makeDisplaySink(name: name)) }
+    func makeReader(name: String) -> any FramebufferReader { SinkReader(source: self, sink: session.makeDisplaySink(name: name)) }
     func onChange(_ body: @escaping @Sendable () -> Void) { session.onSync(body) }
 
     final class SinkReader: FramebufferReader, @unchecked Sendable {
-        let session: TrackingSession
+        let source: TrackingFramebufferSource
         let sink: DisplaySink
-        init(session: TrackingSession, sink: DisplaySink) {
-            self.session = session
+        init(source: TrackingFramebufferSource, sink: DisplaySink) {
+            self.source = source
             self.sink = sink
         }
-        var hasChanges: Bool { session.hasChanges(for: sink) }
-        func read<R>(_ body: (FrameView, DirtyTileBitmap) throws -> R) rethrows -> R {
-            try session.read(sink) { d, dirty in
-                try d.shadow.withUnsafeBytes { bytes in try body(FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes), dirty) }
+        var hasChanges: Bool { source.session.hasChanges(for: sink) }
+        func read() -> (snapshot: FrameSnapshot, dirty: DirtyTileBitmap) {
+            source.session.read(sink) { d, dirty in
+                let snapshot = d.shadow.withUnsafeBytes { bytes in
+                    source.snapshots.snapshot(of: FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes), damage: d.damage)
+                }
+                return (snapshot, dirty)
             }
         }
     }

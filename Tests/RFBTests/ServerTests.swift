@@ -19,6 +19,7 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
     private var damage: TileDamageLog
     private var observers: [@Sendable () -> Void] = []
     let reads = Atomic<Int>(0)
+    private let snapshots = FrameSnapshotter()
 
     init(width: Int, height: Int) {
         geometry = FramebufferGeometry(width: width, height: height)
@@ -57,13 +58,20 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
             changed = DirtyTileBitmap(count: source.grid.count)
         }
         var hasChanges: Bool { source.lock.withLock { source.damage.hasChanges(since: cursor) } }
-        func read<R>(_ body: (FrameView, DirtyTileBitmap) throws -> R) rethrows -> R {
+        func read() -> (snapshot: FrameSnapshot, dirty: DirtyTileBitmap) {
             source.lock.lock(); defer { source.lock.unlock() }
             source.reads.add(1, ordering: .relaxed)
             source.damage.changes(since: &cursor, into: &changed)
-            return try source.pixels.withUnsafeBytes { try body(FrameView(geometry: source.geometry, grid: source.grid, bytes: $0), changed) }
+            let snapshot = source.pixels.withUnsafeBytes {
+                source.snapshots.snapshot(of: FrameView(geometry: source.geometry, grid: source.grid, bytes: $0), damage: source.damage)
+            }
+            return (snapshot, changed)
         }
     }
+
+    /// Pixel bytes copied under the lock so far (all by the shared snapshotter).
+    var bytesCopiedUnderLock: Int { lock.withLock { snapshots.copiedBytes } }
+    var snapshotsAllocated: Int { lock.withLock { snapshots.allocated } }
 }
 
 final class RecordingInput: InputSink, @unchecked Sendable {
@@ -147,6 +155,37 @@ struct ServerTests {
         source.paint(RFBRect(x: 299, y: 199, width: 1, height: 1), 0x0000_FF00)
         #expect(s.update() == [RFBRect(x: 299, y: 199, width: 1, height: 1)])
         #expect(server.clientCount == 1)
+    }
+
+    @Test("the work under the display's lock does not grow with clients: after a repaint, 8 clients copy its tiles once, as 1 does")
+    func lockWorkPerRefreshNotPerClient() throws {
+        var copied: [Int: Int] = [:]
+        for n in [1, 8] {
+            let source = MemorySource(width: 300, height: 200)
+            var o = RFBServerOptions()
+            o.port = 0
+            let server = try RFBServer(source: source, options: o, input: nil, log: { _ in })
+            defer { server.stop() }
+            var sockets: [Socket] = []
+            for _ in 0..<n {
+                let s = try Socket(port: server.port)
+                _ = s.read(12)
+                s.send(Array("RFB 003.008\n".utf8) + [1, 1])
+                _ = s.read(2 + 4 + 24 + 4)
+                s.send([3, 0, 0, 0, 0, 0, 1, 44, 0, 200])
+                #expect(s.update() == [RFBRect(x: 0, y: 0, width: 300, height: 200)])
+                sockets.append(s)
+            }
+            let before = source.bytesCopiedUnderLock
+            for s in sockets { s.send([3, 1, 0, 0, 0, 0, 1, 44, 0, 200]) }
+            source.paint(RFBRect(x: 70, y: 20, width: 9, height: 14), 0x00FF_0000)
+            for s in sockets { #expect(s.update() == [RFBRect(x: 70, y: 20, width: 9, height: 14)]) }
+            copied[n] = source.bytesCopiedUnderLock - before
+            #expect(source.snapshotsAllocated <= 3, "snapshots are shared, not one per client")
+        }
+        // The block spans two 64x16 tiles: 2 * 64 * 16 * 4 bytes, copied once for everyone.
+        #expect(copied[1] == 2 * 64 * 16 * 4)
+        #expect(copied[8] == copied[1])
     }
 
     @Test("key and pointer events reach the input sink as evdev codes and absolute positions")
