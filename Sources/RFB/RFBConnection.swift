@@ -24,6 +24,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Where this client's picture is JPEG-lossy, for the lossless refresh once it goes quiet.
     private var lossy = LossyRegions()
     private var refreshTimer: Scheduled<Void>?
+    /// Rectangles sent as JPEG, and lossless refreshes sent, for the disconnect line.
+    private var jpegRects = 0, refreshes = 0
     private var input = InputTranslator()
     /// The client's outstanding FramebufferUpdateRequest (merged if several arrive).
     private var pending: (incremental: Bool, rect: RFBRect)?
@@ -77,7 +79,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         stallTask?.cancel()
         if reader != nil {
             server.removed(self)
-            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(choice.name), \(translator.format.bitsPerPixel) bpp)") }
+            let lossy = jpegRects > 0 ? ", \(jpegRects) JPEG rectangles, \(refreshes) lossless refreshes" : ""
+            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(choice.name), \(translator.format.bitsPerPixel) bpp)\(lossy)") }
         } else if !closing {
             server.log("VNC client \(peer) left during the handshake")
         }
@@ -198,7 +201,10 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             // then the lossy areas that have gone quiet, exactly, from the same copy.
             encode(list, of: frame, into: &w, lossyAllowed: req.incremental, now: started)
             let refresh = lossy.takeDue(now: started)
-            if !refresh.isEmpty { encode(refresh, of: frame, into: &w, lossyAllowed: false, now: started) }
+            if !refresh.isEmpty {
+                refreshes += 1
+                encode(refresh, of: frame, into: &w, lossyAllowed: false, now: started)
+            }
         }
         let message = w.finish()
         server.countUpdate(nanos: DispatchTime.now().uptimeNanoseconds - started)
@@ -235,6 +241,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                 for piece in TightEncoder.split(r) {
                     w.header(piece, encoding: EncodingType.tight)
                     let jpeg = w.withBytes { t.encode(piece, of: frame, translator: translator, into: &$0, lossy: lossyAllowed) }
+                    if jpeg { jpegRects += 1 }
                     if jpeg || !lossy.isEmpty { lossy.sent(piece, lossy: jpeg, now: now) }
                 }
             }
