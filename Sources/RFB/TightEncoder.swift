@@ -4,10 +4,11 @@
 /// connection's life (0: full colour, 1: two colours, 2: indexed). Pixels are TPIXELs: R, G, B
 /// bytes when the client's format is 32-bit 8-8-8, else the client's pixel.
 ///
-/// Lossy part: with `jpeg` set (the client asked for a JPEG quality), a rectangle of more than
-/// 16 colours and at least `jpegMinPixels` pixels goes out as a JPEG (control byte 0x90), if
-/// the client's format is 32-bit 8-8-8 (Tight allows JPEG only then) and the caller allows it.
-/// Small or few-colour rectangles (text, cursors, window edges) stay lossless.
+/// Lossy part: with `jpeg` set (the client asked for a JPEG quality), a continuous-tone
+/// rectangle goes out as a JPEG (control byte 0x90), if the client's format is 32-bit 8-8-8
+/// (Tight allows JPEG only then) and the caller allows it. Continuous-tone: more than 16
+/// colours, at least `jpegMinPixels` pixels, and at most half its pixels equal to their left
+/// neighbour (flat areas with text and icons compress better, and exactly, with zlib).
 public final class TightEncoder {
     private let streams = [Deflater(), Deflater(), Deflater(), Deflater()]
     /// The client's JPEG settings, or nil: lossless only.
@@ -75,7 +76,7 @@ public final class TightEncoder {
             tpixel(paletteGuest[0], palette[0], into: &out)
             return false
         }
-        if palette.isEmpty, lossy, is888, let settings = jpeg, rect.width * rect.height >= Self.jpegMinPixels {
+        if palette.isEmpty, lossy, is888, let settings = jpeg, rect.width * rect.height >= Self.jpegMinPixels, !Self.flat(values, width: rect.width) {
             let c = compressor ?? JPEGCompressor()
             compressor = c
             let mark = out.count
@@ -115,6 +116,18 @@ public final class TightEncoder {
         Self.appendCompactLength(z.count, to: &out)
         out += z
         return false
+    }
+
+    /// Whether more than half of the pixels equal their left neighbour (runs: zlib's kind of picture).
+    static func flat(_ values: [UInt32], width: Int) -> Bool {
+        var same = 0
+        var i = 0
+        while i < values.count {
+            let end = i + width
+            for j in i + 1..<end where values[j] == values[j - 1] { same += 1 }
+            i = end
+        }
+        return same * 2 > values.count
     }
 
     /// Tight's 1-3 byte length: 7 bits per byte, low first, the top bit meaning "more".

@@ -91,7 +91,9 @@ struct TightJPEGTests {
     @Test("lossless instead of JPEG: no quality asked, 16 or 8 bpp, not allowed, small, or few colours; and those decode exactly")
     func fallbacks() throws {
         let (w, h) = (200, 100)
-        var bytes = frameBytes(width: w, height: h) { x, y in x < 100 ? smooth(x, y) : ((x + y) % 2 == 0 ? 0x00FF_0000 : 0x0000_00FF) }
+        let bytes = frameBytes(width: w, height: h) { x, y in x < 100 ? smooth(x, y) : ((x + y) % 2 == 0 ? 0x00FF_0000 : 0x0000_00FF) }
+        // Many colours, but in runs of 8 (flat content such as a desktop's): zlib's kind of picture.
+        let flatBytes = frameBytes(width: w, height: h) { x, y in UInt32((x / 8 + y) % 64) * 0x0004_0301 }
         let geometry = FramebufferGeometry(width: w, height: h)
         let grid = TileGrid(geometry: geometry, tile: TileSize(width: 64, height: 16))
         let dense = RFBRect(x: 0, y: 0, width: 100, height: 100), twoColour = RFBRect(x: 100, y: 0, width: 100, height: 100)
@@ -102,6 +104,7 @@ struct TightJPEGTests {
             ("lossy not allowed", TightJPEGSettings(level: 5), .guestNative, false, dense),
             ("under 4096 pixels", TightJPEGSettings(level: 5), .guestNative, true, RFBRect(x: 0, y: 0, width: 60, height: 60)),
             ("two colours", TightJPEGSettings(level: 5), .guestNative, true, twoColour),
+            ("many colours in runs (flat, text-like)", TightJPEGSettings(level: 5), .guestNative, true, RFBRect(x: 0, y: 0, width: 200, height: 100)),
         ]
         for (name, settings, format, allowed, rect) in cases {
             let t = TightEncoder()
@@ -109,8 +112,10 @@ struct TightJPEGTests {
             let translator = PixelTranslator(format: format)
             var writer = UpdateWriter()
             writer.header(rect, encoding: EncodingType.tight)
-            let lossy = bytes.withUnsafeMutableBytes { b in
-                writer.withBytes { t.encode(rect, of: FrameView(geometry: geometry, grid: grid, bytes: UnsafeRawBufferPointer(b)),
+            let isFlat = name.hasPrefix("many colours in runs")
+            let src = isFlat ? flatBytes : bytes
+            let lossy = src.withUnsafeBytes { b in
+                writer.withBytes { t.encode(rect, of: FrameView(geometry: geometry, grid: grid, bytes: b),
                                             translator: translator, into: &$0, lossy: allowed) }
             }
             let message = writer.finish()
@@ -121,7 +126,7 @@ struct TightJPEGTests {
             for y in rect.y..<rect.maxY {
                 for x in rect.x..<rect.maxX {
                     let o = (y * w + x) * 4
-                    let p = UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o])
+                    let p = UInt32(src[o + 2]) << 16 | UInt32(src[o + 1]) << 8 | UInt32(src[o])
                     if d.pixels[y * w + x] != translator.value(p) { wrong += 1 }
                 }
             }
