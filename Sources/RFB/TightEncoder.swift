@@ -7,7 +7,7 @@
 /// Lossy part: with `jpeg` set (the client asked for a JPEG quality), a continuous-tone
 /// rectangle goes out as a JPEG (control byte 0x90), if the client's format is 32-bit 8-8-8
 /// (Tight allows JPEG only then) and the caller allows it. Continuous-tone: more than 16
-/// colours, at least `jpegMinPixels` pixels, and at most half its pixels equal to their left
+/// colours, at least `jpegMinPixels` pixels, and at most 7/8 of its pixels equal to their left
 /// neighbour (flat areas with text and icons compress better, and exactly, with zlib).
 public final class TightEncoder {
     private let streams = [Deflater(), Deflater(), Deflater(), Deflater()]
@@ -118,7 +118,7 @@ public final class TightEncoder {
         return false
     }
 
-    /// Whether more than half of the pixels equal their left neighbour (runs: zlib's kind of picture).
+    /// Whether more than 7/8 of the pixels equal their left neighbour (runs: zlib's kind of picture).
     static func flat(_ values: [UInt32], width: Int) -> Bool {
         var same = 0
         var i = 0
@@ -127,7 +127,7 @@ public final class TightEncoder {
             for j in i + 1..<end where values[j] == values[j - 1] { same += 1 }
             i = end
         }
-        return same * 2 > values.count
+        return same * 8 > values.count * 7
     }
 
     /// Tight's 1-3 byte length: 7 bits per byte, low first, the top bit meaning "more".

@@ -92,8 +92,8 @@ struct TightJPEGTests {
     func fallbacks() throws {
         let (w, h) = (200, 100)
         let bytes = frameBytes(width: w, height: h) { x, y in x < 100 ? smooth(x, y) : ((x + y) % 2 == 0 ? 0x00FF_0000 : 0x0000_00FF) }
-        // Many colours, but in runs of 8 (flat content such as a desktop's): zlib's kind of picture.
-        let flatBytes = frameBytes(width: w, height: h) { x, y in UInt32((x / 8 + y) % 64) * 0x0004_0301 }
+        // Many colours, but in runs of 16 (flat content such as a desktop's): zlib's kind of picture.
+        let flatBytes = frameBytes(width: w, height: h) { x, y in UInt32((x / 16 + y) % 64) * 0x0004_0301 }
         let geometry = FramebufferGeometry(width: w, height: h)
         let grid = TileGrid(geometry: geometry, tile: TileSize(width: 64, height: 16))
         let dense = RFBRect(x: 0, y: 0, width: 100, height: 100), twoColour = RFBRect(x: 100, y: 0, width: 100, height: 100)
