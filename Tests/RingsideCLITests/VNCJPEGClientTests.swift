@@ -92,8 +92,8 @@ final class VNCJPEGClientTests: XCTestCase {
     }
 
     /// noVNC asks for JPEG quality 6 by default: headless Chromium connected while plasma
-    /// animates is sent JPEG rectangles and stays until Chromium exits. (Chromium's virtual time
-    /// ends its run about a second after connecting, before the guest goes quiet, so the exact
+    /// animates is sent JPEG rectangles. (Chromium's virtual time ends its run about a second
+    /// after connecting, sometimes after only the first, full update, so up to 5 runs; the exact
     /// picture after the refresh is checked with TigerVNC's viewer above, not here.)
     func testNoVNCIsSentJPEGWhileThePlasmaGuestAnimates() throws {
         guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
@@ -102,23 +102,33 @@ final class VNCJPEGClientTests: XCTestCase {
         }
         guard FileManager.default.fileExists(atPath: "/usr/share/novnc/vnc.html") else { throw XCTSkip("needs noVNC (apt-get install novnc)") }
         let dir = try MigrationCheck.tempDir(self, "vnc-novnc-jpeg")
-        let p = try RingsideProcess("vnc-novnc-jpeg", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "plasma", "--guest-hz", "20",
-                                                       "--frames", "400", "--width", "480", "--height", "300", "--seconds", "300"])
+        let p = try RingsideProcess("vnc-novnc-jpeg", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "plasma", "--guest-hz", "60",
+                                                       "--frames", "3000", "--width", "480", "--height", "300", "--seconds", "300"])
         guard p.waitForOutput("VNC over WebSocket on 127.0.0.1:", timeout: 60),
               let line = p.out.split(separator: "\n").first(where: { $0.hasPrefix("VNC over WebSocket on 127.0.0.1:") }),
               let port = Int(line.dropFirst("VNC over WebSocket on 127.0.0.1:".count).prefix { $0.isNumber }) else {
             return XCTFail("no WebSocket port\n\(p.transcript)")
         }
         let shotPath = dir + "/chromium.png"
-        let r = try runProgram(URL(fileURLWithPath: chromium),
-                               ["--no-sandbox", "--disable-gpu", "--window-size=1000,700", "--virtual-time-budget=15000", "--screenshot=\(shotPath)",
-                                "http://127.0.0.1:\(port)/vnc.html?autoconnect=true&resize=off"], timeout: 120)
-        XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(p.waitForOutput("disconnected after", timeout: 20), p.transcript)
-        let bye = p.out.split(separator: "\n").first { $0.contains("disconnected after") } ?? ""
-        let jpeg = bye.range(of: " JPEG rectangles").flatMap { Int(bye[..<$0.lowerBound].split(separator: " ").last ?? "") } ?? 0
-        XCTAssertTrue(bye.contains("(Tight, 32 bpp)"), String(bye))
-        XCTAssertGreaterThan(jpeg, 0, "noVNC was sent JPEG: \(bye)")
+        var jpeg = 0, runs = 0
+        var byes: [Substring] = []
+        while jpeg == 0 && runs < 5 {
+            runs += 1
+            let r = try runProgram(URL(fileURLWithPath: chromium),
+                                   ["--no-sandbox", "--disable-gpu", "--window-size=1000,700", "--virtual-time-budget=15000", "--screenshot=\(shotPath)",
+                                    "http://127.0.0.1:\(port)/vnc.html?autoconnect=true&resize=off"], timeout: 120)
+            XCTAssertEqual(r.status, 0, r.err)
+            let deadline = Date(timeIntervalSinceNow: 20)
+            while p.out.components(separatedBy: "disconnected after").count - 1 < runs && Date() < deadline { usleep(100_000) }
+            byes = p.out.split(separator: "\n").filter { $0.contains("disconnected after") }
+            XCTAssertEqual(byes.count, runs, p.transcript)
+            jpeg = 0
+            for bye in byes {
+                XCTAssertTrue(bye.contains("(Tight, 32 bpp)"), String(bye))
+                jpeg += bye.range(of: " JPEG rectangles").flatMap { Int(bye[..<$0.lowerBound].split(separator: " ").last ?? "") } ?? 0
+            }
+        }
+        XCTAssertGreaterThan(jpeg, 0, "noVNC was sent JPEG in one of \(runs) runs: \(byes)")
         XCTAssertFalse(p.out.contains("dropped"), p.transcript)
         p.signal(SIGTERM)
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
