@@ -40,8 +40,8 @@ let package = Package(
         // libpng shim (setjmp error handling stays in C).
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
         .target(name: "PNGOutput", dependencies: ["Display", "CPNG"]),
-        // zlib and libcrypto (DES) shim for the RFB server.
-        .target(name: "CRFB", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypto")]),
+        // zlib, libjpeg-turbo (Tight JPEG) and libcrypto (DES) shim for the RFB server.
+        .target(name: "CRFB", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("jpeg"), .linkedLibrary("crypto")]),
         // The VNC (RFB) server: protocol, encodings, per-client updates over SwiftNIO. No KVM.
         .target(name: "RFB", dependencies: [
             "Display", "Input", "CRFB",

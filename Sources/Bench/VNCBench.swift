@@ -25,7 +25,8 @@ import Tracking
 /// the previous frame, counted pixel by pixel outside the timed part.
 public enum VNCBench {
     public enum Server: String, CaseIterable, Sendable { case ringside, compare, full }
-    public static let encodings: [(name: String, type: Int32)] = [("Raw", EncodingType.raw), ("ZRLE", EncodingType.zrle), ("Tight", EncodingType.tight)]
+    public static let encodings: [(name: String, type: Int32)] = [("Raw", EncodingType.raw), ("ZRLE", EncodingType.zrle), ("Tight", EncodingType.tight),
+                                                                    ("Tight-JPEG", EncodingType.tight)]
 
     public struct Line: Sendable {
         public var server: Server
@@ -76,6 +77,7 @@ public enum VNCBench {
             self.encoding = encoding
             self.sink = sink
             line = Line(server: server, encoding: encoding.name)
+            if encoding.name == "Tight-JPEG" { tight.jpeg = TightJPEGSettings(level: 5) } // quality level 5: JPEG quality 77, 4:2:2
         }
     }
 

@@ -21,6 +21,11 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var choice = EncodingChoice()
     private var zrle: ZRLEEncoder?
     private var tight: TightEncoder?
+    /// Where this client's picture is JPEG-lossy, for the lossless refresh once it goes quiet.
+    private var lossy = LossyRegions()
+    private var refreshTimer: Scheduled<Void>?
+    /// Rectangles sent as JPEG, and lossless refreshes sent, for the disconnect line.
+    private var jpegRects = 0, refreshes = 0
     private var input = InputTranslator()
     /// The client's outstanding FramebufferUpdateRequest (merged if several arrive).
     private var pending: (incremental: Bool, rect: RFBRect)?
@@ -70,10 +75,12 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         for t in timers { t.cancel() }
+        refreshTimer?.cancel()
         stallTask?.cancel()
         if reader != nil {
             server.removed(self)
-            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(choice.name), \(translator.format.bitsPerPixel) bpp)") }
+            let lossy = jpegRects > 0 ? ", \(jpegRects) JPEG rectangles, \(refreshes) lossless refreshes" : ""
+            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(choice.name), \(translator.format.bitsPerPixel) bpp)\(lossy)") }
         } else if !closing {
             server.log("VNC client \(peer) left during the handshake")
         }
@@ -167,7 +174,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             if stalledSince == nil { stalledSince = Date() }
             return
         }
-        if req.incremental && !reader.hasChanges && !(client?.owesTiles ?? true) { return }
+        if req.incremental && !reader.hasChanges && !(client?.owesTiles ?? true)
+            && !lossy.hasDue(now: DispatchTime.now().uptimeNanoseconds) { return }
         let started = DispatchTime.now().uptimeNanoseconds
         // Only the read holds off refreshes; the compare against what this client was sent
         // runs on the shared snapshot, with no lock held.
@@ -181,7 +189,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         guard let client, let grid else { return }
         let resize = client.resized && choice.desktopSize
-        if rects.isEmpty && req.incremental && !resize { return }
+        lossy.fit(width: client.geometry.width, height: client.geometry.height)
+        if rects.isEmpty && req.incremental && !resize && !lossy.hasDue(now: started) { return }
         pending = nil
         var w = UpdateWriter(lastRect: choice.lastRect && choice.encoding == EncodingType.tight)
         if resize {
@@ -190,15 +199,34 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         if client.resized { client.resizeAnnounced() }
         let list = rects.count > 60000 ? [Self.bounds(rects)] : rects
         client.withSent(grid: grid.grid) { frame in
-            encode(list, of: frame, into: &w)
+            // Changed areas first (JPEG allowed in incremental updates: the area is moving),
+            // then the lossy areas that have gone quiet, exactly, from the same copy.
+            encode(list, of: frame, into: &w, lossyAllowed: req.incremental, now: started)
+            let refresh = lossy.takeDue(now: started)
+            if !refresh.isEmpty {
+                refreshes += 1
+                encode(refresh, of: frame, into: &w, lossyAllowed: false, now: started)
+            }
         }
         let message = w.finish()
         server.countUpdate(nanos: DispatchTime.now().uptimeNanoseconds - started)
         updates += 1
         send(message, readAt: started)
+        armRefresh()
     }
 
-    private func encode(_ rects: [RFBRect], of frame: FrameView, into w: inout UpdateWriter) {
+    /// Wakes this connection when the next lossy area is due for its lossless refresh.
+    private func armRefresh() {
+        // A due refresh with no request outstanding waits for the next request (see `wake`).
+        guard refreshTimer == nil, !closing, let due = lossy.nextDue, due > DispatchTime.now().uptimeNanoseconds else { return }
+        refreshTimer = channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(due)) { [self] in
+            refreshTimer = nil
+            wake()
+            armRefresh()
+        }
+    }
+
+    private func encode(_ rects: [RFBRect], of frame: FrameView, into w: inout UpdateWriter, lossyAllowed: Bool, now: UInt64) {
         switch choice.encoding {
         case EncodingType.zrle:
             let z = zrle ?? ZRLEEncoder()
@@ -210,10 +238,13 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         case EncodingType.tight:
             let t = tight ?? TightEncoder()
             tight = t
+            t.jpeg = choice.jpeg
             for r in rects {
                 for piece in TightEncoder.split(r) {
                     w.header(piece, encoding: EncodingType.tight)
-                    w.withBytes { t.encode(piece, of: frame, translator: translator, into: &$0) }
+                    let jpeg = w.withBytes { t.encode(piece, of: frame, translator: translator, into: &$0, lossy: lossyAllowed) }
+                    if jpeg { jpegRects += 1 }
+                    if jpeg || !lossy.isEmpty { lossy.sent(piece, lossy: jpeg, now: now) }
                 }
             }
         default:

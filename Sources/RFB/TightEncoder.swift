@@ -3,8 +3,20 @@
 /// pixels; data of 12 bytes or more goes through one of four zlib streams kept for the
 /// connection's life (0: full colour, 1: two colours, 2: indexed). Pixels are TPIXELs: R, G, B
 /// bytes when the client's format is 32-bit 8-8-8, else the client's pixel.
+///
+/// Lossy part: with `jpeg` set (the client asked for a JPEG quality), a continuous-tone
+/// rectangle goes out as a JPEG (control byte 0x90), if the client's format is 32-bit 8-8-8
+/// (Tight allows JPEG only then) and the caller allows it. Continuous-tone: more than 16
+/// colours, at least `jpegMinPixels` pixels, and at most 7/8 of its pixels equal to their left
+/// neighbour (flat areas with text and icons compress better, and exactly, with zlib).
 public final class TightEncoder {
     private let streams = [Deflater(), Deflater(), Deflater(), Deflater()]
+    /// The client's JPEG settings, or nil: lossless only.
+    public var jpeg: TightJPEGSettings?
+    /// The smallest rectangle sent as JPEG (QEMU's VNC_TIGHT_JPEG_MIN_RECT_SIZE): below
+    /// this a JPEG's headers cost more than its saving.
+    public static let jpegMinPixels = 4096
+    private var compressor: JPEGCompressor?
     private var values: [UInt32] = []
     private var guest: [UInt32] = []
     private var data: [UInt8] = []
@@ -30,8 +42,10 @@ public final class TightEncoder {
         return out
     }
 
-    /// Appends one Tight rectangle's data (after its header) for `rect` (already split).
-    public func encode(_ rect: RFBRect, of frame: FrameView, translator t: PixelTranslator, into out: inout [UInt8]) {
+    /// Appends one Tight rectangle's data (after its header) for `rect` (already split);
+    /// returns whether it went out lossy (JPEG), which only happens with `jpeg` set and `lossy`.
+    @discardableResult
+    public func encode(_ rect: RFBRect, of frame: FrameView, translator t: PixelTranslator, into out: inout [UInt8], lossy: Bool = true) -> Bool {
         values.removeAll(keepingCapacity: true)
         guest.removeAll(keepingCapacity: true)
         for y in rect.y..<rect.maxY {
@@ -60,7 +74,15 @@ public final class TightEncoder {
         if palette.count == 1 {
             out.append(0x80) // FillCompression
             tpixel(paletteGuest[0], palette[0], into: &out)
-            return
+            return false
+        }
+        if palette.isEmpty, lossy, is888, let settings = jpeg, rect.width * rect.height >= Self.jpegMinPixels, !Self.flat(values, width: rect.width) {
+            let c = compressor ?? JPEGCompressor()
+            compressor = c
+            let mark = out.count
+            out.append(0x90) // JpegCompression
+            if c.append(rect, of: frame, settings: settings, to: &out) { return true }
+            out.removeSubrange(mark...)
         }
         let stream: Int
         if palette.count == 2 {
@@ -88,11 +110,24 @@ public final class TightEncoder {
         }
         if data.count < 12 {
             out += data
-            return
+            return false
         }
         let z = streams[stream].compress(data)
         Self.appendCompactLength(z.count, to: &out)
         out += z
+        return false
+    }
+
+    /// Whether more than 7/8 of the pixels equal their left neighbour (runs: zlib's kind of picture).
+    static func flat(_ values: [UInt32], width: Int) -> Bool {
+        var same = 0
+        var i = 0
+        while i < values.count {
+            let end = i + width
+            for j in i + 1..<end where values[j] == values[j - 1] { same += 1 }
+            i = end
+        }
+        return same * 8 > values.count * 7
     }
 
     /// Tight's 1-3 byte length: 7 bits per byte, low first, the top bit meaning "more".

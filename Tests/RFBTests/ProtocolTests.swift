@@ -116,7 +116,8 @@ struct ClientMessageTests {
     static let messages: [UInt8] =
         [0, 0, 0, 0] + PixelFormat(bitsPerPixel: 16, depth: 16, bigEndian: true, trueColour: true, redMax: 31, greenMax: 63, blueMax: 31,
                                    redShift: 11, greenShift: 5, blueShift: 0).bytes
-        + [2, 0, 0, 3, 0, 0, 0, 16, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x21]
+        // Tight, ZRLE, Raw, DesktopSize, JPEG quality level 5, fine quality 62, subsampling 2X.
+        + [2, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 16, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x21, 0xFF, 0xFF, 0xFF, 0xE5, 0xFF, 0xFF, 0xFE, 0x3E, 0xFF, 0xFF, 0xFD, 0x02]
         + [3, 1, 0, 10, 0, 20, 1, 0, 0, 200]
         + [4, 1, 0, 0, 0, 0, 0xFF, 0x0D]
         + [5, 9, 0x01, 0x02, 0x00, 0x30]
@@ -126,7 +127,7 @@ struct ClientMessageTests {
         .initialized(version: .v3_8, shared: true),
         .message(.setPixelFormat(PixelFormat(bitsPerPixel: 16, depth: 16, bigEndian: true, trueColour: true, redMax: 31, greenMax: 63,
                                              blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0))),
-        .message(.setEncodings([16, 0, -223])),
+        .message(.setEncodings([7, 16, 0, -223, -27, -450, -766])),
         .message(.updateRequest(incremental: true, RFBRect(x: 10, y: 20, width: 256, height: 200))),
         .message(.key(down: true, keysym: 0xFF0D)),
         .message(.pointer(buttons: 9, x: 258, y: 48)),
@@ -212,7 +213,12 @@ struct ClientMessageTests {
             #expect(whole.events == pieces.events && kind(whole.error) == kind(pieces.error) && whole.output == pieces.output,
                     "input \(input) chunks \(chunks)")
             for e in whole.events {
-                if case .message(.setEncodings(let l)) = e { #expect(l.count <= ClientMessageParser.maxEncodings) }
+                if case .message(.setEncodings(let l)) = e {
+                    #expect(l.count <= ClientMessageParser.maxEncodings)
+                    // Whatever JPEG quality and subsampling values a client sends, the choice stays in range.
+                    let c = EncodingChoice(clientList: l)
+                    if let j = c.jpeg { #expect((1...100).contains(j.quality) && c.encoding == EncodingType.tight) }
+                }
                 if case .message(.setPixelFormat(let f)) = e { #expect(f.validate() == nil) }
             }
             if whole.error != nil { errors += 1 }

@@ -45,6 +45,31 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
         for f in o { f() }
     }
 
+    /// Paints `r` pixel by pixel with `colour(x, y)`, records its tiles and wakes the readers.
+    func paint(_ r: RFBRect, _ colour: (Int, Int) -> UInt32) {
+        lock.lock()
+        var dirty = DirtyTileBitmap(count: grid.count)
+        for y in r.y..<r.maxY {
+            for x in r.x..<r.maxX {
+                let c = colour(x, y), o = (y * geometry.width + x) * 4
+                pixels[o] = UInt8(c & 0xFF); pixels[o + 1] = UInt8((c >> 8) & 0xFF); pixels[o + 2] = UInt8((c >> 16) & 0xFF)
+                dirty.set(grid.tile(atX: x, y: y))
+            }
+        }
+        damage.record(dirty)
+        let o = observers
+        lock.unlock()
+        for f in o { f() }
+    }
+
+    /// The current pixel at (x, y) (0x00RRGGBB).
+    func pixel(x: Int, y: Int) -> UInt32 {
+        lock.withLock {
+            let o = (y * geometry.width + x) * 4
+            return UInt32(pixels[o + 2]) << 16 | UInt32(pixels[o + 1]) << 8 | UInt32(pixels[o])
+        }
+    }
+
     func makeReader(name: String) -> any FramebufferReader { Reader(source: self) }
     func onChange(_ body: @escaping @Sendable () -> Void) { lock.withLock { observers.append(body) } }
 

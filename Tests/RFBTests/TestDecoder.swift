@@ -1,7 +1,7 @@
 import Foundation
 @testable import RFB
 
-/// A client-side decoder of FramebufferUpdates (Raw, ZRLE, Tight without JPEG, DesktopSize,
+/// A client-side decoder of FramebufferUpdates (Raw, ZRLE, Tight with JPEG, DesktopSize,
 /// LastRect) into pixel values of the client's format, for round-trip tests. Written from
 /// RFC 6143 and the Tight spec, independently of the server's encoders.
 final class TestDecoder {
@@ -10,6 +10,8 @@ final class TestDecoder {
     var pixels: [UInt32]
     private let zrle = Inflater()
     private let tight = [Inflater(), Inflater(), Inflater(), Inflater()]
+    /// Tight JPEG rectangles decoded so far (libjpeg-turbo's decoder).
+    var jpegRects: [RFBRect] = []
     struct Bad: Error, CustomStringConvertible { let description: String }
 
     init(format: PixelFormat, width: Int, height: Int) {
@@ -140,6 +142,19 @@ final class TestDecoder {
         if control >> 4 == 8 {
             let v = tpixel(try take(tsize))
             for y in r.y..<r.maxY { for x in r.x..<r.maxX { pixels[y * width + x] = v } }
+            return
+        }
+        if control >> 4 == 9 {
+            var n = try u8(), z = n & 0x7F
+            if n & 0x80 != 0 { n = try u8(); z |= (n & 0x7F) << 7; if n & 0x80 != 0 { z |= try u8() << 14 } }
+            guard let rgb = JPEGDecoder.decode(Array(try take(z)), width: r.width, height: r.height) else { throw Bad(description: "Tight JPEG does not decode") }
+            for y in 0..<r.height {
+                for x in 0..<r.width {
+                    let o = (y * r.width + x) * 3
+                    pixels[(r.y + y) * width + r.x + x] = UInt32(rgb[o]) << format.redShift | UInt32(rgb[o + 1]) << format.greenShift | UInt32(rgb[o + 2]) << format.blueShift
+                }
+            }
+            jpegRects.append(r)
             return
         }
         guard control >> 4 < 8 else { throw Bad(description: "Tight control \(control)") }
