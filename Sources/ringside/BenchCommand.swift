@@ -84,7 +84,7 @@ struct BenchCommand: ParsableCommand {
     var migration = false
     @Flag(name: .customLong("input-latency"), help: "Input latency instead of the matrix: from a key event pushed at a random moment to the end of the first guest frame that can show it, per guest (default idle,desktop,plasma at 1280x800) paced at 60 Hz and free-running.")
     var inputLatency = false
-    @Flag(help: "VNC instead of the matrix: bytes and encode time per guest frame for Raw, ZRLE and Tight, served from the dirty tiles beside a compare-only and a full-frame server, per guest (default idle,desktop,plasma) at 1280x800 and 1920x1080 (--resolutions), lockstep (--frames, default 60); then host cost with 1, 8 and 32 clients, and update latency over loopback with 1, 8 and 32 clients. With --quick: idle and desktop at 640x400, Raw and ZRLE, 6 frames, 1 and 8 clients.")
+    @Flag(help: "VNC instead of the matrix: bytes and encode time per guest frame for Raw, ZRLE, Tight and Tight with JPEG (quality level 5), served from the dirty tiles beside a compare-only and a full-frame server, per guest (default idle,desktop,plasma) at 1280x800 and 1920x1080 (--resolutions), lockstep (--frames, default 60); then host cost with 1, 8 and 32 clients, and update latency over loopback with 1, 8 and 32 clients. With --quick: idle and desktop at 640x400, Raw and ZRLE, 6 frames, 1 and 8 clients.")
     var vnc = false
     @Option(help: "Write the records as a JSON array to FILE.")
     var json: String?
