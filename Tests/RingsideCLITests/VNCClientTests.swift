@@ -213,15 +213,7 @@ final class VNCClientTests: XCTestCase {
         let (p, port) = try startServer(["--guest", "pattern", "--guest-hz", "0", "--frames", "25", "--width", "333", "--height", "211",
                                          "--png", dir, "--seconds", "300"])
         XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
-        let v = Process()
-        v.executableURL = URL(fileURLWithPath: viewer)
-        v.arguments = ["127.0.0.1::\(port)"]
-        var env = ProcessInfo.processInfo.environment
-        env["DISPLAY"] = screen.display
-        v.environment = env
-        v.standardOutput = FileHandle.nullDevice
-        v.standardError = FileHandle.nullDevice
-        try v.run()
+        let v = try screen.launch(viewer, ["127.0.0.1::\(port)"])
         defer { if v.isRunning { v.terminate(); v.waitUntilExit() } }
         XCTAssertTrue(p.waitForOutput("connected (RFB 3.8)", timeout: 20), p.transcript)
         // The viewer's window sits where the X server put it, decorations or not: find the

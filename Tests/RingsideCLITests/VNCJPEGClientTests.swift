@@ -21,15 +21,7 @@ final class VNCJPEGClientTests: XCTestCase {
               let port = Int(line.dropFirst("VNC server on 127.0.0.1:".count).prefix { $0.isNumber }) else {
             return XCTFail("no VNC server line\n\(p.transcript)")
         }
-        let v = Process()
-        v.executableURL = URL(fileURLWithPath: viewer)
-        v.arguments = ["-AutoSelect=0", "-QualityLevel=5", "127.0.0.1::\(port)"]
-        var env = ProcessInfo.processInfo.environment
-        env["DISPLAY"] = screen.display
-        v.environment = env
-        v.standardOutput = FileHandle.nullDevice
-        v.standardError = FileHandle.nullDevice
-        try v.run()
+        let v = try screen.launch(viewer, ["-AutoSelect=0", "-QualityLevel=5", "127.0.0.1::\(port)"])
         defer { if v.isRunning { v.terminate(); v.waitUntilExit() } }
         XCTAssertTrue(p.waitForOutput("connected (RFB 3.8)", timeout: 20), p.transcript)
         // While the guest animates: a few screenshots (which frame each shows is not known yet).

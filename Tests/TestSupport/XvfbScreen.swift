@@ -134,6 +134,21 @@ public final class XvfbScreen: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Starts the X client at `path` (a viewer) on this screen with its output discarded; the
+    /// caller terminates it.
+    public func launch(_ path: String, _ arguments: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["DISPLAY"] = display
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     public static func which(_ tool: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(dir)/\(tool)"
