@@ -31,8 +31,9 @@ final class ModeSetTrackingTests: XCTestCase {
             let migration = mode.hasPageList
             let s = try session(cpus: cpus, mode: mode, ringEntries: smallest, migration: migration)
             let checker = MirrorChecker(session: s)
-            checker.checkAtRandomPauses(300, listed: migration, label: "\(mode), \(cpus) vCPU(s), mode sets")
-            XCTAssertEqual(checker.checks, 300, "\(mode): every pause checked")
+            checker.checkAtRandomPauses(300, listed: migration, label: "\(mode), \(cpus) vCPU(s), mode sets",
+                                        moreWanted: { s.machine.displayMode.serial <= 20 }, maxPauses: 3000)
+            XCTAssertGreaterThanOrEqual(checker.checks, 300, "\(mode): every pause checked")
             XCTAssertGreaterThan(s.machine.displayMode.serial, 20, "\(mode): the guest set many modes")
             XCTAssertGreaterThan(s.totalStats.modeSets, 10, "\(mode): the display followed many of them")
             XCTAssertGreaterThan(checker.modeChangesSeen, 5, "\(mode): pauses found the screen in a new mode")
