@@ -88,6 +88,8 @@ public struct AdaptivePolicy: Sendable {
     public var maxExploreEveryNanos = 160e9
     /// Unlogged to measure the guest's rate there: no return before its window completes.
     public private(set) var exploring = false
+    /// Why the last switch this policy asked for was made.
+    public private(set) var lastReason: SwitchReason = .forced
     /// Explorations started so far.
     public private(set) var explorations = 0
     /// Intervals left out of the rate windows and the clock as stalls.
@@ -195,6 +197,7 @@ public struct AdaptivePolicy: Sendable {
                 let expected = u.fps * windowNanos / 1e9
                 if expected >= Double(rateWindowFrames) {
                     if Double(windowFrames) < slowerFraction * expected {
+                        lastReason = .guestSlowed(loggedFPS: Double(windowFrames) * 1e9 / windowNanos, unloggedFPS: u.fps)
                         // Measured: logging slows the guest down, whatever the model says.
                         holdOff = min(max(2 * holdOff, minHoldOffNanos), maxHoldOffNanos)
                         holdOffUntil = clock + holdOff
@@ -216,6 +219,7 @@ public struct AdaptivePolicy: Sendable {
                 if closed.syncsPerFrame >= exploreSyncsPerFrame, unloggedRate.map({ clock - $0.at > exploreEvery }) ?? true {
                     exploring = true
                     explorations += 1
+                    lastReason = .exploring(syncsPerFrame: closed.syncsPerFrame)
                     method = .full
                     overBudget = 0
                     underBudget = 0
@@ -237,7 +241,11 @@ public struct AdaptivePolicy: Sendable {
             // pages is noise, not a dense screen.
             let byPages = pages == 0 || (loggedNanosPerPage ?? 0) * Double(pages) > margin * unloggedNanos
             overBudget = cost > margin * unloggedNanos && byPages ? overBudget + 1 : 0
-            if faultNanos * Double(pages) > farOver * unloggedNanos { overBudget = streak }
+            lastReason = .loggedCostsMore(loggedMicros: cost / 1000, unloggedMicros: unloggedNanos / 1000, syncs: overBudget)
+            if faultNanos * Double(pages) > farOver * unloggedNanos {
+                overBudget = streak
+                lastReason = .faultsFarOver(pages: pages, faultMicros: faultNanos * Double(pages) / 1000, unloggedMicros: unloggedNanos / 1000)
+            }
             syncsSinceReturn = syncsSinceReturn.map { $0 + 1 }
             if let n = syncsSinceReturn, n >= 4 * streak { currentReturnStreak = returnStreak; syncsSinceReturn = nil }
             guard overBudget >= streak else { return .stay }
@@ -260,6 +268,7 @@ public struct AdaptivePolicy: Sendable {
             let predicted = perPage * Double(pages) * pageScale
             underBudget = predicted * margin < unloggedNanos ? underBudget + 1 : 0
             guard underBudget >= currentReturnStreak, clock >= holdOffUntil, !exploring else { return .stay }
+            lastReason = .calm(predictedMicros: predicted / 1000, unloggedMicros: unloggedNanos / 1000, syncs: underBudget)
             underBudget = 0
             overBudget = 0
             returnPages = pages
@@ -292,6 +301,7 @@ public struct AdaptivePolicy: Sendable {
     public mutating func pinLogged() -> Decision {
         guard method == .full else { return .stay }
         method = .logged
+        lastReason = .migration
         exploring = false
         resetWindow()
         overBudget = 0

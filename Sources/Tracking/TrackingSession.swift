@@ -121,7 +121,7 @@ public final class TrackingSession: @unchecked Sendable {
     /// Carries out a switch of method (under the lock). To full: logging of the framebuffer
     /// slot stops and every sync copies the frame. To logged: logging starts first, then the
     /// next sync copies the whole frame once, so writes from before logging was on are not lost.
-    private func switchDisplay(to method: DisplayMethod) throws(KVMError) {
+    private func switchDisplay(to method: DisplayMethod, because reason: SwitchReason) throws(KVMError) {
         guard method != display.method else { return }
         let fb = GuestLayout.framebufferSlot
         switch method {
@@ -132,8 +132,11 @@ public final class TrackingSession: @unchecked Sendable {
             display.copyAllOnce = true
         }
         display.method = method
-        total.methodSwitches += 1
-        interval.methodSwitches += 1
+        var frames = 0
+        for cpu in 0..<machine.vcpuCount { frames += machine.framesCompleted(cpu: cpu) }
+        let record = MethodSwitch(to: method, reason: reason, guestFrames: frames)
+        total.recordSwitch(record)
+        interval.recordSwitch(record)
     }
 
     /// `--tracking auto`: explorations of the unlogged rate so far, and the intervals between
@@ -218,12 +221,12 @@ public final class TrackingSession: @unchecked Sendable {
         syncCount += 1
         if forcedSwitchEvery > 0 {
             if syncCount % forcedSwitchEvery == 0 && !framebufferPinned {
-                try switchDisplay(to: display.method == .logged ? .full : .logged)
+                try switchDisplay(to: display.method == .logged ? .full : .logged, because: .forced)
             }
             return
         }
         if framebufferPinned {
-            if case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m) }
+            if case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m, because: .migration) }
             return
         }
         var frameTotal = 0
@@ -235,7 +238,7 @@ public final class TrackingSession: @unchecked Sendable {
         let frames = max(0, frameTotal - lastFrameTotal)
         lastFrameTotal = frameTotal
         if case .switchTo(let m) = policy!.observe(syncNanos: Double(syncNanos), tiles: tiles, pages: pages, intervalNanos: interval, guestFrames: frames, copiedAll: copiedAll) {
-            try switchDisplay(to: m)
+            try switchDisplay(to: m, because: policy!.lastReason)
         }
     }
 
@@ -309,7 +312,7 @@ public final class TrackingSession: @unchecked Sendable {
         harvester.subscribe(sub)
         do {
             // Auto mode keeps the framebuffer logged while a subscriber needs its pages.
-            if policy != nil, case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m) }
+            if policy != nil, case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m, because: .migration) }
             // Pages written before logging starts are covered: the new set holds every page.
             for slot in machine.slots where !machine.isDirtyLogged(slot: slot.id) {
                 try machine.setDirtyLogging(slot: slot.id, enabled: true)

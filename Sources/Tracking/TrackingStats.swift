@@ -19,6 +19,9 @@ public struct TrackingStats: Sendable {
     /// in force when the stats were taken.
     public var methodSwitches = 0
     public var method: DisplayMethod?
+    /// The switches themselves, oldest first: at most `keptSwitches` (the count goes on).
+    public var switches: [MethodSwitch] = []
+    public static let keptSwitches = 16
     /// Guest mode sets the display followed, and the mode shown after the last of them.
     public var modeSets = 0
     public var mode: DisplayMode?
@@ -42,6 +45,16 @@ public struct TrackingStats: Sendable {
         bytesCopied += bytes
         dirtyTiles += tiles
         resetMismatches = mismatches
+    }
+
+    mutating func recordSwitch(_ s: MethodSwitch) {
+        methodSwitches += 1
+        if switches.count < Self.keptSwitches { switches.append(s) }
+    }
+
+    /// A line per switch kept, and one for those left out.
+    public var switchLines: [String] {
+        switches.map(\.line) + (methodSwitches > switches.count ? ["auto: \(methodSwitches - switches.count) more switches"] : [])
     }
 
     /// Host time of the tracking pipeline (harvest + reset + fold + copy).

@@ -212,7 +212,9 @@ final class RunSession: @unchecked Sendable {
         defer { deadline?.cancel() }
         refresher?.start()
         let statsTimer = o.stats ? startTimer(interval: 1) { [session] in
-            Console.out(session!.takeIntervalStats().line(label: "stats"))
+            let stats = session!.takeIntervalStats()
+            Console.out(stats.line(label: "stats"))
+            for line in stats.switchLines { Console.out(line) } // each of auto's switches, with its reason
         } : nil
         let roundsTimer = o.migrationRoundsMS.map { ms in
             startTimer(interval: Double(ms) / 1000) { [self] in self.printRound() }

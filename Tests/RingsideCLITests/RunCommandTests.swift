@@ -25,6 +25,21 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(r.out.contains("--tracking ring uses:"), r.out)
     }
 
+    /// With the default tracking (auto), --stats prints each switch of method with the rule
+    /// and the numbers behind it: plasma redraws every page from its first frame, so logging
+    /// it costs the guest a write fault per page and auto goes to full repaint.
+    func testStatsNamesEachSwitchOfAutoAndWhy() throws {
+        try requireKVMDevice()
+        let r = try runRingside(["run", "--guest", "plasma", "--headless", "--seconds", "1.5", "--stats", "--width", "640", "--height", "480"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let lines = r.out.split(separator: "\n").filter { $0.hasPrefix("auto: frame ") }
+        XCTAssertFalse(lines.isEmpty, r.out)
+        XCTAssertTrue(lines.first?.contains("to full repaint (unlogged): ") ?? false, r.out)
+        XCTAssertNotNil(lines.first?.firstMatch(of: /write faults|frames\/s|logged sync cost/), r.out)
+        let total = r.out.firstMatch(of: /total: .*auto: (logged|full), (\d+) switch/)
+        XCTAssertEqual(total.map { Int($0.2) }, lines.count, "one line per switch: \(r.out)")
+    }
+
     func testRunReportsGuestFramesPerSecond() throws {
         try requireKVMDevice()
         let r = try runRingside(["run", "--guest", "desktop", "--headless", "--seconds", "1", "--width", "640", "--height", "480"])

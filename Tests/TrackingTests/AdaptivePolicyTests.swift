@@ -125,6 +125,43 @@ final class AdaptivePolicyTests: XCTestCase {
         XCTAssertEqual(s.last?.to, .full)
     }
 
+    /// Each switch says which rule made it, with the numbers it compared (what `--stats`
+    /// prints for every switch).
+    func testEachSwitchCarriesTheRuleAndTheNumbersBehindIt() {
+        // Full-screen faults: one sync's 2035 pages at 29 us are far over a 250 us copy.
+        var p = AdaptivePolicy(fullCopyNanos: 250_000, faultNanos: Self.dearFaults)
+        XCTAssertEqual(p.observe(syncNanos: 490_000, tiles: 2040, pages: 2035), .switchTo(.full))
+        guard case .faultsFarOver(let pages, let faults, let unlogged) = p.lastReason else { return XCTFail("\(p.lastReason)") }
+        XCTAssertEqual(pages, 2035)
+        XCTAssertEqual(faults, 2035 * 29, accuracy: 0.5)
+        XCTAssertEqual(unlogged, 250, accuracy: 0.5)
+        XCTAssertTrue(p.lastReason.description.contains("2035 dirty pages cost the guest 59.0"), p.lastReason.description)
+        // A quiet screen: two unlogged syncs whose changed pages predict a cheap logged sync.
+        XCTAssertEqual(p.observe(syncNanos: 250_000, tiles: 4, pages: 2), .stay)
+        XCTAssertEqual(p.observe(syncNanos: 250_000, tiles: 4, pages: 2), .switchTo(.logged))
+        guard case .calm(_, _, let syncs) = p.lastReason else { return XCTFail("\(p.lastReason)") }
+        XCTAssertEqual(syncs, 2)
+        // No faults: host cost alone, three over-budget syncs in a row.
+        var q = AdaptivePolicy(fullCopyNanos: 250_000)
+        for _ in 0..<2 { XCTAssertEqual(q.observe(syncNanos: 490_000, tiles: 2040, pages: 2035), .stay) }
+        XCTAssertEqual(q.observe(syncNanos: 490_000, tiles: 2040, pages: 2035), .switchTo(.full))
+        XCTAssertEqual(q.lastReason, .loggedCostsMore(loggedMicros: 490, unloggedMicros: 250, syncs: 3))
+        XCTAssertEqual(q.pinLogged(), .switchTo(.logged))
+        XCTAssertEqual(q.lastReason, .migration)
+        let line = MethodSwitch(to: .full, reason: .loggedCostsMore(loggedMicros: 490, unloggedMicros: 250, syncs: 3), guestFrames: 12).line
+        XCTAssertEqual(line, "auto: frame 12: to full repaint (unlogged): a logged sync cost 490 us with the guest's write faults, over an unlogged one's 250 us, 3 in a row")
+    }
+
+    /// Stats keep the first switches of a span and count the rest.
+    func testStatsKeepTheFirstSwitchesAndCountTheRest() {
+        var st = TrackingStats()
+        for i in 0..<20 { st.recordSwitch(MethodSwitch(to: i % 2 == 0 ? .full : .logged, reason: .forced, guestFrames: i)) }
+        XCTAssertEqual(st.methodSwitches, 20)
+        XCTAssertEqual(st.switchLines.count, TrackingStats.keptSwitches + 1)
+        XCTAssertEqual(st.switchLines.last, "auto: 4 more switches")
+        XCTAssertEqual(st.switchLines.first, "auto: frame 0: to full repaint (unlogged): forced")
+    }
+
     func testAMigrationSubscriberPinsLogging() {
         var p = AdaptivePolicy(fullCopyNanos: 250_000)
         for _ in 0..<3 { _ = p.observe(syncNanos: 500_000, tiles: 2040) }
