@@ -100,17 +100,26 @@ public final class TrackingSession: @unchecked Sendable {
         }
         latencies.reserveCapacity(1 << 16)
         if plan.mode == .auto {
-            // The first copy faults the slot's pages in; the quickest of the next ones is the
+            // The first copy faults the slot's pages in; the quickest of the next ones, each
+            // from memory (a buffer twice the last-level cache written over first), is the
             // estimate until full syncs measure the real thing.
-            _ = display.measureFullCopy()
+            var evict = [UInt8](repeating: 0, count: Self.evictionBytes)
+            _ = display.measureFullCopy(evicting: &evict)
             // The guest's cost of a logged write fault: given, or probed once per process.
             let fault = writeFaultNanos ?? WriteFaultProbe.cached(system: system, logging: plan.logging)?.nanosPerPage ?? 0
             self.writeFaultNanos = fault
-            policy = AdaptivePolicy(fullCopyNanos: Double((0..<3).map { _ in display.measureFullCopy() }.min()!), faultNanos: fault)
+            policy = AdaptivePolicy(fullCopyNanos: Double((0..<3).map { _ in display.measureFullCopy(evicting: &evict) }.min()!), faultNanos: fault)
             if migration != nil { _ = policy?.pinLogged() }
         }
         box.session = self
     }
+
+    /// Twice the last-level cache (sysconf; 64 MiB where it is not known), at most 256 MiB.
+    static let evictionBytes: Int = {
+        let l3 = sysconf(Int32(_SC_LEVEL3_CACHE_SIZE)), l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        let llc = max(l3, l2)
+        return llc > 0 ? min(2 * llc, 256 << 20) : 64 << 20
+    }()
 
     /// How the display tracks the framebuffer now (`logged` for every fixed logged mode).
     public var displayMethod: DisplayMethod {
