@@ -18,9 +18,10 @@ public enum DisplayMethod: String, Sendable {
 ///
 /// - **Logged to unlogged**: when logged syncs cost more than `margin` times an unlogged
 ///   sync for `streak` syncs in a row (a dense screen, or a host where faults are dear), or
-///   the faults of one sync alone cost more than `farOver` times an unlogged sync (a
-///   full-screen animation starting: each logged frame of it costs the guest a fault on
-///   every page; counted pages, not a timing, so host noise cannot trigger it).
+///   the faults of each of two syncs in a row alone cost more than `farOver` times an
+///   unlogged sync (a full-screen animation starting: each logged frame of it costs the guest
+///   a fault on every page; counted pages, not a timing, so host noise cannot trigger it; one
+///   dense frame, such as a guest's first, is not an animation).
 /// - **Unlogged to logged**: every unlogged sync compares the frame with the shadow until it
 ///   has found enough changed tiles to cover `unloggedPageLimit` pages (beyond that logging
 ///   cannot win, so the rest is copied whole: a dense screen costs about a full copy), and
@@ -117,6 +118,7 @@ public struct AdaptivePolicy: Sendable {
     public private(set) var loggedNanosPerPage: Double?
     public private(set) var method: DisplayMethod = .logged
     private var overBudget = 0
+    private var farOverSyncs = 0
     private var underBudget = 0
     private var currentReturnStreak: Int
     /// Logged syncs since the policy came back to logging (nil: not back from unlogged).
@@ -242,7 +244,10 @@ public struct AdaptivePolicy: Sendable {
             let byPages = pages == 0 || (loggedNanosPerPage ?? 0) * Double(pages) > margin * unloggedNanos
             overBudget = cost > margin * unloggedNanos && byPages ? overBudget + 1 : 0
             lastReason = .loggedCostsMore(loggedMicros: cost / 1000, unloggedMicros: unloggedNanos / 1000, syncs: overBudget)
-            if faultNanos * Double(pages) > farOver * unloggedNanos {
+            // Far over for two syncs in a row: one dense frame (a guest's first, a window
+            // opening) is not a dense workload, and leaving logging for it costs a return.
+            farOverSyncs = faultNanos * Double(pages) > farOver * unloggedNanos ? farOverSyncs + 1 : 0
+            if farOverSyncs >= 2 {
                 overBudget = streak
                 lastReason = .faultsFarOver(pages: pages, faultMicros: faultNanos * Double(pages) / 1000, unloggedMicros: unloggedNanos / 1000)
             }
@@ -281,6 +286,7 @@ public struct AdaptivePolicy: Sendable {
 
     private mutating func switchToUnlogged() -> Decision {
         overBudget = 0
+        farOverSyncs = 0
         underBudget = 0
         method = .full
         resetWindow()

@@ -1,7 +1,6 @@
 import Display
 import Machine
 import Dispatch
-import Glibc
 
 /// The display's consumer: folds framebuffer pages into the pending dirty-tile bitmap and,
 /// at each sync, copies exactly the dirty pages (or tiles) from guest memory into the shadow
@@ -154,20 +153,18 @@ public final class DisplayTracker: DirtyPageConsumer {
         }
     }
 
-    /// Times one copy of the whole frame from guest memory into the shadow (the shadow gets
-    /// the guest's current picture, as a full sync would give it): the full-repaint cost on
-    /// this host, for `--tracking auto`. Call under the session lock.
+    /// Times, in thread CPU time, one copy of the whole frame from guest memory into the
+    /// shadow (the shadow gets the guest's current picture, as a full sync would give it): the
+    /// full-repaint cost on this host, for `--tracking auto`. Call under the session lock.
     /// `evicting`: written over first, so the frame and shadow come from memory, not the
     /// cache, as they do for a real unlogged sync (the guest's frame and everything else run
     /// between two syncs; measured warm, a 1280x800 copy took 200 us against 550 us for the
     /// syncs that followed, and auto left logging for desktop's boot frames on that estimate).
-    func measureFullCopy(evicting: inout [UInt8]) -> UInt64 {
-        let byte = Int32.random(in: 1...255)
-        // SAFETY: memset stays inside the array's own buffer (its count); a byte loop would take seconds in a debug build.
-        evicting.withUnsafeMutableBytes { _ = memset($0.baseAddress!, byte, $0.count) }
-        let t0 = DispatchTime.now().uptimeNanoseconds
+    func measureFullCopy(evicting: CacheEvictor?) -> UInt64 {
+        evicting?.evict()
+        let t0 = threadCPUNanos() // CPU time: a copy preempted by other load does not count the wait
         shadow.copyAll(from: source)
-        return DispatchTime.now().uptimeNanoseconds - t0
+        return threadCPUNanos() - t0
     }
 
     /// Whether the shadow equals guest memory now (tests; the guest must be paused).

@@ -100,26 +100,19 @@ public final class TrackingSession: @unchecked Sendable {
         }
         latencies.reserveCapacity(1 << 16)
         if plan.mode == .auto {
-            // The first copy faults the slot's pages in; the quickest of the next ones, each
-            // from memory (a buffer twice the last-level cache written over first), is the
-            // estimate until full syncs measure the real thing.
-            var evict = [UInt8](repeating: 0, count: Self.evictionBytes)
-            _ = display.measureFullCopy(evicting: &evict)
+            // The first copy faults the slot's pages in; the quicker of the next two, each from
+            // memory (a buffer larger than the last-level cache written over first), is the
+            // estimate until unlogged syncs measure the real thing.
+            let evict = CacheEvictor()
+            _ = display.measureFullCopy(evicting: nil)
             // The guest's cost of a logged write fault: given, or probed once per process.
             let fault = writeFaultNanos ?? WriteFaultProbe.cached(system: system, logging: plan.logging)?.nanosPerPage ?? 0
             self.writeFaultNanos = fault
-            policy = AdaptivePolicy(fullCopyNanos: Double((0..<3).map { _ in display.measureFullCopy(evicting: &evict) }.min()!), faultNanos: fault)
+            policy = AdaptivePolicy(fullCopyNanos: Double((0..<2).map { _ in display.measureFullCopy(evicting: evict) }.min()!), faultNanos: fault)
             if migration != nil { _ = policy?.pinLogged() }
         }
         box.session = self
     }
-
-    /// Twice the last-level cache (sysconf; 64 MiB where it is not known), at most 256 MiB.
-    static let evictionBytes: Int = {
-        let l3 = sysconf(Int32(_SC_LEVEL3_CACHE_SIZE)), l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
-        let llc = max(l3, l2)
-        return llc > 0 ? min(2 * llc, 256 << 20) : 64 << 20
-    }()
 
     /// How the display tracks the framebuffer now (`logged` for every fixed logged mode).
     public var displayMethod: DisplayMethod {
@@ -175,6 +168,7 @@ public final class TrackingSession: @unchecked Sendable {
     private func syncLocked(_ body: ((DisplayTracker, DirtyTileBitmap) -> Void)?) throws(KVMError) -> Int {
         // Frames whose doorbell rang before this harvest starts are in this sync.
         let doorbell = oldestUnshownDoorbell.exchange(0, ordering: .relaxed)
+        let cpuStart = policy != nil ? threadCPUNanos() : 0
         let start = DispatchTime.now().uptimeNanoseconds
         let sinceLast = lastSyncStart == 0 ? nil : Double(start - lastSyncStart)
         lastSyncStart = start
@@ -220,7 +214,13 @@ public final class TrackingSession: @unchecked Sendable {
         body?(display, display.lastDirty)
         if tiles > 0 { for observe in syncObservers { observe() } }
         if policy != nil {
-            try adapt(syncNanos: h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0), tiles: tiles, interval: sinceLast, pages: display.method == .logged ? display.foldedPages : display.lastChangedPages, newMode: newMode)
+            // The share of the sync's wall time this thread ran: a sync preempted by other
+            // load on the host does not cost the host more (under three busy loops on two
+            // cores, wall-time costs made plasma flap 7 times in 400 lockstep frames).
+            let wall = DispatchTime.now().uptimeNanoseconds - start, cpu = threadCPUNanos() - cpuStart
+            let ran = wall > 0 && cpu > 0 ? min(1, Double(cpu) / Double(wall)) : 1
+            let syncNanos = UInt64(Double(h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0)) * ran)
+            try adapt(syncNanos: syncNanos, tiles: tiles, interval: sinceLast, pages: display.method == .logged ? display.foldedPages : display.lastChangedPages, newMode: newMode)
         }
         return tiles
     }

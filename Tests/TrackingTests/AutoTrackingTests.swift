@@ -67,13 +67,17 @@ final class AutoTrackingTests: XCTestCase {
 
     /// Lockstep frames of a real guest, on this host's KVM but with the guest's write-fault
     /// cost of each host kind the issue names: plasma (every pixel every frame) ends in full
-    /// repaint on both; desktop (a cursor and a clock, ~20 pages a frame) stays logged where a
-    /// fault costs 2 us and goes unlogged where it costs 29 us (600 us of guest time a frame
-    /// against a 1280x800 copy of ~400 us). The margins are wide, so host noise does not decide.
-    func testPlasmaGoesToFullRepaintAndDesktopDependsOnTheFaultCost() throws {
+    /// repaint on both; a sparse screen of exactly 100 framebuffer pages a frame (pagewriter)
+    /// stays logged where a fault costs 2 us (0.2 ms of faults a frame) and goes unlogged where
+    /// it costs 29 us (2.9 ms), against a 1280x800 copy from memory of 0.5-0.9 ms here: about
+    /// 3x either way, so host noise does not decide. (desktop's ~20 pages a frame at 29 us
+    /// are at break-even with that copy on this host: which way it goes is the host's, and the
+    /// policy's unit tests cover it against both cost profiles.)
+    func testPlasmaGoesToFullRepaintAndASparseScreenDependsOnTheFaultCost() throws {
+        let sparse = "pagewriter", sparseArgs = "pages=100 ram=0 fb=1"
         for (guest, fault, expected) in [("plasma", 2_000.0, DisplayMethod.full), ("plasma", 29_000, .full),
-                                         ("desktop", 2_000, .logged), ("desktop", 29_000, .full)] {
-            var config = try testConfig(guest, width: 1280, height: 800, frames: 400)
+                                         (sparse, 2_000, .logged), (sparse, 29_000, .full)] {
+            var config = try testConfig(guest, args: guest == sparse ? sparseArgs : "", width: 1280, height: 800, frames: 400)
             config.lockstep = true
             let box = Box<TrackingSession>()
             var events = MachineEvents()
@@ -86,14 +90,8 @@ final class AutoTrackingTests: XCTestCase {
             XCTAssertTrue(session.withDisplay { $0.shadowMatchesGuest() }, "\(guest): the shadow is exact")
             // One switch where the costs say so, none where they do not: lockstep (one sync a
             // frame) is never explored, and the boot frame (the whole screen painted once) is
-            // not taken for a dense workload. Desktop on the 29 us host is near the break-even
-            // point at 1280x800 (its 20-odd faults a frame against a copy of 400-700 us,
-            // depending on load): one return may prove wrong, which doubles the calm needed.
-            let switches = session.totalStats.methodSwitches
-            switch (guest, expected) {
-            case ("desktop", .full): XCTAssertTrue((1...3).contains(switches), "\(guest) with \(fault) ns faults: \(switches) switches")
-            default: XCTAssertEqual(switches, expected == .full ? 1 : 0, "\(guest) with \(fault) ns faults: no flapping")
-            }
+            // not taken for a dense workload.
+            XCTAssertEqual(session.totalStats.methodSwitches, expected == .full ? 1 : 0, "\(guest) with \(fault) ns faults: no flapping")
             XCTAssertEqual(session.policyCounts?.explorations, 0, "\(guest): lockstep is never explored")
         }
     }
