@@ -44,8 +44,10 @@ struct InfoCommand: ParsableCommand {
             Console.out("--tracking auto (default):  per sync, logged tracking (as above) or the framebuffer unlogged, whichever costs less")
             Console.out("                            in all: a logged sync costs its host time plus one write fault (above) per page the guest")
             Console.out("                            dirtied; an unlogged sync compares the frame and copies what changed. Unlogged after 3")
-            Console.out("                            logged syncs over 1.1x an unlogged one; back after 2 unlogged syncs whose changed pages")
-            Console.out("                            predict logging 1.1x cheaper. The framebuffer stays logged while a migration needs its pages.")
+            Console.out("                            logged syncs over 1.1x an unlogged one (or 2 whose faults alone are over 4x), or when the")
+            Console.out("                            guest draws under 0.67x the frames it drew unlogged; back after 2 unlogged syncs whose")
+            Console.out("                            changed pages predict logging 1.1x cheaper. Costs are thread CPU time. The framebuffer")
+            Console.out("                            stays logged while a migration needs its pages. --stats prints each switch and why.")
             if let module = ["kvm_pvm", "kvm_intel", "kvm_amd"].first(where: { FileManager.default.fileExists(atPath: "/sys/module/\($0)") }) {
                 Console.out("kernel module:              \(module)\(module == "kvm_pvm" ? " (PVM: guest code at CPL 0 is emulated; Ringside guests run at CPL 3)" : "")")
             }
