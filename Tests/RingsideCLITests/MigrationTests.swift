@@ -69,12 +69,14 @@ final class MigrationTests: XCTestCase {
         for p in problems.compactMap({ $0 }) { XCTFail(p) }
     }
 
-    /// A -> B -> C: B is a `receive` that migrates the guest on; C shows frame 150 as if the
-    /// guest had never moved.
+    /// A -> B -> C: B is a `receive` that migrates the guest on; C shows frame 240 as if the
+    /// guest had never moved. (Frame 240 is 4 s at 60 Hz: A and B each run 0.5 s and their
+    /// starts and pre-copy rounds take the rest; with frame 150 a slow CI start of B once had
+    /// the guest reach C at frame 169, past the frame C was to write.)
     func testAGuestMigratesTwice() throws {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "twice")
-        let frames = 150
+        let frames = 240
         let c = try RingsideProcess("C", ["receive", "--listen", "127.0.0.1:0", "--headless", "--frames", "\(frames)", "--png", dir + "/c"])
         let cPort = try XCTUnwrap(c.listeningPort(), c.transcript)
         let b = try RingsideProcess("B", ["receive", "--listen", "127.0.0.1:0", "--headless", "--migrate-to", "127.0.0.1:\(cPort)",
