@@ -102,7 +102,7 @@ final class ProbeMachine: @unchecked Sendable {
     }
 
     /// Frames completed, summed over vCPUs.
-    private func frames() -> Int { session.machine.frameCounts.reduce(0, +) }
+    private func frames() -> Int { session.machine.totalFramesCompleted }
 
     /// Sleeps in short slices; false if `abandon` said so or the machine ended.
     private func sleep(_ seconds: Double, _ abandon: () -> Bool) -> Bool {

@@ -265,6 +265,12 @@ public final class Machine: @unchecked Sendable {
         return runners.map(\.frames)
     }
 
+    /// The sum of the frames each vCPU has completed, read together (one lock, no array).
+    public var totalFramesCompleted: Int {
+        state.lock(); defer { state.unlock() }
+        return runners.reduce(0) { $0 + $1.frames }
+    }
+
     /// The last frame every vCPU has completed: the frame the framebuffer wholly shows once
     /// the vCPUs are held.
     public var framesCompletedByEveryVCPU: Int { frameCounts.min() ?? 0 }

@@ -111,7 +111,7 @@ public enum NoLossRun {
         result.ringFullExits = st.ringFullHarvests
         result.duplicates = st.duplicates
         result.syncs = st.syncs
-        result.guestFrames = machine.frameCounts.reduce(0, +)
+        result.guestFrames = machine.totalFramesCompleted
         result.seconds = Date().timeIntervalSince(started)
         return result
     }

@@ -134,9 +134,7 @@ public final class TrackingSession: @unchecked Sendable {
             display.copyAllOnce = true
         }
         display.method = method
-        var frames = 0
-        for cpu in 0..<machine.vcpuCount { frames += machine.framesCompleted(cpu: cpu) }
-        let record = MethodSwitch(to: method, reason: reason, guestFrames: frames)
+        let record = MethodSwitch(to: method, reason: reason, guestFrames: machine.totalFramesCompleted)
         total.recordSwitch(record)
         interval.recordSwitch(record)
     }
@@ -191,6 +189,7 @@ public final class TrackingSession: @unchecked Sendable {
         let c0 = DispatchTime.now().uptimeNanoseconds
         let bytes = display.refresh()
         let c1 = DispatchTime.now().uptimeNanoseconds
+        let cpuEnd = policy != nil ? threadCPUNanos() : 0
         let tiles = display.lastDirty.popCount
         total.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
         interval.record(h, foldNanos: display.foldNanos, copyNanos: c1 - c0, bytes: bytes, tiles: tiles, mismatches: harvester.resetMismatches)
@@ -214,10 +213,10 @@ public final class TrackingSession: @unchecked Sendable {
         body?(display, display.lastDirty)
         if tiles > 0 { for observe in syncObservers { observe() } }
         if policy != nil {
-            // The share of the sync's wall time this thread ran: a sync preempted by other
-            // load on the host does not cost the host more (under three busy loops on two
-            // cores, wall-time costs made plasma flap 7 times in 400 lockstep frames).
-            let wall = DispatchTime.now().uptimeNanoseconds - start, cpu = threadCPUNanos() - cpuStart
+            // The share of the sync's wall time (harvest to copy) this thread ran: a sync
+            // preempted by other load on the host does not cost the host more (under three busy
+            // loops on two cores, wall-time costs made plasma flap 7 times in 400 lockstep frames).
+            let wall = c1 - start, cpu = cpuEnd - cpuStart
             let ran = wall > 0 && cpu > 0 ? min(1, Double(cpu) / Double(wall)) : 1
             let syncNanos = UInt64(Double(h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0)) * ran)
             try adapt(syncNanos: syncNanos, tiles: tiles, interval: sinceLast, pages: display.method == .logged ? display.foldedPages : display.lastChangedPages, newMode: newMode)
@@ -238,8 +237,7 @@ public final class TrackingSession: @unchecked Sendable {
             if case .switchTo(let m) = policy!.pinLogged() { try switchDisplay(to: m, because: .migration) }
             return
         }
-        var frameTotal = 0
-        for cpu in 0..<machine.vcpuCount { frameTotal += machine.framesCompleted(cpu: cpu) }
+        let frameTotal = machine.totalFramesCompleted
         // The first sync or a mode set's may or may not hold the first frame (lockstep: it
         // does; a free-running guest may still be drawing it): up to one more frame per vCPU.
         if newMode || syncCount == 1 { modeSetFrameMark = frameTotal + machine.vcpuCount }

@@ -69,7 +69,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
 
     let period = 1 / min(max(options.refreshHz, 1), 1000)
     let cpus = machine.config.cpus
-    func guestFrames() -> Int { machine.frameCounts.reduce(0, +) }
+    func guestFrames() -> Int { machine.totalFramesCompleted }
     var statsStart = Date()
     var statsFrames = guestFrames()
     var caption = "guest -- frames/s, display -- frames/s"
