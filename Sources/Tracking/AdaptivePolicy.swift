@@ -243,17 +243,17 @@ public struct AdaptivePolicy: Sendable {
             // pages is noise, not a dense screen.
             let byPages = pages == 0 || (loggedNanosPerPage ?? 0) * Double(pages) > margin * unloggedNanos
             overBudget = cost > margin * unloggedNanos && byPages ? overBudget + 1 : 0
-            lastReason = .loggedCostsMore(loggedMicros: cost / 1000, unloggedMicros: unloggedNanos / 1000, syncs: overBudget)
             // Far over for two syncs in a row: one dense frame (a guest's first, a window
             // opening) is not a dense workload, and leaving logging for it costs a return.
             farOverSyncs = faultNanos * Double(pages) > farOver * unloggedNanos ? farOverSyncs + 1 : 0
-            if farOverSyncs >= 2 {
-                overBudget = streak
-                lastReason = .faultsFarOver(pages: pages, faultMicros: faultNanos * Double(pages) / 1000, unloggedMicros: unloggedNanos / 1000)
-            }
+            let farOverTwice = farOverSyncs >= 2
+            if farOverTwice { overBudget = streak }
             syncsSinceReturn = syncsSinceReturn.map { $0 + 1 }
             if let n = syncsSinceReturn, n >= 4 * streak { currentReturnStreak = returnStreak; syncsSinceReturn = nil }
             guard overBudget >= streak else { return .stay }
+            lastReason = farOverTwice
+                ? .faultsFarOver(pages: pages, faultMicros: faultNanos * Double(pages) / 1000, unloggedMicros: unloggedNanos / 1000)
+                : .loggedCostsMore(loggedMicros: cost / 1000, unloggedMicros: unloggedNanos / 1000, syncs: overBudget)
             return switchToUnlogged()
         case .full:
             if let closed {

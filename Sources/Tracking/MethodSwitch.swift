@@ -9,7 +9,8 @@ public enum SwitchReason: Sendable, Equatable {
     /// Logged syncs (host time plus the guest's write faults) cost over the margin times an
     /// unlogged sync for `syncs` syncs in a row.
     case loggedCostsMore(loggedMicros: Double, unloggedMicros: Double, syncs: Int)
-    /// One sync's pages alone cost the guest far more in write faults than an unlogged sync.
+    /// Two syncs in a row whose pages alone cost the guest far more in write faults than an
+    /// unlogged sync (the second one's numbers).
     case faultsFarOver(pages: Int, faultMicros: Double, unloggedMicros: Double)
     /// Unlogged, the changed pages predicted a logged sync cheaper than an unlogged one for
     /// `syncs` syncs in a row.
