@@ -227,14 +227,8 @@ public enum VNCBench {
     /// compare with what it was sent and the encode (from the client's own copy), no lock held.
     private static func serve(_ c: Client, run: Run, measuring: Bool) {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let (snapshot, dirty) = run.session.read(c.sink) { d, dirty in
-            let snapshot = d.shadow.withUnsafeBytes { bytes in
-                run.snapshots.snapshot(of: FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes), damage: d.damage)
-            }
-            return (snapshot, dirty)
-        }
+        let (snapshot, dirty) = run.session.read(c.sink) { d, dirty in (run.snapshots.snapshot(of: d.shadow, grid: d.grid, damage: d.damage), dirty) }
         let locked = DispatchTime.now().uptimeNanoseconds
-        let gridSeen: TileGrid? = snapshot.grid
         let rects: [RFBRect] = snapshot.withFrame { frame in
             if c.fb == nil { c.fb = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
             c.fb!.rowSpans = c.encoding.type == EncodingType.raw
@@ -250,10 +244,10 @@ public enum VNCBench {
         }
         let found = DispatchTime.now().uptimeNanoseconds
         var bytes = 0
-        if !rects.isEmpty, let fb = c.fb, let grid = gridSeen {
+        if !rects.isEmpty, let fb = c.fb {
             var w = UpdateWriter(lastRect: c.encoding.type == EncodingType.tight)
             let translator = PixelTranslator(format: .guestNative)
-            fb.withSent(grid: grid) { frame in
+            fb.withSent(grid: snapshot.grid) { frame in
                 let list = rects.count > 60000 ? [bounds(rects)] : rects
                 switch c.encoding.type {
                 case EncodingType.zrle:

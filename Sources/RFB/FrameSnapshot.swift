@@ -11,7 +11,7 @@ public final class FrameSnapshot: @unchecked Sendable {
     public let geometry: FramebufferGeometry
     public let grid: TileGrid
     /// Written only by the snapshotter, under the source's lock, while no reader holds it.
-    fileprivate var storage: [UInt8]
+    fileprivate let pixels: ShadowFramebuffer
     /// Where the pixels stand in the source's damage log (the tiles to copy to bring them up to date).
     fileprivate var cursor: DamageCursor
 
@@ -19,12 +19,12 @@ public final class FrameSnapshot: @unchecked Sendable {
         self.geometry = geometry
         self.grid = grid
         self.cursor = cursor
-        storage = [UInt8](repeating: 0, count: geometry.byteCount)
+        pixels = ShadowFramebuffer(geometry: geometry)
     }
 
     /// Lends the pixels as a frame.
-    public func withFrame<R>(_ body: (FrameView) throws -> R) rethrows -> R {
-        try storage.withUnsafeBytes { try body(FrameView(geometry: geometry, grid: grid, bytes: $0)) }
+    public func withFrame<R, E: Error>(_ body: (FrameView) throws(E) -> R) throws(E) -> R {
+        try pixels.withUnsafeBytes { (bytes) throws(E) in try body(FrameView(geometry: geometry, grid: grid, bytes: bytes)) }
     }
 }
 
@@ -53,6 +53,12 @@ public final class FrameSnapshotter: @unchecked Sendable {
 
     public init() {}
 
+    /// The same for a display's shadow framebuffer and its tile grid (what a tracking session
+    /// lends its sinks).
+    public func snapshot(of shadow: ShadowFramebuffer, grid: TileGrid, damage: TileDamageLog) -> FrameSnapshot {
+        shadow.withUnsafeBytes { snapshot(of: FrameView(geometry: shadow.geometry, grid: grid, bytes: $0), damage: damage) }
+    }
+
     /// Under the source's lock: a snapshot whose pixels equal `frame` now, given the log
     /// `damage` in which the source records every repaint of `frame`.
     public func snapshot(of frame: FrameView, damage: TileDamageLog) -> FrameSnapshot {
@@ -79,22 +85,7 @@ public final class FrameSnapshotter: @unchecked Sendable {
         }
         let s = pool[pick!]
         damage.changes(since: &s.cursor, into: &scratch)
-        let grid = frame.grid, pitch = frame.pitch
-        var copied = 0
-        s.storage.withUnsafeMutableBytes { dst in
-            scratch.forEachSet { t in
-                let r = grid.rect(ofTile: t)
-                let x0 = max(0, r.x), x1 = min(frame.width, r.x + r.width)
-                guard x1 > x0 else { return }
-                for y in max(0, r.y)..<min(frame.height, r.y + r.height) {
-                    let off = y * pitch + x0 * 4
-                    // SAFETY: one row slice of a tile inside the visible frame: inside both buffers (same geometry).
-                    (dst.baseAddress! + off).copyMemory(from: frame.bytes.baseAddress! + off, byteCount: (x1 - x0) * 4)
-                    copied += (x1 - x0) * 4
-                }
-            }
-        }
-        copiedBytes += copied
+        copiedBytes += s.pixels.copyTiles(scratch, grid: frame.grid, from: frame.bytes.baseAddress!)
         refreshes += 1
         newest = pick
         // Keep at most two free snapshots besides the newest: memory stays a few frames.

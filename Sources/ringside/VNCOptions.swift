@@ -91,12 +91,7 @@ final class TrackingFramebufferSource: FramebufferSource, @unchecked Sendable {
         }
         var hasChanges: Bool { source.session.hasChanges(for: sink) }
         func read() -> (snapshot: FrameSnapshot, dirty: DirtyTileBitmap) {
-            source.session.read(sink) { d, dirty in
-                let snapshot = d.shadow.withUnsafeBytes { bytes in
-                    source.snapshots.snapshot(of: FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: bytes), damage: d.damage)
-                }
-                return (snapshot, dirty)
-            }
+            source.session.read(sink) { d, dirty in (source.snapshots.snapshot(of: d.shadow, grid: d.grid, damage: d.damage), dirty) }
         }
     }
 }
