@@ -293,18 +293,25 @@ final class BenchCommandTests: XCTestCase {
         p.executableURL = ringsideExecutable()
         p.arguments = ["bench", "--guests", "idle", "--resolutions", "320x200,640x480,800x600,1024x768", "--ram", "16M", "--cpus", "1",
                        "--frames", "20", "--free-run-seconds", "0.5", "--json", json.path]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        // The output goes to a file, so a failure shows what the bench said (a cell's failure line).
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: log) }
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let out = try FileHandle(forWritingTo: log)
+        defer { try? out.close() }
+        p.standardOutput = out
+        p.standardError = out
         try p.run()
         // Wait for the first group's records, then interrupt during a later group.
         let deadline = Date(timeIntervalSinceNow: 30)
         while p.isRunning && !FileManager.default.fileExists(atPath: json.path) && Date() < deadline { usleep(20_000) }
         p.interrupt()
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 130)
+        let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        XCTAssertEqual(p.terminationStatus, 130, said)
         let records = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
-        XCTAssertGreaterThanOrEqual(records.count, 5, "the first group (5 modes) finished before the interrupt")
-        XCTAssertLessThan(records.count, 20, "the run stopped early")
-        XCTAssertEqual(records.count % 5, 0, "whole groups only")
+        XCTAssertGreaterThanOrEqual(records.count, 5, "the first group (5 modes) finished before the interrupt\n\(said)")
+        XCTAssertLessThan(records.count, 20, "the run stopped early\n\(said)")
+        XCTAssertEqual(records.count % 5, 0, "whole groups only\n\(said)")
     }
 }
