@@ -121,6 +121,27 @@ final class BootModuleTests: XCTestCase {
         }
     }
 
+    /// A snapshot is RAM: a machine restored from it (with no module files in its config) still
+    /// finds its module where the table says and hashes it right.
+    func testARestoredSnapshotStillHoldsTheModules() throws {
+        let bytes = sampleBytes(300_000, seed: 7)
+        var first = try testConfig("modules", args: "check=3", width: 64, height: 64, ramMiB: 16, frames: 3)
+        first.modules = [BootModule(name: "data", path: "p", bytes: bytes)]
+        let system = try requireKVM()
+        let a = try Machine(system: system, config: first)
+        a.start()
+        guard case .framesCompleted? = a.wait(seconds: 30) else { a.stop(); a.wait(); return XCTFail("first run did not finish") }
+        var later = try testConfig("modules", args: "check=3", width: 64, height: 64, ramMiB: 16, frames: 6)
+        later.modules = []
+        let lines = LineLog()
+        var events = MachineEvents()
+        events.consoleLine = { _, line in lines.append(line) }
+        let b = try Machine(system: system, config: later, events: events, restoring: try a.snapshot())
+        b.start()
+        guard case .framesCompleted? = b.wait(seconds: 30) else { b.stop(); b.wait(); return XCTFail("restored run did not finish") }
+        XCTAssertEqual(lines.all, ["modules: frame 6 data fnv1a 0x" + String(fnv1a(bytes), radix: 16)])
+    }
+
     func testWithoutModulesTheGuestSaysNoneAndTheTableIsEmpty() throws {
         let run = try runGuest("modules", width: 64, height: 64, frames: 2)
         XCTAssertTrue(run.console.contains("modules: none"), "\(run.console)")
