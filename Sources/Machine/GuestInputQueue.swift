@@ -61,16 +61,6 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
         return (0, 0)
     }
 
-    /// Re-reads the ring's head and the last pointer position from guest RAM, then delivers
-    /// what waits. A migrated-in guest's queue arrives with its pages, after this object was
-    /// built over zeroed RAM; the machine calls this as it starts, before any vCPU runs.
-    func adoptRing() {
-        lock.lock(); defer { lock.unlock() }
-        head = writer.loadAcquire(at: base + Self.headOffset)
-        pointer = Self.lastPointer(in: writer, base: base, head: head)
-        deliverLocked()
-    }
-
     /// Writes an empty queue's header. Boot only (a restored guest keeps its own).
     static func format(with writer: GuestWriter, base: UInt64 = GuestLayout.inputQueue) {
         writer.store(UInt32(RS_INPUT_QUEUE_MAGIC), at: base)
