@@ -14,7 +14,7 @@ extension Machine {
         for (i, mailbox) in crew.mailboxes.enumerated() {
             let handler = ExitHandler(cpu: i, bus: bus, frameLimit: config.frameLimit,
                                       pacer: Pacer(hz: config.guestHz, start: DispatchTime.now().uptimeNanoseconds))
-            VCPUThread(mailbox: mailbox, handler: handler, crew: crew, console: console, startFrame: frames[i],
+            VCPUThread(vm: vm, mailbox: mailbox, handler: handler, crew: crew, console: console, startFrame: frames[i],
                        dirtyRingFull: events.dirtyRingFull).spawn()
         }
     }

@@ -6,6 +6,8 @@ import KVM
 /// what that says: answer an `in`, meet the other vCPUs, hold until the pacing tick, or end
 /// the run. An OS thread, because `KVM_RUN` blocks.
 struct VCPUThread: Sendable {
+    /// The VM, held for as long as the thread runs (a `VCPU` refers to it unowned).
+    let vm: VirtualMachine
     let mailbox: VCPUMailbox
     var handler: ExitHandler
     let crew: VCPUCrew
@@ -87,7 +89,7 @@ struct VCPUThread: Sendable {
                 try dirtyRingFull(vcpu.index)
             } else {
                 _ = vcpu.harvestDirtyRing { _, _ in }
-                _ = try vcpu.vm.resetDirtyRings()
+                _ = try vm.resetDirtyRings()
             }
             return true
         } catch {
