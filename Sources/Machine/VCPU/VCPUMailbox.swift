@@ -56,8 +56,6 @@ final class VCPUMailbox: Sendable {
 
     init(vcpu: VCPU) { self.vcpu = vcpu }
 
-    var phase: VCPUPhase { box.withLock { $0.phase } }
-
     // MARK: - The machine's side
 
     /// Posts `command` (a `stop` stays), kicking the vCPU out of the guest for `pause` and `stop`.
@@ -93,7 +91,4 @@ final class VCPUMailbox: Sendable {
             return ()
         }
     }
-
-    /// Whether the thread has ended.
-    var hasEnded: Bool { phase == .ended }
 }
