@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "CGuestABI"),
         // Input events for the guest (evdev codes, absolute pointer) and the --input-script format. No KVM.
         .target(name: "Input"),
-        .target(name: "Machine", dependencies: ["KVM", "CKVM", "CGuestABI", "Input"]),
+        .target(name: "Machine", dependencies: ["KVM", "CGuestABI", "Input"]),
         // Display core: tile geometry, dirty-tile bitmap, shadow framebuffer. Knows nothing of KVM.
         .target(name: "Display"),
         .target(name: "Tracking", dependencies: ["KVM", "Machine", "Display"]),
