@@ -55,14 +55,16 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
+        // The --show-split picture: the screen beside the migration page list, on a PixelCanvas.
+        .target(name: "SplitView", dependencies: ["Display"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
-        .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
+        .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "PNGOutput", "Input"]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
         .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "SplitView", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,7 +74,8 @@ let package = Package(
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport", "NoLossCheck"]),
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
-        .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "Input", "TestSupport"]),
+        .testTarget(name: "SplitViewTests", dependencies: ["SplitView", "Display"]),
+        .testTarget(name: "WindowTests", dependencies: ["Window", "SplitView", "Display", "Input", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),

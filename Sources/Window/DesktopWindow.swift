@@ -3,6 +3,7 @@ import Foundation
 internal import CSDL
 import Input
 import PNGOutput
+import SplitView
 
 /// The desktop window: shows a tracked guest screen (or the `--show-split` view of it),
 /// forwards keys, pointer, buttons and wheel to the guest through `input`, and turns

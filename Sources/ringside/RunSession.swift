@@ -6,6 +6,7 @@ import LiveMigration
 import Machine
 import MigrationWire
 import PNGOutput
+import SplitView
 import Tracking
 
 /// One `ringside run` (or `receive`): builds the tracked machine (or takes it in from a

@@ -2,6 +2,7 @@ import Display
 import Foundation
 import Input
 import Machine
+import SplitView
 import Tracking
 import Window
 
