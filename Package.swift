@@ -58,7 +58,8 @@ let package = Package(
         // The --show-split picture: the screen beside the migration page list, on a PixelCanvas.
         .target(name: "SplitView", dependencies: ["Display"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
-        .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "PNGOutput", "Input"]),
+        // The SDL window: shows the shadow (or the split view), forwards input. Saves no files.
+        .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "Input"]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
         .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB"]),
         .executableTarget(

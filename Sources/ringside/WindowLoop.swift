@@ -2,6 +2,7 @@ import Display
 import Foundation
 import Input
 import Machine
+import PNGOutput
 import SplitView
 import Tracking
 import Window
@@ -108,7 +109,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
                 let frame = machine.framesCompletedByEveryVCPU
                 let path = FileManager.default.currentDirectoryPath + "/ringside-\(frame).png"
                 do {
-                    try window.saveScreenshot(to: path)
+                    try PNGWriter.write(window.screen, to: path)
                     Console.out("screenshot: \(path)")
                 } catch {
                     Console.error("screenshot: \(error)")
