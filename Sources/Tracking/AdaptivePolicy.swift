@@ -1,12 +1,3 @@
-/// How `--tracking auto` keeps the framebuffer at any moment.
-public enum DisplayMethod: String, Sendable {
-    /// KVM logs the framebuffer slot; only dirty pages are copied.
-    case logged
-    /// The slot is not logged; every sync finds the changed tiles by comparing (stopping at
-    /// the count where logging could no longer win) and copies the rest of the frame whole.
-    case full
-}
-
 /// Decides, sync by sync, between logged tracking and unlogged repaint from costs measured
 /// on this host, not from thresholds tuned on one machine. Pure logic: the session feeds it
 /// each sync's cost and counts and carries out what it says.
@@ -183,7 +174,7 @@ public struct AdaptivePolicy: Sendable {
                 windowFrames += guestFrames
                 windowSyncs += 1
             }
-            let exploringNow = method == .full && exploring
+            let exploringNow = method == .unlogged && exploring
             let frames = exploringNow ? exploreFrames : rateWindowFrames
             let longest = exploringNow ? maxExploreNanos : maxWindowNanos
             let busy = method == .logged && windowSyncs >= busyWindowSyncs
@@ -222,10 +213,10 @@ public struct AdaptivePolicy: Sendable {
                     exploring = true
                     explorations += 1
                     lastReason = .exploring(syncsPerFrame: closed.syncsPerFrame)
-                    method = .full
+                    method = .unlogged
                     overBudget = 0
                     underBudget = 0
-                    return .switchTo(.full)
+                    return .switchTo(.unlogged)
                 }
             }
             if copiedAll { return .stay }
@@ -255,7 +246,7 @@ public struct AdaptivePolicy: Sendable {
                 ? .faultsFarOver(pages: pages, faultMicros: faultNanos * Double(pages) / 1000, unloggedMicros: unloggedNanos / 1000)
                 : .loggedCostsMore(loggedMicros: cost / 1000, unloggedMicros: unloggedNanos / 1000, syncs: overBudget)
             return switchToUnlogged()
-        case .full:
+        case .unlogged:
             if let closed {
                 resetWindow()
                 unloggedRate = (closed.fps, clock)
@@ -288,13 +279,13 @@ public struct AdaptivePolicy: Sendable {
         overBudget = 0
         farOverSyncs = 0
         underBudget = 0
-        method = .full
+        method = .unlogged
         resetWindow()
         // Back in unlogged soon after a return: the return was wrong, so ask for a longer
         // calm next time. A long logged stretch resets it (in `observe`).
         if syncsSinceReturn != nil { currentReturnStreak = min(currentReturnStreak * 2, maxReturnStreak) }
         syncsSinceReturn = nil
-        return .switchTo(.full)
+        return .switchTo(.unlogged)
     }
 
     private mutating func resetWindow() {
@@ -305,7 +296,7 @@ public struct AdaptivePolicy: Sendable {
 
     /// Logging must stay on (a migration subscriber needs the framebuffer's pages).
     public mutating func pinLogged() -> Decision {
-        guard method == .full else { return .stay }
+        guard method == .unlogged else { return .stay }
         method = .logged
         lastReason = .migration
         exploring = false

@@ -88,8 +88,8 @@ public final class TrackingSession: @unchecked Sendable {
         }
         machine = m
         self.plan = plan
-        display = DisplayTracker(machine: m, tile: tile, mode: plan.mode)
-        harvester = DirtyHarvester(machine: m, mode: plan.mode.harvestMode(plan.logging))
+        display = DisplayTracker(machine: m, tile: tile, strategy: plan.refresh)
+        harvester = DirtyHarvester(machine: m)
         harvester.subscribe(display)
         if wantsMigration {
             let sub = MigrationSubscriber(pageCounts: m.slots.map { ($0.id, $0.pageCount) })
@@ -99,7 +99,7 @@ public final class TrackingSession: @unchecked Sendable {
             migration = nil
         }
         latencies.reserveCapacity(1 << 16)
-        if plan.mode == .auto {
+        if plan.refresh == .adaptive {
             // The first copy faults the slot's pages in; the quicker of the next two, each from
             // memory (a buffer larger than the last-level cache written over first), is the
             // estimate until unlogged syncs measure the real thing.
@@ -117,7 +117,7 @@ public final class TrackingSession: @unchecked Sendable {
     /// How the display tracks the framebuffer now (`logged` for every fixed logged mode).
     public var displayMethod: DisplayMethod {
         lock.lock(); defer { lock.unlock() }
-        return plan.mode == .full || plan.mode == .compare ? .full : display.method
+        return plan.refresh == .full || plan.refresh == .compare ? .unlogged : display.method
     }
 
     /// Carries out a switch of method (under the lock). To full: logging of the framebuffer
@@ -127,7 +127,7 @@ public final class TrackingSession: @unchecked Sendable {
         guard method != display.method else { return }
         let fb = GuestLayout.framebufferSlot
         switch method {
-        case .full:
+        case .unlogged:
             try machine.setDirtyLogging(slot: fb, enabled: false)
         case .logged:
             try machine.setDirtyLogging(slot: fb, enabled: true)
@@ -229,7 +229,7 @@ public final class TrackingSession: @unchecked Sendable {
         syncCount += 1
         if forcedSwitchEvery > 0 {
             if syncCount % forcedSwitchEvery == 0 && !framebufferPinned {
-                try switchDisplay(to: display.method == .logged ? .full : .logged, because: .forced)
+                try switchDisplay(to: display.method == .logged ? .unlogged : .logged, because: .forced)
             }
             return
         }
