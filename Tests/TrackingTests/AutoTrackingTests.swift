@@ -4,6 +4,7 @@ import Machine
 import TestSupport
 @_spi(FaultInjection) @testable import Tracking
 import XCTest
+import Synchronization
 
 /// `--tracking auto` on real KVM: switching the framebuffer between logged tracking and full
 /// repaint loses nothing, and the policy picks full repaint for a dense screen and logged
@@ -181,16 +182,22 @@ final class AutoTrackingTests: XCTestCase {
 }
 
 /// Counts calls (on the vCPU thread in lockstep: one at a time).
-final class SyncCounter: @unchecked Sendable {
-    private var n = 0
-    func next() -> Int { defer { n += 1 }; return n }
+final class SyncCounter: Sendable {
+    private let n = Mutex(0)
+    func next() -> Int { n.withLock { n in defer { n += 1 }; return n } }
 }
 
 /// Method changes seen after each lockstep sync (written on the vCPU thread, read after the run).
-final class SwitchLog: @unchecked Sendable {
-    private(set) var switches: [(frame: Int, method: DisplayMethod)] = []
-    private var last = DisplayMethod.logged
+final class SwitchLog: Sendable {
+    private struct State {
+        var switches: [(frame: Int, method: DisplayMethod)] = []
+        var last = DisplayMethod.logged
+    }
+    private let state = Mutex(State())
+    var switches: [(frame: Int, method: DisplayMethod)] { state.withLock { $0.switches } }
     func note(frame: Int, method: DisplayMethod) {
-        if method != last { switches.append((frame, method)); last = method }
+        state.withLock { s in
+            if method != s.last { s.switches.append((frame, method)); s.last = method }
+        }
     }
 }

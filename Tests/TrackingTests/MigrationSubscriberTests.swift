@@ -176,8 +176,10 @@ extension PageMirror {
     }
 }
 
+/// `@unchecked Sendable`: set and read only on the vCPU thread, at lockstep doorbells.
 final class SubscriberBox: @unchecked Sendable { var sub: MigrationSubscriber? }
 
+/// `@unchecked Sendable`: guarded by `cond`, a condition variable `waitDone` waits on.
 final class Flag: @unchecked Sendable {
     private let cond = NSCondition()
     private var value = false, finished = false
