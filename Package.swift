@@ -4,9 +4,9 @@ import PackageDescription
 // Targets are layers: each imports only targets of lower layers, so the arrows point one way
 // (docs/architecture.md draws every edge):
 //   0  CKVM, CGuestABI, Input, Display (no KVM), MigrationWire; C shims CPNG, CRFB, CSDL
-//   1  KVM
-//   2  Machine, PNGOutput, RFB (no KVM)
-//   3  Tracking, Window
+//   1  KVM, SplitView
+//   2  Machine, PNGOutput, RFB (no KVM), Window
+//   3  Tracking
 //   4  NoLossCheck, LiveMigration
 //   5  Bench
 //   6  ringside (the CLI: the only target that prints or exits)
