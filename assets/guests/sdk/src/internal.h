@@ -1,0 +1,29 @@
+/* Shared by the SDK's sources; not installed for programs. */
+#ifndef RS_SDK_INTERNAL_H
+#define RS_SDK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <ringside.h>
+
+#ifndef RS_DECLARE_ABI_VERSION
+/* ABI version 3's ELF note (abi-v3-spec.md), until ringside_abi.h carries the macro. */
+#define RS_NOTE_NAME        "Ringside"
+#define RS_NOTE_ABI_VERSION 1u
+#define RS_DECLARE_ABI_VERSION(v)                                                      \
+    __attribute__((section(".note.ringside"), aligned(4), used))                        \
+    static const struct { uint32_t namesz, descsz, type; char name[12]; uint32_t desc; } \
+        rs_abi_version_note = { 9, 4, RS_NOTE_ABI_VERSION, RS_NOTE_NAME, (v) }
+#endif
+
+/* start.c */
+extern const struct rs_boot_info *rs_boot;
+/* malloc.c: takes the heap the boot info describes. */
+void rs_heap_init(uint64_t gpa, uint64_t size);
+/* stdio: the console FILE objects flush at exit. */
+void rs_stdio_flush_all(void);
+/* printf.c: the formatting core behind every printf, writing through `put`. */
+typedef void (*rs_put_fn)(void *context, const char *bytes, size_t count);
+int rs_format(rs_put_fn put, void *context, const char *format, __builtin_va_list args);
+
+#endif
