@@ -18,6 +18,7 @@ public enum GuestCatalog {
         Entry(name: "pattern", summary: "test: a known per-pixel function of (x, y, frame) over the whole screen"),
         Entry(name: "pagewriter", summary: "test: writes the frame number into pseudo-random pages of RAM and framebuffer (args: pages=K seed=S ram=0|1 fb=0|1)"),
         Entry(name: "modes", summary: "test: sets display modes at given frames through DISPI and draws its geometry (args: modes=WxH@F,...)"),
+        Entry(name: "modules", summary: "test: lists its boot modules (--module) with a checksum and draws the first one's bytes (args: check=K)"),
         Entry(name: "fault", summary: "test: crashes on purpose (args: kind=ud2|pf|exit status=N)"),
     ]
 

@@ -13,6 +13,8 @@ public enum GuestLayout {
     public static let maxArgumentBytes = Int(RS_MAX_ARGUMENT_BYTES)
     /// The input event queue page (`struct rs_input_queue`), shared by every vCPU.
     public static let inputQueue = RS_GPA_INPUT_QUEUE
+    /// The boot-module table page (`struct rs_module` entries; ABI version 3).
+    public static let modules = RS_GPA_MODULES
     public static let pml4 = RS_GPA_PML4
     public static let pdpt = RS_GPA_PDPT
     public static let pageDirectories = RS_GPA_PAGE_DIRS

@@ -4,6 +4,7 @@ import KVM
 public enum MachineError: Error, CustomStringConvertible {
     case kvm(KVMError)
     case image(GuestImageError)
+    case module(BootModuleError)
     case badGeometry(String)
     case badMemory(String)
     case badCPUCount(String)
@@ -18,6 +19,7 @@ public enum MachineError: Error, CustomStringConvertible {
         switch self {
         case .kvm(let e): return e.description
         case .image(let e): return e.description
+        case .module(let e): return e.description
         case .badGeometry(let s), .badMemory(let s), .badCPUCount(let s), .badArguments(let s), .snapshotMismatch(let s): return s
         case .vcpuRunning(let cpu, let operation):
             return "cannot \(operation) of vCPU \(cpu) while it runs: pause the machine first (or wait until the run ends)"

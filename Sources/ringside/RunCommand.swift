@@ -84,6 +84,10 @@ struct MachineOptions: ParsableArguments {
             help: "Guest frame pacing per second: 0 lets the guest free-run, else 1...100000. (default: 60)",
             transform: NumericOptions.double("--guest-hz", NumericOptions.guestHz, zeroMeans: "free-run"))
     var guestHz: Double = 60
+    @Option(name: .customLong("module"),
+            help: ArgumentHelp("Load a file into guest RAM after the image and list it in the boot info's module table under NAME (default: the file's name); repeatable, up to 64, names up to 47 bytes. The guest must declare guest ABI version 3 or later.",
+                               valueName: "path[=name]"))
+    var modules: [String] = []
     @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
     var device = "/dev/kvm"
 
@@ -101,6 +105,11 @@ struct MachineOptions: ParsableArguments {
         let image: GuestImage
         // An image must fit in guest RAM: a larger file is refused before it is read.
         do { image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram)) } catch { throw Failure("\(error)") }
+        // Modules are read before KVM is opened: a bad one fails the same everywhere.
+        var loaded: [BootModule] = []
+        for spec in modules {
+            do { loaded.append(try BootModule(spec: spec, maxBytes: ram)) } catch { throw Failure("\(error)") }
+        }
         let system: KVMSystem
         let caps: HostCapabilities
         do {
@@ -116,6 +125,7 @@ struct MachineOptions: ParsableArguments {
         config.cpus = cpus
         config.guestHz = guestHz
         config.maxMode = try maxMode()
+        config.modules = loaded
         do { try config.validate(maxVCPUs: caps.usableVCPUs) } catch { throw Failure("\(error)") }
         return (system, caps, config)
     }
