@@ -68,19 +68,6 @@ void rs_max_mode(uint32_t *width, uint32_t *height);
 
 /* --- Boot modules (ringside run --module PATH[=NAME]) ------------------------------------ */
 
-#ifndef RS_MAX_MODULES
-/* ABI version 3's module list (abi-v3-spec.md), until ringside_abi.h carries it. */
-#define RS_GPA_MODULES       0x7000ULL
-#define RS_MAX_MODULES       64
-#define RS_MODULE_NAME_BYTES 48
-struct rs_module {
-    uint64_t gpa;
-    uint64_t size;
-    char name[RS_MODULE_NAME_BYTES];
-};
-#define RS_SDK_LOCAL_MODULES 1
-#endif
-
 /* Modules the VMM loaded (0 with a boot info older than version 3). */
 uint32_t rs_module_count(void);
 const struct rs_module *rs_module_at(uint32_t index);

@@ -6,16 +6,6 @@
 #include <stdint.h>
 #include <ringside.h>
 
-#ifndef RS_DECLARE_ABI_VERSION
-/* ABI version 3's ELF note (abi-v3-spec.md), until ringside_abi.h carries the macro. */
-#define RS_NOTE_NAME        "Ringside"
-#define RS_NOTE_ABI_VERSION 1u
-#define RS_DECLARE_ABI_VERSION(v)                                                      \
-    __attribute__((section(".note.ringside"), aligned(4), used))                        \
-    static const struct { uint32_t namesz, descsz, type; char name[12]; uint32_t desc; } \
-        rs_abi_version_note = { 9, 4, RS_NOTE_ABI_VERSION, RS_NOTE_NAME, (v) }
-#endif
-
 /* start.c */
 extern const struct rs_boot_info *rs_boot;
 /* malloc.c: takes the heap the boot info describes. */

@@ -2,25 +2,15 @@
 #include <string.h>
 #include "internal.h"
 
-#ifdef RS_SDK_LOCAL_MODULES
-/* Version 3's boot-info fields after the version-2 block (abi-v3-spec.md). */
-struct boot_info_v3 { struct rs_boot_info v2; uint64_t modules_gpa; uint32_t module_count; uint32_t reserved1; };
-#define MODULES_GPA(b) (((const struct boot_info_v3 *)(b))->modules_gpa)
-#define MODULE_COUNT(b) (((const struct boot_info_v3 *)(b))->module_count)
-#else
-#define MODULES_GPA(b) ((b)->modules_gpa)
-#define MODULE_COUNT(b) ((b)->module_count)
-#endif
-
 uint32_t rs_module_count(void) {
     if (rs_boot->version < 3) return 0;
-    uint32_t n = MODULE_COUNT(rs_boot);
+    uint32_t n = rs_boot->module_count;
     return n > RS_MAX_MODULES ? RS_MAX_MODULES : n;
 }
 
 const struct rs_module *rs_module_at(uint32_t index) {
     if (index >= rs_module_count()) return NULL;
-    return (const struct rs_module *)(uintptr_t)MODULES_GPA(rs_boot) + index;
+    return (const struct rs_module *)(uintptr_t)rs_boot->modules_gpa + index;
 }
 
 static const struct rs_module *find_exact(const char *name) {
