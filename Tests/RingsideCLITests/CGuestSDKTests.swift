@@ -68,6 +68,15 @@ final class CGuestSDKTests: XCTestCase {
         XCTAssertEqual(r.status, 1, "status 0 from the guest is ringside's (0 << 1) | 1")
     }
 
+    func testTheReadmeListsTheExampleAsItIs() throws {
+        let readme = try String(contentsOf: Self.sdk.deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let file = try String(contentsOf: Self.sdk.appendingPathComponent("examples/hello.c"), encoding: .utf8)
+        let marker = try XCTUnwrap(readme.range(of: "<!-- hello.c:"), "the README marks the example's listing")
+        let start = try XCTUnwrap(readme.range(of: "```c\n", range: marker.upperBound..<readme.endIndex))
+        let end = try XCTUnwrap(readme.range(of: "```\n", range: start.upperBound..<readme.endIndex))
+        XCTAssertEqual(String(readme[start.upperBound..<end.lowerBound]), file, "assets/guests/README.md shows examples/hello.c as it is")
+    }
+
     func testAnImageDeclaresABIVersion3InItsNote() throws {
         let dir = try tempDir()
         let image = try build("examples/hello.c", in: dir)
