@@ -4,8 +4,9 @@ import TestSupport
 import XCTest
 
 /// DOOM (assets/guests/doom, built outside the repository by fetch-and-build.sh; CI builds it in
-/// .ci/run): the attract-mode demo is the same picture at frame N in every tracking mode with
-/// clock=frames and really animates, and a scripted new game walks and turns as the keys say.
+/// .ci/run): with clock=frames the attract-mode demo is the same picture at frame N in every
+/// tracking mode and after a live migration, and really animates; a scripted new game walks and
+/// turns as the keys say.
 final class DoomGuestTests: XCTestCase {
     static let doom = BuiltGuest.named("doom")!
 
@@ -62,6 +63,26 @@ final class DoomGuestTests: XCTestCase {
         XCTAssertGreaterThan(difference(p[300]!, p[450]!, rows: 0..<168), 320 * 168 / 4, "the 3D view changes as the demo plays")
         let colours = Set((0..<200).flatMap { y in (0..<320).map { p[450]!.pixel(x: $0, y: y) } })
         XCTAssertGreaterThan(colours.count, 30, "a real picture, not a blank screen")
+    }
+
+    func testTheDemoIsTheSamePictureAfterALiveMigration() throws {
+        try requireDoom()
+        let dir = try tempDir()
+        // Migrated about 4 s in (frame ~240 at 60 Hz: the demo plays); the WAD travels as RAM.
+        let frames = 480, args = "clock=frames", memory = "64M"
+        let reference = try XCTUnwrap(MigrationCheck.reference(guest: "doom", args: args, width: 320, height: 200, memory: memory,
+                                                               frames: frames, dir: dir + "/ref"), "the unmigrated run wrote frame \(frames)")
+        let dst = try RingsideProcess("receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--frames", "\(frames)", "--png", dir + "/dst"])
+        let port = try XCTUnwrap(dst.listeningPort(), "the destination never listened\n\(dst.transcript)")
+        let src = try RingsideProcess("run", ["run", "--guest", "doom", "--args", args, "--headless", "--width", "320", "--height", "200",
+                                              "--memory", memory, "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "4", "--verify-migration"])
+        XCTAssertEqual(src.exitStatus(timeout: 90), 0, src.transcript)
+        XCTAssertEqual(dst.exitStatus(timeout: 90), 0, dst.transcript)
+        XCTAssertTrue(src.out.contains("migrated to 127.0.0.1:\(port): "), src.transcript)
+        XCTAssertTrue(dst.out.contains(" pages verified"), dst.transcript)
+        let png = FileManager.default.contents(atPath: dir + "/dst/" + MigrationCheck.pngName(frames))
+        XCTAssertNotNil(png, "the destination wrote frame \(frames)\n\(dst.transcript)")
+        XCTAssertTrue(png == reference, "the migrated DOOM's frame \(frames) is the unmigrated one's")
     }
 
     /// `where=N` lines: tic, frame, x, y, angle.
