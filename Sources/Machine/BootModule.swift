@@ -13,8 +13,9 @@ public enum BootModuleError: Error, Equatable, CustomStringConvertible {
     case fileTooLarge(path: String, size: UInt64, ram: UInt64)
     /// The image and the modules up to `name` need `needs` bytes of RAM.
     case doesNotFit(name: String, size: UInt64, needs: UInt64, ram: UInt64)
-    /// The image was built for an ABI version without a module table.
-    case imageTooOld(image: String, version: UInt32)
+    /// The image is booted as an ABI version without a module table (`declared`: its note
+    /// says so; else it has no note).
+    case imageTooOld(image: String, version: UInt32, declared: Bool)
 
     public var description: String {
         switch self {
@@ -29,9 +30,9 @@ public enum BootModuleError: Error, Equatable, CustomStringConvertible {
         case .doesNotFit(let n, let size, let needs, let ram):
             return "boot module '\(n)' (\(size) bytes) does not fit: the image and modules need \(Self.mib(needs)) of guest RAM "
                 + "but --memory is \(ram >> 20) MiB (raise --memory)"
-        case .imageTooOld(let image, let v):
-            return "guest image \(image) was built for guest ABI version \(v), which has no boot modules (they need version 3): "
-                + "rebuild it declaring version 3, or run it without --module"
+        case .imageTooOld(let image, let v, let declared):
+            return "guest image \(image) " + (declared ? "declares guest ABI version \(v)" : "declares no guest ABI version (so it boots as version \(v))")
+                + ", which has no boot modules (they need version 3): rebuild it declaring version 3, or run it without --module"
         }
     }
 

@@ -62,10 +62,13 @@ enum BootSetup {
         GuestInputQueue.format(with: writer)
 
         let heap = loadModules(config, with: writer)
+        // The block as the image's ABI version's document describes it: that version number,
+        // and only the fields it had (MachineConfig.validate refused modules before version 3).
+        let version = config.abiVersion
         for cpu in 0..<config.cpus {
             var info = rs_boot_info()
             info.magic = GuestLayout.bootInfoMagic
-            info.version = GuestLayout.bootInfoVersion
+            info.version = version
             info.framebuffer_gpa = GuestLayout.framebuffer
             info.framebuffer_size = UInt64(config.framebufferBytes)
             info.width = UInt32(config.width)
@@ -83,7 +86,9 @@ enum BootSetup {
             info.input_queue_gpa = GuestLayout.inputQueue
             info.modules_gpa = GuestLayout.modules
             info.module_count = UInt32(config.modules.count)
-            withUnsafeBytes(of: &info) { writer.copy($0, to: bootInfoAddress(cpu: cpu)) }
+            withUnsafeBytes(of: &info) {
+                writer.copy(UnsafeRawBufferPointer(rebasing: $0.prefix(GuestLayout.bootInfoBytes(version: version))), to: bootInfoAddress(cpu: cpu))
+            }
         }
     }
 

@@ -38,6 +38,16 @@ public enum GuestLayout {
     public static let bootInfoVersion = UInt32(RS_BOOT_INFO_VERSION)
     public static let formatXRGB8888 = UInt32(RS_FORMAT_XRGB8888)
 
+    /// How many bytes of `struct rs_boot_info` guest ABI `version` has: 96 (version 1), 104
+    /// (2 added input_queue_gpa), 120 (3 added the module table). The rest of the block is 0.
+    static func bootInfoBytes(version: UInt32) -> Int {
+        switch version {
+        case ...1: return MemoryLayout<rs_boot_info>.offset(of: \rs_boot_info.input_queue_gpa)!
+        case 2: return MemoryLayout<rs_boot_info>.offset(of: \rs_boot_info.modules_gpa)!
+        default: return MemoryLayout<rs_boot_info>.size
+        }
+    }
+
     /// Offset of vCPU `cpu`'s frame counter in the counters page.
     static func frameCounterOffset(cpu: Int) -> UInt64 {
         UInt64(MemoryLayout<rs_counters>.offset(of: \rs_counters.frames)! + 8 * cpu)

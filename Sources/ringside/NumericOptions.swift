@@ -47,6 +47,8 @@ enum NumericOptions {
     /// (KVM_DIRTY_RING_MAX_ENTRIES); the host's own limit is checked when the VM is made.
     static let ringEntries = 256...65536
     static let pngEvery = 1...1_000_000_000
+    /// Guest ABI versions this ringside boots.
+    static let guestABI = Int(GuestABI.oldest)...Int(GuestABI.newest)
 
     // ringside bench
     static let benchFrames = 1...100_000

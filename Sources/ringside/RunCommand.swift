@@ -88,6 +88,11 @@ struct MachineOptions: ParsableArguments {
             help: ArgumentHelp("Load a file into guest RAM after the image and list it in the boot info's module table under NAME (default: the file's name); repeatable, up to 64, names up to 47 bytes. The guest must declare guest ABI version 3 or later.",
                                valueName: "path[=name]"))
     var modules: [String] = []
+    @Option(name: .customLong("guest-abi"), parsing: .unconditional,
+            help: ArgumentHelp("The guest ABI version of an image that declares none in its ELF note, 1...\(GuestABI.newest): 2 for an image built from the version-2 document before the note existed. (default: 1; an image with the note boots as the version it declares)",
+                               valueName: "version"),
+            transform: NumericOptions.int("--guest-abi", NumericOptions.guestABI))
+    var guestABI: Int?
     @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
     var device = "/dev/kvm"
 
@@ -134,6 +139,12 @@ struct MachineOptions: ParsableArguments {
         config.guestHz = guestHz
         config.maxMode = try maxMode()
         config.modules = loaded
+        if let guestABI {
+            if let declared = image.declaredABIVersion, declared != UInt32(guestABI) {
+                throw Failure("--guest-abi \(guestABI) is for images without a version note, but \(image.path) declares version \(declared): drop --guest-abi")
+            }
+            config.undeclaredABIVersion = UInt32(guestABI)
+        }
         do { try config.validate(maxVCPUs: caps.usableVCPUs) } catch { throw Failure("\(error)") }
         return (system, caps, config)
     }

@@ -293,6 +293,12 @@ final class RunSession: @unchecked Sendable {
         case .framesCompleted, .stopped: return 0
         case .guestExit(let status):
             Console.out("guest exited with status \(status)")
+            if status != 0, config.image.declaredABIVersion == nil, config.abiVersion < GuestABI.newest, case .boot = origin {
+                // An image from before the version note that was built for a later version
+                // fails its own check of the boot info: say how to boot it as that version.
+                Console.out("ringside: note: \(config.image.name) declares no guest ABI version, so it was booted as version \(config.abiVersion); "
+                    + "an image built for a later version without the note runs with --guest-abi VERSION")
+            }
             return Int32(truncatingIfNeeded: (status << 1) | 1)
         case .crashed(let crash): throw Failure(crash.description, status: 2)
         case .failed(let e): throw Failure(e.description)
