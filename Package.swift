@@ -1,9 +1,16 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers, arrows pointing one way:
-//   CKVM -> KVM -> Machine -> Tracking -> ringside (CLI)
-//   Display (no KVM) -> Tracking, PNGOutput, Window -> ringside
+// Targets are layers: each imports only targets of lower layers, so the arrows point one way
+// (docs/architecture.md draws every edge):
+//   0  CKVM, CGuestABI, Input, Display (no KVM), MigrationWire; C shims CPNG, CRFB, CSDL
+//   1  KVM
+//   2  Machine, PNGOutput, RFB (no KVM)
+//   3  Tracking, Window
+//   4  NoLossCheck, LiveMigration
+//   5  Bench
+//   6  ringside (the CLI: the only target that prints or exits)
+// Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> Bench -> ringside.
 let package = Package(
     name: "Ringside",
     platforms: [.macOS(.v14)],
@@ -24,7 +31,7 @@ let package = Package(
         .target(name: "CGuestABI"),
         // Input events for the guest (evdev codes, absolute pointer) and the --input-script format. No KVM.
         .target(name: "Input"),
-        .target(name: "Machine", dependencies: ["KVM", "CKVM", "CGuestABI", "Input"]),
+        .target(name: "Machine", dependencies: ["KVM", "CGuestABI", "Input"]),
         // Display core: tile geometry, dirty-tile bitmap, shadow framebuffer. Knows nothing of KVM.
         .target(name: "Display"),
         .target(name: "Tracking", dependencies: ["KVM", "Machine", "Display"]),

@@ -75,7 +75,6 @@ public enum MigrationDestination {
         var roundPages = 0
         var loaded = Set<Int>()
         var device: DeviceState?
-        var waitingInput: [InputEvent] = []
         let zero = [UInt8](repeating: 0, count: MigrationWire.pageSize)
         func fail(_ e: MigrationError) async -> MigrationError {
             try? await c.send(.abort("the destination gave up: \(e)"))
@@ -118,21 +117,19 @@ public enum MigrationDestination {
                 guard d.frames.count == machine.vcpuCount else {
                     throw await fail(.protocolError("\(d.frames.count) frame counters for \(machine.vcpuCount) vCPUs"))
                 }
-                do { try machine.restoreFrameCounts(d.frames.map { Int(clamping: $0) }) } catch { throw await fail(.protocolError("\(error)")) }
-                waitingInput = []
+                var state = MachineDeviceState(frameCounts: d.frames.map { Int(clamping: $0) }, uptimeNanos: d.uptimeNanos,
+                                               consoleUnfinished: d.consoleUnfinished)
                 for (i, e) in d.waitingInput.enumerated() {
                     guard let event = GuestInputQueue.event(type: e.type, code: e.code, value: e.value, x: e.x, y: e.y) else {
                         throw await fail(.protocolError("waiting input event \(i) is not an event (type \(e.type), code \(e.code), value \(e.value))"))
                     }
-                    waitingInput.append(event)
-                }
-                do { try machine.restoreClockAndConsole(uptime: d.uptimeNanos, console: d.consoleUnfinished) } catch {
-                    throw await fail(.protocolError("\(error)"))
+                    state.inputWaiting.append(event)
                 }
                 if d.modeWidth != 0 || d.modeHeight != 0 {
-                    let mode = DisplayMode(width: Int(d.modeWidth), height: Int(d.modeHeight), pitch: Int(d.modePitch))
-                    do { try machine.restoreDisplayMode(mode) } catch { throw await fail(.protocolError("\(error)")) }
+                    state.displayMode = DisplayMode(width: Int(d.modeWidth), height: Int(d.modeHeight), pitch: Int(d.modePitch))
                 }
+                // The waiting input goes in at start(), after the ring's page has arrived.
+                do { try machine.restore(state) } catch { throw await fail(.protocolError("\(error)")) }
                 device = d
             case .digests(let slotID, let list):
                 guard let slot = machine.slots.first(where: { $0.id == slotID }) else {
@@ -159,7 +156,6 @@ public enum MigrationDestination {
                     throw MigrationError.protocolError("expected commit after ready")
                 }
                 let commitAt = DispatchTime.now().uptimeNanoseconds
-                machine.input.restoreWaiting(waitingInput) // the ring came with the pages; these go in after it
                 machine.start()
                 let startedAt = DispatchTime.now().uptimeNanoseconds
                 report.downtimeSeconds = Double(pausedNanos + (startedAt - commitAt)) / 1e9
