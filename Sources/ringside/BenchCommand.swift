@@ -34,7 +34,7 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "A small matrix (desktop, plasma, bounce16, alternate10 at 640x480 and 1280x800, 256M, 1 and 2 vCPUs, few frames).")
     var quick = false
-    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64), bounceN, alternate or alternateN (phases of N frames; alternate = 60).")
+    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64), bounceN, alternate or alternateN (phases of N frames; alternate = 60), doom (its demo with clock=frames, measured from frame 240, one vCPU; skipped when not built).")
     var guests: String?
     @Option(help: "Resolutions, comma-separated WxH (default 640x480,1280x800,1920x1080,3840x2160).")
     var resolutions: String?
@@ -172,7 +172,8 @@ struct BenchCommand: ParsableCommand {
         let runner: BenchRunner
         do { runner = try BenchRunner(plan: plan, device: device) } catch { throw Failure("\(error)") }
 
-        let total = plan.cellCount
+        let total = runner.plan.cellCount
+        for line in runner.skipped { Console.out(line) }
         Console.out("ringside bench: \(total) cells" + (quick ? " (--quick)" : ""))
         for line in runner.setup { Console.out("  " + line) }
         let table = BenchTable(showSinks: plan.sinkCounts.count > 1)
