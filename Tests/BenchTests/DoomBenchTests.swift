@@ -58,6 +58,7 @@ final class DoomBenchTests: XCTestCase {
         // screen repaints none after its first picture (3.25 a frame over its first 20 frames without
         // the lead-in); the demo's 3D view (168 rows) most of them.
         for r in summary.records {
+            XCTAssertEqual(r.frames, 20, "\(r.mode): every lockstep frame measured (the lead-in is outside the budget)")
             XCTAssertGreaterThan(r.dirtyTiles ?? 0, 20, "\(r.mode) repainted the demo's tiles every frame")
             XCTAssertNotNil(r.latencyP50Micros, "\(r.mode): free-run latency measured in the demo")
             XCTAssertEqual(r.paced.count, 1)
