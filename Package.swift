@@ -52,10 +52,15 @@ let package = Package(
         .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
         .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB"]),
+        // The boot stub's state page (assets/peers/qemu) and a spawn that cannot outlive its parent.
+        .target(name: "CQEMUPeer"),
+        // `ringside qemu` and the QEMU side of `bench --peer qemu`: QEMU's command line, QMP, the stub's state.
+        .target(name: "QEMUPeer", dependencies: ["CQEMUPeer", "CGuestABI", "Machine"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
                 "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
+                "QEMUPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +76,7 @@ let package = Package(
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
         .testTarget(name: "InputTests", dependencies: ["Input"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )

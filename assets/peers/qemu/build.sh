@@ -42,7 +42,7 @@ export LC_ALL=C
 export SOURCE_DATE_EPOCH=0
 repo="$(cd ../../.. && pwd)"
 # The guest ABI header (the VMM compiles it too) and the stub's own header (Sources/QEMUPeer reads it).
-includes=(-I ../../../Sources/CGuestABI/include -I ../../../Sources/CQEMUStub/include -I "$work")
+includes=(-I ../../../Sources/CGuestABI/include -I ../../../Sources/CQEMUPeer/include -I "$work")
 cflags=(--target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdinc -isystem "$("$CLANG" -print-resource-dir)/include"
         -mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-pic -fno-asynchronous-unwind-tables -fno-ident
         -ffile-prefix-map="$here"=. -ffile-prefix-map="$repo"=../../.. -O2 -Wall -Werror "${includes[@]}")

@@ -2,7 +2,7 @@
  * The boot stub that runs Ringside guest images unmodified under QEMU
  * (assets/peers/qemu/, README.md there): what the stub and `ringside qemu` share.
  * The stub (entry.S, loader.c) and the VMM side (Sources/QEMUPeer, through the
- * CQEMUStub target) both compile this file, so each offset is written once.
+ * CQEMUPeer target) both compile this file, so each offset is written once.
  * Little-endian, x86-64. Layouts are pinned by _Static_assert below; the assembly
  * part uses only the macros.
  */
@@ -13,7 +13,7 @@
  * The stub's state page, at a fixed guest-physical address in the VMM's part of RAM
  * (below RS_IMAGE_BASE, clear of the ABI's pages at 0x1000-0x7FFF and of QEMU's
  * multiboot info at 0x9000). The loader fills it; the CPL-0 handlers update it; the host
- * reads it through the shared RAM file (`-object memory-backend-file,share=on`).
+ * reads it from the VMM process with process_vm_readv (Sources/QEMUPeer/GuestRAMView.swift).
  */
 #define RSQ_GPA_STATE          0x8000
 #define RSQ_STATE_MAGIC        0x53515352u /* "RSQS" */
