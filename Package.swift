@@ -56,11 +56,15 @@ let package = Package(
         .target(name: "CQEMUPeer"),
         // `ringside qemu` and the QEMU side of `bench --peer qemu`: QEMU's command line, QMP, the stub's state.
         .target(name: "QEMUPeer", dependencies: ["CQEMUPeer", "CGuestABI", "Machine"]),
+        // The benchmark client's per-pixel work (zlib, ZRLE, Tight, a picture hash) in C.
+        .target(name: "CPeerBench", linkerSettings: [.linkedLibrary("z")]),
+        // `ringside bench --peer qemu`: Ringside and QEMU side by side on the same guest and client. Never prints.
+        .target(name: "PeerBench", dependencies: ["QEMUPeer", "CPeerBench", "Machine", "KVM"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
                 "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
-                "QEMUPeer",
+                "QEMUPeer", "PeerBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
