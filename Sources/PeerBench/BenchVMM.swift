@@ -42,6 +42,7 @@ protocol BenchVMM: AnyObject {
 extension BenchVMM {
     var cpuSeconds: Double? { process.cpuSeconds }
     var peakRSS: UInt64? { process.peakRSS }
+    var rss: UInt64? { process.rss }
 }
 
 /// Waits for the guest's RAM to show up in `process` (the VMM has booted it).

@@ -13,7 +13,8 @@ final class FrameWatch: @unchecked Sendable {
     private var stopped = false
     private let done = DispatchSemaphore(value: 0)
 
-    /// Polls `pid`'s guest RAM every 200 us (finding it first, as it arrives by migration).
+    /// Polls `pid`'s guest RAM every 200 us, once it has arrived (GuestRAMView follows the
+    /// mapping the guest runs from).
     init(pid: Int32) {
         let t = Thread { [self] in
             var ram: GuestRAMView?
@@ -46,22 +47,43 @@ final class FrameWatch: @unchecked Sendable {
 }
 
 extension PeerBench {
+    /// Each (RAM size, budget) migrates `plan.migrationRepeats` times per VMM, the VMMs taking
+    /// turns; a record holds the median of each figure and every sample in its note.
     func migrationCells(_ g: PeerGuest, _ events: Events) throws {
         for ram in plan.migrationRAM {
             for budget in plan.migrationBudgetsMs {
                 var guest = g
                 guest.ramBytes = ram
-                for vmm in ["ringside", "qemu"] {
-                    if stopping { return }
-                    events.progress("\(vmm): migrating \(g.label) with \(ram >> 20) MiB of RAM over loopback, downtime budget \(Int(budget)) ms")
-                    var r = record(vmm, "migration", guest)
-                    r.ramBytes = ram
-                    r.downtimeBudgetMs = budget
-                    if vmm == "qemu" { try migrateQEMU(guest, budget: budget, into: &r) } else { try migrateRingside(guest, budget: budget, into: &r) }
-                    events.record(r)
+                var samples: [String: [PeerRecord]] = [:]
+                for turn in 1...plan.migrationRepeats {
+                    for vmm in ["ringside", "qemu"] {
+                        if stopping { return }
+                        events.progress("\(vmm): migrating \(g.label) with \(ram >> 20) MiB of RAM over loopback, downtime budget \(Int(budget)) ms (\(turn) of \(plan.migrationRepeats))")
+                        var r = record(vmm, "migration", guest)
+                        r.ramBytes = ram
+                        r.downtimeBudgetMs = budget
+                        if vmm == "qemu" { try migrateQEMU(guest, budget: budget, into: &r) } else { try migrateRingside(guest, budget: budget, into: &r) }
+                        samples[vmm, default: []].append(r)
+                    }
                 }
+                for vmm in ["ringside", "qemu"] { if let all = samples[vmm] { events.record(Self.median(all)) } }
             }
         }
+    }
+
+    /// The first record with each migration figure replaced by the median over `all`.
+    static func median(_ all: [PeerRecord]) -> PeerRecord {
+        var r = all[0]
+        func mid(_ path: KeyPath<PeerRecord, Double?>) -> Double? { all.compactMap { $0[keyPath: path] }.sorted().quantile(0.5) }
+        r.reportedDowntimeMs = mid(\.reportedDowntimeMs)
+        r.guestVisibleDowntimeMs = mid(\.guestVisibleDowntimeMs)
+        r.totalSeconds = mid(\.totalSeconds)
+        r.bytesSent = mid(\.bytesSent)
+        r.peakRSSBytes = all.compactMap(\.peakRSSBytes).max()
+        func list(_ path: KeyPath<PeerRecord, Double?>, _ f: String) -> String { all.map { $0[keyPath: path].map { String(format: f, $0) } ?? "-" }.joined(separator: ", ") }
+        r.note = "median of \(all.count): downtime reported \(list(\.reportedDowntimeMs, "%.1f")) ms; guest-visible \(list(\.guestVisibleDowntimeMs, "%.1f")) ms; "
+            + "total \(list(\.totalSeconds, "%.3f")) s"
+        return r
     }
 
     private func freePort() -> Int {
@@ -83,7 +105,9 @@ extension PeerBench {
             if let last = source.last, let resumed = destination.firstPast(last.frames) {
                 return Double(Int64(resumed) - Int64(last.nanos)) / 1e6
             }
-            guard Date() < deadline else { throw PeerBenchError("the guest did not run on the destination within \(Int(seconds)) s") }
+            guard Date() < deadline else {
+                throw PeerBenchError("the guest did not run on the destination within \(Int(seconds)) s (source's last frame \(source.last.map { "\($0.frames)" } ?? "none"), destination's \(destination.last.map { "\($0.frames)" } ?? "none"))")
+            }
             usleep(10_000)
         }
     }
@@ -135,6 +159,7 @@ extension PeerBench {
         m.incoming = ("127.0.0.1", port)
         let destination = try QEMUInstance(m, installation: installation)
         defer { destination.quit() }
+        setQEMUVersion(destination.version)
         let destinationWatch = FrameWatch(pid: destination.process.pid)
         defer { destinationWatch.stop() }
         let source = try QEMUVMM(installation: installation, guest: g, vnc: false)

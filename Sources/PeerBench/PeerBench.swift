@@ -26,6 +26,8 @@ public final class PeerBench: @unchecked Sendable {
         system = try KVMSystem(path: device)
     }
 
+    func setQEMUVersion(_ v: String) { if !v.isEmpty { qemuVersion = v } }
+
     /// Finishes the cell in progress and stops (from a signal handler's thread).
     public func requestStop() { lock.withLock { stopRequested = true } }
     var stopping: Bool { lock.withLock { stopRequested } }
@@ -53,7 +55,7 @@ public final class PeerBench: @unchecked Sendable {
                     ok = false
                     continue
                 }
-                ok = runDisplayCells(guest, events) && ok
+                if plan.display { ok = runDisplayCells(guest, events) && ok }
                 if plan.idle { ok = attempt("idle \(w.label) \(width)x\(height)", events) { try idleCells(guest, events) } && ok }
                 if plan.speed { ok = attempt("speed \(w.label) \(width)x\(height)", events) { try speedCells(guest, events) } && ok }
             }
@@ -84,7 +86,7 @@ public final class PeerBench: @unchecked Sendable {
     func startVMM(_ vmm: String, _ g: PeerGuest, vnc: Bool, lossy: Bool = false, tracking: QEMUMachine.DirtyTracking = .ring(entries: 4096), frames: Int? = nil) throws -> BenchVMM {
         if vmm == "qemu" {
             let q = try QEMUVMM(installation: installation, guest: g, vnc: vnc, lossy: lossy, tracking: tracking, frames: frames)
-            qemuVersion = q.instance.version
+            setQEMUVersion(q.instance.version)
             return q
         }
         return try RingsideVMM(executable: executable, guest: g, vnc: vnc, extra: frames.map { ["--frames", "\($0)"] } ?? [])
@@ -126,6 +128,7 @@ public final class PeerBench: @unchecked Sendable {
                     r.cpuSecondsPerSecond = m.cpuSeconds / m.seconds
                     r.client = true
                     r.peakRSSBytes = vm.peakRSS
+                    r.rssBytes = vm.rss
                     if encoding.lossless {
                         r.latencyP50Ms = m.latencyMs.quantile(0.5)
                         r.latencyP99Ms = m.latencyMs.quantile(0.99)
@@ -186,6 +189,7 @@ public final class PeerBench: @unchecked Sendable {
             r.cpuSecondsPerSecond = cpu / seconds
             r.client = false
             r.peakRSSBytes = vm.peakRSS
+            r.rssBytes = vm.rss
             events.record(r)
         }
     }
@@ -233,6 +237,7 @@ public final class PeerBench: @unchecked Sendable {
                 r.client = withClient
                 r.encoding = withClient ? "ZRLE" : nil
                 r.peakRSSBytes = vm.peakRSS
+                r.rssBytes = vm.rss
                 events.record(r)
             }
         }
@@ -241,16 +246,21 @@ public final class PeerBench: @unchecked Sendable {
     /// `warmup` seconds, then the plan's seconds: the VMM's CPU and the guest's frames over them.
     private func window(_ vm: BenchVMM, warmup: Double) throws -> (cpu: Double, seconds: Double, frames: UInt64) {
         usleep(UInt32(warmup * 1e6))
-        guard let c0 = vm.cpuSeconds, let f0 = vm.ram.frames else { throw PeerBenchError("\(vm.vmm) ended early") }
+        guard let c0 = vm.cpuSeconds, let f0 = vm.ram.frames else { throw ended(vm) }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let end = t0 + UInt64(plan.seconds * 1e9)
         while DispatchTime.now().uptimeNanoseconds < end {
             if stopping { throw PeerBenchError("interrupted") }
             usleep(20_000)
         }
-        guard let c1 = vm.cpuSeconds, let f1 = vm.ram.frames else { throw PeerBenchError("\(vm.vmm) ended early") }
+        guard let c1 = vm.cpuSeconds, let f1 = vm.ram.frames else { throw ended(vm) }
         return (c1 - c0, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, f1 - f0)
     }
+}
+
+func ended(_ vm: BenchVMM) -> PeerBenchError {
+    PeerBenchError("\(vm.vmm) ended early" + (vm.process.exitStatus.map { " with status \($0)" } ?? " (its guest's RAM could not be read)")
+        + (vm.process.lastErrorLines.last.map { ": \($0)" } ?? ""))
 }
 
 /// A flag a reader thread polls, and its end.

@@ -26,12 +26,15 @@ public struct PeerBenchPlan: Sendable {
     public var seconds = 8.0
     /// Unmeasured seconds after the client's first update.
     public var warmup = 1.0
+    public var display = true
     public var idle = true
     public var speed = true
     /// Migration: these workloads (by label) at these RAM sizes and downtime budgets.
     public var migrationWorkloads = ["desktop"]
     public var migrationRAM: [UInt64] = [256 << 20, 4 << 30]
     public var migrationBudgetsMs: [Double] = [300, 30]
+    /// Migrations per VMM for each RAM size and budget (the records hold the medians).
+    public var migrationRepeats = 3
     /// Seconds the guest runs before the migration starts.
     public var migrateAfter = 2.0
     /// The frame compared under both VMMs (0: no frame cell).

@@ -41,6 +41,8 @@ public struct PeerRecord: Codable, Sendable, Equatable {
     public var totalSeconds: Double?
     public var bytesSent: Double?
     public var peakRSSBytes: UInt64?
+    /// Resident set size at the end of the cell (VmRSS).
+    public var rssBytes: UInt64?
     /// "frame" cells: the picture at frame N equals the guest's frame N.
     public var frame: Int?
     public var identical: Bool?

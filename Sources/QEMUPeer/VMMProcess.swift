@@ -107,6 +107,9 @@ public final class VMMProcess: @unchecked Sendable {
 
     /// Peak resident set size (VmHWM) in bytes; nil once it has gone.
     public var peakRSS: UInt64? { ProcStat.peakRSS(pid: pid) }
+
+    /// Resident set size now (VmRSS) in bytes; nil once it has gone.
+    public var rss: UInt64? { ProcStat.status(pid: pid, field: "VmRSS:") }
 }
 
 /// What /proc says about a process.
@@ -120,9 +123,12 @@ public enum ProcStat {
         return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    public static func peakRSS(pid: Int32) -> UInt64? {
+    public static func peakRSS(pid: Int32) -> UInt64? { status(pid: pid, field: "VmHWM:") }
+
+    /// A "kB" line of /proc/PID/status, in bytes.
+    public static func status(pid: Int32, field: String) -> UInt64? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        for line in text.split(separator: "\n") where line.hasPrefix(field) {
             let parts = line.split(separator: " ")
             if parts.count >= 2, let kib = UInt64(parts[1]) { return kib * 1024 }
         }

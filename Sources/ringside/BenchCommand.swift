@@ -88,6 +88,8 @@ struct BenchCommand: ParsableCommand {
     var vnc = false
     @Option(help: "Measure against another VMM instead of the matrix: qemu (the same guest image under QEMU behind Ringside's boot stub, the same client, one after the other; --quick for CI; --guests, --resolutions, --ram for migration, --free-run-seconds for the seconds per cell, --no-migration).")
     var peer: String?
+    @Option(name: .customLong("peer-cells"), help: "With --peer: which cells, comma-separated: display, idle, speed, migration (default all).")
+    var peerCells: String?
     @Option(help: "Write the records as a JSON array to FILE.")
     var json: String?
     @Option(help: "Write the records as CSV to FILE.")

@@ -34,6 +34,15 @@ extension BenchCommand {
             }
         }
         if let freeRunSeconds { plan.seconds = freeRunSeconds }
+        if let cells = peerCells {
+            let names = Set(cells.split(separator: ",").map(String.init))
+            let known: Set = ["display", "idle", "speed", "migration"]
+            guard names.isSubset(of: known) else { throw Failure("--peer-cells '\(cells)': use display, idle, speed, migration (comma-separated)") }
+            plan.display = names.contains("display")
+            plan.idle = names.contains("idle")
+            plan.speed = names.contains("speed")
+            if !names.contains("migration") { plan.migrationWorkloads = [] }
+        }
         if noMigration { plan.migrationWorkloads = [] }
         if let json {
             let dir = URL(fileURLWithPath: json).deletingLastPathComponent().path
@@ -165,9 +174,10 @@ enum PeerTable {
             if any.cell == "frame" {
                 out.append("| frame | \(any.guest) | \(size) | Raw | frame \(i(any.frame)) identical | \(a?.identical.map { "\($0)" } ?? "-") | \(b?.identical.map { "\($0)" } ?? "-") | - |")
             }
-            let ra = a?.peakRSSBytes, rb = b?.peakRSSBytes
-            if ra != nil || rb != nil, any.cell != "frame" {
-                out.append("| \(any.cell) | \(any.guest) | \(size) | \(enc) | peak RSS | \(mib(ra)) | \(mib(rb)) | \(ra != nil && rb != nil ? String(format: "%.2f", Double(ra!) / Double(rb!)) : "-") |")
+            for (name, path) in [("peak RSS", \PeerRecord.peakRSSBytes), ("RSS at the end", \PeerRecord.rssBytes)] {
+                let ra = a?[keyPath: path], rb = b?[keyPath: path]
+                guard ra != nil || rb != nil, any.cell != "frame" else { continue }
+                out.append("| \(any.cell) | \(any.guest) | \(size) | \(enc) | \(name) | \(mib(ra)) | \(mib(rb)) | \(ra != nil && rb != nil ? String(format: "%.2f", Double(ra!) / Double(rb!)) : "-") |")
             }
         }
         return out
