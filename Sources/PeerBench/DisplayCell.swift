@@ -46,14 +46,14 @@ enum DisplayCell {
             m.updates += 1
             m.bytes += u.bytes
             guard let references else { continue }
-            // The newest frame it can show is the newest whose doorbell the clock has seen.
             let candidates = references.frames(matching: client.pictureHash)
             let ceiling = clock.frame
             if candidates.isEmpty {
                 if ceiling > references.count { m.beyondReferences += 1 } else { m.torn += 1 }
                 continue
             }
-            let n = candidates.last(where: { $0 <= ceiling + 1 }) ?? candidates[0]
+            // A picture can repeat (plasma's palette cycles): take the frame nearest the clock.
+            let n = candidates.min { abs($0 - ceiling) < abs($1 - ceiling) }!
             if n > newest { newest = n }
             if shown[n] == nil { shown[n] = u.lastByteNanos }
         }

@@ -10,9 +10,9 @@ import Foundation
 /// same way for both VMMs, with nothing changed in either.
 /// The RAM is found by content: a mapping whose page 4 holds the boot-info magic and whose
 /// page 6 holds the input queue's (guest-physical 0x4000 and 0x6000, the ABI's layout). A VMM
-/// can hold more than one such mapping for a while (Ringside's start-up probe of write-fault
-/// cost boots the image in a VM of its own; a migration destination receives into one
-/// mapping and runs from another), so every candidate is kept, those that can no longer be
+/// can hold more than one such mapping for a while (`--tracking auto`'s start-up probe of the
+/// write-fault cost boots the `pagewriter` guest in VMs of its own; a migration destination
+/// receives into one mapping and runs from another), so every candidate is kept, those that can no longer be
 /// read are dropped, the maps are scanned again every 50 ms, and reads go to the candidate
 /// whose guest has completed the most frames: the one that runs.
 public final class GuestRAMView: @unchecked Sendable {

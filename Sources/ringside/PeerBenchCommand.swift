@@ -65,7 +65,9 @@ extension BenchCommand {
 
         Console.out("ringside bench --peer qemu\(quick ? " --quick" : ""): \(plan.workloads.map(\.label).joined(separator: ", ")) at "
             + plan.resolutions.map { "\($0.width)x\($0.height)" }.joined(separator: ", ") + ", guest at \(Int(plan.guestHz)) Hz, "
-            + String(format: "%g s measured per cell after %g s", plan.seconds, plan.warmup))
+            + String(format: "%g s measured per cell after %g s", plan.seconds, plan.warmup)
+            + ", load average " + ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?")
+            + " on \(ProcessInfo.processInfo.activeProcessorCount) cores")
         Console.out("  " + PeerBench.ringsideSettings)
         Console.out("  " + PeerBench.qemuSettings)
         var records: [PeerRecord] = []
