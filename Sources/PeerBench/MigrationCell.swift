@@ -130,7 +130,9 @@ extension PeerBench {
         defer { source.stop() }
         let sourceWatch = FrameWatch(pid: source.pid)
         let deadline = Date(timeIntervalSinceNow: plan.migrateAfter + 120)
+        var peak: UInt64?
         while lines.first(prefix: "migrated to ") == nil {
+            peak = [peak, source.peakRSS].compactMap { $0 }.max() // the source exits once it has migrated
             if let failed = lines.first(prefix: "ringside: migration") { throw PeerBenchError(failed) }
             guard Date() < deadline, source.process.exitStatus == nil || lines.first(prefix: "migrated to ") != nil else {
                 throw PeerBenchError("ringside did not migrate: \(lines.last ?? "")")
@@ -144,7 +146,7 @@ extension PeerBench {
         r.reportedDowntimeMs = line.number(after: "downtime ")
         r.totalSeconds = line.number(before: " s (")
         r.bytesSent = line.number(before: " MiB in ").map { $0 * 1048576 }
-        r.peakRSSBytes = source.peakRSS
+        r.peakRSSBytes = [peak, source.peakRSS].compactMap { $0 }.max()
         r.settings += "; ringside receive on the destination, --max-downtime \(Int(budget))"
     }
 
