@@ -30,7 +30,8 @@ public final class PeerBench: @unchecked Sendable {
 
     /// Finishes the cell in progress and stops (from a signal handler's thread).
     public func requestStop() { lock.withLock { stopRequested = true } }
-    var stopping: Bool { lock.withLock { stopRequested } }
+    /// Whether `requestStop()` was called.
+    public var stopping: Bool { lock.withLock { stopRequested } }
 
     /// What QEMU runs with in every cell (for the records and docs/bench/peers.md).
     public static let qemuSettings = "QEMU: -accel kvm,dirty-ring-size=4096 (KVM dirty ring), -cpu qemu64,-pni, -bios qboot.rom, -vga std, -display none, QEMU's VNC server (lossy off unless Tight+JPEG: lossy=on), kvm-pit.lost_tick_policy=discard, 1 vCPU"

@@ -57,7 +57,7 @@ extension BenchCommand {
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ringside.peer-bench.signals"))
         source.setEventHandler {
-            Console.error("interrupted: stopping after the cell now running")
+            Console.error("interrupted: stopping the cell now running; the records so far are kept")
             bench.requestStop()
         }
         source.resume()
@@ -88,6 +88,7 @@ extension BenchCommand {
             }
             Console.out("wrote \(records.count) records to \(json)")
         }
+        if bench.stopping { return 130 }
         return ok ? 0 : 1
     }
 
