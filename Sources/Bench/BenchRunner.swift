@@ -44,16 +44,24 @@ public struct BenchSummary: Sendable {
 /// latency) the same way, then phase C (paced at each rate pair, latency as users see it).
 /// Never prints and never exits: results go to `BenchEvents` and the returned summary.
 public final class BenchRunner: @unchecked Sendable {
+    /// The plan as run: without the workloads in `skipped`.
     public let plan: BenchPlan
+    /// One line per workload left out because its guest is not built (DOOM).
+    public let skipped: [String]
     private let system: KVMSystem
     private let caps: HostCapabilities
     private var images: [String: GuestImage] = [:]
+    private var modules: [String: [BootModule]] = [:]
     private let stopAfterGroup = Atomic<Bool>(false)
     private let abandonNow = Atomic<Bool>(false)
 
     /// Opens KVM and checks the whole plan (images, geometry, RAM, vCPUs, ring size) before
     /// anything runs, so bad input fails at once with one line.
-    public init(plan: BenchPlan, device: String = "/dev/kvm") throws(BenchError) {
+    public init(plan asked: BenchPlan, device: String = "/dev/kvm") throws(BenchError) {
+        var plan = asked
+        skipped = plan.workloads.compactMap(\.notBuiltReason)
+        plan.workloads.removeAll { $0.notBuiltReason != nil }
+        if plan.workloads.isEmpty, let only = skipped.first { throw BenchError(only) }
         guard !plan.workloads.isEmpty, !plan.resolutions.isEmpty, !plan.modes.isEmpty, !plan.ramSizes.isEmpty else {
             throw BenchError("the matrix is empty: every filter needs at least one value")
         }
@@ -84,6 +92,7 @@ public final class BenchRunner: @unchecked Sendable {
         } catch { throw BenchError("\(error)") }
         for w in plan.workloads where images[w.guest] == nil {
             do { images[w.guest] = try GuestCatalog.load(w.guest) } catch { throw BenchError("\(error)") }
+            modules[w.guest] = try w.bootModules(maxBytes: plan.ramSizes.min() ?? GuestLayout.minRAM)
         }
         for group in plan.groups() {
             do { try config(for: group).validate(maxVCPUs: caps.usableVCPUs) } catch { throw BenchError("\(error)") }
@@ -150,6 +159,7 @@ public final class BenchRunner: @unchecked Sendable {
     private func config(for group: BenchGroup) -> MachineConfig {
         var c = MachineConfig(image: images[group.workload.guest]!)
         c.arguments = group.workload.arguments
+        c.modules = modules[group.workload.guest] ?? []
         c.ramBytes = group.ramBytes
         c.width = group.resolution.width
         c.height = group.resolution.height
@@ -191,7 +201,8 @@ public final class BenchRunner: @unchecked Sendable {
             var probes: [LockstepProbe?] = []
             for (i, cell) in group.cells.enumerated() {
                 guard let tp = trackingPlans[i], failures[i] == nil else { probes.append(nil); continue }
-                let p = LockstepProbe(cell: cell, frames: plan.frames, warmup: plan.warmupFrames, migrationRoundEvery: plan.migrationRoundEvery)
+                let p = LockstepProbe(cell: cell, frames: plan.frames, warmup: plan.warmupFrames + cell.workload.leadInFrames,
+                                      migrationRoundEvery: plan.migrationRoundEvery)
                 do {
                     try p.boot(system: system, config: base, plan: tp, tile: tile)
                     probes.append(p)
@@ -201,6 +212,14 @@ public final class BenchRunner: @unchecked Sendable {
                 }
             }
             defer { for p in probes { p?.finish() } }
+            // A lead-in (DOOM's title screen) and the warm-up run first, outside the budget.
+            for i in 0..<n where group.workload.leadInFrames > 0 {
+                guard let p = probes[i], failures[i] == nil else { continue }
+                if !p.runTurn(frames: 0, timeout: 60, abandon: { abandoned }) {
+                    if abandoned { return nil }
+                    failures[i] = p.failure ?? "the lockstep lead-in failed"
+                }
+            }
             let start = DispatchTime.now().uptimeNanoseconds
             for round in 0..<plan.rounds {
                 for k in 0..<n {

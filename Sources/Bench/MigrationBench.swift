@@ -47,6 +47,7 @@ public enum MigrationBench {
             let image = try GuestCatalog.load(workload.guest)
             var config = MachineConfig(image: image)
             config.arguments = workload.arguments
+            config.modules = try workload.bootModules(maxBytes: ramBytes)
             config.ramBytes = ramBytes
             config.guestHz = 60
             let plan = try TrackingPlan.make(mode: mode, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)

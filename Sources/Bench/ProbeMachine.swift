@@ -26,6 +26,10 @@ final class ProbeMachine: @unchecked Sendable {
     private var started = false
     private(set) var measuredFrames = 0
     private(set) var measuredNanos: UInt64 = 0
+    /// Frames (summed over vCPUs) the guest runs before its first measured seconds, and the
+    /// longest that may take (`BenchWorkload.leadInFrames`).
+    private let leadInFrames: Int
+    private let leadInLimit: Double
     /// Why the machine ended during a turn (first cause wins), or nil.
     var failure: String?
 
@@ -37,6 +41,8 @@ final class ProbeMachine: @unchecked Sendable {
         config.lockstep = false
         config.guestHz = guestHz
         config.frameLimit = nil
+        leadInFrames = cell.workload.leadInFrames * max(1, cell.cpus)
+        leadInLimit = 60 + (guestHz > 0 ? 2 * Double(cell.workload.leadInFrames) / guestHz : 0)
         var events = MachineEvents()
         events.frameDone = { [weak self] _, _ in
             guard let self else { return }
@@ -71,6 +77,7 @@ final class ProbeMachine: @unchecked Sendable {
     /// and time are added up; `window(true)` and `window(false)` run just before and just
     /// after the measured seconds. False if `abandon` said so or the machine ended.
     func measure(seconds: Double, warmup: Double, abandon: () -> Bool, window: (_ opening: Bool) -> Void = { _ in }) -> Bool {
+        if !leadIn(abandon) { return false }
         if warmup > 0 && !sleep(warmup, abandon) { return false }
         window(true)
         let f0 = frames()
@@ -99,6 +106,20 @@ final class ProbeMachine: @unchecked Sendable {
     func finish() {
         session.machine.stop()
         if started { session.machine.wait() }
+    }
+
+    /// Runs the guest until it has made `leadInFrames` frames (at once if it has); false if
+    /// `abandon` said so, the machine ended, or it took longer than `leadInLimit`.
+    private func leadIn(_ abandon: () -> Bool) -> Bool {
+        let start = DispatchTime.now().uptimeNanoseconds
+        while frames() < leadInFrames {
+            if Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 > leadInLimit {
+                failure = failure ?? "the guest made \(frames()) of its \(leadInFrames) lead-in frames in \(Int(leadInLimit)) s"
+                return false
+            }
+            if !sleep(0.005, abandon) { return false }
+        }
+        return true
     }
 
     /// Frames completed, summed over vCPUs.

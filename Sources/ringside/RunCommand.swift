@@ -115,6 +115,14 @@ struct MachineOptions: ParsableArguments {
         for spec in modules {
             do { loaded.append(try BootModule(spec: spec, maxBytes: ram)) } catch { throw Failure("\(error)") }
         }
+        // A guest built by a script (doom) gets its data files first, unless given by the same name.
+        if let built = BuiltGuest.named(guest) {
+            var data: [BootModule] = []
+            for spec in built.moduleSpecs where !loaded.contains(where: { spec.hasSuffix("=" + $0.name) }) {
+                do { data.append(try BootModule(spec: spec, maxBytes: ram)) } catch { throw Failure("\(error)") }
+            }
+            loaded = data + loaded
+        }
         let system: KVMSystem
         let caps: HostCapabilities
         do {
