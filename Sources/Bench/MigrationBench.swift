@@ -60,17 +60,14 @@ public enum MigrationBench {
             let port = PortBox()
             let destination = DestinationThread()
             destination.start {
-                try MigrationDestination.receive(host: "127.0.0.1", port: 0, listening: { port.set($0) }, build: { wire, image in
-                    var c = MachineConfig(image: image)
-                    c.arguments = wire.arguments; c.ramBytes = wire.ramBytes; c.cpus = Int(wire.cpus)
-                    c.width = Int(wire.width); c.height = Int(wire.height); c.guestHz = wire.guestHz
-                    return try TrackingSession(system: system, config: c, plan: plan, tile: tile, migration: false, incoming: true)
+                try MigrationDestination.receiveBlocking(host: "127.0.0.1", port: 0, listening: { port.set($0) }, build: { wire, image in
+                    try TrackingSession(system: system, config: wire.machineConfig(image: image), plan: plan, tile: tile, migration: false, incoming: true)
                 }, progress: { _ in })
             }
             Thread.sleep(forTimeInterval: warmup)
             rec.takeMedianUs = try medianTakeMicroseconds(source, samples: 30)
             guard let p = port.wait(seconds: 10) else { throw MigrationError.connectionLost("the destination did not listen") }
-            let r = try MigrationSource.migrate(source, host: "127.0.0.1", port: p, image: image, options: options, progress: { _ in })
+            let r = try MigrationSource.migrateBlocking(source, host: "127.0.0.1", port: p, image: image, options: options, progress: { _ in })
             let (dest, dreport) = try destination.join()
             dest.machine.stop(); dest.machine.wait()
             rec.rounds = r.rounds.count

@@ -132,28 +132,12 @@ final class RunSession: @unchecked Sendable {
             let waiting = installInterruptHandler { Console.error("interrupted: no guest was received"); exit(1) }
             let eventsCopy = events
             do {
-                let (s, report) = try MigrationDestination.receive(
+                let (s, report) = try MigrationDestination.receiveBlocking(
                     host: host, port: port, timeout: timeout,
                     listening: { Console.out("ringside: waiting for a migration on \(formatAddress(host, $0))") },
                     build: { [self] wire, image in
                         receivedImage = wire.image
-                        var c = MachineConfig(image: image)
-                        c.arguments = wire.arguments
-                        c.ramBytes = wire.ramBytes
-                        c.cpus = Int(wire.cpus)
-                        c.width = Int(wire.width)
-                        c.height = Int(wire.height)
-                        c.pitch = UInt64(wire.pitch) == UInt64(wire.width) * 4 ? nil : Int(wire.pitch) // a u32 width * 4 can overflow
-                        c.guestHz = wire.guestHz
-                        if wire.maxWidth > 0 && wire.maxHeight > 0 {
-                            guard wire.maxWidth <= 7680, wire.maxHeight <= 4320 else {
-                                throw Failure("the source's largest mode \(wire.maxWidth)x\(wire.maxHeight) is out of range (at most 7680x4320)")
-                            }
-                            c.maxMode = (max(Int(wire.maxWidth), c.width), max(Int(wire.maxHeight), c.height))
-                        }
-                        if let limit = memoryLimit, c.ramBytes > limit {
-                            throw Failure("the guest has \(c.ramBytes >> 20) MiB of RAM; this destination takes at most \(limit >> 20) MiB (--memory-limit)")
-                        }
+                        var c = try wire.machineConfig(image: image, memoryLimit: memoryLimit)
                         finish(&c)
                         try c.validate(maxVCPUs: caps.usableVCPUs)
                         return try TrackingSession(system: system, config: c, plan: plan, tile: tile, migration: migration,
@@ -401,7 +385,7 @@ final class RunSession: @unchecked Sendable {
                 Console.out("migrating to \(to)" + (attempts > 1 ? " (attempt \(attempt) of \(attempts))" : ""))
                 migrationStatus.set("migrating to \(to): connecting")
                 do {
-                    let report = try MigrationSource.migrate(session, host: host, port: port, image: image, imageBytes: imageBytes, options: options,
+                    let report = try MigrationSource.migrateBlocking(session, host: host, port: port, image: image, imageBytes: imageBytes, options: options,
                                                              progress: { line in
                                                                  self.migrationStatus.set("to \(to): " + line)
                                                                  if self.options.stats { Console.out(line) }
