@@ -57,12 +57,19 @@ let package = Package(
         ]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
         .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
+        // A running guest, shared by `run`, `receive` and the benchmarks: boot or receive, PNG files, input
+        // script, sync loop, timers, the outgoing migration, the summary as data. Reports through events; never prints.
+        .target(name: "GuestSession", dependencies: [
+            "Tracking", "Machine", "KVM", "Display", "PNGOutput", "LiveMigration", "MigrationWire", "Input",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
-        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB"]),
+        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "GuestSession"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
                 "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
+                "GuestSession",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

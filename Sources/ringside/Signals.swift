@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How `ringside run` treats SIGINT (Ctrl-C), SIGTERM and SIGHUP. The first of them stops the
 /// guest cleanly: the run ends as after --seconds, with the final harvest, the PNG files and
@@ -111,4 +112,11 @@ final class StopSignals: @unchecked Sendable {
             _exit(128 + signal)
         }
     }
+}
+
+/// A flag set from the signal thread, read by a loop that checks it between steps.
+final class StopRequest: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

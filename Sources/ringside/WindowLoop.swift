@@ -1,5 +1,6 @@
 import Display
 import Foundation
+import GuestSession
 import Input
 import Machine
 import Tracking
@@ -125,7 +126,7 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         }
         if options.showSplit, let list = session.migration {
             let (round, pages) = session.pendingPages(of: list)  // copy-on-write: the bitmaps are shared, not copied
-            window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption] + (options.migrationStatus.map { [$0()] } ?? []))
+            window.setMigrationPanel(slots: MigrationPanel.slots(of: machine, lit: pages), round: round, caption: [caption] + (options.migrationStatus.map { [$0()] } ?? []))
         }
         do { try window.present() } catch {
             machine.stop()
@@ -160,17 +161,5 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             _ = session.endMigrationRound()
             nextRound = max(due.addingTimeInterval(seconds), now)
         }
-    }
-}
-
-/// The machine's slots as panel rows of the migration list, lit by the pages in `pages`.
-/// The framebuffer slot is drawn only as far as the mode in force uses it (the slot is
-/// reserved for the largest mode the guest may set).
-func migrationSlots(_ machine: Machine, _ pages: MigrationPageSet) -> [PageMapSlot] {
-    let framePages = (machine.displayMode.mode.byteCount + GuestLayout.pageSize - 1) / GuestLayout.pageSize
-    return machine.slots.map { slot in
-        let words = pages[slot: slot.id]?.words ?? [UInt64](repeating: 0, count: (slot.pageCount + 63) / 64)
-        let shown = slot.id == GuestLayout.framebufferSlot ? min(slot.pageCount, framePages) : slot.pageCount
-        return PageMapSlot(name: "\(slot.name) (slot \(slot.id))", pageCount: shown, litWords: words)
     }
 }
