@@ -64,7 +64,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
-        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "GuestSession"]),
+        .target(name: "Bench", dependencies: [
+            "Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "GuestSession",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .executableTarget(
             name: "ringside",
             dependencies: [

@@ -2,6 +2,7 @@ import KVM
 import LiveMigration
 import Machine
 import MigrationWire
+import NIOPosix
 import Synchronization
 import Tracking
 
@@ -28,10 +29,10 @@ extension GuestSession {
     /// `listening(port)` once the socket is bound; `progress` for each step received.
     public static func receive(system: KVMSystem, caps: HostCapabilities, from incoming: IncomingMigration, settings: SessionSettings,
                                events: SessionEvents, listening: @escaping @Sendable (Int) -> Void,
-                               progress: @escaping @Sendable (String) -> Void) throws -> (GuestSession, MigrationDestination.Report) {
+                               progress: @escaping @Sendable (String) -> Void) async throws -> (GuestSession, MigrationDestination.Report) {
         let wiring = try Wiring(settings: settings, caps: caps, events: events)
         let image = Mutex<[UInt8]?>(nil)
-        let (tracking, report) = try MigrationDestination.receiveBlocking(
+        let (tracking, report) = try await MigrationDestination.receive(
             host: incoming.host, port: incoming.port, timeout: incoming.timeout, listening: listening,
             build: { wire, guestImage in
                 image.withLock { $0 = wire.image }
@@ -48,5 +49,16 @@ extension GuestSession {
         let session = GuestSession(tracking: tracking, settings: settings, events: events, wiring: wiring,
                                    receivedImage: image.withLock { $0 } ?? [])
         return (session, report)
+    }
+
+    /// `receive` for a caller on a thread of its own (the CLI's main thread): blocks until
+    /// the guest runs here or the attempt failed.
+    public static func receiveBlocking(system: KVMSystem, caps: HostCapabilities, from incoming: IncomingMigration, settings: SessionSettings,
+                                       events: SessionEvents, listening: @escaping @Sendable (Int) -> Void,
+                                       progress: @escaping @Sendable (String) -> Void) throws -> (GuestSession, MigrationDestination.Report) {
+        try MultiThreadedEventLoopGroup.singleton.any().makeFutureWithTask {
+            try await receive(system: system, caps: caps, from: incoming, settings: settings, events: events,
+                              listening: listening, progress: progress)
+        }.wait()
     }
 }

@@ -92,7 +92,7 @@ struct RunSession {
         let waiting = installInterruptHandler { Console.error("interrupted: no guest was received"); exit(1) }
         defer { waiting.cancel() }
         do {
-            let (guest, report) = try GuestSession.receive(
+            let (guest, report) = try GuestSession.receiveBlocking(
                 system: c.system, caps: c.caps, from: incoming, settings: c.settings, events: events,
                 listening: { Console.out("ringside: waiting for a migration on \(formatAddress(incoming.host, $0))") },
                 progress: { Console.out($0) })
