@@ -8,9 +8,10 @@ import PackageDescription
 //   2  Machine, PNGOutput, RFB (no KVM)
 //   3  Tracking, Window
 //   4  NoLossCheck, LiveMigration
-//   5  Bench
-//   6  ringside (the CLI: the only target that prints or exits)
-// Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> Bench -> ringside.
+//   5  GuestSession (a running guest: run, receive, the migration bench)
+//   6  Bench
+//   7  ringside (the CLI: the only target that prints or exits)
+// Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> GuestSession -> ringside.
 let package = Package(
     name: "Ringside",
     platforms: [.macOS(.v14)],
