@@ -69,11 +69,19 @@ let package = Package(
             "Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "GuestSession",
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // The boot stub's state page (assets/peers/qemu) and a spawn that cannot outlive its parent.
+        .target(name: "CQEMUPeer"),
+        // `ringside qemu` and the QEMU side of `bench --peer qemu`: QEMU's command line, QMP, the stub's state.
+        .target(name: "QEMUPeer", dependencies: ["CQEMUPeer", "CGuestABI", "Machine"]),
+        // The benchmark client's per-pixel work (zlib, ZRLE, Tight, a picture hash) in C.
+        .target(name: "CPeerBench", linkerSettings: [.linkedLibrary("z")]),
+        // `ringside bench --peer qemu`: Ringside and QEMU side by side on the same guest and client. Never prints.
+        .target(name: "PeerBench", dependencies: ["QEMUPeer", "CPeerBench", "Machine", "KVM"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
                 "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
-                "GuestSession",
+                "GuestSession", "QEMUPeer", "PeerBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,6 +97,7 @@ let package = Package(
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
         .testTarget(name: "InputTests", dependencies: ["Input"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )

@@ -44,16 +44,24 @@ public struct BenchSummary: Sendable {
 /// latency) the same way, then phase C (paced at each rate pair, latency as users see it).
 /// Never prints and never exits: results go to `BenchEvents` and the returned summary.
 public final class BenchRunner: Sendable {
+    /// The plan as run: without the workloads in `skipped`.
     public let plan: BenchPlan
+    /// One line per workload left out because its guest is not built (DOOM).
+    public let skipped: [String]
     let system: KVMSystem
     let caps: HostCapabilities
     private let images: [String: GuestImage]
+    private let modules: [String: [BootModule]]
     private let stopAfterGroup = Atomic<Bool>(false)
     private let abandonNow = Atomic<Bool>(false)
 
     /// Opens KVM and checks the whole plan (images, geometry, RAM, vCPUs, ring size) before
     /// anything runs, so bad input fails at once with one line.
-    public init(plan: BenchPlan, device: String = "/dev/kvm") throws(BenchError) {
+    public init(plan asked: BenchPlan, device: String = "/dev/kvm") throws(BenchError) {
+        var plan = asked
+        skipped = plan.workloads.compactMap(\.notBuiltReason)
+        plan.workloads.removeAll { $0.notBuiltReason != nil }
+        if plan.workloads.isEmpty, let only = skipped.first { throw BenchError(only) }
         guard !plan.workloads.isEmpty, !plan.resolutions.isEmpty, !plan.modes.isEmpty, !plan.ramSizes.isEmpty else {
             throw BenchError("the matrix is empty: every filter needs at least one value")
         }
@@ -83,10 +91,13 @@ public final class BenchRunner: Sendable {
             caps = try HostCapabilities(system: system)
         } catch { throw BenchError("\(error)") }
         var images: [String: GuestImage] = [:]
+        var modules: [String: [BootModule]] = [:]
         for w in plan.workloads where images[w.guest] == nil {
             do { images[w.guest] = try GuestCatalog.load(w.guest) } catch { throw BenchError("\(error)") }
+            modules[w.guest] = try w.bootModules(maxBytes: plan.ramSizes.min() ?? GuestLayout.minRAM)
         }
         self.images = images
+        self.modules = modules
         for group in plan.groups() {
             do { try config(for: group).validate(maxVCPUs: caps.usableVCPUs) } catch { throw BenchError("\(error)") }
         }
@@ -152,6 +163,7 @@ public final class BenchRunner: Sendable {
     func config(for group: BenchGroup) -> MachineConfig {
         var c = MachineConfig(image: images[group.workload.guest]!)
         c.arguments = group.workload.arguments
+        c.modules = modules[group.workload.guest] ?? []
         c.ramBytes = group.ramBytes
         c.width = group.resolution.width
         c.height = group.resolution.height

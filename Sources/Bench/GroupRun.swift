@@ -58,10 +58,18 @@ struct GroupRun {
         let (plan, runner, base) = (self.plan, self.runner, self.base)
         let quotas = (0..<plan.rounds).map { r in plan.frames / plan.rounds + (r < plan.frames % plan.rounds ? 1 : 0) }
         let probes = probes { cell, tp in
-            try LockstepProbe(cell: cell, frames: plan.frames, warmup: plan.warmupFrames, migrationRoundEvery: plan.migrationRoundEvery,
-                              system: runner.system, config: base, plan: tp, tile: runner.tile)
+            try LockstepProbe(cell: cell, frames: plan.frames, warmup: plan.warmupFrames + cell.workload.leadInFrames,
+                              migrationRoundEvery: plan.migrationRoundEvery, system: runner.system, config: base, plan: tp, tile: runner.tile)
         }
         defer { for p in probes { p?.finish() } }
+        // A lead-in (DOOM's title screen) and the warm-up run first, outside the budget.
+        for i in 0..<n where group.workload.leadInFrames > 0 {
+            guard let p = probes[i], failures[i] == nil else { continue }
+            if !p.runTurn(frames: 0, timeout: 60, abandon: { runner.abandoned }) {
+                if runner.abandoned { return false }
+                failures[i] = p.failure ?? "the lockstep lead-in failed"
+            }
+        }
         let start = DispatchTime.now().uptimeNanoseconds
         for round in 0..<plan.rounds {
             for k in 0..<n {

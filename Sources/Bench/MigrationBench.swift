@@ -50,6 +50,7 @@ public enum MigrationBench {
             let image = try GuestCatalog.load(workload.guest)
             var config = MachineConfig(image: image)
             config.arguments = workload.arguments
+            config.modules = try workload.bootModules(maxBytes: ramBytes)
             config.ramBytes = ramBytes
             config.guestHz = 60
             var settings = SessionSettings(mode: mode, ringEntries: TrackingPlan.defaultRingEntries, tile: TileSize(width: 64, height: 16))

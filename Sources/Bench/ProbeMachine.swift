@@ -32,6 +32,10 @@ final class ProbeMachine: Sendable {
         var failure: String?
     }
     private let turns = Mutex(Turns())
+    /// Frames (summed over vCPUs) the guest runs before its first measured seconds, and the
+    /// longest that may take (`BenchWorkload.leadInFrames`).
+    private let leadInFrames: Int
+    private let leadInLimit: Double
 
     /// Boots `base` for `cell` at `guestHz` (0 = free-running); `doorbell` runs on the vCPU
     /// thread after each frame's doorbell time is noted.
@@ -41,6 +45,8 @@ final class ProbeMachine: Sendable {
         config.lockstep = false
         config.guestHz = guestHz
         config.frameLimit = nil
+        leadInFrames = cell.workload.leadInFrames * max(1, cell.cpus)
+        leadInLimit = 60 + (guestHz > 0 ? 2 * Double(cell.workload.leadInFrames) / guestHz : 0)
         let slot = DoorbellSlot()
         var events = MachineEvents()
         events.frameDone = { _, _ in
@@ -88,6 +94,7 @@ final class ProbeMachine: Sendable {
     /// and time are added up; `window(true)` and `window(false)` run just before and just
     /// after the measured seconds. False if `abandon` said so or the machine ended.
     func measure(seconds: Double, warmup: Double, abandon: () -> Bool, window: (_ opening: Bool) -> Void = { _ in }) -> Bool {
+        if !leadIn(abandon) { return false }
         if warmup > 0 && !sleep(warmup, abandon) { return false }
         window(true)
         let f0 = frames()
@@ -119,6 +126,20 @@ final class ProbeMachine: Sendable {
     func finish() {
         session.machine.stop()
         if turns.withLock({ $0.started }) { session.machine.wait() }
+    }
+
+    /// Runs the guest until it has made `leadInFrames` frames (at once if it has); false if
+    /// `abandon` said so, the machine ended, or it took longer than `leadInLimit`.
+    private func leadIn(_ abandon: () -> Bool) -> Bool {
+        let start = DispatchTime.now().uptimeNanoseconds
+        while frames() < leadInFrames {
+            if Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 > leadInLimit {
+                fail("the guest made \(frames()) of its \(leadInFrames) lead-in frames in \(Int(leadInLimit)) s")
+                return false
+            }
+            if !sleep(0.005, abandon) { return false }
+        }
+        return true
     }
 
     /// Frames completed, summed over vCPUs.

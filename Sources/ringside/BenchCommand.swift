@@ -33,7 +33,7 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "A small matrix (desktop, plasma, bounce16, alternate10 at 640x480 and 1280x800, 256M, 1 and 2 vCPUs, few frames).")
     var quick = false
-    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64), bounceN, alternate or alternateN (phases of N frames; alternate = 60).")
+    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64), bounceN, alternate or alternateN (phases of N frames; alternate = 60), doom (its demo with clock=frames, measured from frame 240, one vCPU; skipped when not built).")
     var guests: String?
     @Option(help: "Resolutions, comma-separated WxH (default 640x480,1280x800,1920x1080,3840x2160).")
     var resolutions: String?
@@ -85,6 +85,10 @@ struct BenchCommand: ParsableCommand {
     var inputLatency = false
     @Flag(help: "VNC instead of the matrix: bytes and encode time per guest frame for Raw, ZRLE, Tight and Tight with JPEG (quality level 5), served from the dirty tiles beside a compare-only and a full-frame server, per guest (default idle,desktop,plasma) at 1280x800 and 1920x1080 (--resolutions), lockstep (--frames, default 60); then host cost with 1, 8 and 32 clients, and update latency over loopback with 1, 8 and 32 clients. With --quick: idle and desktop at 640x400, Raw and ZRLE, 6 frames, 1 and 8 clients.")
     var vnc = false
+    @Option(help: "Measure against another VMM instead of the matrix: qemu (the same guest image under QEMU behind Ringside's boot stub, the same client, one after the other; --quick for CI; --guests, --resolutions, --ram for migration, --free-run-seconds for the seconds per cell, --no-migration).")
+    var peer: String?
+    @Option(name: .customLong("peer-cells"), help: "With --peer: which cells, comma-separated: display, idle, speed, migration (default all).")
+    var peerCells: String?
     @Option(help: "Write the records as a JSON array to FILE.")
     var json: String?
     @Option(help: "Write the records as CSV to FILE.")
@@ -98,6 +102,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         runReportingFailures {
+            if let peer { return try runPeerBench(peer) }
             if migration { return try runMigrationBench() }
             if inputLatency { return try runInputLatencyBench() }
             if vnc { return try runVNCBench() }

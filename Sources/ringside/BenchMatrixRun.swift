@@ -11,7 +11,8 @@ extension BenchCommand {
         try checkWritable(csv, "--csv")
         try checkWritable(chart, "--chart")
         let runner = try BenchRunner(plan: plan, device: device)
-        let total = plan.cellCount
+        let total = runner.plan.cellCount
+        for line in runner.skipped { Console.out(line) }
         Console.out("ringside bench: \(total) cells" + (quick ? " (--quick)" : ""))
         for line in runner.setup { Console.out("  " + line) }
         let table = BenchTable(showSinks: plan.sinkCounts.count > 1)

@@ -113,6 +113,14 @@ struct MachineOptions: ParsableArguments {
         // Modules are read before KVM is opened: a bad one fails the same everywhere.
         var loaded: [BootModule] = []
         for spec in modules { loaded.append(try BootModule(spec: spec, maxBytes: ram)) }
+        // A guest built by a script (doom) gets its data files first, unless given by the same name.
+        if let built = BuiltGuest.named(guest) {
+            var data: [BootModule] = []
+            for spec in built.moduleSpecs where !loaded.contains(where: { spec.hasSuffix("=" + $0.name) }) {
+                data.append(try BootModule(spec: spec, maxBytes: ram))
+            }
+            loaded = data + loaded
+        }
         let system = try KVMSystem(path: device)
         let caps = try HostCapabilities(system: system)
         var config = MachineConfig(image: image)
