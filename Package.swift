@@ -95,6 +95,8 @@ let package = Package(
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
+        .testTarget(name: "LiveMigrationTests", dependencies: ["LiveMigration", "MigrationWire", "Machine", "Input", "TestSupport"]),
+        .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
         .testTarget(name: "InputTests", dependencies: ["Input"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer"]),
