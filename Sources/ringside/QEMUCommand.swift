@@ -49,8 +49,7 @@ struct QEMUCommand: ParsableCommand {
         guard let ram = parseMemorySize(memory) else {
             throw Failure("--memory '\(memory)' is not a size: use 8M...32G in whole 2M steps, a number with M or G, e.g. 256M or 4G")
         }
-        let image: GuestImage
-        do { image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram)) } catch { throw Failure("\(error)") }
+        let image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram))
         var m = QEMUMachine(imagePath: image.path, imageName: image.name)
         m.arguments = args
         m.width = width
@@ -67,26 +66,22 @@ struct QEMUCommand: ParsableCommand {
                 m.vnc = .init(host: host, port: port)
             }
         }
-        do { try m.validate() } catch { throw Failure("\(error)") }
+        try m.validate()
         return m
     }
 
     private func execute() throws -> Int32 {
         let machine = try makeMachine()
         if let png { do { try PNGDumper.prepareDirectory(png) } catch { throw Failure("--png: \(error)") } }
-        let installation: QEMUInstallation
-        do { installation = try QEMUInstallation.find() } catch { throw Failure("\(error)") }
-        let stop = StopFlag()
+        let installation = try QEMUInstallation.find()
+        let stop = StopRequest()
         let registration = StopSignals.onFirstSignal { stop.set() }
         defer { registration.cancel() }
-        let qemu: QEMUInstance
-        do {
-            qemu = try QEMUInstance(machine, installation: installation, console: { line in
-                if !line.hasPrefix("ringside-stub: ") { Console.out("guest: \(line)") }
-            }, messages: { Console.error("qemu: \($0)") })
-        } catch { throw Failure("\(error)") }
+        let qemu = try QEMUInstance(machine, installation: installation, console: { line in
+            if !line.hasPrefix("ringside-stub: ") { Console.out("guest: \(line)") }
+        }, messages: { Console.error("qemu: \($0)") })
         defer { qemu.quit() }
-        do { try qemu.waitForGuest() } catch { throw Failure("\(error)") }
+        try qemu.waitForGuest()
         let vncLine = machine.vnc != nil ? ((try? qemu.vncPort()).map { ", VNC on \(formatAddress(machine.vnc!.host, $0))" } ?? "") : ""
         Console.out("ringside qemu: \(machine.imageName) at \(machine.width)x\(machine.height) under QEMU \(qemu.version), pid \(qemu.process.pid), "
             + (machine.guestHz > 0 ? String(format: "paced at %.3f Hz", machine.effectiveGuestHz) : "free-running") + vncLine)
@@ -136,10 +131,3 @@ struct QEMUCommand: ParsableCommand {
     }
 }
 
-/// Set once by the first stop signal; read by the watch loop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
-}

@@ -101,7 +101,7 @@ struct MachineOptions: ParsableArguments {
         guard let ram = parseMemorySize(memory) else {
             throw Failure("--memory '\(memory)' is not a size: use 8M...32G in whole 2M steps, a number with M or G, e.g. 256M or 4G")
         }
-        do { try MachineConfig.validate(ramBytes: ram) } catch { throw Failure("\(error)") }
+        try MachineConfig.validate(ramBytes: ram)
         // Geometry and counts are checked before touching KVM, so they fail the same everywhere.
         guard MachineConfig.widthRange.contains(width), MachineConfig.heightRange.contains(height) else {
             throw Failure("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
@@ -109,26 +109,20 @@ struct MachineOptions: ParsableArguments {
         guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
         let image: GuestImage
         // An image must fit in guest RAM: a larger file is refused before it is read.
-        do { image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram)) } catch { throw Failure("\(error)") }
+        image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram))
         // Modules are read before KVM is opened: a bad one fails the same everywhere.
         var loaded: [BootModule] = []
-        for spec in modules {
-            do { loaded.append(try BootModule(spec: spec, maxBytes: ram)) } catch { throw Failure("\(error)") }
-        }
+        for spec in modules { loaded.append(try BootModule(spec: spec, maxBytes: ram)) }
         // A guest built by a script (doom) gets its data files first, unless given by the same name.
         if let built = BuiltGuest.named(guest) {
             var data: [BootModule] = []
             for spec in built.moduleSpecs where !loaded.contains(where: { spec.hasSuffix("=" + $0.name) }) {
-                do { data.append(try BootModule(spec: spec, maxBytes: ram)) } catch { throw Failure("\(error)") }
+                data.append(try BootModule(spec: spec, maxBytes: ram))
             }
             loaded = data + loaded
         }
-        let system: KVMSystem
-        let caps: HostCapabilities
-        do {
-            system = try KVMSystem(path: device)
-            caps = try HostCapabilities(system: system)
-        } catch { throw Failure("\(error)") }
+        let system = try KVMSystem(path: device)
+        let caps = try HostCapabilities(system: system)
         var config = MachineConfig(image: image)
         config.arguments = args
         config.ramBytes = ram
@@ -145,7 +139,7 @@ struct MachineOptions: ParsableArguments {
             }
             config.undeclaredABIVersion = UInt32(guestABI)
         }
-        do { try config.validate(maxVCPUs: caps.usableVCPUs) } catch { throw Failure("\(error)") }
+        try config.validate(maxVCPUs: caps.usableVCPUs)
         return (system, caps, config)
     }
 }
