@@ -35,6 +35,9 @@ public struct MigrationBenchRecord: Sendable {
     /// per-round sync cost with enough samples to compare RAM sizes on a noisy host.
     public var takeMedianUs = 0.0
     public var failure: String?
+    /// The source abandoned the attempt in one line (it did not converge within the budget)
+    /// and the guest ran on there: the budget's rule, not a failure.
+    public var abandoned = false
 }
 
 public enum MigrationBench {
@@ -76,6 +79,7 @@ public enum MigrationBench {
             rec.fill(from: r, destination: dreport)
         } catch {
             rec.failure = "\(error)"
+            if case MigrationError.didNotConverge = error { rec.abandoned = true }
         }
         return rec
     }
