@@ -306,10 +306,12 @@ final class FakeDestination: @unchecked Sendable {
                 return TCP.sendAll(fd, out)
             }
             while let m = Self.readMessage(fd) {
+                if m == .heartbeat { continue }
                 lock.lock(); _seen.append(m.name); lock.unlock()
                 switch m {
                 case .hello: guard reply(.hello(version: MigrationWire.version, capabilities: 0)) else { return }
-                case .config: guard reply(.accepted) else { return }
+                case .config: guard reply(.accepted(stateNanos: 0)) else { return }
+                case .roundEnd(let round, let pages): guard reply(.roundAck(round: round, pages: pages, loadNanos: 0)) else { return }
                 case .complete:
                     switch ending {
                     case .abortAtComplete(let why): _ = reply(.abort(why)); _ = TCP.readToEnd(fd, timeout: 10); return

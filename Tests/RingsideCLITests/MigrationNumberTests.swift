@@ -20,7 +20,7 @@ final class MigrationNumberTests: XCTestCase {
         let dst = try receive()
         let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
         let stream = try RawMigrationSource.stream { $0.frames = [1 << 63] }
-        let seen = try RawMigrationSource.migrate(to: port, stream, commit: .commit(pausedNanos: 1000))
+        let seen = try RawMigrationSource.migrate(to: port, stream, commit: .commit(pausedNanos: 1000, sinceReadyNanos: 0))
         XCTAssertEqual(dst.exitStatus(timeout: 60), 1, dst.transcript)
         XCTAssertEqual(replies(seen), ["hello", "accepted", "abort"], dst.transcript)
         if let p = MigrationCheck.oneLineProblem(dst.err, containing: ["protocol error: vCPU 0's frame counter 9223372036854775808 is out of range"]) {
@@ -34,7 +34,7 @@ final class MigrationNumberTests: XCTestCase {
         try MigrationCheck.requireKVMDevice()
         let dst = try receive()
         let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
-        let seen = try RawMigrationSource.migrate(to: port, try RawMigrationSource.stream(), commit: .commit(pausedNanos: UInt64.max - 5))
+        let seen = try RawMigrationSource.migrate(to: port, try RawMigrationSource.stream(), commit: .commit(pausedNanos: UInt64.max - 5, sinceReadyNanos: UInt64.max))
         XCTAssertEqual(replies(seen), ["hello", "accepted", "ready", "started"], dst.transcript)
         XCTAssertEqual(dst.exitStatus(timeout: 60), 0, dst.transcript)
         XCTAssertEqual(dst.err, "", dst.transcript)
