@@ -24,8 +24,8 @@ extension BenchCommand {
         let cells = workloads.flatMap { w in ramSizes.flatMap { r in modeList.map { (w, r, $0) } } }
         Console.out("ringside bench --migration: \(cells.count * runs) migrations over loopback (\(cells.count) cells, \(runs) run\(runs == 1 ? "" : "s") each), "
             + String(format: "1280x800 paced at 60 Hz, 1 s of running first, downtime budget %g ms, max 30 rounds", options.maxDowntimeSeconds * 1000))
-        Console.out("| guest | RAM | mode | rounds | converged | pages sent | MiB sent | seconds | later rounds ms | sync us per later round | sync us median of 30 | last round pages | downtime ms (source) | downtime ms (destination) |")
-        Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        Console.out("| guest | RAM | mode | rounds | converged | pages sent | MiB sent | seconds | later rounds ms | sync us per later round | sync us median of 30 | last round pages | downtime ms (source) | downtime ms (destination) | expected ms |")
+        Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         var results = [[MigrationBenchRecord]](repeating: [], count: cells.count)
         for _ in 0..<runs {
             for (i, (w, ramBytes, mode)) in cells.enumerated() {
@@ -45,9 +45,9 @@ extension BenchCommand {
 
     private static func migrationRow(_ r: MigrationBenchRecord) -> String {
         if let f = r.failure { return "| \(r.guest) | \(formatBytes(r.ramBytes)) | \(r.mode) | \(r.abandoned ? "abandoned" : "failed"): \(f) |" }
-        return String(format: "| %@ | %@ | %@ | %d | %@ | %d | %.1f | %.2f | %.1f | %.0f | %.0f | %d | %.1f | %.1f |", r.guest, formatBytes(r.ramBytes), r.mode,
+        return String(format: "| %@ | %@ | %@ | %d | %@ | %d | %.1f | %.2f | %.1f | %.0f | %.0f | %d | %.1f | %.1f | %.1f |", r.guest, formatBytes(r.ramBytes), r.mode,
                       r.rounds, r.converged ? "yes" : "no", r.pagesSent, Double(r.bytesSent) / 1048576, r.seconds,
-                      r.laterRoundMs, r.laterSyncUs, r.takeMedianUs, r.finalPages, r.downtimeMs, r.destinationDowntimeMs)
+                      r.laterRoundMs, r.laterSyncUs, r.takeMedianUs, r.finalPages, r.downtimeMs, r.destinationDowntimeMs, r.expectedDowntimeMs)
     }
 
     /// One cell's runs: how many handed over, how many of those kept to the budget, how many
