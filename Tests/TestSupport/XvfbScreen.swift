@@ -18,16 +18,16 @@ public final class XvfbScreen: @unchecked Sendable {
         self.stdin = stdin
     }
 
-    /// The test screen, or an XCTSkip saying why there is none.
+    /// The test screen, or why there is none (a skip; a failure in CI).
     public static func acquire() throws -> XvfbScreen {
         if let shared { return shared }
-        if let failure { throw XCTSkip(failure) }
+        if let failure { throw unmetRequirement(failure) }
         do {
             shared = try start()
             return shared!
-        } catch let skip as XCTSkip {
-            failure = skip.message ?? "no screen"
-            throw skip
+        } catch {
+            failure = (error as? XCTSkip)?.message ?? "\(error)"
+            throw error
         }
     }
 
@@ -35,47 +35,46 @@ public final class XvfbScreen: @unchecked Sendable {
     public static func stop() {
         if let server = shared?.server, let stdin = shared?.stdin {
             try? stdin.fileHandleForWriting.close()
-            server.waitUntilExit()
+            _ = waitForExit(server, timeout: 30, "Xvfb")
         }
         shared = nil
     }
 
     private static func start() throws -> XvfbScreen {
-        guard let importTool = which("import"), which("convert") != nil else {
-            throw XCTSkip("needs ImageMagick (import, convert) for screenshots: apt-get install imagemagick")
+        guard which("import") != nil, which("convert") != nil else {
+            throw unmetRequirement("needs ImageMagick (import, convert) for screenshots: apt-get install imagemagick")
         }
-        _ = importTool
         guard let xvfb = which("Xvfb") else {
-            if let display = ProcessInfo.processInfo.environment["DISPLAY"], !display.isEmpty {
+            if !runningInCI, let display = ProcessInfo.processInfo.environment["DISPLAY"], !display.isEmpty {
                 return XvfbScreen(display: display, server: nil)
             }
-            throw XCTSkip("needs a screen: neither an Xvfb binary (apt-get install xvfb) nor DISPLAY is available")
+            throw unmetRequirement("needs a screen: neither an Xvfb binary (apt-get install xvfb) nor DISPLAY is available")
         }
-        for n in 90..<160 {
-            let fm = FileManager.default
-            guard !fm.fileExists(atPath: "/tmp/.X\(n)-lock"), !fm.fileExists(atPath: "/tmp/.X11-unix/X\(n)") else { continue }
-            // A shell holds Xvfb and kills it when our end of its stdin closes, which also
-            // happens when the test process crashes: no server outlives the tests.
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "\(xvfb) :\(n) -screen 0 1920x1080x24 -nolisten tcp -noreset & x=$!; read _; kill $x; wait $x"]
-            let stdin = Pipe()
-            p.standardInput = stdin
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline && p.isRunning && !fm.fileExists(atPath: "/tmp/.X11-unix/X\(n)") {
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-            if p.isRunning && fm.fileExists(atPath: "/tmp/.X11-unix/X\(n)") {
-                Thread.sleep(forTimeInterval: 0.1)  // the socket exists just before the server accepts
-                return XvfbScreen(display: ":\(n)", server: p, stdin: stdin)
-            }
-            try? stdin.fileHandleForWriting.close()
-            p.waitUntilExit()
+        // Xvfb picks a free display itself (-displayfd) and writes its number once it accepts
+        // connections, so test processes running side by side never share a screen. A shell
+        // holds it and kills it when our end of its stdin closes, which also happens when the
+        // test process crashes: no server outlives the tests.
+        let numberFile = FileManager.default.temporaryDirectory.appendingPathComponent("ringside-xvfb-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: numberFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: numberFile) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "\(xvfb) -displayfd 1 -screen 0 1920x1080x24 -nolisten tcp -noreset 2>/dev/null & x=$!; read _; kill $x; wait $x"]
+        let stdin = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = try FileHandle(forWritingTo: numberFile)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        func number() -> Int? {
+            let text = (try? String(contentsOf: numberFile, encoding: .utf8)) ?? ""
+            return text.hasSuffix("\n") ? Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
         }
-        throw XCTSkip("Xvfb did not start on any display :90...:159")
+        if poll(timeout: 60, every: 0.01, { number() != nil || !p.isRunning }), let n = number() {
+            return XvfbScreen(display: ":\(n)", server: p, stdin: stdin)
+        }
+        try? stdin.fileHandleForWriting.close()
+        _ = waitForExit(p, timeout: 30, "the shell holding Xvfb")
+        throw unmetRequirement("Xvfb did not start (it printed no display number in 60 s)")
     }
 
     /// Runs `body` with DISPLAY pointing at this screen.
@@ -102,36 +101,18 @@ public final class XvfbScreen: @unchecked Sendable {
     }
 
     private func run(_ tool: String, _ arguments: [String]) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.which(tool)!)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw NSError(domain: "XvfbScreen", code: Int(p.terminationStatus),
+        let r = try runProgramData(URL(fileURLWithPath: Self.which(tool)!), arguments, timeout: 120)
+        guard r.status == 0 else {
+            throw NSError(domain: "XvfbScreen", code: Int(r.status),
                           userInfo: [NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")) failed"])
         }
-        return data
+        return r.out
     }
 
     /// Runs `xdotool` (at `path`) with `args` against this screen; returns its standard output.
     @discardableResult
     public func xdotool(_ path: String, _ args: [String]) throws -> String {
-        let x = Process()
-        x.executableURL = URL(fileURLWithPath: path)
-        x.arguments = args
-        x.environment = ["DISPLAY": display]
-        let out = Pipe()
-        x.standardOutput = out
-        x.standardError = Pipe()
-        try x.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        x.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try runProgram(URL(fileURLWithPath: path), args, environment: ["DISPLAY": display], timeout: 120).out
     }
 
     /// Starts the X client at `path` (a viewer) on this screen with its output discarded; the
