@@ -85,7 +85,7 @@ final class AutoTrackingTests: XCTestCase {
             let session = try makeSession(config, events: events, writeFaultNanos: fault)
             box.value = session
             session.machine.start()
-            session.machine.wait()
+            _ = session.machine.waitForEnd()
             XCTAssertEqual(session.displayMethod, expected, "\(guest) with \(fault) ns faults after 400 frames")
             XCTAssertTrue(session.withDisplay { $0.shadowMatchesGuest() }, "\(guest): the shadow is exact")
             // One switch where the costs say so, none where they do not: lockstep (one sync a
@@ -113,7 +113,7 @@ final class AutoTrackingTests: XCTestCase {
             let session = try makeSession(config, events: events, writeFaultNanos: 2_000)
             box.value = session
             session.machine.start()
-            session.machine.wait()
+            _ = session.machine.waitForEnd()
             XCTAssertEqual(session.totalStats.methodSwitches, 0, "\(guest), \(cpus) vCPU(s)")
             XCTAssertEqual(session.displayMethod, .logged)
             XCTAssertEqual(session.policyCounts?.explorations, 0, "\(guest), \(cpus) vCPU(s)")
@@ -141,7 +141,7 @@ final class AutoTrackingTests: XCTestCase {
         let session = try makeSession(config, events: events, writeFaultNanos: 2_000)
         box.value = session
         session.machine.start()
-        session.machine.wait()
+        _ = session.machine.waitForEnd()
         let fault = try XCTUnwrap(session.writeFaultNanos)
         let switches = log.switches
         XCTAssertTrue(session.withDisplay { $0.shadowMatchesGuest() }, "the shadow is exact")
