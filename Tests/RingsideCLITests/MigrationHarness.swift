@@ -36,7 +36,7 @@ final class RingsideProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); _ = poll(timeout: 30) { !process.isRunning } }
         try? FileManager.default.removeItem(at: outFile)
         try? FileManager.default.removeItem(at: errFile)
     }
@@ -48,18 +48,13 @@ final class RingsideProcess: @unchecked Sendable {
 
     /// Waits until stdout contains `needle`; false if it did not within `timeout` seconds
     /// or the process ended without printing it.
-    func waitForOutput(_ needle: String, timeout: Double = 30) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while Date() < deadline {
-            if out.contains(needle) { return true }
-            if !process.isRunning { return out.contains(needle) }
-            usleep(10_000)
-        }
+    func waitForOutput(_ needle: String, timeout: Double = 60) -> Bool {
+        _ = poll(timeout: timeout, every: 0.01) { out.contains(needle) || !process.isRunning }
         return out.contains(needle)
     }
 
     /// The port of `ringside receive`'s "waiting for a migration on HOST:PORT" line.
-    func listeningPort(timeout: Double = 30) -> Int? {
+    func listeningPort(timeout: Double = 60) -> Int? {
         guard waitForOutput("ringside: waiting for a migration on ", timeout: timeout) else { return nil }
         for line in out.split(separator: "\n") where line.hasPrefix("ringside: waiting for a migration on ") {
             if let colon = line.lastIndex(of: ":"), let port = Int(line[line.index(after: colon)...]) { return port }
@@ -68,25 +63,41 @@ final class RingsideProcess: @unchecked Sendable {
     }
 
     /// Waits for the exit status; after `timeout` seconds the process is killed and nil returned.
-    func exitStatus(timeout: Double = 60) -> Int32? {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
+    func exitStatus(timeout: Double = 120) -> Int32? {
+        if poll(timeout: timeout, every: 0.01, { !process.isRunning }) {
+            process.waitUntilExit() // it has exited: this only reaps it
+            return process.terminationStatus
         }
-        return process.terminationStatus
+        kill(process.processIdentifier, SIGKILL)
+        _ = poll(timeout: 30) { !process.isRunning }
+        return nil
     }
 
     var isRunning: Bool { process.isRunning }
     func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+    /// The line a first SIGTERM puts on stderr.
+    static let sigtermLine = "ringside: SIGTERM received: stopping the guest (a second signal exits at once)\n"
+
+    /// For a run writing a PNG file every frame (`--png-every 1`) into `dir`: waits until it
+    /// has written at least `count` files (frames it drew itself, each written while every
+    /// vCPU was held at that frame's doorbell), then stops it with SIGTERM. Returns the
+    /// files written, sorted (their names carry the frame numbers); empty if none came.
+    /// The run then ends with status 0 and `sigtermLine` on stderr. This is how a test ends a
+    /// migrated guest at a frame it cannot know in advance: how many frames pass during a
+    /// pre-copy is the host's business.
+    func stopAfterDrawing(_ count: Int = 1, filesIn dir: String, timeout: Double = 120) -> [String] {
+        _ = poll(timeout: timeout, every: 0.01) { MigrationCheck.pngFiles(dir).count >= count || !process.isRunning }
+        signal(SIGTERM)
+        _ = exitStatus()
+        return MigrationCheck.pngFiles(dir)
+    }
 }
 
 /// What the tests share: directories, reference pictures and the stderr checks.
 enum MigrationCheck {
-    static func requireKVMDevice() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm: this machine has no KVM") }
+    static func requireKVMDevice(file: StaticString = #filePath, line: UInt = #line) throws {
+        try TestSupport.requireKVMDevice(file: file, line: line)
     }
 
     static func tempDir(_ test: XCTestCase, _ name: String) throws -> String {
@@ -114,6 +125,38 @@ enum MigrationCheck {
         return FileManager.default.contents(atPath: dir + "/" + pngName(frames))
     }
 
+    /// Width and height from a PNG file's header (IHDR), nil if it is not a PNG.
+    static func pngSize(_ path: String) -> (width: Int, height: Int)? {
+        guard let d = FileManager.default.contents(atPath: path), d.count >= 24, d.starts(with: [0x89, 0x50, 0x4E, 0x47]) else { return nil }
+        func be32(_ at: Int) -> Int { d[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        return (be32(16), be32(20))
+    }
+
+    /// The frame number in a `frame-000123.png` file name.
+    static func frame(ofFile name: String) -> Int? {
+        guard name.hasPrefix("frame-"), name.hasSuffix(".png") else { return nil }
+        return Int(name.dropFirst(6).dropLast(4))
+    }
+
+    /// Runs the guest unmigrated and free-running to frame `last`, writing every frame as the
+    /// destinations of these tests do (`--png-every 1`, lockstep), and returns nil when each of
+    /// `files` in `dstDir` equals the same frame of this run byte for byte, else what differs.
+    static func compareWithUnmigrated(_ files: [String], in dstDir: String, guest: String, args: String = "", cpus: Int = 1,
+                                      width: Int, height: Int, memory: String, extra: [String] = [], refDir: String) -> String? {
+        guard let last = files.compactMap(frame(ofFile:)).max() else { return "no frame files at the destination" }
+        guard let r = try? runRingside(["run", "--guest", guest, "--args", args, "--cpus", "\(cpus)", "--headless", "--width", "\(width)",
+                                        "--height", "\(height)", "--memory", memory, "--guest-hz", "0", "--frames", "\(last)",
+                                        "--png", refDir, "--png-every", "1"] + extra), r.status == 0 else {
+            return "the unmigrated run to frame \(last) failed"
+        }
+        var problems: [String] = []
+        for f in files {
+            let a = FileManager.default.contents(atPath: dstDir + "/" + f), b = FileManager.default.contents(atPath: refDir + "/" + f)
+            if a == nil || b == nil || a != b { problems.append(f) }
+        }
+        return problems.isEmpty ? nil : "\(problems.count) of \(files.count) frames differ from the unmigrated run's: \(problems.prefix(5))"
+    }
+
     /// Nil when `err` is exactly one line that contains one of `needles`; else what is wrong.
     static func oneLineProblem(_ err: String, containing needles: [String]) -> String? {
         let lines = err.split(separator: "\n", omittingEmptySubsequences: false)
@@ -137,7 +180,8 @@ func inParallel<T>(width: Int, _ jobs: [() -> T]) -> [T] {
             group.leave()
         }.start()
     }
-    group.wait()
+    // Each job bounds its own processes; this only keeps a stuck job from hanging the suite.
+    if group.wait(timeout: .now() + 1800) == .timedOut { preconditionFailure("parallel test jobs did not finish in 30 minutes") }
     return state.results.map { $0! }
 }
 
