@@ -16,7 +16,8 @@ public struct DecodedPNG {
 
     /// Skips the test (fails it in CI) unless `/usr/bin/python3` can import PIL.
     public static func requireDecoder(file: StaticString = #filePath, line: UInt = #line) throws {
-        try requirePythonModule("PIL", install: "apt-get install python3-pil; the independent PNG decoder", file: file, line: line)
+        try requirePythonModule("PIL", install: "apt-get install python3-pil; the independent PNG decoder", python: "/usr/bin/python3",
+                                file: file, line: line)
     }
 
     public init(path: String) throws {

@@ -53,11 +53,13 @@ public func requireFile(_ path: String, install: String, file: StaticString = #f
     }
 }
 
-/// Skips (fails in CI) unless `/usr/bin/python3` can import `module`.
-public func requirePythonModule(_ module: String, install: String, file: StaticString = #filePath, line: UInt = #line) throws {
-    let r = try? runProgram(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", "import \(module)"], timeout: 60)
+/// Skips (fails in CI) unless `python` (by default the `python3` on PATH, which the test
+/// scripts use) can import `module`.
+public func requirePythonModule(_ module: String, install: String, python: String = "python3",
+                                file: StaticString = #filePath, line: UInt = #line) throws {
+    let r = try? runProgram(URL(fileURLWithPath: "/usr/bin/env"), [python, "-c", "import \(module)"], timeout: 60)
     guard r?.status == 0 else {
-        throw unmetRequirement("needs /usr/bin/python3 with \(module) (\(install))", file: file, line: line)
+        throw unmetRequirement("needs \(python) with \(module) (\(install))", file: file, line: line)
     }
 }
 

@@ -147,3 +147,47 @@ public struct Screenshot {
         x >= 0 && x < width && y >= 0 && y < height ? pixels[y * width + x] : 0xDEAD_BEEF
     }
 }
+
+extension Screenshot {
+    /// Where a `width` x `height` picture (`expected(x, y)`, 0x00RRGGBB) appears on the screen
+    /// with its top-left corner at most `within` pixels from the screen's (a window's place
+    /// is the window manager's): the candidate whose corners and centre match, with the count
+    /// of wrong pixels; the best of them, or nil when none matches at the corners.
+    public func locate(width: Int, height: Int, within: (x: Int, y: Int)? = nil,
+                       _ expected: (Int, Int) -> UInt32) -> (x: Int, y: Int, wrong: Int)? {
+        let maxX = min(within?.x ?? Int.max, self.width - width), maxY = min(within?.y ?? Int.max, self.height - height)
+        guard maxX >= 0, maxY >= 0 else { return nil }
+        let topLeft = expected(0, 0), bottomRight = expected(width - 1, height - 1), centre = expected(width / 2, height / 2)
+        var best: (x: Int, y: Int, wrong: Int)?
+        for oy in 0...maxY {
+            for ox in 0...maxX where pixel(x: ox, y: oy) == topLeft && pixel(x: ox + width - 1, y: oy + height - 1) == bottomRight
+                && pixel(x: ox + width / 2, y: oy + height / 2) == centre {
+                var wrong = 0
+                for y in 0..<height { for x in 0..<width where pixel(x: ox + x, y: oy + y) != expected(x, y) { wrong += 1 } }
+                if best == nil || wrong < best!.wrong { best = (ox, oy, wrong) }
+                if wrong == 0 { return best }
+            }
+        }
+        return best
+    }
+}
+
+extension XvfbScreen {
+    /// Takes screenshots until one shows the picture exactly (see `Screenshot.locate`), at
+    /// most `timeout` seconds: a window draws when its client gets to it, which on a loaded
+    /// host is later. Returns the last screenshot's best match (nil: not on screen at all);
+    /// the last screenshot is also saved to `savingTo` when given.
+    public func waitForPicture(width: Int, height: Int, within: (x: Int, y: Int)? = nil, timeout: Double = 60, savingTo png: String? = nil,
+                               _ expected: (Int, Int) -> UInt32) throws -> (x: Int, y: Int, wrong: Int)? {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while true {
+            let shot = try capture()
+            let found = shot.locate(width: width, height: height, within: within, expected)
+            if found?.wrong == 0 || Date() >= deadline {
+                if let png { _ = try? capture(savingTo: png) }
+                return found
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+}
