@@ -98,6 +98,11 @@ struct BenchCommand: ParsableCommand {
     var device = "/dev/kvm"
 
     func run() throws {
+        // The matrix takes Ctrl-C itself (see `execute`); the other benches end on it as before.
+        // Until the matrix runs there is nothing to finish: a signal ends the command at once.
+        if !migration && !inputLatency && !vnc && replot == nil {
+            _ = StopSignals.onEverySignal { signal, _ in _exit(128 + signal) }
+        }
         runReportingFailures { try execute() }
     }
 
@@ -178,11 +183,14 @@ struct BenchCommand: ParsableCommand {
         let table = BenchTable(showSinks: plan.sinkCounts.count > 1)
         Console.out(table.header)
 
-        let interrupts = InterruptCounter()
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ringside.bench.signals"))
-        source.setEventHandler {
-            if interrupts.next() == 1 {
+        // Ctrl-C (and SIGTERM, SIGHUP) are taken by one thread with sigwait, blocked in every
+        // other (StopSignals, started in `run()` before any thread): a DispatchSource signal
+        // source on Linux installs a handler instead, so the signal lands on whichever thread
+        // the kernel picks, cuts its system call short (a vCPU's KVM_RUN, a measuring sleep),
+        // and leaves that thread, and every thread it starts later, with nearly every signal
+        // blocked, the vCPU kick (SIGUSR1) included.
+        let interrupts = StopSignals.onEverySignal { _, count in
+            if count == 1 {
                 Console.error("interrupted: finishing the cells now running, then stopping (Ctrl-C again to drop them)")
                 runner.requestStop()
             } else {
@@ -190,8 +198,7 @@ struct BenchCommand: ParsableCommand {
                 runner.abandon()
             }
         }
-        source.resume()
-        defer { source.cancel() }
+        defer { interrupts.cancel() }
 
         let start = Date()
         var records: [BenchRecord] = []
@@ -253,13 +260,6 @@ struct BenchCommand: ParsableCommand {
         }
         return nil
     }
-}
-
-/// Counts Ctrl-C presses (the signal queue and the main thread share it).
-private final class InterruptCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func next() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
 }
 
 /// The table printed as cells finish. A sinks column appears when more than one count is measured.

@@ -28,6 +28,8 @@ final class StopSignals: @unchecked Sendable {
     private var received = 0
     private var firstSignal: Int32 = 0
     private var body: (id: Int, run: @Sendable () -> Void)?
+    /// Set by `onEverySignal`: called for each signal, and nothing exits at once.
+    private var everyBody: (id: Int, run: @Sendable (_ signal: Int32, _ count: Int) -> Void)?
     private var nextID = 0
 
     /// Blocks the signals in the calling thread and starts the thread that waits for them.
@@ -40,6 +42,20 @@ final class StopSignals: @unchecked Sendable {
     static func onFirstSignal(_ body: @escaping @Sendable () -> Void) -> Registration {
         start()
         return shared.register(body)
+    }
+
+    /// Calls `body` for every SIGINT, SIGTERM or SIGHUP, with how many have arrived (1 for
+    /// the first): a command with its own meaning for a second signal (`ringside bench`:
+    /// drop the cells now running, still write the files). Nothing is printed and nothing
+    /// exits at once; `body` decides.
+    static func onEverySignal(_ body: @escaping @Sendable (_ signal: Int32, _ count: Int) -> Void) -> Registration {
+        start()
+        shared.lock.lock()
+        shared.nextID += 1
+        let id = shared.nextID
+        shared.everyBody = (id, body)
+        shared.lock.unlock()
+        return Registration(id: id)
     }
 
     static func name(_ signal: Int32) -> String {
@@ -93,6 +109,7 @@ final class StopSignals: @unchecked Sendable {
     private func unregister(_ id: Int) {
         lock.lock()
         if body?.id == id { body = nil }
+        if everyBody?.id == id { everyBody = nil }
         lock.unlock()
     }
 
@@ -100,8 +117,9 @@ final class StopSignals: @unchecked Sendable {
         lock.lock()
         received += 1
         let count = received
-        let run = body?.run
+        let run = body?.run, every = everyBody?.run
         lock.unlock()
+        if let every { return every(signal, count) }
         if count == 1 {
             let what = signal == SIGINT ? "interrupted (SIGINT)" : "\(Self.name(signal)) received"
             Console.error("\(what): stopping the guest (a second signal exits at once)")
