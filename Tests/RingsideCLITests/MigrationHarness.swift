@@ -252,6 +252,20 @@ enum TCP {
         return true
     }
 
+    /// Whether the kernel holds an established connection to local port `port` (one a
+    /// client made, even to a server that has not accepted it yet).
+    static func established(toPort port: Int) -> Bool {
+        let hex = String(format: ":%04X", port)
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: " ")
+                if f.count > 3, f[1].hasSuffix(hex), f[3] == "01" { return true }
+            }
+        }
+        return false
+    }
+
     /// Everything the peer sends until it closes (or `timeout` seconds pass).
     static func readToEnd(_ fd: Int32, timeout: Double = 30) -> [UInt8] {
         var out: [UInt8] = []

@@ -7,7 +7,7 @@ import XCTest
 /// bad modes are refused with one line each while the guest runs on.
 final class ModeSetTests: XCTestCase {
     func requireDecoder() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+        try requireKVMDevice()
         try DecodedPNG.requireDecoder()
     }
 

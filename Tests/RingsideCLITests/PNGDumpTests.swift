@@ -6,7 +6,7 @@ import XCTest
 /// and compared pixel for pixel with what the `pattern` guest drew at that frame.
 final class PNGDumpTests: XCTestCase {
     func requireDecoder() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+        try requireKVMDevice()
         try DecodedPNG.requireDecoder()
     }
 
