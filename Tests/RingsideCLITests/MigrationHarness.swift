@@ -80,14 +80,15 @@ final class RingsideProcess: @unchecked Sendable {
     static let sigtermLine = "ringside: SIGTERM received: stopping the guest (a second signal exits at once)\n"
 
     /// For a run writing a PNG file every frame (`--png-every 1`) into `dir`: waits until it
-    /// has written at least `count` files (frames it drew itself, each written while every
+    /// has written at least `count` files of frames after `frame` (frames it drew itself, each written while every
     /// vCPU was held at that frame's doorbell), then stops it with SIGTERM. Returns the
     /// files written, sorted (their names carry the frame numbers); empty if none came.
     /// The run then ends with status 0 and `sigtermLine` on stderr. This is how a test ends a
     /// migrated guest at a frame it cannot know in advance: how many frames pass during a
     /// pre-copy is the host's business.
-    func stopAfterDrawing(_ count: Int = 1, filesIn dir: String, timeout: Double = 120) -> [String] {
-        _ = poll(timeout: timeout, every: 0.01) { MigrationCheck.pngFiles(dir).count >= count || !process.isRunning }
+    func stopAfterDrawing(_ count: Int = 1, filesIn dir: String, after frame: Int = 0, timeout: Double = 120) -> [String] {
+        func drawn() -> [Int] { MigrationCheck.pngFiles(dir).compactMap(MigrationCheck.frame(ofFile:)).filter { $0 > frame } }
+        _ = poll(timeout: timeout, every: 0.01) { drawn().count >= count || !process.isRunning }
         signal(SIGTERM)
         _ = exitStatus()
         return MigrationCheck.pngFiles(dir)
@@ -331,6 +332,58 @@ final class CuttingProxy: @unchecked Sendable {
 
     /// Waits for the proxy's one connection to end.
     func wait(timeout: Double = 60) -> Bool { done.wait(timeout: .now() + timeout) == .success }
+}
+
+/// A proxy on 127.0.0.1 whose first connection goes to `first` and every later one to `then`.
+/// The first stalls once `stallAfter` bytes from the client went through (nothing more is
+/// read from the client, so the client's sends block mid-stream), until `first` goes away;
+/// then the proxy closes the client's side too: a destination that dies mid-stream, at a
+/// point the test chooses rather than one a timer hopes for.
+final class FailoverProxy: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let lock = NSLock()
+    private var _stalled = false
+    /// Whether the first connection has passed `stallAfter` bytes and stalls.
+    var stalled: Bool { lock.lock(); defer { lock.unlock() }; return _stalled }
+
+    init(first: Int, then: Int, stallAfter: Int) throws {
+        (listener, port) = try TCP.listen()
+        let listener = listener
+        Thread { [self] in
+            defer { close(listener) }
+            for (k, upstream) in [first, then].enumerated() {
+                let client = accept(listener, nil, nil)
+                guard client >= 0 else { return }
+                let limit = k == 0 ? stallAfter : Int.max
+                Thread { self.relay(client, to: upstream, limit: limit) }.start()
+            }
+        }.start()
+    }
+
+    private func relay(_ client: Int32, to upstream: Int, limit: Int) {
+        defer { close(client) }
+        guard let server = try? TCP.connect(port: upstream) else { return }
+        defer { close(server) }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var passed = 0
+        var fds = [pollfd(fd: server, events: Int16(POLLIN), revents: 0), pollfd(fd: client, events: Int16(POLLIN), revents: 0)]
+        let deadline = Date(timeIntervalSinceNow: 600)
+        while Date() < deadline {
+            fds[1].events = passed < limit ? Int16(POLLIN) : 0 // stalled: leave the client's bytes unread
+            guard poll(&fds, 2, 100) >= 0 else { return }
+            if fds[0].revents != 0 {
+                let n = buf.withUnsafeMutableBytes { recv(server, $0.baseAddress, $0.count, 0) }
+                guard n > 0, TCP.sendAll(client, buf[0..<n]) else { return } // the destination went away
+            }
+            if fds[1].revents != 0 {
+                let n = buf.withUnsafeMutableBytes { recv(client, $0.baseAddress, min($0.count, limit - passed), 0) }
+                guard n > 0, TCP.sendAll(server, buf[0..<n]) else { return }
+                passed += n
+                if passed >= limit { lock.lock(); _stalled = true; lock.unlock() }
+            }
+        }
+    }
 }
 
 /// A destination written with MigrationWire that follows the protocol up to a point and
