@@ -59,18 +59,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What the tests share: waits with deadlines, processes, SplitMix, the CI rule for
+        // missing tools (docs/testing.md).
         .target(name: "TestSupport", dependencies: ["KVM", "Machine", "Input"], path: "Tests/TestSupport"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "TestSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Input", "TestSupport"]),
-        .testTarget(name: "DisplayTests", dependencies: ["Display"]),
+        .testTarget(name: "DisplayTests", dependencies: ["Display", "TestSupport"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport", "NoLossCheck"]),
-        .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
+        .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display", "TestSupport"]),
         .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "Input", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
-        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
-        .testTarget(name: "InputTests", dependencies: ["Input"]),
-        .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire", "TestSupport"]),
+        .testTarget(name: "InputTests", dependencies: ["Input", "TestSupport"]),
+        .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )

@@ -191,7 +191,7 @@ struct MigrationNet {
 
     /// Skips unless this is root with a working `ip netns`; fails on any later setup error.
     static func make(_ test: XCTestCase) throws -> MigrationNet {
-        guard geteuid() == 0 else { throw XCTSkip("needs root to create network namespaces") }
+        guard geteuid() == 0 else { throw unmetRequirement("needs root to create network namespaces") }
         guard FileManager.default.isExecutableFile(atPath: ip) else { throw unmetRequirement("needs the ip command (apt-get install iproute2)") }
         let tag = "\(getpid() % 100_000)"
         let net = MigrationNet(source: "rs-mig-src-\(tag)", destination: "rs-mig-dst-\(tag)")

@@ -130,18 +130,17 @@ final class SignalTests: XCTestCase {
         XCTAssertTrue(run.read(until: banner))
         let fd = run.stdout.fileHandleForReading.fileDescriptor
         let capacity = fcntl(fd, 1032 /* F_GETPIPE_SZ */)
-        // Full means the writer is blocked: nearly at capacity and no byte added for 300 ms,
-        // although a round line is due every millisecond. (Merely "within 512 bytes of full"
-        // let a slow writer fit the short summary in before the test looked.)
-        var queued: Int32 = 0, last: Int32 = -1
-        var stableSince = Date()
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while Date() < deadline {
-            _ = ioctl(fd, UInt(FIONREAD), &queued)
-            if queued != last { last = queued; stableSince = Date() }
-            if capacity > 0 && Int(queued) >= Int(capacity) - 512 && Date().timeIntervalSince(stableSince) > 0.3 { break }
-            usleep(20_000)
+        // Full means the writer is blocked: a thread of ringside sleeps in the kernel's pipe
+        // write (its wait channel says so), however slowly the host runs it.
+        func blockedOnThePipe() -> Bool {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(run.process.processIdentifier)/task")) ?? []
+            return tasks.contains { tid in
+                ((try? String(contentsOfFile: "/proc/\(run.process.processIdentifier)/task/\(tid)/wchan", encoding: .utf8)) ?? "").contains("pipe_write")
+            }
         }
+        XCTAssertTrue(poll(timeout: 120, every: 0.01, blockedOnThePipe), "a thread of ringside blocks writing the full stdout")
+        var queued: Int32 = 0
+        _ = ioctl(fd, UInt(FIONREAD), &queued)
         XCTAssertGreaterThan(capacity, 0)
         XCTAssertGreaterThanOrEqual(Int(queued), Int(capacity) - 512, "stdout is full")
         run.signal(SIGTERM)
