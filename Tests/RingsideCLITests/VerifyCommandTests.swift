@@ -4,9 +4,6 @@ import XCTest
 
 /// `ringside verify`: the no-lost-page self-check users run on their own host.
 final class VerifyCommandTests: XCTestCase {
-    func requireKVMDevice() throws {
-        try requireKVMDevice()
-    }
 
     func testAHealthyHostLosesNothingAndGetsATablePerModeAndVCPUCount() throws {
         try requireKVMDevice()
