@@ -239,6 +239,21 @@ enum TCP {
         return (fd, Int(UInt16(bigEndian: a.sin_port)))
     }
 
+    /// A port on 127.0.0.1 that refuses connections and that nothing else can take while `fd`
+    /// is open: bound, never listening. (Closing a listener and hoping its port stays free
+    /// races every other process on the host that wants an ephemeral port.)
+    static func refusingPort() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure("socket") }
+        var a = address("127.0.0.1", 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &a) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { let f = Failure("bind"); close(fd); throw f }
+        return (fd, Int(UInt16(bigEndian: a.sin_port)))
+    }
+
     /// Sends every byte (no SIGPIPE if the peer has gone); false if the peer went away first.
     @discardableResult
     static func sendAll(_ fd: Int32, _ bytes: some Collection<UInt8>) -> Bool {

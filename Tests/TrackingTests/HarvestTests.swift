@@ -235,8 +235,7 @@ extension MirrorChecker {
         while i < pauses || (i < maxPauses && moreWanted()) {
             defer { i += 1 }
             usleep(UInt32.random(in: 0...800))
-            let synced = collector.syncs
-            guard waitFor("\(label), pause \(i): a sync of the collector", { collector.syncs > synced }) else { break }
+            guard collector.waitForSync(after: collector.syncs) else { XCTFail("\(label), pause \(i): no sync of the collector in 60 s"); break }
             guard session.machine.pause(timeout: 60) else { break }
             let ok = check(listed: listed)
             session.machine.resume()
@@ -263,12 +262,20 @@ final class Collector: @unchecked Sendable {
             while true {
                 lock.lock(); let go = running; lock.unlock()
                 if !go { break }
-                if (try? session.sync()) != nil { lock.lock(); count += 1; lock.unlock() }
+                if (try? session.sync()) != nil { lock.lock(); count += 1; lock.broadcast(); lock.unlock() }
                 usleep(200)
             }
             lock.lock(); done = true; lock.broadcast(); lock.unlock()
         }.start()
     }
+    /// Waits until this collector has made a sync after its `after`-th; false after a minute.
+    func waitForSync(after n: Int) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: 60)
+        lock.lock(); defer { lock.unlock() }
+        while count <= n { if !lock.wait(until: deadline) { return count > n } }
+        return true
+    }
+
     /// Ends the thread; fails the test if it has not ended within a minute (a sync stuck).
     func stop(file: StaticString = #filePath, line: UInt = #line) {
         let deadline = Date(timeIntervalSinceNow: 60)

@@ -10,6 +10,12 @@ extension DesktopWindow {
     func screenshot(on screen: XvfbScreen, timeout: Double = 60, savingTo png: String? = nil,
                     until shown: (Screenshot) -> Bool) throws -> Screenshot {
         let deadline = Date(timeIntervalSinceNow: timeout)
+        // A few frames first, as a window needs to map and repaint: usually the first look
+        // then finds the picture (each look is a screenshot and a compare, slow in debug).
+        for _ in 0..<8 {
+            _ = pollCommands(waitingUpTo: 0.03)
+            try present()
+        }
         while true {
             _ = pollCommands(waitingUpTo: 0.01)
             try present()
