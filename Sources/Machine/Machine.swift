@@ -140,11 +140,15 @@ public final class Machine: @unchecked Sendable {
 
     private func setFrameCounts(_ counts: [Int]) {
         for (r, frames) in zip(runners, counts) { r.frames = frames; r.arrived = frames }
-        // With lockstep a vCPU ahead of the slowest was held at its doorbell, having
-        // arrived: it starts held there again (see `runLoop`).
-        lockstepReleased = counts.min() ?? 0
-        lockstepClaimed = lockstepReleased
-        lockstepCatchUp = counts.max() ?? 0
+        // A vCPU ahead of the slowest starts held (see `runLoop`) until the others catch up.
+        // It may have been stopped anywhere in its next frame (a source without lockstep
+        // pauses vCPUs mid-frame), so memory can already hold part of frame max + 1: with
+        // uneven counts the first frame shown to `allFramesDone` is max + 1, the first one
+        // every vCPU finishes here.
+        let low = counts.min() ?? 0, high = counts.max() ?? 0
+        lockstepReleased = low
+        lockstepClaimed = low
+        lockstepCatchUp = high > low ? high + 1 : high
     }
 
     /// Sets each vCPU's completed-frame count (a migration destination, before `start()`).
