@@ -153,9 +153,25 @@ enum MigrationCheck {
         var problems: [String] = []
         for f in files {
             let a = FileManager.default.contents(atPath: dstDir + "/" + f), b = FileManager.default.contents(atPath: refDir + "/" + f)
-            if a == nil || b == nil || a != b { problems.append(f) }
+            if a == nil || b == nil || a != b { problems.append(f + (a == nil || b == nil ? " (missing)" : " " + describeDifference(dstDir + "/" + f, refDir + "/" + f))) }
         }
         return problems.isEmpty ? nil : "\(problems.count) of \(files.count) frames differ from the unmigrated run's: \(problems.prefix(5))"
+    }
+
+    /// How two PNG files differ, in pixels, and where both were kept for a look.
+    static func describeDifference(_ a: String, _ b: String) -> String {
+        let keep = NSTemporaryDirectory() + "ringside-mismatch-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(atPath: a, toPath: keep + "/destination.png")
+        try? FileManager.default.copyItem(atPath: b, toPath: keep + "/unmigrated.png")
+        guard let both = try? DecodedPNG.decodeAll([a, b]), both.count == 2, both[0].width == both[1].width, both[0].height == both[1].height else {
+            return "(sizes differ; kept in \(keep))"
+        }
+        let (x, y) = (both[0], both[1])
+        var wrong: [(Int, Int)] = []
+        for py in 0..<x.height { for px in 0..<x.width where x.pixel(x: px, y: py) != y.pixel(x: px, y: py) { wrong.append((px, py)) } }
+        let rows = Set(wrong.map(\.1)).sorted()
+        return "(\(wrong.count) pixels differ, first at \(wrong.first.map { "\($0)" } ?? "-"), rows \(rows.first ?? 0)...\(rows.last ?? 0); kept in \(keep))"
     }
 
     /// Nil when `err` is exactly one line that contains one of `needles`; else what is wrong.

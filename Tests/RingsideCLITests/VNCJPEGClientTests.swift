@@ -31,10 +31,11 @@ final class VNCJPEGClientTests: XCTestCase {
         XCTAssertTrue(poll(timeout: 120) { TCP.established(toPort: port) }, "the viewer connected")
         p.signal(SIGCONT)
         XCTAssertTrue(p.waitForOutput("connected (RFB 3.8)", timeout: 120), p.transcript)
-        // While the guest animates: a few screenshots (which frame each shows is not known yet),
-        // each with ringside stopped, after a fifth of a second of frames.
+        // While the guest animates: screenshots (which frame each shows is not known yet),
+        // each with ringside stopped, after a fifth of a second of frames. The first ones may
+        // come before the viewer has drawn anything.
         var moving: [Screenshot] = []
-        while !p.out.contains("serving the final frame") && moving.count < 3 {
+        while !p.out.contains("serving the final frame") && moving.count < 6 {
             usleep(200_000)
             p.signal(SIGSTOP)
             if !p.out.contains("serving the final frame") { moving.append(try screen.capture()) }
@@ -45,7 +46,8 @@ final class VNCJPEGClientTests: XCTestCase {
         let final = try DecodedPNG(path: dir + String(format: "/frame-%06d.png", frames))
         let found = try screen.waitForPicture(width: w, height: h, within: (100, 100)) { final.pixel(x: $0, y: $1) }
         XCTAssertEqual(found?.wrong, 0, "after the guest stopped, the viewer shows the final frame exactly (nil: not found on screen)")
-        // Each moving screenshot is close to some guest frame (JPEG), judged where the final frame was found.
+        // Each moving screenshot that shows a picture there (the viewer had drawn) is close to
+        // some guest frame (JPEG), judged where the final frame was found; at least two did.
         XCTAssertFalse(moving.isEmpty, "no screenshot while the guest animated")
         if let at = found, at.wrong == 0 {
             let dumped = try DecodedPNG.decodeAll(MigrationCheck.pngFiles(dir).map { dir + "/" + $0 })
@@ -61,7 +63,13 @@ final class VNCJPEGClientTests: XCTestCase {
                 }
                 return Double(sum) / Double(n)
             }
-            for (i, shot) in moving.enumerated() {
+            func blank(_ shot: Screenshot) -> Bool {
+                let c = shot.pixel(x: at.x, y: at.y)
+                return stride(from: 0, to: h, by: 8).allSatisfy { y in stride(from: 0, to: w, by: 8).allSatisfy { shot.pixel(x: at.x + $0, y: at.y + y) == c } }
+            }
+            let drawn = moving.filter { !blank($0) }
+            XCTAssertGreaterThanOrEqual(drawn.count, 2, "screenshots with the viewer's picture while the guest animated: \(drawn.count) of \(moving.count)")
+            for (i, shot) in drawn.enumerated() {
                 // A coarse grid picks the candidates, a fine one judges them (a debug build is slow).
                 let candidates = dumped.map { (coarse: error(shot, $0, step: 8), dump: $0) }.sorted { $0.coarse < $1.coarse }.prefix(3)
                 let closest = candidates.map { error(shot, $0.dump, step: 2) }.min() ?? .infinity
