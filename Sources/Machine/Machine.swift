@@ -293,10 +293,11 @@ public final class Machine: @unchecked Sendable {
         var deadline = DispatchTime.now().uptimeNanoseconds
         let period = config.guestHz > 0 ? UInt64(1e9 / config.guestHz) : 0
         state.lock()
-        // Restored from a snapshot taken while this vCPU was held at a lockstep doorbell.
-        if config.lockstep && r.frames > lockstepReleased { waitForRelease(r, frame: r.frames) }
-        // A machine restored at or past its frame limit has nothing left to run.
+        // A machine restored at or past its frame limit has nothing left to run (and must not
+        // wait for a release the others, also done, will never give).
         let done = config.frameLimit.map { r.frames >= $0 } ?? false
+        // Restored ahead of the slowest vCPU: held until the others catch up (`setFrameCounts`).
+        if !done && config.lockstep && r.frames > lockstepReleased { waitForRelease(r, frame: r.frames) }
         state.unlock()
         loop: while !done {
             state.lock()

@@ -182,6 +182,22 @@ final class MachineBootTests: XCTestCase {
         XCTAssertEqual(done.all, ["6", "7", "8", "9", "10"], "no callback for the catch-up frames 3, 4 and 5")
     }
 
+    /// Restored with uneven counts at or past its frame limit (a destination told --frames
+    /// below where the guest arrived), a lockstep machine ends at once: the vCPU ahead used
+    /// to wait for a release the others, already done, never gave.
+    func testLockstepRestoredPastItsFrameLimitEndsAtOnce() throws {
+        let system = try requireKVM()
+        guard try HostCapabilities(system: system).usableVCPUs >= 2 else { throw XCTSkip("host allows one vCPU") }
+        var config = try testConfig("pattern", width: 160, height: 100, cpus: 2, frames: 5)
+        config.lockstep = true
+        let m = try Machine(system: system, config: config)
+        try m.restoreFrameCounts([6, 5])
+        m.start()
+        guard let outcome = m.waitForEnd() else { return XCTFail("the vCPU ahead waited for a release that never came") }
+        guard case .framesCompleted = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertEqual(m.frameCounts, [6, 5], "nothing ran")
+    }
+
     /// A migrated guest's clock continues from the source's (uptime_ns and the pacing tick in
     /// the counters page), even when that host has been up longer than this one, and an
     /// unfinished console line carries on: the next newline completes the source's line.
