@@ -202,7 +202,8 @@ final class MigrationFaultTests: XCTestCase {
         XCTAssertTrue(dst.waitForOutput("migration from "), dst.transcript + src.transcript)
         src.signal(SIGKILL)
         assertDestinationGaveUp(dst, pngDir: dir + "/dst", naming: ["connection lost: 127.0.0.1:"])
-        XCTAssertTrue(dst.err.hasSuffix(" closed the connection\n"), dst.err)
+        // Killed with our replies unread, the source's kernel resets the connection; otherwise it closes it.
+        XCTAssertTrue(dst.err.hasSuffix(" closed the connection\n") || dst.err.hasSuffix(" reset the connection\n"), dst.err)
     }
 
     // MARK: - the source is told to stop mid-stream
