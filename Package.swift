@@ -88,21 +88,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What the tests share: waits with deadlines, processes, SplitMix, the CI rule for
+        // missing tools (docs/testing.md).
         .target(name: "TestSupport", dependencies: ["KVM", "Machine", "Input"], path: "Tests/TestSupport"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "TestSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Input", "TestSupport"]),
-        .testTarget(name: "DisplayTests", dependencies: ["Display"]),
+        .testTarget(name: "DisplayTests", dependencies: ["Display", "TestSupport"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport", "NoLossCheck"]),
-        .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
+        .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display", "TestSupport"]),
         .testTarget(name: "SplitViewTests", dependencies: ["SplitView", "Display"]),
         .testTarget(name: "WindowTests", dependencies: ["Window", "SplitView", "Display", "Input", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
-        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
+        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire", "TestSupport"]),
         .testTarget(name: "LiveMigrationTests", dependencies: ["LiveMigration", "MigrationWire", "Machine", "Input", "TestSupport"]),
         .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
-        .testTarget(name: "InputTests", dependencies: ["Input"]),
-        .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "InputTests", dependencies: ["Input", "TestSupport"]),
+        .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]

@@ -97,7 +97,9 @@ final class MigrationConnection {
         defer { inbound = it }
         let next: ByteBuffer?
         do { next = try await it.next() } catch let e as MigrationWireError { throw e } catch let e as MigrationError { throw e } catch {
-            throw MigrationError.connectionLost("\(error)")
+            // A peer that dies with bytes unread resets the connection instead of closing it.
+            if let io = error as? IOError, io.errnoCode == ECONNRESET { throw MigrationError.connectionLost("\(peer) reset the connection") }
+            throw MigrationError.connectionLost("reading from \(peer) failed: \(error)")
         }
         guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection") }
         bytesReceived += frame.readableBytes + 4
