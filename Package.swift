@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
         .testTarget(name: "InputTests", dependencies: ["Input"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer"]),
+        .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer", "Machine"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )
