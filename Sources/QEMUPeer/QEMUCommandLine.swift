@@ -26,7 +26,7 @@ public enum QEMUCommandLine {
 
     /// The stub's options (its multiboot command line), then the guest's arguments verbatim.
     public static func stubOptions(_ m: QEMUMachine) -> String {
-        "ringside-stub pit=\(m.pitDivisor) frames=\(m.frames ?? 0) width=\(m.width) height=\(m.height) ram=\(m.ramBytes) abi=\(m.abiVersion) -- "
+        "ringside-stub pit=\(m.pitDivisor) frames=\(m.frames ?? 0) width=\(m.width) height=\(m.height) ram=\(m.ramBytes) abi=\(m.abiVersion) cpus=\(m.cpus) -- "
             + m.arguments
     }
 
@@ -44,7 +44,7 @@ public enum QEMUCommandLine {
             f.qemu, "-nodefaults", "-no-user-config", "-name", "ringside-\(m.imageName)",
             "-machine", "pc", "-accel", accel,
             "-cpu", "qemu64,-pni", // the default model; PVM hosts lack SSE3 (pni), and -cpu host/max abort there
-            "-smp", "1", "-m", "\(m.ramBytes >> 20)M",
+            "-smp", "\(m.cpus)", "-m", "\(m.ramBytes >> 20)M",
             "-bios", f.qboot, // ~1 s to the guest where SeaBIOS takes ~4 s of emulated real mode
             "-kernel", f.stub, "-initrd", initrd(m, files: f), "-append", stubOptions(m),
             "-vga", "std", "-global", "VGA.vgamem_mb=\(m.videoMemoryMiB)", // DISPI at 0x1CE, framebuffer at BAR0

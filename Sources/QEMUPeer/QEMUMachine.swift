@@ -46,6 +46,8 @@ public struct QEMUMachine: Sendable, Equatable {
     /// Boot modules, in order (ABI version 3 or later).
     public var modules: [Module] = []
     public var arguments = ""
+    /// vCPUs: 1 or 2 (`-smp`; the stub starts the second itself, see its README).
+    public var cpus = 1
     public var width = 1280
     public var height = 800
     /// Doorbells paced to a timer at this rate; 0 lets the guest run free.
@@ -81,6 +83,7 @@ public struct QEMUMachine: Sendable, Equatable {
         self.init(imagePath: config.image.path, imageName: config.image.name, abiVersion: config.abiVersion)
         modules = config.modules.map { Module(path: $0.path, name: $0.name) }
         arguments = config.arguments
+        cpus = config.cpus
         width = config.width
         height = config.height
         guestHz = config.guestHz
@@ -110,8 +113,14 @@ public struct QEMUMachine: Sendable, Equatable {
         return mib
     }
 
+    /// The most vCPUs the stub boots.
+    public static let maxCPUs = 2
+
     /// Checks what QEMU and the stub can honour; one line for the first thing that is not.
     public func validate() throws(QEMUError) {
+        guard (1...Self.maxCPUs).contains(cpus) else {
+            throw .unsupported("\(cpus) vCPUs: the boot stub for QEMU starts 1 or 2 (assets/peers/qemu/README.md)")
+        }
         guard (64...7680).contains(width), (64...4320).contains(height) else {
             throw .unsupported("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
         }

@@ -11,11 +11,14 @@ struct QEMUCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qemu",
         abstract: "Boot a guest program under QEMU instead (its own VNC server), to compare the two VMMs.",
-        discussion: "Runs qemu-system-x86_64 (found on PATH; Debian: qemu-system-x86) with KVM, qboot and Ringside's boot stub, which runs the guest image unmodified: the same arguments, geometry and pacing as ringside run, and with --frames N the same picture at frame N. Stops on Ctrl-C, SIGTERM or SIGHUP, when the guest exits, or after --frames N (with --vnc the picture of frame N is served until stopped). Exit status: 0 when stopped, 1 for bad input or a QEMU failure, 2 when the guest crashed, (v << 1) | 1 when the guest wrote v to its exit port. The image boots as the guest ABI version its ELF note declares (1 without one, or --guest-abi), with its boot modules (--module; a built guest such as doom gets its data files as ringside run gives them). See assets/peers/qemu/README.md for what differs from ringside run (one vCPU; no input; no guest mode sets)."
+        discussion: "Runs qemu-system-x86_64 (found on PATH; Debian: qemu-system-x86) with KVM, qboot and Ringside's boot stub, which runs the guest image unmodified: the same arguments, geometry and pacing as ringside run, and with --frames N the same picture at frame N. Stops on Ctrl-C, SIGTERM or SIGHUP, when the guest exits, or after --frames N (with --vnc the picture of frame N is served until stopped). Exit status: 0 when stopped, 1 for bad input or a QEMU failure, 2 when the guest crashed, (v << 1) | 1 when the guest wrote v to its exit port. The image boots as the guest ABI version its ELF note declares (1 without one, or --guest-abi), with its boot modules (--module; a built guest such as doom gets its data files as ringside run gives them). See assets/peers/qemu/README.md for what differs from ringside run (at most two vCPUs; no input; no guest mode sets)."
     )
 
     /// --guest, --args, --module, --guest-abi: as `ringside run` takes them.
     @OptionGroup var image: GuestOptions
+    @Option(parsing: .unconditional, help: "Number of vCPUs, 1 or 2 (the boot stub starts at most two). (default: 1)",
+            transform: NumericOptions.int("--cpus", 1...QEMUMachine.maxCPUs))
+    var cpus = 1
     @Option(parsing: .unconditional, help: "Framebuffer width in pixels, 64...7680. (default: 1280)",
             transform: NumericOptions.int("--width", NumericOptions.width))
     var width = 1280
@@ -50,11 +53,12 @@ struct QEMUCommand: ParsableCommand {
         }
         // The image, its version and its modules exactly as `ringside run` reads and checks them.
         var config = try image.machineConfig(ramBytes: ram)
+        config.cpus = cpus
         config.width = width
         config.height = height
         config.guestHz = guestHz
         config.frameLimit = frames
-        do { try config.validate(maxVCPUs: 1) } catch { throw Failure("\(error)") }
+        do { try config.validate(maxVCPUs: QEMUMachine.maxCPUs) } catch { throw Failure("\(error)") }
         var m = QEMUMachine(config: config)
         if let vnc {
             if vnc.hasPrefix(":"), let n = Int(vnc.dropFirst()) {
@@ -86,7 +90,7 @@ struct QEMUCommand: ParsableCommand {
         defer { qemu.quit() }
         do { try qemu.waitForGuest() } catch { throw Failure("\(error)") }
         let vncLine = machine.vnc != nil ? ((try? qemu.vncPort()).map { ", VNC on \(formatAddress(machine.vnc!.host, $0))" } ?? "") : ""
-        Console.out("ringside qemu: \(machine.imageName) at \(machine.width)x\(machine.height) under QEMU \(qemu.version), pid \(qemu.process.pid), "
+        Console.out("ringside qemu: \(machine.imageName) at \(machine.width)x\(machine.height)\(machine.cpus > 1 ? " on \(machine.cpus) vCPUs" : "") under QEMU \(qemu.version), pid \(qemu.process.pid), "
             + (machine.guestHz > 0 ? String(format: "paced at %.3f Hz", machine.effectiveGuestHz) : "free-running") + vncLine)
         let outcome = qemu.run(until: { stop.isSet })
         switch outcome {

@@ -21,7 +21,8 @@ final class QEMUCommandLineTests: XCTestCase {
         XCTAssertEqual(m.effectiveGuestHz, 60.0011, accuracy: 0.0001)
         let argv = QEMUCommandLine.arguments(m, files: files)
         XCTAssertEqual(value(after: "-append", in: argv),
-                       "ringside-stub pit=19886 frames=61 width=1920 height=1080 ram=4294967296 abi=3 -- windows=5 seed=2 -- odd")
+                       "ringside-stub pit=19886 frames=61 width=1920 height=1080 ram=4294967296 abi=3 cpus=1 -- windows=5 seed=2 -- odd")
+        XCTAssertEqual(value(after: "-smp", in: argv), "1")
         XCTAssertEqual(value(after: "-m", in: argv), "4096M")
         XCTAssertEqual(value(after: "-accel", in: argv), "kvm,dirty-ring-size=4096")
         XCTAssertEqual(value(after: "-kernel", in: argv), "/d/stub.bin")
@@ -39,12 +40,12 @@ final class QEMUCommandLineTests: XCTestCase {
         let argv = QEMUCommandLine.arguments(m, files: f)
         // QEMU reads ",," as a comma; the stub takes everything after a module's first space as its name.
         XCTAssertEqual(value(after: "-initrd", in: argv), "/d/guest.elf,/d/module-1 freedoom1.wad,/d/module-2 a,, b c")
-        XCTAssertTrue(value(after: "-append", in: argv)!.contains(" abi=3 -- "))
+        XCTAssertTrue(value(after: "-append", in: argv)!.contains(" abi=3 cpus=1 -- "))
         XCTAssertNoThrow(try m.validate())
 
         var old = QEMUMachine(imagePath: "/x/pattern-abi1.elf", imageName: "pattern-abi1")
         XCTAssertEqual(old.abiVersion, 1, "an image without the note boots as version 1")
-        XCTAssertTrue(value(after: "-append", in: QEMUCommandLine.arguments(old, files: files))!.contains(" abi=1 -- "))
+        XCTAssertTrue(value(after: "-append", in: QEMUCommandLine.arguments(old, files: files))!.contains(" abi=1 cpus=1 -- "))
         old.modules = [.init(path: "/data/x", name: "x")]
         XCTAssertThrowsError(try old.validate()) { XCTAssertTrue("\($0)".contains("version 3"), "\($0)") }
         old.modules = [.init(path: "/data/x", name: String(repeating: "n", count: 48))]
@@ -63,8 +64,13 @@ final class QEMUCommandLineTests: XCTestCase {
         config.guestHz = 0
         config.frameLimit = 9
         config.ramBytes = 64 << 20
+        config.cpus = 2
         config.modules = [BootModule(name: "m", path: "/data/m", bytes: [1, 2, 3])]
         let m = QEMUMachine(config: config)
+        XCTAssertEqual(m.cpus, 2)
+        let argv = QEMUCommandLine.arguments(m, files: files)
+        XCTAssertEqual(value(after: "-smp", in: argv), "2", "QEMU makes both vCPUs; the stub starts the second")
+        XCTAssertTrue(value(after: "-append", in: argv)!.contains(" cpus=2 -- "))
         XCTAssertEqual(m.imagePath, "/x/g.elf")
         XCTAssertEqual(m.abiVersion, 2, "the version the image's note declares")
         XCTAssertEqual(m.modules, [.init(path: "/data/m", name: "m")])
@@ -138,6 +144,9 @@ final class QEMUCommandLineTests: XCTestCase {
         m.vnc = .init(port: 5800)
         XCTAssertThrowsError(try m.validate()) { XCTAssertTrue("\($0)".contains("5900"), "\($0)") }
         m.vnc = nil
+        m.cpus = 3
+        XCTAssertThrowsError(try m.validate()) { XCTAssertTrue("\($0)".contains("1 or 2"), "\($0)") }
+        m.cpus = 2
         m.tracking = .ring(entries: 3000)
         XCTAssertThrowsError(try m.validate()) { XCTAssertTrue("\($0)".contains("power of two"), "\($0)") }
     }

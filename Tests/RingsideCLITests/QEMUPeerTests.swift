@@ -168,6 +168,21 @@ final class QEMUPeerTests: XCTestCase {
         XCTAssertEqual(guestLines(run), guestLines(qemu), "the engine says the same under both VMMs")
     }
 
+    /// The stub starts a second vCPU itself (INIT-SIPI-SIPI to a real-mode trampoline): each
+    /// vCPU draws its band and stops at its own frame N, free-running and paced, as under
+    /// `ringside run --cpus 2`.
+    func testTwoVCPUsDrawFrameNAsUnderRingsideRunWithTwo() throws {
+        try Self.requireQEMU()
+        let info = try runRingside(["info"]).out
+        guard info.range(of: #"vCPUs:\s+([2-9]|\d\d+) recommended"#, options: .regularExpression) != nil else {
+            throw XCTSkip("this host's KVM recommends one vCPU; two are needed")
+        }
+        let (_, qemu) = try assertSameFrame("pattern", width: 256, height: 160, frame: 15, extra: ["--cpus", "2"])
+        XCTAssertTrue(qemu.contains("guest: pattern: 256x160 cpu 0/2") && qemu.contains("guest: pattern: 256x160 cpu 1/2"), qemu)
+        try assertSameFrame("bounce", args: "sprites=16", width: 320, height: 200, frame: 30, extra: ["--cpus", "2"])
+        try assertSameFrame("desktop", width: 640, height: 400, frame: 61, guestHz: "60", extra: ["--cpus", "2"])
+    }
+
     func testWithoutQEMUOnThePathItSaysWhichPackageToInstall() throws {
         guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
         var env = ProcessInfo.processInfo.environment

@@ -50,7 +50,7 @@ cflags=(--target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdinc -
 # The ABI numbers the assembly needs, from the C header (abi_asm.c says how).
 "$CLANG" "${cflags[@]}" -S -o "$work/abi_asm.s" abi_asm.c
 sed -n 's/^[[:space:]]*\.ascii[[:space:]]*"->\([A-Z0-9_]*\) \([0-9]*\)"$/#define \1 \2/p' "$work/abi_asm.s" > "$work/abi_asm.h"
-[[ $(wc -l < "$work/abi_asm.h") -eq 4 ]] || { echo "build.sh: abi_asm.h did not get its 4 numbers" >&2; exit 1; }
+[[ $(wc -l < "$work/abi_asm.h") -eq 8 ]] || { echo "build.sh: abi_asm.h did not get its 8 numbers" >&2; exit 1; }
 
 "$CLANG" "${cflags[@]}" -c entry.S -o "$work/entry.o"
 "$CLANG" "${cflags[@]}" -c loader.c -o "$work/loader.o"

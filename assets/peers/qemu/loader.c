@@ -14,7 +14,9 @@
 extern uint64_t pdpt[512];
 extern uint64_t pd_ram[RSQ_RAM_PAGE_DIRS][512];
 extern uint64_t pd_framebuffer[512];
-extern uint8_t iomap[], iomap_end[];
+extern uint8_t tss[], iomap[], iomap_end[], tss1[], kernel_stack1_top[];
+extern uint64_t gdt_tss1[2];
+extern const uint8_t ap_trampoline[], ap_trampoline_end[];
 __attribute__((noreturn)) void start_guest(uint64_t boot_info);
 
 #define GIB (1ULL << 30)
@@ -111,11 +113,11 @@ static void parse_options(const char *line, struct machine *m) {
             m->args_length = (uint32_t)length(p);
             return;
         }
-        static const char *const keys[] = { "pit=", "frames=", "width=", "height=", "ram=", "abi=" };
+        static const char *const keys[] = { "pit=", "frames=", "width=", "height=", "ram=", "abi=", "cpus=" };
         uint64_t v = 0;
         unsigned k = 0;
-        while (k < 6 && !starts_with(p, keys[k])) k++;
-        const char *end = k < 6 ? parse_number(p + length(keys[k]), &v) : 0;
+        while (k < 7 && !starts_with(p, keys[k])) k++;
+        const char *end = k < 7 ? parse_number(p + length(keys[k]), &v) : 0;
         if (!end || (*end && *end != ' ')) { put("ringside-stub: bad option on the command line: "); put(p); refuse(); }
         switch (k) {
         case 0: m->pit_divisor = (uint32_t)v; break;
@@ -124,6 +126,7 @@ static void parse_options(const char *line, struct machine *m) {
         case 3: m->height = (uint32_t)v; break;
         case 4: m->ram_size = v; break;
         case 5: m->abi_version = (uint32_t)v; break;
+        case 6: m->cpus = (uint32_t)v; break;
         }
         p = end;
     }
@@ -238,34 +241,36 @@ static uint64_t boot_info_bytes(uint32_t version) {
 }
 
 /*
- * vCPU 0's boot-info block as guest ABI `version`'s document describes it (assets/guests/
+ * The boot-info blocks as guest ABI `version`'s document describes them (assets/guests/
  * README.md, "ABI versions and compatibility"): that version number and only that version's
- * fields, as Ringside's BootSetup writes it. The one place that knows the versions.
+ * fields, as Ringside's BootSetup writes them. The one place that knows the versions.
  */
 static void write_boot_info(uint32_t version, const struct machine *m) {
-    struct rs_boot_info b;
-    fill(&b, 0, sizeof b);
-    b.magic = RS_BOOT_INFO_MAGIC;
-    b.version = version;
-    b.framebuffer_gpa = RS_GPA_FRAMEBUFFER;
-    b.framebuffer_size = (uint64_t)m->pitch * m->height;
-    b.width = m->width;
-    b.height = m->height;
-    b.pitch = m->pitch;
-    b.format = RS_FORMAT_XRGB8888;
-    b.cpu_index = 0;
-    b.cpu_count = 1;
-    b.arguments_gpa = RS_GPA_ARGUMENTS;
-    b.arguments_length = m->args_length;
-    b.counters_gpa = RS_GPA_COUNTERS;
-    b.ram_size = m->ram_size;
-    b.heap_gpa = m->heap;
-    b.heap_size = m->ram_low_end - m->heap;
-    b.input_queue_gpa = RS_GPA_INPUT_QUEUE;
-    b.modules_gpa = RS_GPA_MODULES;
-    b.module_count = m->module_count;
     fill((void *)RS_GPA_BOOT_INFO, 0, 4096);
-    copy((void *)RS_GPA_BOOT_INFO, &b, boot_info_bytes(version));
+    for (uint32_t cpu = 0; cpu < m->cpus; cpu++) {
+        struct rs_boot_info b;
+        fill(&b, 0, sizeof b);
+        b.magic = RS_BOOT_INFO_MAGIC;
+        b.version = version;
+        b.framebuffer_gpa = RS_GPA_FRAMEBUFFER;
+        b.framebuffer_size = (uint64_t)m->pitch * m->height;
+        b.width = m->width;
+        b.height = m->height;
+        b.pitch = m->pitch;
+        b.format = RS_FORMAT_XRGB8888;
+        b.cpu_index = cpu;
+        b.cpu_count = m->cpus;
+        b.arguments_gpa = RS_GPA_ARGUMENTS;
+        b.arguments_length = m->args_length;
+        b.counters_gpa = RS_GPA_COUNTERS;
+        b.ram_size = m->ram_size;
+        b.heap_gpa = m->heap;
+        b.heap_size = m->ram_low_end - m->heap;
+        b.input_queue_gpa = RS_GPA_INPUT_QUEUE;
+        b.modules_gpa = RS_GPA_MODULES;
+        b.module_count = m->module_count;
+        copy((void *)(RS_GPA_BOOT_INFO + cpu * RS_BOOT_INFO_STRIDE), &b, boot_info_bytes(version));
+    }
 }
 
 static void write_guest_pages(struct machine *m) {
@@ -312,9 +317,32 @@ static void guest_ports(void) {
     for (uint16_t p = RS_PORT_DISPI_INDEX; p < RS_PORT_DISPI_DATA + 4; p++) open_port(p);
 }
 
+/*
+ * cpus=2: vCPU 1 gets a TSS of its own (the busy bit forbids sharing one; the same I/O bitmap,
+ * its own CPL-0 stack) and starts at the trampoline by INIT-SIPI-SIPI from this vCPU's local
+ * APIC (mapped at CPL 3 with the 4th GiB); it enters the guest by itself (entry.S).
+ */
+static void start_second_vcpu(void) {
+    uint64_t size = (uint64_t)(iomap_end - tss) + 1, base = (uint64_t)(uintptr_t)tss1, limit = size - 1;
+    copy(tss1, tss, size);
+    uint64_t rsp0 = (uint64_t)(uintptr_t)kernel_stack1_top;
+    copy(tss1 + 4, &rsp0, 8);
+    gdt_tss1[0] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ULL << 40 | ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
+    gdt_tss1[1] = base >> 32;
+    copy((void *)RSQ_AP_TRAMPOLINE, ap_trampoline, (uint64_t)(ap_trampoline_end - ap_trampoline));
+    volatile uint32_t *apic = (volatile uint32_t *)(uintptr_t)0xFEE00000u;
+    apic[0xF0 / 4] = 0x1FF;   /* this APIC on, to send */
+    static const uint32_t icr[] = { 0x4500, 0x4600 | (RSQ_AP_TRAMPOLINE >> 12), 0x4600 | (RSQ_AP_TRAMPOLINE >> 12) }; /* INIT, SIPI, SIPI */
+    for (unsigned i = 0; i < 3; i++) {
+        apic[0x310 / 4] = 1u << 24; /* APIC ID 1 */
+        apic[0x300 / 4] = icr[i];
+        while (apic[0x300 / 4] & (1u << 12)) { } /* delivered */
+    }
+}
+
 __attribute__((noreturn)) void loader_main(uint32_t mbi_address) {
     const struct mb_info *mbi = (const struct mb_info *)(uintptr_t)mbi_address;
-    struct machine m = { .width = 1280, .height = 800, .ram_size = 256ULL << 20, .abi_version = RS_BOOT_INFO_VERSION };
+    struct machine m = { .width = 1280, .height = 800, .ram_size = 256ULL << 20, .abi_version = RS_BOOT_INFO_VERSION, .cpus = 1 };
     fill(state, 0, 4096); /* RSQ_LOADING */
     state->version = RSQ_STATE_VERSION;
     if (!(mbi->flags & (1u << 2))) { put("ringside-stub: no command line"); refuse(); }
@@ -323,6 +351,7 @@ __attribute__((noreturn)) void loader_main(uint32_t mbi_address) {
         put("ringside-stub: abi="); put_number(m.abi_version); put(" is not a guest ABI version this stub boots (");
         put_number(RS_ABI_VERSION_MIN); put(" to "); put_number(RS_BOOT_INFO_VERSION); put(")"); refuse();
     }
+    if (m.cpus < 1 || m.cpus > RSQ_MAX_CPUS) { put("ringside-stub: cpus="); put_number(m.cpus); put(" is not 1 or 2"); refuse(); }
     find_ram(mbi, &m);
     map_ram(&m);
     find_vga(&m);
@@ -342,8 +371,10 @@ __attribute__((noreturn)) void loader_main(uint32_t mbi_address) {
     state->heap_end = m.ram_low_end;
     state->entry = m.entry;
     state->stack = RS_GPA_STACKS_TOP - 8;
+    state->cpu_count = m.cpus;
     start_timer(&m);
     guest_ports();
+    if (m.cpus == 2) start_second_vcpu(); /* after the ports are closed: its TSS copies the bitmap */
     state->magic = RSQ_STATE_MAGIC;
     start_guest(RS_GPA_BOOT_INFO);
 }

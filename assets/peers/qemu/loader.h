@@ -25,6 +25,7 @@ struct machine {
     uint64_t heap;         /* first free byte after the image and the modules, 4 KiB aligned */
     uint32_t module_count; /* boot modules listed at RS_GPA_MODULES */
     uint32_t abi_version;  /* abi=: the guest ABI version the image boots as (its note, or --guest-abi) */
+    uint32_t cpus;         /* cpus=: vCPUs, 1 or 2 (QEMU's -smp) */
 };
 
 /* Multiboot (version 1) as QEMU's loader hands it over. */
