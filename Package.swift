@@ -4,13 +4,14 @@ import PackageDescription
 // Targets are layers: each imports only targets of lower layers, so the arrows point one way
 // (docs/architecture.md draws every edge):
 //   0  CKVM, CGuestABI, Input, Display (no KVM), MigrationWire; C shims CPNG, CRFB, CSDL
-//   1  KVM
-//   2  Machine, PNGOutput, RFB (no KVM)
-//   3  Tracking, Window
+//   1  KVM, SplitView
+//   2  Machine, PNGOutput, RFB (no KVM), Window
+//   3  Tracking
 //   4  NoLossCheck, LiveMigration
-//   5  Bench
-//   6  ringside (the CLI: the only target that prints or exits)
-// Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> Bench -> ringside.
+//   5  GuestSession (a running guest: run, receive, the migration bench)
+//   6  Bench
+//   7  ringside (the CLI: the only target that prints or exits)
+// Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> GuestSession -> ringside.
 let package = Package(
     name: "Ringside",
     platforms: [.macOS(.v14)],
@@ -55,10 +56,22 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
+        // The --show-split picture: the screen beside the migration page list, on a PixelCanvas.
+        .target(name: "SplitView", dependencies: ["Display"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
-        .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
+        // The SDL window: shows the shadow (or the split view), forwards input. Saves no files.
+        .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "Input"]),
+                // A running guest, shared by `run`, `receive` and the benchmarks: boot or receive, PNG files, input
+        // script, sync loop, timers, the outgoing migration, the summary as data. Reports through events; never prints.
+        .target(name: "GuestSession", dependencies: [
+            "Tracking", "Machine", "KVM", "Display", "PNGOutput", "SplitView", "LiveMigration", "MigrationWire", "Input",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
-        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB"]),
+        .target(name: "Bench", dependencies: [
+            "Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "GuestSession",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // The boot stub's state page (assets/peers/qemu) and a spawn that cannot outlive its parent.
         .target(name: "CQEMUPeer"),
         // `ringside qemu` and the QEMU side of `bench --peer qemu`: QEMU's command line, QMP, the stub's state.
@@ -70,8 +83,8 @@ let package = Package(
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
-                "QEMUPeer", "PeerBench",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "SplitView", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
+                "GuestSession", "QEMUPeer", "PeerBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,10 +94,13 @@ let package = Package(
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport", "NoLossCheck"]),
         .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
-        .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "Input", "TestSupport"]),
+        .testTarget(name: "SplitViewTests", dependencies: ["SplitView", "Display"]),
+        .testTarget(name: "WindowTests", dependencies: ["Window", "SplitView", "Display", "Input", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
+        .testTarget(name: "LiveMigrationTests", dependencies: ["LiveMigration", "MigrationWire", "Machine", "Input", "TestSupport"]),
+        .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
         .testTarget(name: "InputTests", dependencies: ["Input"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer", "Machine"]),

@@ -24,16 +24,13 @@ struct GuestOptions: ParsableArguments {
     /// gives one of their names) and the version it boots as, for `ramBytes` of guest RAM.
     /// The caller sets the rest and validates the whole; nothing here touches KVM.
     func machineConfig(ramBytes ram: UInt64) throws -> MachineConfig {
-        let image: GuestImage
-        do { image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram)) } catch { throw Failure("\(error)") }
+        let image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram))
         var loaded: [BootModule] = []
-        for spec in modules {
-            do { loaded.append(try BootModule(spec: spec, maxBytes: ram)) } catch { throw Failure("\(error)") }
-        }
+        for spec in modules { loaded.append(try BootModule(spec: spec, maxBytes: ram)) }
         if let built = BuiltGuest.named(guest) {
             var data: [BootModule] = []
             for spec in built.moduleSpecs where !loaded.contains(where: { spec.hasSuffix("=" + $0.name) }) {
-                do { data.append(try BootModule(spec: spec, maxBytes: ram)) } catch { throw Failure("\(error)") }
+                data.append(try BootModule(spec: spec, maxBytes: ram))
             }
             loaded = data + loaded
         }

@@ -7,6 +7,28 @@ import QEMUPeer
 extension BenchCommand {
     func runPeerBench(_ peer: String) throws -> Int32 {
         guard peer == "qemu" else { throw Failure("--peer '\(peer)' is not a peer: the one there is is qemu") }
+        let plan = try peerPlan()
+        if let json {
+            let dir = URL(fileURLWithPath: json).deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: dir) else { throw Failure("--json \(json): directory \(dir) does not exist") }
+        }
+        let installation = try QEMUInstallation.find()
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let bench = try PeerBench(plan: plan, ringsideExecutable: exe, installation: installation, device: device)
+
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ringside.peer-bench.signals"))
+        source.setEventHandler {
+            Console.error("interrupted: stopping the cell now running; the records so far are kept")
+            bench.requestStop()
+        }
+        source.resume()
+        defer { source.cancel() }
+        return try run(bench, plan: plan)
+    }
+
+    /// The plan the options ask for, each one checked.
+    private func peerPlan() throws -> PeerBenchPlan {
         var plan = quick ? PeerBenchPlan.quick : PeerBenchPlan()
         if let guests {
             let all = PeerBenchPlan().workloads
@@ -44,25 +66,11 @@ extension BenchCommand {
             if !names.contains("migration") { plan.migrationWorkloads = [] }
         }
         if noMigration { plan.migrationWorkloads = [] }
-        if let json {
-            let dir = URL(fileURLWithPath: json).deletingLastPathComponent().path
-            guard FileManager.default.fileExists(atPath: dir) else { throw Failure("--json \(json): directory \(dir) does not exist") }
-        }
-        let installation: QEMUInstallation
-        do { installation = try QEMUInstallation.find() } catch { throw Failure("\(error)") }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let bench: PeerBench
-        do { bench = try PeerBench(plan: plan, ringsideExecutable: exe, installation: installation, device: device) } catch { throw Failure("\(error)") }
+        return plan
+    }
 
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ringside.peer-bench.signals"))
-        source.setEventHandler {
-            Console.error("interrupted: stopping the cell now running; the records so far are kept")
-            bench.requestStop()
-        }
-        source.resume()
-        defer { source.cancel() }
-
+    /// Runs the cells, a line per record, then the side-by-side table and the JSON.
+    private func run(_ bench: PeerBench, plan: PeerBenchPlan) throws -> Int32 {
         Console.out("ringside bench --peer qemu\(quick ? " --quick" : ""): \(plan.workloads.map(\.label).joined(separator: ", ")) at "
             + plan.resolutions.map { "\($0.width)x\($0.height)" }.joined(separator: ", ") + ", guest at \(Int(plan.guestHz)) Hz, "
             + String(format: "%g s measured per cell after %g s", plan.seconds, plan.warmup)

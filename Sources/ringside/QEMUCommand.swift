@@ -58,7 +58,7 @@ struct QEMUCommand: ParsableCommand {
         config.height = height
         config.guestHz = guestHz
         config.frameLimit = frames
-        do { try config.validate(maxVCPUs: QEMUMachine.maxCPUs) } catch { throw Failure("\(error)") }
+        try config.validate(maxVCPUs: QEMUMachine.maxCPUs)
         var m = QEMUMachine(config: config)
         if let vnc {
             if vnc.hasPrefix(":"), let n = Int(vnc.dropFirst()) {
@@ -69,26 +69,22 @@ struct QEMUCommand: ParsableCommand {
                 m.vnc = .init(host: host, port: port)
             }
         }
-        do { try m.validate() } catch { throw Failure("\(error)") }
+        try m.validate()
         return (m, config.image.declaredABIVersion == nil)
     }
 
     private func execute() throws -> Int32 {
         let (machine, noteless) = try makeMachine()
         if let png { do { try PNGDumper.prepareDirectory(png) } catch { throw Failure("--png: \(error)") } }
-        let installation: QEMUInstallation
-        do { installation = try QEMUInstallation.find() } catch { throw Failure("\(error)") }
-        let stop = StopFlag()
+        let installation = try QEMUInstallation.find()
+        let stop = StopRequest()
         let registration = StopSignals.onFirstSignal { stop.set() }
         defer { registration.cancel() }
-        let qemu: QEMUInstance
-        do {
-            qemu = try QEMUInstance(machine, installation: installation, console: { line in
-                if !line.hasPrefix("ringside-stub: ") { Console.out("guest: \(line)") }
-            }, messages: { Console.error("qemu: \($0)") })
-        } catch { throw Failure("\(error)") }
+        let qemu = try QEMUInstance(machine, installation: installation, console: { line in
+            if !line.hasPrefix("ringside-stub: ") { Console.out("guest: \(line)") }
+        }, messages: { Console.error("qemu: \($0)") })
         defer { qemu.quit() }
-        do { try qemu.waitForGuest() } catch { throw Failure("\(error)") }
+        try qemu.waitForGuest()
         let vncLine = machine.vnc != nil ? ((try? qemu.vncPort()).map { ", VNC on \(formatAddress(machine.vnc!.host, $0))" } ?? "") : ""
         Console.out("ringside qemu: \(machine.imageName) at \(machine.width)x\(machine.height)\(machine.cpus > 1 ? " on \(machine.cpus) vCPUs" : "") under QEMU \(qemu.version), pid \(qemu.process.pid), "
             + (machine.guestHz > 0 ? String(format: "paced at %.3f Hz", machine.effectiveGuestHz) : "free-running") + vncLine)
@@ -141,10 +137,3 @@ struct QEMUCommand: ParsableCommand {
     }
 }
 
-/// Set once by the first stop signal; read by the watch loop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
-}

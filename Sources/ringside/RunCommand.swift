@@ -90,7 +90,7 @@ struct MachineOptions: ParsableArguments {
         guard let ram = parseMemorySize(memory) else {
             throw Failure("--memory '\(memory)' is not a size: use 8M...32G in whole 2M steps, a number with M or G, e.g. 256M or 4G")
         }
-        do { try MachineConfig.validate(ramBytes: ram) } catch { throw Failure("\(error)") }
+        try MachineConfig.validate(ramBytes: ram)
         // Geometry and counts are checked before touching KVM, so they fail the same everywhere.
         guard MachineConfig.widthRange.contains(width), MachineConfig.heightRange.contains(height) else {
             throw Failure("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
@@ -98,19 +98,15 @@ struct MachineOptions: ParsableArguments {
         guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
         // The image and modules are read before KVM is opened: a bad one fails the same everywhere.
         var config = try image.machineConfig(ramBytes: ram)
-        let system: KVMSystem
-        let caps: HostCapabilities
-        do {
-            system = try KVMSystem(path: device)
-            caps = try HostCapabilities(system: system)
-        } catch { throw Failure("\(error)") }
+        let system = try KVMSystem(path: device)
+        let caps = try HostCapabilities(system: system)
         config.width = width
         config.height = height
         config.pitch = pitch
         config.cpus = cpus
         config.guestHz = guestHz
         config.maxMode = try maxMode()
-        do { try config.validate(maxVCPUs: caps.usableVCPUs) } catch { throw Failure("\(error)") }
+        try config.validate(maxVCPUs: caps.usableVCPUs)
         return (system, caps, config)
     }
 }

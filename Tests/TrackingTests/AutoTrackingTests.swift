@@ -4,6 +4,7 @@ import Machine
 import TestSupport
 @_spi(FaultInjection) @testable import Tracking
 import XCTest
+import Synchronization
 
 /// `--tracking auto` on real KVM: switching the framebuffer between logged tracking and full
 /// repaint loses nothing, and the policy picks full repaint for a dense screen and logged
@@ -75,8 +76,8 @@ final class AutoTrackingTests: XCTestCase {
     /// policy's unit tests cover it against both cost profiles.)
     func testPlasmaGoesToFullRepaintAndASparseScreenDependsOnTheFaultCost() throws {
         let sparse = "pagewriter", sparseArgs = "pages=100 ram=0 fb=1"
-        for (guest, fault, expected) in [("plasma", 2_000.0, DisplayMethod.full), ("plasma", 29_000, .full),
-                                         (sparse, 2_000, .logged), (sparse, 29_000, .full)] {
+        for (guest, fault, expected) in [("plasma", 2_000.0, DisplayMethod.unlogged), ("plasma", 29_000, .unlogged),
+                                         (sparse, 2_000, .logged), (sparse, 29_000, .unlogged)] {
             var config = try testConfig(guest, args: guest == sparse ? sparseArgs : "", width: 1280, height: 800, frames: 400)
             config.lockstep = true
             let box = Box<TrackingSession>()
@@ -91,7 +92,7 @@ final class AutoTrackingTests: XCTestCase {
             // One switch where the costs say so, none where they do not: lockstep (one sync a
             // frame) is never explored, and the boot frame (the whole screen painted once) is
             // not taken for a dense workload.
-            XCTAssertEqual(session.totalStats.methodSwitches, expected == .full ? 1 : 0, "\(guest) with \(fault) ns faults: no flapping")
+            XCTAssertEqual(session.totalStats.methodSwitches, expected == .unlogged ? 1 : 0, "\(guest) with \(fault) ns faults: no flapping")
             XCTAssertEqual(session.policyCounts?.explorations, 0, "\(guest): lockstep is never explored")
         }
     }
@@ -151,7 +152,7 @@ final class AutoTrackingTests: XCTestCase {
             let first = phase * period + 1
             let inPhase = switches.filter { $0.frame >= first && $0.frame < first + period }
             XCTAssertLessThanOrEqual(inPhase.count, 2, "phase \(phase): \(inPhase) (fault \(Int(fault)) ns)")
-            let expected: DisplayMethod = phase % 2 == 1 ? .full : .logged
+            let expected: DisplayMethod = phase % 2 == 1 ? .unlogged : .logged
             guard let sw = inPhase.first(where: { $0.method == expected }) else {
                 XCTFail("phase \(phase) never switched to \(expected): \(switches) (fault \(Int(fault)) ns)")
                 continue
@@ -162,7 +163,7 @@ final class AutoTrackingTests: XCTestCase {
         // unlogged frame rate) and must end logged.
         let first = switches.filter { $0.frame <= period }
         XCTAssertLessThanOrEqual(first.count, 2, "\(switches)")
-        XCTAssertNotEqual(first.last?.method, .full, "the first quiet phase ends logged: \(switches)")
+        XCTAssertNotEqual(first.last?.method, .unlogged, "the first quiet phase ends logged: \(switches)")
     }
 
     /// The write-fault probe measures something real: the logged run's guest frames are slower
@@ -181,16 +182,22 @@ final class AutoTrackingTests: XCTestCase {
 }
 
 /// Counts calls (on the vCPU thread in lockstep: one at a time).
-final class SyncCounter: @unchecked Sendable {
-    private var n = 0
-    func next() -> Int { defer { n += 1 }; return n }
+final class SyncCounter: Sendable {
+    private let n = Mutex(0)
+    func next() -> Int { n.withLock { n in defer { n += 1 }; return n } }
 }
 
 /// Method changes seen after each lockstep sync (written on the vCPU thread, read after the run).
-final class SwitchLog: @unchecked Sendable {
-    private(set) var switches: [(frame: Int, method: DisplayMethod)] = []
-    private var last = DisplayMethod.logged
+final class SwitchLog: Sendable {
+    private struct State {
+        var switches: [(frame: Int, method: DisplayMethod)] = []
+        var last = DisplayMethod.logged
+    }
+    private let state = Mutex(State())
+    var switches: [(frame: Int, method: DisplayMethod)] { state.withLock { $0.switches } }
     func note(frame: Int, method: DisplayMethod) {
-        if method != last { switches.append((frame, method)); last = method }
+        state.withLock { s in
+            if method != s.last { s.switches.append((frame, method)); s.last = method }
+        }
     }
 }

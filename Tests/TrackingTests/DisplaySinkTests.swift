@@ -106,4 +106,5 @@ final class DisplaySinkTests: XCTestCase {
     }
 }
 
+/// `@unchecked Sendable`: filled before the machine starts, then read only on the vCPU thread at lockstep doorbells.
 final class ReadersBox: @unchecked Sendable { var readers: [DisplaySinkTests.Reader] = [] }

@@ -4,6 +4,7 @@ import Machine
 import TestSupport
 @testable import Tracking
 import XCTest
+import Synchronization
 
 /// Real KVM dirty logging: nothing written is ever lost, in any mode.
 final class HarvestTests: XCTestCase {
@@ -137,6 +138,7 @@ final class HarvestTests: XCTestCase {
 
 /// Keeps a mirror of guest RAM updated from the migration list, and checks it and the display
 /// shadow against guest memory. Call with every vCPU held (paused or at a lockstep doorbell).
+/// `@unchecked Sendable`: called only with every vCPU held, so never from two threads at once.
 final class MirrorChecker: @unchecked Sendable {
     let session: TrackingSession
     var ram: [UInt8]
@@ -249,6 +251,7 @@ extension MirrorChecker {
 }
 
 /// Harvests back to back on its own thread, as the display refresh does.
+/// `@unchecked Sendable`: its flags are guarded by `lock`, a condition variable `stop` waits on.
 final class Collector: @unchecked Sendable {
     let session: TrackingSession
     private let lock = NSCondition()
@@ -276,11 +279,17 @@ final class Collector: @unchecked Sendable {
     }
 }
 
-final class Box<T: AnyObject>: @unchecked Sendable { var value: T? }
+/// A reference set after the closures that read it were made (a session built with events).
+final class Box<T: AnyObject & Sendable>: Sendable {
+    private let stored = Mutex<T?>(nil)
+    var value: T? {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
+    }
+}
 
-final class Counts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var v: [Int] = []
-    func append(_ x: Int) { lock.lock(); v.append(x); lock.unlock() }
-    var values: [Int] { lock.lock(); defer { lock.unlock() }; return v }
+final class Counts: Sendable {
+    private let v = Mutex<[Int]>([])
+    func append(_ x: Int) { v.withLock { $0.append(x) } }
+    var values: [Int] { v.withLock { $0 } }
 }

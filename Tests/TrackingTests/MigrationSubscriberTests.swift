@@ -144,13 +144,20 @@ final class MigrationSubscriberTests: XCTestCase {
         session.machine.start()
         collector.start()
         churner.start()
-        for pause in 0..<80 {
+        // At least 80 pauses, and on until a vCPU's ring has filled at least once among the
+        // other syncs: the collector and the churner harvest often, so whether the 256 entries
+        // fill between two of them within a few pauses is up to the host's scheduling.
+        let deadline = Date(timeIntervalSinceNow: 60)
+        var pause = 0
+        while pause < 80 || session.totalStats.ringFullHarvests == 0 {
+            if Date() > deadline { XCTFail("no ring filled in 60 s of concurrent syncs (\(pause) pauses)"); break }
             usleep(UInt32.random(in: 500...3000))
             session.machine.pause()
             mirror.apply(try session.take(checked), from: session.machine)
             let bad = mirror.firstDifference(session.machine)
             session.machine.resume()
             if let bad { XCTFail("pause \(pause): \(bad)"); break }
+            pause += 1
         }
         stop.set()
         stop.waitDone()
@@ -176,8 +183,10 @@ extension PageMirror {
     }
 }
 
+/// `@unchecked Sendable`: set and read only on the vCPU thread, at lockstep doorbells.
 final class SubscriberBox: @unchecked Sendable { var sub: MigrationSubscriber? }
 
+/// `@unchecked Sendable`: guarded by `cond`, a condition variable `waitDone` waits on.
 final class Flag: @unchecked Sendable {
     private let cond = NSCondition()
     private var value = false, finished = false

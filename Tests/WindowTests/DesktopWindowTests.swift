@@ -1,5 +1,6 @@
 import Display
 import Foundation
+import SplitView
 import Window
 import TestSupport
 import XCTest

@@ -81,43 +81,59 @@ public enum WriteFaultProbe {
         let recorder = FrameRecorder(capacity: warmup + frames, warmup: warmup)
         var events = MachineEvents()
         events.allFramesDone = { _ in recorder.frameDone() }
-        let session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16),
-                                          migration: false, events: events, writeFaultNanos: 0)
-        recorder.session = session
+        let booted = try BootedMachine(system: system, config: config, plan: plan, migration: false, events: events)
+        let session = TrackingSession(booted, tile: TileSize(width: 64, height: 16), writeFaultNanos: 0)
+        recorder.attach(session)
         session.machine.start()
         let outcome = session.machine.wait()
         guard case .framesCompleted = outcome else {
             throw .machine(.badArguments("the write-fault probe's guest did not finish: \(outcome)"))
         }
-        let times = recorder.guestNanos.sorted()
+        let (guestNanos, pages) = recorder.recorded
+        let times = guestNanos.sorted()
         guard !times.isEmpty else { return Run(medianNanos: 0, pagesPerFrame: 0) }
-        return Run(medianNanos: Double(times[times.count / 2]), pagesPerFrame: Double(recorder.pages) / Double(times.count))
+        return Run(medianNanos: Double(times[times.count / 2]), pagesPerFrame: Double(pages) / Double(times.count))
     }
 
     /// On the vCPU thread at each lockstep doorbell: the guest's time for the frame, then a sync.
-    private final class FrameRecorder: @unchecked Sendable {
-        weak var session: TrackingSession?
-        var guestNanos: [UInt64] = []
-        var pages = 0
-        private var lastRelease: UInt64 = 0
-        private var seen = 0
+    private final class FrameRecorder: Sendable {
+        private struct State {
+            weak var session: TrackingSession?
+            var guestNanos: [UInt64] = []
+            var pages = 0
+            var lastRelease: UInt64 = 0
+            var seen = 0
+        }
+        private let state: Mutex<State>
         private let warmup: Int
 
         init(capacity: Int, warmup: Int) {
             self.warmup = warmup
-            guestNanos.reserveCapacity(capacity)
+            var s = State()
+            s.guestNanos.reserveCapacity(capacity)
+            state = Mutex(s)
         }
+
+        func attach(_ session: TrackingSession) { state.withLock { $0.session = session } }
+
+        /// The guest's time for each frame after the warm-up (ns), and the pages they dirtied.
+        var recorded: ([UInt64], Int) { state.withLock { ($0.guestNanos, $0.pages) } }
 
         func frameDone() {
             let now = DispatchTime.now().uptimeNanoseconds
-            seen += 1
+            let session = state.withLock { s in
+                s.seen += 1
+                return s.session
+            }
             _ = try? session?.sync()
             let pagesThisFrame = session?.takeIntervalStats().uniquePages ?? 0
-            if seen > warmup, lastRelease != 0 {
-                guestNanos.append(now - lastRelease)
-                pages += pagesThisFrame
+            state.withLock { s in
+                if s.seen > warmup, s.lastRelease != 0 {
+                    s.guestNanos.append(now - s.lastRelease)
+                    s.pages += pagesThisFrame
+                }
+                s.lastRelease = DispatchTime.now().uptimeNanoseconds
             }
-            lastRelease = DispatchTime.now().uptimeNanoseconds
         }
     }
 }

@@ -1,19 +1,20 @@
 #if os(Linux)
 import Glibc
 #endif
+import Display
 
 /// A buffer larger than the last-level cache: writing over it pushes a frame and its shadow
 /// out of the cache, so a copy timed right after costs what it does between two guest frames
-/// (the guest, and everything else, run in between). Huge-page memory like the shadow's: on
-/// a virtualized host 4 KiB pages of 64 MiB took 16384 page faults, about 0.35 s at start.
-public final class CacheEvictor: @unchecked Sendable {
-    private let storage: ShadowStorage
-    public let byteCount: Int
+/// (the guest, and everything else, run in between). `--tracking auto` uses it once, at start,
+/// to time its first estimate of an unlogged sync. Huge-page memory like the shadow's: on a
+/// virtualized host 4 KiB pages of 64 MiB took 16384 page faults, about 0.35 s at start.
+final class CacheEvictor {
+    private let buffer: HugePageBuffer
 
     /// One and a half times the last-level cache (sysconf), 48 MiB where it is not known, at
     /// most 256 MiB: enough to push out a frame and its shadow (measured: a 1080p copy after
     /// it took 700-850 us, as the unlogged syncs that followed did; warm, 200-250 us).
-    public static var defaultByteCount: Int {
+    static var defaultByteCount: Int {
         #if os(Linux)
         let llc = max(sysconf(Int32(_SC_LEVEL3_CACHE_SIZE)), sysconf(Int32(_SC_LEVEL2_CACHE_SIZE)))
         if llc > 0 { return min(3 * llc / 2, 256 << 20) }
@@ -21,15 +22,14 @@ public final class CacheEvictor: @unchecked Sendable {
         return 48 << 20
     }
 
-    public init(byteCount: Int = CacheEvictor.defaultByteCount) {
-        self.byteCount = byteCount
-        storage = ShadowStorage(byteCount: byteCount)
+    init(byteCount: Int = CacheEvictor.defaultByteCount) {
+        buffer = HugePageBuffer(byteCount: byteCount)
     }
 
     /// Writes every byte of the buffer.
-    public func evict() {
-        // SAFETY: the storage holds `byteCount` bytes from `base`, owned by this object (memset:
+    func evict() {
+        // SAFETY: the buffer holds `byteCount` bytes from `base`, owned by this object (memset:
         // a generic byte loop would take seconds in a debug build).
-        _ = memset(storage.base, Int32.random(in: 1...255), byteCount)
+        _ = memset(buffer.base, Int32.random(in: 1...255), buffer.byteCount)
     }
 }
