@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
         .testTarget(name: "InputTests", dependencies: ["Input", "TestSupport"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer"]),
+        .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer", "Machine", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )

@@ -79,6 +79,7 @@ extension BenchCommand {
         var events = PeerBench.Events()
         events.progress = { Console.out("-- " + $0) }
         events.failure = { Console.error("cell failed: " + $0) }
+        events.skipped = { Console.out("skipped: " + $0) }
         events.record = { r in
             records.append(r)
             Console.out("   " + PeerTable.line(r))

@@ -160,8 +160,7 @@ struct RunSession {
             if status != 0, config.image.declaredABIVersion == nil, config.abiVersion < GuestABI.newest, case .boot = origin {
                 // An image from before the version note that was built for a later version
                 // fails its own check of the boot info: say how to boot it as that version.
-                Console.out("ringside: note: \(config.image.name) declares no guest ABI version, so it was booted as version \(config.abiVersion); "
-                    + "an image built for a later version without the note runs with --guest-abi VERSION")
+                Console.out(GuestOptions.notelessExitNote(image: config.image.name, bootedAs: config.abiVersion))
             }
             return Int32(truncatingIfNeeded: (status << 1) | 1)
         case .crashed(let crash): throw Failure(crash.description, status: 2)
