@@ -61,10 +61,13 @@ let package = Package(
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
         // The SDL window: shows the shadow (or the split view), forwards input. Saves no files.
         .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "Input"]),
-                // A running guest, shared by `run`, `receive` and the benchmarks: boot or receive, PNG files, input
+        // Snapshots to disk: full and incremental (the dirty pages of a migration subscriber), written
+        // atomically as sections of migration-stream messages with a checksum each; restore into a new machine.
+        .target(name: "Snapshot", dependencies: ["Tracking", "Machine", "KVM", "MigrationWire", "LiveMigration"]),
+        // A running guest, shared by `run`, `receive` and the benchmarks: boot or receive, PNG files, input
         // script, sync loop, timers, the outgoing migration, the summary as data. Reports through events; never prints.
         .target(name: "GuestSession", dependencies: [
-            "Tracking", "Machine", "KVM", "Display", "PNGOutput", "SplitView", "LiveMigration", "MigrationWire", "Input",
+            "Tracking", "Machine", "KVM", "Display", "PNGOutput", "SplitView", "LiveMigration", "MigrationWire", "Input", "Snapshot",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
