@@ -70,6 +70,12 @@ let package = Package(
             "Tracking", "Machine", "KVM", "Display", "PNGOutput", "SplitView", "LiveMigration", "MigrationWire", "Input", "Snapshot",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // The control socket (`run --control PATH`, `ringside ctl PATH COMMAND`): its line protocol, the
+        // server on NIO's Unix sockets, the client. Answers through GuestSession; never prints.
+        .target(name: "Control", dependencies: [
+            "GuestSession", "LiveMigration", "Snapshot",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
         .target(name: "Bench", dependencies: [
             "Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "GuestSession",
@@ -87,7 +93,7 @@ let package = Package(
             name: "ringside",
             dependencies: [
                 "KVM", "Machine", "Display", "Tracking", "PNGOutput", "SplitView", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
-                "GuestSession", "QEMUPeer", "PeerBench",
+                "GuestSession", "QEMUPeer", "PeerBench", "Control", "Snapshot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -104,6 +110,8 @@ let package = Package(
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
         .testTarget(name: "LiveMigrationTests", dependencies: ["LiveMigration", "MigrationWire", "Machine", "Input", "TestSupport"]),
         .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "MigrationWire", "Tracking", "Machine", "KVM", "TestSupport"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "InputTests", dependencies: ["Input"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer"]),

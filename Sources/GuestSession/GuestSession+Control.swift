@@ -74,9 +74,12 @@ extension GuestSession {
         var state: GuestStatus.State = ended ? .stopped : paused ? .paused : .running
         if !ended && gate.isMigrating { state = .migrating }
         let perCPU = Double(frames.reduce(0, +)) / Double(max(1, frames.count))
+        let startFrames = Double(framesAtStart.reduce(0, +)) / Double(max(1, framesAtStart.count))
+        let startNanos = DispatchTime.now().uptimeNanoseconds &- UInt64(max(0, elapsed.components.seconds)) * 1_000_000_000
+            &- UInt64(max(0, elapsed.components.attoseconds / 1_000_000_000))
         return GuestStatus(state: state, image: config.image.name, imagePath: config.image.path, width: mode.width, height: mode.height,
                            pitch: mode.pitch, cpus: config.cpus, ramBytes: config.ramBytes, frames: frames,
-                           framesPerSecond: frameRate.rate(frames: perCPU), tracking: tracking.plan.mode.rawValue,
+                           framesPerSecond: frameRate.rate(frames: perCPU, start: (startNanos, startFrames)), tracking: tracking.plan.mode.rawValue,
                            displayMethod: "\(tracking.displayMethod)",
                            uptimeSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                            guestUptimeSeconds: Double(machine.uptimeNanos) / 1e9, paused: paused,
