@@ -153,6 +153,9 @@ public struct MigrateRequest: Equatable, Sendable {
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]"), host.count >= 2 { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty, host.utf8.count <= 255 else { throw .invalid("HOST:PORT", text, "name a host, e.g. 127.0.0.1:7777") }
+        guard host.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-:_%".unicodeScalars.contains($0)) }) else {
+            throw .invalid("HOST:PORT", text, "a host is a name or an address (letters, digits, '.', '-', ':', '_', '%')")
+        }
         guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
             throw .invalid("HOST:PORT", text, "the port must be 1...65535")
         }

@@ -16,18 +16,23 @@ public final class ControlServer: Sendable {
     private let identity: (dev: UInt64, ino: UInt64)
     private let target = Mutex<(any ControlTarget)?>(nil)
     private let waiting: String
+    /// `quit` before a guest is attached (a `receive` still waiting), after its answer is sent.
+    private let quitWhileWaiting: (@Sendable () -> Void)?
     /// Held while a request other than `status` is carried out.
     private let serial = Mutex<Void>(())
     private let accepting = Mutex<Task<Void, Never>?>(nil)
 
     /// Binds `path` (see `ControlSocketPath.prepare` for what is refused there) and starts
-    /// accepting. Until `attach(_:)`, `status` answers with state "waiting" and `waiting`.
-    public static func start(path: String, waiting: String = "starting") throws -> ControlServer {
+    /// accepting. Until `attach(_:)`, `status` answers with state "waiting" and `waiting`, and
+    /// `quit` calls `quitWhileWaiting` once it has answered (refused without one).
+    public static func start(path: String, waiting: String = "starting",
+                             quitWhileWaiting: (@Sendable () -> Void)? = nil) throws -> ControlServer {
         try ControlSocketPath.prepare(path)
         let channel: NIOAsyncChannel<NIOAsyncChannel<ControlLine, ByteBuffer>, Never>
         do {
             channel = try MultiThreadedEventLoopGroup.singleton.any().makeFutureWithTask {
                 try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .childChannelOption(.allowRemoteHalfClosure, value: true) // a client that shuts its side down still gets its answers
                     .bind(unixDomainSocketPath: path) { child in
                         child.eventLoop.makeCompletedFuture {
                             try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(ControlLineDecoder(limit: ControlWords.maxLineBytes)))
@@ -43,17 +48,18 @@ public final class ControlServer: Sendable {
             channel.channel.close(promise: nil)
             throw error
         }
-        let server = ControlServer(path: path, channel: channel, identity: identity, waiting: waiting)
+        let server = ControlServer(path: path, channel: channel, identity: identity, waiting: waiting, quitWhileWaiting: quitWhileWaiting)
         server.accept()
         return server
     }
 
     private init(path: String, channel: NIOAsyncChannel<NIOAsyncChannel<ControlLine, ByteBuffer>, Never>,
-                 identity: (dev: UInt64, ino: UInt64), waiting: String) {
+                 identity: (dev: UInt64, ino: UInt64), waiting: String, quitWhileWaiting: (@Sendable () -> Void)?) {
         self.path = path
         self.channel = channel
         self.identity = identity
         self.waiting = waiting
+        self.quitWhileWaiting = quitWhileWaiting
     }
 
     /// From now on requests go to `target`.
@@ -87,33 +93,45 @@ public final class ControlServer: Sendable {
         }
         try? await connection.executeThenClose { inbound, outbound in
             for try await item in inbound {
-                let answer: ControlAnswer
+                let answer: ControlAnswer, after: (@Sendable () -> Void)?
                 switch item {
                 case .tooLong(let n):
                     try await outbound.write(ByteBuffer(string: ControlAnswer.failure(nil, "\(ControlRequestError.tooLong(n))").line + "\n"))
                     return
                 case .line(let bytes):
-                    answer = await respond(to: bytes)
+                    (answer, after) = await respond(to: bytes)
                 }
                 try await outbound.write(ByteBuffer(string: answer.line + "\n"))
+                after?()
             }
         }
     }
 
-    /// Parses and carries out one request line, on the thread pool.
-    func respond(to line: [UInt8]) async -> ControlAnswer {
+    /// Parses and carries out one request line, on the thread pool; the answer, and what to
+    /// do once it is sent.
+    func respond(to line: [UInt8]) async -> (ControlAnswer, (@Sendable () -> Void)?) {
         let request: ControlRequest
-        do { request = try ControlRequest.parse(line: line) } catch { return .failure(nil, error.description) }
+        do { request = try ControlRequest.parse(line: line) } catch { return (.failure(nil, error.description), nil) }
         let current = target.withLock { $0 }
-        guard let current else {
-            if request == .status {
-                var a = ControlAnswer(ok: true, command: "status")
-                a.status = StatusAnswer(state: "waiting")
-                a.status?.waiting = waiting
-                return a
-            }
+        guard let current else { return (answerWhileWaiting(request), request == .quit ? quitWhileWaiting : nil) }
+        return (await carryOut(request, current), nil)
+    }
+
+    private func answerWhileWaiting(_ request: ControlRequest) -> ControlAnswer {
+        switch request {
+        case .status:
+            var a = ControlAnswer(ok: true, command: "status")
+            a.status = StatusAnswer(state: "waiting")
+            a.status?.waiting = waiting
+            return a
+        case .quit where quitWhileWaiting != nil:
+            return ControlAnswer(ok: true, command: "quit")
+        default:
             return .failure(request.command, "no guest yet: \(waiting)")
         }
+    }
+
+    private func carryOut(_ request: ControlRequest, _ current: any ControlTarget) async -> ControlAnswer {
         let body: @Sendable () -> ControlAnswer = { [self] in
             request == .status ? current.answer(request) : serial.withLock { _ in current.answer(request) }
         }

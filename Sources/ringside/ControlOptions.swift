@@ -10,9 +10,18 @@ struct ControlOptions: ParsableArguments {
                                valueName: "path"))
     var path: String?
 
-    /// Binds the socket (before the guest exists: `status` says `waiting` until `attach`).
-    func start(waiting: String) throws -> ControlServer? {
-        try path.map { try ControlServer.start(path: $0, waiting: waiting) }
+    /// Binds the socket (before the guest exists: `status` says `waiting` until `attach`, and
+    /// `quit` ends a `receive` still waiting as a signal would).
+    func start(waiting: String, receiving: Bool) throws -> ControlServer? {
+        guard let path else { return nil }
+        let quit: (@Sendable () -> Void)? = receiving ? { @Sendable () -> Void in Self.quitWhileWaiting(path) } : nil
+        return try ControlServer.start(path: path, waiting: waiting, quitWhileWaiting: quit)
+    }
+
+    private static func quitWhileWaiting(_ path: String) -> Never {
+        unlink(path)
+        Console.error("quit: no guest was received")
+        Foundation.exit(1)
     }
 }
 

@@ -37,7 +37,8 @@ struct RunSession {
 
     func execute() throws -> Int32 {
         let checked = try check()
-        let control = try options.control.start(waiting: waitingLine(checked))
+        let receiving: Bool = { if case .receive = checked.guest { return true }; return false }()
+        let control = try options.control.start(waiting: waitingLine(checked), receiving: receiving)
         defer { control?.stop() }
         let guest = try makeGuest(checked, control: control)
         control?.attach(GuestControl(guest))
