@@ -114,7 +114,8 @@ public final class ControlServer: Sendable {
         do { request = try ControlRequest.parse(line: line) } catch { return (.failure(nil, error.description), nil) }
         let current = target.withLock { $0 }
         guard let current else { return (answerWhileWaiting(request), request == .quit ? quitWhileWaiting : nil) }
-        return (await carryOut(request, current), nil)
+        let answer = await carryOut(request, current)
+        return (answer, { current.answered(request, answer) })
     }
 
     private func answerWhileWaiting(_ request: ControlRequest) -> ControlAnswer {

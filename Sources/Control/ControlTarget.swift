@@ -5,6 +5,13 @@ import LiveMigration
 /// may block (the server's thread pool), one request at a time.
 public protocol ControlTarget: Sendable {
     func answer(_ request: ControlRequest) -> ControlAnswer
+    /// Called once the answer to `request` has been sent: what must wait for it (`quit`
+    /// ends the run, and the process with it).
+    func answered(_ request: ControlRequest, _ answer: ControlAnswer)
+}
+
+extension ControlTarget {
+    public func answered(_ request: ControlRequest, _ answer: ControlAnswer) {}
 }
 
 /// A running guest as a control target: each request becomes a `GuestSession` call, and a
@@ -41,12 +48,16 @@ public struct GuestControl: ControlTarget {
                                             base: w.header.base.map { "\($0)" }, sequence: w.header.sequence, pages: w.pages,
                                             bytes: w.bytes, seconds: w.seconds)
             case .quit:
-                guest.requestStop()
+                break // answered(_:_:) stops the guest once the answer is on its way
             }
         } catch {
             return .failure(request.command, error.description)
         }
         return a
+    }
+
+    public func answered(_ request: ControlRequest, _ answer: ControlAnswer) {
+        if request == .quit && answer.ok { guest.requestStop() }
     }
 
     static func status(_ s: GuestStatus) -> StatusAnswer {
