@@ -8,9 +8,10 @@ import PackageDescription
 //   2  Machine, PNGOutput, RFB (no KVM), Window
 //   3  Tracking
 //   4  NoLossCheck, LiveMigration
-//   5  GuestSession (a running guest: run, receive, the migration bench)
-//   6  Bench
-//   7  ringside (the CLI: the only target that prints or exits)
+//   5  Snapshot (snapshots to disk, in the migration stream's messages)
+//   6  GuestSession (a running guest: run, receive, restore, the migration bench)
+//   7  Control (the control socket), Bench
+//   8  ringside (the CLI: the only target that prints or exits)
 // Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> GuestSession -> ringside.
 let package = Package(
     name: "Ringside",

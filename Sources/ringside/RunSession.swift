@@ -41,7 +41,6 @@ struct RunSession {
         let control = try options.control.start(waiting: waitingLine(checked), receiving: receiving)
         defer { control?.stop() }
         let guest = try makeGuest(checked, control: control)
-        control?.attach(GuestControl(guest))
         let vncService = try checked.vnc.map { try VNCService.start($0, session: guest.tracking, input: guest.input, stats: options.stats) }
         defer { vncService?.stop() }
         let windowWanted = wantsWindow()
@@ -49,6 +48,7 @@ struct RunSession {
         let interrupt = installInterruptHandler { guest.requestStop() }
         defer { interrupt.cancel() }
         guest.start()
+        control?.attach(GuestControl(guest)) // once it runs: `status` says "booting" (or "restoring", "waiting") until then
         if windowWanted { try showWindow(guest, vnc: vncService) }
         let summary = try guest.finish()
         return try conclude(summary, guest: guest, vnc: vncService, windowShown: windowWanted)
