@@ -15,7 +15,7 @@ public final class ControlServer: Sendable {
     private let channel: NIOAsyncChannel<NIOAsyncChannel<ControlLine, ByteBuffer>, Never>
     private let identity: (dev: UInt64, ino: UInt64)
     private let target = Mutex<(any ControlTarget)?>(nil)
-    private let waiting: String
+    private let waiting: Mutex<String>
     /// `quit` before a guest is attached (a `receive` still waiting), after its answer is sent.
     private let quitWhileWaiting: (@Sendable () -> Void)?
     /// Held while a request other than `status` is carried out.
@@ -58,9 +58,12 @@ public final class ControlServer: Sendable {
         self.path = path
         self.channel = channel
         self.identity = identity
-        self.waiting = waiting
+        self.waiting = Mutex(waiting)
         self.quitWhileWaiting = quitWhileWaiting
     }
+
+    /// What `status` says until a target is attached (a `receive` learns its port once listening).
+    public func setWaiting(_ line: String) { waiting.withLock { $0 = line } }
 
     /// From now on requests go to `target`.
     public func attach(_ target: any ControlTarget) { self.target.withLock { $0 = target } }
@@ -102,7 +105,13 @@ public final class ControlServer: Sendable {
                     (answer, after) = await respond(to: bytes)
                 }
                 try await outbound.write(ByteBuffer(string: answer.line + "\n"))
-                after?()
+                if let after {
+                    // The writer's write returns once queued; an empty write behind it completes
+                    // only when the answer is on the socket, so what follows (quit may end the
+                    // process) cannot overtake it.
+                    try? await connection.channel.writeAndFlush(ByteBuffer()).get()
+                    after()
+                }
             }
         }
     }
@@ -123,12 +132,12 @@ public final class ControlServer: Sendable {
         case .status:
             var a = ControlAnswer(ok: true, command: "status")
             a.status = StatusAnswer(state: "waiting")
-            a.status?.waiting = waiting
+            a.status?.waiting = waiting.withLock { $0 }
             return a
         case .quit where quitWhileWaiting != nil:
             return ControlAnswer(ok: true, command: "quit")
         default:
-            return .failure(request.command, "no guest yet: \(waiting)")
+            return .failure(request.command, "no guest yet: \(waiting.withLock { $0 })")
         }
     }
 

@@ -123,7 +123,11 @@ struct RunSession {
         do {
             let (guest, report) = try GuestSession.receiveBlocking(
                 system: c.system, caps: c.caps, from: incoming, settings: c.settings, events: events,
-                listening: { Console.out("ringside: waiting for a migration on \(formatAddress(incoming.host, $0))") },
+                listening: {
+                    let line = "waiting for a migration on \(formatAddress(incoming.host, $0))"
+                    control?.setWaiting(line)
+                    Console.out("ringside: " + line)
+                },
                 progress: { Console.out($0) })
             Console.out(RunLines.received(report))
             return guest

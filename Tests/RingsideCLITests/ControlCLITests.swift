@@ -131,10 +131,11 @@ final class ControlCLITests: XCTestCase {
         let dir = try Ctl.tempDir(self)
         let socket = dir + "/d"
         let recv = try RingsideProcess("receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--control", socket])
-        guard recv.listeningPort() != nil else { return XCTFail(recv.transcript) }
+        guard let port = recv.listeningPort() else { return XCTFail(recv.transcript) }
         let status = try Ctl.json(socket, ["status"])
         XCTAssertEqual(status.state, "waiting")
-        XCTAssertTrue((status.statusObject["waiting"] as? String)?.hasPrefix("waiting for a migration on 127.0.0.1:") == true, "\(status.json)")
+        XCTAssertEqual(status.statusObject["waiting"] as? String, "waiting for a migration on 127.0.0.1:\(port)",
+                       "the port it listens on, not the 0 it was asked for: \(status.json)")
         let pause = try Ctl.json(socket, ["pause"])
         XCTAssertTrue(pause.error?.hasPrefix("no guest yet: waiting for a migration") == true, "\(pause.json)")
         XCTAssertTrue(try Ctl.json(socket, ["quit"]).ok)
