@@ -137,6 +137,8 @@ final class MigrationConnection {
 
     /// What went wrong, in words: NIO says only "I/O on closed channel" when the peer has gone.
     private func failure(_ error: Error) -> String {
+        // A peer that dies with bytes unread resets the connection instead of closing it.
+        if let io = error as? IOError, io.errnoCode == ECONNRESET { return "\(peer) reset the connection" }
         if let io = error as? IOError { return "\(peer): \(String(cString: strerror(io.errnoCode)))" }
         if let e = error as? ChannelError {
             switch e {

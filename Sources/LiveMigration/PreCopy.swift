@@ -34,6 +34,8 @@ extension SourceAttempt {
                 estimate = handOverEstimate()
             }
             let expected = estimate.seconds(pages: left)
+            MigrationControl.current?.record(.init(number: round - 1, pages: count, bytes: sent, seconds: secs, pagesLeft: left,
+                                                   bytesPerSecond: report.bandwidth, expectedDowntimeSeconds: expected))
             progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms (%.1f fixed)",
                             round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000,
                             estimate.fixedSeconds * 1000))

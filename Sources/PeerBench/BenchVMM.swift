@@ -9,11 +9,17 @@ public struct PeerGuest: Sendable {
     public var label: String        // "bounce16"
     public var imagePath: String
     public var imageName: String    // "bounce"
+    /// The guest ABI version the image declares (1 without the note); both VMMs boot it so.
+    public var abiVersion: UInt32 = 1
+    /// Boot modules (DOOM's WAD), given to both VMMs in this order.
+    public var modules: [QEMUMachine.Module] = []
     public var arguments: String
     public var width: Int
     public var height: Int
     public var guestHz: Double
     public var ramBytes: UInt64 = 256 << 20
+    /// Frames the guest runs before any cell measures it (DOOM's title screen).
+    public var leadInFrames = 0
 
     public init(label: String, imagePath: String, imageName: String, arguments: String, width: Int, height: Int, guestHz: Double) {
         self.label = label
@@ -23,6 +29,25 @@ public struct PeerGuest: Sendable {
         self.width = width
         self.height = height
         self.guestHz = guestHz
+    }
+
+    /// `ringside run` options that boot this guest (after `run`).
+    var ringsideArguments: [String] {
+        ["--guest", imagePath, "--args", arguments, "--width", "\(width)", "--height", "\(height)",
+         "--guest-hz", "\(guestHz)", "--memory", "\(ramBytes >> 20)M"]
+            + modules.flatMap { ["--module", "\($0.path)=\($0.name)"] }
+    }
+
+    /// The same guest for QEMU behind the boot stub.
+    var qemuMachine: QEMUMachine {
+        var m = QEMUMachine(imagePath: imagePath, imageName: imageName, abiVersion: abiVersion)
+        m.modules = modules
+        m.arguments = arguments
+        m.width = width
+        m.height = height
+        m.guestHz = guestHz
+        m.ramBytes = ramBytes
+        return m
     }
 }
 
@@ -56,6 +81,19 @@ func findRAM(_ process: VMMProcess, what: String, seconds: Double = 60) throws -
     }
 }
 
+/// Waits until the guest has made `frames` frames (its lead-in), with a deadline of a minute
+/// plus twice the lead-in at 18 Hz, QEMU's slowest pacing.
+func waitForLeadIn(_ vm: BenchVMM, frames: Int, abandon: () -> Bool) throws {
+    guard frames > 0 else { return }
+    let deadline = Date(timeIntervalSinceNow: 60 + 2 * Double(frames) / 18)
+    while (vm.ram.frames ?? 0) < UInt64(frames) {
+        if abandon() { throw PeerBenchError("interrupted") }
+        if vm.process.exitStatus != nil { throw ended(vm) }
+        guard Date() < deadline else { throw PeerBenchError("\(vm.vmm)'s guest made \(vm.ram.frames ?? 0) of its \(frames) lead-in frames in time") }
+        usleep(10_000)
+    }
+}
+
 public struct PeerBenchError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
@@ -73,10 +111,7 @@ final class RingsideVMM: BenchVMM {
     init(executable: String, guest: PeerGuest, vnc: Bool, extra: [String] = [], command: [String]? = nil,
          output: @escaping @Sendable (String) -> Void = { _ in }) throws {
         var argv = [executable] + (command ?? ["run", "--headless"])
-        if command == nil {
-            argv += ["--guest", guest.imagePath, "--args", guest.arguments, "--width", "\(guest.width)", "--height", "\(guest.height)",
-                     "--guest-hz", "\(guest.guestHz)", "--memory", "\(guest.ramBytes >> 20)M"]
-        }
+        if command == nil { argv += guest.ringsideArguments }
         if vnc { argv += ["--vnc", "127.0.0.1:0"] }
         argv += extra
         let port = PortLine()
@@ -114,12 +149,7 @@ final class QEMUVMM: BenchVMM {
 
     init(installation: QEMUInstallation, guest: PeerGuest, vnc: Bool, lossy: Bool = false, tracking: QEMUMachine.DirtyTracking = .ring(entries: 4096),
          frames: Int? = nil) throws {
-        var m = QEMUMachine(imagePath: guest.imagePath, imageName: guest.imageName)
-        m.arguments = guest.arguments
-        m.width = guest.width
-        m.height = guest.height
-        m.guestHz = guest.guestHz
-        m.ramBytes = guest.ramBytes
+        var m = guest.qemuMachine
         m.tracking = tracking
         if vnc { m.vnc = .init(host: "127.0.0.1", port: 0, lossy: lossy) }
         m.frames = frames

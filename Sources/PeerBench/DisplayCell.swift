@@ -17,10 +17,10 @@ struct DisplayMeasurement {
 }
 
 enum DisplayCell {
-    /// Connects, takes the first whole-screen update, runs `warmup` seconds, then measures
-    /// `seconds`. `references` (nil for lossy encodings) decide which frame each update shows.
-    static func measure(_ vm: BenchVMM, encoding: RFBBenchClient.Encoding, references: FrameReferences?, warmup: Double, seconds: Double,
-                        abandon: () -> Bool) throws -> DisplayMeasurement {
+    /// Connects, takes the first whole-screen update, waits for the guest's `leadIn` frames,
+    /// runs `warmup` seconds, then measures `seconds`. `references` (nil for lossy encodings) decide which frame each update shows.
+    static func measure(_ vm: BenchVMM, encoding: RFBBenchClient.Encoding, references: FrameReferences?, leadIn: Int = 0,
+                        warmup: Double, seconds: Double, abandon: () -> Bool) throws -> DisplayMeasurement {
         guard let port = vm.vncPort else { throw PeerBenchError("\(vm.vmm) has no VNC server") }
         let clock = DoorbellClock(ram: vm.ram)
         defer { clock.stop() }
@@ -31,6 +31,7 @@ enum DisplayCell {
         let now = { DispatchTime.now().uptimeNanoseconds }
         client.request(incremental: false)
         guard try client.readUpdate(deadline: now() + 30_000_000_000) != nil else { throw PeerBenchError("\(vm.vmm) sent no first update in 30 s") }
+        try waitForLeadIn(vm, frames: leadIn, abandon: abandon) // the client waits, asking for nothing
         let windowStart = now() + UInt64(warmup * 1e9)
         let windowEnd = windowStart + UInt64(seconds * 1e9)
         var m = DisplayMeasurement()

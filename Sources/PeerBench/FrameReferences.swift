@@ -15,9 +15,16 @@ public struct FrameReferences: Sendable {
     /// The frames whose picture hashes to `hash`, oldest first (empty: no frame looks so).
     func frames(matching hash: UInt64) -> [Int] { frames[hash] ?? [] }
 
-    public static func compute(system: KVMSystem, image: GuestImage, arguments: String, width: Int, height: Int, frames count: Int) throws -> FrameReferences {
+    /// Boots `guest` (its image as the version it declares, its modules, arguments and
+    /// geometry) and hashes frames 1...`count`.
+    public static func compute(system: KVMSystem, guest g: PeerGuest, frames count: Int) throws -> FrameReferences {
+        let image = try GuestImage(path: g.imagePath, name: g.imageName)
         var config = MachineConfig(image: image)
-        config.arguments = arguments
+        config.undeclaredABIVersion = g.abiVersion
+        config.modules = try g.modules.map { try BootModule(spec: "\($0.path)=\($0.name)", maxBytes: g.ramBytes) }
+        config.ramBytes = g.ramBytes
+        config.arguments = g.arguments
+        let width = g.width, height = g.height
         config.width = width
         config.height = height
         config.guestHz = 0
@@ -29,7 +36,7 @@ public struct FrameReferences: Sendable {
         box.attach(machine.framebuffer, width: width, height: height, pitch: config.framebufferPitch)
         machine.start()
         let outcome = machine.wait()
-        guard case .framesCompleted = outcome else { throw FrameReferenceError(description: "computing \(image.name)'s reference frames: \(outcome)") }
+        guard case .framesCompleted = outcome else { throw FrameReferenceError(description: "computing \(g.label)'s reference frames: \(outcome)") }
         var byHash: [UInt64: [Int]] = [:]
         for (i, h) in box.hashes.enumerated() where i > 0 { byHash[h, default: []].append(i) }
         return FrameReferences(frames: byHash, count: count)

@@ -152,12 +152,7 @@ extension PeerBench {
 
     private func migrateQEMU(_ g: PeerGuest, budget: Double, into r: inout PeerRecord) throws {
         let port = freePort()
-        var m = QEMUMachine(imagePath: g.imagePath, imageName: g.imageName)
-        m.arguments = g.arguments
-        m.width = g.width
-        m.height = g.height
-        m.guestHz = g.guestHz
-        m.ramBytes = g.ramBytes
+        var m = g.qemuMachine
         m.incoming = ("127.0.0.1", port)
         let destination = try QEMUInstance(m, installation: installation)
         defer { destination.quit() }

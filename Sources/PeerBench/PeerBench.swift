@@ -39,6 +39,8 @@ public final class PeerBench: @unchecked Sendable {
 
     public struct Events {
         public var progress: (String) -> Void = { _ in }
+        /// A workload left out, and why (DOOM not built).
+        public var skipped: (String) -> Void = { _ in }
         public var record: (PeerRecord) -> Void = { _ in }
         public var failure: (String) -> Void = { _ in }
         public init() {}
@@ -47,7 +49,16 @@ public final class PeerBench: @unchecked Sendable {
     /// Runs every cell of the plan; false if a cell failed or the run was stopped.
     public func run(_ events: Events) -> Bool {
         var ok = true
-        for w in plan.workloads {
+        let workloads = plan.workloads.filter { w in
+            guard let built = BuiltGuest.named(w.guest), !built.isBuilt else { return true }
+            events.skipped("\(w.label): \(MachineError.guestNotBuilt(name: built.name, directory: built.directory, command: built.buildCommand))")
+            return false
+        }
+        if workloads.isEmpty && !plan.workloads.isEmpty {
+            events.failure("no workload left to measure")
+            return false
+        }
+        for w in workloads {
             for (width, height) in plan.resolutions {
                 if stopping { return false }
                 let guest: PeerGuest
@@ -76,7 +87,12 @@ public final class PeerBench: @unchecked Sendable {
 
     func makeGuest(_ w: PeerBenchPlan.Workload, width: Int, height: Int, hz: Double) throws -> PeerGuest {
         let image = try GuestCatalog.load(w.guest)
-        return PeerGuest(label: w.label, imagePath: image.path, imageName: image.name, arguments: w.arguments, width: width, height: height, guestHz: hz)
+        var g = PeerGuest(label: w.label, imagePath: image.path, imageName: image.name, arguments: w.arguments, width: width, height: height, guestHz: hz)
+        g.abiVersion = image.declaredABIVersion ?? GuestABI.undeclared
+        // A built guest's data files, as `ringside run --guest NAME` passes them.
+        if let built = BuiltGuest.named(w.guest) { g.modules = built.moduleFiles.map { .init(path: "\(built.directory)/\($0)", name: $0) } }
+        g.leadInFrames = w.leadInFrames
+        return g
     }
 
     func record(_ vmm: String, _ cell: String, _ g: PeerGuest) -> PeerRecord {
@@ -96,11 +112,11 @@ public final class PeerBench: @unchecked Sendable {
     // MARK: - display
 
     private func runDisplayCells(_ g: PeerGuest, _ events: Events) -> Bool {
-        events.progress("\(g.label) \(g.width)x\(g.height): computing \(plan.referenceFrames) reference frames")
+        let frames = plan.referenceFrames(leadIn: g.leadInFrames)
+        events.progress("\(g.label) \(g.width)x\(g.height): computing \(frames) reference frames")
         let references: FrameReferences
         do {
-            let image = try GuestCatalog.load(g.imageName)
-            references = try FrameReferences.compute(system: system, image: image, arguments: g.arguments, width: g.width, height: g.height, frames: plan.referenceFrames)
+            references = try FrameReferences.compute(system: system, guest: g, frames: frames)
         } catch {
             events.failure("\(g.label): \(error)")
             return false
@@ -118,7 +134,7 @@ public final class PeerBench: @unchecked Sendable {
                     let vm = try startVMM(vmm, g, vnc: true, lossy: encoding == .tightJPEG)
                     defer { vm.stop() }
                     let m = try DisplayCell.measure(vm, encoding: encoding, references: encoding.lossless ? references : nil,
-                                                    warmup: plan.warmup, seconds: plan.seconds, abandon: { self.stopping })
+                                                    leadIn: g.leadInFrames, warmup: plan.warmup, seconds: plan.seconds, abandon: { self.stopping })
                     var r = record(vmm, "display", g)
                     r.encoding = name
                     r.seconds = m.seconds
@@ -148,10 +164,11 @@ public final class PeerBench: @unchecked Sendable {
         return ok
     }
 
-    /// Stops the guest at frame N under both VMMs and compares what each VNC server shows
-    /// with the guest's own frame N (the reference computed in this process).
+    /// Stops the guest at frame N (the plan's, counted after the guest's lead-in) under both
+    /// VMMs and compares what each VNC server shows with the guest's own frame N (the
+    /// reference computed in this process).
     private func frameCells(_ g: PeerGuest, references: FrameReferences, _ events: Events) throws {
-        let n = plan.frameCheck
+        let n = plan.frameCheck + g.leadInFrames
         for vmm in ["ringside", "qemu"] {
             events.progress("\(vmm): \(g.label) \(g.width)x\(g.height) stopped at frame \(n), compared with the guest's frame \(n)")
             let vm = try startVMM(vmm, g, vnc: true, frames: n)
@@ -184,7 +201,7 @@ public final class PeerBench: @unchecked Sendable {
             events.progress("\(vmm): \(g.label) \(g.width)x\(g.height) with no client and no display")
             let vm = try startVMM(vmm, g, vnc: false)
             defer { vm.stop() }
-            let (cpu, seconds, _) = try window(vm, warmup: plan.warmup)
+            let (cpu, seconds, _) = try window(vm, leadIn: g.leadInFrames, warmup: plan.warmup)
             var r = record(vmm, "idle", g)
             r.seconds = seconds
             r.cpuSecondsPerSecond = cpu / seconds
@@ -226,7 +243,7 @@ public final class PeerBench: @unchecked Sendable {
                     reader = t
                     t.start()
                 }
-                let (cpu, seconds, frames) = try window(vm, warmup: plan.warmup)
+                let (cpu, seconds, frames) = try window(vm, leadIn: g.leadInFrames, warmup: plan.warmup)
                 done.set()
                 if reader != nil { done.waitFinished() }
                 _ = client
@@ -244,8 +261,10 @@ public final class PeerBench: @unchecked Sendable {
         }
     }
 
-    /// `warmup` seconds, then the plan's seconds: the VMM's CPU and the guest's frames over them.
-    private func window(_ vm: BenchVMM, warmup: Double) throws -> (cpu: Double, seconds: Double, frames: UInt64) {
+    /// The guest's lead-in, `warmup` seconds, then the plan's seconds: the VMM's CPU and the
+    /// guest's frames over them.
+    private func window(_ vm: BenchVMM, leadIn: Int, warmup: Double) throws -> (cpu: Double, seconds: Double, frames: UInt64) {
+        try waitForLeadIn(vm, frames: leadIn, abandon: { self.stopping })
         usleep(UInt32(warmup * 1e6))
         guard let c0 = vm.cpuSeconds, let f0 = vm.ram.frames else { throw ended(vm) }
         let t0 = DispatchTime.now().uptimeNanoseconds

@@ -80,6 +80,15 @@ public final class GuestRAMView: @unchecked Sendable {
         return Self.read(T.self, pid: pid, at: base + gpa)
     }
 
+    /// `count` bytes at guest-physical `gpa` of the running guest; nil when they cannot all be read.
+    public func bytes(at gpa: UInt64, count: Int) -> [UInt8]? {
+        guard let base else { return nil }
+        var out = [UInt8](repeating: 0, count: count)
+        // SAFETY: the kernel writes at most `count` bytes into the array's `count` bytes.
+        let n = out.withUnsafeMutableBytes { cqp_read_process(pid, base + gpa, $0.baseAddress, count) }
+        return n == count ? out : nil
+    }
+
     /// vCPU 0's frames completed (doorbells seen), from the counters page.
     public var frames: UInt64? { read(UInt64.self, at: Self.framesOffset) }
 

@@ -33,19 +33,26 @@ public final class QEMUInstance: @unchecked Sendable {
         let dir = String(cString: made)
         directory = dir
         let files = QEMUCommandLine.Files(qemu: installation.qemu, qboot: installation.qboot, stub: dir + "/stub.bin",
-                                          image: dir + "/guest.elf", qmpSocket: dir + "/qmp.sock")
+                                          image: dir + "/guest.elf", modules: machine.modules.indices.map { "\(dir)/module-\($0 + 1)" },
+                                          qmpSocket: dir + "/qmp.sock")
         do {
             try FileManager.default.copyItem(atPath: installation.stub, toPath: files.stub)
             try FileManager.default.copyItem(atPath: machine.imagePath, toPath: files.image)
+            // Modules can be large (DOOM's WAD is 27 MB): linked, not copied, under names -initrd cannot misread.
+            for (link, module) in zip(files.modules, machine.modules) {
+                try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: URL(fileURLWithPath: module.path).path)
+            }
         } catch {
             try? FileManager.default.removeItem(atPath: dir)
-            throw .fileMissing(what: "the guest image or the stub", path: machine.imagePath, remedy: "\(error.localizedDescription)")
+            throw .fileMissing(what: "the guest image, a boot module or the stub", path: machine.imagePath, remedy: "\(error.localizedDescription)")
         }
         let lines = StubLines()
         stubLineSource = lines
         let started: VMMProcess
         do {
-            started = try VMMProcess(QEMUCommandLine.arguments(machine, files: files), stdout: { line in
+            started = try VMMProcess(QEMUCommandLine.arguments(machine, files: files), stdout: { raw in
+                // The guest's debug console, read as Ringside's DebugConsole reads it: carriage returns dropped.
+                let line = raw.contains("\r") ? String(String.UnicodeScalarView(raw.unicodeScalars.filter { $0 != "\r" })) : raw
                 if line.hasPrefix("ringside-stub: ") { lines.append(line) }
                 console(line)
             }, stderr: messages)

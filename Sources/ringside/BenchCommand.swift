@@ -105,6 +105,11 @@ struct BenchCommand: ParsableCommand {
     var device = "/dev/kvm"
 
     func run() throws {
+        // The matrix and the peer bench take Ctrl-C themselves (StopSignals.onEverySignal); until
+        // they run there is nothing to finish, so a signal ends the command at once.
+        if !migration && !inputLatency && !vnc && replot == nil {
+            _ = StopSignals.onEverySignal { signal, _ in _exit(128 + signal) }
+        }
         runReportingFailures {
             if let peer { return try runPeerBench(peer) }
             if migration { return try runMigrationBench() }

@@ -1,7 +1,5 @@
 import Bench
-import Dispatch
 import Foundation
-import Synchronization
 
 extension BenchCommand {
     /// The matrix: a line per cell as it finishes, the files rewritten after each group, a
@@ -50,13 +48,16 @@ extension BenchCommand {
         return summary.failures.isEmpty ? 0 : 1
     }
 
-    /// Ctrl-C: the first finishes the cells now running, the second drops them.
-    private func interruptHandler(for runner: BenchRunner) -> DispatchSourceSignal {
-        let presses = Atomic<Int>(0)
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ringside.bench.signals"))
-        source.setEventHandler {
-            if presses.add(1, ordering: .relaxed).newValue == 1 {
+    /// Ctrl-C: the first finishes the cells now running, the second drops them. Ctrl-C (and
+    /// SIGTERM, SIGHUP) are taken by one thread with sigwait, blocked in every other
+    /// (StopSignals, started in `run()` before any thread): a DispatchSource signal source on
+    /// Linux installs a handler instead, so the signal lands on whichever thread the kernel
+    /// picks, cuts its system call short (a vCPU's KVM_RUN, a measuring sleep), and leaves that
+    /// thread, and every thread it starts later, with nearly every signal blocked, the vCPU
+    /// kick (SIGUSR1) included.
+    private func interruptHandler(for runner: BenchRunner) -> StopSignals.Registration {
+        StopSignals.onEverySignal { _, count in
+            if count == 1 {
                 Console.error("interrupted: finishing the cells now running, then stopping (Ctrl-C again to drop them)")
                 runner.requestStop()
             } else {
@@ -64,7 +65,5 @@ extension BenchCommand {
                 runner.abandon()
             }
         }
-        source.resume()
-        return source
     }
 }

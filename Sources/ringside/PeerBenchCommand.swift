@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import PeerBench
 import QEMUPeer
@@ -16,14 +15,12 @@ extension BenchCommand {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let bench = try PeerBench(plan: plan, ringsideExecutable: exe, installation: installation, device: device)
 
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ringside.peer-bench.signals"))
-        source.setEventHandler {
+        let interrupts = StopSignals.onEverySignal { signal, count in
+            guard count == 1 else { _exit(128 + signal) }
             Console.error("interrupted: stopping the cell now running; the records so far are kept")
             bench.requestStop()
         }
-        source.resume()
-        defer { source.cancel() }
+        defer { interrupts.cancel() }
         return try run(bench, plan: plan)
     }
 
@@ -82,6 +79,7 @@ extension BenchCommand {
         var events = PeerBench.Events()
         events.progress = { Console.out("-- " + $0) }
         events.failure = { Console.error("cell failed: " + $0) }
+        events.skipped = { Console.out("skipped: " + $0) }
         events.record = { r in
             records.append(r)
             Console.out("   " + PeerTable.line(r))

@@ -11,13 +11,14 @@ struct QEMUCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qemu",
         abstract: "Boot a guest program under QEMU instead (its own VNC server), to compare the two VMMs.",
-        discussion: "Runs qemu-system-x86_64 (found on PATH; Debian: qemu-system-x86) with KVM, qboot and Ringside's boot stub, which runs the guest image unmodified: the same arguments, geometry and pacing as ringside run, and with --frames N the same picture at frame N. Stops on Ctrl-C, SIGTERM or SIGHUP, when the guest exits, or after --frames N (with --vnc the picture of frame N is served until stopped). Exit status: 0 when stopped, 1 for bad input or a QEMU failure, 2 when the guest crashed, (v << 1) | 1 when the guest wrote v to its exit port. See assets/peers/qemu/README.md for what differs from ringside run (one vCPU; no input; no guest mode sets)."
+        discussion: "Runs qemu-system-x86_64 (found on PATH; Debian: qemu-system-x86) with KVM, qboot and Ringside's boot stub, which runs the guest image unmodified: the same arguments, geometry and pacing as ringside run, and with --frames N the same picture at frame N. Stops on Ctrl-C, SIGTERM or SIGHUP, when the guest exits, or after --frames N (with --vnc the picture of frame N is served until stopped). Exit status: 0 when stopped, 1 for bad input or a QEMU failure, 2 when the guest crashed, (v << 1) | 1 when the guest wrote v to its exit port. The image boots as the guest ABI version its ELF note declares (1 without one, or --guest-abi), with its boot modules (--module; a built guest such as doom gets its data files as ringside run gives them). See assets/peers/qemu/README.md for what differs from ringside run (at most two vCPUs; no input; no guest mode sets)."
     )
 
-    @Option(help: "Built-in guest name (see `ringside guests`) or path to an ELF image.")
-    var guest = GuestCatalog.defaultGuest
-    @Option(help: "Argument string for the guest, e.g. \"sprites=64\".")
-    var args = ""
+    /// --guest, --args, --module, --guest-abi: as `ringside run` takes them.
+    @OptionGroup var image: GuestOptions
+    @Option(parsing: .unconditional, help: "Number of vCPUs, 1 or 2 (the boot stub starts at most two). (default: 1)",
+            transform: NumericOptions.int("--cpus", 1...QEMUMachine.maxCPUs))
+    var cpus = 1
     @Option(parsing: .unconditional, help: "Framebuffer width in pixels, 64...7680. (default: 1280)",
             transform: NumericOptions.int("--width", NumericOptions.width))
     var width = 1280
@@ -45,18 +46,20 @@ struct QEMUCommand: ParsableCommand {
         runReportingFailures { try execute() }
     }
 
-    func makeMachine() throws -> QEMUMachine {
+    /// The machine, and whether its image has no version note (booted as `--guest-abi` or 1).
+    func makeMachine() throws -> (QEMUMachine, noteless: Bool) {
         guard let ram = parseMemorySize(memory) else {
             throw Failure("--memory '\(memory)' is not a size: use 8M...32G in whole 2M steps, a number with M or G, e.g. 256M or 4G")
         }
-        let image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram))
-        var m = QEMUMachine(imagePath: image.path, imageName: image.name)
-        m.arguments = args
-        m.width = width
-        m.height = height
-        m.guestHz = guestHz
-        m.frames = frames
-        m.ramBytes = ram
+        // The image, its version and its modules exactly as `ringside run` reads and checks them.
+        var config = try image.machineConfig(ramBytes: ram)
+        config.cpus = cpus
+        config.width = width
+        config.height = height
+        config.guestHz = guestHz
+        config.frameLimit = frames
+        try config.validate(maxVCPUs: QEMUMachine.maxCPUs)
+        var m = QEMUMachine(config: config)
         if let vnc {
             if vnc.hasPrefix(":"), let n = Int(vnc.dropFirst()) {
                 guard (0...(65535 - 5900)).contains(n) else { throw Failure("--vnc '\(vnc)': display :N must be 0...\(65535 - 5900) (port 5900+N)") }
@@ -67,11 +70,11 @@ struct QEMUCommand: ParsableCommand {
             }
         }
         try m.validate()
-        return m
+        return (m, config.image.declaredABIVersion == nil)
     }
 
     private func execute() throws -> Int32 {
-        let machine = try makeMachine()
+        let (machine, noteless) = try makeMachine()
         if let png { do { try PNGDumper.prepareDirectory(png) } catch { throw Failure("--png: \(error)") } }
         let installation = try QEMUInstallation.find()
         let stop = StopRequest()
@@ -83,7 +86,7 @@ struct QEMUCommand: ParsableCommand {
         defer { qemu.quit() }
         try qemu.waitForGuest()
         let vncLine = machine.vnc != nil ? ((try? qemu.vncPort()).map { ", VNC on \(formatAddress(machine.vnc!.host, $0))" } ?? "") : ""
-        Console.out("ringside qemu: \(machine.imageName) at \(machine.width)x\(machine.height) under QEMU \(qemu.version), pid \(qemu.process.pid), "
+        Console.out("ringside qemu: \(machine.imageName) at \(machine.width)x\(machine.height)\(machine.cpus > 1 ? " on \(machine.cpus) vCPUs" : "") under QEMU \(qemu.version), pid \(qemu.process.pid), "
             + (machine.guestHz > 0 ? String(format: "paced at %.3f Hz", machine.effectiveGuestHz) : "free-running") + vncLine)
         let outcome = qemu.run(until: { stop.isSet })
         switch outcome {
@@ -98,6 +101,9 @@ struct QEMUCommand: ParsableCommand {
             return 0
         case .guestExited(let status):
             Console.out("guest exited with status \(status)")
+            if status != 0, noteless, machine.abiVersion < GuestABI.newest {
+                Console.out(GuestOptions.notelessExitNote(image: machine.imageName, bootedAs: machine.abiVersion))
+            }
             return (status << 1) | 1
         case .crashed(let crash):
             Console.error("the guest crashed under QEMU: \(crash)")

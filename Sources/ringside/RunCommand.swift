@@ -25,13 +25,19 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var migrate: MigrateOptions
     @OptionGroup var input: InputOptions
     @OptionGroup var vnc: VNCOptions
+    @OptionGroup var control: ControlOptions
+    @Option(name: .customLong("restore"),
+            help: ArgumentHelp("Resume a guest from a snapshot file written by `ringside ctl PATH snapshot`: a full one, then (repeated) incremental ones in the order they were taken. The guest options (--guest, --memory, ...) come from the snapshot; --frames N counts from the guest's first frame.",
+                               valueName: "file"))
+    var restore: [String] = []
 
     func run() throws {
         // Before anything else, so a SIGTERM during start-up is a clean stop too.
         StopSignals.start()
         runReportingFailures {
             try warnAboutIgnoredOptions()
-            return try RunSession(options: self, origin: .boot(machine)).execute()
+            if !restore.isEmpty { try RestoreOptions.check(Array(CommandLine.arguments.dropFirst())) }
+            return try RunSession(options: self, origin: restore.isEmpty ? .boot(machine) : .restore(restore, device: machine.device)).execute()
         }
     }
 }
@@ -47,6 +53,7 @@ protocol RunSettings {
     var migrate: MigrateOptions { get }
     var input: InputOptions { get }
     var vnc: VNCOptions { get }
+    var control: ControlOptions { get }
 }
 
 extension RunSettings {
@@ -58,10 +65,8 @@ extension RunSettings {
 }
 
 struct MachineOptions: ParsableArguments {
-    @Option(help: "Built-in guest name (see `ringside guests`) or path to an ELF image.")
-    var guest = GuestCatalog.defaultGuest
-    @Option(help: "Argument string for the guest, e.g. \"sprites=64\".")
-    var args = ""
+    /// --guest, --args, --module, --guest-abi (shared with `ringside qemu`).
+    @OptionGroup var image: GuestOptions
     @Option(parsing: .unconditional, help: "Number of vCPUs, 1...16 and at most what this host's KVM allows. (default: 1)",
             transform: NumericOptions.int("--cpus", NumericOptions.cpus))
     var cpus = 1
@@ -84,15 +89,6 @@ struct MachineOptions: ParsableArguments {
             help: "Guest frame pacing per second: 0 lets the guest free-run, else 1...100000. (default: 60)",
             transform: NumericOptions.double("--guest-hz", NumericOptions.guestHz, zeroMeans: "free-run"))
     var guestHz: Double = 60
-    @Option(name: .customLong("module"),
-            help: ArgumentHelp("Load a file into guest RAM after the image and list it in the boot info's module table under NAME (default: the file's name); repeatable, up to 64, names up to 47 bytes. The guest must declare guest ABI version 3 or later.",
-                               valueName: "path[=name]"))
-    var modules: [String] = []
-    @Option(name: .customLong("guest-abi"), parsing: .unconditional,
-            help: ArgumentHelp("The guest ABI version of an image that declares none in its ELF note, 1...\(GuestABI.newest): 2 for an image built from the version-2 document before the note existed. (default: 1; an image with the note boots as the version it declares)",
-                               valueName: "version"),
-            transform: NumericOptions.int("--guest-abi", NumericOptions.guestABI))
-    var guestABI: Int?
     @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
     var device = "/dev/kvm"
 
@@ -107,38 +103,16 @@ struct MachineOptions: ParsableArguments {
             throw Failure("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
         }
         guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
-        let image: GuestImage
-        // An image must fit in guest RAM: a larger file is refused before it is read.
-        image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram))
-        // Modules are read before KVM is opened: a bad one fails the same everywhere.
-        var loaded: [BootModule] = []
-        for spec in modules { loaded.append(try BootModule(spec: spec, maxBytes: ram)) }
-        // A guest built by a script (doom) gets its data files first, unless given by the same name.
-        if let built = BuiltGuest.named(guest) {
-            var data: [BootModule] = []
-            for spec in built.moduleSpecs where !loaded.contains(where: { spec.hasSuffix("=" + $0.name) }) {
-                data.append(try BootModule(spec: spec, maxBytes: ram))
-            }
-            loaded = data + loaded
-        }
+        // The image and modules are read before KVM is opened: a bad one fails the same everywhere.
+        var config = try image.machineConfig(ramBytes: ram)
         let system = try KVMSystem(path: device)
         let caps = try HostCapabilities(system: system)
-        var config = MachineConfig(image: image)
-        config.arguments = args
-        config.ramBytes = ram
         config.width = width
         config.height = height
         config.pitch = pitch
         config.cpus = cpus
         config.guestHz = guestHz
         config.maxMode = try maxMode()
-        config.modules = loaded
-        if let guestABI {
-            if let declared = image.declaredABIVersion, declared != UInt32(guestABI) {
-                throw Failure("--guest-abi \(guestABI) is for images without a version note, but \(image.path) declares version \(declared): drop --guest-abi")
-            }
-            config.undeclaredABIVersion = UInt32(guestABI)
-        }
         try config.validate(maxVCPUs: caps.usableVCPUs)
         return (system, caps, config)
     }

@@ -27,6 +27,8 @@ final class StopSignals: Sendable {
         var started = false
         var received = 0
         var body: (id: Int, run: @Sendable () -> Void)?
+        /// Set by `onEverySignal`: called for each signal, and nothing exits at once.
+        var everyBody: (id: Int, run: @Sendable (_ signal: Int32, _ count: Int) -> Void)?
         var nextID = 0
     }
     private static let shared = StopSignals()
@@ -42,6 +44,20 @@ final class StopSignals: Sendable {
     static func onFirstSignal(_ body: @escaping @Sendable () -> Void) -> Registration {
         start()
         return shared.register(body)
+    }
+
+    /// Calls `body` for every SIGINT, SIGTERM or SIGHUP, with how many have arrived (1 for
+    /// the first): a command with its own meaning for a second signal (`ringside bench`:
+    /// drop the cells now running, still write the files). Nothing is printed and nothing
+    /// exits at once; `body` decides.
+    static func onEverySignal(_ body: @escaping @Sendable (_ signal: Int32, _ count: Int) -> Void) -> Registration {
+        start()
+        let id = shared.state.withLock { s in
+            s.nextID += 1
+            s.everyBody = (s.nextID, body)
+            return s.nextID
+        }
+        return Registration(id: id)
     }
 
     static func name(_ signal: Int32) -> String {
@@ -89,14 +105,18 @@ final class StopSignals: Sendable {
     }
 
     private func unregister(_ id: Int) {
-        state.withLock { s in if s.body?.id == id { s.body = nil } }
+        state.withLock { s in
+            if s.body?.id == id { s.body = nil }
+            if s.everyBody?.id == id { s.everyBody = nil }
+        }
     }
 
     private func deliver(_ signal: Int32) {
-        let (count, run) = state.withLock { s in
+        let (count, run, every) = state.withLock { s in
             s.received += 1
-            return (s.received, s.body?.run)
+            return (s.received, s.body?.run, s.everyBody?.run)
         }
+        if let every { return every(signal, count) }
         if count == 1 {
             let what = signal == SIGINT ? "interrupted (SIGINT)" : "\(Self.name(signal)) received"
             Console.error("\(what): stopping the guest (a second signal exits at once)")

@@ -107,8 +107,7 @@ final class InputQueueTests: XCTestCase {
         for (i, state) in snapshot.vcpus.enumerated() { try incoming.vcpu(i).loadState(state) }
         try incoming.restoreFrameCounts(snapshot.frameCounts)
         incoming.start()
-        incoming.stop()
-        _ = incoming.wait()
+        incoming.stopAndWait()
         incoming.input.push(.key(code: 99, down: true))
         XCTAssertEqual(incoming.ram.pointer(at: base + 64).load(as: UInt32.self), 6, "head continued from 5")
         XCTAssertTrue(event(incoming, 5) == (1, 99, 1, 0, 0))

@@ -72,7 +72,7 @@ final class DisplaySinkTests: XCTestCase {
                                                              tiles: tiles, bytes: bytes) }
         box.value = session
         session.machine.start()
-        guard case .framesCompleted = session.machine.wait() else { return XCTFail("\(guest) runs to frame \(frames)") }
+        guard case .framesCompleted? = session.machine.waitForEnd() else { return XCTFail("\(guest) runs to frame \(frames)") }
         let label = "\(guest) \(mode) \(cpus) vCPU(s) \(rates.count) sinks"
         let bad = failures.values
         XCTAssertTrue(bad.isEmpty, "\(label): \(bad.count) bad reads; the first encode frame*100 + sink (+50: a tile's pixels changed but it was not reported): \(bad.prefix(5))")

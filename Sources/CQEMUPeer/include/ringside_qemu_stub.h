@@ -17,7 +17,7 @@
  */
 #define RSQ_GPA_STATE          0x8000
 #define RSQ_STATE_MAGIC        0x53515352u /* "RSQS" */
-#define RSQ_STATE_VERSION      1u
+#define RSQ_STATE_VERSION      2u /* 2: cpu_count, stopped_cpus, released[] (two vCPUs) */
 
 /* Page directories the stub reserves for RAM above the first GiB: RAM up to 32 GiB plus
    QEMU's PCI hole below 4 GiB. */
@@ -25,6 +25,11 @@
 
 /* Where the stub is linked (multiboot load address); guest images load at RS_IMAGE_BASE. */
 #define RSQ_LOAD_ADDRESS       0x100000
+
+/* The vCPUs the stub boots (cpus=): vCPU 0 through multiboot, vCPU 1 by INIT-SIPI-SIPI to the
+   real-mode trampoline the loader copies to this page below 1 MiB (SIPI vector 0x70). */
+#define RSQ_MAX_CPUS           2
+#define RSQ_AP_TRAMPOLINE      0x70000
 
 /* state values */
 #define RSQ_LOADING            0u /* the CPL-3 loader runs */
@@ -39,13 +44,15 @@
 #define RSQ_OFF_STOP_FRAME     16
 #define RSQ_OFF_PERIOD_NS      24
 #define RSQ_OFF_TICK           32
-#define RSQ_OFF_RELEASED_TICK  40
 #define RSQ_OFF_VECTOR         48
 #define RSQ_OFF_ERROR          56
 #define RSQ_OFF_RIP            64
 #define RSQ_OFF_CR2            72
 #define RSQ_OFF_ENTRY          80
 #define RSQ_OFF_STACK          88
+#define RSQ_OFF_CPU_COUNT      144
+#define RSQ_OFF_STOPPED_CPUS   148
+#define RSQ_OFF_RELEASED       152 /* + 8 * vCPU index */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -55,10 +62,10 @@ struct rsq_state {
     uint32_t version;         /* RSQ_STATE_VERSION */
     uint32_t state;           /* RSQ_LOADING ... RSQ_REFUSED */
     uint32_t reserved0;
-    uint64_t stop_frame;      /* hold vCPU 0 for good at this doorbell; 0 = never */
+    uint64_t stop_frame;      /* hold each vCPU for good at its doorbell of this number; 0 = never */
     uint64_t period_ns;       /* pacing period (from hz=); 0 = free-running */
     uint64_t tick;            /* timer ticks since the guest started (the timer interrupt counts) */
-    uint64_t released_tick;   /* the tick at which the last doorbell was released */
+    uint64_t reserved1;       /* 0 (version 1: vCPU 0's released tick, now released[0]) */
     uint64_t vector;          /* RSQ_CRASHED: exception vector */
     uint64_t error;           /* RSQ_CRASHED: error code (0 when the exception has none) */
     uint64_t rip;             /* RSQ_CRASHED: faulting RIP */
@@ -73,19 +80,24 @@ struct rsq_state {
     uint32_t boot_info_version; /* the version of the boot info the loader wrote */
     uint64_t ram_size;        /* RAM the loader was told (ram=) */
     uint64_t heap_end;        /* end of the RAM region the heap lies in */
+    uint32_t cpu_count;       /* vCPUs the guest runs on (cpus=), 1 or 2 */
+    uint32_t stopped_cpus;    /* vCPUs held for good at stop_frame; RSQ_STOPPED when all are */
+    uint64_t released[RSQ_MAX_CPUS]; /* per vCPU: the tick at which its last doorbell was released */
 };
 
 _Static_assert(__builtin_offsetof(struct rsq_state, state) == RSQ_OFF_STATE, "state");
 _Static_assert(__builtin_offsetof(struct rsq_state, stop_frame) == RSQ_OFF_STOP_FRAME, "stop_frame");
 _Static_assert(__builtin_offsetof(struct rsq_state, period_ns) == RSQ_OFF_PERIOD_NS, "period_ns");
 _Static_assert(__builtin_offsetof(struct rsq_state, tick) == RSQ_OFF_TICK, "tick");
-_Static_assert(__builtin_offsetof(struct rsq_state, released_tick) == RSQ_OFF_RELEASED_TICK, "released_tick");
 _Static_assert(__builtin_offsetof(struct rsq_state, vector) == RSQ_OFF_VECTOR, "vector");
 _Static_assert(__builtin_offsetof(struct rsq_state, error) == RSQ_OFF_ERROR, "error");
 _Static_assert(__builtin_offsetof(struct rsq_state, rip) == RSQ_OFF_RIP, "rip");
 _Static_assert(__builtin_offsetof(struct rsq_state, cr2) == RSQ_OFF_CR2, "cr2");
 _Static_assert(__builtin_offsetof(struct rsq_state, entry) == RSQ_OFF_ENTRY, "entry");
 _Static_assert(__builtin_offsetof(struct rsq_state, stack) == RSQ_OFF_STACK, "stack");
+_Static_assert(__builtin_offsetof(struct rsq_state, cpu_count) == RSQ_OFF_CPU_COUNT, "cpu_count");
+_Static_assert(__builtin_offsetof(struct rsq_state, stopped_cpus) == RSQ_OFF_STOPPED_CPUS, "stopped_cpus");
+_Static_assert(__builtin_offsetof(struct rsq_state, released) == RSQ_OFF_RELEASED, "released");
 _Static_assert(sizeof(struct rsq_state) <= 4096, "the state fits one page");
 #endif
 

@@ -28,9 +28,14 @@ struct LockstepBarrier: Sendable, Equatable {
     /// The barrier for vCPUs that have completed `frameCounts` frames (zeros at boot).
     init(frameCounts: [Int]) {
         arrived = frameCounts
-        released = frameCounts.min() ?? 0
-        claimed = released
-        catchUp = frameCounts.max() ?? 0
+        // A vCPU ahead of the slowest may have been stopped anywhere in its next frame (a
+        // source without lockstep pauses vCPUs mid-frame), so memory can already hold part of
+        // frame max + 1: with uneven counts the first frame shown to `allFramesDone` is
+        // max + 1, the first one every vCPU finishes here.
+        let low = frameCounts.min() ?? 0, high = frameCounts.max() ?? 0
+        released = low
+        claimed = low
+        catchUp = high > low ? high + 1 : high
     }
 
     /// vCPU `cpu` arrived at doorbell `frame` with its VMM work done there.

@@ -35,10 +35,12 @@ struct VCPUThread: Sendable {
             mailbox.threadEnded()
             crew.threadEnded()
         }
-        // Restored from a snapshot taken while this vCPU was held at a lockstep doorbell.
-        if let meet = crew.lockstep, startFrame > meet.released { mailbox.waitForRelease(of: startFrame) }
-        // A machine restored at or past its frame limit has nothing left to run.
+        // A machine restored at or past its frame limit has nothing left to run (and must not
+        // wait for a release the others, also done, will never give).
         if let limit = handler.frameLimit, startFrame >= limit { return }
+        // Restored ahead of the slowest vCPU (or while held at a lockstep doorbell): held until
+        // the others catch up (`LockstepBarrier.init`).
+        if let meet = crew.lockstep, startFrame > meet.released { mailbox.waitForRelease(of: startFrame) }
         while mailbox.enterGuest() {
             let exit: VCPUExit
             do {

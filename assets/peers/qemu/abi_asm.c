@@ -14,4 +14,8 @@ void abi_asm(void) {
     DEFINE(ABI_COUNTERS_TICK, RS_GPA_COUNTERS + offsetof(struct rs_counters, tick));
     DEFINE(ABI_COUNTERS_UPTIME, RS_GPA_COUNTERS + offsetof(struct rs_counters, uptime_ns));
     DEFINE(ABI_COUNTERS_FRAMES0, RS_GPA_COUNTERS + offsetof(struct rs_counters, frames));
+    DEFINE(ABI_BOOT_INFO, RS_GPA_BOOT_INFO);
+    DEFINE(ABI_BOOT_INFO_STRIDE, RS_BOOT_INFO_STRIDE);
+    DEFINE(ABI_STACKS_TOP, RS_GPA_STACKS_TOP);
+    DEFINE(ABI_STACK_SIZE, RS_STACK_SIZE);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Ringside boot stub for QEMU: entry.S + loader.c -> bin/ringside-qemu-stub.bin
+# Builds the Ringside boot stub for QEMU: entry.S + loader.c + image.c -> bin/ringside-qemu-stub.bin
 # (a flat multiboot image for `qemu-system-x86_64 -kernel`; README.md here).
 #
 #   bash assets/peers/qemu/build.sh            build into assets/peers/qemu/bin/
@@ -50,12 +50,13 @@ cflags=(--target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdinc -
 # The ABI numbers the assembly needs, from the C header (abi_asm.c says how).
 "$CLANG" "${cflags[@]}" -S -o "$work/abi_asm.s" abi_asm.c
 sed -n 's/^[[:space:]]*\.ascii[[:space:]]*"->\([A-Z0-9_]*\) \([0-9]*\)"$/#define \1 \2/p' "$work/abi_asm.s" > "$work/abi_asm.h"
-[[ $(wc -l < "$work/abi_asm.h") -eq 4 ]] || { echo "build.sh: abi_asm.h did not get its 4 numbers" >&2; exit 1; }
+[[ $(wc -l < "$work/abi_asm.h") -eq 8 ]] || { echo "build.sh: abi_asm.h did not get its 8 numbers" >&2; exit 1; }
 
 "$CLANG" "${cflags[@]}" -c entry.S -o "$work/entry.o"
 "$CLANG" "${cflags[@]}" -c loader.c -o "$work/loader.o"
+"$CLANG" "${cflags[@]}" -c image.c -o "$work/image.o"
 "$LD" -nostdlib -static --build-id=none -z max-page-size=4096 -z noexecstack -T stub.ld \
-    -o "$work/stub.elf" "$work/entry.o" "$work/loader.o"
+    -o "$work/stub.elf" "$work/entry.o" "$work/loader.o" "$work/image.o"
 "$OBJCOPY" -O binary --remove-section=.bss "$work/stub.elf" "$out/ringside-qemu-stub.bin"
 
 if [[ $mode == check ]]; then

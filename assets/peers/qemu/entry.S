@@ -7,8 +7,8 @@
  *
  * Everything here runs at CPL 0, which PVM hosts emulate instruction by instruction
  * (~1 us each): keep it short. The descriptor tables and page tables are static data
- * (stub.ld computes the split addresses), so booting costs about 30 instructions and a
- * doorbell about 20.
+ * (stub.ld computes the split addresses), so booting costs about 30 instructions (and
+ * about 50 more for a second vCPU) and a doorbell about 25.
  */
 #include "abi_asm.h"          /* the ABI numbers, generated from ringside_abi.h by build.sh */
 #include "ringside_qemu_stub.h"
@@ -20,7 +20,11 @@
 #define KERNEL_DATA   0x10
 #define USER_DATA     (0x18 | 3)
 #define USER_CODE     (0x20 | 3)
-#define TSS_SELECTOR  0x28
+#define TSS_SELECTOR  0x28        /* vCPU 0's TSS; vCPU 1's is TSS_SELECTOR + 16 */
+#define CODE32        0x48        /* 32-bit code, for vCPU 1's way from real mode */
+
+#define APIC_BASE     0xFEE00000  /* every vCPU's local APIC, at the same address */
+#define AP_TICK       0x21        /* the vector vCPU 0's timer relays the tick to vCPU 1 with */
 
 #define STATE(off)    (RSQ_GPA_STATE + (off))
 
@@ -36,6 +40,8 @@ mb_header:                        /* QEMU loads the flat image at load_addr (a.o
     .globl entry32
 entry32:
     mov %ebx, mb_info_address
+    xor %esi, %esi                /* vCPU 0 */
+long_mode:                        /* ESI: vCPU 0 or 1 */
     mov $pml4, %eax
     mov %eax, %cr3
     mov $0x620, %eax              /* PAE, OSFXSR, OSXMMEXCPT (SSE usable) */
@@ -59,6 +65,8 @@ entry64:
     mov %ax, %gs
     mov $KERNEL_DATA, %ax
     mov %ax, %ss
+    test %esi, %esi
+    jnz ap_entry64
     mov $kernel_stack_top, %rsp
     mov $TSS_SELECTOR, %ax
     ltr %ax
@@ -89,32 +97,46 @@ isr_gp:
     jne gp_fault
     addq $2, 16(%rsp)
 doorbell:
-    incq ABI_COUNTERS_FRAMES0
+    push %rcx
+    str %ecx                      /* this vCPU's TSS selector: 0x28 + 16 * index */
+    sub $TSS_SELECTOR, %ecx
+    shr $1, %ecx                  /* 8 * index */
+    incq ABI_COUNTERS_FRAMES0(%rcx)
     mov STATE(RSQ_OFF_STOP_FRAME), %rax
-    cmp ABI_COUNTERS_FRAMES0, %rax
+    cmp ABI_COUNTERS_FRAMES0(%rcx), %rax
     je stop
     cmpq $0, STATE(RSQ_OFF_PERIOD_NS)
     je 3f
-2:  mov STATE(RSQ_OFF_TICK), %rax /* hold until a tick after the last release */
-    cmp STATE(RSQ_OFF_RELEASED_TICK), %rax
+2:  mov STATE(RSQ_OFF_TICK), %rax /* hold until a tick after this vCPU's last release */
+    cmp STATE(RSQ_OFF_RELEASED)(%rcx), %rax
     jne 4f
     sti                           /* sti; hlt: the tick cannot slip in between */
     hlt
     cli
     jmp 2b
-4:  mov %rax, STATE(RSQ_OFF_RELEASED_TICK)
+4:  mov %rax, STATE(RSQ_OFF_RELEASED)(%rcx)
     mov %rax, ABI_COUNTERS_TICK
     imul STATE(RSQ_OFF_PERIOD_NS), %rax
     mov %rax, ABI_COUNTERS_UPTIME /* the tick clock */
-3:  pop %rax
+3:  pop %rcx
+    pop %rax
     add $8, %rsp                  /* the error code */
     iretq
 
-stop:                             /* --frames N: frame N stays in the framebuffer */
-    movl $RSQ_STOPPED, STATE(RSQ_OFF_STATE)
+stop:                             /* --frames N: frame N stays in this vCPU's band */
+    lock incl STATE(RSQ_OFF_STOPPED_CPUS)
+    mov STATE(RSQ_OFF_STOPPED_CPUS), %eax
+    cmp STATE(RSQ_OFF_CPU_COUNT), %eax
+    jne 6f
+    movl $RSQ_STOPPED, STATE(RSQ_OFF_STATE) /* the last vCPU: no more ticks are needed */
+    mov $0xFF, %al
+    out %al, $0x21
 5:  cli
     hlt
     jmp 5b
+6:  sti                           /* vCPU 0 goes on relaying ticks to a vCPU still drawing */
+    hlt
+    jmp 6b
 
 gp_fault:                         /* RAX saved at (%rsp), the faulting RIP in RAX */
     cmpb $0xEE, (%rax)            /* `out %al, (%dx)` from the loader: start the guest */
@@ -135,7 +157,71 @@ isr_timer:
     push %rax
     mov $0x20, %al                /* end of interrupt */
     out %al, $0x20
+    cmpl $1, STATE(RSQ_OFF_CPU_COUNT)
+    je 1f
+    mov $APIC_BASE, %eax          /* relay the tick to vCPU 1 (APIC ID 1), which the PIC does not reach */
+    movl $(1 << 24), 0x310(%rax)
+    movl $AP_TICK, 0x300(%rax)
+1:  pop %rax
+    iretq
+
+/* vCPU 1's relayed tick: it only wakes a held doorbell, which reads the tick itself. */
+    .globl isr_ap_tick
+isr_ap_tick:
+    push %rax
+    mov $APIC_BASE, %eax
+    movl $0, 0xB0(%rax)           /* end of interrupt */
     pop %rax
+    iretq
+
+/*
+ * vCPU 1 (with cpus=2): the loader copies ap_trampoline to RSQ_AP_TRAMPOLINE and starts
+ * vCPU 1 there with INIT-SIPI-SIPI once the guest is loaded. Real mode (CS = the page), to
+ * protected mode with the stub's GDT, then entry32's way to long mode, then straight into
+ * the guest with its own TSS, kernel stack and boot info. About 40 emulated instructions once.
+ */
+    .code16
+    .globl ap_trampoline, ap_trampoline_end
+ap_trampoline:
+    cli
+    mov %cs, %ax
+    mov %ax, %ds
+    lgdtl ap_gdtr - ap_trampoline /* the copy's own pointer, DS-relative */
+    mov %cr0, %eax
+    or $1, %eax
+    mov %eax, %cr0
+    ljmpl $CODE32, $ap_entry32
+    .balign 8
+ap_gdtr:
+    .word gdt_end - gdt - 1
+    .long gdt
+ap_trampoline_end:
+
+    .code32
+ap_entry32:
+    mov $KERNEL_DATA, %ax
+    mov %ax, %ds
+    mov $1, %esi
+    jmp long_mode
+
+    .code64
+ap_entry64:                       /* SS and the data segments are set */
+    mov $kernel_stack1_top, %rsp
+    mov $(TSS_SELECTOR + 16), %ax
+    ltr %ax
+    lidt idtr
+    mov $APIC_BASE, %eax
+    movl $0x1FF, 0xF0(%rax)       /* its local APIC on (spurious vector 0xFF), for the relayed tick */
+    push $USER_DATA
+    push $(ABI_STACKS_TOP - ABI_STACK_SIZE - 8)
+    push $0x202                   /* IF; IOPL 0 */
+    push $USER_CODE
+    push STATE(RSQ_OFF_ENTRY)
+    mov $(ABI_BOOT_INFO + ABI_BOOT_INFO_STRIDE), %edi
+    xor %eax, %eax                /* every other register zero, as the ABI says */
+    xor %ecx, %ecx
+    xor %edx, %edx
+    xor %esi, %esi
     iretq
 
 /* Enters the guest at CPL 3 with interrupts on, from the loader's frame (RIP on top). */
@@ -204,9 +290,13 @@ gdt:
     .quad 0x00CF92000000FFFF      /* 0x10 kernel data */
     .quad 0x00CFF2000000FFFF      /* 0x18 user data, DPL 3 */
     .quad 0x00AFFA000000FFFF      /* 0x20 user code, DPL 3, 64-bit */
-    .word tss_limit, tss_base_0_15 /* 0x28 TSS (16 bytes) */
+    .word tss_limit, tss_base_0_15 /* 0x28 vCPU 0's TSS (16 bytes) */
     .byte tss_base_16_23, 0x89, 0, tss_base_24_31
     .long 0, 0
+    .globl gdt_tss1
+gdt_tss1:
+    .quad 0, 0                    /* 0x38 vCPU 1's TSS: the loader fills it (cpus=2) */
+    .quad 0x00CF9A000000FFFF      /* 0x48 32-bit code, for vCPU 1's start */
 gdt_end:
 gdtr:
     .word gdt_end - gdt - 1
@@ -226,6 +316,7 @@ idt:
     gate 13, isr_gp, 0
     gate 14, isr_pf, 0
     gate 0x20, isr_timer, 0
+    gate 0x21, isr_ap_tick, 0
 idt_end:
 idtr:
     .word idt_end - idt - 1
@@ -280,7 +371,12 @@ pd_ram:                           /* page directories for RAM from 1 GiB up */
     .fill RSQ_RAM_PAGE_DIRS * 4096, 1, 0
 pd_framebuffer:
     .fill 4096, 1, 0
-    .fill 4096, 1, 0              /* the CPL-0 stack */
+    .fill 4096, 1, 0              /* vCPU 0's CPL-0 stack */
 kernel_stack_top:
+    .fill 4096, 1, 0              /* vCPU 1's */
+kernel_stack1_top:
+    .globl tss1, kernel_stack1_top
+tss1:                             /* vCPU 1's TSS: the loader copies vCPU 0's there (cpus=2) */
+    .fill 0x100 + 0xD00 / 8, 1, 0
     .fill 16384, 1, 0             /* the loader's stack */
 loader_stack_top:

@@ -2,21 +2,21 @@
  * The CPL-3 loader of the Ringside boot stub for QEMU (README.md here). entry.S drops
  * here in long mode at CPL 3 with interrupts off. The loader reads its options from the
  * multiboot command line, maps RAM and QEMU's VGA framebuffer the way Ringside does,
- * sets the mode through DISPI, copies the guest image (the multiboot module) and writes
- * what a Ringside guest finds at boot (assets/guests/README.md), all from the one ABI
+ * sets the mode through DISPI, has image.c place the guest image and its boot modules
+ * (the multiboot modules) and writes what a Ringside guest finds at boot
+ * (assets/guests/README.md) for the guest ABI version it is told, all from the one ABI
  * header. Then it starts the timer, closes every port the guest may not use, and asks the
  * CPL-0 part to enter the guest. It runs natively on PVM hosts: CPL 3 is not emulated.
  */
-#include <stddef.h>
-#include <stdint.h>
-#include "ringside_abi.h"
-#include "ringside_qemu_stub.h"
+#include "loader.h"
 
 /* entry.S */
 extern uint64_t pdpt[512];
 extern uint64_t pd_ram[RSQ_RAM_PAGE_DIRS][512];
 extern uint64_t pd_framebuffer[512];
-extern uint8_t iomap[], iomap_end[];
+extern uint8_t tss[], iomap[], iomap_end[], tss1[], kernel_stack1_top[];
+extern uint64_t gdt_tss1[2];
+extern const uint8_t ap_trampoline[], ap_trampoline_end[];
 __attribute__((noreturn)) void start_guest(uint64_t boot_info);
 
 #define GIB (1ULL << 30)
@@ -25,41 +25,7 @@ __attribute__((noreturn)) void start_guest(uint64_t boot_info);
 #define TABLE_USER 7ULL      /* present, writable, user */
 #define PIT_HZ 1193182ULL
 
-/* What the command line and the hardware say about the machine. */
-struct machine {
-    uint64_t ram_size;     /* ram=: what the user gave QEMU's -m */
-    uint64_t ram_low_end;  /* end of the RAM region that holds the image (QEMU's hole starts there) */
-    uint64_t ram_top;      /* end of the highest RAM region */
-    uint32_t pit_divisor;  /* pit=: 0 = free-running */
-    uint64_t stop_frame;   /* frames=: 0 = never */
-    uint32_t width, height, pitch;
-    uint64_t bar, bar_size;
-    const char *args;
-    uint32_t args_length;
-    uint64_t entry, image_end;
-    uint32_t abi_version;  /* abi=: the boot-info version to write */
-};
-
-struct mb_info {
-    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
-    uint32_t syms[4], mmap_length, mmap_addr;
-};
-struct mb_module { uint32_t start, end, cmdline, reserved; };
 struct mb_mmap { uint32_t size; uint64_t addr, len; uint32_t type; } __attribute__((packed));
-
-/* ELF64, only what Ringside reads (assets/guests/README.md, "Image loading"). */
-struct elf_header {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-struct elf_program_header {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
 
 static struct rsq_state *const state = (struct rsq_state *)RSQ_GPA_STATE;
 
@@ -72,12 +38,12 @@ static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, 
 static inline uint16_t inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v; }
 static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory"); return v; }
 
-static void *copy(void *dst, const void *src, uint64_t n) {
+void *copy(void *dst, const void *src, uint64_t n) {
     void *d = dst;
     __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
     return dst;
 }
-static void fill(void *dst, uint8_t value, uint64_t n) {
+void fill(void *dst, uint8_t value, uint64_t n) {
     __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(value) : "memory");
 }
 void *memcpy(void *dst, const void *src, size_t n) { return copy(dst, src, n); }
@@ -85,15 +51,15 @@ void *memset(void *dst, int c, size_t n) { fill(dst, (uint8_t)c, n); return dst;
 
 /* MARK: console and refusal */
 
-static void put(const char *s) { while (*s) outb(RS_PORT_CONSOLE, (uint8_t)*s++); }
-static void put_number(uint64_t v) {
+void put(const char *s) { while (*s) outb(RS_PORT_CONSOLE, (uint8_t)*s++); }
+void put_number(uint64_t v) {
     char digits[21];
     int i = 20;
     digits[i] = 0;
     do { digits[--i] = (char)('0' + v % 10); v /= 10; } while (v);
     put(digits + i);
 }
-static void put_hex(uint64_t v) {
+void put_hex(uint64_t v) {
     char digits[19];
     int i = 18;
     digits[i] = 0;
@@ -104,7 +70,7 @@ static void put_hex(uint64_t v) {
 }
 
 /* Ends a refusal line started with put("ringside-stub: ...") and stops QEMU (exit port 0). */
-__attribute__((noreturn)) static void refuse(void) {
+__attribute__((noreturn)) void refuse(void) {
     put("\n");
     state->state = RSQ_REFUSED;
     state->magic = RSQ_STATE_MAGIC;
@@ -113,13 +79,13 @@ __attribute__((noreturn)) static void refuse(void) {
 
 /* MARK: command line: "... ringside-stub key=value ... -- guest arguments" */
 
-static uint64_t length(const char *s) {
+uint64_t length(const char *s) {
     uint64_t n = 0;
     while (s[n]) n++;
     return n;
 }
 
-static int starts_with(const char *s, const char *prefix) {
+int starts_with(const char *s, const char *prefix) {
     while (*prefix) if (*s++ != *prefix++) return 0;
     return 1;
 }
@@ -147,11 +113,11 @@ static void parse_options(const char *line, struct machine *m) {
             m->args_length = (uint32_t)length(p);
             return;
         }
-        static const char *const keys[] = { "pit=", "frames=", "width=", "height=", "ram=", "abi=" };
+        static const char *const keys[] = { "pit=", "frames=", "width=", "height=", "ram=", "abi=", "cpus=" };
         uint64_t v = 0;
         unsigned k = 0;
-        while (k < 6 && !starts_with(p, keys[k])) k++;
-        const char *end = k < 6 ? parse_number(p + length(keys[k]), &v) : 0;
+        while (k < 7 && !starts_with(p, keys[k])) k++;
+        const char *end = k < 7 ? parse_number(p + length(keys[k]), &v) : 0;
         if (!end || (*end && *end != ' ')) { put("ringside-stub: bad option on the command line: "); put(p); refuse(); }
         switch (k) {
         case 0: m->pit_divisor = (uint32_t)v; break;
@@ -160,6 +126,7 @@ static void parse_options(const char *line, struct machine *m) {
         case 3: m->height = (uint32_t)v; break;
         case 4: m->ram_size = v; break;
         case 5: m->abi_version = (uint32_t)v; break;
+        case 6: m->cpus = (uint32_t)v; break;
         }
         p = end;
     }
@@ -264,67 +231,46 @@ static void set_mode(struct machine *m) {
     }
 }
 
-/* MARK: the guest image (the first multiboot module) */
-
-static void load_image(const struct mb_info *mbi, struct machine *m) {
-    if (!(mbi->flags & (1u << 3)) || mbi->mods_count < 1) { put("ringside-stub: no guest image (QEMU -initrd IMAGE)"); refuse(); }
-    const struct mb_module *mod = (const struct mb_module *)(uintptr_t)mbi->mods_addr;
-    const uint8_t *file = (const uint8_t *)(uintptr_t)mod->start;
-    uint64_t size = mod->end - mod->start;
-    if (mod->end > RS_IMAGE_BASE) { put("ringside-stub: the image file is too large for the stub's layout ("); put_number(size); put(" bytes)"); refuse(); }
-    const struct elf_header *h = (const struct elf_header *)file;
-    if (size < sizeof *h || !starts_with((const char *)h->ident, "\x7f" "ELF") || h->ident[4] != 2 || h->ident[5] != 1
-        || h->type != 2 || h->machine != 62 || h->phentsize != sizeof(struct elf_program_header)
-        || h->phoff > size || (uint64_t)h->phnum * sizeof(struct elf_program_header) > size - h->phoff) {
-        put("ringside-stub: the image is not a static ELF64 x86-64 executable"); refuse();
-    }
-    const struct elf_program_header *ph = (const struct elf_program_header *)(file + h->phoff);
-    int entry_ok = 0;
-    for (uint32_t i = 0; i < h->phnum; i++) {
-        const struct elf_program_header *s = &ph[i];
-        if (s->type != 1) continue; /* PT_LOAD */
-        if (s->vaddr != s->paddr || s->paddr < RS_IMAGE_BASE || s->filesz > s->memsz || s->offset > size || s->filesz > size - s->offset
-            || s->memsz > m->ram_low_end || s->paddr > m->ram_low_end - s->memsz) {
-            put("ringside-stub: PT_LOAD segment "); put_number(i); put(" at "); put_hex(s->paddr);
-            put(" does not fit the guest layout (p_vaddr == p_paddr, at or above 0x200000, inside RAM)");
-            refuse();
-        }
-        copy((void *)(uintptr_t)s->paddr, file + s->offset, s->filesz);
-        fill((void *)(uintptr_t)(s->paddr + s->filesz), 0, s->memsz - s->filesz);
-        if (s->paddr + s->memsz > m->image_end) m->image_end = s->paddr + s->memsz;
-        if ((s->flags & 1) && h->entry >= s->paddr && h->entry < s->paddr + s->memsz) entry_ok = 1;
-    }
-    if (!entry_ok) { put("ringside-stub: the entry point "); put_hex(h->entry); put(" is not in an executable segment"); refuse(); }
-    m->entry = h->entry;
-}
-
 /* MARK: what the guest finds at boot */
 
+/* The bytes of struct rs_boot_info that guest ABI `version` has (the rest of the block is 0). */
+static uint64_t boot_info_bytes(uint32_t version) {
+    if (version <= 1) return offsetof(struct rs_boot_info, input_queue_gpa);
+    if (version == 2) return offsetof(struct rs_boot_info, modules_gpa);
+    return sizeof(struct rs_boot_info);
+}
+
 /*
- * vCPU 0's boot-info block as boot-info version `version` describes it. Version 2 today;
- * an image that declares another version (ABI v3's ELF note) changes only this function.
+ * The boot-info blocks as guest ABI `version`'s document describes them (assets/guests/
+ * README.md, "ABI versions and compatibility"): that version number and only that version's
+ * fields, as Ringside's BootSetup writes them. The one place that knows the versions.
  */
 static void write_boot_info(uint32_t version, const struct machine *m) {
-    struct rs_boot_info *b = (struct rs_boot_info *)RS_GPA_BOOT_INFO;
-    uint64_t heap = (m->image_end + 0xFFF) & ~0xFFFULL;
     fill((void *)RS_GPA_BOOT_INFO, 0, 4096);
-    b->magic = RS_BOOT_INFO_MAGIC;
-    b->version = version;
-    b->framebuffer_gpa = RS_GPA_FRAMEBUFFER;
-    b->framebuffer_size = (uint64_t)m->pitch * m->height;
-    b->width = m->width;
-    b->height = m->height;
-    b->pitch = m->pitch;
-    b->format = RS_FORMAT_XRGB8888;
-    b->cpu_index = 0;
-    b->cpu_count = 1;
-    b->arguments_gpa = RS_GPA_ARGUMENTS;
-    b->arguments_length = m->args_length;
-    b->counters_gpa = RS_GPA_COUNTERS;
-    b->ram_size = m->ram_size;
-    b->heap_gpa = heap;
-    b->heap_size = m->ram_low_end - heap;
-    b->input_queue_gpa = RS_GPA_INPUT_QUEUE;
+    for (uint32_t cpu = 0; cpu < m->cpus; cpu++) {
+        struct rs_boot_info b;
+        fill(&b, 0, sizeof b);
+        b.magic = RS_BOOT_INFO_MAGIC;
+        b.version = version;
+        b.framebuffer_gpa = RS_GPA_FRAMEBUFFER;
+        b.framebuffer_size = (uint64_t)m->pitch * m->height;
+        b.width = m->width;
+        b.height = m->height;
+        b.pitch = m->pitch;
+        b.format = RS_FORMAT_XRGB8888;
+        b.cpu_index = cpu;
+        b.cpu_count = m->cpus;
+        b.arguments_gpa = RS_GPA_ARGUMENTS;
+        b.arguments_length = m->args_length;
+        b.counters_gpa = RS_GPA_COUNTERS;
+        b.ram_size = m->ram_size;
+        b.heap_gpa = m->heap;
+        b.heap_size = m->ram_low_end - m->heap;
+        b.input_queue_gpa = RS_GPA_INPUT_QUEUE;
+        b.modules_gpa = RS_GPA_MODULES;
+        b.module_count = m->module_count;
+        copy((void *)(RS_GPA_BOOT_INFO + cpu * RS_BOOT_INFO_STRIDE), &b, boot_info_bytes(version));
+    }
 }
 
 static void write_guest_pages(struct machine *m) {
@@ -371,20 +317,47 @@ static void guest_ports(void) {
     for (uint16_t p = RS_PORT_DISPI_INDEX; p < RS_PORT_DISPI_DATA + 4; p++) open_port(p);
 }
 
+/*
+ * cpus=2: vCPU 1 gets a TSS of its own (the busy bit forbids sharing one; the same I/O bitmap,
+ * its own CPL-0 stack) and starts at the trampoline by INIT-SIPI-SIPI from this vCPU's local
+ * APIC (mapped at CPL 3 with the 4th GiB); it enters the guest by itself (entry.S).
+ */
+static void start_second_vcpu(void) {
+    uint64_t size = (uint64_t)(iomap_end - tss) + 1, base = (uint64_t)(uintptr_t)tss1, limit = size - 1;
+    copy(tss1, tss, size);
+    uint64_t rsp0 = (uint64_t)(uintptr_t)kernel_stack1_top;
+    copy(tss1 + 4, &rsp0, 8);
+    gdt_tss1[0] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ULL << 40 | ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
+    gdt_tss1[1] = base >> 32;
+    copy((void *)RSQ_AP_TRAMPOLINE, ap_trampoline, (uint64_t)(ap_trampoline_end - ap_trampoline));
+    volatile uint32_t *apic = (volatile uint32_t *)(uintptr_t)0xFEE00000u;
+    apic[0xF0 / 4] = 0x1FF;   /* this APIC on, to send */
+    static const uint32_t icr[] = { 0x4500, 0x4600 | (RSQ_AP_TRAMPOLINE >> 12), 0x4600 | (RSQ_AP_TRAMPOLINE >> 12) }; /* INIT, SIPI, SIPI */
+    for (unsigned i = 0; i < 3; i++) {
+        apic[0x310 / 4] = 1u << 24; /* APIC ID 1 */
+        apic[0x300 / 4] = icr[i];
+        while (apic[0x300 / 4] & (1u << 12)) { } /* delivered */
+    }
+}
+
 __attribute__((noreturn)) void loader_main(uint32_t mbi_address) {
     const struct mb_info *mbi = (const struct mb_info *)(uintptr_t)mbi_address;
-    struct machine m = { .width = 1280, .height = 800, .ram_size = 256ULL << 20, .abi_version = RS_BOOT_INFO_VERSION };
+    struct machine m = { .width = 1280, .height = 800, .ram_size = 256ULL << 20, .abi_version = RS_BOOT_INFO_VERSION, .cpus = 1 };
     fill(state, 0, 4096); /* RSQ_LOADING */
     state->version = RSQ_STATE_VERSION;
     if (!(mbi->flags & (1u << 2))) { put("ringside-stub: no command line"); refuse(); }
     parse_options((const char *)(uintptr_t)mbi->cmdline, &m);
-    if (m.abi_version != RS_BOOT_INFO_VERSION) { put("ringside-stub: abi="); put_number(m.abi_version); put(" is not a boot-info version this stub writes (2)"); refuse(); }
+    if (m.abi_version < RS_ABI_VERSION_MIN || m.abi_version > RS_BOOT_INFO_VERSION) {
+        put("ringside-stub: abi="); put_number(m.abi_version); put(" is not a guest ABI version this stub boots (");
+        put_number(RS_ABI_VERSION_MIN); put(" to "); put_number(RS_BOOT_INFO_VERSION); put(")"); refuse();
+    }
+    if (m.cpus < 1 || m.cpus > RSQ_MAX_CPUS) { put("ringside-stub: cpus="); put_number(m.cpus); put(" is not 1 or 2"); refuse(); }
     find_ram(mbi, &m);
     map_ram(&m);
     find_vga(&m);
     map_framebuffer(&m);
     set_mode(&m);
-    load_image(mbi, &m); /* after everything that reads the multiboot info */
+    load_guest(mbi, &m); /* after everything that reads the multiboot info */
     write_guest_pages(&m);
     state->stop_frame = m.stop_frame;
     state->period_ns = m.pit_divisor ? m.pit_divisor * 1000000000ULL / PIT_HZ : 0;
@@ -398,8 +371,10 @@ __attribute__((noreturn)) void loader_main(uint32_t mbi_address) {
     state->heap_end = m.ram_low_end;
     state->entry = m.entry;
     state->stack = RS_GPA_STACKS_TOP - 8;
+    state->cpu_count = m.cpus;
     start_timer(&m);
     guest_ports();
+    if (m.cpus == 2) start_second_vcpu(); /* after the ports are closed: its TSS copies the bitmap */
     state->magic = RSQ_STATE_MAGIC;
     start_guest(RS_GPA_BOOT_INFO);
 }
