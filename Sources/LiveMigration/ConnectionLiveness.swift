@@ -15,6 +15,7 @@ final class ConnectionLiveness: ChannelInboundHandler, Sendable {
         var reason: MigrationError?
         var heartbeats: RepeatedTask?
         var load = PeerLoad()
+        var framesPassedOn = 0
     }
     private let state = Mutex(State())
 
@@ -28,6 +29,13 @@ final class ConnectionLiveness: ChannelInboundHandler, Sendable {
 
     /// What the peer has reported of the rounds it loaded (a source's view of its destination).
     var peerLoad: PeerLoad { state.withLock { $0.load } }
+
+    /// Frames other than heartbeats and round acknowledgements that arrived so far: the
+    /// messages the connection's reader gets (`MigrationConnection.messagesReceived` of them
+    /// read already).
+    var framesPassedOn: Int { state.withLock { $0.framesPassedOn } }
+
+    func passingOn() { state.withLock { $0.framesPassedOn += 1 } }
 
     func record(_ ack: PeerLoad.Ack) {
         state.withLock { s in
@@ -95,16 +103,23 @@ final class KeepAliveFilter: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard let first = frame.getInteger(at: frame.readerIndex, as: UInt8.self) else { return context.fireChannelRead(data) }
+        guard let first = frame.getInteger(at: frame.readerIndex, as: UInt8.self) else { return passOn(context, data) }
         if MigrationWire.isHeartbeat(first) && frame.readableBytes == 1 { return }
-        guard MigrationWire.isRoundAck(first) else { return context.fireChannelRead(data) }
+        guard MigrationWire.isRoundAck(first) else { return passOn(context, data) }
         do {
             guard case .roundAck(let round, let pages, let load) = try MigrationWire.decode(frame.getBytes(at: frame.readerIndex, length: frame.readableBytes) ?? []) else {
-                return context.fireChannelRead(data)
+                return passOn(context, data)
             }
             liveness.record(PeerLoad.Ack(round: round, pages: pages, loadNanos: load, arrivedAt: DispatchTime.now().uptimeNanoseconds))
         } catch {
             context.fireErrorCaught(error)
         }
+    }
+
+    /// A frame for the connection's reader (counted, so a source waiting on acknowledgements
+    /// knows an abort or another message is waiting for it).
+    private func passOn(_ context: ChannelHandlerContext, _ data: NIOAny) {
+        liveness.passingOn()
+        context.fireChannelRead(data)
     }
 }

@@ -23,6 +23,8 @@ final class MigrationConnection {
     /// Frame bytes sent and received so far.
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
+    /// Messages read so far (heartbeats and round acknowledgements are not: `KeepAliveFilter`).
+    private(set) var messagesReceived = 0
 
     init(_ configured: ConfiguredChannel) {
         channel = configured.channel
@@ -124,9 +126,14 @@ final class MigrationConnection {
         }
         guard var frame = next else { throw liveness.reason ?? MigrationError.connectionLost("\(peer) closed the connection") }
         bytesReceived += frame.readableBytes + 4
+        messagesReceived += 1
         let body = frame.readBytes(length: frame.readableBytes) ?? []
         return try MigrationWire.decode(body)
     }
+
+    /// Whether the peer has closed the connection or sent a message not yet read: the other
+    /// side is done with the exchange (an abort, as a rule) while this one only sends.
+    var peerHasSpoken: Bool { !channel.channel.isActive || liveness.framesPassedOn > messagesReceived }
 
     /// The next message, or the other side's abort as `peerAborted`.
     func expect() async throws -> MigrationMessage {

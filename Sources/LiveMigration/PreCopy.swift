@@ -12,6 +12,7 @@ extension SourceAttempt {
         var round = 0
         while true {
             try stillRunning(machine)
+            if connection.peerHasSpoken { try await peerHasGone() }
             let tTake = DispatchTime.now().uptimeNanoseconds
             let set = try session.take(subscriber)
             taken = set
@@ -58,11 +59,19 @@ extension SourceAttempt {
         while connection.liveness.peerLoad.rounds < rounds {
             try stillRunning(machine)
             if let reason = connection.liveness.reason { throw reason }
+            if connection.peerHasSpoken { try await peerHasGone() }
             guard DispatchTime.now().uptimeNanoseconds < deadline else {
                 throw MigrationError.protocolError(String(format: "the destination did not acknowledge round %d within %g s", rounds - 1, options.timeout))
             }
             try await Task.sleep(nanoseconds: 500_000)
         }
+    }
+
+    /// The destination sent a message or closed the connection while nothing here was reading
+    /// it: its abort is the reason, or the stream's end (closed or reset).
+    private func peerHasGone() async throws -> Never {
+        let m = try await connection.expect()
+        throw MigrationError.protocolError("the destination sent \(m.name) during the pre-copy")
     }
 
     /// The hand-over as measured so far: the recent takes, the hellos' round trip, the

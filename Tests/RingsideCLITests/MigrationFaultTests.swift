@@ -246,6 +246,21 @@ final class MigrationFaultTests: XCTestCase {
                                 naming: "the other side abandoned the migration: the destination ran out of disk")
     }
 
+    /// The destination aborts during the pre-copy and keeps the connection open: the source,
+    /// which only sends then (or waits for the round's acknowledgement), hears the abort at
+    /// once, not the timeout later, and its line gives the destination's reason.
+    func testAnAbortDuringThePreCopyIsHeardAtOnce() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dir = try MigrationCheck.tempDir(self, "abortround")
+        let fake = try FakeDestination(.abortAtRoundEnd("the destination cannot write pages"))
+        let src = try source(port: fake.port, pngDir: dir + "/src")
+        XCTAssertTrue(fake.wait(timeout: 300), "the fake destination finished")
+        XCTAssertEqual(Array(fake.seen.prefix(2)), ["hello", "config"])
+        XCTAssertFalse(fake.seen.contains("vcpu-state"), "the source did not pause: \(fake.seen)")
+        assertSourceKeptRunning(src, port: fake.port, pngDir: dir + "/src",
+                                naming: "the other side abandoned the migration: the destination cannot write pages")
+    }
+
     /// The connection fails after the commit and the destination is gone (nothing answers on
     /// its port when the source asks again): the source cannot know whether the guest runs
     /// there, so it must not resume it; after asking for 3 timeouts it stops, says so in one

@@ -425,6 +425,9 @@ final class FakeDestination: @unchecked Sendable {
         case abortAtComplete(String)
         /// Says ready, takes the commit, then closes without `started`.
         case closeAfterCommit
+        /// Answers round 0's end with an abort instead of its acknowledgement, and keeps the
+        /// connection open (reading) until the source closes it.
+        case abortAtRoundEnd(String)
     }
     let port: Int
     private let listener: Int32
@@ -453,11 +456,14 @@ final class FakeDestination: @unchecked Sendable {
                 switch m {
                 case .hello: guard reply(.hello(version: MigrationWire.version, capabilities: 0)) else { return }
                 case .config: guard reply(.accepted(stateNanos: 0)) else { return }
-                case .roundEnd(let round, let pages): guard reply(.roundAck(round: round, pages: pages, loadNanos: 0)) else { return }
+                case .roundEnd(let round, let pages):
+                    if case .abortAtRoundEnd(let why) = ending { _ = reply(.abort(why)); _ = TCP.readToEnd(fd, timeout: 60); return }
+                    guard reply(.roundAck(round: round, pages: pages, loadNanos: 0)) else { return }
                 case .complete:
                     switch ending {
                     case .abortAtComplete(let why): _ = reply(.abort(why)); _ = TCP.readToEnd(fd, timeout: 10); return
                     case .closeAfterCommit: guard reply(.ready) else { return }
+                    case .abortAtRoundEnd: return
                     }
                 case .commit: return
                 default: break
