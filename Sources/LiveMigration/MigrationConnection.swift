@@ -111,8 +111,16 @@ final class MigrationConnection {
         guard let outbound else { throw MigrationError.connectionLost("the connection is closed") }
         bytesSent += bytes.count
         do { try await outbound.write(ByteBuffer(bytes: bytes)) } catch {
+            if let why = await waitingAbort() { throw MigrationError.peerAborted(why) }
             throw liveness.reason ?? MigrationError.connectionLost("sending to \(peer) failed: \(failure(error))")
         }
+    }
+
+    /// The abort the peer sent before it closed, if it is waiting unread: a send that fails
+    /// because the peer gave up and closed reports why it gave up, not the closed connection.
+    private func waitingAbort() async -> String? {
+        guard liveness.framesPassedOn > messagesReceived, case .abort(let why)? = try? await receive() else { return nil }
+        return why
     }
 
     /// The next message; throws when the peer closed, went quiet past the timeout, or sent
