@@ -3,6 +3,7 @@ import Display
 import Foundation
 import KVM
 import Machine
+import Synchronization
 @_spi(FaultInjection) import Tracking
 
 /// One configuration of the no-loss check: a tracking mode, a vCPU count and a ring size.
@@ -127,31 +128,28 @@ public enum NoLossError: Error, CustomStringConvertible {
 }
 
 /// Syncs back to back on its own thread, as a display would, so harvests race the guest.
-final class SyncThread: @unchecked Sendable {
+final class SyncThread: Sendable {
     private let session: TrackingSession
-    private let cond = NSCondition()
-    private var running = true, done = false
+    private let running = Atomic<Bool>(true)
+    private let done = DispatchSemaphore(value: 0)
 
     init(session: TrackingSession) { self.session = session }
 
     func start() {
         let t = Thread { [self] in
-            while true {
-                cond.lock(); let go = running; cond.unlock()
-                if !go { break }
+            while running.load(ordering: .acquiring) {
                 do { try session.sync() } catch { session.machine.stop(); break }
                 usleep(200)
             }
-            cond.lock(); done = true; cond.broadcast(); cond.unlock()
+            done.signal()
         }
         t.name = "verify-collector"
         t.start()
     }
 
+    /// Ends the thread and waits for its last sync.
     func stop() {
-        cond.lock()
-        running = false
-        while !done { cond.wait() }
-        cond.unlock()
+        running.store(false, ordering: .releasing)
+        done.wait()
     }
 }
