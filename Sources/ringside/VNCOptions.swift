@@ -69,10 +69,10 @@ struct VNCOptions: ParsableArguments {
 /// The tracking session as the RFB server's framebuffer: each VNC client is a display sink;
 /// all of them share one snapshot of the shadow per sync, taken under the session's lock by
 /// the first client to read after it (only the tiles repainted since the snapshot it reuses).
-final class TrackingFramebufferSource: FramebufferSource, @unchecked Sendable {
+final class TrackingFramebufferSource: FramebufferSource, Sendable {
     let session: TrackingSession
     let desktopName: String
-    /// Used only under the session's lock.
+    /// Used only under the session's lock, which `FrameSnapshotter`'s own `@unchecked Sendable` relies on.
     let snapshots = FrameSnapshotter()
     init(session: TrackingSession, name: String) {
         self.session = session
@@ -82,7 +82,7 @@ final class TrackingFramebufferSource: FramebufferSource, @unchecked Sendable {
     func makeReader(name: String) -> any FramebufferReader { SinkReader(source: self, sink: session.makeDisplaySink(name: name)) }
     func onChange(_ body: @escaping @Sendable () -> Void) { session.onSync(body) }
 
-    final class SinkReader: FramebufferReader, @unchecked Sendable {
+    final class SinkReader: FramebufferReader, Sendable {
         let source: TrackingFramebufferSource
         let sink: DisplaySink
         init(source: TrackingFramebufferSource, sink: DisplaySink) {
