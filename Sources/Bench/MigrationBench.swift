@@ -25,6 +25,8 @@ public struct MigrationBenchRecord: Sendable {
     public var downtimeMs = 0.0
     /// Destination: the source's pause (as it reported) to its own first `KVM_RUN`.
     public var destinationDowntimeMs = 0.0
+    /// What the source's budget estimate expected when it paused the guest.
+    public var expectedDowntimeMs = 0.0
     public var finalPages = 0
     /// Mean seconds of the rounds after round 0 (the dirty-list rounds).
     public var laterRoundMs = 0.0
@@ -35,6 +37,9 @@ public struct MigrationBenchRecord: Sendable {
     /// per-round sync cost with enough samples to compare RAM sizes on a noisy host.
     public var takeMedianUs = 0.0
     public var failure: String?
+    /// The source abandoned the attempt in one line (it did not converge within the budget)
+    /// and the guest ran on there: the budget's rule, not a failure.
+    public var abandoned = false
 }
 
 public enum MigrationBench {
@@ -76,6 +81,7 @@ public enum MigrationBench {
             rec.fill(from: r, destination: dreport)
         } catch {
             rec.failure = "\(error)"
+            if case MigrationError.didNotConverge = error { rec.abandoned = true }
         }
         return rec
     }
@@ -90,6 +96,7 @@ extension MigrationBenchRecord {
         seconds = r.seconds
         downtimeMs = r.downtimeSeconds * 1000
         destinationDowntimeMs = destination.downtimeSeconds * 1000
+        expectedDowntimeMs = r.expectedDowntimeSeconds * 1000
         finalPages = r.finalPages
         let later = r.rounds.dropFirst().dropLast()
         laterRoundMs = later.isEmpty ? 0 : later.reduce(0) { $0 + $1.seconds } / Double(later.count) * 1000

@@ -17,12 +17,19 @@ extension DeviceState {
         (modeWidth, modeHeight, modePitch) = (UInt32(mode.width), UInt32(mode.height), UInt32(mode.pitch))
     }
 
+    /// The largest frame counter a destination counts on from: 2^48 frames are nearly 9000
+    /// years at 1000 frames a second, and 64 vCPUs' counts still add up without overflow.
+    static let maxFrameCount: UInt64 = 1 << 48
+
     /// The state to restore into a machine of `vcpuCount` vCPUs, or why it does not fit.
     func machineState(vcpuCount: Int) throws(MigrationError) -> MachineDeviceState {
         guard frames.count == vcpuCount else {
             throw .protocolError("\(frames.count) frame counters for \(vcpuCount) vCPUs")
         }
-        var state = MachineDeviceState(frameCounts: frames.map { Int(clamping: $0) }, uptimeNanos: uptimeNanos,
+        for (i, f) in frames.enumerated() where f > Self.maxFrameCount {
+            throw .protocolError("vCPU \(i)'s frame counter \(f) is out of range (at most 2^48)")
+        }
+        var state = MachineDeviceState(frameCounts: frames.map { Int($0) }, uptimeNanos: uptimeNanos,
                                        consoleUnfinished: consoleUnfinished)
         for (i, e) in waitingInput.enumerated() {
             guard let event = GuestInputQueue.event(type: e.type, code: e.code, value: e.value, x: e.x, y: e.y) else {

@@ -30,11 +30,12 @@ extension SourceAttempt {
         }
         try await connection.send(.complete)
         guard case .ready = try await connection.expect() else { throw MigrationError.protocolError("the destination did not confirm it is ready") }
+        let readyAt = DispatchTime.now().uptimeNanoseconds
         report.handOver.append(phases.lap("ready"))
         try stillRunning(machine)
-        try await commit(pausedNanos: phases.sinceStart)
-        report.handOver.append(phases.lap("started"))
-        report.downtimeSeconds = Double(phases.sinceStart) / 1e9
+        report.downtimeSeconds = try await commit(phases: phases, readyAt: readyAt)
+        let laps = report.handOver.reduce(0) { $0 + $1.seconds }
+        report.handOver.append(("resumed there", max(0, report.downtimeSeconds - laps)))
         report.totalBytes = connection.bytesSent
         report.seconds = elapsed
         machine.stop()
@@ -60,16 +61,22 @@ extension SourceAttempt {
         try await connection.send(.deviceState(DeviceState(pausedMachine: machine)))
     }
 
-    /// Commits, then waits for `started`. A failure after the commit cannot tell whether the
-    /// guest runs at the destination: the guest stays stopped here and the error says so.
-    private func commit(pausedNanos: UInt64) async throws {
-        try await connection.send(.commit(pausedNanos: pausedNanos))
+    /// Commits, waits for `started` and returns the downtime (`Downtime`). If the connection
+    /// fails first, the paused guest stays here while the destination is asked again
+    /// (`askWhatBecameOfTheGuest`): `commitLost` if it did not start the guest.
+    private func commit(phases: PhaseClock, readyAt: UInt64) async throws -> Double {
+        let pausedAtCommit = phases.sinceStart
+        let sentAt = DispatchTime.now().uptimeNanoseconds
         taken = nil
         do {
-            guard case .started = try await connection.expect() else { throw MigrationError.protocolError("no 'started' after commit") }
+            try await connection.send(.commit(pausedNanos: pausedAtCommit, sinceReadyNanos: sentAt - readyAt))
+            guard case .started(let resume) = try await connection.receive() else { throw MigrationError.protocolError("no 'started' after commit") }
+            let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - sentAt) - Double(resume)
+            try? await connection.send(.done)
+            return Downtime.seconds(pausedAtCommitNanos: pausedAtCommit, roundTripNanos: roundTrip, resumeNanos: resume)
         } catch {
-            machine.stop()
-            throw MigrationError.outcomeUnknown("the connection failed after the source committed (\(error)); the guest is stopped here and may be running at the destination")
+            _ = try await askWhatBecameOfTheGuest(after: error)
+            return Double(phases.sinceStart) / 1e9 // at most this: the answer to the commit was lost
         }
     }
 }

@@ -5,22 +5,41 @@ import MigrationWire
 import NIOCore
 import NIOPosix
 
-/// One migration stream over TCP: whole frames in, whole frames out, with a read timeout.
-/// Built on SwiftNIO; the messages themselves are `MigrationWire`'s. Not `Sendable`: one
-/// task owns it from `run` to its end.
+/// One migration stream over TCP: whole frames in, whole frames out. Built on SwiftNIO; the
+/// messages themselves are `MigrationWire`'s. Not `Sendable`: one task owns it from `run` to
+/// its end.
+///
+/// Liveness is the pipeline's (`ConnectionLiveness`): once the hellos agree, each side sends
+/// a heartbeat every `heartbeatInterval`, the other drops it, and `timeout` seconds with
+/// nothing at all arriving close the connection with that reason. So a side that only
+/// receives (the destination during the pre-copy) is heard from, and a peer that stops
+/// (SIGSTOP, a dead link) is noticed `timeout` seconds after it went quiet.
 final class MigrationConnection {
     private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
     private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator?
     private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
     let peer: String
+    let liveness: ConnectionLiveness
     /// Frame bytes sent and received so far.
     private(set) var bytesSent = 0
     private(set) var bytesReceived = 0
+    /// Messages read so far (heartbeats and round acknowledgements are not: `KeepAliveFilter`).
+    private(set) var messagesReceived = 0
 
-    init(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
-        self.channel = channel
+    init(_ configured: ConfiguredChannel) {
+        channel = configured.channel
+        liveness = configured.liveness
         peer = channel.channel.remoteAddress.map(Self.describe) ?? "the other side"
     }
+
+    /// A new migration channel with its pipeline, and the liveness handler in it.
+    struct ConfiguredChannel: Sendable {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let liveness: ConnectionLiveness
+    }
+
+    /// The channel, to close the connection from elsewhere (it is `Sendable`).
+    var channelToClose: Channel { channel.channel }
 
     /// `HOST:PORT` (`[V6]:PORT`), not NIO's `[IPv4]host/ip:port`.
     static func describe(_ address: SocketAddress) -> String {
@@ -28,14 +47,17 @@ final class MigrationConnection {
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
-    /// Sets the pipeline of a new migration channel: frames, and a close after `timeout`
-    /// seconds without input.
-    static func configure(_ channel: Channel, timeout: Double) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
+    /// Sets the pipeline of a new migration channel: the liveness check and frames.
+    static func configure(_ channel: Channel, timeout: Double) -> EventLoopFuture<ConfiguredChannel> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
-            try channel.pipeline.syncOperations.addHandler(CloseWhenIdle(seconds: timeout))
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            let ops = channel.pipeline.syncOperations
+            let liveness = ConnectionLiveness(timeout: timeout)
+            try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
+            try ops.addHandler(liveness)
+            try ops.addHandler(ByteToMessageHandler(FrameDecoder()))
+            try ops.addHandler(KeepAliveFilter(liveness: liveness))
+            return ConfiguredChannel(channel: try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel),
+                                     liveness: liveness)
         }
     }
 
@@ -74,6 +96,10 @@ final class MigrationConnection {
         }
     }
 
+    /// Starts sending heartbeats: once the hellos agree, so a peer of another version never
+    /// sees a message it does not know.
+    func startHeartbeats() { liveness.startHeartbeats(on: channel.channel) }
+
     func send(_ message: MigrationMessage) async throws {
         var bytes: [UInt8] = []
         MigrationWire.encode(message, into: &bytes)
@@ -84,10 +110,17 @@ final class MigrationConnection {
     func sendFrames(_ bytes: [UInt8]) async throws {
         guard let outbound else { throw MigrationError.connectionLost("the connection is closed") }
         bytesSent += bytes.count
-        // NIO says only "I/O on closed channel" when the peer has gone.
         do { try await outbound.write(ByteBuffer(bytes: bytes)) } catch {
-            throw MigrationError.connectionLost("sending to \(peer) failed: \(error)")
+            if let why = await waitingAbort() { throw MigrationError.peerAborted(why) }
+            throw liveness.reason ?? MigrationError.connectionLost("sending to \(peer) failed: \(failure(error))")
         }
+    }
+
+    /// The abort the peer sent before it closed, if it is waiting unread: a send that fails
+    /// because the peer gave up and closed reports why it gave up, not the closed connection.
+    private func waitingAbort() async -> String? {
+        guard liveness.framesPassedOn > messagesReceived, case .abort(let why)? = try? await receive() else { return nil }
+        return why
     }
 
     /// The next message; throws when the peer closed, went quiet past the timeout, or sent
@@ -97,21 +130,38 @@ final class MigrationConnection {
         defer { inbound = it }
         let next: ByteBuffer?
         do { next = try await it.next() } catch let e as MigrationWireError { throw e } catch let e as MigrationError { throw e } catch {
-            // A peer that dies with bytes unread resets the connection instead of closing it.
-            if let io = error as? IOError, io.errnoCode == ECONNRESET { throw MigrationError.connectionLost("\(peer) reset the connection") }
-            throw MigrationError.connectionLost("reading from \(peer) failed: \(error)")
+            throw liveness.reason ?? MigrationError.connectionLost(failure(error))
         }
-        guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection") }
+        guard var frame = next else { throw liveness.reason ?? MigrationError.connectionLost("\(peer) closed the connection") }
         bytesReceived += frame.readableBytes + 4
+        messagesReceived += 1
         let body = frame.readBytes(length: frame.readableBytes) ?? []
         return try MigrationWire.decode(body)
     }
+
+    /// Whether the peer has closed the connection or sent a message not yet read: the other
+    /// side is done with the exchange (an abort, as a rule) while this one only sends.
+    var peerHasSpoken: Bool { !channel.channel.isActive || liveness.framesPassedOn > messagesReceived }
 
     /// The next message, or the other side's abort as `peerAborted`.
     func expect() async throws -> MigrationMessage {
         let m = try await receive()
         if case .abort(let why) = m { throw MigrationError.peerAborted(why) }
         return m
+    }
+
+    /// What went wrong, in words: NIO says only "I/O on closed channel" when the peer has gone.
+    private func failure(_ error: Error) -> String {
+        // A peer that dies with bytes unread resets the connection instead of closing it.
+        if let io = error as? IOError, io.errnoCode == ECONNRESET { return "\(peer) reset the connection" }
+        if let io = error as? IOError { return "\(peer): \(String(cString: strerror(io.errnoCode)))" }
+        if let e = error as? ChannelError {
+            switch e {
+            case .ioOnClosedChannel, .alreadyClosed, .outputClosed, .eof: return "\(peer) closed the connection"
+            default: break
+            }
+        }
+        return "\(error)"
     }
 }
 
@@ -120,25 +170,11 @@ struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let header = buffer.getBytes(at: buffer.readerIndex, length: min(4, buffer.readableBytes)),
+        guard let header = buffer.getBytes(at: buffer.readerIndex, length: min(5, buffer.readableBytes)),
               let length = try MigrationWire.frameLength(header) else { return .needMoreData }
         guard buffer.readableBytes >= 4 + length else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
         context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: length)!))
         return .continue
-    }
-}
-
-/// Closes the channel when the idle handler says nothing arrived for too long, first
-/// passing on an error that says so (a plain close would read as the peer hanging up).
-final class CloseWhenIdle: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-    let seconds: Double
-    init(seconds: Double) { self.seconds = seconds }
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is IdleStateHandler.IdleStateEvent else { context.fireUserInboundEventTriggered(event); return }
-        let peer = context.channel.remoteAddress.map(MigrationConnection.describe) ?? "the other side"
-        context.fireErrorCaught(MigrationError.connectionLost(String(format: "nothing arrived from %@ for %g s", peer, seconds)))
-        context.close(promise: nil)
     }
 }

@@ -16,7 +16,7 @@ public final class MigrationControl: Sendable {
         public var pagesLeft: Int
         /// The bandwidth measured so far (bytes per second).
         public var bytesPerSecond: Double
-        /// The downtime the budget expects for `pagesLeft` at that bandwidth.
+        /// The downtime the budget expects for a hand-over with `pagesLeft` pages (`HandOverEstimate`).
         public var expectedDowntimeSeconds: Double
     }
 

@@ -10,7 +10,8 @@ import Tracking
 /// arrives), loads each vCPU's state and the device state, checks digests when asked, and
 /// starts the guest when the source commits (`DestinationAttempt`). Everything is
 /// validated: a bad message ends the attempt with one line, and nothing is written outside
-/// guest memory.
+/// guest memory. The listening socket stays open through the hand-over, so a source whose
+/// connection failed after its commit can ask what became of the guest (`OutcomeAnswer`).
 public enum MigrationDestination {
     public struct Report: Sendable {
         public var source: String
@@ -18,8 +19,8 @@ public enum MigrationDestination {
         public var rounds = 0
         public var bytes = 0
         public var seconds = 0.0
-        /// The source's pause to this side's first `KVM_RUN` (the source's part, as it said,
-        /// plus the time here from its commit to starting the vCPUs).
+        /// From the pause at the source to the vCPUs starting here (`Downtime`): the source's
+        /// time paused until its commit, half the round trip, this side's time to start.
         public var downtimeSeconds = 0.0
         public var verifiedPages = 0
     }
@@ -27,20 +28,30 @@ public enum MigrationDestination {
     /// Builds the session for an incoming config (an `incoming` TrackingSession, not started).
     public typealias Build = @Sendable (MigrationConfig, GuestImage) throws -> TrackingSession
 
+    /// The guest, once it runs here.
+    struct Arrived: Sendable {
+        let session: TrackingSession
+        let report: Report
+    }
+
     /// Listens on `host:port`, migrates one guest in and returns its running session.
-    /// `listening(port)` is called once the socket is bound.
+    /// `listening(port)` is called once the socket is bound. The socket stays open for a
+    /// while after the return, until the source confirms it has the answer to its commit.
     public static func receive(host: String, port: Int, timeout: Double = 30, listening: @escaping @Sendable (Int) -> Void,
                                build: @escaping Build, progress: @escaping @Sendable (String) -> Void) async throws -> (TrackingSession, Report) {
-        try await MigrationListener.acceptOne(host: host, port: port, timeout: timeout, listening: listening) { c in
-            let start = DispatchTime.now().uptimeNanoseconds
-            let config = try await greet(c)
-            let session = try await accept(config, from: c, build: build)
-            progress("migration from \(c.peer): \(config.imageName) at \(config.width)x\(config.height), \(config.cpus) vCPU(s), \(config.ramBytes >> 20) MiB")
-            var report = try await DestinationAttempt(session: session, connection: c, verify: config.verify, progress: progress).run()
-            report.bytes = c.bytesReceived
-            report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            return (session, report)
+        let listener = try await MigrationListener.bind(host: host, port: port, timeout: timeout)
+        listening(listener.port)
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let arrived = loop.makePromise(of: Arrived.self)
+        let serving = loop.makeFutureWithTask {
+            try await serve(listener, timeout: timeout, build: build, progress: progress, arrived: { arrived.succeed($0) })
         }
+        serving.whenComplete { result in // a second completion of the promise is ignored
+            if case .failure(let e) = result { arrived.fail(e) }
+            arrived.fail(MigrationError.connectionLost("the listening socket closed before a source connected"))
+        }
+        let a = try await arrived.futureResult.get()
+        return (a.session, a.report)
     }
 
     /// `receive` for a caller on a thread of its own (the CLI's main thread, the benchmarks):
@@ -52,13 +63,56 @@ public enum MigrationDestination {
         }.wait()
     }
 
+    /// The first connection is the source's; every later one is answered by `OutcomeAnswer`
+    /// (a source asking about its guest, or another source, which is told this side is busy).
+    /// Ends when the migration has ended and every question was answered.
+    private static func serve(_ listener: MigrationListener, timeout: Double, build: @escaping Build,
+                              progress: @escaping @Sendable (String) -> Void, arrived: @escaping @Sendable (Arrived) -> Void) async throws {
+        try await listener.serve { connections in
+            guard let first = await connections.next() else {
+                throw MigrationError.connectionLost("the listening socket closed before a source connected")
+            }
+            let handOver = DestinationHandOver()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    defer { listener.close() }
+                    try await MigrationConnection(first).run { c in
+                        try await migrateIn(over: c, handOver: handOver, build: build, progress: progress, arrived: arrived)
+                    }
+                }
+                while let next = await connections.next() {
+                    group.addTask { await OutcomeAnswer.serve(MigrationConnection(next), handOver: handOver) }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// The source's connection: hello, config, the stream, the hand-over; then, with the
+    /// guest running here, the source's `done` (or, if the connection fails first, a while
+    /// for it to ask on another).
+    private static func migrateIn(over c: MigrationConnection, handOver: DestinationHandOver, build: Build,
+                                  progress: @escaping @Sendable (String) -> Void, arrived: @Sendable (Arrived) -> Void) async throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let config = try await greet(c)
+        handOver.begin(id: config.migrationID, source: c.channelToClose)
+        let session = try await accept(config, from: c, build: build)
+        progress("migration from \(c.peer): \(config.imageName) at \(config.width)x\(config.height), \(config.cpus) vCPU(s), \(config.ramBytes >> 20) MiB")
+        let attempt = DestinationAttempt(session: session, connection: c, verify: config.verify, handOver: handOver, progress: progress)
+        var report = try await attempt.run()
+        report.bytes = c.bytesReceived
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        arrived(Arrived(session: session, report: report))
+        if case .done? = try? await c.receive() { return }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(attempt.inDoubtSeconds * 1e9)
+        while !handOver.sourceHasAnswer && DispatchTime.now().uptimeNanoseconds < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
     /// Hello both ways; returns the source's config.
     private static func greet(_ c: MigrationConnection) async throws -> MigrationConfig {
-        guard case .hello(let v, _) = try await c.expect() else { throw MigrationError.protocolError("the source did not say hello first") }
-        try await c.send(.hello(version: MigrationWire.version, capabilities: 0))
-        guard v == MigrationWire.version else {
-            throw MigrationError.refused("the source speaks protocol version \(v), this destination \(MigrationWire.version)")
-        }
+        try await OutcomeAnswer.hello(c, from: "source")
         guard case .config(let config) = try await c.expect() else { throw MigrationError.protocolError("expected the config") }
         return config
     }
@@ -76,7 +130,18 @@ public enum MigrationDestination {
             try? await c.send(.abort("the destination refused the config: \(error)"))
             throw MigrationError.refused("\(error)")
         }
-        try await c.send(.accepted)
+        try await c.send(.accepted(stateNanos: stateCost(session.machine)))
         return session
+    }
+
+    /// Saving and loading every vCPU's state once, on the new machine (its state is set again
+    /// from the stream): what the state costs the hand-over, for the source's estimate.
+    private static func stateCost(_ machine: Machine) -> UInt64 {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<machine.vcpuCount {
+            guard let state = try? machine.vcpu(i).saveState() else { continue }
+            try? machine.vcpu(i).loadState(state)
+        }
+        return DispatchTime.now().uptimeNanoseconds - t0
     }
 }

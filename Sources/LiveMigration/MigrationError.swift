@@ -14,9 +14,14 @@ public enum MigrationError: Error, CustomStringConvertible {
     case verification(String)
     case tracking(String)
     case outcomeUnknown(String)
+    /// Source: the connection failed at the commit, and the destination, asked again, said
+    /// it did not start the guest (and never will): the guest resumes here.
+    case commitLost(String)
+    /// Destination: the commit did not arrive after `ready`, and the guest was discarded.
+    case commitNotReceived(String)
     /// Pre-copy used its rounds and what is still dirty would not fit the downtime budget:
     /// the guest dirties memory faster than the link sends it.
-    case didNotConverge(rounds: Int, pagesLeft: Int, expectedMs: Double, budgetMs: Double, bytesPerSecond: Double)
+    case didNotConverge(rounds: Int, pagesLeft: Int, expectedMs: Double, fixedMs: Double, budgetMs: Double, bytesPerSecond: Double)
     /// The run at the source ended (a signal, --seconds, --frames) before the hand-over.
     case stoppedAtSource
     /// A controller cancelled the attempt (`MigrationControl.cancel`) before the hand-over.
@@ -33,9 +38,11 @@ public enum MigrationError: Error, CustomStringConvertible {
         case .verification(let s): return "verification failed: \(s)"
         case .tracking(let s): return s
         case .outcomeUnknown(let s): return s
-        case .didNotConverge(let rounds, let left, let expected, let budget, let rate):
-            return String(format: "did not converge in %d rounds: %d pages still dirty would take %.0f ms at %.1f MiB/s, over the %.0f ms downtime budget",
-                          rounds, left, expected, rate / 1048576, budget)
+        case .commitLost(let s): return "the connection failed at the commit (\(s)), and the destination did not start the guest"
+        case .commitNotReceived(let s): return "the source's commit did not arrive: \(s)"
+        case .didNotConverge(let rounds, let left, let expected, let fixed, let budget, let rate):
+            return String(format: "did not converge in %d rounds: the hand-over of the %d pages still dirty would take %.1f ms (%.1f ms of it fixed, the pages at %.1f MiB/s), over the %.0f ms downtime budget",
+                          rounds, left, expected, fixed, rate / 1048576, budget)
         case .stoppedAtSource: return "the guest was stopped at the source before the hand-over"
         case .cancelled: return "cancelled (ringside ctl ... cancel)"
         }

@@ -4,16 +4,21 @@ import Glibc
 import NIOCore
 import NIOPosix
 
-/// Accepts one migration connection on `host:port` and runs `body` with it.
-enum MigrationListener {
-    static func acceptOne<R: Sendable>(host: String, port: Int, timeout: Double, listening: @Sendable (Int) -> Void,
-                                       _ body: @escaping @Sendable (MigrationConnection) async throws -> R) async throws -> R {
-        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+/// The destination's listening socket: the source's connection first, then any connection on
+/// which a source asks what became of its guest. Bound before `serve`, so the caller can say
+/// where it listens; open until `serve`'s body ends or `close()`.
+struct MigrationListener: Sendable {
+    private let server: NIOAsyncChannel<MigrationConnection.ConfiguredChannel, Never>
+    /// The port it listens on (the one chosen, for port 0).
+    let port: Int
+
+    static func bind(host: String, port: Int, timeout: Double) async throws -> MigrationListener {
         do {
-            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: host, port: port) { MigrationConnection.configure($0, timeout: timeout) }
+            return MigrationListener(server: server, port: server.channel.localAddress?.port ?? port)
         } catch {
             let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
             let why: String
@@ -22,12 +27,23 @@ enum MigrationListener {
             else { why = "\(error)" }
             throw MigrationError.cannotListen("\(address): \(why)")
         }
-        listening(server.channel.localAddress?.port ?? port)
-        return try await server.executeThenClose { connections in
-            for try await ch in connections {
-                return try await MigrationConnection(ch).run(body)
-            }
-            throw MigrationError.connectionLost("the listening socket closed before a source connected")
+    }
+
+    /// Runs `body` with the connections as they are accepted; closes the socket after.
+    func serve<R: Sendable>(_ body: (inout Connections) async throws -> R) async throws -> R {
+        try await server.executeThenClose { inbound in
+            var connections = Connections(iterator: inbound.makeAsyncIterator())
+            return try await body(&connections)
         }
+    }
+
+    /// Stops accepting (from any task): `Connections.next()` then returns nil.
+    func close() { server.channel.close(promise: nil) }
+
+    /// The accepted connections, for the one task that runs `serve`'s body.
+    struct Connections {
+        var iterator: NIOAsyncChannelInboundStream<MigrationConnection.ConfiguredChannel>.AsyncIterator
+        /// The next connection, or nil once the socket is closed.
+        mutating func next() async -> MigrationConnection.ConfiguredChannel? { try? await iterator.next() }
     }
 }

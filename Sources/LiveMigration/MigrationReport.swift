@@ -16,12 +16,15 @@ public struct MigrationReport: Sendable {
     public var finalPages = 0
     public var totalBytes = 0
     public var seconds = 0.0
-    /// Source: from pausing the vCPUs to the destination's `started`.
+    /// From pausing the vCPUs here to starting them at the destination (`Downtime`), the
+    /// definition the destination reports too.
     public var downtimeSeconds = 0.0
+    /// What the budget's estimate expected of it when the guest was paused.
+    public var expectedDowntimeSeconds = 0.0
     /// Whether pre-copy converged (a report is returned only when it did: otherwise the
     /// migration is abandoned with `MigrationError.didNotConverge`).
     public var converged = false
-    /// Where the downtime went, in order: (phase, seconds) from the pause to `started`.
+    /// Where the downtime went, in order: (phase, seconds) from the pause to the start there.
     public var handOver: [(phase: String, seconds: Double)] = []
     /// `handOver` as one line of milliseconds.
     public var handOverLine: String {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Machine
 import MigrationWire
@@ -21,9 +22,11 @@ public enum MigrationSource {
         let bytes = try imageBytes ?? readImage(image)
         let connection = try await MigrationConnection.connect(host: host, port: port, timeout: options.timeout)
         return try await connection.run { c in
-            let config = MigrationConfig(source: session, image: image, bytes: bytes, verify: options.verify)
-            try await offer(config, over: c)
-            return try await SourceAttempt(session: session, connection: c, options: options, progress: progress).run()
+            var config = MigrationConfig(source: session, image: image, bytes: bytes, verify: options.verify)
+            config.migrationID = UInt64.random(in: 1...UInt64.max)
+            let (roundTrip, state) = try await offer(config, over: c)
+            let peer = SourceAttempt.Peer(host: host, port: port, migrationID: config.migrationID, helloRoundTrip: roundTrip, stateSeconds: state)
+            return try await SourceAttempt(session: session, connection: c, peer: peer, options: options, progress: progress).run()
         }
     }
 
@@ -35,15 +38,27 @@ public enum MigrationSource {
         }.wait()
     }
 
-    /// Hello both ways, then the config the destination builds its machine from.
-    private static func offer(_ config: MigrationConfig, over c: MigrationConnection) async throws {
+    /// Hello both ways, then the config the destination builds its machine from. Returns the
+    /// hellos' round trip (the destination answers at once: the link's round trip) and the
+    /// destination's cost of the vCPUs' state, in seconds.
+    private static func offer(_ config: MigrationConfig, over c: MigrationConnection) async throws -> (Double, Double) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try await hello(c)
+        let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        try await c.send(.config(config))
+        guard case .accepted(let state) = try await c.expect() else { throw MigrationError.protocolError("the destination did not accept the config") }
+        return (roundTrip, Double(state) / 1e9)
+    }
+
+    /// Hello both ways; a destination of another version is refused (it refuses us too).
+    /// Heartbeats start once the versions agree.
+    static func hello(_ c: MigrationConnection) async throws {
         try await c.send(.hello(version: MigrationWire.version, capabilities: 0))
         guard case .hello(let v, _) = try await c.expect() else { throw MigrationError.protocolError("the destination did not say hello") }
         guard v == MigrationWire.version else {
-            throw MigrationError.refused("the destination speaks protocol version \(v), this source \(MigrationWire.version)")
+            throw MigrationError.refused("the destination speaks protocol version \(v), this source \(MigrationWire.version): run the same Ringside on both sides")
         }
-        try await c.send(.config(config))
-        guard case .accepted = try await c.expect() else { throw MigrationError.protocolError("the destination did not accept the config") }
+        c.startHeartbeats()
     }
 
     /// The guest image file, to send in the config so the destination needs no copy of its own.

@@ -4,12 +4,15 @@ import MigrationWire
 
 extension SourceAttempt {
     /// Rounds while the guest runs: each takes the subscriber's set (a sync, then the set)
-    /// and sends it, until what is still dirty fits the downtime budget. Throws
-    /// `didNotConverge` when the rounds run out first.
+    /// and sends it, until the hand-over of what is still dirty fits the downtime budget
+    /// (`HandOverEstimate`). Before the guest is paused, the destination must have written
+    /// every round sent (its acknowledgements say so): pages still on their way would be
+    /// downtime too. Throws `didNotConverge` when the rounds run out first.
     func preCopy() async throws {
         var round = 0
         while true {
             try stillRunning(machine)
+            if connection.peerHasSpoken { try await peerHasGone() }
             let tTake = DispatchTime.now().uptimeNanoseconds
             let set = try session.take(subscriber)
             taken = set
@@ -19,24 +22,76 @@ extension SourceAttempt {
             taken = nil
             let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             report.rounds.append(.init(number: round, pages: count, bytes: sent, seconds: secs, syncSeconds: Double(t0 - tTake) / 1e9))
+            roundStarts.append(t0)
             report.totalBytes = connection.bytesSent
             report.seconds = elapsed
             round += 1
-            let left = session.pendingPages(of: subscriber).pages.total
-            let expected = budget.expectedSeconds(pagesLeft: left, bytesPerSecond: report.bandwidth)
+            var left = session.pendingPages(of: subscriber).pages.total
+            var estimate = handOverEstimate()
+            if case .handOver = budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
+                // It would fit: once the destination has caught up, look again (the guest ran on meanwhile).
+                try await waitForAcknowledgements(rounds: round)
+                left = session.pendingPages(of: subscriber).pages.total
+                estimate = handOverEstimate()
+            }
+            let expected = estimate.seconds(pages: left)
             MigrationControl.current?.record(.init(number: round - 1, pages: count, bytes: sent, seconds: secs, pagesLeft: left,
                                                    bytesPerSecond: report.bandwidth, expectedDowntimeSeconds: expected))
-            progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms",
-                            round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000))
-            switch budget.decide(roundsDone: round, pagesLeft: left, bytesPerSecond: report.bandwidth) {
-            case .handOver:
+            progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms (%.1f fixed)",
+                            round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000,
+                            estimate.fixedSeconds * 1000))
+            switch budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
+            case .handOver where connection.liveness.peerLoad.rounds >= round:
                 report.converged = true
+                report.expectedDowntimeSeconds = expected
                 return
-            case .anotherRound:
+            case .handOver, .anotherRound:
                 continue
             case .giveUp(let error):
                 throw error
             }
         }
+    }
+
+    /// Waits until the destination has acknowledged `rounds` rounds (it has written them).
+    private func waitForAcknowledgements(rounds: Int) async throws {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(options.timeout * 1e9)
+        while connection.liveness.peerLoad.rounds < rounds {
+            try stillRunning(machine)
+            if let reason = connection.liveness.reason { throw reason }
+            if connection.peerHasSpoken { try await peerHasGone() }
+            guard DispatchTime.now().uptimeNanoseconds < deadline else {
+                throw MigrationError.protocolError(String(format: "the destination did not acknowledge round %d within %g s", rounds - 1, options.timeout))
+            }
+            try await Task.sleep(nanoseconds: 500_000)
+        }
+    }
+
+    /// The destination sent a message or closed the connection while nothing here was reading
+    /// it: its abort is the reason, or the stream's end (closed or reset).
+    private func peerHasGone() async throws -> Never {
+        let m = try await connection.expect()
+        throw MigrationError.protocolError("the destination sent \(m.name) during the pre-copy")
+    }
+
+    /// The hand-over as measured so far: the recent takes, the hellos' round trip, the
+    /// rounds' service times (from starting to send a round to its acknowledgement, less
+    /// the round trip, per page), and the state.
+    func handOverEstimate() -> HandOverEstimate {
+        let rtt = peer.helloRoundTrip
+        let syncs = report.rounds.suffix(3).map(\.syncSeconds)
+        var perPage = Double(DowntimeBudget.bytesPerPage) / max(report.bandwidth, 1)
+        let acks = connection.liveness.peerLoad.recent
+        var previous: UInt64?
+        for ack in acks {
+            let r = Int(ack.round)
+            defer { previous = ack.arrivedAt }
+            guard r >= 1, r < roundStarts.count, ack.pages >= 64, ack.arrivedAt > roundStarts[r] else { continue }
+            let began = max(roundStarts[r], previous ?? 0)
+            let service = Double(ack.arrivedAt - min(began, ack.arrivedAt)) / 1e9 - rtt
+            if acks.suffix(3).contains(where: { $0.round == ack.round }) { perPage = max(perPage, service / Double(ack.pages)) }
+        }
+        return HandOverEstimate(syncSeconds: syncs.max() ?? 0, roundTripSeconds: rtt, secondsPerPage: perPage,
+                                stateSeconds: peer.stateSeconds)
     }
 }

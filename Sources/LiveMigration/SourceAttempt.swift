@@ -10,6 +10,7 @@ final class SourceAttempt {
     let session: TrackingSession
     let machine: Machine
     let connection: MigrationConnection
+    let peer: Peer
     let options: MigrationOptions
     let progress: @Sendable (String) -> Void
     let subscriber: MigrationSubscriber
@@ -20,12 +21,26 @@ final class SourceAttempt {
     var paused = false
     var report = MigrationReport()
     let start = DispatchTime.now().uptimeNanoseconds
+    /// When each round began to be sent (DispatchTime ns), for the rounds' service times.
+    var roundStarts: [UInt64] = []
 
-    init(session: TrackingSession, connection: MigrationConnection, options: MigrationOptions,
+    /// The destination: where to ask again after a lost commit, which migration to ask about,
+    /// and the round trip the hellos took.
+    struct Peer {
+        let host: String
+        let port: Int
+        let migrationID: UInt64
+        let helloRoundTrip: Double
+        /// Saving and loading every vCPU's state, as the destination measured it.
+        let stateSeconds: Double
+    }
+
+    init(session: TrackingSession, connection: MigrationConnection, peer: Peer, options: MigrationOptions,
          progress: @escaping @Sendable (String) -> Void) throws {
         self.session = session
         machine = session.machine
         self.connection = connection
+        self.peer = peer
         self.options = options
         self.progress = progress
         do { subscriber = try session.subscribeMigration() } catch { throw MigrationError.tracking("\(error)") }
@@ -33,8 +48,9 @@ final class SourceAttempt {
         budget = DowntimeBudget(maxDowntimeSeconds: options.maxDowntimeSeconds, maxRounds: options.maxRounds)
     }
 
-    /// Pre-copy, then the hand-over. A failure after the commit (`outcomeUnknown`) leaves the
-    /// guest stopped here; any other gives the guest back to this side.
+    /// Pre-copy, then the hand-over. A failure after the commit that asking again could not
+    /// settle (`outcomeUnknown`) leaves the guest stopped here; any other, and a commit the
+    /// destination says it never got (`commitLost`), gives the guest back to this side.
     func run() async throws -> MigrationReport {
         do {
             try await preCopy()

@@ -18,10 +18,15 @@ extension MigrationWire {
         case .digests: m = try digests(&r)
         case .complete: m = .complete
         case .ready: m = .ready
-        case .commit: m = .commit(pausedNanos: try r.u64())
-        case .accepted: m = .accepted
-        case .started: m = .started
+        case .commit: m = .commit(pausedNanos: try r.u64(), sinceReadyNanos: try r.u64())
+        case .accepted: m = .accepted(stateNanos: try r.u64())
+        case .started: m = .started(resumeNanos: try r.u64())
         case .abort: m = .abort(try r.string(limit: 4096))
+        case .heartbeat: m = .heartbeat
+        case .roundAck: m = .roundAck(round: try r.u32(), pages: try r.u64(), loadNanos: try r.u64())
+        case .outcomeQuery: m = .outcomeQuery(migration: try r.u64())
+        case .outcome: m = try outcome(&r)
+        case .done: m = .done
         }
         guard r.atEnd else { throw .malformed("\(r.remaining) bytes after a \(m.name) message") }
         return m
@@ -42,7 +47,14 @@ extension MigrationWire {
                                      width: width, height: height, pitch: pitch, guestHz: hz, tracking: tracking, ringEntries: ring,
                                      tileWidth: tw, tileHeight: th, verify: verify == 1)
         config.maxWidth = try r.u32(); config.maxHeight = try r.u32()
+        config.migrationID = try r.u64()
         return config
+    }
+
+    private static func outcome(_ r: inout ByteReader) throws(MigrationWireError) -> MigrationMessage {
+        let started = try r.u8()
+        guard started <= 1 else { throw .malformed("outcome flag \(started)") }
+        return .outcome(started: started == 1, resumeNanos: try r.u64())
     }
 
     private static func pages(_ r: inout ByteReader) throws(MigrationWireError) -> MigrationMessage {
@@ -50,7 +62,7 @@ extension MigrationWire {
         let n = Int(try r.u32())
         guard n <= maxPagesPerMessage else { throw .malformed("\(n) pages in one message (the limit is \(maxPagesPerMessage))") }
         var pages: [PageRecord] = []
-        pages.reserveCapacity(n)
+        pages.reserveCapacity(min(n, r.remaining / 9))
         for _ in 0..<n {
             let page = try r.u64()
             switch try r.u8() {
@@ -89,7 +101,7 @@ extension MigrationWire {
         let n = Int(try r.u32())
         guard n <= maxFrameBytes / 16 else { throw .malformed("\(n) digests in one message") }
         var list: [PageDigestRecord] = []
-        list.reserveCapacity(n)
+        list.reserveCapacity(min(n, r.remaining / 16)) // the count is the sender's word; the bytes are there
         for _ in 0..<n { list.append(PageDigestRecord(page: try r.u64(), digest: try r.u64())) }
         return .digests(slot: slot, list)
     }

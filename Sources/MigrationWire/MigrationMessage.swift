@@ -5,12 +5,16 @@ public enum MigrationMessage: Equatable, Sendable {
     case hello(version: UInt16, capabilities: UInt32)
     /// Source to destination: what to build.
     case config(MigrationConfig)
-    /// Destination: the config is acceptable; send the memory.
-    case accepted
+    /// Destination: the config is acceptable; send the memory. Carries what saving and loading
+    /// every vCPU's state once took here, for the source's estimate of the hand-over.
+    case accepted(stateNanos: UInt64)
     /// Pages of one slot: each with its 4096 bytes, or marked zero.
     case pages(slot: UInt32, [PageRecord])
     /// The end of one pre-copy round, with the number of pages it sent.
     case roundEnd(round: UInt32, pages: UInt64)
+    /// Destination: a round has arrived and is in guest memory: its pages and the time spent
+    /// writing them, from which the source learns this side's load rate.
+    case roundAck(round: UInt32, pages: UInt64, loadNanos: UInt64)
     /// One vCPU's complete state (`VCPUState.encode()`), opaque here.
     case vcpuState(index: UInt32, state: [UInt8])
     /// Everything besides memory and vCPUs the destination needs to continue.
@@ -22,12 +26,25 @@ public enum MigrationMessage: Equatable, Sendable {
     /// Destination: it has everything, checked it, and can resume.
     case ready
     /// Source: it has stopped for good; the destination runs the guest from now on. Carries
-    /// how long the source's vCPUs have been paused, so the destination can report downtime.
-    case commit(pausedNanos: UInt64)
-    /// Destination: the guest is running here.
-    case started
+    /// how long the source's vCPUs have been paused, and how long ago `ready` arrived (so the
+    /// destination can tell the round trip from the time the source took), for the downtime.
+    case commit(pausedNanos: UInt64, sinceReadyNanos: UInt64)
+    /// Destination: the guest is running here; its vCPUs started this long after the commit arrived.
+    case started(resumeNanos: UInt64)
     /// Either side: the migration is abandoned, with the reason in one line.
     case abort(String)
+    /// Either side, after the hellos, about once a second: this side is alive. Never reaches
+    /// the protocol's code: the connection drops it.
+    case heartbeat
+    /// Source, on a new connection after its connection failed after the commit: what became
+    /// of migration `migration` (the config's id)?
+    case outcomeQuery(migration: UInt64)
+    /// Destination, the answer: the guest runs here (since `resumeNanos` after the commit
+    /// arrived), or it does not and never will (what was received is discarded).
+    case outcome(started: Bool, resumeNanos: UInt64)
+    /// Source: it has the destination's answer to the commit; the destination stops answering
+    /// outcome queries.
+    case done
 
     public var name: String {
         switch self {
@@ -44,6 +61,11 @@ public enum MigrationMessage: Equatable, Sendable {
         case .commit: return "commit"
         case .started: return "started"
         case .abort: return "abort"
+        case .roundAck: return "round-ack"
+        case .heartbeat: return "heartbeat"
+        case .outcomeQuery: return "outcome-query"
+        case .outcome: return "outcome"
+        case .done: return "done"
         }
     }
 }
@@ -86,6 +108,9 @@ public struct MigrationConfig: Equatable, Sendable {
     /// the mode above (`width`, `height`).
     public var maxWidth: UInt32 = 0
     public var maxHeight: UInt32 = 0
+    /// A random number naming this migration, so that a source whose connection failed after
+    /// its commit can ask the destination, on a new connection, what became of it.
+    public var migrationID: UInt64 = 0
 
     public init(imageName: String, image: [UInt8], imageDigest: UInt64, arguments: String, ramBytes: UInt64, cpus: UInt32,
                 width: UInt32, height: UInt32, pitch: UInt32, guestHz: Double, tracking: String, ringEntries: UInt32,

@@ -7,13 +7,19 @@
 public enum MigrationWire {
     /// 2: the device state carries the input events waiting in the source's VMM.
     /// 3: the config carries the largest mode, the device state the mode in force.
-    public static let version: UInt16 = 3
+    /// 4: heartbeats both ways and acknowledged rounds (liveness whichever side is talking);
+    /// the config's migration id, the outcome query and `done` (a lost commit never loses the
+    /// guest); commit and started carry what both sides need to report the same downtime;
+    /// a config frame may carry an image up to `maxImageBytes`.
+    public static let version: UInt16 = 4
     public static let magic: [UInt8] = Array("RSMIG".utf8)
     public static let pageSize = 4096
-    /// Largest frame accepted: a batch of 256 pages with their bytes fits easily.
+    /// Largest frame accepted, but for a config: a batch of 256 pages with their bytes fits easily.
     public static let maxFrameBytes = 4 << 20
     /// Largest guest image carried in a config.
     public static let maxImageBytes = 64 << 20
+    /// Largest config frame: the image and at most 1 MiB besides (its strings are limited to 72 KiB).
+    public static let maxConfigFrameBytes = maxImageBytes + (1 << 20)
     public static let maxPagesPerMessage = 1024
     public static let maxVCPUs = 64
     /// Waiting input events in one device state (16 bytes each on the wire).
@@ -23,7 +29,15 @@ public enum MigrationWire {
 
     enum Kind: UInt8 {
         case hello = 1, config, pages, roundEnd, vcpuState, deviceState, digests, complete, ready, commit, started, abort, accepted
+        case heartbeat, roundAck, outcomeQuery, outcome, done
     }
+
+    /// The frame body of a heartbeat, which a connection drops before decoding.
+    public static let heartbeatBody: [UInt8] = [Kind.heartbeat.rawValue]
+    /// Whether a frame body is a heartbeat or a round acknowledgement (`isRoundAck`): what a
+    /// connection takes out of the stream before the protocol's code reads it.
+    public static func isHeartbeat(_ firstByte: UInt8) -> Bool { firstByte == Kind.heartbeat.rawValue }
+    public static func isRoundAck(_ firstByte: UInt8) -> Bool { firstByte == Kind.roundAck.rawValue }
 
     /// Appends one message as a frame.
     public static func encode(_ m: MigrationMessage, into out: inout [UInt8]) {
@@ -38,6 +52,7 @@ public enum MigrationWire {
             w.u64(c.guestHz.bitPattern); w.string(c.tracking); w.u32(c.ringEntries); w.u32(c.tileWidth); w.u32(c.tileHeight)
             w.u8(c.verify ? 1 : 0)
             w.u32(c.maxWidth); w.u32(c.maxHeight)
+            w.u64(c.migrationID)
         case .pages(let slot, let pages):
             w.u8(Kind.pages.rawValue); w.u32(slot); w.u32(UInt32(pages.count))
             for p in pages {
@@ -62,10 +77,15 @@ public enum MigrationWire {
             for d in list { w.u64(d.page); w.u64(d.digest) }
         case .complete: w.u8(Kind.complete.rawValue)
         case .ready: w.u8(Kind.ready.rawValue)
-        case .commit(let paused): w.u8(Kind.commit.rawValue); w.u64(paused)
-        case .accepted: w.u8(Kind.accepted.rawValue)
-        case .started: w.u8(Kind.started.rawValue)
+        case .commit(let paused, let sinceReady): w.u8(Kind.commit.rawValue); w.u64(paused); w.u64(sinceReady)
+        case .accepted(let state): w.u8(Kind.accepted.rawValue); w.u64(state)
+        case .started(let resume): w.u8(Kind.started.rawValue); w.u64(resume)
         case .abort(let why): w.u8(Kind.abort.rawValue); w.string(String(why.prefix(1000)))
+        case .heartbeat: w.u8(Kind.heartbeat.rawValue)
+        case .roundAck(let r, let n, let load): w.u8(Kind.roundAck.rawValue); w.u32(r); w.u64(n); w.u64(load)
+        case .outcomeQuery(let id): w.u8(Kind.outcomeQuery.rawValue); w.u64(id)
+        case .outcome(let started, let resume): w.u8(Kind.outcome.rawValue); w.u8(started ? 1 : 0); w.u64(resume)
+        case .done: w.u8(Kind.done.rawValue)
         }
         var len = ByteWriter()
         len.u32(UInt32(w.bytes.count))
@@ -90,21 +110,25 @@ public enum MigrationWire {
         out += w.bytes
     }
 
-    /// The length of the frame at the start of `buffer`, once its 4-byte header is there.
-    /// Throws for a frame longer than `maxFrameBytes`.
+    /// The length of the frame at the start of `header` (its first 5 bytes, or fewer when
+    /// that is all there is), or nil until enough is there to tell. Throws for a frame longer
+    /// than `maxFrameBytes`, unless it is a config (its type byte, the fifth, says so) of at
+    /// most `maxConfigFrameBytes`: checked before anything of the frame is buffered.
     public static func frameLength(_ header: some Collection<UInt8>) throws(MigrationWireError) -> Int? {
         guard header.count >= 4 else { return nil }
-        var r = ByteReader(Array(header.prefix(4)))
+        let head = Array(header.prefix(5))
+        var r = ByteReader(Array(head.prefix(4)))
         let n = Int(try r.u32())
         guard n >= 1 else { throw .malformed("an empty frame") }
-        guard n <= maxFrameBytes else {
-            let head = Array(header.prefix(4))
-            if head.allSatisfy({ (0x20...0x7E).contains($0) }) {
-                throw .malformed("not a Ringside migration stream (it starts with \"\(String(decoding: head, as: UTF8.self))\")")
-            }
-            throw .malformed("a frame of \(n) bytes (the limit is \(maxFrameBytes))")
+        if n <= maxFrameBytes { return n }
+        if n <= maxConfigFrameBytes {
+            guard head.count == 5 else { return nil }
+            if head[4] == Kind.config.rawValue { return n }
         }
-        return n
+        if head.prefix(4).allSatisfy({ (0x20...0x7E).contains($0) }) {
+            throw .malformed("not a Ringside migration stream (it starts with \"\(String(decoding: head.prefix(4), as: UTF8.self))\")")
+        }
+        throw .malformed("a frame of \(n) bytes (the limit is \(maxFrameBytes), \(maxConfigFrameBytes) for a config)")
     }
 }
 

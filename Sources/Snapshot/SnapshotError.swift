@@ -20,7 +20,7 @@ public enum SnapshotError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notASnapshot: return "not a Ringside snapshot (bad magic)"
-        case .unsupportedVersion(let v): return "snapshot format version \(v) is not the supported version \(SnapshotFormat.version)"
+        case .unsupportedVersion(let v): return "snapshot format version \(v) is not one this Ringside reads (\(SnapshotFormat.oldestReadableVersion) to \(SnapshotFormat.version))"
         case .truncated(let what): return "truncated: the file ends before \(what)"
         case .damaged(let what): return "damaged: \(what)"
         case .mismatch(let what): return what

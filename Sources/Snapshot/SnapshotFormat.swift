@@ -15,7 +15,10 @@ import MigrationWire
 /// page that is not zero; an incremental one every page dirtied since its base, zero or not.
 public enum SnapshotFormat {
     public static let magic: [UInt8] = Array("RINGSNAP".utf8)
-    public static let version: UInt16 = 1
+    /// The version written. Version 1 (before migration protocol 4) differs only in its
+    /// config section, which ends before the migration id; a reader takes both.
+    public static let version: UInt16 = 2
+    public static let oldestReadableVersion: UInt16 = 1
     public static let headerBytes = 64
     public static let sectionHeaderBytes = 16
     public static let checksumBytes = 8
@@ -102,8 +105,11 @@ public struct SnapshotHeader: Equatable, Sendable {
     public var base: SnapshotID?
     /// 0 for a full snapshot, the base's + 1 for an incremental one.
     public var sequence: UInt64
+    /// The format version the file was written in (`SnapshotFormat.version` when writing).
+    public var version: UInt16
 
-    public init(kind: SnapshotFormat.Kind, id: SnapshotID, base: SnapshotID?, sequence: UInt64) {
+    public init(kind: SnapshotFormat.Kind, id: SnapshotID, base: SnapshotID?, sequence: UInt64, version: UInt16 = SnapshotFormat.version) {
+        self.version = version
         self.kind = kind
         self.id = id
         self.base = base
@@ -113,7 +119,7 @@ public struct SnapshotHeader: Equatable, Sendable {
     func encode() -> [UInt8] {
         var w = LittleEndianBytes()
         w.bytes += SnapshotFormat.magic
-        w.u16(SnapshotFormat.version); w.u16(kind.rawValue); w.u32(0)
+        w.u16(version); w.u16(kind.rawValue); w.u32(0)
         w.bytes += id.bytes
         w.bytes += (base ?? .none).bytes
         w.u64(sequence)
@@ -129,7 +135,7 @@ public struct SnapshotHeader: Equatable, Sendable {
         let stored = LittleEndianBytes.u64(b, at: 56)
         guard b[0..<56].withUnsafeBytes({ PageDigest.of($0) }) == stored else { throw .damaged("the header's checksum does not match") }
         let version = LittleEndianBytes.u16(b, at: 8)
-        guard version == SnapshotFormat.version else { throw .unsupportedVersion(version) }
+        guard (SnapshotFormat.oldestReadableVersion...SnapshotFormat.version).contains(version) else { throw .unsupportedVersion(version) }
         let rawKind = LittleEndianBytes.u16(b, at: 10)
         guard let kind = SnapshotFormat.Kind(rawValue: rawKind), LittleEndianBytes.u32(b, at: 12) == 0 else {
             throw .damaged("the header names kind \(rawKind)")
@@ -141,7 +147,7 @@ public struct SnapshotHeader: Equatable, Sendable {
         case .full: guard base == .none, sequence == 0 else { throw .damaged("a full snapshot's header names a base") }
         case .incremental: guard base != .none, sequence > 0 else { throw .damaged("an incremental snapshot's header names no base") }
         }
-        return SnapshotHeader(kind: kind, id: id, base: kind == .full ? nil : base, sequence: sequence)
+        return SnapshotHeader(kind: kind, id: id, base: kind == .full ? nil : base, sequence: sequence, version: version)
     }
 }
 

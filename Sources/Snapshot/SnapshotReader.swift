@@ -87,7 +87,9 @@ public struct SnapshotReader<Source: SnapshotByteSource> {
         switch (type, stage) {
         case (.config, .start) where header.kind == .full:
             stage = .pages
-            guard case .config(let c) = try decode(body, what) else { throw wrong(what, type) }
+            // A version 1 file's config ends before the migration id (protocol 3's config): it is 0.
+            let config = header.version == 1 ? body + [UInt8](repeating: 0, count: 8) : body
+            guard case .config(let c) = try decode(config, what) else { throw wrong(what, type) }
             return .config(c)
         case (.pages, .start) where header.kind == .incremental, (.pages, .pages):
             stage = .pages

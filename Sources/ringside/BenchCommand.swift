@@ -64,7 +64,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Display sink counts, comma-separated, each 1...64: every mode runs once per count, side by side (default 1).")
     var sinks: String?
     @Option(parsing: .unconditional,
-            help: "Turns per cell: the cells of a group alternate this many times, at most --frames (default 4; 2 with --quick).",
+            help: "Turns per cell: the cells of a group alternate this many times, at most --frames (default 4; 2 with --quick). With --migration: runs per cell, the cells taking turns (default 1).",
             transform: NumericOptions.int("--rounds", NumericOptions.benchRounds))
     var rounds: Int?
     @Option(parsing: .unconditional,
@@ -81,6 +81,10 @@ struct BenchCommand: ParsableCommand {
     var noMigration = false
     @Flag(help: "Migration instead of the matrix: migrate each guest at each RAM size and mode to a destination in this process over loopback (default guests idle,desktop,bounce16,plasma,pagewriter; RAM 256M,4G,16G; modes ring,bitmap).")
     var migration = false
+    @Option(name: .customLong("max-downtime"), parsing: .unconditional,
+            help: "With --migration: the downtime budget in milliseconds, 1...60000 (default 30).",
+            transform: NumericOptions.double("--max-downtime", 1...60_000, unit: " milliseconds"))
+    var maxDowntimeMS: Double?
     @Flag(name: .customLong("input-latency"), help: "Input latency instead of the matrix: from a key event pushed at a random moment to the end of the first guest frame that can show it, per guest (default idle,desktop,plasma at 1280x800) paced at 60 Hz and free-running.")
     var inputLatency = false
     @Flag(help: "VNC instead of the matrix: bytes and encode time per guest frame for Raw, ZRLE, Tight and Tight with JPEG (quality level 5), served from the dirty tiles beside a compare-only and a full-frame server, per guest (default idle,desktop,plasma) at 1280x800 and 1920x1080 (--resolutions), lockstep (--frames, default 60); then host cost with 1, 8 and 32 clients, and update latency over loopback with 1, 8 and 32 clients. With --quick: idle and desktop at 640x400, Raw and ZRLE, 6 frames, 1 and 8 clients.")

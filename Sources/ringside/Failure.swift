@@ -11,20 +11,6 @@ struct Failure: Error, CustomStringConvertible {
     }
 }
 
-enum Console {
-    static func error(_ line: String) {
-        FileHandle.standardError.write(Data("ringside: \(line)\n".utf8))
-    }
-    static func out(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-    /// A progress line on stderr, rewritten in place on a terminal; nil clears it.
-    static func progress(_ line: String?) {
-        guard isatty(STDERR_FILENO) != 0 else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + (line ?? "")).utf8))
-    }
-}
-
 /// Runs `body`; a `Failure` or any other error becomes one line on stderr and an exit status.
 func runReportingFailures(_ body: () throws -> Int32) -> Never {
     do {

@@ -24,14 +24,18 @@ struct MigrateOptions: ParsableArguments {
     @Option(name: .customLong("migrate-attempts"), parsing: .unconditional, help: "Attempts before giving up (1...100; default 1), --migrate-after apart.",
             transform: NumericOptions.int("--migrate-attempts", 1...100))
     var attempts: Int?
+    @Option(name: .customLong("migrate-timeout"), parsing: .unconditional,
+            help: "Seconds without a message from the destination before giving up (1...3600; default 30).",
+            transform: NumericOptions.double("--migrate-timeout", 1...3600, unit: " seconds"))
+    var timeout: Double?
     @Flag(name: .customLong("verify-migration"), help: "Send a digest of every page; the destination refuses to resume on any difference.")
     var verify = false
 
     /// The destination and the migration's options, or nil when no migration was asked for.
     func plan() throws -> (host: String, port: Int, options: MigrationOptions)? {
         guard let migrateTo else {
-            if migrateAfter != nil || migrateAtFrame != nil || maxDowntimeMS != nil || maxBandwidth != nil || maxRounds != nil || attempts != nil || verify {
-                throw Failure("--migrate-after, --migrate-at-frame, --max-downtime, --max-bandwidth, --max-rounds, --migrate-attempts and --verify-migration need --migrate-to HOST:PORT")
+            if migrateAfter != nil || migrateAtFrame != nil || maxDowntimeMS != nil || maxBandwidth != nil || maxRounds != nil || attempts != nil || verify || timeout != nil {
+                throw Failure("--migrate-after, --migrate-at-frame, --max-downtime, --max-bandwidth, --max-rounds, --migrate-attempts, --migrate-timeout and --verify-migration need --migrate-to HOST:PORT")
             }
             return nil
         }
@@ -47,6 +51,7 @@ struct MigrateOptions: ParsableArguments {
             o.maxBandwidth = Double(bytes)
         }
         o.verify = verify
+        if let timeout { o.timeout = timeout }
         return (host, port, o)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 @main
 enum RingsideMain {
     static func main() {
+        Console.start()
         let arguments = Array(CommandLine.arguments.dropFirst())
         var command: ParsableCommand
         do {

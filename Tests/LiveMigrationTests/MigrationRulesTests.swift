@@ -79,17 +79,45 @@ struct MigrationRulesTests {
 
     @Test func preCopyHandsOverOnceTheRestFitsTheBudget() {
         let budget = DowntimeBudget(maxDowntimeSeconds: 0.01, maxRounds: 3)
-        let rate = Double(100 * DowntimeBudget.bytesPerPage) // 100 pages a second
-        #expect(budget.expectedSeconds(pagesLeft: 1, bytesPerSecond: rate) == 0.01)
-        guard case .handOver = budget.decide(roundsDone: 1, pagesLeft: 1, bytesPerSecond: rate) else {
-            Issue.record("one page at 100 pages/s fits 10 ms"); return
+        // Nothing measured but 1 ms a page: with the margin, 1.25 ms a page and 1.25 ms to pause and start.
+        let pagesOnly = HandOverEstimate(syncSeconds: 0, roundTripSeconds: 0, secondsPerPage: 0.001, stateSeconds: 0)
+        #expect(abs(pagesOnly.seconds(pages: 7) - 0.01) < 1e-9)
+        guard case .handOver = budget.decide(roundsDone: 1, pagesLeft: 6, estimate: pagesOnly) else {
+            Issue.record("six pages fit 10 ms"); return
         }
-        guard case .anotherRound = budget.decide(roundsDone: 2, pagesLeft: 2, bytesPerSecond: rate) else {
-            Issue.record("two pages do not fit, and a round is left"); return
+        guard case .anotherRound = budget.decide(roundsDone: 2, pagesLeft: 8, estimate: pagesOnly) else {
+            Issue.record("eight pages do not fit, and a round is left"); return
         }
-        guard case .giveUp(let e) = budget.decide(roundsDone: 3, pagesLeft: 2, bytesPerSecond: rate) else {
+        guard case .giveUp(let e) = budget.decide(roundsDone: 3, pagesLeft: 8, estimate: pagesOnly) else {
             Issue.record("the rounds ran out"); return
         }
-        #expect("\(e)".hasPrefix("did not converge in 3 rounds: 2 pages still dirty would take 20 ms"))
+        #expect("\(e)".hasPrefix("did not converge in 3 rounds: the hand-over of the 8 pages still dirty would take 11.2 ms (1.2 ms of it fixed"), "\(e)")
+    }
+
+    /// The fixed part of a hand-over counts: a budget the sync, state and round trips alone
+    /// fill is never met by sending fewer pages.
+    @Test func theFixedHandOverCountsAgainstTheBudget() {
+        let budget = DowntimeBudget(maxDowntimeSeconds: 0.01, maxRounds: 2)
+        let slowSync = HandOverEstimate(syncSeconds: 0.006, roundTripSeconds: 0.002, secondsPerPage: 0.000_001, stateSeconds: 0.001)
+        // 1.25 * (6 + 1 + 3 + 1) ms = 13.75 ms before any page.
+        #expect(abs(slowSync.fixedSeconds - 0.01375) < 1e-9)
+        guard case .anotherRound = budget.decide(roundsDone: 1, pagesLeft: 0, estimate: slowSync) else {
+            Issue.record("nothing dirty, but the fixed part alone is over budget"); return
+        }
+        guard case .giveUp(let e) = budget.decide(roundsDone: 2, pagesLeft: 0, estimate: slowSync) else {
+            Issue.record("the rounds ran out"); return
+        }
+        #expect("\(e)".contains(" pages still dirty would take 13.7 ms (13.7 ms of it fixed"), "\(e)")
+        let fast = HandOverEstimate(syncSeconds: 0.0001, roundTripSeconds: 0.0001, secondsPerPage: 0.000_001, stateSeconds: 0.0005)
+        guard case .handOver = budget.decide(roundsDone: 1, pagesLeft: 1000, estimate: fast) else {
+            Issue.record("2 ms of fixed cost and 1000 pages at 1 us fit 10 ms"); return
+        }
+    }
+
+    /// Both sides' downtime: the source's pause to the commit, half the round trip, the start there.
+    @Test func theDowntimeIsThePauseToTheStartWhateverTheNumbers() {
+        #expect(Downtime.seconds(pausedAtCommitNanos: 8_000_000, roundTripNanos: 50_000_000, resumeNanos: 1_000_000) == 0.034)
+        #expect(Downtime.seconds(pausedAtCommitNanos: 8_000_000, roundTripNanos: -5, resumeNanos: 0) == 0.008, "a negative round trip counts as none")
+        #expect(Downtime.seconds(pausedAtCommitNanos: .max, roundTripNanos: .infinity, resumeNanos: .max).isInfinite)
     }
 }

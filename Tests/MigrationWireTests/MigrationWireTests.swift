@@ -23,7 +23,17 @@ struct MigrationWireTests {
             return d
         }()),
         .digests(slot: 0, [PageDigestRecord(page: 1, digest: 0xDEAD)]),
-        .accepted, .complete, .ready, .commit(pausedNanos: 1_500_000), .started, .abort("destination refused the config"),
+        .accepted(stateNanos: 250_000), .complete, .ready, .commit(pausedNanos: 1_500_000, sinceReadyNanos: 40_000),
+        .started(resumeNanos: 300_000), .abort("destination refused the config"),
+        .heartbeat, .roundAck(round: 2, pages: 900, loadNanos: 1_000_000), .outcomeQuery(migration: 0xFEED_F00D_0000_0001),
+        .outcome(started: true, resumeNanos: 12), .outcome(started: false, resumeNanos: 0), .done,
+        .config({
+            var c = MigrationConfig(imageName: "big", image: [UInt8](repeating: 0x5A, count: 5 << 20), imageDigest: 1, arguments: "",
+                                    ramBytes: 32 << 20, cpus: 1, width: 320, height: 200, pitch: 1280, guestHz: 0, tracking: "bitmap",
+                                    ringEntries: 0, tileWidth: 64, tileHeight: 16, verify: false)
+            c.maxWidth = 640; c.maxHeight = 480; c.migrationID = UInt64.max
+            return c
+        }()),
     ]
 
     func frames(_ m: MigrationMessage) -> [UInt8] { var out: [UInt8] = []; MigrationWire.encode(m, into: &out); return out }
@@ -51,7 +61,7 @@ struct MigrationWireTests {
 
     @Test("every truncation of every message is an error, never a trap")
     func truncations() {
-        for m in Self.samples {
+        for m in Self.samples where frames(m).count < 1 << 20 {
             let body = Array(frames(m)[4...])
             for cut in 0..<body.count {
                 #expect(throws: MigrationWireError.self) { try MigrationWire.decode(Array(body[..<cut])) }
@@ -76,13 +86,30 @@ struct MigrationWireTests {
         }
         var extra = Array(frames(.complete)[4...]); extra.append(0)
         #expect(throws: MigrationWireError.self) { try MigrationWire.decode(extra) }
+        #expect(throws: MigrationWireError.malformed("outcome flag 2")) { try MigrationWire.decode([17, 2] + [UInt8](repeating: 0, count: 8)) }
+    }
+
+    @Test("a config frame may carry an image up to the documented limit; no other frame is over 4 MiB")
+    func configFrames() throws {
+        let big = 5 << 20
+        let length: [UInt8] = [UInt8(big & 0xFF), UInt8(big >> 8 & 0xFF), UInt8(big >> 16 & 0xFF), UInt8(big >> 24)]
+        #expect(try MigrationWire.frameLength(length) == nil, "the type byte decides: wait for it")
+        #expect(try MigrationWire.frameLength(length + [2]) == big, "a config")
+        #expect(throws: MigrationWireError.malformed("a frame of \(big) bytes (the limit is 4194304, 68157440 for a config)")) {
+            try MigrationWire.frameLength(length + [3])
+        }
+        let tooBig = MigrationWire.maxConfigFrameBytes + 1
+        #expect(throws: MigrationWireError.self) {
+            try MigrationWire.frameLength([UInt8(tooBig & 0xFF), UInt8(tooBig >> 8 & 0xFF), UInt8(tooBig >> 16 & 0xFF), UInt8(tooBig >> 24), 2])
+        }
+        #expect(MigrationWire.maxImageBytes == 64 << 20)
     }
 
     @Test("a long randomized fuzz of the decoder never traps")
     func fuzz() {
         var rng = SplitMix(seed: 2026)
         var decoded = 0, refused = 0
-        let seeds = Self.samples.map { Array(frames($0)[4...]) }
+        let seeds = Self.samples.map { Array(frames($0)[4...]) }.filter { $0.count < 1 << 20 }
         for i in 0..<200_000 {
             var body = seeds[i % seeds.count]
             let edits = Int(rng.next() % 6)

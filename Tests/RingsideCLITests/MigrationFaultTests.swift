@@ -17,10 +17,10 @@ final class MigrationFaultTests: XCTestCase {
 
     /// A source that migrates at its frame 30 and writes every frame it draws into `pngDir`;
     /// it runs until it hands the guest over or is stopped.
-    func source(port: Int, memory: String = "32M", pngDir: String) throws -> RingsideProcess {
+    func source(port: Int, memory: String = "32M", pngDir: String, _ extra: [String] = []) throws -> RingsideProcess {
         try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "\(Self.width)", "--height", "\(Self.height)",
                                     "--memory", memory, "--png", pngDir, "--png-every", "1",
-                                    "--migrate-to", "127.0.0.1:\(port)", "--migrate-at-frame", "30"])
+                                    "--migrate-to", "127.0.0.1:\(port)", "--migrate-at-frame", "30"] + extra)
     }
 
     /// The source failed once and said so in exactly one line; it drew frames after that
@@ -246,14 +246,30 @@ final class MigrationFaultTests: XCTestCase {
                                 naming: "the other side abandoned the migration: the destination ran out of disk")
     }
 
-    /// The connection fails after the commit: the source cannot know whether the guest runs
-    /// at the destination, so it must not resume it; it stops, says so in one line, and the
-    /// status is 1.
+    /// The destination aborts during the pre-copy and keeps the connection open: the source,
+    /// which only sends then (or waits for the round's acknowledgement), hears the abort at
+    /// once, not the timeout later, and its line gives the destination's reason.
+    func testAnAbortDuringThePreCopyIsHeardAtOnce() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dir = try MigrationCheck.tempDir(self, "abortround")
+        let fake = try FakeDestination(.abortAtRoundEnd("the destination cannot write pages"))
+        let src = try source(port: fake.port, pngDir: dir + "/src")
+        XCTAssertTrue(fake.wait(timeout: 300), "the fake destination finished")
+        XCTAssertEqual(Array(fake.seen.prefix(2)), ["hello", "config"])
+        XCTAssertFalse(fake.seen.contains("vcpu-state"), "the source did not pause: \(fake.seen)")
+        assertSourceKeptRunning(src, port: fake.port, pngDir: dir + "/src",
+                                naming: "the other side abandoned the migration: the destination cannot write pages")
+    }
+
+    /// The connection fails after the commit and the destination is gone (nothing answers on
+    /// its port when the source asks again): the source cannot know whether the guest runs
+    /// there, so it must not resume it; after asking for 3 timeouts it stops, says so in one
+    /// line, and the status is 1.
     func testAConnectionLostAfterTheCommitStopsTheSourceWithStatus1() throws {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "aftercommit")
         let fake = try FakeDestination(.closeAfterCommit)
-        let src = try source(port: fake.port, pngDir: dir + "/src")
+        let src = try source(port: fake.port, pngDir: dir + "/src", ["--migrate-timeout", "1"])
         XCTAssertTrue(fake.wait(timeout: 300))
         XCTAssertEqual(fake.seen.last, "commit")
         XCTAssertEqual(src.exitStatus(), 1, src.transcript)
@@ -340,7 +356,7 @@ final class MigrationFaultTests: XCTestCase {
             defer { close(fd) }
             for c in chunks where !TCP.sendAll(fd, c) { break } // the destination may hang up early
             let status = dst.exitStatus(timeout: timeout)
-            let replies = Self.messages(in: TCP.readToEnd(fd, timeout: 1))
+            let replies = Self.messages(in: TCP.readToEnd(fd, timeout: 1)).filter { $0 != .heartbeat }
             if abort {
                 guard case .abort(let why)? = replies.last, why.contains(expected) else {
                     return "\(name): the destination's last message is not an abort naming \(expected.debugDescription): \(replies)"

@@ -103,10 +103,45 @@ final class SnapshotFormatTests: XCTestCase {
         }
         XCTAssertThrowsError(try F.readAll([])) { XCTAssertEqual("\($0)", "truncated: the file ends before the end of the header") }
         var h = F.fullHeader().encode()
-        h[8] = 2 // version 2, checksum made anew
+        h[8] = 3 // version 3, checksum made anew
         let sum = h[0..<56].withUnsafeBytes { PageDigest.of($0) }
         withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { h[56 + i] = $0[i] } }
-        XCTAssertThrowsError(try F.readAll(h)) { XCTAssertEqual("\($0)", "snapshot format version 2 is not the supported version 1") }
+        XCTAssertThrowsError(try F.readAll(h)) { XCTAssertEqual("\($0)", "snapshot format version 3 is not one this Ringside reads (1 to 2)") }
+    }
+
+    /// Files written before migration protocol 4 (format version 1, whose config section ends
+    /// before the migration id) still read back, with the id 0; in a version 2 file the same
+    /// short config is damage.
+    func testAVersion1FileWithTheOlderConfigStillReads() throws {
+        let dir = try F.tempDir(self)
+        let pages = [PageRecord(page: 3, data: F.page(7))]
+        func write(_ path: String, version: UInt16) throws {
+            let w = try SnapshotFileWriter(path: path, header: SnapshotHeader(kind: .full, id: .random(), base: nil, sequence: 0, version: version))
+            for (type, m) in F.sections(kind: .full, pages: pages) {
+                var frame: [UInt8] = []
+                MigrationWire.encode(m, into: &frame)
+                try w.section(type, type == .config ? Array(frame.dropLast(8)) : frame, from: 4)
+            }
+            try w.section(.end, SnapshotEnd(sections: w.sections, pages: 1).encode())
+            try w.commit()
+        }
+        try write(dir + "/v1.snap", version: 1)
+        let (header, sections) = try F.readAll(F.bytes(dir + "/v1.snap"))
+        XCTAssertEqual(header.version, 1)
+        XCTAssertEqual(sections.count, 4)
+        XCTAssertEqual(sections.first, .config(F.config))
+        XCTAssertEqual(sections.dropFirst().first, .pages(slot: 0, pages))
+        try write(dir + "/v2.snap", version: 2)
+        XCTAssertThrowsError(try F.readAll(F.bytes(dir + "/v2.snap"))) {
+            XCTAssertTrue("\($0)".hasPrefix("damaged: section 1: "), "\($0)")
+        }
+        // Written now: version 2, the migration id kept.
+        var config = F.config
+        config.migrationID = 77
+        try F.write(dir + "/now.snap", header: F.fullHeader(), [(.config, .config(config))] + F.sections(kind: .full, pages: pages).dropFirst())
+        let (now, read) = try F.readAll(F.bytes(dir + "/now.snap"))
+        XCTAssertEqual(now.version, SnapshotFormat.version)
+        XCTAssertEqual(read.first, .config(config))
     }
 
     func testAWriteThatIsNotCommittedLeavesNothing() throws {
