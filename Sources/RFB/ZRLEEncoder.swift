@@ -1,6 +1,11 @@
+import NIOCore
+
 /// ZRLE (RFC 6143 7.7.6): 64x64 tiles, each solid, packed palette, palette RLE, plain RLE or
 /// raw, whichever is smallest, all through one zlib stream kept for the connection's life.
 /// Pixels are CPIXELs: 3 bytes where the client's 32-bit format leaves one byte unused.
+///
+/// Memory: one tile's bytes at a time (about 16 KiB) are fed to zlib, whose output goes
+/// straight into the message buffer; nothing grows with the rectangle or the frame.
 public final class ZRLEEncoder {
     private let deflater = Deflater()
     private var tiles: [UInt8] = []
@@ -9,23 +14,26 @@ public final class ZRLEEncoder {
 
     public init() {}
 
-    /// Appends `rect` of `frame` (length + zlib data) to `out`.
-    public func encode(_ rect: RFBRect, of frame: FrameView, translator: PixelTranslator, into out: inout [UInt8]) {
-        tiles.removeAll(keepingCapacity: true)
+    /// Writes `rect` of `frame` (length + zlib data) onto the end of `out`.
+    public func encode(_ rect: RFBRect, of frame: FrameView, translator: PixelTranslator, into out: inout ByteBuffer) {
+        let lengthAt = out.writerIndex
+        out.writeInteger(UInt32(0))
+        var length = 0
         var ty = rect.y
         while ty < rect.maxY {
             let th = min(64, rect.maxY - ty)
             var tx = rect.x
             while tx < rect.maxX {
                 let tw = min(64, rect.maxX - tx)
+                tiles.removeAll(keepingCapacity: true)
                 encodeTile(x: tx, y: ty, width: tw, height: th, frame: frame, translator: translator)
+                length += tiles.withUnsafeBytes { deflater.feed($0, into: &out, sync: false) }
                 tx += 64
             }
             ty += 64
         }
-        let z = deflater.compress(tiles)
-        appendU32(UInt32(z.count), to: &out)
-        out += z
+        length += deflater.feed(UnsafeRawBufferPointer(start: nil, count: 0), into: &out, sync: true)
+        out.setInteger(UInt32(length), at: lengthAt)
     }
 
     private func encodeTile(x: Int, y: Int, width: Int, height: Int, frame: FrameView, translator t: PixelTranslator) {

@@ -46,10 +46,11 @@ extension BenchCommand {
         }
         Console.out("ringside bench --vnc\(quick ? " --quick" : ""): \(count) lockstep frames per guest and size after \(warm) warm-up, 1 vCPU, tracking auto, tile 64x16;")
         Console.out("each client answers an incremental whole-screen request after every frame (encoded bytes counted, no socket).")
-        Console.out("ringside: the client's dirty tiles compared with what it was sent; compare: every tile compared (no dirty log); full: the whole screen every frame.")
+        Console.out("Each server has one surface (one copy of the frame) shared by its clients, which keep dirty bits only.")
+        Console.out("ringside: the dirty tiles compared once per frame; compare: every tile compared once per frame (no dirty log); full: the whole screen every frame.")
         Console.out("changed = raw size of the pixels that differ from the previous frame; x changed = bytes / changed.")
-        Console.out("Per frame: under the lock = the client's damage and the shared frame snapshot (the first read after a sync copies the repainted tiles);")
-        Console.out("compare and encode run after it, with no lock held.")
+        Console.out("Per frame: under the lock = the surface's copy of the repainted tiles (once for all its clients);")
+        Console.out("compare = the surface's compare (once) and the client's take of its dirty bits; encode = from the shared frame, no lock held.")
         Console.out("")
         Console.out("| guest | size | frames changed | changed B/frame | server | encoding | updates | B/frame | x changed | us/frame | under the lock | compare | encode | harvest us (median) |")
         Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -74,7 +75,7 @@ extension BenchCommand {
         if scaleGuests.isEmpty { scaleGuests = [names[0]] }
         let (sw, sh) = sizes[0]
         Console.out("")
-        Console.out("Host cost against clients (\(sw)x\(sh), ringside ZRLE, each client its own display sink, one shared snapshot per sync; all clients' time per frame;")
+        Console.out("Host cost against clients (\(sw)x\(sh), ringside ZRLE, one server surface refreshed once per sync, dirty bits per client; all clients' time per frame;")
         Console.out(String(format: "a cell stops after %g s once 3 frames are measured, marked *):", budget))
         Console.out("")
         Console.out("| guest | clients | frames | harvest us (median) | under the lock us/frame | of which per client | snapshot copies/frame | snapshot KiB copied/frame | compare us/frame | encode us/frame | encode per client | B/frame per client |")

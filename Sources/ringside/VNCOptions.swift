@@ -66,32 +66,30 @@ struct VNCOptions: ParsableArguments {
     }
 }
 
-/// The tracking session as the RFB server's framebuffer: each VNC client is a display sink;
-/// all of them share one snapshot of the shadow per sync, taken under the session's lock by
-/// the first client to read after it (only the tiles repainted since the snapshot it reuses).
+/// The tracking session as the RFB server's framebuffer: the server's surface reads the
+/// session's damage through one display sink, under the session's lock.
 final class TrackingFramebufferSource: FramebufferSource, @unchecked Sendable {
     let session: TrackingSession
     let desktopName: String
-    /// Used only under the session's lock.
-    let snapshots = FrameSnapshotter()
     init(session: TrackingSession, name: String) {
         self.session = session
         desktopName = name
     }
     var geometry: FramebufferGeometry { session.withDisplay { $0.shadow.geometry } }
-    func makeReader(name: String) -> any FramebufferReader { SinkReader(source: self, sink: session.makeDisplaySink(name: name)) }
+    func makeReader(name: String) -> any FramebufferReader { SinkReader(session: session, sink: session.makeDisplaySink(name: name)) }
     func onChange(_ body: @escaping @Sendable () -> Void) { session.onSync(body) }
 
     final class SinkReader: FramebufferReader, @unchecked Sendable {
-        let source: TrackingFramebufferSource
+        let session: TrackingSession
         let sink: DisplaySink
-        init(source: TrackingFramebufferSource, sink: DisplaySink) {
-            self.source = source
+        init(session: TrackingSession, sink: DisplaySink) {
+            self.session = session
             self.sink = sink
         }
-        var hasChanges: Bool { source.session.hasChanges(for: sink) }
-        func read() -> (snapshot: FrameSnapshot, dirty: DirtyTileBitmap) {
-            source.session.read(sink) { d, dirty in (source.snapshots.snapshot(of: d.shadow, grid: d.grid, damage: d.damage), dirty) }
+        func read(_ body: (FrameView, DirtyTileBitmap) -> Void) {
+            session.read(sink) { d, dirty in
+                d.shadow.withUnsafeBytes { body(FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: $0), dirty) }
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 @testable import RFB
 
 /// A client-side decoder of FramebufferUpdates (Raw, ZRLE, Tight with JPEG, DesktopSize,
@@ -38,6 +39,10 @@ final class TestDecoder {
         if format.bigEndian { for b in wire { v = v << 8 | UInt32(b) } } else { for b in wire.reversed() { v = v << 8 | UInt32(b) } }
         return v
     }
+
+    /// Decodes one whole FramebufferUpdate; returns its rectangles (pseudo ones included).
+    @discardableResult
+    func decode(_ message: ByteBuffer) throws -> [(RFBRect, Int32)] { try decode(Array(message.readableBytesView)) }
 
     /// Decodes one whole FramebufferUpdate; returns its rectangles (pseudo ones included).
     @discardableResult
