@@ -4,6 +4,7 @@ import PackageDescription
 // Layers, arrows pointing one way:
 //   CKVM -> KVM -> Machine -> Tracking -> ringside (CLI)
 //   Display (no KVM) -> Tracking, PNGOutput, Window -> ringside
+//   Display -> RFB (no KVM, no Tracking); Tracking + RFB -> VNCTracking -> Bench, ringside
 let package = Package(
     name: "Ringside",
     platforms: [.macOS(.v14)],
@@ -48,14 +49,17 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
+        // The tracking session as the RFB server's framebuffer, and a server on a session: the one
+        // Tracking-to-RFB adapter, shared by the CLI (`--vnc`) and the benchmark.
+        .target(name: "VNCTracking", dependencies: ["Tracking", "RFB", "Display", "Input"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
         .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
-        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB"]),
+        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "VNCTracking"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB", "VNCTracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

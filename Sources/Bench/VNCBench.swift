@@ -5,6 +5,7 @@ import KVM
 import Machine
 import RFB
 import Tracking
+import VNCTracking
 
 /// `ringside bench --vnc`: what a VNC server built on the tracking session sends per guest
 /// frame, beside two baselines fed the same frames in the same process.
@@ -72,7 +73,7 @@ public enum VNCBench {
         let server: Server
         let surface: ServerSurface
         var clients: [Client] = []
-        init(server: Server, source: SessionSource) {
+        init(server: Server, source: TrackingFramebufferSource) {
             self.server = server
             surface = ServerSurface(source: source, name: "vnc bench \(server)", compareEverything: server == .compare)
         }
@@ -133,7 +134,7 @@ public enum VNCBench {
         run.session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16),
                                           migration: false, events: events)
         let chosen = encodings.filter { encodingNames?.contains($0.name) ?? true }
-        let source = SessionSource(session: run.session, name: label)
+        let source = TrackingFramebufferSource(session: run.session, name: label)
         let told = source.geometry
         for s in servers {
             let surface = Surface(server: s, source: source)
@@ -271,33 +272,6 @@ public enum VNCBench {
             if bytes > 0 {
                 c.line.updates += 1
                 c.line.bytes += bytes
-            }
-        }
-    }
-}
-
-/// The tracking session as a framebuffer source (the CLI has the same adapter for --vnc).
-final class SessionSource: FramebufferSource, @unchecked Sendable {
-    let session: TrackingSession
-    let desktopName: String
-    init(session: TrackingSession, name: String) {
-        self.session = session
-        desktopName = name
-    }
-    var geometry: FramebufferGeometry { session.withDisplay { $0.shadow.geometry } }
-    func makeReader(name: String) -> any FramebufferReader { Reader(session: session, sink: session.makeDisplaySink(name: name)) }
-    func onChange(_ body: @escaping @Sendable () -> Void) { session.onSync(body) }
-
-    final class Reader: FramebufferReader, @unchecked Sendable {
-        let session: TrackingSession
-        let sink: DisplaySink
-        init(session: TrackingSession, sink: DisplaySink) {
-            self.session = session
-            self.sink = sink
-        }
-        func read(_ body: (FrameView, DirtyTileBitmap) -> Void) {
-            session.read(sink) { d, dirty in
-                d.shadow.withUnsafeBytes { body(FrameView(geometry: d.shadow.geometry, grid: d.grid, bytes: $0), dirty) }
             }
         }
     }

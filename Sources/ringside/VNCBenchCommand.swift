@@ -8,6 +8,7 @@ import KVM
 import Machine
 import RFB
 import Tracking
+import VNCTracking
 
 extension BenchCommand {
     /// `ringside bench --vnc`: one table of bytes and microseconds per guest frame for each
@@ -152,13 +153,14 @@ enum VNCLatencyProbe {
             session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false, events: events)
         } catch { throw Failure("\(error)") }
         var o = RFBServerOptions()
-        o.port = 0
         o.updateWritten = { read, written in log.lock.withLock { log.writes.append((read, written)) } }
-        let server: RFBServer
-        do { server = try RFBServer(source: TrackingFramebufferSource(session: session, name: "bench"), options: o, input: nil, log: { _ in }) } catch {
-            throw Failure("\(error)")
-        }
+        let server: TrackingVNCServer
+        do {
+            server = try TrackingVNCServer(session: session, name: "bench", plan: VNCListenPlan(tcp: ("127.0.0.1", 0), websocket: nil, password: nil),
+                                           input: nil, options: o, log: { _ in })
+        } catch { throw Failure("\(error)") }
         defer { server.stop() }
+        let port = server.tcpPort ?? 0
         let syncer = Thread {
             while !log.lock.withLock({ log.stop }) {
                 if log.bell.wait(timeout: .now() + .milliseconds(100)) == .timedOut { continue }
@@ -171,7 +173,7 @@ enum VNCLatencyProbe {
         session.machine.start()
         syncer.start()
         for _ in 0..<clients {
-            let client = Thread { readUpdates(port: server.port, encoding: encoding, until: { log.lock.withLock { log.stop } }) }
+            let client = Thread { readUpdates(port: port, encoding: encoding, until: { log.lock.withLock { log.stop } }) }
             client.start()
         }
         // The clients' first, whole-screen updates are not counted: only writes of damage
