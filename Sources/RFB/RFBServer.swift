@@ -50,6 +50,7 @@ public final class RFBServer: @unchecked Sendable {
     private let updates = Atomic<UInt64>(0)
     private let encodeNanos = Atomic<UInt64>(0)
     private let refreshQueued = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
     let group: MultiThreadedEventLoopGroup
     /// The loop the surface's refreshes run on (one at a time, never on the display's threads).
     private let refreshLoop: EventLoop
@@ -89,6 +90,8 @@ public final class RFBServer: @unchecked Sendable {
 
     /// Closes the listener and every client.
     public func stop() {
+        // No refresh is queued from now on (the display goes on syncing; the loops go away).
+        stopped.store(true, ordering: .releasing)
         try? channel?.close().wait()
         for l in lock.withLock({ extraListeners }) { try? l.close().wait() }
         let all = lock.withLock { Array(connections.values) }
@@ -126,9 +129,10 @@ public final class RFBServer: @unchecked Sendable {
     func count(sent n: Int) { sent.add(UInt64(n), ordering: .relaxed) }
 
     /// From any thread (the display's, after a refresh): one surface refresh queued on the
-    /// refresh loop, then every client woken. Nothing is read while no client is connected.
+    /// refresh loop, then every client woken. Nothing is read while no client is connected,
+    /// nor once the server stopped.
     private func scheduleRefresh() {
-        guard !refreshQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !stopped.load(ordering: .acquiring), !refreshQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
         refreshLoop.execute { [self] in
             refreshQueued.store(false, ordering: .releasing)
             guard clientCount > 0 else { return }

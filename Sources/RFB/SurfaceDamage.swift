@@ -128,36 +128,50 @@ extension SurfaceDamage {
         guard !region.isEmpty, !isEmpty else { return [] }
         var rects: [RFBRect] = []
         var spans: [RFBRect] = []
-        var cleared: [Int] = []
-        let blocks = self.blocks
-        blocks.forEachSet { b in
-            let c = b % columns, y0 = (b / columns) * Self.blockHeight
-            let y1 = min(y0 + Self.blockHeight, height), base = c * Self.columnWidth
-            spans.removeAll(keepingCapacity: true)
-            var minX = Int.max, maxX = -1, minY = Int.max, maxY = -1
-            var owed = false
-            for y in y0..<y1 {
-                let i = y * columns + c
-                guard first[i] <= last[i] else { continue }
-                let x0 = base + Int(first[i]), x1 = base + Int(last[i])
-                let s = RFBRect(x: x0, y: y, width: x1 - x0 + 1, height: 1).intersection(region)
-                if s.width == x1 - x0 + 1 && s.height == 1 { first[i] = 0xFF; last[i] = 0 } else { owed = true }
-                guard !s.isEmpty else { continue }
-                minX = min(minX, s.x); maxX = max(maxX, s.maxX - 1); minY = min(minY, y); maxY = y
-                spans.append(s)
+        var done = DirtyTileBitmap(count: blocks.count)
+        let columns = self.columns, height = self.height, words = blocks.words
+        let (rx0, rx1, ry0, ry1) = (region.x, region.maxX - 1, region.y, region.maxY - 1)
+        first.withUnsafeMutableBufferPointer { f in
+            last.withUnsafeMutableBufferPointer { l in
+                for (w, word) in words.enumerated() {
+                    var bits = word
+                    while bits != 0 {
+                        let b = w << 6 | bits.trailingZeroBitCount
+                        bits &= bits &- 1
+                        let c = b % columns, y0 = (b / columns) * Self.blockHeight, base = c * Self.columnWidth
+                        let y1 = min(y0 + Self.blockHeight, height) - 1
+                        guard base <= rx1, base + Self.columnWidth > rx0, y0 <= ry1, y1 >= ry0 else { continue }
+                        var minX = Int.max, maxX = -1, minY = -1, maxY = -1, owed = false
+                        spans.removeAll(keepingCapacity: true)
+                        for y in y0...y1 {
+                            let i = y * columns + c
+                            guard f[i] <= l[i] else { continue }
+                            let x0 = base + Int(f[i]), x1 = base + Int(l[i])
+                            let sx0 = max(x0, rx0), sx1 = min(x1, rx1)
+                            guard y >= ry0, y <= ry1, sx0 <= sx1 else { owed = true; continue }
+                            if sx0 == x0 && sx1 == x1 { f[i] = 0xFF; l[i] = 0 } else { owed = true }
+                            minX = min(minX, sx0); maxX = max(maxX, sx1); maxY = y
+                            if minY < 0 { minY = y }
+                            if rowSpans { Self.join(RFBRect(x: sx0, y: y, width: sx1 - sx0 + 1, height: 1), into: &spans) }
+                        }
+                        if !owed { done.set(b) }
+                        guard maxX >= 0 else { continue }
+                        let bounds = RFBRect(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)
+                        let spanCost = spans.reduce(0) { $0 + $1.width * $1.height + 3 }
+                        if spans.count > 1 && spanCost < bounds.width * bounds.height + 3 { rects += spans } else { rects.append(bounds) }
+                    }
+                }
             }
-            if !owed { cleared.append(b) }
-            guard maxX >= 0 else { return }
-            let bounds = RFBRect(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)
-            var joined: [RFBRect] = []
-            for sp in spans {
-                if let l = joined.last, l.x == sp.x, l.width == sp.width, l.maxY == sp.y { joined[joined.count - 1].height += 1 } else { joined.append(sp) }
-            }
-            let spanCost = joined.reduce(0) { $0 + $1.width * $1.height + 3 }
-            if rowSpans && joined.count > 1 && spanCost < bounds.width * bounds.height + 3 { rects += joined } else { rects.append(bounds) }
         }
-        for b in cleared { self.blocks.clear(b) }
+        done.forEachSet { blocks.clear($0) }
         return Self.merge(rects)
+    }
+
+    /// Appends a one-row span, joined to the last one when it has the same columns and lies
+    /// just below it.
+    @inline(__always)
+    private static func join(_ sp: RFBRect, into spans: inout [RFBRect]) {
+        if let l = spans.last, l.x == sp.x, l.width == sp.width, l.maxY == sp.y { spans[spans.count - 1].height += 1 } else { spans.append(sp) }
     }
 
     /// Joins rectangles that touch side by side with the same rows, or one above the other
