@@ -1,10 +1,17 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers, arrows pointing one way:
-//   CKVM -> KVM -> Machine -> Tracking -> ringside (CLI)
-//   Display (no KVM) -> Tracking, PNGOutput, Window -> ringside
-//   Display -> RFB (no KVM, no Tracking); Tracking + RFB -> VNCTracking -> Bench, ringside
+// Targets are layers: each imports only targets of lower layers, so the arrows point one way
+// (docs/architecture.md draws every edge):
+//   0  CKVM, CGuestABI, Input, Display (no KVM), MigrationWire; C shims CPNG, CRFB, CSDL
+//   1  KVM, SplitView
+//   2  Machine, PNGOutput, RFB (no KVM), Window
+//   3  Tracking
+//   4  NoLossCheck, LiveMigration, VNCTracking (the Tracking-to-RFB adapter)
+//   5  GuestSession (a running guest: run, receive, the migration bench)
+//   6  Bench
+//   7  ringside (the CLI: the only target that prints or exits)
+// Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> GuestSession -> ringside.
 let package = Package(
     name: "Ringside",
     platforms: [.macOS(.v14)],
@@ -25,7 +32,7 @@ let package = Package(
         .target(name: "CGuestABI"),
         // Input events for the guest (evdev codes, absolute pointer) and the --input-script format. No KVM.
         .target(name: "Input"),
-        .target(name: "Machine", dependencies: ["KVM", "CKVM", "CGuestABI", "Input"]),
+        .target(name: "Machine", dependencies: ["KVM", "CGuestABI", "Input"]),
         // Display core: tile geometry, dirty-tile bitmap, shadow framebuffer. Knows nothing of KVM.
         .target(name: "Display"),
         .target(name: "Tracking", dependencies: ["KVM", "Machine", "Display"]),
@@ -49,32 +56,59 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
+        // The --show-split picture: the screen beside the migration page list, on a PixelCanvas.
+        .target(name: "SplitView", dependencies: ["Display"]),
         // The tracking session as the RFB server's framebuffer, and a server on a session: the one
         // Tracking-to-RFB adapter, shared by the CLI (`--vnc`) and the benchmark.
         .target(name: "VNCTracking", dependencies: ["Tracking", "RFB", "Display", "Input"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
-        .target(name: "Window", dependencies: ["Display", "CSDL", "PNGOutput", "Input"]),
+        // The SDL window: shows the shadow (or the split view), forwards input. Saves no files.
+        .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "Input"]),
+        // A running guest, shared by `run`, `receive` and the benchmarks: boot or receive, PNG files, input
+        // script, sync loop, timers, the outgoing migration, the summary as data. Reports through events; never prints.
+        .target(name: "GuestSession", dependencies: [
+            "Tracking", "Machine", "KVM", "Display", "PNGOutput", "SplitView", "LiveMigration", "MigrationWire", "Input",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
-        .target(name: "Bench", dependencies: ["Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "VNCTracking"]),
+        .target(name: "Bench", dependencies: [
+            "Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "VNCTracking", "GuestSession",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // The boot stub's state page (assets/peers/qemu) and a spawn that cannot outlive its parent.
+        .target(name: "CQEMUPeer"),
+        // `ringside qemu` and the QEMU side of `bench --peer qemu`: QEMU's command line, QMP, the stub's state.
+        .target(name: "QEMUPeer", dependencies: ["CQEMUPeer", "CGuestABI", "Machine"]),
+        // The benchmark client's per-pixel work (zlib, ZRLE, Tight, a picture hash) in C.
+        .target(name: "CPeerBench", linkerSettings: [.linkedLibrary("z")]),
+        // `ringside bench --peer qemu`: Ringside and QEMU side by side on the same guest and client. Never prints.
+        .target(name: "PeerBench", dependencies: ["QEMUPeer", "CPeerBench", "Machine", "KVM"]),
         .executableTarget(
             name: "ringside",
             dependencies: [
-                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB", "VNCTracking",
+                "KVM", "Machine", "Display", "Tracking", "PNGOutput", "SplitView", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
+                "VNCTracking", "GuestSession", "QEMUPeer", "PeerBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What the tests share: waits with deadlines, processes, SplitMix, the CI rule for
+        // missing tools (docs/testing.md).
         .target(name: "TestSupport", dependencies: ["KVM", "Machine", "Input"], path: "Tests/TestSupport"),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "TestSupport"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "Input", "TestSupport"]),
-        .testTarget(name: "DisplayTests", dependencies: ["Display"]),
+        .testTarget(name: "DisplayTests", dependencies: ["Display", "TestSupport"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Machine", "Display", "TestSupport", "NoLossCheck"]),
-        .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display"]),
-        .testTarget(name: "WindowTests", dependencies: ["Window", "Display", "Input", "TestSupport"]),
+        .testTarget(name: "PNGOutputTests", dependencies: ["PNGOutput", "Display", "TestSupport"]),
+        .testTarget(name: "SplitViewTests", dependencies: ["SplitView", "Display"]),
+        .testTarget(name: "WindowTests", dependencies: ["Window", "SplitView", "Display", "Input", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
-        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire"]),
-        .testTarget(name: "InputTests", dependencies: ["Input"]),
-        .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire", "TestSupport"]),
+        .testTarget(name: "LiveMigrationTests", dependencies: ["LiveMigration", "MigrationWire", "Machine", "Input", "TestSupport"]),
+        .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
+        .testTarget(name: "InputTests", dependencies: ["Input", "TestSupport"]),
+        .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer", "Machine", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )

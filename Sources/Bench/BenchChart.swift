@@ -55,53 +55,69 @@ public enum BenchChart {
         let yRange = (pow(10, floor(log10(max(lowest, 0.1)))), pow(10, ceil(log10(highest))))
 
         // Panels: host cost against dirty fraction, one per resolution (the four smallest).
-        let panelW = 540.0, panelH = 270.0
         for (n, res) in resolutions.prefix(4).enumerated() {
-            let px = 90 + Double(n % 2) * 630, py = 110 + Double(n / 2) * 350
             let rows = usable.filter { $0.width == res.0 && $0.height == res.1 && $0.ramBytes == smallestRAM }
-            let plot = Plot(x: px, y: py, width: panelW, height: panelH, xRange: (1e-4, 1), yRange: yRange)
-            plot.frame(&s, title: "\(res.0)x\(res.1), \(formatBytes(smallestRAM)) RAM: host µs per frame vs dirty fraction",
-                       xLabel: "tiles repainted per frame, mean (fraction of the screen); bursty guests sit low", yLabel: "µs/frame")
-            plot.xDecades(&s) { d in d >= 1 ? "100%" : formatPercent(d) }
-            plot.yDecades(&s)
-            plot.budgetLine(&s, 16_667, "16.7 ms = 60 Hz")
-            // Guest names along the bottom, at their dirty fraction.
-            var guests: [(String, Double)] = []
-            for r in rows where !guests.contains(where: { $0.0 == r.guest }) {
-                if let f = fractions[key(r)] { guests.append((r.guest, f)) }
-            }
-            guests.sort { $0.1 < $1.1 }
-            // Names on up to five levels, each on the lowest level where it overlaps no other name.
-            var levels = [[(Double, Double)]](repeating: [], count: 5)
-            for g in guests {
-                let gx = plot.px(max(g.1, 1e-4))
-                s.line(gx, plot.y + plot.height, gx, plot.y + plot.height - 6, color: "#999")
-                let w = Double(g.0.count) * 6 + 6
-                let right = gx + 3 + w > plot.x + plot.width
-                let start = right ? gx - 3 - w : gx + 3
-                let level = levels.firstIndex(where: { $0.allSatisfy { start >= $0.1 || start + w <= $0.0 } }) ?? levels.count - 1
-                levels[level].append((start, start + w))
-                s.text(right ? gx - 3 : gx + 3, plot.y + plot.height - 8 - Double(level) * 12, g.0, size: 10,
-                       anchor: right ? "end" : "start", color: "#666")
-            }
-            for mode in modeOrder {
-                let points: [(Double, Double)] = rows.filter { $0.mode == mode }.compactMap { r in
-                    guard let f = fractions[key(r)], let us = r.hostMedianMicros else { return nil }
-                    return (max(f, 1e-4), us)
-                }.sorted { $0.0 < $1.0 }
-                plot.series(&s, points, color: modeColors[mode] ?? "#000", dashed: false)
-            }
+            fractionPanel(&s, n: n, resolution: res, ram: smallestRAM, rows: rows, fractions: fractions, yRange: yRange)
         }
-
         // Host cost against RAM size (ring and bitmap log RAM for the migration list).
         let reference = resolutions.first(where: { $0 == (1920, 1080) }) ?? resolutions.last!
-        let ramRows = usable.filter { $0.width == reference.0 && $0.height == reference.1 && ($0.mode == "ring" || $0.mode == "bitmap") }
+        ramPanels(&s, rows: usable.filter { $0.width == reference.0 && $0.height == reference.1 && ($0.mode == "ring" || $0.mode == "bitmap") },
+                  resolution: reference, top: ramTop)
+        return s.document
+    }
+
+    static let panelWidth = 540.0
+
+    /// Panel `n`: host µs per frame against the dirty fraction at one resolution, a line per mode.
+    static func fractionPanel(_ s: inout SVG, n: Int, resolution res: (Int, Int), ram: UInt64, rows: [BenchRecord],
+                              fractions: [String: Double], yRange: (Double, Double)) {
+        let px = 90 + Double(n % 2) * 630, py = 110 + Double(n / 2) * 350
+        let plot = Plot(x: px, y: py, width: panelWidth, height: 270, xRange: (1e-4, 1), yRange: yRange)
+        plot.frame(&s, title: "\(res.0)x\(res.1), \(formatBytes(ram)) RAM: host µs per frame vs dirty fraction",
+                   xLabel: "tiles repainted per frame, mean (fraction of the screen); bursty guests sit low", yLabel: "µs/frame")
+        plot.xDecades(&s) { d in d >= 1 ? "100%" : formatPercent(d) }
+        plot.yDecades(&s)
+        plot.budgetLine(&s, 16_667, "16.7 ms = 60 Hz")
+        guestNames(&s, plot: plot, rows: rows, fractions: fractions)
+        for mode in modeOrder {
+            let points: [(Double, Double)] = rows.filter { $0.mode == mode }.compactMap { r in
+                guard let f = fractions[key(r)], let us = r.hostMedianMicros else { return nil }
+                return (max(f, 1e-4), us)
+            }.sorted { $0.0 < $1.0 }
+            plot.series(&s, points, color: modeColors[mode] ?? "#000", dashed: false)
+        }
+    }
+
+    /// Guest names along the bottom of a panel, at their dirty fraction, each on the lowest of
+    /// five levels where it overlaps no other name.
+    static func guestNames(_ s: inout SVG, plot: Plot, rows: [BenchRecord], fractions: [String: Double]) {
+        var guests: [(String, Double)] = []
+        for r in rows where !guests.contains(where: { $0.0 == r.guest }) {
+            if let f = fractions[key(r)] { guests.append((r.guest, f)) }
+        }
+        guests.sort { $0.1 < $1.1 }
+        var levels = [[(Double, Double)]](repeating: [], count: 5)
+        for g in guests {
+            let gx = plot.px(max(g.1, 1e-4))
+            s.line(gx, plot.y + plot.height, gx, plot.y + plot.height - 6, color: "#999")
+            let w = Double(g.0.count) * 6 + 6
+            let right = gx + 3 + w > plot.x + plot.width
+            let start = right ? gx - 3 - w : gx + 3
+            let level = levels.firstIndex(where: { $0.allSatisfy { start >= $0.1 || start + w <= $0.0 } }) ?? levels.count - 1
+            levels[level].append((start, start + w))
+            s.text(right ? gx - 3 : gx + 3, plot.y + plot.height - 8 - Double(level) * 12, g.0, size: 10,
+                   anchor: right ? "end" : "start", color: "#666")
+        }
+    }
+
+    /// Two panels against guest RAM at one resolution: host µs per frame, and harvest + reset;
+    /// ring solid, bitmap dashed, a line per guest. A note instead with fewer than two sizes.
+    static func ramPanels(_ s: inout SVG, rows ramRows: [BenchRecord], resolution reference: (Int, Int), top: Double) {
         let rams = Array(Set(ramRows.map(\.ramBytes))).sorted()
-        let top = ramTop
         if rams.count < 2 {
             s.text(640, top, "host cost against RAM size: run with two or more --ram sizes (ring and bitmap log RAM for the migration list)",
                    size: 13, anchor: "middle", color: "#555")
-            return s.document
+            return
         }
         // Room on the right for the line labels.
         let xr = (Double(rams.first!) / Double(1 << 30) / 1.5, Double(rams.last!) / Double(1 << 30) * 8)
@@ -113,7 +129,7 @@ public enum BenchChart {
             let values = ramRows.compactMap(metric.1).filter { $0 > 0 }
             guard let lo = values.min(), let hi = values.max() else { continue }
             let yr = (pow(10, floor(log10(max(lo, 0.1)))), pow(10, ceil(log10(max(hi, lo * 10)))))
-            let plot = Plot(x: 90 + Double(n) * 630, y: top, width: panelW, height: 250, xRange: xr, yRange: yr)
+            let plot = Plot(x: 90 + Double(n) * 630, y: top, width: panelWidth, height: 250, xRange: xr, yRange: yr)
             plot.frame(&s, title: "\(reference.0)x\(reference.1): \(metric.0) vs guest RAM (ring solid, bitmap dashed)",
                        xLabel: "guest RAM (logged for the migration list)", yLabel: "µs/frame")
             for ram in rams {
@@ -122,25 +138,29 @@ public enum BenchChart {
                 s.text(x, plot.y + plot.height + 18, formatBytes(ram), size: 11, anchor: "middle")
             }
             plot.yDecades(&s)
-            var labelled: [Double] = []
-            for mode in ["ring", "bitmap"] {
-                var guests: [String] = []
-                for r in ramRows where r.mode == mode && !guests.contains(r.guest) { guests.append(r.guest) }
-                for g in guests {
-                    let points: [(Double, Double)] = ramRows.filter { $0.mode == mode && $0.guest == g }.compactMap { r in
-                        metric.1(r).map { (Double(r.ramBytes) / Double(1 << 30), max($0, yr.0)) }
-                    }.sorted { $0.0 < $1.0 }
-                    plot.series(&s, points, color: modeColors[mode]!, dashed: mode == "bitmap")
-                    if let last = points.last {
-                        var y = plot.py(last.1)
-                        while labelled.contains(where: { abs($0 - y) < 10 }) { y += 10 }
-                        labelled.append(y)
-                        s.text(plot.px(last.0) + 6, y + 3, "\(g) \(mode)", size: 9, color: modeColors[mode]!)
-                    }
+            ramLines(&s, plot: plot, rows: ramRows, metric: metric.1, floor: yr.0)
+        }
+    }
+
+    /// A line per (mode, guest) against RAM, labelled at its right end.
+    static func ramLines(_ s: inout SVG, plot: Plot, rows ramRows: [BenchRecord], metric: (BenchRecord) -> Double?, floor: Double) {
+        var labelled: [Double] = []
+        for mode in ["ring", "bitmap"] {
+            var guests: [String] = []
+            for r in ramRows where r.mode == mode && !guests.contains(r.guest) { guests.append(r.guest) }
+            for g in guests {
+                let points: [(Double, Double)] = ramRows.filter { $0.mode == mode && $0.guest == g }.compactMap { r in
+                    metric(r).map { (Double(r.ramBytes) / Double(1 << 30), max($0, floor)) }
+                }.sorted { $0.0 < $1.0 }
+                plot.series(&s, points, color: modeColors[mode]!, dashed: mode == "bitmap")
+                if let last = points.last {
+                    var y = plot.py(last.1)
+                    while labelled.contains(where: { abs($0 - y) < 10 }) { y += 10 }
+                    labelled.append(y)
+                    s.text(plot.px(last.0) + 6, y + 3, "\(g) \(mode)", size: 9, color: modeColors[mode]!)
                 }
             }
         }
-        return s.document
     }
 
     static func legend(_ s: inout SVG, x: Double, y: Double) {

@@ -8,7 +8,7 @@ public enum BenchFilters {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// `desktop,bounce16,plasma`; plain `bounce` means bounce4, bounce16 and bounce64.
+    /// `desktop,bounce16,plasma,doom`; plain `bounce` means bounce4, bounce16 and bounce64.
     public static func workloads(_ text: String) throws(BenchError) -> [BenchWorkload] {
         var out: [BenchWorkload] = []
         for item in items(text) {
@@ -18,7 +18,7 @@ public enum BenchFilters {
             } else if let w = BenchWorkload.named(item) {
                 found = [w]
             } else {
-                throw BenchError("--guests: unknown guest '\(item)' (use idle, desktop, terminal, plasma, bounce, bounceN for N sprites, e.g. bounce16, or alternate / alternateN for phases of N frames)")
+                throw BenchError("--guests: unknown guest '\(item)' (use idle, desktop, terminal, plasma, bounce, bounceN for N sprites, e.g. bounce16, alternate / alternateN for phases of N frames, or doom)")
             }
             for w in found where !out.contains(w) { out.append(w) }
         }

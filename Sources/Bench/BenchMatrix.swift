@@ -10,6 +10,10 @@ public struct BenchWorkload: Sendable, Equatable, Hashable, CustomStringConverti
     public let guest: String
     /// The guest's argument string.
     public let arguments: String
+    /// Frames the guest runs before any phase measures it (DOOM's title screen), in every phase.
+    public var leadInFrames = 0
+    /// Runs in the one-vCPU rows only (its program uses one vCPU).
+    public var oneVCPU = false
 
     public init(label: String, guest: String, arguments: String) {
         self.label = label
@@ -20,10 +24,10 @@ public struct BenchWorkload: Sendable, Equatable, Hashable, CustomStringConverti
     public var description: String { label }
 
     /// The guests the bench knows, in the default matrix's order (sparse to dense, then the
-    /// one that alternates between the two).
+    /// one that alternates between the two, then DOOM, skipped when it is not built).
     public static let defaults: [BenchWorkload] = [
         named("idle")!, named("desktop")!, named("terminal")!,
-        named("bounce4")!, named("bounce16")!, named("bounce64")!, named("plasma")!, named("alternate")!,
+        named("bounce4")!, named("bounce16")!, named("bounce64")!, named("plasma")!, named("alternate")!, doom,
     ]
 
     static let plainGuests = ["idle", "desktop", "terminal", "plasma"]
@@ -31,10 +35,12 @@ public struct BenchWorkload: Sendable, Equatable, Hashable, CustomStringConverti
     /// Frames per phase of plain `alternate` (one second at 60 Hz).
     public static let alternatePeriod = 60
 
-    /// `idle`, `desktop`, `terminal`, `plasma`, `bounceN` (N sprites, 1...4096), or
-    /// `alternateN` (quiet and animated phases of N frames, 1...1000000; plain `alternate`: 60).
+    /// `idle`, `desktop`, `terminal`, `plasma`, `bounceN` (N sprites, 1...4096),
+    /// `alternateN` (quiet and animated phases of N frames, 1...1000000; plain `alternate`: 60),
+    /// or `doom`.
     public static func named(_ text: String) -> BenchWorkload? {
         if plainGuests.contains(text) { return BenchWorkload(label: text, guest: text, arguments: "") }
+        if text == doom.label { return doom }
         if text == "alternate" { return named("alternate\(alternatePeriod)").map { BenchWorkload(label: text, guest: $0.guest, arguments: $0.arguments) } }
         if text.hasPrefix("alternate"), let n = Int(text.dropFirst("alternate".count)), (1...1_000_000).contains(n) {
             return BenchWorkload(label: "alternate\(n)", guest: "alternate", arguments: "period=\(n)")
@@ -175,7 +181,7 @@ public struct BenchPlan: Sendable {
         var index = 0
         let smallest = ramSizes.min()
         for cpus in cpuCounts {
-        for w in workloads {
+        for w in workloads where cpus == 1 || !w.oneVCPU {
             for r in resolutions {
                 for ram in ramSizes where cpus == 1 || ram == smallest {
                     // Auto subscribes no migration list: a subscriber would pin its framebuffer

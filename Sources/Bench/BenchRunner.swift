@@ -43,17 +43,25 @@ public struct BenchSummary: Sendable {
 /// cells (modes and sink counts) taking turns, then phase B (free-run, guest frame rate and
 /// latency) the same way, then phase C (paced at each rate pair, latency as users see it).
 /// Never prints and never exits: results go to `BenchEvents` and the returned summary.
-public final class BenchRunner: @unchecked Sendable {
+public final class BenchRunner: Sendable {
+    /// The plan as run: without the workloads in `skipped`.
     public let plan: BenchPlan
-    private let system: KVMSystem
-    private let caps: HostCapabilities
-    private var images: [String: GuestImage] = [:]
+    /// One line per workload left out because its guest is not built (DOOM).
+    public let skipped: [String]
+    let system: KVMSystem
+    let caps: HostCapabilities
+    private let images: [String: GuestImage]
+    private let modules: [String: [BootModule]]
     private let stopAfterGroup = Atomic<Bool>(false)
     private let abandonNow = Atomic<Bool>(false)
 
     /// Opens KVM and checks the whole plan (images, geometry, RAM, vCPUs, ring size) before
     /// anything runs, so bad input fails at once with one line.
-    public init(plan: BenchPlan, device: String = "/dev/kvm") throws(BenchError) {
+    public init(plan asked: BenchPlan, device: String = "/dev/kvm") throws(BenchError) {
+        var plan = asked
+        skipped = plan.workloads.compactMap(\.notBuiltReason)
+        plan.workloads.removeAll { $0.notBuiltReason != nil }
+        if plan.workloads.isEmpty, let only = skipped.first { throw BenchError(only) }
         guard !plan.workloads.isEmpty, !plan.resolutions.isEmpty, !plan.modes.isEmpty, !plan.ramSizes.isEmpty else {
             throw BenchError("the matrix is empty: every filter needs at least one value")
         }
@@ -82,9 +90,14 @@ public final class BenchRunner: @unchecked Sendable {
             system = try KVMSystem(path: device)
             caps = try HostCapabilities(system: system)
         } catch { throw BenchError("\(error)") }
+        var images: [String: GuestImage] = [:]
+        var modules: [String: [BootModule]] = [:]
         for w in plan.workloads where images[w.guest] == nil {
             do { images[w.guest] = try GuestCatalog.load(w.guest) } catch { throw BenchError("\(error)") }
+            modules[w.guest] = try w.bootModules(maxBytes: plan.ramSizes.min() ?? GuestLayout.minRAM)
         }
+        self.images = images
+        self.modules = modules
         for group in plan.groups() {
             do { try config(for: group).validate(maxVCPUs: caps.usableVCPUs) } catch { throw BenchError("\(error)") }
         }
@@ -147,9 +160,10 @@ public final class BenchRunner: @unchecked Sendable {
 
     // MARK: - one group
 
-    private func config(for group: BenchGroup) -> MachineConfig {
+    func config(for group: BenchGroup) -> MachineConfig {
         var c = MachineConfig(image: images[group.workload.guest]!)
         c.arguments = group.workload.arguments
+        c.modules = modules[group.workload.guest] ?? []
         c.ramBytes = group.ramBytes
         c.width = group.resolution.width
         c.height = group.resolution.height
@@ -158,129 +172,14 @@ public final class BenchRunner: @unchecked Sendable {
         return c
     }
 
-    private var tile: TileSizeSpec { TileSizeSpec(width: plan.tileWidth, height: plan.tileHeight) }
-    private var abandoned: Bool { abandonNow.load(ordering: .acquiring) }
+    var tile: TileSizeSpec { TileSizeSpec(width: plan.tileWidth, height: plan.tileHeight) }
+    var abandoned: Bool { abandonNow.load(ordering: .acquiring) }
 
-    /// Both phases for every cell of `group`; nil when abandoned.
+    /// The three phases for every cell of `group`; nil when abandoned.
     private func runGroup(_ group: BenchGroup) -> [BenchCellResult]? {
-        let n = group.cells.count
-        var failures = [String?](repeating: nil, count: n)
-        var notes = [[String]](repeating: [], count: n)
-        var records = group.cells.map {
-            var r = BenchRecord(guest: $0.workload.label, width: $0.resolution.width, height: $0.resolution.height,
-                                mode: $0.mode.rawValue, cpus: $0.cpus, ramBytes: $0.ramBytes, frames: 0)
-            r.sinks = $0.sinks
-            return r
-        }
-        let base = config(for: group)
-        var trackingPlans: [TrackingPlan?] = []
-        for (i, cell) in group.cells.enumerated() {
-            do {
-                let p = try TrackingPlan.make(mode: cell.mode, ringEntries: plan.ringEntries, caps: caps, migration: cell.migration)
-                if p.mode != cell.mode { notes[i].append("measured as \(p.mode.rawValue): \(p.reason)") }
-                trackingPlans.append(p)
-            } catch {
-                failures[i] = "\(error)"
-                trackingPlans.append(nil)
-            }
-        }
-
-        // Phase A: lockstep.
-        do {
-            let quotas = (0..<plan.rounds).map { r in plan.frames / plan.rounds + (r < plan.frames % plan.rounds ? 1 : 0) }
-            var probes: [LockstepProbe?] = []
-            for (i, cell) in group.cells.enumerated() {
-                guard let tp = trackingPlans[i], failures[i] == nil else { probes.append(nil); continue }
-                let p = LockstepProbe(cell: cell, frames: plan.frames, warmup: plan.warmupFrames, migrationRoundEvery: plan.migrationRoundEvery)
-                do {
-                    try p.boot(system: system, config: base, plan: tp, tile: tile)
-                    probes.append(p)
-                } catch {
-                    failures[i] = "\(error)"
-                    probes.append(nil)
-                }
-            }
-            defer { for p in probes { p?.finish() } }
-            let start = DispatchTime.now().uptimeNanoseconds
-            for round in 0..<plan.rounds {
-                for k in 0..<n {
-                    let i = (k + round) % n // rotate who goes first
-                    guard let p = probes[i], failures[i] == nil else { continue }
-                    if !p.runTurn(frames: quotas[round], timeout: 30, abandon: { abandoned }) {
-                        if abandoned { return nil }
-                        failures[i] = p.failure ?? "the lockstep phase failed"
-                    }
-                }
-                let spent = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                if round + 1 < plan.rounds && spent > plan.lockstepBudgetSeconds {
-                    for i in 0..<n where failures[i] == nil {
-                        notes[i].append("lockstep cut to \(round + 1) of \(plan.rounds) rounds (\(formatSeconds(spent)) > budget \(formatSeconds(plan.lockstepBudgetSeconds)))")
-                    }
-                    break
-                }
-            }
-            for i in 0..<n { if let p = probes[i], failures[i] == nil { p.fill(&records[i], notes: &notes[i]) } }
-        }
-
-        // Phase B: free-run.
-        do {
-            let turn = plan.freeRunSeconds / Double(plan.rounds)
-            var probes: [FreeRunProbe?] = []
-            for (i, cell) in group.cells.enumerated() {
-                guard let tp = trackingPlans[i], failures[i] == nil else { probes.append(nil); continue }
-                let p = FreeRunProbe(cell: cell, migrationRoundEvery: plan.migrationRoundEvery, refreshHz: plan.freeRunRefreshHz)
-                do {
-                    try p.boot(system: system, config: base, plan: tp, tile: tile)
-                    probes.append(p)
-                } catch {
-                    failures[i] = "\(error)"
-                    probes.append(nil)
-                }
-            }
-            defer { for p in probes { p?.finish() } }
-            for round in 0..<plan.rounds {
-                for k in 0..<n {
-                    let i = (k + round) % n
-                    guard let p = probes[i], failures[i] == nil else { continue }
-                    if !p.runTurn(seconds: turn, warmup: round == 0 ? plan.freeRunWarmup : 0, abandon: { abandoned }) {
-                        if abandoned { return nil }
-                        failures[i] = p.failure ?? "the free-run phase failed"
-                    }
-                }
-            }
-            for i in 0..<n { if let p = probes[i], failures[i] == nil { p.fill(&records[i], notes: &notes[i]) } }
-        }
-
-        // Phase C: paced, one rate pair after another, each cell in one unbroken turn per pair:
-        // a resumed guest makes a frame at once, into a loop with no token saved, which would
-        // add a late frame to every turn.
-        if plan.pacedSeconds > 0 {
-            let turn = plan.pacedSeconds / Double(plan.pacedRates.count)
-            for rates in plan.pacedRates {
-                for (i, cell) in group.cells.enumerated() {
-                    guard let tp = trackingPlans[i], failures[i] == nil else { continue }
-                    let p = PacedProbe(cell: cell, rates: rates, migrationRoundEvery: plan.migrationRoundEvery)
-                    defer { p.finish() }
-                    do {
-                        try p.boot(system: system, config: base, plan: tp, tile: tile)
-                    } catch {
-                        failures[i] = "\(error)"
-                        continue
-                    }
-                    if !p.runTurn(seconds: turn, warmup: plan.pacedWarmup, abandon: { abandoned }) {
-                        if abandoned { return nil }
-                        failures[i] = p.failure ?? "the paced phase failed at \(rates)"
-                        continue
-                    }
-                    records[i].paced.append(p.result(notes: &notes[i]))
-                }
-            }
-        }
-
-        return group.cells.enumerated().map { i, cell in
-            BenchCellResult(index: group.firstIndex + i, cell: cell, record: failures[i] == nil ? records[i] : nil,
-                            failure: failures[i], notes: notes[i])
-        }
+        var run = GroupRun(group: group, runner: self)
+        guard run.lockstepPhase(), run.freeRunPhase(), run.pacedPhase() else { return nil }
+        return run.results()
     }
 }
 

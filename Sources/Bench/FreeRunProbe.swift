@@ -12,33 +12,36 @@ import Tracking
 /// of the copy into the shadow of the first refresh that started after it.
 ///
 /// Runs in turns like `LockstepProbe`: between turns the machine is paused.
-final class FreeRunProbe: @unchecked Sendable {
+final class FreeRunProbe: Sendable {
     let cell: BenchCell
     /// The machine, its null sinks and the measured frames (`ProbeMachine`).
-    private var guest: ProbeMachine!
+    private let guest: ProbeMachine
     private let stopRefresher = Atomic<Bool>(false)
     private let refresherDone = DispatchSemaphore(value: 0)
-    private var latencies = LatencyHistogram()
-    /// How long each measured refresh that repainted something took (harvest to the end of
-    /// the null present); refreshes that found nothing are only counted.
-    private var refreshTimes = LatencyHistogram()
-    private var idleRefreshes = 0
-    private var longestRefresh: UInt64 = 0
-    private var measuredRefreshes = 0
+    /// Written by the refresh thread while a turn runs; read after it stopped.
+    private struct Refreshes {
+        var latencies = LatencyHistogram()
+        /// How long each measured refresh that repainted something took (harvest to the end of
+        /// the null present); refreshes that found nothing are only counted.
+        var times = LatencyHistogram()
+        var idle = 0
+        var longest: UInt64 = 0
+        var measured = 0
+        var count = 0
+    }
+    private let refreshes = Mutex(Refreshes())
     /// Refresh period in ns; 0 = back to back.
     private let period: UInt64
     private let migrationRoundEvery: Int
-    private var refreshes = 0
     /// Why the phase failed (a refresh's error, or how the machine ended), or nil.
-    var failure: String? { guest?.failure }
+    var failure: String? { guest.failure }
 
-    init(cell: BenchCell, migrationRoundEvery: Int, refreshHz: Double) {
+    /// Builds the cell's machine (not started).
+    init(cell: BenchCell, migrationRoundEvery: Int, refreshHz: Double,
+         system: KVMSystem, config: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
         self.cell = cell
         self.migrationRoundEvery = max(1, migrationRoundEvery)
         period = refreshHz > 0 ? UInt64(1e9 / refreshHz) : 0
-    }
-
-    func boot(system: KVMSystem, config: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
         guest = try ProbeMachine(system: system, config: config, guestHz: 0, cell: cell, plan: plan, tile: tile)
     }
 
@@ -58,26 +61,27 @@ final class FreeRunProbe: @unchecked Sendable {
         return guest.measure(seconds: seconds, warmup: warmup, abandon: abandon) && failure == nil
     }
 
-    func finish() { guest?.finish() }
+    func finish() { guest.finish() }
 
     /// Latency and the guest's frame rate into `record`; the refresher's counts into `notes`,
     /// and a finding when the guest made no frame (the refresher starved it) or no latency.
     func fill(_ record: inout BenchRecord, notes: inout [String]) {
         let seconds = Double(guest.measuredNanos) / 1e9
+        let r = refreshes.withLock { $0 }
         record.freeRunGuestFPS = guest.guestFPS(cpus: cell.cpus)
-        if measuredRefreshes > 0 {
+        if r.measured > 0 {
             let rate = period == 0 ? "back to back" : String(format: "%.0f Hz", 1e9 / Double(period))
-            var line = "free-run: \(measuredRefreshes) refreshes (\(rate)), \(idleRefreshes) found nothing"
+            var line = "free-run: \(r.measured) refreshes (\(rate)), \(r.idle) found nothing"
             if let fps = record.freeRunGuestFPS { line += String(format: "; guest %.0f fps", fps) }
-            if let p50 = refreshTimes.percentile(0.5), let p99 = refreshTimes.percentile(0.99) {
+            if let p50 = r.times.percentile(0.5), let p99 = r.times.percentile(0.99) {
                 line += String(format: "; the others took p50 %.0f us, p99 %.0f us", p50 / 1000, p99 / 1000)
             }
-            notes.append(line + String(format: "; longest %.0f us", Double(longestRefresh) / 1000))
+            notes.append(line + String(format: "; longest %.0f us", Double(r.longest) / 1000))
         }
-        if let finding = Self.finding(frames: guest.measuredFrames, seconds: seconds, latencySamples: latencies.total,
-                                      busySyncs: measuredRefreshes - idleRefreshes) { notes.append(finding) }
-        record.latencyP50Micros = latencies.percentile(0.5).map { $0 / 1000 }
-        record.latencyP99Micros = latencies.percentile(0.99).map { $0 / 1000 }
+        if let finding = Self.finding(frames: guest.measuredFrames, seconds: seconds, latencySamples: r.latencies.total,
+                                      busySyncs: r.measured - r.idle) { notes.append(finding) }
+        record.latencyP50Micros = r.latencies.percentile(0.5).map { $0 / 1000 }
+        record.latencyP99Micros = r.latencies.percentile(0.99).map { $0 / 1000 }
     }
 
     /// The note for a free-run phase with no latency to report, or nil: every cell says why
@@ -117,19 +121,23 @@ final class FreeRunProbe: @unchecked Sendable {
             do {
                 (doorbell, tiles) = try guest.sync()
             } catch {
-                guest.failure = "\(error)"
+                guest.fail("\(error)")
                 guest.session.machine.stop()
                 return
             }
-            if guest.measuring.load(ordering: .relaxed) {
-                let took = DispatchTime.now().uptimeNanoseconds - t0
-                longestRefresh = max(longestRefresh, took)
-                measuredRefreshes += 1
-                if tiles > 0 { refreshTimes.record(took) } else { idleRefreshes += 1 }
-                if doorbell != 0 && guest.copyEnd > doorbell { latencies.record(guest.copyEnd - doorbell) }
+            let took = DispatchTime.now().uptimeNanoseconds - t0
+            let measuring = guest.measuring.load(ordering: .relaxed), copyEnd = guest.copyEnd
+            let count = refreshes.withLock { r in
+                if measuring {
+                    r.longest = max(r.longest, took)
+                    r.measured += 1
+                    if tiles > 0 { r.times.record(took) } else { r.idle += 1 }
+                    if doorbell != 0 && copyEnd > doorbell { r.latencies.record(copyEnd - doorbell) }
+                }
+                r.count += 1
+                return r.count
             }
-            refreshes += 1
-            if cell.migration && refreshes % migrationRoundEvery == 0 { _ = guest.session.endMigrationRound() }
+            if cell.migration && count % migrationRoundEvery == 0 { _ = guest.session.endMigrationRound() }
         }
     }
 }

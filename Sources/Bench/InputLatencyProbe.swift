@@ -3,6 +3,7 @@ import Foundation
 import Input
 import KVM
 import Machine
+import Synchronization
 
 /// Input latency: from an event pushed into a running guest's input queue (as the window or
 /// a VNC client would, at a random moment) to the frame doorbell that ends the first frame
@@ -35,10 +36,11 @@ public enum InputLatencyProbe {
         public var drawMicros: Double
     }
 
-    final class Doorbells: @unchecked Sendable {
-        let lock = NSLock()
-        var times: [UInt64] = []   // times[f] = when vCPU 0 rang doorbell f (0: not yet)
-        init(capacity: Int) { times = [UInt64](repeating: 0, count: capacity) }
+    /// times[f] = when vCPU 0 rang doorbell f (0: not yet), and the machine once it exists.
+    final class Doorbells: Sendable {
+        let times: Mutex<[UInt64]>
+        let machine = Mutex<Machine?>(nil)
+        init(capacity: Int) { times = Mutex([UInt64](repeating: 0, count: capacity)) }
     }
 
     /// Boots `config` (its pacing as given, no frame limit), pushes `samples` key events at
@@ -52,14 +54,11 @@ public enum InputLatencyProbe {
         let period = config.guestHz > 0 ? 1 / config.guestHz : 0.001
         let maxFrames = Int(Double(samples) * 2 * period / (config.guestHz > 0 ? period : 0.00001)) + 1_000_000
         let doorbells = Doorbells(capacity: min(maxFrames, 4_000_000))
-        let box = MachineRef()
         var events = MachineEvents()
         events.frameDone = { cpu, frame in
-            guard cpu == 0, let m = box.machine else { return }
+            guard cpu == 0, let m = doorbells.machine.withLock({ $0 }) else { return }
             let now = DispatchTime.now().uptimeNanoseconds
-            doorbells.lock.lock()
-            if frame < doorbells.times.count { doorbells.times[frame] = now }
-            doorbells.lock.unlock()
+            doorbells.times.withLock { t in if frame < t.count { t[frame] = now } }
             if !m.input.guestReadsInput {
                 // Play a guest that read everything at the start of the frame that just ended.
                 let head = UnsafeRawPointer(m.ram.pointer(at: Int(GuestInputQueue.headAddress))).load(as: UInt32.self)
@@ -67,30 +66,47 @@ public enum InputLatencyProbe {
             }
         }
         let m = try Machine(system: system, config: config, events: events)
-        box.machine = m
+        doorbells.machine.withLock { $0 = m }
         m.start()
-        defer { m.stop(); m.wait() }
+        defer {
+            m.stop()
+            m.wait()
+            doorbells.machine.withLock { $0 = nil } // the machine's events hold `doorbells`
+        }
         Thread.sleep(forTimeInterval: 0.2) // past boot and the first frames
+        let pushes = push(samples, into: m, period: config.guestHz > 0 ? period : nil)
+        Thread.sleep(forTimeInterval: 3 * period + 0.05) // the last push's frame ends
+        let readsInput = m.input.guestReadsInput
+        m.stop()
+        m.wait()
+        let (micros, framesMin, framesMax) = latencies(pushes, doorbells: doorbells.times.withLock { $0 }, drawNanos: drawNanos)
+        func pct(_ q: Double) -> Double { micros.isEmpty ? 0 : micros[min(micros.count - 1, Int(Double(micros.count) * q))] }
+        return Result(guest: label, guestHz: config.guestHz, samples: micros.count, p50Micros: pct(0.5), p99Micros: pct(0.99),
+                      maxMicros: micros.last ?? 0, framesMin: micros.isEmpty ? 0 : framesMin, framesMax: framesMax,
+                      guestReadsInput: readsInput, drawMicros: Double(drawNanos) / 1000)
+    }
 
+    /// Pushes `samples` key events, 0.5 to 1.5 `period`s apart (or 0.2 to 2 ms without one);
+    /// returns when each went in, with vCPU 0's frame count then.
+    private static func push(_ samples: Int, into m: Machine, period: Double?) -> [(time: UInt64, frame: Int)] {
         var pushes: [(time: UInt64, frame: Int)] = []
         pushes.reserveCapacity(samples)
         var rng = SystemRandomNumberGenerator()
         for i in 0..<samples {
-            let gap = config.guestHz > 0 ? Double.random(in: 0.5...1.5, using: &rng) * period : Double.random(in: 0.0002...0.002, using: &rng)
+            let gap = period.map { Double.random(in: 0.5...1.5, using: &rng) * $0 } ?? Double.random(in: 0.0002...0.002, using: &rng)
             Thread.sleep(forTimeInterval: gap)
             let frame = m.frameCounts[0]
             let t = DispatchTime.now().uptimeNanoseconds
             m.input.push(.key(code: EvdevKey.code(named: "KEY_A")!, down: i % 2 == 0))
             pushes.append((t, frame))
         }
-        Thread.sleep(forTimeInterval: 3 * period + 0.05) // the last push's frame ends
-        let readsInput = m.input.guestReadsInput
-        m.stop()
-        m.wait()
+        return pushes
+    }
 
-        doorbells.lock.lock()
-        let times = doorbells.times
-        doorbells.lock.unlock()
+    /// Each push's latency to the doorbell ending the first frame that can show it (us,
+    /// sorted), and the fewest and most doorbells that took.
+    private static func latencies(_ pushes: [(time: UInt64, frame: Int)], doorbells times: [UInt64],
+                                  drawNanos: UInt64) -> (micros: [Double], framesMin: Int, framesMax: Int) {
         var micros: [Double] = []
         var framesMin = Int.max, framesMax = 0
         for p in pushes {
@@ -106,11 +122,7 @@ public enum InputLatencyProbe {
             framesMin = min(framesMin, f - p.frame)
             framesMax = max(framesMax, f - p.frame)
         }
-        micros.sort()
-        func pct(_ q: Double) -> Double { micros.isEmpty ? 0 : micros[min(micros.count - 1, Int(Double(micros.count) * q))] }
-        return Result(guest: label, guestHz: config.guestHz, samples: micros.count, p50Micros: pct(0.5), p99Micros: pct(0.99),
-                      maxMicros: micros.last ?? 0, framesMin: micros.isEmpty ? 0 : framesMin, framesMax: framesMax,
-                      guestReadsInput: readsInput, drawMicros: Double(drawNanos) / 1000)
+        return (micros.sorted(), framesMin, framesMax)
     }
 
     /// The guest's mean time per frame free-running (drawing plus the doorbell exit).
@@ -128,6 +140,4 @@ public enum InputLatencyProbe {
         m.wait()
         return (t1 - t0) / UInt64(max(1, f1 - f0))
     }
-
-    final class MachineRef: @unchecked Sendable { var machine: Machine? }
 }

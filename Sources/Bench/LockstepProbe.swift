@@ -3,6 +3,7 @@ import Display
 import Foundation
 import KVM
 import Machine
+import Synchronization
 import Tracking
 
 /// Phase A of a cell: the guest in lockstep, one refresh per guest frame while the guest is
@@ -14,111 +15,97 @@ import Tracking
 /// The probe runs in turns so the modes of a group can take turns on the same cores: a turn
 /// lets the guest draw `n` frames and measures them; then the vCPU waits at its doorbell
 /// (inside `allFramesDone`, out of guest mode) until the next turn.
-final class LockstepProbe: @unchecked Sendable {
+final class LockstepProbe: Sendable {
     let cell: BenchCell
-    private(set) var session: TrackingSession!
+    let session: TrackingSession
     /// Display sinks that read every sync's damage and draw nothing (`BenchCell.sinks`).
-    private var sinks: [DisplaySink] = []
+    private let sinks: [DisplaySink]
     /// driver -> vCPU: the next turn may start.
     private let gate = DispatchSemaphore(value: 0)
     /// vCPU -> driver: the turn's frames are measured.
     private let turnDone = DispatchSemaphore(value: 0)
-    // Written by the driver only while the vCPU waits on `gate` (or before start);
-    // the semaphores order those writes before the vCPU reads them.
-    private var remaining = 0
-    private var released = false
-    private var started = false
-    private var warmupLeft: Int
     private let migrationRoundEvery: Int
-
-    // Samples, preallocated: measuring a frame allocates nothing.
-    private let capacity: Int
-    private var hostNs: [UInt64]
-    private var harvestNs: [UInt64]
-    private var resetNs: [UInt64]
-    private var foldNs: [UInt64]
-    private var copyNs: [UInt64]
-    private var presentNs: [UInt64]
-    /// Guest time per frame: from the vCPU's release at one doorbell to its next doorbell.
-    private var guestNs: [UInt64]
-    private var lastRelease: UInt64 = 0
-    private(set) var count = 0
-    private var sumPages = 0
-    private var sumTiles = 0
-    private var sumBytes = 0
-    private var ringFullHarvests = 0
-    private var resetMismatches = 0
-    private var refreshes = 0
-    private(set) var failure: String?
-    /// Auto: the session's method switches at the end of each turn (so the bench can show
-    /// where they happened: the cells take turns, and each turn resumes a held guest).
-    private var switchesAtTurnEnd: [Int] = []
-
-    init(cell: BenchCell, frames: Int, warmup: Int, migrationRoundEvery: Int) {
-        self.cell = cell
-        capacity = frames
-        warmupLeft = warmup
-        self.migrationRoundEvery = max(1, migrationRoundEvery)
-        hostNs = [UInt64](repeating: 0, count: frames)
-        harvestNs = hostNs; resetNs = hostNs; foldNs = hostNs; copyNs = hostNs; presentNs = hostNs; guestNs = hostNs
-    }
+    /// The turn's control (set by the driver while the vCPU waits on `gate`, or before the
+    /// start) and the samples (written by the vCPU in `frameCompleted`, read by `fill` after
+    /// the turns).
+    private let state: Mutex<LockstepSamples>
 
     /// Builds the tracked machine (not started).
-    func boot(system: KVMSystem, config base: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
+    init(cell: BenchCell, frames: Int, warmup: Int, migrationRoundEvery: Int,
+         system: KVMSystem, config base: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
+        self.cell = cell
+        self.migrationRoundEvery = max(1, migrationRoundEvery)
+        state = Mutex(LockstepSamples(capacity: frames, warmup: warmup))
         var config = base
         config.lockstep = true
         config.guestHz = 0 // lockstep holds the guest; no pacing on top
         config.frameLimit = nil
+        let probe = WeakProbe()
         var events = MachineEvents()
-        events.allFramesDone = { [weak self] _ in self?.frameCompleted() }
+        events.allFramesDone = { _ in probe.probe?.frameCompleted() }
         session = try TrackingSession(system: system, config: config, plan: plan, tile: tile.size,
                                       migration: cell.migration, events: events)
+        let session = session
         sinks = (0..<cell.sinks).map { session.makeDisplaySink(name: "null sink \($0)") }
+        probe.set(self)
     }
+
+    var failure: String? { state.withLock { $0.failure } }
 
     /// Lets the guest draw `frames` more frames (the first turn adds the warm-up) and waits
     /// until they are measured. False if the machine ended or `abandon` returned true.
     func runTurn(frames: Int, timeout: Double, abandon: () -> Bool) -> Bool {
-        guard failure == nil else { return false }
-        remaining = frames + (started ? 0 : warmupLeft)
-        guard remaining > 0 else { return true }
-        if started { gate.signal() } else { started = true; session.machine.start() }
+        let go = state.withLock { s -> (run: Bool, started: Bool)? in
+            guard s.failure == nil else { return nil }
+            s.remaining = frames + (s.started ? 0 : s.warmupLeft)
+            guard s.remaining > 0 else { return (false, s.started) }
+            defer { s.started = true }
+            return (true, s.started)
+        }
+        guard let go else { return false }
+        guard go.run else { return true }
+        if go.started { gate.signal() } else { session.machine.start() }
         let deadline = Date(timeIntervalSinceNow: timeout)
         while turnDone.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
             if session.machine.isFinished {
-                failure = failure ?? describe(session.machine.wait())
+                let outcome = describe(session.machine.wait())
+                state.withLock { $0.failure = $0.failure ?? outcome }
                 return false
             }
             if abandon() { return false }
             if Date() > deadline {
-                failure = "no guest frame for \(Int(timeout)) s in lockstep"
+                state.withLock { $0.failure = "no guest frame for \(Int(timeout)) s in lockstep" }
                 return false
             }
         }
-        if cell.mode == .auto { switchesAtTurnEnd.append(session.totalStats.methodSwitches) }
+        if cell.mode == .auto {
+            let switches = session.totalStats.methodSwitches
+            state.withLock { $0.switchesAtTurnEnd.append(switches) }
+        }
         return failure == nil
     }
 
     /// Stops the machine and waits for its vCPU threads.
     func finish() {
-        guard let session else { return }
         session.machine.stop()
-        released = true
+        let started = state.withLock { s in
+            s.released = true
+            return s.started
+        }
         gate.signal() // a vCPU waiting at its doorbell leaves now and sees the stop
         if started { session.machine.wait() }
     }
 
     /// On the vCPU thread, with every vCPU held at its doorbell: one refresh for one frame.
     private func frameCompleted() {
-        if released || failure != nil { return }
+        if state.withLock({ $0.released || $0.failure != nil }) { return }
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let guestTime = lastRelease == 0 ? 0 : t0 - lastRelease
         // Ring-full harvests the vCPU ran during this frame (its writes filled the ring).
         let during = session.takeIntervalStats()
         do {
             try session.sync()
         } catch {
-            failure = "\(error)"
+            state.withLock { $0.failure = "\(error)" }
             session.machine.stop()
             turnDone.signal()
             return
@@ -127,37 +114,108 @@ final class LockstepProbe: @unchecked Sendable {
         for sink in sinks { session.read(sink) { _, _ in } } // null sinks: take the repainted tiles, draw nothing
         let t2 = DispatchTime.now().uptimeNanoseconds
         let st = session.takeIntervalStats()
-        refreshes += 1
-        if cell.migration && refreshes % migrationRoundEvery == 0 { _ = session.endMigrationRound() }
-
-        if warmupLeft > 0 {
-            warmupLeft -= 1
-        } else if count < capacity {
-            let ringFull = during.harvestNanos + during.resetNanos
-            hostNs[count] = (t1 - t0) + (t2 - t1) + ringFull
-            harvestNs[count] = during.harvestNanos + st.harvestNanos
-            resetNs[count] = during.resetNanos + st.resetNanos
-            foldNs[count] = st.foldNanos
-            copyNs[count] = st.copyNanos
-            presentNs[count] = t2 - t1
-            guestNs[count] = guestTime
-            sumPages += during.uniquePages + st.uniquePages
-            sumTiles += st.dirtyTiles
-            sumBytes += st.bytesCopied
-            ringFullHarvests += during.ringFullHarvests + st.ringFullHarvests
-            resetMismatches = max(resetMismatches, st.resetMismatches)
-            count += 1
+        let (refreshes, turnEnded, released) = state.withLock { s in
+            s.record(t0: t0, t1: t1, t2: t2, during: during, after: st)
+            s.refreshes += 1
+            s.remaining -= 1
+            return (s.refreshes, s.remaining <= 0, s.released)
         }
-        remaining -= 1
-        if remaining <= 0 {
+        if cell.migration && refreshes % migrationRoundEvery == 0 { _ = session.endMigrationRound() }
+        if turnEnded {
             turnDone.signal()
             if !released { gate.wait() }
         }
-        lastRelease = DispatchTime.now().uptimeNanoseconds
+        let now = DispatchTime.now().uptimeNanoseconds
+        state.withLock { $0.lastRelease = now }
     }
 
     /// Fills the lockstep fields of `record`.
     func fill(_ record: inout BenchRecord, notes: inout [String]) {
+        let samples = state.withLock { $0 }
+        samples.fill(&record)
+        guard samples.count > 0 else { return }
+        if samples.ringFullHarvests > 0 {
+            notes.append(String(format: "%.1f ring-full exits per frame (ring of %d entries)",
+                                Double(samples.ringFullHarvests) / Double(samples.count), ringEntries))
+        }
+        if samples.resetMismatches > 0 { notes.append("\(samples.resetMismatches) KVM_RESET_DIRTY_RINGS count mismatches") }
+        if cell.mode == .auto {
+            let st = session.totalStats
+            let fault = session.writeFaultNanos.map { String(format: "%.1f us", $0 / 1000) } ?? "?"
+            let perTurn = zip(samples.switchesAtTurnEnd, [0] + samples.switchesAtTurnEnd).map { String($0 - $1) }.joined(separator: ", ")
+            let counts = session.policyCounts.map { ", \($0.explorations) exploration\($0.explorations == 1 ? "" : "s"), \($0.stalls) stall\($0.stalls == 1 ? "" : "s") left out" } ?? ""
+            notes.append("auto: \(st.methodSwitches) switch\(st.methodSwitches == 1 ? "" : "es") of method in lockstep (per turn: \(perTurn)), ending \(st.method?.rawValue ?? "?") (write fault \(fault) a page\(counts))")
+        }
+    }
+
+    private var ringEntries: Int {
+        if case .ring(let n, _) = session.plan.logging { return n }
+        return 0
+    }
+}
+
+/// The lockstep phase's turn state and samples, preallocated: measuring a frame allocates nothing.
+struct LockstepSamples {
+    var remaining = 0
+    var released = false
+    var started = false
+    var warmupLeft: Int
+    var refreshes = 0
+    var failure: String?
+    /// Auto: the session's method switches at the end of each turn (so the bench can show
+    /// where they happened: the cells take turns, and each turn resumes a held guest).
+    var switchesAtTurnEnd: [Int] = []
+    let capacity: Int
+    var hostNs: [UInt64]
+    var harvestNs: [UInt64]
+    var resetNs: [UInt64]
+    var foldNs: [UInt64]
+    var copyNs: [UInt64]
+    var presentNs: [UInt64]
+    /// Guest time per frame: from the vCPU's release at one doorbell to its next doorbell.
+    var guestNs: [UInt64]
+    var lastRelease: UInt64 = 0
+    var count = 0
+    var sumPages = 0
+    var sumTiles = 0
+    var sumBytes = 0
+    var ringFullHarvests = 0
+    var resetMismatches = 0
+
+    init(capacity: Int, warmup: Int) {
+        self.capacity = capacity
+        warmupLeft = warmup
+        hostNs = [UInt64](repeating: 0, count: capacity)
+        harvestNs = hostNs; resetNs = hostNs; foldNs = hostNs; copyNs = hostNs; presentNs = hostNs; guestNs = hostNs
+    }
+
+    /// One frame: sync from `t0` to `t1`, the null sinks' reads to `t2`; `during` holds the
+    /// ring-full harvests of the frame, `after` the sync's own phases.
+    mutating func record(t0: UInt64, t1: UInt64, t2: UInt64, during: TrackingStats, after st: TrackingStats) {
+        let guestTime = lastRelease == 0 ? 0 : t0 - lastRelease
+        if warmupLeft > 0 {
+            warmupLeft -= 1
+            return
+        }
+        guard count < capacity else { return }
+        let ringFull = during.harvestNanos + during.resetNanos
+        hostNs[count] = (t1 - t0) + (t2 - t1) + ringFull
+        harvestNs[count] = during.harvestNanos + st.harvestNanos
+        resetNs[count] = during.resetNanos + st.resetNanos
+        foldNs[count] = st.foldNanos
+        copyNs[count] = st.copyNanos
+        presentNs[count] = t2 - t1
+        guestNs[count] = guestTime
+        sumPages += during.uniquePages + st.uniquePages
+        sumTiles += st.dirtyTiles
+        sumBytes += st.bytesCopied
+        ringFullHarvests += during.ringFullHarvests + st.ringFullHarvests
+        resetMismatches = max(resetMismatches, st.resetMismatches)
+        count += 1
+    }
+
+    /// The lockstep fields of `record`.
+    func fill(_ record: inout BenchRecord) {
         record.frames = count
         guard count > 0 else { return }
         func us(_ a: [UInt64]) -> [Double] { a[0..<count].map { Double($0) / 1000 }.sorted() }
@@ -181,24 +239,16 @@ final class LockstepProbe: @unchecked Sendable {
         record.dirtyPages = Double(sumPages) / Double(count)
         record.dirtyTiles = Double(sumTiles) / Double(count)
         record.bytesCopied = Double(sumBytes) / Double(count)
-        if ringFullHarvests > 0 {
-            notes.append(String(format: "%.1f ring-full exits per frame (ring of %d entries)",
-                                Double(ringFullHarvests) / Double(count), ringEntries))
-        }
-        if resetMismatches > 0 { notes.append("\(resetMismatches) KVM_RESET_DIRTY_RINGS count mismatches") }
-        if cell.mode == .auto {
-            let st = session.totalStats
-            let fault = session.writeFaultNanos.map { String(format: "%.1f us", $0 / 1000) } ?? "?"
-            let perTurn = zip(switchesAtTurnEnd, [0] + switchesAtTurnEnd).map { String($0 - $1) }.joined(separator: ", ")
-            let counts = session.policyCounts.map { ", \($0.explorations) exploration\($0.explorations == 1 ? "" : "s"), \($0.stalls) stall\($0.stalls == 1 ? "" : "s") left out" } ?? ""
-            notes.append("auto: \(st.methodSwitches) switch\(st.methodSwitches == 1 ? "" : "es") of method in lockstep (per turn: \(perTurn)), ending \(st.method?.rawValue ?? "?") (write fault \(fault) a page\(counts))")
-        }
     }
+}
 
-    private var ringEntries: Int {
-        if case .ring(let n, _) = session.plan.logging { return n }
-        return 0
-    }
+/// Lets the machine's lockstep callback reach the probe that owns the machine, without the
+/// machine keeping the probe alive.
+final class WeakProbe: Sendable {
+    private let ref = Mutex<Weak?>(nil)
+    private struct Weak { weak var probe: LockstepProbe? }
+    func set(_ p: LockstepProbe) { ref.withLock { $0 = Weak(probe: p) } }
+    var probe: LockstepProbe? { ref.withLock { $0?.probe } }
 }
 
 /// The tile size, carried as plain numbers so plans stay `Sendable` and printable.

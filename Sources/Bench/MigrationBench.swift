@@ -1,4 +1,6 @@
 import Dispatch
+import GuestSession
+import NIOPosix
 import Display
 import Foundation
 import KVM
@@ -37,7 +39,8 @@ public struct MigrationBenchRecord: Sendable {
 
 public enum MigrationBench {
     /// Runs one cell: boot `workload` with `ramBytes` of RAM under `mode` (paced at 60 Hz,
-    /// 1280x800), let it run `warmup` seconds, migrate it with `options`, stop both sides.
+    /// 1280x800) as `ringside run` does, let it run `warmup` seconds, migrate it with
+    /// `options` to a destination built as `ringside receive` builds one, stop both sides.
     public static func run(workload: BenchWorkload, ramBytes: UInt64, mode: TrackingMode, warmup: Double,
                            options: MigrationOptions, device: String) -> MigrationBenchRecord {
         var rec = MigrationBenchRecord(guest: workload.label, ramBytes: ramBytes, mode: mode.rawValue)
@@ -47,48 +50,51 @@ public enum MigrationBench {
             let image = try GuestCatalog.load(workload.guest)
             var config = MachineConfig(image: image)
             config.arguments = workload.arguments
+            config.modules = try workload.bootModules(maxBytes: ramBytes)
             config.ramBytes = ramBytes
             config.guestHz = 60
-            let plan = try TrackingPlan.make(mode: mode, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
-            let tile = TileSize(width: 64, height: 16)
-            let source = try TrackingSession(system: system, config: config, plan: plan, tile: tile, migration: false)
-            let sync = SyncLoop(period: 1 / 60.0) { _ = try? source.sync() }
-            source.machine.start()
-            sync.start()
-            defer { sync.stop(); source.machine.stop(); source.machine.wait() }
+            var settings = SessionSettings(mode: mode, ringEntries: TrackingPlan.defaultRingEntries, tile: TileSize(width: 64, height: 16))
+            settings.refreshHz = 60
+            let source = try GuestSession.boot(system: system, caps: caps, config: config, settings: settings, events: SessionEvents())
+            source.start()
+            defer { source.requestStop(); _ = try? source.finish() }
 
-            let port = PortBox()
-            let destination = DestinationThread()
-            destination.start {
-                try MigrationDestination.receive(host: "127.0.0.1", port: 0, listening: { port.set($0) }, build: { wire, image in
-                    var c = MachineConfig(image: image)
-                    c.arguments = wire.arguments; c.ramBytes = wire.ramBytes; c.cpus = Int(wire.cpus)
-                    c.width = Int(wire.width); c.height = Int(wire.height); c.guestHz = wire.guestHz
-                    return try TrackingSession(system: system, config: c, plan: plan, tile: tile, migration: false, incoming: true)
-                }, progress: { _ in })
+            let loop = MultiThreadedEventLoopGroup.singleton.any()
+            let listening = loop.makePromise(of: Int.self)
+            let destination = loop.makeFutureWithTask {
+                try await GuestSession.receive(system: system, caps: caps, from: IncomingMigration(host: "127.0.0.1", port: 0, timeout: 30, memoryLimit: nil),
+                                               settings: settings, events: SessionEvents(), listening: { listening.succeed($0) }, progress: { _ in })
             }
+            destination.whenFailure { listening.fail($0) } // no port is coming
             Thread.sleep(forTimeInterval: warmup)
-            rec.takeMedianUs = try medianTakeMicroseconds(source, samples: 30)
-            guard let p = port.wait(seconds: 10) else { throw MigrationError.connectionLost("the destination did not listen") }
-            let r = try MigrationSource.migrate(source, host: "127.0.0.1", port: p, image: image, options: options, progress: { _ in })
-            let (dest, dreport) = try destination.join()
-            dest.machine.stop(); dest.machine.wait()
-            rec.rounds = r.rounds.count
-            rec.converged = r.converged
-            rec.pagesSent = r.rounds.reduce(0) { $0 + $1.pages }
-            rec.bytesSent = r.totalBytes
-            rec.seconds = r.seconds
-            rec.downtimeMs = r.downtimeSeconds * 1000
-            rec.destinationDowntimeMs = dreport.downtimeSeconds * 1000
-            rec.finalPages = r.finalPages
-            let later = r.rounds.dropFirst().dropLast()
-            rec.laterRoundMs = later.isEmpty ? 0 : later.reduce(0) { $0 + $1.seconds } / Double(later.count) * 1000
-            let syncs = r.rounds.dropFirst()
-            rec.laterSyncUs = syncs.isEmpty ? 0 : syncs.reduce(0) { $0 + $1.syncSeconds } / Double(syncs.count) * 1e6
+            rec.takeMedianUs = try medianTakeMicroseconds(source.tracking, samples: 30)
+            let port = try listening.futureResult.wait()
+            let r = try MigrationSource.migrateBlocking(source.tracking, host: "127.0.0.1", port: port, image: image, options: options, progress: { _ in })
+            let (dest, dreport) = try destination.wait()
+            dest.machine.stop()
+            dest.machine.wait()
+            rec.fill(from: r, destination: dreport)
         } catch {
             rec.failure = "\(error)"
         }
         return rec
+    }
+}
+
+extension MigrationBenchRecord {
+    mutating func fill(from r: MigrationReport, destination: MigrationDestination.Report) {
+        rounds = r.rounds.count
+        converged = r.converged
+        pagesSent = r.rounds.reduce(0) { $0 + $1.pages }
+        bytesSent = r.totalBytes
+        seconds = r.seconds
+        downtimeMs = r.downtimeSeconds * 1000
+        destinationDowntimeMs = destination.downtimeSeconds * 1000
+        finalPages = r.finalPages
+        let later = r.rounds.dropFirst().dropLast()
+        laterRoundMs = later.isEmpty ? 0 : later.reduce(0) { $0 + $1.seconds } / Double(later.count) * 1000
+        let syncs = r.rounds.dropFirst()
+        laterSyncUs = syncs.isEmpty ? 0 : syncs.reduce(0) { $0 + $1.syncSeconds } / Double(syncs.count) * 1e6
     }
 }
 
@@ -107,31 +113,4 @@ private func medianTakeMicroseconds(_ session: TrackingSession, samples: Int) th
     }
     times.sort()
     return times[times.count / 2]
-}
-
-private final class PortBox: @unchecked Sendable {
-    private let cond = NSCondition()
-    private var port: Int?
-    func set(_ p: Int) { cond.lock(); port = p; cond.broadcast(); cond.unlock() }
-    func wait(seconds: Double) -> Int? {
-        cond.lock(); defer { cond.unlock() }
-        let deadline = Date(timeIntervalSinceNow: seconds)
-        while port == nil { if !cond.wait(until: deadline) { break } }
-        return port
-    }
-}
-
-private final class DestinationThread: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<(TrackingSession, MigrationDestination.Report), Error>?
-    func start(_ body: @escaping @Sendable () throws -> (TrackingSession, MigrationDestination.Report)) {
-        Thread { [self] in
-            result = Result { try body() }
-            done.signal()
-        }.start()
-    }
-    func join() throws -> (TrackingSession, MigrationDestination.Report) {
-        done.wait()
-        return try result!.get()
-    }
 }

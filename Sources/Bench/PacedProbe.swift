@@ -15,51 +15,54 @@ import Tracking
 /// The runner gives each probe one unbroken turn: a guest resumed after a pause makes a frame
 /// at once, into a fresh loop that has just spent its token, so turns would add a late frame
 /// each. Between turns (if any) the guest is paused and the loop stopped.
-final class PacedProbe: @unchecked Sendable {
+final class PacedProbe: Sendable {
     let cell: BenchCell
     let rates: BenchRatePair
     /// The machine, its null sinks and the measured frames (`ProbeMachine`).
-    private var guest: ProbeMachine!
+    private let guest: ProbeMachine
     /// The running turn's loop; doorbells poke it. Nil between turns.
-    private let loop = Mutex<SyncLoop?>(nil)
+    private let loop: LoopSlot
     private let migrationRoundEvery: Int
-    // Written on the loop's thread only while a turn runs; read after it stopped.
-    private var latencies = LatencyHistogram()
-    /// Doorbell to the start of the sync that shows it: the loop's wake-up (where the time
-    /// goes when the latency is not the sync's own work).
-    private var wakeups = LatencyHistogram()
-    /// Each measured frame's latency split three ways (ns), preallocated: the wait for the
-    /// loop's token bucket, the rest of the wake-up (the scheduler), and the sync's own work
-    /// (lock, harvest, reset, fold, copy).
-    private var splits: [(latency: UInt64, token: UInt64, wake: UInt64, work: UInt64)]
-    private var splitCount = 0
-    /// The loop's token bucket, replayed from sync start times (`SyncLoop` refills one token
-    /// per period up to 1.25 and spends one per sync; the replay is exact up to clock reads).
-    private var bucketTokens = 0.0
-    private var lastSyncStart: UInt64 = 0
-    private var syncs = 0
-    private let syncFailure = Mutex<String?>(nil)
-    /// The session's phase timers over the measured syncs (main thread only).
-    private var measuredStats = TrackingStats()
+    /// Written on the loop's thread only while a turn runs; read after it stopped.
+    private struct Syncs {
+        var latencies = LatencyHistogram()
+        /// Doorbell to the start of the sync that shows it: the loop's wake-up (where the time
+        /// goes when the latency is not the sync's own work).
+        var wakeups = LatencyHistogram()
+        /// Each measured frame's latency split three ways (ns), preallocated: the wait for the
+        /// loop's token bucket, the rest of the wake-up (the scheduler), and the sync's own work
+        /// (lock, harvest, reset, fold, copy).
+        var splits = [(latency: UInt64, token: UInt64, wake: UInt64, work: UInt64)](repeating: (0, 0, 0, 0), count: 1 << 14)
+        var splitCount = 0
+        /// The loop's token bucket, replayed from sync start times (`SyncLoop` refills one token
+        /// per period up to 1.25 and spends one per sync; the replay is exact up to clock reads).
+        var bucketTokens = 0.0
+        var lastSyncStart: UInt64 = 0
+        var count = 0
+        var failure: String?
+        /// The session's phase timers over the measured syncs (added by the driver).
+        var measuredStats = TrackingStats()
+    }
+    private let syncs = Mutex(Syncs())
     /// Why the phase failed (a sync's error, or how the machine ended), or nil.
-    var failure: String? { guest?.failure }
+    var failure: String? { guest.failure }
 
-    init(cell: BenchCell, rates: BenchRatePair, migrationRoundEvery: Int) {
+    /// Builds the cell's machine (not started), paced at the pair's guest rate.
+    init(cell: BenchCell, rates: BenchRatePair, migrationRoundEvery: Int,
+         system: KVMSystem, config: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
         self.cell = cell
         self.rates = rates
         self.migrationRoundEvery = max(1, migrationRoundEvery)
-        splits = Array(repeating: (0, 0, 0, 0), count: 1 << 14)
+        // As ringside run: the doorbell is noted, then the loop poked.
+        let loop = LoopSlot()
+        self.loop = loop
+        guest = try ProbeMachine(system: system, config: config, guestHz: Double(rates.guestHz), cell: cell, plan: plan, tile: tile) {
+            loop.poke()
+        }
     }
 
     /// Syncs per second at most, as `ringside run --guest-hz G --refresh D` allows them.
     var syncRate: Double { SyncLoop.rate(display: Double(rates.displayHz), guestHz: Double(rates.guestHz)) }
-
-    func boot(system: KVMSystem, config: MachineConfig, plan: TrackingPlan, tile: TileSizeSpec) throws(TrackingError) {
-        // As ringside run: the doorbell is noted, then the loop poked.
-        guest = try ProbeMachine(system: system, config: config, guestHz: Double(rates.guestHz), cell: cell, plan: plan, tile: tile) { [weak self] in
-            self?.loop.withLock { $0 }?.poke()
-        }
-    }
 
     /// Runs the paced guest and its sync loop for `warmup` unmeasured then `seconds` measured
     /// seconds, then pauses the guest and stops the loop. False if the machine ended or
@@ -68,25 +71,26 @@ final class PacedProbe: @unchecked Sendable {
         guard failure == nil else { return false }
         // A doorbell left from before the pause would count the pause as latency.
         guest.clearDoorbell()
-        lastSyncStart = 0 // a new loop starts with one token and spends it at once
+        syncs.withLock { $0.lastSyncStart = 0 } // a new loop starts with one token and spends it at once
         let l = SyncLoop(period: 1 / syncRate) { [unowned self] in syncOnce() }
-        loop.withLock { $0 = l }
+        loop.set(l)
         l.start()
         guest.startOrResume()
         defer {
             guest.measuring.store(false, ordering: .releasing)
             guest.session.machine.pause()
-            loop.withLock { $0 = nil }
+            loop.set(nil)
             l.stop()
-            if let e = syncFailure.withLock({ $0 }) { guest.failure = guest.failure ?? e }
+            if let e = syncs.withLock({ $0.failure }) { guest.fail(e) }
         }
         let completed = guest.measure(seconds: seconds, warmup: warmup, abandon: abandon) { opening in
-            if opening { _ = guest.session.takeIntervalStats() } else { add(guest.session.takeIntervalStats()) }
+            let stats = guest.session.takeIntervalStats()
+            if !opening { syncs.withLock { $0.measuredStats.add(stats) } }
         }
-        return completed && syncFailure.withLock({ $0 }) == nil
+        return completed && syncs.withLock({ $0.failure }) == nil
     }
 
-    func finish() { guest?.finish() }
+    func finish() { guest.finish() }
 
     /// The loop's body: one sync as `ringside run` does it, then the null sinks read.
     private func syncOnce() {
@@ -95,56 +99,50 @@ final class PacedProbe: @unchecked Sendable {
         do {
             doorbell = try guest.sync().doorbell
         } catch {
-            syncFailure.withLock { $0 = $0 ?? "\(error)" }
+            syncs.withLock { $0.failure = $0.failure ?? "\(error)" }
             guest.session.machine.stop()
             return
         }
-        // When could the loop have had a token for this doorbell?
-        let period = 1e9 / syncRate
-        var tokenReady = t0
-        if lastSyncStart == 0 {
-            bucketTokens = 1
-        } else {
-            tokenReady = lastSyncStart + UInt64(max(0, 1 - bucketTokens) * period)
-            bucketTokens = min(1.25, bucketTokens + Double(t0 - lastSyncStart) / period)
-        }
-        bucketTokens -= 1
-        lastSyncStart = t0
         let copyEnd = guest.copyEnd
-        if guest.measuring.load(ordering: .acquiring) && doorbell != 0 && copyEnd > doorbell {
-            let wake = t0 > doorbell ? t0 - doorbell : 0
-            latencies.record(copyEnd - doorbell)
-            wakeups.record(wake)
-            if splitCount < splits.count {
-                let token = min(wake, tokenReady > doorbell ? tokenReady - doorbell : 0)
-                splits[splitCount] = (copyEnd - doorbell, token, wake - token, copyEnd - max(t0, doorbell))
-                splitCount += 1
+        let measuring = guest.measuring.load(ordering: .acquiring)
+        let period = 1e9 / syncRate
+        let count = syncs.withLock { s in
+            // When could the loop have had a token for this doorbell?
+            var tokenReady = t0
+            if s.lastSyncStart == 0 {
+                s.bucketTokens = 1
+            } else {
+                tokenReady = s.lastSyncStart + UInt64(max(0, 1 - s.bucketTokens) * period)
+                s.bucketTokens = min(1.25, s.bucketTokens + Double(t0 - s.lastSyncStart) / period)
             }
+            s.bucketTokens -= 1
+            s.lastSyncStart = t0
+            if measuring && doorbell != 0 && copyEnd > doorbell {
+                let wake = t0 > doorbell ? t0 - doorbell : 0
+                s.latencies.record(copyEnd - doorbell)
+                s.wakeups.record(wake)
+                if s.splitCount < s.splits.count {
+                    let token = min(wake, tokenReady > doorbell ? tokenReady - doorbell : 0)
+                    s.splits[s.splitCount] = (copyEnd - doorbell, token, wake - token, copyEnd - max(t0, doorbell))
+                    s.splitCount += 1
+                }
+            }
+            s.count += 1
+            return s.count
         }
-        syncs += 1
-        if cell.migration && syncs % migrationRoundEvery == 0 { _ = guest.session.endMigrationRound() }
-    }
-
-    private func add(_ s: TrackingStats) {
-        measuredStats.syncs += s.syncs
-        measuredStats.ringFullHarvests += s.ringFullHarvests
-        measuredStats.harvestNanos += s.harvestNanos
-        measuredStats.resetNanos += s.resetNanos
-        measuredStats.foldNanos += s.foldNanos
-        measuredStats.copyNanos += s.copyNanos
-        measuredStats.bytesCopied += s.bytesCopied
-        measuredStats.dirtyTiles += s.dirtyTiles
+        if cell.migration && count % migrationRoundEvery == 0 { _ = guest.session.endMigrationRound() }
     }
 
     /// This pair's result, and a note on where the time went.
     func result(notes: inout [String]) -> BenchPacedResult {
+        let (latencies, wakeups, st) = syncs.withLock { ($0.latencies, $0.wakeups, $0.measuredStats) }
+        let (splits, splitCount) = syncs.withLock { ($0.splits, $0.splitCount) }
         var r = BenchPacedResult(rates: rates, samples: Int(latencies.total))
         let (measuredFrames, measuredNanos) = (guest.measuredFrames, guest.measuredNanos)
         let seconds = Double(measuredNanos) / 1e9
         r.guestFPS = guest.guestFPS(cpus: cell.cpus)
         r.latencyP50Micros = latencies.percentile(0.5).map { $0 / 1000 }
         r.latencyP99Micros = latencies.percentile(0.99).map { $0 / 1000 }
-        let st = measuredStats
         let n = Double(max(1, st.syncs))
         func us(_ ns: UInt64) -> Double { Double(ns) / n / 1000 }
         var line = "paced \(rates) (sync rate \(formatNumber(syncRate))/s): \(measuredFrames) frames, \(st.syncs) syncs"
@@ -169,5 +167,26 @@ final class PacedProbe: @unchecked Sendable {
             notes.append("FINDING paced \(rates): the guest made no frame in \(formatSeconds(seconds)), so there is no latency")
         }
         return r
+    }
+}
+
+/// The running turn's sync loop, for the doorbells to poke; nil between turns.
+final class LoopSlot: Sendable {
+    private let loop = Mutex<SyncLoop?>(nil)
+    func set(_ l: SyncLoop?) { loop.withLock { $0 = l } }
+    func poke() { loop.withLock { $0 }?.poke() }
+}
+
+extension TrackingStats {
+    /// Adds another interval's phase timers and counts.
+    mutating func add(_ s: TrackingStats) {
+        syncs += s.syncs
+        ringFullHarvests += s.ringFullHarvests
+        harvestNanos += s.harvestNanos
+        resetNanos += s.resetNanos
+        foldNanos += s.foldNanos
+        copyNanos += s.copyNanos
+        bytesCopied += s.bytesCopied
+        dirtyTiles += s.dirtyTiles
     }
 }

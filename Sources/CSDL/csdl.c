@@ -19,6 +19,10 @@ static void set_error(char *err, size_t errlen, const char *what) {
 // Xlib's default error handler exits the process. An X request about a window that is
 // already gone (seen under Xvfb when SDL wakes its event wait as the window closes) is
 // harmless to a VMM, so BadWindow is ignored; every other error goes to the handler before.
+// It is installed before SDL starts its X11 driver: SDL keeps the handler it finds as its
+// original (its own safety net calls it) and puts it back when the video subsystem quits,
+// just before XCloseDisplay, whose round trip reports a wake-up's BadWindow sent as the
+// window closed. Installed after SDL, it was gone by then and Xlib's default exited with 1.
 static XErrorHandler previous_x_error_handler;
 static int on_x_error(Display *display, XErrorEvent *e) {
     if (e->error_code == BadWindow) return 0;
@@ -34,6 +38,8 @@ int csdl_video_init(int present_path, char *err, size_t errlen) {
     // would otherwise probe Wayland (libwayland prints to stderr when it finds none) and,
     // with no display at all, fall back to its invisible "offscreen" driver.
     if (!getenv("SDL_VIDEODRIVER") && !getenv("WAYLAND_DISPLAY")) SDL_SetHint(SDL_HINT_VIDEODRIVER, "x11");
+    XErrorHandler old = XSetErrorHandler(on_x_error);
+    if (old != on_x_error) previous_x_error_handler = old;
     // A display server that cannot be reached fails here, not later.
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
         set_error(err, errlen, "no display server answered (SDL");
@@ -45,10 +51,6 @@ int csdl_video_init(int present_path, char *err, size_t errlen) {
         SDL_QuitSubSystem(SDL_INIT_VIDEO);
         if (err && errlen > 0) snprintf(err, errlen, "no display server answered (SDL found only its %s driver)", driver);
         return -1;
-    }
-    if (driver && !strcmp(driver, "x11")) {
-        XErrorHandler old = XSetErrorHandler(on_x_error);
-        if (old != on_x_error) previous_x_error_handler = old;
     }
     return 0;
 }

@@ -14,26 +14,42 @@ public func mergedRectangles(_ dirty: DirtyTileBitmap, grid: TileGrid,
     precondition(dirty.count == grid.count, "bitmap covers \(dirty.count) tiles, grid has \(grid.count)")
     out.removeAll(keepingCapacity: true)
 
-    // 1. Horizontal runs, in tile units (x = column, y = tile row, height = 1), sorted by row then column.
+    appendRuns(of: dirty, columns: grid.columns, to: &out)
+    mergeVertically(&out)
+    toClippedPixels(&out, grid: grid)
+
+    if out.count > maxRects {
+        var box = out[0]
+        for r in out.dropFirst() { box = box.union(r) }
+        out.removeAll(keepingCapacity: true)
+        out.append(box)
+    }
+}
+
+/// 1. Horizontal runs, in tile units (x = column, y = tile row, height = 1), sorted by row
+///    then column.
+private func appendRuns(of dirty: DirtyTileBitmap, columns: Int, to out: inout [TileRect]) {
     var runFirst = -1
     var runEnd = -1
     dirty.forEachSet { t in
-        if t == runEnd && t % grid.columns != 0 {
+        if t == runEnd && t % columns != 0 {
             runEnd += 1
         } else {
             if runFirst >= 0 {
-                out.append(TileRect(x: runFirst % grid.columns, y: runFirst / grid.columns, width: runEnd - runFirst, height: 1))
+                out.append(TileRect(x: runFirst % columns, y: runFirst / columns, width: runEnd - runFirst, height: 1))
             }
             runFirst = t
             runEnd = t + 1
         }
     }
     if runFirst >= 0 {
-        out.append(TileRect(x: runFirst % grid.columns, y: runFirst / grid.columns, width: runEnd - runFirst, height: 1))
+        out.append(TileRect(x: runFirst % columns, y: runFirst / columns, width: runEnd - runFirst, height: 1))
     }
+}
 
-    // 2. Vertical merge in place: a rectangle lives in the slot of its bottom run; when a run
-    //    continues it, the run's slot takes over the rectangle and the old slot dies (height 0).
+/// 2. Vertical merge in place: a rectangle lives in the slot of its bottom run; when a run
+///    continues it, the run's slot takes over the rectangle and the old slot dies (height 0).
+private func mergeVertically(_ out: inout [TileRect]) {
     var prevStart = 0, prevEnd = 0, prevRow = -2
     var i = 0
     while i < out.count {
@@ -57,8 +73,10 @@ public func mergedRectangles(_ dirty: DirtyTileBitmap, grid: TileGrid,
         prevRow = row
         i = j
     }
+}
 
-    // 3. Drop dead slots and convert tile units to clipped pixels.
+/// 3. Drops dead slots and converts tile units to pixels clipped to the framebuffer.
+private func toClippedPixels(_ out: inout [TileRect], grid: TileGrid) {
     let g = grid.geometry
     let tw = grid.tile.width, th = grid.tile.height
     var live = 0
@@ -69,11 +87,4 @@ public func mergedRectangles(_ dirty: DirtyTileBitmap, grid: TileGrid,
         live += 1
     }
     out.removeLast(out.count - live)
-
-    if out.count > maxRects {
-        var box = out[0]
-        for r in out.dropFirst() { box = box.union(r) }
-        out.removeAll(keepingCapacity: true)
-        out.append(box)
-    }
 }

@@ -16,14 +16,17 @@ import Darwin
 /// orders them). The storage is allocated once in `init`; no copy path allocates.
 ///
 /// A shadow of 2 MiB or more lives on transparent huge pages where the kernel allows them
-/// (`ShadowStorage`): a sparse sync touches a few dozen scattered 4 KiB pages of it, and with
+/// (`HugePageBuffer`): a sparse sync touches a few dozen scattered 4 KiB pages of it, and with
 /// 4 KiB pages each one was a TLB miss (a nested page walk on a virtualized host) on top of
 /// its cache misses.
+///
+/// `@unchecked Sendable`: it owns raw memory and a scratch array, unsynchronized by design
+/// (above); whoever shares it orders the copies and reads (`TrackingSession`'s lock).
 public final class ShadowFramebuffer: @unchecked Sendable {
     /// The shape shared with the guest framebuffer.
     public let geometry: FramebufferGeometry
     /// Owned, zero-initialized storage of `geometry.byteCount` bytes, freed in `deinit`.
-    private let storage: ShadowStorage
+    private let storage: HugePageBuffer
     /// `storage.base`, kept here so each access is one load.
     private let base: UnsafeMutableRawPointer
     /// Compare mode scratch: `bandDone[c]` while tile column `c` of the current band is copied.
@@ -33,7 +36,7 @@ public final class ShadowFramebuffer: @unchecked Sendable {
     /// A black shadow for a framebuffer of `geometry`.
     public init(geometry: FramebufferGeometry) {
         self.geometry = geometry
-        storage = ShadowStorage(byteCount: geometry.byteCount)
+        storage = HugePageBuffer(byteCount: geometry.byteCount)
         base = storage.base
     }
 
@@ -236,58 +239,5 @@ public final class ShadowFramebuffer: @unchecked Sendable {
             offset += geometry.pitch
         }
         return bytes * left.height
-    }
-}
-
-/// The shadow's bytes: zeroed and faulted in at creation, so the first sync pays no page
-/// faults. From 2 MiB up, an anonymous mapping aligned to 2 MiB with `MADV_HUGEPAGE`, so the
-/// kernel can back it with huge pages (when THP is `always` or `madvise`); smaller ones, or
-/// where that fails, ordinary heap memory aligned to a cache line.
-final class ShadowStorage: @unchecked Sendable {
-    static let hugePageSize = 2 << 20
-    let base: UnsafeMutableRawPointer
-    /// Whether `base` is the mapping below (unmapped in `deinit`) rather than heap memory.
-    let hugePages: Bool
-    private let mapping: UnsafeMutableRawPointer?
-    private let mappingBytes: Int
-
-    init(byteCount: Int) {
-        let bytes = max(byteCount, 1)
-        #if os(Linux)
-        if bytes >= Self.hugePageSize {
-            let rounded = (bytes + Self.hugePageSize - 1) / Self.hugePageSize * Self.hugePageSize
-            // One huge page more than needed, so an aligned start lies inside it.
-            let length = rounded + Self.hugePageSize
-            if let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
-                let misalign = Int(bitPattern: p) % Self.hugePageSize
-                let aligned = p + (misalign == 0 ? 0 : Self.hugePageSize - misalign)
-                // Advice only: refused (THP off) it leaves ordinary pages, which work the same.
-                _ = madvise(aligned, rounded, MADV_HUGEPAGE)
-                // SAFETY: [aligned, aligned + rounded) lies inside the mapping just made (memset,
-                // not a generic byte loop, which takes a second for 48 MiB in a debug build).
-                _ = memset(aligned, 0, rounded)
-                base = aligned
-                mapping = p
-                mappingBytes = length
-                hugePages = true
-                return
-            }
-        }
-        #endif
-        base = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        _ = memset(base, 0, bytes) // SAFETY: `bytes` were just allocated at `base`
-        mapping = nil
-        mappingBytes = 0
-        hugePages = false
-    }
-
-    deinit {
-        if let mapping {
-            #if os(Linux)
-            munmap(mapping, mappingBytes)
-            #endif
-        } else {
-            base.deallocate()
-        }
     }
 }

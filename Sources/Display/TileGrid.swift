@@ -13,8 +13,8 @@
 /// rows: `pageTileStart[p] ..< pageTileStart[p + 1]` indexes `pageTiles`), so folding a
 /// harvested page into the bitmap costs a few array reads and no allocation.
 ///
-/// Immutable after `init`, so it may be shared between threads.
-public final class TileGrid: @unchecked Sendable {
+/// Immutable after `init` (every property a `let`), so it may be shared between threads.
+public final class TileGrid: Sendable {
     /// The framebuffer this grid cuts.
     public let geometry: FramebufferGeometry
     /// The tile size (the last column and row may be narrower/shorter).

@@ -1,4 +1,4 @@
-import Foundation
+import Synchronization
 
 /// Plays an `InputScript` into a sink by guest frame: the events of frame N must be in the
 /// guest's queue when it starts frame N. Its owner calls `start()` before the guest runs
@@ -7,12 +7,13 @@ import Foundation
 /// pushed. vCPU 0 is the clock because its frames are the ones the guest's input reader
 /// counts; events of frames that have already passed (a received guest, a script that starts
 /// in the past) are pushed at the next doorbell.
-public final class InputScriptPlayer: @unchecked Sendable {
+public final class InputScriptPlayer: Sendable {
     private let script: InputScript
     private let sink: any InputSink
-    private let lock = NSLock()
     private let lastFrame: Int
-    private var next = 0
+    /// The index of the first entry not pushed yet. Held while pushing, so two doorbells
+    /// never push the same events or reorder them.
+    private let next = Mutex(0)
 
     /// `lastFrame`: the last frame the guest will run (`--frames`); later events are never pushed.
     public init(script: InputScript, sink: any InputSink, lastFrame: Int? = nil) {
@@ -36,8 +37,7 @@ public final class InputScriptPlayer: @unchecked Sendable {
 
     /// Events not pushed yet.
     public var remaining: Int {
-        lock.lock(); defer { lock.unlock() }
-        return script.entries.count - next
+        script.entries.count - next.withLock { $0 }
     }
 
     /// Events of frames after `frame` (never pushed by a run that stops at `frame`).
@@ -46,12 +46,13 @@ public final class InputScriptPlayer: @unchecked Sendable {
     }
 
     private func push(through frame: Int) {
-        lock.lock(); defer { lock.unlock() }
         let entries = script.entries
         let frame = min(frame, lastFrame)
-        while next < entries.count, entries[next].frame <= frame {
-            sink.push(entries[next].event)
-            next += 1
+        next.withLock { next in
+            while next < entries.count, entries[next].frame <= frame {
+                sink.push(entries[next].event)
+                next += 1
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+internal import CKVM
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,5 +26,25 @@ public final class GuestMemory: @unchecked Sendable {
     public func pointer(at offset: Int) -> UnsafeMutableRawPointer {
         precondition(offset >= 0 && offset <= size, "offset outside guest memory")
         return base + offset
+    }
+
+    /// Loads the aligned 32-bit word at `offset` with acquire ordering: the index of a ring
+    /// the guest publishes with release stores. The value is the guest's: treat it as untrusted.
+    public func loadAcquire(at offset: Int) -> UInt32 {
+        // SAFETY: `word(at:)` checked the four bytes lie inside the mapping and are aligned;
+        // a racing guest store only changes the value read.
+        ckvm_load_acquire_u32(word(at: offset))
+    }
+
+    /// Stores the aligned 32-bit word at `offset` with release ordering: a ring index the
+    /// guest reads with acquire loads, so every byte written before it is visible first.
+    public func storeRelease(_ value: UInt32, at offset: Int) {
+        // SAFETY: `word(at:)` checked the four bytes lie inside the mapping and are aligned.
+        ckvm_store_release_u32(word(at: offset), value)
+    }
+
+    private func word(at offset: Int) -> UnsafeMutablePointer<UInt32> {
+        precondition(offset >= 0 && offset + 4 <= size && offset % 4 == 0, "a shared index must be an aligned word inside guest memory")
+        return (base + offset).assumingMemoryBound(to: UInt32.self)
     }
 }

@@ -72,9 +72,8 @@ public final class VCPU: @unchecked Sendable {
                 for i in 0..<min(size, 4) { v |= UInt32(data.load(fromByteOffset: i, as: UInt8.self)) << (8 * i) }
                 return .portOut(port: io.port, size: size, value: v)
             }
-            // Reads get all ones, as from an empty ISA bus.
-            let out = UnsafeMutableRawPointer(mutating: data)
-            for i in 0..<size * Int(io.count) { out.storeBytes(of: 0xFF, toByteOffset: i, as: UInt8.self) }
+            // The bytes the guest reads are the VMM's to give (`answerPortIn`): this layer
+            // decodes, the machine's port bus answers.
             return .portIn(port: io.port, size: size)
         case KVM_EXIT_HLT: return .halt
         case KVM_EXIT_SHUTDOWN: return .shutdown

@@ -2,8 +2,10 @@
 public enum VCPUExit: Equatable, Sendable {
     /// `KVM_EXIT_IO`: port I/O. `value` holds the bytes written (little-endian) for `out`.
     case portOut(port: UInt16, size: Int, value: UInt32)
-    /// `KVM_EXIT_IO` with `in`: the guest reads a port. It reads all ones (an empty bus) unless
-    /// the device answers with `VCPU.answerPortIn` before the next `runOnce()`.
+    /// `KVM_EXIT_IO` with `in`: the guest reads a port. The VMM answers with
+    /// `VCPU.answerPortIn` before the next `runOnce()` (kvm-ioctls' `IoIn(port, data)`); this
+    /// layer does not answer for it, so what an unanswered `in` reads is whatever the
+    /// `kvm_run` data area held.
     case portIn(port: UInt16, size: Int)
     /// `KVM_EXIT_HLT`.
     case halt

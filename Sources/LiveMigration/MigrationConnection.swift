@@ -6,8 +6,9 @@ import NIOCore
 import NIOPosix
 
 /// One migration stream over TCP: whole frames in, whole frames out, with a read timeout.
-/// Built on SwiftNIO; the messages themselves are `MigrationWire`'s.
-final class MigrationConnection: @unchecked Sendable {
+/// Built on SwiftNIO; the messages themselves are `MigrationWire`'s. Not `Sendable`: one
+/// task owns it from `run` to its end.
+final class MigrationConnection {
     private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
     private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator?
     private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
@@ -96,12 +97,21 @@ final class MigrationConnection: @unchecked Sendable {
         defer { inbound = it }
         let next: ByteBuffer?
         do { next = try await it.next() } catch let e as MigrationWireError { throw e } catch let e as MigrationError { throw e } catch {
-            throw MigrationError.connectionLost("\(error)")
+            // A peer that dies with bytes unread resets the connection instead of closing it.
+            if let io = error as? IOError, io.errnoCode == ECONNRESET { throw MigrationError.connectionLost("\(peer) reset the connection") }
+            throw MigrationError.connectionLost("reading from \(peer) failed: \(error)")
         }
         guard var frame = next else { throw MigrationError.connectionLost("\(peer) closed the connection") }
         bytesReceived += frame.readableBytes + 4
         let body = frame.readBytes(length: frame.readableBytes) ?? []
         return try MigrationWire.decode(body)
+    }
+
+    /// The next message, or the other side's abort as `peerAborted`.
+    func expect() async throws -> MigrationMessage {
+        let m = try await receive()
+        if case .abort(let why) = m { throw MigrationError.peerAborted(why) }
+        return m
     }
 }
 
@@ -130,33 +140,5 @@ final class CloseWhenIdle: ChannelInboundHandler, Sendable {
         let peer = context.channel.remoteAddress.map(MigrationConnection.describe) ?? "the other side"
         context.fireErrorCaught(MigrationError.connectionLost(String(format: "nothing arrived from %@ for %g s", peer, seconds)))
         context.close(promise: nil)
-    }
-}
-
-/// Accepts one migration connection on `host:port` and runs `body` with it.
-enum MigrationListener {
-    static func acceptOne<R: Sendable>(host: String, port: Int, timeout: Double, listening: @Sendable (Int) -> Void,
-                                       _ body: @escaping @Sendable (MigrationConnection) async throws -> R) async throws -> R {
-        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
-        do {
-            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .bind(host: host, port: port) { MigrationConnection.configure($0, timeout: timeout) }
-        } catch {
-            let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-            let why: String
-            if let io = error as? IOError { why = String(cString: strerror(io.errnoCode)) }
-            else if error is SocketAddressError.UnknownHost { why = "the name \(host) does not resolve" }
-            else { why = "\(error)" }
-            throw MigrationError.cannotListen("\(address): \(why)")
-        }
-        listening(server.channel.localAddress?.port ?? port)
-        return try await server.executeThenClose { connections in
-            for try await ch in connections {
-                return try await MigrationConnection(ch).run(body)
-            }
-            throw MigrationError.connectionLost("the listening socket closed before a source connected")
-        }
     }
 }

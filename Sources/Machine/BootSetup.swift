@@ -61,11 +61,14 @@ enum BootSetup {
 
         GuestInputQueue.format(with: writer)
 
-        let heap = (config.image.end + 0xFFF) & ~0xFFF
+        let heap = loadModules(config, with: writer)
+        // The block as the image's ABI version's document describes it: that version number,
+        // and only the fields it had (MachineConfig.validate refused modules before version 3).
+        let version = config.abiVersion
         for cpu in 0..<config.cpus {
             var info = rs_boot_info()
             info.magic = GuestLayout.bootInfoMagic
-            info.version = GuestLayout.bootInfoVersion
+            info.version = version
             info.framebuffer_gpa = GuestLayout.framebuffer
             info.framebuffer_size = UInt64(config.framebufferBytes)
             info.width = UInt32(config.width)
@@ -81,8 +84,31 @@ enum BootSetup {
             info.heap_gpa = heap
             info.heap_size = config.ramBytes - heap
             info.input_queue_gpa = GuestLayout.inputQueue
-            withUnsafeBytes(of: &info) { writer.copy($0, to: bootInfoAddress(cpu: cpu)) }
+            info.modules_gpa = GuestLayout.modules
+            info.module_count = UInt32(config.modules.count)
+            withUnsafeBytes(of: &info) {
+                writer.copy(UnsafeRawBufferPointer(rebasing: $0.prefix(GuestLayout.bootInfoBytes(version: version))), to: bootInfoAddress(cpu: cpu))
+            }
         }
+    }
+
+    /// Copies each boot module to its place after the image and lists it in the module table
+    /// (`struct rs_module`); returns the heap's start, after the last module.
+    /// MachineConfig.validate checked they fit in RAM, their count and their names.
+    static func loadModules(_ config: MachineConfig, with writer: GuestWriter) -> UInt64 {
+        let (addresses, heap) = config.modulePlacement
+        for (i, (m, gpa)) in zip(config.modules, addresses).enumerated() {
+            m.bytes.withUnsafeBytes { writer.copy($0, to: gpa) }
+            var entry = rs_module()
+            entry.gpa = gpa
+            entry.size = UInt64(m.bytes.count)
+            withUnsafeMutableBytes(of: &entry.name) { name in
+                // SAFETY: at most maxNameBytes (47) bytes into the 48-byte field; the rest stays 0 (the NUL).
+                for (j, b) in m.name.utf8.prefix(BootModule.maxNameBytes).enumerated() { name[j] = b }
+            }
+            withUnsafeBytes(of: &entry) { writer.copy($0, to: GuestLayout.modules + UInt64(i * MemoryLayout<rs_module>.size)) }
+        }
+        return heap
     }
 
     /// Writes a new mode's geometry into every vCPU's boot info (after a DISPI mode set).

@@ -18,6 +18,7 @@ public enum GuestCatalog {
         Entry(name: "pattern", summary: "test: a known per-pixel function of (x, y, frame) over the whole screen"),
         Entry(name: "pagewriter", summary: "test: writes the frame number into pseudo-random pages of RAM and framebuffer (args: pages=K seed=S ram=0|1 fb=0|1)"),
         Entry(name: "modes", summary: "test: sets display modes at given frames through DISPI and draws its geometry (args: modes=WxH@F,...)"),
+        Entry(name: "modules", summary: "test: lists its boot modules (--module) with a checksum and draws the first one's bytes (args: check=K)"),
         Entry(name: "fault", summary: "test: crashes on purpose (args: kind=ud2|pf|exit status=N)"),
     ]
 
@@ -46,13 +47,15 @@ public enum GuestCatalog {
     }
 
     /// Resolves `--guest NAME|PATH`: a path (contains `/` or ends in `.elf`) is loaded as is;
-    /// a name must be a built-in guest. An image file larger than `maxImageBytes` is refused
+    /// a name must be a built-in guest or a `BuiltGuest` (whose data files the caller passes as
+    /// boot modules: `BuiltGuest.moduleSpecs`). An image file larger than `maxImageBytes` is refused
     /// before it is read.
     public static func load(_ nameOrPath: String, maxImageBytes: UInt64 = GuestImage.maxFileBytes) throws(MachineError) -> GuestImage {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".elf") {
             do { return try GuestImage(path: nameOrPath, maxFileBytes: maxImageBytes) } catch { throw .image(error) }
         }
-        guard names.contains(nameOrPath) else { throw .unknownGuest(nameOrPath, known: names) }
+        if let built = BuiltGuest.named(nameOrPath) { return try built.load(maxImageBytes: maxImageBytes) }
+        guard names.contains(nameOrPath) else { throw .unknownGuest(nameOrPath, known: names + BuiltGuest.all.map(\.name)) }
         guard let dir = directory() else {
             throw .image(.unreadable(path: "assets/guests/bin/\(nameOrPath).elf",
                                      reason: "built-in guest images not found (set RINGSIDE_GUEST_DIR or run from the checkout)"))

@@ -11,6 +11,10 @@ public enum GuestImageError: Error, Equatable, CustomStringConvertible {
     case badEntry(path: String, entry: UInt64)
     /// The file is larger than `limit` bytes (`GuestImage.fileSizeLimit`); nothing was read.
     case fileTooLarge(path: String, size: UInt64, limit: UInt64)
+    /// A `PT_NOTE` segment that cannot be read as notes, or a Ringside note that breaks the ABI.
+    case badNote(path: String, what: String)
+    /// The image declares a guest ABI version newer than this VMM boots.
+    case newerABI(path: String, version: UInt32, newest: UInt32)
 
     public var description: String {
         switch self {
@@ -26,6 +30,10 @@ public enum GuestImageError: Error, Equatable, CustomStringConvertible {
         case .fileTooLarge(let p, let size, let limit):
             return "guest image \(p) is \(size) bytes, more than the limit of \(limit) bytes (\(limit >> 20) MiB: the guest RAM or 1 GiB, "
                 + "whichever is smaller); an image must fit in guest RAM, so check the path or raise --memory"
+        case .badNote(let p, let w): return "guest image \(p) has a bad ELF note: \(w)"
+        case .newerABI(let p, let v, let newest):
+            return "guest image \(p) needs guest ABI version \(v), but this ringside boots versions \(GuestABI.oldest) to \(newest): "
+                + "use a newer ringside, or rebuild the image for version \(newest) or older"
         }
     }
 }
@@ -52,6 +60,9 @@ public struct GuestImage: Sendable {
     public let path: String
     public let entry: UInt64
     public let segments: [ImageSegment]
+    /// The guest ABI version the image declares in its Ringside ELF note; nil when it has
+    /// none (it is then booted as version 1, `GuestABI.undeclared`). Never above `GuestABI.newest`.
+    public let declaredABIVersion: UInt32?
 
     /// No image file may be larger than this, whatever the guest RAM.
     public static let maxFileBytes: UInt64 = 1 << 30
@@ -146,8 +157,17 @@ public struct GuestImage: Sendable {
 
         var segs: [ImageSegment] = []
         var fileBytes: UInt64 = 0
+        var declared: UInt32?
         for i in 0..<phnum {
             let h = i * phentsize
+            if u32(table, h) == 4 { // PT_NOTE
+                guard let v = try Self.noteVersion(table, h, segment: i, path: path, fileSize: fileSize, read: read) else { continue }
+                if let declared, declared != v {
+                    throw .badNote(path: path, what: "its note segments declare two guest ABI versions, \(declared) and \(v)")
+                }
+                declared = v
+                continue
+            }
             guard u32(table, h) == 1 else { continue } // PT_LOAD
             let flags = u32(table, h + 4)
             let offset = u64(table, h + 8), vaddr = u64(table, h + 16), paddr = u64(table, h + 24)
@@ -176,6 +196,13 @@ public struct GuestImage: Sendable {
             segs.append(ImageSegment(address: paddr, fileOffset: Int(offset), fileSize: Int(filesz),
                                      memorySize: memsz, executable: flags & 1 != 0, bytes: []))
         }
+        if let declared {
+            guard declared >= GuestABI.oldest else {
+                throw .badNote(path: path, what: "it declares guest ABI version \(declared); versions start at \(GuestABI.oldest)")
+            }
+            guard declared <= GuestABI.newest else { throw .newerABI(path: path, version: declared, newest: GuestABI.newest) }
+        }
+        declaredABIVersion = declared
         guard !segs.isEmpty else { throw .unsupported(path: path, what: "it has no loadable segments") }
         guard segs.contains(where: { $0.executable && entryPoint >= $0.address && entryPoint < $0.address + $0.memorySize }) else {
             throw .badEntry(path: path, entry: entryPoint)
@@ -185,6 +212,21 @@ public struct GuestImage: Sendable {
             segs[i].bytes = try read(UInt64(segs[i].fileOffset), segs[i].fileSize)
         }
         segments = segs
+    }
+
+    /// The ABI version declared by the `PT_NOTE` program header at byte `h` of `table`, if
+    /// its notes hold Ringside's.
+    private static func noteVersion(_ table: [UInt8], _ h: Int, segment: Int, path: String, fileSize: UInt64,
+                                    read: (UInt64, Int) throws(GuestImageError) -> [UInt8]) throws(GuestImageError) -> UInt32? {
+        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(table[o + $1]) << (8 * $1) } }
+        let offset = u64(h + 8), size = u64(h + 32), align = u64(h + 48)
+        guard size <= UInt64(GuestABI.maxNoteSegmentBytes) else {
+            throw .badNote(path: path, what: "note segment \(segment) is \(size) bytes, more than the \(GuestABI.maxNoteSegmentBytes) read")
+        }
+        guard offset <= fileSize, fileSize - offset >= size else {
+            throw .truncated(path: path, what: "note segment \(segment) (file bytes \(offset)..<\(offset &+ size))")
+        }
+        return try GuestABI.declaredVersion(in: try read(offset, Int(size)), align: align, path: path, segment: segment)
     }
 
     /// Checks every segment fits in `ramBytes` of guest RAM.

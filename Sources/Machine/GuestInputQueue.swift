@@ -1,5 +1,5 @@
-import Foundation
 import Input
+import Synchronization
 internal import CGuestABI
 
 /// The producer side of the guest's input queue (`struct rs_input_queue` in the ABI header,
@@ -9,7 +9,7 @@ internal import CGuestABI
 /// dropped, and a pointer motion waiting behind the full ring is replaced by the newest one.
 /// The machine calls `deliver()` at every frame doorbell, so waiting events move as soon as
 /// the guest has made room.
-public final class GuestInputQueue: InputSink, @unchecked Sendable {
+public final class GuestInputQueue: InputSink, Sendable {
     /// Counts since boot: what reached the ring, what was coalesced away, the longest wait list.
     public struct Stats: Equatable, Sendable {
         public var delivered = 0
@@ -29,23 +29,27 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
     public static let headAddress = GuestLayout.inputQueue + headOffset
     public static let tailAddress = GuestLayout.inputQueue + tailOffset
 
-    private let lock = NSLock()
     private let writer: GuestWriter
     private let base: UInt64
-    private var head: UInt32
-    /// The pointer position of the last event written: button events carry it (`x, y: where`).
-    private var pointer: (x: Int32, y: Int32) = (0, 0)
-    private var waiting: [InputEvent] = []
-    private var waitingStart = 0
-    private var counts = Stats()
-    private var held = false
+    private let state: Mutex<Pending>
+
+    /// The producer's side of the ring and the events waiting for room in it.
+    private struct Pending {
+        var head: UInt32
+        /// The pointer position of the last event written: button events carry it (`x, y: where`).
+        var pointer: (x: Int32, y: Int32)
+        var waiting: [InputEvent] = []
+        var waitingStart = 0
+        var counts = Stats()
+        var held = false
+    }
 
     init(writer: GuestWriter, base: UInt64 = GuestLayout.inputQueue) {
         self.writer = writer
         self.base = base
         // A restored or incoming guest carries its queue in RAM: continue from its head.
-        head = writer.loadAcquire(at: base + Self.headOffset)
-        pointer = Self.lastPointer(in: writer, base: base, head: head)
+        let head = writer.loadAcquire(at: base + Self.headOffset)
+        state = Mutex(Pending(head: head, pointer: Self.lastPointer(in: writer, base: base, head: head)))
     }
 
     /// The position of the newest pointer or button event still in the ring (0, 0 if none),
@@ -61,16 +65,6 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
         return (0, 0)
     }
 
-    /// Re-reads the ring's head and the last pointer position from guest RAM, then delivers
-    /// what waits. A migrated-in guest's queue arrives with its pages, after this object was
-    /// built over zeroed RAM; the machine calls this as it starts, before any vCPU runs.
-    func adoptRing() {
-        lock.lock(); defer { lock.unlock() }
-        head = writer.loadAcquire(at: base + Self.headOffset)
-        pointer = Self.lastPointer(in: writer, base: base, head: head)
-        deliverLocked()
-    }
-
     /// Writes an empty queue's header. Boot only (a restored guest keeps its own).
     static func format(with writer: GuestWriter, base: UInt64 = GuestLayout.inputQueue) {
         writer.store(UInt32(RS_INPUT_QUEUE_MAGIC), at: base)
@@ -78,87 +72,82 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
     }
 
     public func push(_ event: InputEvent) {
-        lock.lock(); defer { lock.unlock() }
-        if event.isMotion, waiting.count > waitingStart, waiting.last!.isMotion {
-            waiting[waiting.count - 1] = event
-            counts.coalescedMotions += 1
-        } else {
-            waiting.append(event)
+        state.withLock { p in
+            if event.isMotion, p.waiting.count > p.waitingStart, p.waiting.last!.isMotion {
+                p.waiting[p.waiting.count - 1] = event
+                p.counts.coalescedMotions += 1
+            } else {
+                p.waiting.append(event)
+            }
+            deliver(&p)
+            p.counts.maxWaiting = max(p.counts.maxWaiting, p.waiting.count - p.waitingStart)
         }
-        deliverLocked()
-        counts.maxWaiting = max(counts.maxWaiting, waiting.count - waitingStart)
     }
 
     /// While held, pushed events wait here and nothing is written into the ring: a migration
     /// source holds the queue from its last round of pages to the hand-over, so no event can
     /// land in a page already sent (the waiting ones travel in the device state instead).
     public func setHeld(_ held: Bool) {
-        lock.lock(); defer { lock.unlock() }
-        self.held = held
-        if !held { deliverLocked() }
+        state.withLock { p in
+            p.held = held
+            if !held { deliver(&p) }
+        }
     }
 
     /// A migration destination or a restored snapshot: takes over the ring as the guest's RAM
     /// now holds it, and `events` (waiting at the source, oldest first) ahead of anything
     /// pushed here, then delivers what fits.
     public func restoreWaiting(_ events: [InputEvent]) {
-        lock.lock(); defer { lock.unlock() }
-        head = writer.loadAcquire(at: base + Self.headOffset)
-        pointer = Self.lastPointer(in: writer, base: base, head: head)
-        waiting = events + waiting[waitingStart...]
-        waitingStart = 0
-        counts.maxWaiting = max(counts.maxWaiting, waiting.count)
-        deliverLocked()
+        state.withLock { p in
+            p.head = writer.loadAcquire(at: base + Self.headOffset)
+            p.pointer = Self.lastPointer(in: writer, base: base, head: p.head)
+            p.waiting = events + p.waiting[p.waitingStart...]
+            p.waitingStart = 0
+            p.counts.maxWaiting = max(p.counts.maxWaiting, p.waiting.count)
+            deliver(&p)
+        }
     }
 
     /// Moves waiting events into the ring as far as the guest has made room.
-    public func deliver() {
-        lock.lock(); defer { lock.unlock() }
-        deliverLocked()
-    }
+    public func deliver() { state.withLock { deliver(&$0) } }
 
     /// Events waiting for room in the ring, oldest first.
-    public var waitingEvents: [InputEvent] {
-        lock.lock(); defer { lock.unlock() }
-        return Array(waiting[waitingStart...])
-    }
+    public var waitingEvents: [InputEvent] { state.withLock { Array($0.waiting[$0.waitingStart...]) } }
 
-    public var stats: Stats {
-        lock.lock(); defer { lock.unlock() }
-        return counts
-    }
+    public var stats: Stats { state.withLock { $0.counts } }
 
     /// The guest's `RS_GUEST_*` flags (0 until the guest sets them).
     public var guestFlags: UInt32 { writer.loadAcquire(at: base + Self.flagsOffset) }
     public var guestReadsInput: Bool { guestFlags & UInt32(RS_GUEST_READS_INPUT) != 0 }
     public var guestFollowsDisplaySize: Bool { guestFlags & UInt32(RS_GUEST_FOLLOWS_DISPLAY_SIZE) != 0 }
 
-    private func deliverLocked() {
-        guard !held, waiting.count > waitingStart else { return }
+    /// Moves waiting events into the ring as far as the guest has made room (under the lock).
+    private func deliver(_ p: inout Pending) {
+        guard !p.held, p.waiting.count > p.waitingStart else { return }
         let tail = writer.loadAcquire(at: base + Self.tailOffset)
-        var used = Int(head &- tail)
+        var used = Int(p.head &- tail)
         if used < 0 || used > Self.capacity {
             // The guest wrote a tail we never gave it: treat the ring as full until it recovers.
-            counts.badTail += 1
+            p.counts.badTail += 1
             used = Self.capacity
         }
         var wrote = false
-        while used < Self.capacity, waiting.count > waitingStart {
-            write(waiting[waitingStart], slot: Int(head % UInt32(Self.capacity)))
-            waitingStart += 1
-            head &+= 1
+        while used < Self.capacity, p.waiting.count > p.waitingStart {
+            write(p.waiting[p.waitingStart], slot: Int(p.head % UInt32(Self.capacity)), pointer: &p.pointer)
+            p.waitingStart += 1
+            p.head &+= 1
             used += 1
-            counts.delivered += 1
+            p.counts.delivered += 1
             wrote = true
         }
-        if waitingStart == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            waitingStart = 0
-        } else if waitingStart > 1024 {
-            waiting.removeFirst(waitingStart)
-            waitingStart = 0
+        if p.waitingStart == p.waiting.count {
+            p.waiting.removeAll(keepingCapacity: true)
+            p.waitingStart = 0
+        } else if p.waitingStart > 1024 {
+            p.waiting.removeFirst(p.waitingStart)
+            p.waitingStart = 0
         }
-        if wrote { writer.storeRelease(head, at: base + Self.headOffset) }
+        if wrote { writer.storeRelease(p.head, at: base + Self.headOffset) }
     }
 
     /// The ABI's fields for `event` (`struct rs_input_event`: type, code, value, x, y); a
@@ -189,7 +178,7 @@ public final class GuestInputQueue: InputSink, @unchecked Sendable {
         }
     }
 
-    private func write(_ event: InputEvent, slot: Int) {
+    private func write(_ event: InputEvent, slot: Int, pointer: inout (x: Int32, y: Int32)) {
         var e = rs_input_event()
         (e.type, e.code, e.value, e.x, e.y) = Self.abiFields(event)
         switch event {

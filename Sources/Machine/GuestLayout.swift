@@ -13,6 +13,8 @@ public enum GuestLayout {
     public static let maxArgumentBytes = Int(RS_MAX_ARGUMENT_BYTES)
     /// The input event queue page (`struct rs_input_queue`), shared by every vCPU.
     public static let inputQueue = RS_GPA_INPUT_QUEUE
+    /// The boot-module table page (`struct rs_module` entries; ABI version 3).
+    public static let modules = RS_GPA_MODULES
     public static let pml4 = RS_GPA_PML4
     public static let pdpt = RS_GPA_PDPT
     public static let pageDirectories = RS_GPA_PAGE_DIRS
@@ -35,6 +37,16 @@ public enum GuestLayout {
     public static let bootInfoMagic = UInt32(RS_BOOT_INFO_MAGIC)
     public static let bootInfoVersion = UInt32(RS_BOOT_INFO_VERSION)
     public static let formatXRGB8888 = UInt32(RS_FORMAT_XRGB8888)
+
+    /// How many bytes of `struct rs_boot_info` guest ABI `version` has: 96 (version 1), 104
+    /// (2 added input_queue_gpa), 120 (3 added the module table). The rest of the block is 0.
+    static func bootInfoBytes(version: UInt32) -> Int {
+        switch version {
+        case ...1: return MemoryLayout<rs_boot_info>.offset(of: \rs_boot_info.input_queue_gpa)!
+        case 2: return MemoryLayout<rs_boot_info>.offset(of: \rs_boot_info.modules_gpa)!
+        default: return MemoryLayout<rs_boot_info>.size
+        }
+    }
 
     /// Offset of vCPU `cpu`'s frame counter in the counters page.
     static func frameCounterOffset(cpu: Int) -> UInt64 {

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Order matters: write, then record. A harvest that drains the record reads the page after
 /// the write; a write that lands after the drain records the page again for the next harvest.
-final class GuestWriteLog: @unchecked Sendable {
+final class GuestWriteLog: Sendable {
     private struct Pending {
         /// Per slot: one bit per page already pending (allocated on the slot's first write).
         var seen: [[UInt64]]

@@ -1,5 +1,4 @@
 import KVM
-internal import CKVM
 
 /// The one way the VMM writes guest memory: writes the bytes, then records the pages in the
 /// machine's `GuestWriteLog`, so every dirty-page consumer (display, migration) sees VMM
@@ -29,9 +28,7 @@ struct GuestWriter {
     /// loads: every byte written before it is visible to the guest before the index is.
     func storeRelease(_ value: UInt32, at gpa: UInt64) {
         let (slot, offset) = resolve(gpa, count: 4)
-        precondition(offset % 4 == 0, "a ring index must be 4-byte aligned")
-        // SAFETY: resolved inside the slot's mapping and aligned; the guest only reads this word.
-        ckvm_store_release_u32(slot.memory.pointer(at: offset).assumingMemoryBound(to: UInt32.self), value)
+        slot.memory.storeRelease(value, at: offset) // checks alignment; the guest only reads this word
         mark(slot, offset: offset, count: 4)
     }
 
@@ -39,9 +36,7 @@ struct GuestWriter {
     /// The value is the guest's: callers must treat it as untrusted.
     func loadAcquire(at gpa: UInt64) -> UInt32 {
         let (slot, offset) = resolve(gpa, count: 4)
-        precondition(offset % 4 == 0, "a ring index must be 4-byte aligned")
-        // SAFETY: resolved inside the slot's mapping and aligned; a racing guest store only changes the value read.
-        return ckvm_load_acquire_u32(slot.memory.pointer(at: offset).assumingMemoryBound(to: UInt32.self))
+        return slot.memory.loadAcquire(at: offset) // checks alignment; a racing guest store only changes the value read
     }
 
     /// Copies the guest's bytes at `gpa` into `buffer` (a read: nothing is marked). The

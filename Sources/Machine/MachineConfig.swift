@@ -34,8 +34,23 @@ public struct MachineConfig: Sendable {
     /// reserved for it at boot, so a mode set never moves guest memory. `nil`: the initial
     /// mode's size (smaller modes only).
     public var maxMode: (width: Int, height: Int)?
+    /// Files loaded into RAM after the image, in order, and listed in the boot info's module
+    /// table (`--module`). A migration destination has none: they come with the RAM.
+    public var modules: [BootModule] = []
+    /// The guest ABI version of an image that declares none in its note (`--guest-abi`):
+    /// 1 unless told otherwise (an image built from the version-2 document, before the note).
+    public var undeclaredABIVersion = GuestABI.undeclared
 
     public init(image: GuestImage) { self.image = image }
+
+    /// The guest ABI version the boot info and layout are written for: the image's note, else
+    /// `undeclaredABIVersion`.
+    public var abiVersion: UInt32 { image.declaredABIVersion ?? undeclaredABIVersion }
+
+    /// Where each module lies in guest RAM, and where the heap (free RAM) starts after them.
+    public var modulePlacement: (addresses: [UInt64], heap: UInt64) {
+        BootModule.placement(of: modules.map { UInt64($0.bytes.count) }, after: image.end)
+    }
 
     public var framebufferPitch: Int { pitch ?? width * 4 }
     public var framebufferBytes: Int { framebufferPitch * height }
@@ -95,6 +110,20 @@ public struct MachineConfig: Sendable {
             throw .badArguments("--frames \(frameLimit) must be at least 1")
         }
         do { try image.validate(ramBytes: ramBytes) } catch { throw .image(error) }
+        guard (GuestABI.oldest...GuestABI.newest).contains(undeclaredABIVersion) else {
+            throw .badArguments("--guest-abi \(undeclaredABIVersion) is out of range: this ringside boots guest ABI versions \(GuestABI.oldest)...\(GuestABI.newest)")
+        }
+        try validateModules()
+    }
+
+    /// Count, names, and that the image and every module fit in RAM.
+    func validateModules() throws(MachineError) {
+        do { try BootModule.validate(modules) } catch { throw .module(error) }
+        if !modules.isEmpty && abiVersion < 3 { throw .module(.imageTooOld(image: image.path, version: abiVersion, declared: image.declaredABIVersion != nil)) }
+        let addresses = modulePlacement.addresses
+        for (m, gpa) in zip(modules, addresses) where gpa + UInt64(m.bytes.count) > ramBytes {
+            throw .module(.doesNotFit(name: m.name, size: UInt64(m.bytes.count), needs: gpa + UInt64(m.bytes.count), ram: ramBytes))
+        }
     }
 }
 

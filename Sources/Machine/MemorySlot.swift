@@ -19,7 +19,7 @@ public struct MemorySlot: Sendable {
 
 /// The machine's slots, indexed by id, and which of them KVM logs. Logging can change while
 /// the guest runs (`KVM_SET_USER_MEMORY_REGION` with or without `KVM_MEM_LOG_DIRTY_PAGES`).
-final class SlotTable: @unchecked Sendable {
+final class SlotTable: Sendable {
     let slots: [MemorySlot]
     private let logged: Mutex<[Bool]>
 

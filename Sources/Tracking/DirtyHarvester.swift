@@ -26,7 +26,7 @@ public struct HarvestResult: Sendable {
 /// the machine's write log and delivered with the rest. Callers serialize harvests and
 /// subscription changes (one lock in `TrackingSession`).
 final class DirtyHarvester {
-    let mode: TrackingMode
+    let source: LogSource
     let machine: Machine
     /// Consumers in subscription order, and for each slot id the consumers that want it.
     private var consumers: [DirtyPageConsumer] = []
@@ -42,9 +42,11 @@ final class DirtyHarvester {
     var dropEvery = 0
     private var dropCounter = 0
 
-    init(machine: Machine, mode: TrackingMode) {
+    /// A harvester of `machine`'s dirty log, which it reads as its logging says (auto logs
+    /// with the ring or the bitmap; a machine that logs nothing gives nothing to harvest).
+    init(machine: Machine) {
         self.machine = machine
-        self.mode = mode
+        source = LogSource(machine.config.dirtyLogging)
         if case .bitmap(let m) = machine.config.dirtyLogging { manualProtect = m != 0 } else { manualProtect = false }
         let n = machine.slots.count
         routes = Array(repeating: [], count: n)
@@ -79,7 +81,7 @@ final class DirtyHarvester {
                 slotBitmaps[i] = []
             } else if batches[i] == nil {
                 batches[i] = PageBatch(slot: slot.id, pageCount: slot.pageCount)
-                if mode == .bitmap { slotBitmaps[i] = [UInt64](repeating: 0, count: (slot.pageCount + 63) / 64) }
+                if source == .bitmap { slotBitmaps[i] = [UInt64](repeating: 0, count: (slot.pageCount + 63) / 64) }
             }
         }
     }
@@ -88,47 +90,10 @@ final class DirtyHarvester {
     /// writes, then delivers.
     func harvest() throws(KVMError) -> HarvestResult {
         var result = HarvestResult()
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        switch mode {
-        case .ring:
-            // Move the batches into a local for the walk: the per-entry path then touches
-            // only a local array (no exclusivity checks on class storage).
-            var local: [PageBatch?] = []
-            swap(&local, &batches)
-            result.entries = machine.harvestDirtyRings { slot, page in
-                let id = Int(slot & 0xFFFF)
-                if id < local.count { local[id]?.add(page) }
-            }
-            swap(&local, &batches)
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            result.harvestNanos = t1 - t0
-            // Reset before anyone reads page contents: a write after this is reported again.
-            if result.entries > 0 {
-                result.resetCount = try machine.vm.resetDirtyRings()
-                if result.resetCount != result.entries { resetMismatches += 1 }
-            }
-            result.resetNanos = DispatchTime.now().uptimeNanoseconds - t1
-        case .bitmap:
-            var resetNanos: UInt64 = 0
-            for slot in 0..<batches.count where batches[slot] != nil && machine.isDirtyLogged(slot: UInt32(slot)) {
-                let id = UInt32(slot)
-                let pages = batches[slot]!.pageCount
-                try slotBitmaps[slot].withUnsafeMutableBufferPointer { (words) throws(KVMError) in
-                    try machine.vm.getDirtyLog(slot: id, into: words.baseAddress!)
-                    let r0 = DispatchTime.now().uptimeNanoseconds
-                    if manualProtect {
-                        // Re-protect exactly what GET returned before reading any page.
-                        try machine.vm.clearDirtyLog(slot: id, firstPage: 0, pageCount: UInt32(pages), bitmap: words.baseAddress!)
-                    }
-                    resetNanos += DispatchTime.now().uptimeNanoseconds - r0
-                    batches[slot]!.addBitmap(UnsafeBufferPointer(words))
-                }
-                result.entries += batches[slot]!.count
-            }
-            result.resetNanos = resetNanos
-            result.harvestNanos = DispatchTime.now().uptimeNanoseconds - t0 - resetNanos
-        case .compare, .full, .auto: // auto harvests as ring or bitmap (TrackingMode.harvestMode)
-            return result
+        switch source {
+        case .ring: try harvestRings(into: &result)
+        case .bitmap: try harvestBitmaps(into: &result)
+        case .none: return result
         }
         // The VMM's own writes: recorded after they were made, so their contents are in place.
         machine.drainGuestWrites { slot, page in
@@ -138,6 +103,58 @@ final class DirtyHarvester {
         if dropEvery > 0 {
             for slot in 0..<batches.count where batches[slot] != nil { batches[slot]!.dropEvery(dropEvery, counter: &dropCounter) }
         }
+        deliver(counting: &result)
+        return result
+    }
+
+    /// Walks every vCPU's ring into the batches, then `KVM_RESET_DIRTY_RINGS`.
+    private func harvestRings(into result: inout HarvestResult) throws(KVMError) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        // Move the batches into a local for the walk: the per-entry path then touches
+        // only a local array (no exclusivity checks on class storage).
+        var local: [PageBatch?] = []
+        swap(&local, &batches)
+        result.entries = machine.harvestDirtyRings { slot, page in
+            let id = Int(slot & 0xFFFF)
+            if id < local.count { local[id]?.add(page) }
+        }
+        swap(&local, &batches)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        result.harvestNanos = t1 - t0
+        // Reset before anyone reads page contents: a write after this is reported again.
+        if result.entries > 0 {
+            result.resetCount = try machine.vm.resetDirtyRings()
+            if result.resetCount != result.entries { resetMismatches += 1 }
+        }
+        result.resetNanos = DispatchTime.now().uptimeNanoseconds - t1
+    }
+
+    /// `KVM_GET_DIRTY_LOG` of every wanted, logged slot into its batch, each followed by
+    /// `KVM_CLEAR_DIRTY_LOG` of what it returned where manual protect is on.
+    private func harvestBitmaps(into result: inout HarvestResult) throws(KVMError) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var resetNanos: UInt64 = 0
+        for slot in 0..<batches.count where batches[slot] != nil && machine.isDirtyLogged(slot: UInt32(slot)) {
+            let id = UInt32(slot)
+            let pages = batches[slot]!.pageCount
+            try slotBitmaps[slot].withUnsafeMutableBufferPointer { (words) throws(KVMError) in
+                try machine.vm.getDirtyLog(slot: id, into: words.baseAddress!)
+                let r0 = DispatchTime.now().uptimeNanoseconds
+                if manualProtect {
+                    // Re-protect exactly what GET returned before reading any page.
+                    try machine.vm.clearDirtyLog(slot: id, firstPage: 0, pageCount: UInt32(pages), bitmap: words.baseAddress!)
+                }
+                resetNanos += DispatchTime.now().uptimeNanoseconds - r0
+                batches[slot]!.addBitmap(UnsafeBufferPointer(words))
+            }
+            result.entries += batches[slot]!.count
+        }
+        result.resetNanos = resetNanos
+        result.harvestNanos = DispatchTime.now().uptimeNanoseconds - t0 - resetNanos
+    }
+
+    /// Hands each slot's batch to the consumers that want the slot, and empties it.
+    private func deliver(counting result: inout HarvestResult) {
         for slot in 0..<batches.count where batches[slot] != nil {
             let batch = batches[slot]!
             result.duplicates += batch.duplicates
@@ -149,6 +166,5 @@ final class DirtyHarvester {
             }
             batches[slot]!.reset()
         }
-        return result
     }
 }

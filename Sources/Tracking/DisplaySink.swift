@@ -4,6 +4,8 @@ import Display
 /// It holds only where it has read the session's damage log up to, and a bitmap to receive
 /// the answer in, so a sink that never reads costs nothing per sync and never grows.
 /// Read it through `TrackingSession.read(_:_:)`, which holds the session lock.
+///
+/// `@unchecked Sendable`: its cursor and bitmap are touched only under the session lock.
 public final class DisplaySink: @unchecked Sendable {
     public let name: String
     var cursor: DamageCursor

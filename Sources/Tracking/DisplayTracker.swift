@@ -10,7 +10,8 @@ public final class DisplayTracker: DirtyPageConsumer {
     /// guest sets a new mode (`follow(_:)`).
     public private(set) var grid: TileGrid
     public private(set) var shadow: ShadowFramebuffer
-    public let mode: TrackingMode
+    /// How each sync brings the shadow up to date.
+    public let strategy: RefreshStrategy
     /// Tiles folded since the last refresh.
     private var pending: DirtyTileBitmap
     /// Tiles repainted by the last sync.
@@ -29,7 +30,7 @@ public final class DisplayTracker: DirtyPageConsumer {
     var foldedPages = 0
     /// The fold time of the last sync (for `--tracking auto`'s cost).
     var lastFoldNanos: UInt64 = 0
-    /// With `--tracking auto`: logged or full repaint now (see `AdaptivePolicy`).
+    /// With `--tracking auto`: logged or unlogged now (see `AdaptivePolicy`).
     public internal(set) var method: DisplayMethod = .logged
     /// The next sync copies the whole frame (after logging was turned back on: writes made
     /// before it was on were never logged).
@@ -45,7 +46,7 @@ public final class DisplayTracker: DirtyPageConsumer {
     /// The machine's mode-set count this tracker last followed.
     private(set) var modeSerial: Int
 
-    init(machine: Machine, tile: TileSize, mode: TrackingMode) {
+    init(machine: Machine, tile: TileSize, strategy: RefreshStrategy) {
         let display = machine.displayMode
         modeSerial = display.serial
         let geometry = FramebufferGeometry(display.mode)
@@ -54,7 +55,7 @@ public final class DisplayTracker: DirtyPageConsumer {
         pending = DirtyTileBitmap(count: grid.count)
         lastDirty = DirtyTileBitmap(count: grid.count)
         damage = TileDamageLog(count: grid.count)
-        self.mode = mode
+        self.strategy = strategy
         pendingPages = [UInt64](repeating: 0, count: (grid.pageCount + 63) / 64)
         // SAFETY: the framebuffer slot's host mapping lives as long as the machine, which the tracker keeps.
         source = UnsafeRawPointer(machine.framebuffer.base)
@@ -90,39 +91,50 @@ public final class DisplayTracker: DirtyPageConsumer {
         foldNanos += DispatchTime.now().uptimeNanoseconds - t0
     }
 
+    /// What one sync copies into the shadow.
+    private enum ShadowCopy {
+        /// Exactly the pages folded since the last sync.
+        case pages
+        /// The tiles that differ from the shadow.
+        case changedTiles
+        /// Auto, unlogged: the changed tiles until `unloggedPageLimit` pages, then the rest whole.
+        case changedTilesStoppingEarly
+        /// The whole frame.
+        case whole
+    }
+
+    /// This sync's copy: the strategy's, or the whole frame once after a mode set (or, in
+    /// auto, after logging came back on).
+    private var copyThisSync: ShadowCopy {
+        if copyAllOnce { return .whole }
+        switch strategy {
+        case .pages: return .pages
+        case .compare: return .changedTiles
+        case .full: return .whole
+        case .adaptive: return method == .logged ? .pages : .changedTilesStoppingEarly
+        }
+    }
+
     /// Brings the shadow up to date with guest memory for everything folded since the last
     /// sync; returns bytes copied. Ring and bitmap modes copy exactly the dirty pages (the
     /// dirty tiles are what sinks repaint); compare and full find and copy tiles themselves.
     func refresh() -> Int {
         var bytes = 0
-        var effective: TrackingMode = mode
-        if mode == .auto {
-            effective = copyAllOnce ? .full : method == .logged ? .ring : .compare
-        } else if copyAllOnce {
-            effective = .full // the first sync after a mode set
-        }
-        lastCopiedAll = effective == .full
+        let copy = copyThisSync
+        lastCopiedAll = copy == .whole
         copyAllOnce = false
-        switch effective {
-        case .ring, .bitmap:
+        switch copy {
+        case .pages:
             bytes = pendingPages.withUnsafeMutableBufferPointer { bits in
                 let n = shadow.copyPages(UnsafeBufferPointer(bits), pageSize: grid.pageSize, from: source)
                 bits.update(repeating: 0)
                 return n
             }
-        case .compare where mode == .auto:
-            // Unlogged auto: logging may have been on until now; pages folded then are
-            // covered by the compare (everything is compared or copied).
-            // A changed tile overlaps about pageCount / count pages (its rows' share of them).
-            let pagesPerTile = max(0.25, Double(grid.pageCount) / Double(grid.count))
-            let tileLimit = unloggedPageLimit == Int.max ? Int.max : Int((Double(unloggedPageLimit) / pagesPerTile).rounded(.up))
-            let r = shadow.copyChangedTiles(grid: grid, from: source, markingInto: &pending, stopAfter: max(1, tileLimit))
-            bytes = r.bytes
-            lastCopiedAll = !r.complete
-            lastChangedPages = r.complete ? countPages(of: pending) : grid.pageCount
-        case .compare:
+        case .changedTilesStoppingEarly:
+            bytes = copyChangedTilesStoppingEarly()
+        case .changedTiles:
             bytes = shadow.copyChangedTiles(grid: grid, from: source, markingInto: &pending)
-        case .full, .auto:
+        case .whole:
             pending.setAll()
             shadow.copyAll(from: source)
             bytes = shadow.geometry.byteCount
@@ -132,6 +144,19 @@ public final class DisplayTracker: DirtyPageConsumer {
         pending.clearAll()
         damage.record(lastDirty)
         return bytes
+    }
+
+    /// Unlogged auto: compares until the changed tiles cover `unloggedPageLimit` pages, then
+    /// copies the rest whole. Logging may have been on until now; pages folded then are
+    /// covered by the compare (everything is compared or copied). Returns bytes copied.
+    private func copyChangedTilesStoppingEarly() -> Int {
+        // A changed tile overlaps about pageCount / count pages (its rows' share of them).
+        let pagesPerTile = max(0.25, Double(grid.pageCount) / Double(grid.count))
+        let tileLimit = unloggedPageLimit == Int.max ? Int.max : Int((Double(unloggedPageLimit) / pagesPerTile).rounded(.up))
+        let r = shadow.copyChangedTiles(grid: grid, from: source, markingInto: &pending, stopAfter: max(1, tileLimit))
+        lastCopiedAll = !r.complete
+        lastChangedPages = r.complete ? countPages(of: pending) : grid.pageCount
+        return r.bytes
     }
 
     /// The framebuffer pages the tiles in `tiles` overlap (the page bitmap, zero before and

@@ -4,6 +4,8 @@
 /// memory. A take hands the set over and starts an empty one; a send that failed gives its
 /// set back, and the pages are merged into what accumulated meanwhile, so a retry sends them.
 /// All calls go through its `TrackingSession`, under the session lock.
+///
+/// `@unchecked Sendable`: its set and round are touched only under the session lock.
 public final class MigrationSubscriber: DirtyPageConsumer, @unchecked Sendable {
     public let wantsSlots: Set<UInt32>
     /// Pages dirtied since the last take (plus anything given back).

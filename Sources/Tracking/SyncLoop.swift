@@ -5,6 +5,9 @@ import Foundation
 /// paced at or below the refresh rate is shown right after each frame rather than up to a
 /// period later. A guest that rings doorbells is refreshed at its doorbells (its screen is
 /// complete then); one that does not is refreshed once per period.
+///
+/// `@unchecked Sendable`: its state is guarded by `cond`, a condition variable the refresh
+/// thread waits on (a `Mutex` cannot wait).
 public final class SyncLoop: @unchecked Sendable {
     public let period: Double
     let body: () -> Void

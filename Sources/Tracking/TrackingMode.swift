@@ -1,18 +1,20 @@
-import KVM
 import Machine
 
-/// How the display learns which parts of the framebuffer changed.
+/// The `--tracking` choice: a pair of a log source (where dirtiness comes from) and a refresh
+/// strategy (how the shadow is brought up to date). The plan (`TrackingPlan`) settles the
+/// source for this host; the session, the harvester and the display each use one axis.
 public enum TrackingMode: String, CaseIterable, Sendable {
-    /// KVM dirty rings (`KVM_CAP_DIRTY_LOG_RING_ACQ_REL`, else `KVM_CAP_DIRTY_LOG_RING`).
+    /// KVM dirty rings (`KVM_CAP_DIRTY_LOG_RING_ACQ_REL`, else `KVM_CAP_DIRTY_LOG_RING`),
+    /// copying the dirty pages.
     case ring
-    /// `KVM_GET_DIRTY_LOG` (+ `KVM_CLEAR_DIRTY_LOG` with manual protect).
+    /// `KVM_GET_DIRTY_LOG` (+ `KVM_CLEAR_DIRTY_LOG` with manual protect), copying the dirty pages.
     case bitmap
     /// No logging: compare guest memory with the shadow, tile by tile.
     case compare
-    /// No logging: every tile is dirty every refresh.
+    /// No logging: every tile is repainted every refresh.
     case full
-    /// Per framebuffer, logged tracking (ring, else bitmap) while the screen is sparse and
-    /// unlogged full repaint while logging costs more, switching by measured cost.
+    /// Logged (ring, else bitmap) while the screen is sparse, unlogged compare while logging
+    /// costs more, switching by measured cost (`AdaptivePolicy`).
     case auto
 
     /// The four fixed methods (the benchmark's default matrix; `auto` chooses among them).
@@ -21,83 +23,47 @@ public enum TrackingMode: String, CaseIterable, Sendable {
     /// Whether this mode can give a migration consumer its page list.
     public var hasPageList: Bool { self == .ring || self == .bitmap || self == .auto }
 
-    /// How the harvest reads the dirty log for this mode's logged path.
-    func harvestMode(_ logging: DirtyLogging) -> TrackingMode {
-        guard self == .auto else { return self }
-        if case .bitmap = logging { return .bitmap }
-        return .ring
-    }
-}
-
-public enum TrackingError: Error, CustomStringConvertible {
-    case badRingSize(String)
-    case noPageList(TrackingMode)
-    case machine(MachineError)
-
-    public var description: String {
+    /// How this mode refreshes the shadow.
+    public var refresh: RefreshStrategy {
         switch self {
-        case .badRingSize(let s): return s
-        case .noPageList(let m):
-            return "--tracking \(m.rawValue) logs no dirty pages, so it has no migration list to give: use --tracking ring or bitmap with --migration-rounds"
-        case .machine(let e): return e.description
+        case .ring, .bitmap: .pages
+        case .compare: .compare
+        case .full: .full
+        case .auto: .adaptive
         }
     }
 }
 
-/// The mode actually used, the KVM logging it needs, and why (for `--stats` and `ringside info`).
-public struct TrackingPlan: Sendable {
-    public var requested: TrackingMode
-    public var mode: TrackingMode
-    public var logging: DirtyLogging
-    public var reason: String
+/// Where the dirtiness of guest memory comes from: one axis of a `TrackingMode`.
+public enum LogSource: String, Sendable {
+    /// Each vCPU's KVM dirty ring, walked and reset at every harvest.
+    case ring
+    /// `KVM_GET_DIRTY_LOG` per logged slot (then `KVM_CLEAR_DIRTY_LOG` with manual protect).
+    case bitmap
+    /// Nothing is logged: the display finds changes itself (compare or full).
+    case none
 
-    public static let defaultRingEntries = 4096
-
-    /// Legal ring sizes on this host, in entries: one page of entries up to the KVM maximum.
-    public static func ringEntryRange(_ caps: HostCapabilities) -> ClosedRange<Int>? {
-        let maxBytes = max(caps.dirtyRingAcqRelBytes, caps.dirtyRingBytes)
-        let minEntries = 4096 / HostCapabilities.ringEntryBytes
-        guard maxBytes >= 4096 else { return nil }
-        return minEntries...(maxBytes / HostCapabilities.ringEntryBytes)
-    }
-
-    /// Decides the logging for `mode` on a host with `caps`. The ring falls back to the
-    /// bitmap when the kernel does not offer it, and says so.
-    public static func make(mode: TrackingMode, ringEntries: Int, caps: HostCapabilities, migration: Bool) throws(TrackingError) -> TrackingPlan {
-        if migration && !mode.hasPageList { throw .noPageList(mode) }
-        switch mode {
-        case .ring:
-            guard let range = ringEntryRange(caps) else {
-                return bitmapPlan(requested: .ring, caps: caps,
-                                  why: "the kernel offers no dirty ring (KVM_CAP_DIRTY_LOG_RING unsupported); using KVM_GET_DIRTY_LOG")
-            }
-            guard ringEntries > 0, ringEntries & (ringEntries - 1) == 0, range.contains(ringEntries) else {
-                throw .badRingSize("--ring-entries \(ringEntries) is invalid: use a power of two from \(range.lowerBound) to \(range.upperBound) (this host's KVM limit)")
-            }
-            if caps.dirtyRingAcqRelBytes >= ringEntries * HostCapabilities.ringEntryBytes {
-                return TrackingPlan(requested: .ring, mode: .ring, logging: .ring(entries: ringEntries, acquireRelease: true),
-                                    reason: "dirty ring with KVM_CAP_DIRTY_LOG_RING_ACQ_REL, \(ringEntries) entries per vCPU")
-            }
-            return TrackingPlan(requested: .ring, mode: .ring, logging: .ring(entries: ringEntries, acquireRelease: false),
-                                reason: "dirty ring with KVM_CAP_DIRTY_LOG_RING (no ACQ_REL on this host), \(ringEntries) entries per vCPU")
-        case .bitmap:
-            return bitmapPlan(requested: .bitmap, caps: caps, why: nil)
-        case .compare:
-            return TrackingPlan(requested: mode, mode: mode, logging: .none, reason: "no KVM logging: tiles compared with the shadow")
-        case .full:
-            return TrackingPlan(requested: mode, mode: mode, logging: .none, reason: "no KVM logging: every tile repainted every refresh")
-        case .auto:
-            var logged = try make(mode: .ring, ringEntries: ringEntries, caps: caps, migration: migration)
-            logged.reason = "adaptive: \(logged.reason) while the screen is sparse, unlogged full repaint while that costs less"
-            logged.requested = .auto
-            logged.mode = .auto
-            return logged
+    /// The source KVM logging of `logging` gives.
+    public init(_ logging: DirtyLogging) {
+        switch logging {
+        case .ring: self = .ring
+        case .bitmap: self = .bitmap
+        case .none: self = .none
         }
     }
+}
 
-    public static func bitmapPlan(requested: TrackingMode, caps: HostCapabilities, why: String?) -> TrackingPlan {
-        let manual = caps.manualProtect & 1 // KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE
-        let what = manual != 0 ? "KVM_GET_DIRTY_LOG + KVM_CLEAR_DIRTY_LOG (manual protect)" : "KVM_GET_DIRTY_LOG"
-        return TrackingPlan(requested: requested, mode: .bitmap, logging: .bitmap(manualProtect: manual), reason: why ?? what)
-    }
+/// How each sync brings the shadow up to date with guest memory: the other axis of a
+/// `TrackingMode`. The first sync after a mode set copies the whole frame whatever the strategy.
+public enum RefreshStrategy: String, Sendable {
+    /// Copy exactly the dirty pages the log source reported (ring and bitmap).
+    case pages
+    /// Compare every tile with the shadow and copy those that changed.
+    case compare
+    /// Copy the whole frame and repaint every tile.
+    case full
+    /// `--tracking auto`: `pages` while the framebuffer is logged, and while it is not, a
+    /// compare that stops once logging would have won and copies the rest whole
+    /// (`DisplayMethod`, chosen sync by sync by `AdaptivePolicy`).
+    case adaptive
 }

@@ -24,3 +24,14 @@ public struct PresentStats: Sendable, Equatable {
     /// Average milliseconds of an upload per frame.
     public var averageUploadMilliseconds: Double { frames == 0 ? 0 : Double(uploadNanos) / Double(frames) / 1e6 }
 }
+
+extension PresentStats {
+    mutating func add(_ o: PresentStats) {
+        frames += o.frames
+        updates += o.updates
+        tiles += o.tiles
+        rects += o.rects
+        uploadNanos += o.uploadNanos
+        presentNanos += o.presentNanos
+    }
+}

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 internal import CSDL
 
 /// How window surfaces reach the screen. SDL fixes this when its video subsystem starts, so
@@ -21,36 +22,35 @@ public enum PresentPath: Sendable, Equatable, CustomStringConvertible {
 /// SDL's video subsystem, started with the first window and stopped with the last.
 /// Windows live on one thread (SDL's rule for the main thread); the count is locked anyway.
 enum SDLVideo {
-    nonisolated(unsafe) private static var users = 0
-    nonisolated(unsafe) private static var path = PresentPath.native
-    private static let lock = NSLock()
+    /// Windows open now, and the present path SDL was started with.
+    private static let users = Mutex<(count: Int, path: PresentPath)>((0, .native))
 
     static func acquire(_ wanted: PresentPath) throws(WindowError) {
-        lock.lock()
-        defer { lock.unlock() }
-        if users > 0 && wanted != path {
-            throw .windowFailed("another window already presents by \(path)")
-        }
-        if users == 0 {
-            var message = [CChar](repeating: 0, count: 512)
-            let rc = message.withUnsafeMutableBufferPointer {
-                csdl_video_init(wanted == .native ? CSDL_PRESENT_NATIVE : CSDL_PRESENT_ACCELERATED,
-                                $0.baseAddress, $0.count)
+        try users.withLock { (users) throws(WindowError) in
+            if users.count > 0 && wanted != users.path {
+                throw .windowFailed("another window already presents by \(users.path)")
             }
-            if rc != 0 {
-                let display = ProcessInfo.processInfo.environment["DISPLAY"]
-                throw .videoUnavailable(display: display, reason: text(message))
+            if users.count == 0 {
+                var message = [CChar](repeating: 0, count: 512)
+                let rc = message.withUnsafeMutableBufferPointer {
+                    csdl_video_init(wanted == .native ? CSDL_PRESENT_NATIVE : CSDL_PRESENT_ACCELERATED,
+                                    $0.baseAddress, $0.count)
+                }
+                if rc != 0 {
+                    let display = ProcessInfo.processInfo.environment["DISPLAY"]
+                    throw .videoUnavailable(display: display, reason: text(message))
+                }
+                users.path = wanted
             }
-            path = wanted
+            users.count += 1
         }
-        users += 1
     }
 
     static func release() {
-        lock.lock()
-        defer { lock.unlock() }
-        users -= 1
-        if users == 0 { csdl_video_quit() }
+        users.withLock { users in
+            users.count -= 1
+            if users.count == 0 { csdl_video_quit() }
+        }
     }
 
     /// The driver in use, e.g. "x11".

@@ -4,7 +4,7 @@
 public enum WindowCommand: Equatable, Sendable {
     /// The window was closed, or Ctrl+Alt+Q pressed: stop the guest.
     case quit
-    /// Ctrl+Alt+S: save a screenshot of the guest screen.
+    /// Ctrl+Alt+S: save a screenshot of the guest screen (`DesktopWindow.screen`).
     case screenshot
     /// Ctrl+Alt+M: migrate the guest now (to the `--migrate-to` destination).
     case migrate

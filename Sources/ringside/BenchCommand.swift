@@ -1,6 +1,5 @@
 import ArgumentParser
 import Bench
-import Dispatch
 import Foundation
 
 struct BenchCommand: ParsableCommand {
@@ -34,7 +33,7 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "A small matrix (desktop, plasma, bounce16, alternate10 at 640x480 and 1280x800, 256M, 1 and 2 vCPUs, few frames).")
     var quick = false
-    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64), bounceN, alternate or alternateN (phases of N frames; alternate = 60).")
+    @Option(help: "Guests, comma-separated: idle, desktop, terminal, plasma, bounce (= bounce4,bounce16,bounce64), bounceN, alternate or alternateN (phases of N frames; alternate = 60), doom (its demo with clock=frames, measured from frame 240, one vCPU; skipped when not built).")
     var guests: String?
     @Option(help: "Resolutions, comma-separated WxH (default 640x480,1280x800,1920x1080,3840x2160).")
     var resolutions: String?
@@ -86,6 +85,10 @@ struct BenchCommand: ParsableCommand {
     var inputLatency = false
     @Flag(help: "VNC instead of the matrix: bytes and encode time per guest frame for Raw, ZRLE, Tight and Tight with JPEG (quality level 5), served from the dirty tiles beside a compare-only and a full-frame server, per guest (default idle,desktop,plasma) at 1280x800 and 1920x1080 (--resolutions), lockstep (--frames, default 60); then host cost with 1, 8 and 32 clients, and update latency over loopback with 1, 8 and 32 clients. With --quick: idle and desktop at 640x400, Raw and ZRLE, 6 frames, 1 and 8 clients.")
     var vnc = false
+    @Option(help: "Measure against another VMM instead of the matrix: qemu (the same guest image under QEMU behind Ringside's boot stub, the same client, one after the other; --quick for CI; --guests, --resolutions, --ram for migration, --free-run-seconds for the seconds per cell, --no-migration).")
+    var peer: String?
+    @Option(name: .customLong("peer-cells"), help: "With --peer: which cells, comma-separated: display, idle, speed, migration (default all).")
+    var peerCells: String?
     @Option(help: "Write the records as a JSON array to FILE.")
     var json: String?
     @Option(help: "Write the records as CSV to FILE.")
@@ -98,19 +101,30 @@ struct BenchCommand: ParsableCommand {
     var device = "/dev/kvm"
 
     func run() throws {
-        runReportingFailures { try execute() }
+        // The matrix and the peer bench take Ctrl-C themselves (StopSignals.onEverySignal); until
+        // they run there is nothing to finish, so a signal ends the command at once.
+        if !migration && !inputLatency && !vnc && replot == nil {
+            _ = StopSignals.onEverySignal { signal, _ in _exit(128 + signal) }
+        }
+        runReportingFailures {
+            if let peer { return try runPeerBench(peer) }
+            if migration { return try runMigrationBench() }
+            if inputLatency { return try runInputLatencyBench() }
+            if vnc { return try runVNCBench() }
+            let plan = try makePlan()
+            if let replot { return try redraw(from: replot, plan: plan) }
+            return try runMatrix(plan)
+        }
     }
 
     func makePlan() throws -> BenchPlan {
         var plan = quick ? BenchPlan.quick : BenchPlan()
-        do {
-            if let guests { plan.workloads = try BenchFilters.workloads(guests) }
-            if let resolutions { plan.resolutions = try BenchFilters.resolutions(resolutions) }
-            if let modes { plan.modes = try BenchFilters.modes(modes) }
-            if let ram { plan.ramSizes = try BenchFilters.ramSizes(ram) }
-            if let sinks { plan.sinkCounts = try BenchFilters.sinkCounts(sinks) }
-            if let pacedRates { plan.pacedRates = try BenchFilters.ratePairs(pacedRates) }
-        } catch { throw Failure("\(error)") }
+        if let guests { plan.workloads = try BenchFilters.workloads(guests) }
+        if let resolutions { plan.resolutions = try BenchFilters.resolutions(resolutions) }
+        if let modes { plan.modes = try BenchFilters.modes(modes) }
+        if let ram { plan.ramSizes = try BenchFilters.ramSizes(ram) }
+        if let sinks { plan.sinkCounts = try BenchFilters.sinkCounts(sinks) }
+        if let pacedRates { plan.pacedRates = try BenchFilters.ratePairs(pacedRates) }
         // The numbers were range checked as they were parsed (NumericOptions.swift); only
         // --rounds depends on another option.
         if let frames {
@@ -136,184 +150,4 @@ struct BenchCommand: ParsableCommand {
         plan.migration = !noMigration
         return plan
     }
-
-    private func checkWritable(_ path: String?, _ option: String) throws {
-        guard let path else { return }
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw Failure("\(option) \(path): directory \(dir) does not exist")
-        }
-    }
-
-    private func execute() throws -> Int32 {
-        if migration { return try runMigrationBench() }
-        if inputLatency { return try runInputLatencyBench() }
-        if vnc { return try runVNCBench() }
-        let plan = try makePlan()
-        if let replot {
-            guard let chart else { throw Failure("--replot needs --chart FILE to draw into") }
-            try checkWritable(chart, "--chart")
-            let records: [BenchRecord]
-            do {
-                records = try BenchFiles.records(fromJSON: Data(contentsOf: URL(fileURLWithPath: replot)))
-            } catch let e as BenchError {
-                throw Failure("--replot \(replot): \(e)")
-            } catch {
-                throw Failure("--replot \(replot): cannot read it (\(error.localizedDescription))")
-            }
-            if let e = writeFiles(records, plan: plan, outputs: [(chart, .chart)]) { throw Failure(e) }
-            Console.out("wrote chart of \(records.count) records to \(chart)")
-            return 0
-        }
-        try checkWritable(json, "--json")
-        try checkWritable(csv, "--csv")
-        try checkWritable(chart, "--chart")
-        let runner: BenchRunner
-        do { runner = try BenchRunner(plan: plan, device: device) } catch { throw Failure("\(error)") }
-
-        let total = plan.cellCount
-        Console.out("ringside bench: \(total) cells" + (quick ? " (--quick)" : ""))
-        for line in runner.setup { Console.out("  " + line) }
-        let table = BenchTable(showSinks: plan.sinkCounts.count > 1)
-        Console.out(table.header)
-
-        let interrupts = InterruptCounter()
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "ringside.bench.signals"))
-        source.setEventHandler {
-            if interrupts.next() == 1 {
-                Console.error("interrupted: finishing the cells now running, then stopping (Ctrl-C again to drop them)")
-                runner.requestStop()
-            } else {
-                Console.error("interrupted again: dropping the cells now running")
-                runner.abandon()
-            }
-        }
-        source.resume()
-        defer { source.cancel() }
-
-        let start = Date()
-        var records: [BenchRecord] = []
-        var writeError: String?
-        var groupEnd = 0
-        var events = BenchEvents()
-        events.groupStarted = { group, total in
-            let last = group.firstIndex + group.cells.count
-            groupEnd = last
-            Console.out("-- [\(group.firstIndex + 1)-\(last)/\(total)] \(group.workload) \(group.resolution) \(formatBytes(group.ramBytes))"
-                + (group.cpus > 1 ? " \(group.cpus) vCPUs" : "") + ": "
-                + group.cells.map { table.showSinks ? "\($0.mode.rawValue) x\($0.sinks)" : $0.mode.rawValue }.joined(separator: ", "))
-        }
-        events.cellFinished = { result, total in
-            Console.out(table.row(result, total: total))
-            if let line = result.record.flatMap(BenchTable.pacedLine) { Console.out(line) }
-            for note in result.notes { Console.out("      note: \(note)") }
-            if let r = result.record { records.append(r) }
-            // Rewrite the files after each group, so an interrupted or crashed run keeps what finished.
-            if result.index + 1 == groupEnd { writeError = writeError ?? writeFiles(records, plan: plan, chart: false) }
-        }
-        let summary = runner.run(events)
-        writeError = writeError ?? writeFiles(summary.records, plan: plan, chart: true)
-        let elapsed = Date().timeIntervalSince(start)
-        Console.out(String(format: "%d of %d cells in %.1f s", summary.records.count, total, elapsed)
-            + (summary.failures.isEmpty ? "" : ", \(summary.failures.count) failed")
-            + (summary.interrupted ? ", interrupted" : ""))
-        for (path, what) in [(json, "records"), (csv, "CSV"), (chart, "chart")] {
-            if let path { Console.out("wrote \(what) to \(path)") }
-        }
-        if let writeError { throw Failure(writeError) }
-        if summary.interrupted { return 130 }
-        return summary.failures.isEmpty ? 0 : 1
-    }
-
-    enum OutputKind { case json, csv, chart }
-
-    /// Writes the JSON, CSV and (when `chart`) the chart; returns the first failure as a line.
-    private func writeFiles(_ records: [BenchRecord], plan: BenchPlan, chart drawChart: Bool) -> String? {
-        writeFiles(records, plan: plan, outputs: [(json, .json), (csv, .csv)] + (drawChart ? [(chart, .chart)] : []))
-    }
-
-    private func writeFiles(_ records: [BenchRecord], plan: BenchPlan, outputs: [(String?, OutputKind)]) -> String? {
-        for (path, kind) in outputs {
-            guard let path else { continue }
-            let text: String
-            switch kind {
-            case .json: text = BenchFiles.json(records)
-            case .csv: text = BenchFiles.csv(records)
-            case .chart:
-                let cpus = Set(records.map(\.cpus)).sorted().map(String.init).joined(separator: "/")
-                let subtitle = "\(records.count) cells, \(cpus) vCPU, tile \(plan.tileWidth)x\(plan.tileHeight), "
-                    + "\(ProcessInfo.processInfo.activeProcessorCount) host cores; lines join the workloads of one mode"
-                text = BenchChart.svg(records, tileWidth: plan.tileWidth, tileHeight: plan.tileHeight, subtitle: subtitle)
-            }
-            do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-                return "cannot write \(path): \(error.localizedDescription)"
-            }
-        }
-        return nil
-    }
-}
-
-/// Counts Ctrl-C presses (the signal queue and the main thread share it).
-private final class InterruptCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func next() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
-}
-
-/// The table printed as cells finish. A sinks column appears when more than one count is measured.
-struct BenchTable {
-    let showSinks: Bool
-
-    var header: String {
-        [
-            pad("cell", 11), pad("guest", 13), pad("resolution", 10), pad("mode", 8), lpad("RAM", 4),
-        ].joined(separator: " ") + (showSinks ? " " + lpad("sinks", 5) : "") + " " + [
-            lpad("disp fps", 9), lpad("host us", 9), lpad("p99", 9), " |", lpad("harvest", 8), lpad("reset", 7),
-            lpad("fold", 7), lpad("copy", 8), lpad("present", 8), " |", lpad("guest fps", 10), lpad("pages", 8),
-            lpad("tiles", 8), lpad("KiB", 8), " |", lpad("lat p50", 9), lpad("p99 us", 9),
-        ].joined(separator: " ")
-    }
-
-    func row(_ result: BenchCellResult, total: Int) -> String {
-        let c = result.cell
-        let head = [
-            pad("[\(result.index + 1)/\(total)]", 11), pad(c.workload.label + (c.cpus > 1 ? " x\(c.cpus)" : ""), 13), pad("\(c.resolution)", 10), pad(c.mode.rawValue, 8),
-            lpad(formatBytes(c.ramBytes), 4),
-        ].joined(separator: " ") + (showSinks ? " " + lpad("\(c.sinks)", 5) : "")
-        guard let r = result.record else { return head + "  FAILED: \(result.failure ?? "unknown")" }
-        return [
-            head, lpad(Self.num(r.displayFPS), 9), lpad(Self.num(r.hostMedianMicros), 9), lpad(Self.num(r.hostP99Micros), 9), " |",
-            lpad(Self.num(r.harvestMicros), 8), lpad(Self.num(r.resetMicros), 7), lpad(Self.num(r.foldMicros), 7),
-            lpad(Self.num(r.copyMicros), 8), lpad(Self.num(r.presentMicros), 8), " |", lpad(Self.num(r.guestFPS), 10),
-            lpad(Self.num(r.dirtyPages), 8), lpad(Self.num(r.dirtyTiles), 8), lpad(Self.num(r.bytesCopied.map { $0 / 1024 }), 8), " |",
-            lpad(Self.num(r.latencyP50Micros), 9), lpad(Self.num(r.latencyP99Micros), 9),
-        ].joined(separator: " ")
-    }
-
-    /// `      paced: 60/60 p50 85 p99 210 us, 60 fps (20) | ...`; nil without a paced phase. A
-    /// p99 over one display period, or a p50 over 0.5 ms, is marked `!`.
-    static func pacedLine(_ r: BenchRecord) -> String? {
-        guard !r.paced.isEmpty else { return nil }
-        return "      paced: " + r.paced.map { p in
-            let slow = (p.latencyP50Micros ?? 0) > 500 || (p.latencyP99Micros ?? 0) > p.rates.displayPeriodMicros
-            return "\(p.rates) p50 \(num(p.latencyP50Micros)) p99 \(num(p.latencyP99Micros)) us\(slow ? " !" : ""), "
-                + "\(num(p.guestFPS)) fps (\(p.samples) samples)"
-        }.joined(separator: " | ")
-    }
-
-    /// Three significant digits, at most one decimal: `0.41`, `12.3`, `4567`.
-    static func num(_ v: Double?) -> String {
-        guard let v, v.isFinite else { return "-" }
-        if v == 0 { return "0" }
-        if abs(v) >= 100 { return String(format: "%.0f", v) }
-        if abs(v) >= 10 { return String(format: "%.1f", v) }
-        return String(format: "%.2f", v)
-    }
-
-    func pad(_ s: String, _ n: Int) -> String { Self.pad(s, n) }
-    func lpad(_ s: String, _ n: Int) -> String { Self.lpad(s, n) }
-    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
 }

@@ -11,12 +11,8 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         runReportingFailures {
-            let system: KVMSystem
-            let caps: HostCapabilities
-            do {
-                system = try KVMSystem(path: device)
-                caps = try HostCapabilities(system: system)
-            } catch { throw Failure("\(error)") }
+            let system = try KVMSystem(path: device)
+            let caps = try HostCapabilities(system: system)
             func ring(_ bytes: Int) -> String {
                 bytes > 0 ? "yes, up to \(bytes) bytes (\(bytes / HostCapabilities.ringEntryBytes) entries per vCPU)" : "no"
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GuestSession
 import LiveMigration
 import Machine
 
@@ -47,6 +48,16 @@ struct MigrateOptions: ParsableArguments {
         }
         o.verify = verify
         return (host, port, o)
+    }
+}
+
+extension MigrateOptions {
+    /// The outgoing migration: where, how, and when (--migrate-after, 1 s by default, or
+    /// --migrate-at-frame); nil when none was asked for.
+    func outgoing() throws -> OutgoingMigration? {
+        guard let (host, port, options) = try plan() else { return nil }
+        return OutgoingMigration(host: host, port: port, options: options, attempts: attempts ?? 1,
+                                 after: migrateAfter ?? (migrateAtFrame == nil ? 1 : nil), atFrame: migrateAtFrame)
     }
 }
 

@@ -6,19 +6,14 @@ import Tracking
 extension BenchCommand {
     /// `ringside bench --migration`: one line per (guest, RAM, mode), modes side by side.
     func runMigrationBench() throws -> Int32 {
-        let workloads: [BenchWorkload]
-        let ramSizes: [UInt64]
-        let modeList: [TrackingMode]
-        do {
-            // pagewriter (random RAM and framebuffer pages every frame) is a migration workload too.
-            let names = (guests ?? (quick ? "desktop" : "idle,desktop,bounce16,plasma,pagewriter")).split(separator: ",").map(String.init)
-            workloads = try names.flatMap { name -> [BenchWorkload] in
-                if name == "pagewriter" { return [BenchWorkload(label: "pagewriter", guest: "pagewriter", arguments: "pages=200 fb=1")] }
-                return try BenchFilters.workloads(name)
-            }
-            ramSizes = try BenchFilters.ramSizes(ram ?? (quick ? "256M" : "256M,4G,16G"))
-            modeList = try BenchFilters.modes(modes ?? "ring,bitmap")
-        } catch { throw Failure("\(error)") }
+        // pagewriter (random RAM and framebuffer pages every frame) is a migration workload too.
+        let names = (guests ?? (quick ? "desktop" : "idle,desktop,bounce16,plasma,pagewriter")).split(separator: ",").map(String.init)
+        let workloads = try names.flatMap { name -> [BenchWorkload] in
+            if name == "pagewriter" { return [BenchWorkload(label: "pagewriter", guest: "pagewriter", arguments: "pages=200 fb=1")] }
+            return try BenchFilters.workloads(name)
+        }
+        let ramSizes = try BenchFilters.ramSizes(ram ?? (quick ? "256M" : "256M,4G,16G"))
+        let modeList = try BenchFilters.modes(modes ?? "ring,bitmap")
         guard modeList.allSatisfy(\.hasPageList) else { throw Failure("--migration needs modes with a page list: ring, bitmap") }
         var options = MigrationOptions()
         options.maxDowntimeSeconds = 0.03

@@ -1,5 +1,6 @@
 import Foundation
 import Machine
+import Synchronization
 
 /// A numeric option value that is not a number or lies outside the option's range. The
 /// description is the whole line the user sees, naming the option, the value as typed and
@@ -13,14 +14,12 @@ struct OptionValueError: Error, CustomStringConvertible, Equatable {
     static let thrown = ThrownOptionErrors()
 }
 
-final class ThrownOptionErrors: @unchecked Sendable {
-    private let lock = NSLock()
-    private var errors: [OptionValueError] = []
-    func record(_ e: OptionValueError) { lock.lock(); errors.append(e); lock.unlock() }
+final class ThrownOptionErrors: Sendable {
+    private let errors = Mutex<[OptionValueError]>([])
+    func record(_ e: OptionValueError) { errors.withLock { $0.append(e) } }
     /// The most recent error whose line ends `message` (ArgumentParser's text), if any.
     func explaining(_ message: String) -> OptionValueError? {
-        lock.lock(); defer { lock.unlock() }
-        return errors.last { message.hasSuffix($0.description) }
+        errors.withLock { $0.last { message.hasSuffix($0.description) } }
     }
 }
 
@@ -47,6 +46,8 @@ enum NumericOptions {
     /// (KVM_DIRTY_RING_MAX_ENTRIES); the host's own limit is checked when the VM is made.
     static let ringEntries = 256...65536
     static let pngEvery = 1...1_000_000_000
+    /// Guest ABI versions this ringside boots.
+    static let guestABI = Int(GuestABI.oldest)...Int(GuestABI.newest)
 
     // ringside bench
     static let benchFrames = 1...100_000

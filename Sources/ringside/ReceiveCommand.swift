@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GuestSession
 import Machine
 
 struct ReceiveCommand: ParsableCommand {
@@ -33,8 +34,8 @@ struct ReceiveCommand: ParsableCommand {
                 guard let v = parseMemorySize(text) else { throw Failure("--memory-limit '\(text)' is not a size: use e.g. 512M or 4G") }
                 return v
             }
-            return try RunSession(options: self, origin: .incoming(host: host, port: port, device: device, timeout: timeout ?? 30,
-                                                                   memoryLimit: limit)).execute()
+            let incoming = IncomingMigration(host: host, port: port, timeout: timeout ?? 30, memoryLimit: limit)
+            return try RunSession(options: self, origin: .incoming(incoming, device: device)).execute()
         }
     }
 }

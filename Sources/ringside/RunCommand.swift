@@ -58,10 +58,8 @@ extension RunSettings {
 }
 
 struct MachineOptions: ParsableArguments {
-    @Option(help: "Built-in guest name (see `ringside guests`) or path to an ELF image.")
-    var guest = GuestCatalog.defaultGuest
-    @Option(help: "Argument string for the guest, e.g. \"sprites=64\".")
-    var args = ""
+    /// --guest, --args, --module, --guest-abi (shared with `ringside qemu`).
+    @OptionGroup var image: GuestOptions
     @Option(parsing: .unconditional, help: "Number of vCPUs, 1...16 and at most what this host's KVM allows. (default: 1)",
             transform: NumericOptions.int("--cpus", NumericOptions.cpus))
     var cpus = 1
@@ -92,31 +90,23 @@ struct MachineOptions: ParsableArguments {
         guard let ram = parseMemorySize(memory) else {
             throw Failure("--memory '\(memory)' is not a size: use 8M...32G in whole 2M steps, a number with M or G, e.g. 256M or 4G")
         }
-        do { try MachineConfig.validate(ramBytes: ram) } catch { throw Failure("\(error)") }
+        try MachineConfig.validate(ramBytes: ram)
         // Geometry and counts are checked before touching KVM, so they fail the same everywhere.
         guard MachineConfig.widthRange.contains(width), MachineConfig.heightRange.contains(height) else {
             throw Failure("resolution \(width)x\(height) is out of range: width must be 64...7680 and height 64...4320")
         }
         guard cpus >= 1 else { throw Failure("--cpus \(cpus) is out of range: use at least 1") }
-        let image: GuestImage
-        // An image must fit in guest RAM: a larger file is refused before it is read.
-        do { image = try GuestCatalog.load(guest, maxImageBytes: GuestImage.fileSizeLimit(ramBytes: ram)) } catch { throw Failure("\(error)") }
-        let system: KVMSystem
-        let caps: HostCapabilities
-        do {
-            system = try KVMSystem(path: device)
-            caps = try HostCapabilities(system: system)
-        } catch { throw Failure("\(error)") }
-        var config = MachineConfig(image: image)
-        config.arguments = args
-        config.ramBytes = ram
+        // The image and modules are read before KVM is opened: a bad one fails the same everywhere.
+        var config = try image.machineConfig(ramBytes: ram)
+        let system = try KVMSystem(path: device)
+        let caps = try HostCapabilities(system: system)
         config.width = width
         config.height = height
         config.pitch = pitch
         config.cpus = cpus
         config.guestHz = guestHz
         config.maxMode = try maxMode()
-        do { try config.validate(maxVCPUs: caps.usableVCPUs) } catch { throw Failure("\(error)") }
+        try config.validate(maxVCPUs: caps.usableVCPUs)
         return (system, caps, config)
     }
 }

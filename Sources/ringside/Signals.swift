@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How `ringside run` treats SIGINT (Ctrl-C), SIGTERM and SIGHUP. The first of them stops the
 /// guest cleanly: the run ends as after --seconds, with the final harvest, the PNG files and
@@ -12,7 +13,7 @@ import Foundation
 /// thread started later (vCPUs, refresh, SDL, timers) inherits the block, and one thread
 /// takes them with `sigwait`. Nothing runs in a signal handler, and no signal is lost to a
 /// thread that happened to be running when it arrived.
-final class StopSignals: @unchecked Sendable {
+final class StopSignals: Sendable {
     static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
     /// What `installInterruptHandler` returns: `cancel()` stops calling the body (a first
@@ -22,13 +23,16 @@ final class StopSignals: @unchecked Sendable {
         func cancel() { StopSignals.shared.unregister(id) }
     }
 
+    private struct State {
+        var started = false
+        var received = 0
+        var body: (id: Int, run: @Sendable () -> Void)?
+        /// Set by `onEverySignal`: called for each signal, and nothing exits at once.
+        var everyBody: (id: Int, run: @Sendable (_ signal: Int32, _ count: Int) -> Void)?
+        var nextID = 0
+    }
     private static let shared = StopSignals()
-    private let lock = NSLock()
-    private var started = false
-    private var received = 0
-    private var firstSignal: Int32 = 0
-    private var body: (id: Int, run: @Sendable () -> Void)?
-    private var nextID = 0
+    private let state = Mutex(State())
 
     /// Blocks the signals in the calling thread and starts the thread that waits for them.
     /// Call it from the main thread before any other thread is started; calling it again does
@@ -42,6 +46,20 @@ final class StopSignals: @unchecked Sendable {
         return shared.register(body)
     }
 
+    /// Calls `body` for every SIGINT, SIGTERM or SIGHUP, with how many have arrived (1 for
+    /// the first): a command with its own meaning for a second signal (`ringside bench`:
+    /// drop the cells now running, still write the files). Nothing is printed and nothing
+    /// exits at once; `body` decides.
+    static func onEverySignal(_ body: @escaping @Sendable (_ signal: Int32, _ count: Int) -> Void) -> Registration {
+        start()
+        let id = shared.state.withLock { s in
+            s.nextID += 1
+            s.everyBody = (s.nextID, body)
+            return s.nextID
+        }
+        return Registration(id: id)
+    }
+
     static func name(_ signal: Int32) -> String {
         switch signal {
         case SIGINT: return "SIGINT"
@@ -52,10 +70,7 @@ final class StopSignals: @unchecked Sendable {
     }
 
     private func startOnce() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !started else { return }
-        started = true
+        guard state.withLock({ s in defer { s.started = true }; return !s.started }) else { return }
         var set = sigset_t()
         sigemptyset(&set)
         // A signal ignored when ringside started stays ignored, as `nohup` and shells expect.
@@ -79,29 +94,29 @@ final class StopSignals: @unchecked Sendable {
         return unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
     }
 
-        private func register(_ run: @escaping @Sendable () -> Void) -> Registration {
-        lock.lock()
-        nextID += 1
-        let id = nextID
-        body = (id, run)
-        let alreadySignalled = received > 0
-        lock.unlock()
+    private func register(_ run: @escaping @Sendable () -> Void) -> Registration {
+        let (id, alreadySignalled) = state.withLock { s in
+            s.nextID += 1
+            s.body = (s.nextID, run)
+            return (s.nextID, s.received > 0)
+        }
         if alreadySignalled { run() }
         return Registration(id: id)
     }
 
     private func unregister(_ id: Int) {
-        lock.lock()
-        if body?.id == id { body = nil }
-        lock.unlock()
+        state.withLock { s in
+            if s.body?.id == id { s.body = nil }
+            if s.everyBody?.id == id { s.everyBody = nil }
+        }
     }
 
     private func deliver(_ signal: Int32) {
-        lock.lock()
-        received += 1
-        let count = received
-        let run = body?.run
-        lock.unlock()
+        let (count, run, every) = state.withLock { s in
+            s.received += 1
+            return (s.received, s.body?.run, s.everyBody?.run)
+        }
+        if let every { return every(signal, count) }
         if count == 1 {
             let what = signal == SIGINT ? "interrupted (SIGINT)" : "\(Self.name(signal)) received"
             Console.error("\(what): stopping the guest (a second signal exits at once)")
@@ -111,4 +126,11 @@ final class StopSignals: @unchecked Sendable {
             _exit(128 + signal)
         }
     }
+}
+
+/// A flag set from the signal thread, read by a loop that checks it between steps.
+final class StopRequest: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

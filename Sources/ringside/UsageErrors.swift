@@ -63,7 +63,10 @@ enum UsageErrors {
         return first.lowercased() + s.dropFirst()
     }
 
-    /// Every option of every subcommand takes at most one value, and ArgumentParser would
+    /// The options meant to be given more than once (each adds one value).
+    static let repeatable: Set<String> = ["--module"]
+
+    /// Every other option of every subcommand takes at most one value, and ArgumentParser would
     /// silently keep the last of `--cpus 1 --cpus 2`: such a line is refused instead. Called
     /// after a successful parse, when every argument that starts with `--` names an option
     /// (a numeric option's value never starts with `--`, and none of the other options takes
@@ -75,6 +78,7 @@ enum UsageErrors {
             if a == "--" { break }
             guard a.hasPrefix("--") else { continue }
             let name = String(a.split(separator: "=", maxSplits: 1).first ?? Substring(a))
+            if repeatable.contains(name) { continue }
             if seen[name] == nil { order.append(name) }
             seen[name, default: 0] += 1
         }

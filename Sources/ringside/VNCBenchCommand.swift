@@ -7,13 +7,45 @@ import Foundation
 import KVM
 import Machine
 import RFB
+import Synchronization
 import Tracking
 import VNCTracking
 
 extension BenchCommand {
+    /// What `ringside bench --vnc` measures: guests, sizes, frames and client counts.
+    struct VNCBenchPlan {
+        var names: [String]
+        var sizes: [(Int, Int)]
+        var frames: Int
+        var warmup: Int
+        /// --quick (for CI): Raw and ZRLE only.
+        var encodingNames: [String]?
+        var clientCounts: [Int]
+        /// Seconds a client-scaling cell may take once 3 frames are measured.
+        var budget: Double
+        var system: KVMSystem
+        var caps: HostCapabilities
+
+        func config(_ name: String, _ w: Int, _ h: Int) throws -> MachineConfig {
+            var c = MachineConfig(image: try GuestCatalog.load(name))
+            c.width = w
+            c.height = h
+            return c
+        }
+    }
+
     /// `ringside bench --vnc`: one table of bytes and microseconds per guest frame for each
-    /// (guest, size, server, encoding), then host cost against the number of clients.
+    /// (guest, size, server, encoding), then host cost against the number of clients, then
+    /// update latency over loopback.
     func runVNCBench() throws -> Int32 {
+        let p = try vncBenchPlan()
+        try printEncodingTable(p)
+        try printClientScaling(p)
+        try printUpdateLatency(p)
+        return 0
+    }
+
+    private func vncBenchPlan() throws -> VNCBenchPlan {
         let names = (guests ?? (quick ? "idle,desktop" : "idle,desktop,plasma")).split(separator: ",").map(String.init)
         var sizes: [(Int, Int)] = quick ? [(640, 400)] : [(1280, 800), (1920, 1080)]
         if let resolutions {
@@ -26,26 +58,15 @@ extension BenchCommand {
                 sizes.append((wh[0], wh[1]))
             }
         }
-        let count = frames ?? (quick ? 6 : 60)
-        let warm = warmup ?? (quick ? 2 : 10)
+        let system = try KVMSystem(path: device)
         // --quick (for CI): one small size, Raw and ZRLE, 1 and 8 clients, short cells.
-        let encodingNames: [String]? = quick ? ["Raw", "ZRLE"] : nil
-        let clientCounts = quick ? [1, 8] : [1, 8, 32]
-        let budget = quick ? 3.0 : 20.0
-        let system: KVMSystem, caps: HostCapabilities
-        do {
-            system = try KVMSystem(path: device)
-            caps = try HostCapabilities(system: system)
-        } catch { throw Failure("\(error)") }
-        func config(_ name: String, _ w: Int, _ h: Int) throws -> MachineConfig {
-            let image: GuestImage
-            do { image = try GuestCatalog.load(name) } catch { throw Failure("\(error)") }
-            var c = MachineConfig(image: image)
-            c.width = w
-            c.height = h
-            return c
-        }
-        Console.out("ringside bench --vnc\(quick ? " --quick" : ""): \(count) lockstep frames per guest and size after \(warm) warm-up, 1 vCPU, tracking auto, tile 64x16;")
+        return VNCBenchPlan(names: names, sizes: sizes, frames: frames ?? (quick ? 6 : 60), warmup: warmup ?? (quick ? 2 : 10),
+                            encodingNames: quick ? ["Raw", "ZRLE"] : nil, clientCounts: quick ? [1, 8] : [1, 8, 32],
+                            budget: quick ? 3.0 : 20.0, system: system, caps: try HostCapabilities(system: system))
+    }
+
+    private func printEncodingTable(_ p: VNCBenchPlan) throws {
+        Console.out("ringside bench --vnc\(quick ? " --quick" : ""): \(p.frames) lockstep frames per guest and size after \(p.warmup) warm-up, 1 vCPU, tracking auto, tile 64x16;")
         Console.out("each client answers an incremental whole-screen request after every frame (encoded bytes counted, no socket).")
         Console.out("Each server has one surface (one copy of the frame) shared by its clients, which keep dirty bits only.")
         Console.out("ringside: the dirty tiles compared once per frame; compare: every tile compared once per frame (no dirty log); full: the whole screen every frame.")
@@ -55,13 +76,10 @@ extension BenchCommand {
         Console.out("")
         Console.out("| guest | size | frames changed | changed B/frame | server | encoding | updates | B/frame | x changed | us/frame | under the lock | compare | encode | harvest us (median) |")
         Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for name in names {
-            for (w, h) in sizes {
-                let r: VNCBench.Result
-                do {
-                    r = try VNCBench.measure(system: system, config: try config(name, w, h), mode: .auto, caps: caps,
-                                             label: name, frames: count, warmup: warm, encodingNames: encodingNames)
-                } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
+        for name in p.names {
+            for (w, h) in p.sizes {
+                let r = try VNCBench.measure(system: p.system, config: try p.config(name, w, h), mode: .auto, caps: p.caps,
+                                             label: name, frames: p.frames, warmup: p.warmup, encodingNames: p.encodingNames)
                 let harvest = median(r.harvestNanos) / 1000
                 for l in r.lines {
                     let ratio = r.changedBytesPerFrame > 0 ? String(format: "%.2f", l.bytesPerFrame / r.changedBytesPerFrame) : (l.bytes == 0 ? "-" : "inf")
@@ -72,23 +90,23 @@ extension BenchCommand {
                 }
             }
         }
-        var scaleGuests = names.filter { $0 == "desktop" || $0 == "plasma" }
-        if scaleGuests.isEmpty { scaleGuests = [names[0]] }
-        let (sw, sh) = sizes[0]
+    }
+
+    private func printClientScaling(_ p: VNCBenchPlan) throws {
+        var scaleGuests = p.names.filter { $0 == "desktop" || $0 == "plasma" }
+        if scaleGuests.isEmpty { scaleGuests = [p.names[0]] }
+        let (sw, sh) = p.sizes[0]
         Console.out("")
         Console.out("Host cost against clients (\(sw)x\(sh), ringside ZRLE, one server surface refreshed once per sync, dirty bits per client; all clients' time per frame;")
-        Console.out(String(format: "a cell stops after %g s once 3 frames are measured, marked *):", budget))
+        Console.out(String(format: "a cell stops after %g s once 3 frames are measured, marked *):", p.budget))
         Console.out("")
         Console.out("| guest | clients | frames | harvest us (median) | under the lock us/frame | of which per client | snapshot copies/frame | snapshot KiB copied/frame | compare us/frame | encode us/frame | encode per client | B/frame per client |")
         Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for guest in scaleGuests {
-            for n in clientCounts {
-                let r: VNCBench.Result
-                do {
-                    r = try VNCBench.measure(system: system, config: try config(guest, sw, sh), mode: .auto, caps: caps, label: guest,
-                                             frames: count, warmup: warm, servers: [.ringside], encodingNames: ["ZRLE"], clients: n,
-                                             budgetSeconds: budget)
-                } catch let f as Failure { throw f } catch { throw Failure("\(error)") }
+            for n in p.clientCounts {
+                let r = try VNCBench.measure(system: p.system, config: try p.config(guest, sw, sh), mode: .auto, caps: p.caps, label: guest,
+                                             frames: p.frames, warmup: p.warmup, servers: [.ringside], encodingNames: ["ZRLE"], clients: n,
+                                             budgetSeconds: p.budget)
                 guard let l = r.lines.first else { continue }
                 Console.out(String(format: "| %@ | %d | %d%@ | %.0f | %.0f | %.1f | %.2f | %.1f | %.0f | %.0f | %.0f | %.0f |", guest, n, r.frames, r.budgetReached ? "*" : "",
                                    median(r.harvestNanos) / 1000, l.lockMicrosPerFrame, l.lockMicrosPerFrame / Double(n),
@@ -96,7 +114,11 @@ extension BenchCommand {
                                    l.encodeMicrosPerFrame / Double(n), l.bytesPerFrame / Double(n)))
             }
         }
-        let latencyGuest = names.contains("desktop") ? "desktop" : names[0]
+    }
+
+    private func printUpdateLatency(_ p: VNCBenchPlan) throws {
+        let latencyGuest = p.names.contains("desktop") ? "desktop" : p.names[0]
+        let (sw, sh) = p.sizes[0]
         let seconds = quick ? 1.0 : 5.0
         Console.out("")
         Console.out("Update latency over loopback (\(latencyGuest) \(sw)x\(sh) at 60 Hz, \(Int(seconds)) s, the real RFB server, each client a thread reading as fast as it can):")
@@ -105,12 +127,11 @@ extension BenchCommand {
         Console.out("| encoding | clients | updates | p50 us | p99 us |")
         Console.out("|---|---|---|---|---|")
         var latencyRows: [(String, Int32, Int)] = [("Raw", 0, 1)]
-        for n in clientCounts { latencyRows.append(("ZRLE", 16, n)) }
+        for n in p.clientCounts { latencyRows.append(("ZRLE", 16, n)) }
         for (label, e, n) in latencyRows {
-            let l = try VNCLatencyProbe.measure(system: system, caps: caps, config: try config(latencyGuest, sw, sh), encoding: e, clients: n, seconds: seconds)
+            let l = try VNCLatencyProbe.measure(system: p.system, caps: p.caps, config: try p.config(latencyGuest, sw, sh), encoding: e, clients: n, seconds: seconds)
             Console.out(String(format: "| %@ | %d | %d | %.0f | %.0f |", label, n, l.count, l.p50, l.p99))
         }
-        return 0
     }
 
     private func median(_ a: [UInt64]) -> Double {
@@ -125,55 +146,42 @@ extension BenchCommand {
 /// For each update: from the doorbell of the newest frame whose sync ended before the
 /// update's damage was read, to the completion of the update's write to the socket.
 enum VNCLatencyProbe {
-    final class Log: @unchecked Sendable {
-        let lock = NSLock()
-        var doorbell: UInt64 = 0
-        var syncs: [(doorbell: UInt64, end: UInt64)] = []
-        var writes: [(read: UInt64, written: UInt64)] = []
+    /// What the doorbells, the syncs and the server's writes record, and the stop flag.
+    final class Log: Sendable {
+        struct State {
+            var doorbell: UInt64 = 0
+            var syncs: [(doorbell: UInt64, end: UInt64)] = []
+            var writes: [(read: UInt64, written: UInt64)] = []
+            var stop = false
+        }
+        let state = Mutex(State())
         let bell = DispatchSemaphore(value: 0)
-        var stop = false
+        var stopped: Bool { state.withLock { $0.stop } }
     }
 
     static func measure(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, encoding: Int32, clients: Int,
                         seconds: Double) throws -> (p50: Double, p99: Double, count: Int) {
-        var config = base
-        config.guestHz = 60
-        config.lockstep = false
-        config.frameLimit = nil
         let log = Log()
-        var events = MachineEvents()
-        events.frameDone = { cpu, _ in
-            guard cpu == 0 else { return }
-            log.lock.withLock { log.doorbell = DispatchTime.now().uptimeNanoseconds }
-            log.bell.signal()
-        }
-        let session: TrackingSession
-        do {
-            let plan = try TrackingPlan.make(mode: .auto, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
-            session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false, events: events)
-        } catch { throw Failure("\(error)") }
+        let session = try pacedSession(system: system, caps: caps, config: base, log: log)
         var o = RFBServerOptions()
-        o.updateWritten = { read, written in log.lock.withLock { log.writes.append((read, written)) } }
-        let server: TrackingVNCServer
-        do {
-            server = try TrackingVNCServer(session: session, name: "bench", plan: VNCListenPlan(tcp: ("127.0.0.1", 0), websocket: nil, password: nil),
+        o.updateWritten = { read, written in log.state.withLock { $0.writes.append((read, written)) } }
+        let server = try TrackingVNCServer(session: session, name: "bench", plan: VNCListenPlan(tcp: ("127.0.0.1", 0), websocket: nil, password: nil),
                                            input: nil, options: o, log: { _ in })
-        } catch { throw Failure("\(error)") }
         defer { server.stop() }
         let port = server.tcpPort ?? 0
         let syncer = Thread {
-            while !log.lock.withLock({ log.stop }) {
+            while !log.stopped {
                 if log.bell.wait(timeout: .now() + .milliseconds(100)) == .timedOut { continue }
-                let d = log.lock.withLock { log.doorbell }
+                let d = log.state.withLock { $0.doorbell }
                 _ = try? session.sync()
                 let end = DispatchTime.now().uptimeNanoseconds
-                log.lock.withLock { log.syncs.append((d, end)) }
+                log.state.withLock { $0.syncs.append((d, end)) }
             }
         }
         session.machine.start()
         syncer.start()
         for _ in 0..<clients {
-            let client = Thread { readUpdates(port: port, encoding: encoding, until: { log.lock.withLock { log.stop } }) }
+            let client = Thread { readUpdates(port: port, encoding: encoding, until: { log.stopped }) }
             client.start()
         }
         // The clients' first, whole-screen updates are not counted: only writes of damage
@@ -181,14 +189,37 @@ enum VNCLatencyProbe {
         Thread.sleep(forTimeInterval: min(1, seconds / 2))
         let measureFrom = DispatchTime.now().uptimeNanoseconds
         Thread.sleep(forTimeInterval: seconds)
-        log.lock.withLock { log.stop = true }
+        log.state.withLock { $0.stop = true }
         session.machine.stop()
         session.machine.wait()
         Thread.sleep(forTimeInterval: 0.3)
-        let (syncs, writes) = log.lock.withLock { (log.syncs, log.writes) }
+        return latencies(log.state.withLock { ($0.syncs, $0.writes) }, from: measureFrom)
+    }
+
+    /// The guest paced at 60 Hz, its doorbells stamped into `log` and ringing its bell.
+    private static func pacedSession(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, log: Log) throws -> TrackingSession {
+        var config = base
+        config.guestHz = 60
+        config.lockstep = false
+        config.frameLimit = nil
+        var events = MachineEvents()
+        events.frameDone = { cpu, _ in
+            guard cpu == 0 else { return }
+            log.state.withLock { $0.doorbell = DispatchTime.now().uptimeNanoseconds }
+            log.bell.signal()
+        }
+        let plan = try TrackingPlan.make(mode: .auto, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
+        return try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false, events: events)
+    }
+
+    /// Per update written after `from`: its doorbell (the newest whose sync ended before the
+    /// update's damage was read) to the end of its write, in microseconds: p50, p99, count.
+    private static func latencies(_ logged: (syncs: [(doorbell: UInt64, end: UInt64)], writes: [(read: UInt64, written: UInt64)]),
+                                  from measureFrom: UInt64) -> (p50: Double, p99: Double, count: Int) {
+        let syncs = logged.syncs
         var micros: [Double] = []
         var i = 0
-        for w in writes.sorted(by: { $0.read < $1.read }) where w.read >= measureFrom {
+        for w in logged.writes.sorted(by: { $0.read < $1.read }) where w.read >= measureFrom {
             while i + 1 < syncs.count && syncs[i + 1].end <= w.read { i += 1 }
             guard i < syncs.count, syncs[i].end <= w.read, syncs[i].doorbell > 0 else { continue }
             micros.append(Double(w.written - syncs[i].doorbell) / 1000)

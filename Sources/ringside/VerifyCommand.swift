@@ -43,6 +43,30 @@ struct VerifyCommand: ParsableCommand {
         guard (1...10_000_000).contains(pauses) else { throw Failure("--pauses \(pauses) is out of range: use 1...10000000") }
         if let seconds, !(seconds > 0 && seconds <= 86_400) { throw Failure("--seconds \(seconds) is out of range: use more than 0, at most 86400") }
         guard injectDropEvery >= 0 else { throw Failure("--inject-drop-every must be 0 or more") }
+        let modeList = try trackingModes()
+        let system = try KVMSystem(path: device)
+        let caps = try HostCapabilities(system: system)
+        let (cases, ring) = try plannedCases(modes: modeList, caps: caps)
+
+        let stop = StopRequest()
+        let interrupt = installInterruptHandler { stop.set() }
+        defer { interrupt.cancel() }
+        let start = Date()
+        let deadline = seconds.map { start.addingTimeInterval($0) }
+        Console.out("ringside verify: \(pauses) pauses over \(cases.count) configurations, ring \(ring) entries per vCPU, "
+            + "pagewriter at 333x211 (pitch 1344), 16 MiB RAM" + (injectDropEvery > 0 ? "; FAULT INJECTED: every \(injectDropEvery)-th page dropped" : ""))
+        let results = try check(cases, system: system, caps: caps, until: { stop.isSet || deadline.map { Date() >= $0 } == true })
+        Console.out(Self.table(results))
+        Console.out(String(format: "checked in %.1f s", Date().timeIntervalSince(start)))
+        if let bad = results.first(where: { $0.pagesLost > 0 }) {
+            throw Failure("LOST: \(bad.check): \(bad.firstLoss ?? "a page differs"); \(results.reduce(0) { $0 + $1.pagesLost }) lost in all")
+        }
+        if stop.isSet { Console.error("interrupted: the table shows what was checked"); return 130 }
+        return 0
+    }
+
+    /// `--modes`, each one named.
+    private func trackingModes() throws -> [TrackingMode] {
         var modeList: [TrackingMode] = []
         for name in modes.split(separator: ",") {
             guard let m = TrackingMode(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
@@ -51,11 +75,11 @@ struct VerifyCommand: ParsableCommand {
             modeList.append(m)
         }
         guard !modeList.isEmpty else { throw Failure("--modes is empty (use ring, bitmap, compare, full, auto)") }
-        let system: KVMSystem, caps: HostCapabilities
-        do {
-            system = try KVMSystem(path: device)
-            caps = try HostCapabilities(system: system)
-        } catch { throw Failure("\(error)") }
+        return modeList
+    }
+
+    /// Every (vCPU count, mode) with its share of the pauses, and the ring size they use.
+    private func plannedCases(modes modeList: [TrackingMode], caps: HostCapabilities) throws -> ([NoLossCase], Int) {
         var cpuList: [Int]
         if let cpus {
             cpuList = []
@@ -78,35 +102,27 @@ struct VerifyCommand: ParsableCommand {
         let per = pauses / configs.count, extra = pauses % configs.count
         let cases = configs.enumerated().map { i, c in NoLossCase(mode: c.1, cpus: c.0, ringEntries: ring, pauses: per + (i < extra ? 1 : 0)) }
             .filter { $0.pauses > 0 }
+        return (cases, ring)
+    }
 
-        let stop = StopRequest()
-        let interrupt = installInterruptHandler { stop.set() }
-        defer { interrupt.cancel() }
-        let start = Date()
-        let deadline = seconds.map { start.addingTimeInterval($0) }
-        Console.out("ringside verify: \(pauses) pauses over \(cases.count) configurations, ring \(ring) entries per vCPU, "
-            + "pagewriter at 333x211 (pitch 1344), 16 MiB RAM" + (injectDropEvery > 0 ? "; FAULT INJECTED: every \(injectDropEvery)-th page dropped" : ""))
+    /// Runs the cases in turn, a line each, until `stopped` says so.
+    private func check(_ cases: [NoLossCase], system: KVMSystem, caps: HostCapabilities,
+                       until stopped: @escaping () -> Bool) throws -> [NoLossResult] {
         var results: [NoLossResult] = []
         for (i, c) in cases.enumerated() {
-            if stop.isSet || deadline.map({ Date() >= $0 }) == true { break }
+            if stopped() { break }
             let label = "[\(i + 1)/\(cases.count)] \(c)"
             let r: NoLossResult
             do {
                 r = try NoLossRun.run(c, system: system, caps: caps, seed: UInt64(i + 1), dropEvery: injectDropEvery,
                                       progress: { done in Console.progress("\(label): \(done)/\(c.pauses) pauses") },
-                                      shouldStop: { stop.isSet || deadline.map { Date() >= $0 } == true })
+                                      shouldStop: stopped)
             } catch { throw Failure("\(label): \(error)") }
             Console.progress(nil)
             Console.out("\(label): \(r.pauses) pauses, \(r.pagesLost) lost" + (r.trackingUsed != c.mode ? " (the host used \(r.trackingUsed.rawValue))" : ""))
             results.append(r)
         }
-        Console.out(Self.table(results))
-        Console.out(String(format: "checked in %.1f s", Date().timeIntervalSince(start)))
-        if let bad = results.first(where: { $0.pagesLost > 0 }) {
-            throw Failure("LOST: \(bad.check): \(bad.firstLoss ?? "a page differs"); \(results.reduce(0) { $0 + $1.pagesLost }) lost in all")
-        }
-        if stop.isSet { Console.error("interrupted: the table shows what was checked"); return 130 }
-        return 0
+        return results
     }
 
     static func table(_ rows: [NoLossResult]) -> String {

@@ -1,7 +1,9 @@
 import Display
 import Foundation
+import GuestSession
 import Input
 import Machine
+import PNGOutput
 import Tracking
 import Window
 
@@ -45,7 +47,6 @@ struct WindowLoopOptions {
 /// tracking lock is held (memcpy only), then tinted, scaled and presented after the lock is
 /// released, so presenting never holds up a harvest.
 func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws {
-    let machine = session.machine
     let grid = session.withDisplay { $0.grid }
     let window: DesktopWindow
     do {
@@ -53,71 +54,105 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
             title: options.title, nearest: options.nearest, showDirty: options.showDirty || options.showSplit,
             split: options.showSplit, captionLines: options.migrationStatus == nil ? 1 : 2))
     } catch {
-        machine.stop()
+        session.machine.stop()
         throw Failure("\(error) (try --headless)")
     }
+    try WindowLoop(session: session, window: window, options: options).run()
+}
 
-    window.input = options.input
-    // The title says where keys go: to the guest once it says it reads them.
-    func title(_ caption: String) -> String {
-        let keys = options.input == nil ? "Ctrl+Alt+Q quits"
-            : machine.input.guestReadsInput ? "keys and pointer go to the guest, Ctrl+Alt+Q quits"
-            : "input forwarded (the guest does not read it yet), Ctrl+Alt+Q quits"
-        return options.title + " - " + keys + " - " + caption
-    }
-    window.setTitle(title("starting"))
-
-    let period = 1 / min(max(options.refreshHz, 1), 1000)
-    let cpus = machine.config.cpus
-    func guestFrames() -> Int { machine.totalFramesCompleted }
-    var statsStart = Date()
-    var statsFrames = guestFrames()
-    var caption = "guest -- frames/s, display -- frames/s"
-    var nextRound = options.migrationRoundSeconds.map { Date().addingTimeInterval($0) }
-    let sink = session.makeDisplaySink(name: "window")
+/// The state of the window's loop on the main thread: when the next display frame is due,
+/// the statistics caption, the size the window was last seen at.
+private final class WindowLoop {
+    let session: TrackingSession
+    let machine: Machine
+    let window: DesktopWindow
+    let options: WindowLoopOptions
+    let sink: DisplaySink
+    /// Seconds per display frame.
+    let period: Double
     var next = Date()
-
+    var statsStart = Date()
+    var statsFrames: Int
+    var caption = "guest -- frames/s, display -- frames/s"
+    var nextRound: Date?
+    /// Set once the guest stopped after --frames and the window stays open on its last frame.
     var stoppedNoted = false
-    // The window size last seen, and when it last changed: a drag resizes many times, and the
-    // guest is asked once the size has held still for a quarter of a second.
-    var windowSize = window.size
+    /// The window size last seen, and when it last changed: a drag resizes many times, and
+    /// the guest is asked once the size has held still for a quarter of a second.
+    var windowSize: (width: Int, height: Int)
     var resizedAt: Date?
-    while !options.closeRequested() {
-        if let outcome = machine.finishedOutcome {
-            guard case .framesCompleted = outcome, options.keepOpenAfterFrames else { break }
-            if !stoppedNoted {
-                stoppedNoted = true
-                let frame = machine.framesCompletedByEveryVCPU
-                caption = "guest stopped at frame \(frame): Ctrl+Alt+Q or closing the window ends"
-                window.setTitle(options.title + " - " + caption)
-            }
-        }
-        for command in window.pollCommands(waitingUpTo: next.timeIntervalSinceNow) {
-            switch command {
-            case .quit:
-                machine.stop()
-                return
-            case .migrate:
-                if let migrateNow = options.migrateNow {
-                    migrateNow()
-                } else {
-                    Console.error("Ctrl+Alt+M migrates the guest, but there is nowhere to go: start ringside with --migrate-to HOST:PORT")
-                }
-            case .screenshot:
-                let frame = machine.framesCompletedByEveryVCPU
-                let path = FileManager.default.currentDirectoryPath + "/ringside-\(frame).png"
-                do {
-                    try window.saveScreenshot(to: path)
-                    Console.out("screenshot: \(path)")
-                } catch {
-                    Console.error("screenshot: \(error)")
-                }
-            }
-        }
-        let now = Date()
-        guard now >= next else { continue }
-        next = max(next.addingTimeInterval(period), now)
 
+    init(session: TrackingSession, window: DesktopWindow, options: WindowLoopOptions) {
+        self.session = session
+        machine = session.machine
+        self.window = window
+        self.options = options
+        period = 1 / min(max(options.refreshHz, 1), 1000)
+        window.input = options.input
+        window.setTitle(options.title + " - " + Self.keys(options, machine) + " - starting")
+        statsFrames = machine.totalFramesCompleted
+        nextRound = options.migrationRoundSeconds.map { Date().addingTimeInterval($0) }
+        sink = session.makeDisplaySink(name: "window")
+        windowSize = window.size
+    }
+
+    func run() throws {
+        while !options.closeRequested() {
+            guard keepOpen() else { break }
+            for command in window.pollCommands(waitingUpTo: next.timeIntervalSinceNow) {
+                if case .quit = command {
+                    machine.stop()
+                    return
+                }
+                handle(command)
+            }
+            let now = Date()
+            guard now >= next else { continue }
+            next = max(next.addingTimeInterval(period), now)
+            try showFrame()
+            followWindowSize(now)
+            updateCaption(now)
+            if let due = nextRound, now >= due, let seconds = options.migrationRoundSeconds {
+                _ = session.endMigrationRound()
+                nextRound = max(due.addingTimeInterval(seconds), now)
+            }
+        }
+    }
+
+    /// False once the guest has stopped, unless --frames completed and the window stays open.
+    private func keepOpen() -> Bool {
+        guard let outcome = machine.finishedOutcome else { return true }
+        guard case .framesCompleted = outcome, options.keepOpenAfterFrames else { return false }
+        if !stoppedNoted {
+            stoppedNoted = true
+            caption = "guest stopped at frame \(machine.framesCompletedByEveryVCPU): Ctrl+Alt+Q or closing the window ends"
+            window.setTitle(options.title + " - " + caption)
+        }
+        return true
+    }
+
+    private func handle(_ command: WindowCommand) {
+        switch command {
+        case .quit: break
+        case .migrate:
+            if let migrateNow = options.migrateNow {
+                migrateNow()
+            } else {
+                Console.error("Ctrl+Alt+M migrates the guest, but there is nowhere to go: start ringside with --migrate-to HOST:PORT")
+            }
+        case .screenshot:
+            let path = FileManager.default.currentDirectoryPath + "/ringside-\(machine.framesCompletedByEveryVCPU).png"
+            do {
+                try PNGWriter.write(window.screen, to: path)
+                Console.out("screenshot: \(path)")
+            } catch {
+                Console.error("screenshot: \(error)")
+            }
+        }
+    }
+
+    /// Uploads the tiles repainted since the last frame (and the split view's panel), then presents.
+    private func showFrame() throws {
         session.read(sink) { display, dirty in
             // A guest mode set: the window keeps its size and letterboxes the new screen.
             if display.grid.geometry != window.grid.geometry { window.resizeContent(to: display.grid) }
@@ -125,52 +160,48 @@ func runWindowLoop(session: TrackingSession, options: WindowLoopOptions) throws 
         }
         if options.showSplit, let list = session.migration {
             let (round, pages) = session.pendingPages(of: list)  // copy-on-write: the bitmaps are shared, not copied
-            window.setMigrationPanel(slots: migrationSlots(machine, pages), round: round, caption: [caption] + (options.migrationStatus.map { [$0()] } ?? []))
+            window.setMigrationPanel(slots: MigrationPanel.slots(of: machine, lit: pages), round: round,
+                                     caption: [caption] + (options.migrationStatus.map { [$0()] } ?? []))
         }
         do { try window.present() } catch {
             machine.stop()
             throw Failure("\(error) (try --headless)")
         }
+    }
 
-        if options.followWindowSize && !options.showSplit {
-            let size = window.size
-            if size != windowSize {
-                windowSize = size
-                resizedAt = now
-            } else if let t = resizedAt, now.timeIntervalSince(t) >= 0.25 {
-                resizedAt = nil
-                machine.askForDisplaySize(width: size.width, height: size.height)
-            }
-        }
-
-        let elapsed = now.timeIntervalSince(statsStart)
-        if elapsed >= 1 && !stoppedNoted {
-            let frames = guestFrames()
-            let s = window.takeIntervalStats()
-            let guestRate = Double(frames - statsFrames) / Double(cpus) / elapsed
-            caption = String(format: "guest %.1f frames/s, display %.1f frames/s, %.1f dirty tiles/frame, upload %.2f ms, present %.2f ms",
-                             guestRate, Double(s.frames) / elapsed, s.tilesPerFrame, s.averageUploadMilliseconds,
-                             s.averagePresentMilliseconds)
-            if let vnc = options.vncCaption { caption += ", " + vnc() }
-            window.setTitle(title(caption))
-            statsStart = now
-            statsFrames = frames
-        }
-        if let due = nextRound, now >= due, let seconds = options.migrationRoundSeconds {
-            _ = session.endMigrationRound()
-            nextRound = max(due.addingTimeInterval(seconds), now)
+    /// Asks a guest that follows display-size requests for the window's size, once it held still.
+    private func followWindowSize(_ now: Date) {
+        guard options.followWindowSize && !options.showSplit else { return }
+        let size = window.size
+        if size != windowSize {
+            windowSize = size
+            resizedAt = now
+        } else if let t = resizedAt, now.timeIntervalSince(t) >= 0.25 {
+            resizedAt = nil
+            machine.askForDisplaySize(width: size.width, height: size.height)
         }
     }
-}
 
-/// The machine's slots as panel rows of the migration list, lit by the pages in `pages`.
-/// The framebuffer slot is drawn only as far as the mode in force uses it (the slot is
-/// reserved for the largest mode the guest may set).
-func migrationSlots(_ machine: Machine, _ pages: MigrationPageSet) -> [PageMapSlot] {
-    let framePages = (machine.displayMode.mode.byteCount + GuestLayout.pageSize - 1) / GuestLayout.pageSize
-    return machine.slots.map { slot in
-        let words = pages[slot: slot.id]?.words ?? [UInt64](repeating: 0, count: (slot.pageCount + 63) / 64)
-        let shown = slot.id == GuestLayout.framebufferSlot ? min(slot.pageCount, framePages) : slot.pageCount
-        return PageMapSlot(name: "\(slot.name) (slot \(slot.id))", pageCount: shown, litWords: words)
+    /// About once a second: the guest's and the window's rates in the title.
+    private func updateCaption(_ now: Date) {
+        let elapsed = now.timeIntervalSince(statsStart)
+        guard elapsed >= 1 && !stoppedNoted else { return }
+        let frames = machine.totalFramesCompleted
+        let s = window.takeIntervalStats()
+        let guestRate = Double(frames - statsFrames) / Double(machine.config.cpus) / elapsed
+        caption = String(format: "guest %.1f frames/s, display %.1f frames/s, %.1f dirty tiles/frame, upload %.2f ms, present %.2f ms",
+                         guestRate, Double(s.frames) / elapsed, s.tilesPerFrame, s.averageUploadMilliseconds,
+                         s.averagePresentMilliseconds)
+        if let vnc = options.vncCaption { caption += ", " + vnc() }
+        window.setTitle(options.title + " - " + Self.keys(options, machine) + " - " + caption)
+        statsStart = now
+        statsFrames = frames
+    }
+
+    /// The title says where keys go: to the guest once it says it reads them.
+    private static func keys(_ options: WindowLoopOptions, _ machine: Machine) -> String {
+        options.input == nil ? "Ctrl+Alt+Q quits"
+            : machine.input.guestReadsInput ? "keys and pointer go to the guest, Ctrl+Alt+Q quits"
+            : "input forwarded (the guest does not read it yet), Ctrl+Alt+Q quits"
     }
 }

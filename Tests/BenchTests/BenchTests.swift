@@ -8,9 +8,9 @@ final class BenchMatrixTests: XCTestCase {
     func testTheDefaultMatrixRunsCompareAndFullOnlyAtTheSmallestRAMSize() {
         let plan = BenchPlan()
         let groups = plan.groups()
-        // 8 guests x 4 resolutions with 1 vCPU: 5 modes at 256M, ring and bitmap at 4G and
-        // 16G; with 2 vCPUs: 5 modes at 256M.
-        XCTAssertEqual(plan.cellCount, 8 * 4 * (5 + 2 + 2) + 8 * 4 * 5)
+        // 9 guests x 4 resolutions with 1 vCPU: 5 modes at 256M, ring and bitmap at 4G and
+        // 16G; with 2 vCPUs (all but doom): 5 modes at 256M.
+        XCTAssertEqual(plan.cellCount, 9 * 4 * (5 + 2 + 2) + 8 * 4 * 5)
         for g in groups where g.ramBytes != 256 << 20 {
             XCTAssertEqual(g.cells.map(\.mode), [.ring, .bitmap])
             XCTAssertTrue(g.cells.allSatisfy(\.migration))
@@ -33,7 +33,7 @@ final class BenchMatrixTests: XCTestCase {
     func testWithoutAMigrationListEveryModeRunsAtTheSmallestRAMSizeOnly() {
         var plan = BenchPlan()
         plan.migration = false
-        XCTAssertEqual(plan.cellCount, 8 * 4 * 5 * 2)
+        XCTAssertEqual(plan.cellCount, 9 * 4 * 5 + 8 * 4 * 5)
         XCTAssertTrue(plan.groups().allSatisfy { $0.ramBytes == 256 << 20 })
     }
 
@@ -194,9 +194,14 @@ final class BenchRunnerTests: XCTestCase {
         let runner = try BenchRunner(plan: plan)
         var started = 0
         var finished: [Int] = []
+        var notes: [String: [String]] = [:]
         var events = BenchEvents()
         events.groupStarted = { _, total in started += 1; XCTAssertEqual(total, 6) }
-        events.cellFinished = { r, _ in finished.append(r.index); XCTAssertNil(r.failure, r.failure ?? "") }
+        events.cellFinished = { r, _ in
+            finished.append(r.index)
+            notes[r.cell.mode.rawValue, default: []] += r.notes
+            XCTAssertNil(r.failure, r.failure ?? "")
+        }
         let summary = runner.run(events)
         XCTAssertEqual(started, 2)
         XCTAssertEqual(finished, Array(0..<6))
@@ -208,7 +213,11 @@ final class BenchRunnerTests: XCTestCase {
             XCTAssertNotNil(r.guestFPS, r.mode)
             XCTAssertGreaterThan(r.dirtyTiles ?? 0, 0, "bounce moves sprites every frame: \(r.mode)")
             XCTAssertGreaterThan(r.bytesCopied ?? 0, 0, r.mode)
-            XCTAssertGreaterThan(r.freeRunGuestFPS ?? 0, 0, "free-run guest fps is recorded: \(r.mode)")
+            // Recorded either way; a 0 (the guest got no frame into its 50 ms turns on a busy
+            // host) comes with the finding that says so.
+            let fps = try XCTUnwrap(r.freeRunGuestFPS, "free-run guest fps is recorded: \(r.mode)")
+            XCTAssertTrue(fps > 0 || (notes[r.mode] ?? []).contains { $0.hasPrefix("FINDING free-run: the guest made no frame") },
+                          "a free-run fps of 0 without its finding: \(r.mode) \(notes[r.mode] ?? [])")
             XCTAssertEqual(r.paced.map(\.rates), BenchRatePair.defaults, "every cell is paced at every pair: \(r.mode)")
             XCTAssertEqual(r.sinks, 1)
         }
@@ -230,11 +239,7 @@ final class BenchRunnerTests: XCTestCase {
 
 /// `ringside bench` as a user runs it (skipped when the executable is not built).
 final class BenchCommandTests: XCTestCase {
-    func requireExecutable() throws {
-        guard FileManager.default.isExecutableFile(atPath: ringsideExecutable().path) else {
-            throw XCTSkip("ringside is not built next to the tests (swift build first)")
-        }
-    }
+    func requireExecutable() throws { try requireRingsideExecutable() }
 
     func testBadInputIsOneLineAndANonZeroExit() throws {
         try requireExecutable()
@@ -284,34 +289,39 @@ final class BenchCommandTests: XCTestCase {
     }
 
     /// Ctrl-C finishes the cells running, still writes the records so far, and exits 130.
+    /// Eight groups of five small cells: interrupted once the first group's records are
+    /// written, the run ends after whole groups, long before the last. A cell that fails is
+    /// a failure of its own, shown with the bench's line for it.
     func testCtrlCStopsAfterTheRunningCellsAndStillWritesJSON() throws {
-        try requireExecutable()
+        try requireRingsideExecutable()
         _ = try requireKVM()
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
         let p = Process()
         p.executableURL = ringsideExecutable()
-        p.arguments = ["bench", "--guests", "idle", "--resolutions", "320x200,640x480,800x600,1024x768", "--ram", "16M", "--cpus", "1",
-                       "--frames", "20", "--free-run-seconds", "0.5", "--json", json.path]
-        // The output goes to a file, so a failure shows what the bench said (a cell's failure line).
+        p.arguments = ["bench", "--guests", "idle", "--resolutions", "320x200,320x240,400x300,480x320,512x384,640x400,640x480,720x480",
+                       "--ram", "16M", "--cpus", "1", "--frames", "4", "--warmup", "1", "--free-run-seconds", "0.1", "--paced-seconds", "0",
+                       "--json", json.path]
+        // The output goes to a file, so a failure shows what the bench said.
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).txt")
         defer { try? FileManager.default.removeItem(at: log) }
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let out = try FileHandle(forWritingTo: log)
         defer { try? out.close() }
         p.standardOutput = out
         p.standardError = out
         try p.run()
-        // Wait for the first group's records, then interrupt during a later group.
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while p.isRunning && !FileManager.default.fileExists(atPath: json.path) && Date() < deadline { usleep(20_000) }
+        func said() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        // Wait for the first group's records (the file appears whole: it is renamed into place).
+        waitFor("the first group's records\n\(said())", timeout: 600) { FileManager.default.fileExists(atPath: json.path) || !p.isRunning }
         p.interrupt()
-        p.waitUntilExit()
-        let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        XCTAssertEqual(p.terminationStatus, 130, said)
+        XCTAssertEqual(waitForExit(p, timeout: 600, "ringside bench"), 130, said())
+        XCTAssertEqual(said().split(separator: "\n").filter { $0.contains("FAILED") }, [], "no cell failed")
+        XCTAssertTrue(said().contains("ringside: interrupted: finishing the cells now running"), said())
         let records = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
-        XCTAssertGreaterThanOrEqual(records.count, 5, "the first group (5 modes) finished before the interrupt\n\(said)")
-        XCTAssertLessThan(records.count, 20, "the run stopped early\n\(said)")
-        XCTAssertEqual(records.count % 5, 0, "whole groups only\n\(said)")
+        XCTAssertGreaterThanOrEqual(records.count, 5, "the first group (5 modes) finished before the interrupt\n\(said())")
+        XCTAssertLessThan(records.count, 40, "the run stopped early\n\(said())")
+        XCTAssertEqual(records.count % 5, 0, "whole groups only\n\(said())")
+        XCTAssertTrue(said().contains("\(records.count) of 40 cells in "), said())
     }
 }

@@ -1,21 +1,12 @@
 import Testing
 import Display
+import TestSupport
 
 @Suite("mergedRectangles")
 struct MergedRectanglesTests {
     let grid = TileGrid(geometry: FramebufferGeometry(width: 200, height: 90, pitch: 1000), tile: TileSize(width: 32, height: 16))
 
     /// A small deterministic generator (the tests must be reproducible).
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     @Test("without a cap, the rectangles cover exactly the dirty tiles' pixels, each once",
           arguments: [0.05, 0.3, 0.7, 1.0])

@@ -1,5 +1,6 @@
 import Display
 import Testing
+import TestSupport
 
 @Suite("TileDamageLog")
 struct TileDamageLogTests {
@@ -35,7 +36,7 @@ struct TileDamageLogTests {
         for i in cursors.indices { log.changes(since: &cursors[i], into: &outs[i]) }
         let rates = [1, 3, 10, 0] // 0: never reads again
         var expected = (0..<4).map { _ in DirtyTileBitmap(count: 300) }
-        var rng = MergedRectanglesTests.SplitMix(state: 42)
+        var rng = SplitMix(state: 42)
         for step in 1...200 {
             let tiles = (0..<Int(rng.next() % 12)).map { _ in Int(rng.next() % 300) }
             let dirty = bitmap(300, tiles)

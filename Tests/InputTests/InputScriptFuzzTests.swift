@@ -1,21 +1,11 @@
 @testable import Input
 import Testing
+import TestSupport
 
 /// Long randomized runs of the parser: random valid scripts read back to their events, and
 /// random byte mutations of scripts never trap and are either read or refused with a line.
 @Suite("--input-script fuzz")
 struct InputScriptFuzzTests {
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.upperBound - r.lowerBound + 1)) }
-    }
 
     static func randomEvent(_ rng: inout SplitMix) -> InputEvent {
         switch rng.next() % 6 {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Input
+import Synchronization
 import Testing
 
 @Suite("--input-script parsing and playing")
@@ -122,9 +123,10 @@ struct InputScriptTests {
         #expect(try InputScript(contentsOf: good).entries.map(\.event) == [.key(code: 30, down: true)])
     }
 
-    final class Recorder: InputSink, @unchecked Sendable {
-        var events: [InputEvent] = []
-        func push(_ event: InputEvent) { events.append(event) }
+    final class Recorder: InputSink {
+        private let list = Mutex<[InputEvent]>([])
+        var events: [InputEvent] { list.withLock { $0 } }
+        func push(_ event: InputEvent) { list.withLock { $0.append(event) } }
     }
 
     @Test("the player pushes frame N's events at vCPU 0's doorbell of frame N - 1, and frames 0 and 1 at start")

@@ -12,14 +12,8 @@ final class DisplaySizeRequestTests: XCTestCase {
         config.maxMode = (1920, 1080)
         let m = try Machine(system: try requireKVM(), config: config)
         m.start()
-        addTeardownBlock { m.stop(); m.wait() }
+        addTeardownBlock { m.stopAndWait() }
         return m
-    }
-
-    func waitFor(_ what: String, seconds: Double = 10, _ condition: () -> Bool) {
-        let deadline = Date(timeIntervalSinceNow: seconds)
-        while !condition() && Date() < deadline { usleep(5000) }
-        XCTAssertTrue(condition(), what)
     }
 
     func testAFollowingGuestSetsTheSizeTheWindowAsksFor() throws {
@@ -39,7 +33,7 @@ final class DisplaySizeRequestTests: XCTestCase {
         XCTAssertFalse(m.input.guestFollowsDisplaySize)
         XCTAssertNil(m.askForDisplaySize(width: 1024, height: 600))
         XCTAssertTrue(m.input.waitingEvents.isEmpty)
-        usleep(50_000)
+        m.waitForFrames(m.framesCompleted(cpu: 0) + 5)
         XCTAssertEqual(m.displayMode.mode, DisplayMode(width: 640, height: 480))
     }
 }

@@ -38,8 +38,7 @@ final class InputScriptPlaybackTests: XCTestCase {
         player.start()
         XCTAssertEqual(Self.head(m), UInt32(script.entries(in: 0...1).count), "frames 0 and 1 are in before the guest runs")
         m.start()
-        let outcome = m.wait()
-        guard case .framesCompleted = outcome else { XCTFail("\(outcome)"); return (log, script, m) }
+        guard case .framesCompleted? = m.waitForEnd() else { XCTFail("the guest runs to frame \(frames)"); return (log, script, m) }
         return (log, script, m)
     }
 

@@ -27,10 +27,7 @@ final class LockstepMeetTests: XCTestCase {
         events.allFramesDone = { frame in log.allDone(frame: frame) }
         let m = try Machine(system: system, config: config, events: events)
         m.start()
-        guard let outcome = m.wait(seconds: 60), case .framesCompleted = outcome else {
-            m.stop(); m.wait()
-            return XCTFail("pattern did not reach frame \(frames)")
-        }
+        guard case .framesCompleted? = m.waitForEnd() else { return XCTFail("pattern did not reach frame \(frames)") }
         XCTAssertEqual(log.problems, [], "allFramesDone(f) ran while a vCPU was still in its doorbell of frame f")
         XCTAssertEqual(log.released, Array(1...frames), "allFramesDone ran once per frame, in order")
     }

@@ -41,6 +41,7 @@ final class PendingExitTests: XCTestCase {
         var exit = try vcpu.runOnce()
         while exit == .interrupted { exit = try vcpu.runOnce() }
         XCTAssertEqual(exit, .portIn(port: 0x80, size: 4))
+        vcpu.answerPortIn(PortBus([]).read(port: 0x80, size: 4, cpu: 0)) // as the vCPU thread does: no device, all ones
         let state = try vcpu.saveState()
         XCTAssertEqual(state.registers.rip, 0x20_0006, "RIP is past the in")
         XCTAssertEqual(state.registers.rax & 0xFFFF_FFFF, 0xFFFF_FFFF, "the value the VMM supplied is in EAX")

@@ -32,10 +32,7 @@ final class RingFullTests: XCTestCase {
         }
         let m = try Machine(system: system, config: config, events: events)
         m.start()
-        guard let outcome = m.wait(seconds: 30) else {
-            m.stop(); m.wait()
-            return XCTFail("the run did not end after the hook threw")
-        }
+        guard let outcome = m.waitForEnd() else { return XCTFail("the run did not end after the hook threw") }
         guard case .failed(let error) = outcome else { return XCTFail("expected .failed, got \(outcome)") }
         XCTAssertEqual(error, thrown, "the hook's error is kept")
         XCTAssertGreaterThanOrEqual(calls.value, 1)
@@ -46,10 +43,7 @@ final class RingFullTests: XCTestCase {
         let (system, config) = try ringFillingConfig(frames: 20)
         let m = try Machine(system: system, config: config)
         m.start()
-        guard let outcome = m.wait(seconds: 30) else {
-            m.stop(); m.wait()
-            return XCTFail("the guest did not finish its frames")
-        }
+        guard let outcome = m.waitForEnd() else { return XCTFail("the guest did not finish its frames") }
         guard case .framesCompleted = outcome else { return XCTFail("expected .framesCompleted, got \(outcome)") }
         XCTAssertEqual(m.framesCompleted(cpu: 0), 20)
     }

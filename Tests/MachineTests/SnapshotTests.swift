@@ -12,11 +12,7 @@ final class SnapshotTests: XCTestCase {
                   file: StaticString = #filePath, line: UInt = #line) throws -> Machine {
         let m = try snapshot.map { try Machine(system: system, config: config, restoring: $0) } ?? Machine(system: system, config: config)
         m.start()
-        guard let outcome = m.wait(seconds: 60) else {
-            m.stop(); m.wait()
-            XCTFail("the guest did not reach its frame limit", file: file, line: line)
-            return m
-        }
+        guard let outcome = m.waitForEnd(file: file, line: line) else { return m }
         guard case .framesCompleted = outcome else { XCTFail("expected .framesCompleted, got \(outcome)", file: file, line: line); return m }
         return m
     }
@@ -101,11 +97,11 @@ final class SnapshotTests: XCTestCase {
         c.lockstep = lockstep
         let original = try Machine(system: system, config: c)
         original.start()
-        while original.framesCompletedByEveryVCPU < 5 && !original.isFinished { usleep(1000) }
-        original.pause()
+        waitFor("every vCPU to complete frame 5", line: line) { original.framesCompletedByEveryVCPU >= 5 || original.isFinished }
+        guard original.pause(timeout: 60, line: line) else { return }
         let snapshot = try original.snapshot()
         original.resume()
-        guard case .framesCompleted = original.wait() else { return XCTFail("the original runs on to frame \(n)", line: line) }
+        guard case .framesCompleted? = original.waitForEnd(line: line) else { return XCTFail("the original runs on to frame \(n)", line: line) }
         XCTAssertLessThan(snapshot.frameCounts.max() ?? n, n, "the snapshot was taken before the end", line: line)
         let restored = try runToEnd(system, c, restoring: snapshot, line: line)
         let uninterrupted = try runToEnd(system, c, line: line)

@@ -14,8 +14,8 @@ final class VCPUOwnershipTests: XCTestCase {
         let atEntry = try handle.saveState()
         XCTAssertEqual(atEntry.registers.rip, m.config.image.entry, "before start the state is the boot state")
         m.start()
-        defer { m.stop(); m.wait() }
-        while m.framesCompleted(cpu: 0) < 2 { usleep(1000) }
+        defer { m.stopAndWait() }
+        guard m.waitForFrames(2) else { return }
         XCTAssertThrowsError(try handle.saveState()) { error in
             guard case .vcpuRunning(let cpu, _)? = error as? MachineError else { return XCTFail("\(error)") }
             XCTAssertEqual(cpu, 0)
@@ -23,13 +23,13 @@ final class VCPUOwnershipTests: XCTestCase {
         }
         XCTAssertThrowsError(try handle.loadState(atEntry)) { XCTAssertTrue("\($0)".contains("while it runs"), "\($0)") }
         XCTAssertThrowsError(try m.snapshot()) { XCTAssertTrue("\($0)".contains("take a snapshot"), "\($0)") }
-        m.pause()
+        guard m.pause(timeout: 60) else { return }
         let paused = try handle.saveState()
         XCTAssertGreaterThanOrEqual(paused.registers.rip, 0x20_0000, "RIP is in the image")
         XCTAssertNoThrow(try m.snapshot())
         let frames = m.framesCompleted(cpu: 0)
         m.resume()
-        while m.framesCompleted(cpu: 0) < frames + 2 { usleep(1000) }
+        guard m.waitForFrames(frames + 2) else { return }
         XCTAssertThrowsError(try handle.saveState(), "refused again once resumed")
     }
 
@@ -41,13 +41,11 @@ final class VCPUOwnershipTests: XCTestCase {
         let m = try Machine(system: system, config: try testConfig("pattern", width: 64, height: 64), events: events)
         let boot = try m.vcpu(0).saveState()
         m.start()
-        defer { m.stop(); m.wait() }
-        while m.framesCompleted(cpu: 0) < 3 { usleep(1000) }
-        m.pause()
+        defer { m.stopAndWait() }
+        guard m.waitForFrames(3), m.pause(timeout: 60) else { return }
         try m.vcpu(0).loadState(boot)
         m.resume()
-        let deadline = Date(timeIntervalSinceNow: 10)
-        while lines.all.filter({ $0.hasPrefix("pattern:") }).count < 2 && Date() < deadline { usleep(1000) }
+        waitFor("the guest to announce itself a second time: \(lines.all)") { lines.all.filter { $0.hasPrefix("pattern:") }.count >= 2 }
         XCTAssertEqual(lines.all.filter { $0.hasPrefix("pattern:") }.count, 2, "the guest announced itself again: \(lines.all)")
     }
 
@@ -56,11 +54,15 @@ final class VCPUOwnershipTests: XCTestCase {
         let m = try Machine(system: system, config: try testConfig("pattern", width: 64, height: 64))
         m.vcpu(0).kick() // before start: harmless
         m.start()
-        defer { m.stop(); m.wait() }
-        for _ in 0..<50 { m.vcpu(0).kick(); usleep(200) }
+        defer { m.stopAndWait() }
+        // Kicks spread over frames: each between two frames the vCPU completed.
+        for _ in 0..<50 {
+            let before = m.framesCompleted(cpu: 0)
+            m.vcpu(0).kick()
+            guard m.waitForFrames(before + 1) else { return }
+        }
         let frames = m.framesCompleted(cpu: 0)
-        usleep(20_000)
         XCTAssertNil(m.finishedOutcome, "kicks do not end the run")
-        XCTAssertGreaterThan(m.framesCompleted(cpu: 0), frames, "frames still complete after the kicks")
+        m.waitForFrames(frames + 2) // "frames still complete after the kicks"
     }
 }

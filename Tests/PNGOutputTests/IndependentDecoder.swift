@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Decodes a PNG to packed 8-bit RGB with a decoder that shares no code with libpng's
 /// writer path: Python's PIL first, else ImageMagick's `convert`.
@@ -39,16 +40,8 @@ enum IndependentDecoder {
     }
 
     private static func run(_ executable: String, _ arguments: [String]) -> Data? {
-        guard FileManager.default.isExecutableFile(atPath: executable) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? data : nil
+        guard FileManager.default.isExecutableFile(atPath: executable),
+              let r = try? runProgramData(URL(fileURLWithPath: executable), arguments) else { return nil }
+        return r.status == 0 ? r.out : nil
     }
 }

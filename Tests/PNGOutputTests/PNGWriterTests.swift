@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Display
 import PNGOutput
@@ -35,7 +36,7 @@ struct PNGWriterTests {
     }
 
     @Test("a PNG of an odd-width, padded framebuffer decodes pixel for pixel with an independent decoder",
-          .enabled(if: IndependentDecoder.available != nil, Comment(rawValue: IndependentDecoder.skipReason)),
+          .enabled(if: IndependentDecoder.available != nil || runningInCI, Comment(rawValue: IndependentDecoder.skipReason)),
           arguments: [false, true])
     func roundTrip(durable: Bool) throws {
         let dir = ScratchDirectory()
@@ -64,7 +65,7 @@ struct PNGWriterTests {
     }
 
     @Test("the shadow framebuffer writes the same picture as its source",
-          .enabled(if: IndependentDecoder.available != nil, Comment(rawValue: IndependentDecoder.skipReason)))
+          .enabled(if: IndependentDecoder.available != nil || runningInCI, Comment(rawValue: IndependentDecoder.skipReason)))
     func shadowRoundTrip() throws {
         let dir = ScratchDirectory()
         defer { dir.remove() }
@@ -110,7 +111,7 @@ struct PNGWriterTests {
     }
 
     @Test("a write into a full tmpfs throws ENOSPC and leaves no file",
-          .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/bin/mount"),
+          .enabled(if: (geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/bin/mount")) || runningInCI,
                    "mounting a tiny tmpfs needs root; the /dev/full test covers the same path"))
     func fullTmpfsLeavesNothing() throws {
         let dir = ScratchDirectory()
@@ -136,12 +137,6 @@ struct PNGWriterTests {
     }
 
     private func shell(_ executable: String, _ arguments: [String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        (try? runProgram(URL(fileURLWithPath: executable), arguments))?.status == 0
     }
 }

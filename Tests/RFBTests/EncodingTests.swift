@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 @testable import RFB
 import Testing
+import TestSupport
 
 /// A test frame: blocks of one colour, a few-colour pattern, a gradient and noise, so every
 /// ZRLE subencoding and every Tight kind shows up.

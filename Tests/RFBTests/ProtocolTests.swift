@@ -4,18 +4,9 @@ import Input
 import NIOCore
 @testable import RFB
 import Testing
+import TestSupport
 
 /// A seeded generator, so a failing case can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Feeds `input` to a fresh protocol in one piece or in `chunks`; returns what it said and why it stopped.
 func drive(_ input: [UInt8], password: [UInt8]? = nil, chunks: [Int]? = nil)

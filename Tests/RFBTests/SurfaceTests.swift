@@ -1,6 +1,7 @@
 import Display
 import Foundation
 @testable import RFB
+import TestSupport
 import Testing
 
 /// The server surface without sockets: a `MemorySource` painted by hand, refreshed, and

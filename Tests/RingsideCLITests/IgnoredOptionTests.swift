@@ -7,9 +7,6 @@ import XCTest
 final class IgnoredOptionTests: XCTestCase {
     let quick = ["run", "--guest", "pattern", "--guest-hz", "0", "--frames", "2", "--width", "64", "--height", "64"]
 
-    func requireKVMDevice() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
-    }
 
     func warnings(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
         let r = try runRingside(quick + args)

@@ -42,7 +42,7 @@ final class InputScriptCLITests: XCTestCase {
     }
 
     func testAScriptReachesTheQueueAtTheFramesItNames() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+        try requireKVMDevice()
         let path = try script("""
             1 key down KEY_A
             4 pointer 100 50
@@ -68,7 +68,7 @@ final class InputScriptCLITests: XCTestCase {
     }
 
     func testTheSameScriptGivesTheSamePictures() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+        try requireKVMDevice()
         var text = ""
         for f in stride(from: 2, through: 60, by: 3) {
             text += "\(f) pointer \(f * 4) \(f * 2)\n\(f) button \(f % 2 == 0 ? "down" : "up") left\n"

@@ -15,33 +15,40 @@ final class MigrationFaultTests: XCTestCase {
         try RingsideProcess(label, ["receive", "--listen", listen, "--headless", "--frames", "\(frames)"] + (pngDir.map { ["--png", $0] } ?? []) + extra)
     }
 
-    /// A source that ends by itself after `frames` frames, writing the last one into `pngDir`.
-    func source(port: Int, memory: String = "32M", frames: Int, pngDir: String) throws -> RingsideProcess {
+    /// A source that migrates at its frame 30 and writes every frame it draws into `pngDir`;
+    /// it runs until it hands the guest over or is stopped.
+    func source(port: Int, memory: String = "32M", pngDir: String) throws -> RingsideProcess {
         try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "\(Self.width)", "--height", "\(Self.height)",
-                                    "--memory", memory, "--frames", "\(frames)", "--png", pngDir,
-                                    "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5"])
+                                    "--memory", memory, "--png", pngDir, "--png-every", "1",
+                                    "--migrate-to", "127.0.0.1:\(port)", "--migrate-at-frame", "30"])
     }
 
-    /// The source failed once, said so in exactly one line, and ran its guest to the end with
-    /// the very picture an unmigrated run has.
-    func assertSourceKeptRunning(_ src: RingsideProcess, port: Int, frames: Int, pngDir: String, memory: String = "32M", naming: String,
-                                 file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(src.exitStatus(), 0, src.transcript, file: file, line: line)
+    /// The source failed once and said so in exactly one line; it drew frames after that
+    /// (it is then stopped with SIGTERM), each the very picture of an unmigrated run. Returns
+    /// its failure line.
+    @discardableResult
+    func assertSourceKeptRunning(_ src: RingsideProcess, port: Int, pngDir: String, memory: String = "32M", naming: String,
+                                 file: StaticString = #filePath, line: UInt = #line) -> String {
         let prefix = "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: "
-        XCTAssertTrue(src.err.hasPrefix(prefix) && src.err.contains(naming), "the source says why: \(src.err)", file: file, line: line)
-        XCTAssertEqual(src.err.filter { $0 == "\n" }.count, 1, "one line: \(src.err)", file: file, line: line)
+        XCTAssertTrue(poll(timeout: 120) { src.err.contains("\n") || !src.isRunning }, src.transcript, file: file, line: line)
+        let failure = src.err.split(separator: "\n").first.map { String($0) + "\n" } ?? ""
+        // Frames drawn after the failure line: the guest keeps running here.
+        let drawnBefore = MigrationCheck.pngFiles(pngDir).compactMap(MigrationCheck.frame(ofFile:)).max() ?? 0
+        let files = src.stopAfterDrawing(filesIn: pngDir, after: drawnBefore + 1)
+        XCTAssertEqual(src.exitStatus(), 0, src.transcript, file: file, line: line)
+        XCTAssertTrue(failure.hasPrefix(prefix) && failure.contains(naming), "the source says why: \(src.err)", file: file, line: line)
+        XCTAssertEqual(src.err, failure + RingsideProcess.sigtermLine, "one line, then the stop: \(src.err)", file: file, line: line)
         XCTAssertFalse(src.out.contains("migrated to"), src.transcript, file: file, line: line)
-        XCTAssertTrue(src.out.contains(", \(frames) frames\n"), "the guest ran to its last frame here: \(src.out)", file: file, line: line)
-        let reference = try MigrationCheck.reference(guest: "desktop", width: Self.width, height: Self.height, memory: memory,
-                                                     frames: frames, dir: pngDir + "-ref")
-        let png = FileManager.default.contents(atPath: pngDir + "/" + MigrationCheck.pngName(frames))
-        XCTAssertNotNil(reference, file: file, line: line)
-        XCTAssertTrue(png != nil && png == reference, "the source's frame \(frames) equals an unmigrated run's", file: file, line: line)
+        XCTAssertGreaterThan(files.compactMap(MigrationCheck.frame(ofFile:)).max() ?? 0, drawnBefore + 1,
+                             "the guest ran on here after the failure", file: file, line: line)
+        XCTAssertNil(MigrationCheck.compareWithUnmigrated(files, in: pngDir, guest: "desktop", width: Self.width, height: Self.height,
+                                                          memory: memory, refDir: pngDir + "-ref"), file: file, line: line)
+        return failure
     }
 
     /// The destination ended with status 1, one line naming `naming`, and wrote no picture.
     func assertDestinationGaveUp(_ dst: RingsideProcess, pngDir: String?, naming: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(dst.exitStatus(timeout: 45), 1, dst.transcript, file: file, line: line)
+        XCTAssertEqual(dst.exitStatus(), 1, dst.transcript, file: file, line: line)
         if let problem = MigrationCheck.oneLineProblem(dst.err, containing: naming) { XCTFail(problem, file: file, line: line) }
         XCTAssertTrue(dst.err.hasPrefix("ringside: migration failed, nothing was kept: "), dst.err, file: file, line: line)
         if let pngDir { XCTAssertEqual(MigrationCheck.pngFiles(pngDir), [], "no picture at the destination", file: file, line: line) }
@@ -52,34 +59,39 @@ final class MigrationFaultTests: XCTestCase {
     func testTheDestinationKilledMidStreamLeavesTheGuestRunningAndTheRetrySucceeds() throws {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "killdst")
-        let frames = 480 // the hand-over comes at about frame 300
-        let first = try receive(label: "first receive", frames: frames, pngDir: dir + "/first")
-        let port = try XCTUnwrap(first.listeningPort(), first.transcript)
-        // 1 MiB/s makes round 0 (the 640x400 screen) take about a second; a 2 s downtime budget
-        // lets the second attempt converge after it.
+        let first = try receive(label: "first receive", pngDir: dir + "/first")
+        let firstPort = try XCTUnwrap(first.listeningPort(), first.transcript)
+        let second = try RingsideProcess("second receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--png", dir + "/second",
+                                                            "--png-every", "1"])
+        let secondPort = try XCTUnwrap(second.listeningPort(), second.transcript)
+        // The source's address: the first attempt reaches the first destination and stalls
+        // 200 kB in (inside round 0); the retry reaches the second.
+        let proxy = try FailoverProxy(first: firstPort, then: secondPort, stallAfter: 200_000)
+        let port = proxy.port
         let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "640", "--height", "400", "--memory", "64M",
-                                              "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "1.5", "--migrate-attempts", "2",
-                                              "--max-bandwidth", "1M", "--max-downtime", "2000", "--verify-migration"])
+                                              "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0", "--migrate-attempts", "2",
+                                              "--verify-migration"])
         XCTAssertTrue(first.waitForOutput("migration from "), first.transcript + src.transcript)
+        XCTAssertTrue(poll(timeout: 120) { proxy.stalled }, "the first stream stalled mid-round")
+        XCTAssertFalse(first.out.contains("migration round 0:"), "still in round 0: \(first.transcript)")
         first.signal(SIGKILL)
-        XCTAssertEqual(first.exitStatus(timeout: 10), SIGKILL)
+        XCTAssertEqual(first.exitStatus(), SIGKILL)
         XCTAssertEqual(first.process.terminationReason, .uncaughtSignal)
-        let second = try receive(label: "second receive", listen: "127.0.0.1:\(port)", frames: frames, pngDir: dir + "/second")
-        XCTAssertEqual(second.listeningPort(), port, second.transcript)
-        let reference = try MigrationCheck.reference(guest: "desktop", width: 640, height: 400, memory: "64M", frames: frames, dir: dir + "/ref")
 
         XCTAssertEqual(src.exitStatus(), 0, src.transcript + second.transcript)
+        let files = second.stopAfterDrawing(filesIn: dir + "/second")
         XCTAssertEqual(second.exitStatus(), 0, src.transcript + second.transcript)
         let failed = "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: connection lost: "
         XCTAssertTrue(src.err.hasPrefix(failed), src.err)
         XCTAssertEqual(src.err.filter { $0 == "\n" }.count, 1, "one line for the failed attempt: \(src.err)")
-        XCTAssertTrue(src.out.contains("migrating to 127.0.0.1:\(port) (attempt 1 of 2)\nmigrating to 127.0.0.1:\(port) (attempt 2 of 2)\n"), src.out)
+        let attempts = src.out.split(separator: "\n").filter { $0.hasPrefix("migrating to ") }
+        XCTAssertEqual(attempts, ["migrating to 127.0.0.1:\(port) (attempt 1 of 2)", "migrating to 127.0.0.1:\(port) (attempt 2 of 2)"], src.out)
         XCTAssertTrue(src.out.contains("migrated to 127.0.0.1:\(port): "), src.transcript)
         XCTAssertTrue(second.out.contains(" pages verified"), second.transcript)
         XCTAssertEqual(MigrationCheck.pngFiles(dir + "/first"), [])
-        let png = FileManager.default.contents(atPath: dir + "/second/" + MigrationCheck.pngName(frames))
-        XCTAssertNotNil(reference)
-        XCTAssertTrue(png != nil && png == reference, "the second destination's frame \(frames) equals an unmigrated run's")
+        XCTAssertFalse(files.isEmpty, "the second destination drew a frame\n\(second.transcript)")
+        XCTAssertNil(MigrationCheck.compareWithUnmigrated(files, in: dir + "/second", guest: "desktop", width: 640, height: 400,
+                                                          memory: "64M", refDir: dir + "/ref"))
     }
 
     // MARK: - (b) the connection is cut mid-message
@@ -93,17 +105,16 @@ final class MigrationFaultTests: XCTestCase {
         let hello = 16
         let cuts = [("config", hello + 4 + 1 + 4 + 7 + 4 + image.count / 2),
                     ("pages", hello + 4 + 1 + 4 + 7 + 4 + image.count + 200 + 40 * 4105 + 1000)]
-        let frames = 90
         let problems = inParallel(width: 2, cuts.map { name, cutAfter in { () -> [String] in
             var problems: [String] = []
             do {
                 let dst = try self.receive(pngDir: dir + "/\(name)-dst")
                 guard let port = dst.listeningPort() else { return ["\(name): no listening port\n\(dst.transcript)"] }
                 let proxy = try CuttingProxy(upstream: port, cutAfter: cutAfter)
-                let src = try self.source(port: proxy.port, frames: frames, pngDir: dir + "/\(name)-src")
-                if !proxy.wait() { problems.append("\(name): the proxy never finished") }
+                let src = try self.source(port: proxy.port, pngDir: dir + "/\(name)-src")
+                if !proxy.wait(timeout: 300) { problems.append("\(name): the proxy never finished") }
                 if !proxy.cut { problems.append("\(name): the source sent only \(proxy.forwarded) bytes, fewer than \(cutAfter)") }
-                return problems + self.cutChecks(name, src, dst, proxyPort: proxy.port, dir: dir, frames: frames)
+                return problems + self.cutChecks(name, src, dst, proxyPort: proxy.port, dir: dir)
             } catch {
                 return ["\(name): \(error)"]
             }
@@ -112,23 +123,33 @@ final class MigrationFaultTests: XCTestCase {
     }
 
     /// The checks of one cut, as messages (they run on a worker thread).
-    private func cutChecks(_ name: String, _ src: RingsideProcess, _ dst: RingsideProcess, proxyPort: Int, dir: String, frames: Int) -> [String] {
+    private func cutChecks(_ name: String, _ src: RingsideProcess, _ dst: RingsideProcess, proxyPort: Int, dir: String) -> [String] {
         var problems: [String] = []
-        let srcStatus = src.exitStatus(), dstStatus = dst.exitStatus(timeout: 45)
+        let dstStatus = dst.exitStatus()
+        let failed = "ringside: migration to 127.0.0.1:\(proxyPort) failed, the guest keeps running here: "
+        _ = poll(timeout: 120) { src.err.contains("\n") || !src.isRunning }
+        let failure = src.err.split(separator: "\n").first.map { String($0) + "\n" } ?? ""
+        let pngDir = dir + "/\(name)-src"
+        let drawnBefore = MigrationCheck.pngFiles(pngDir).compactMap(MigrationCheck.frame(ofFile:)).max() ?? 0
+        let files = src.stopAfterDrawing(filesIn: pngDir, after: drawnBefore + 1)
+        let srcStatus = src.exitStatus()
         let transcript = src.transcript + dst.transcript
         if srcStatus != 0 { problems.append("\(name): source status \(String(describing: srcStatus))\n\(transcript)") }
         if dstStatus != 1 { problems.append("\(name): destination status \(String(describing: dstStatus))\n\(transcript)") }
-        let failed = "ringside: migration to 127.0.0.1:\(proxyPort) failed, the guest keeps running here: "
-        if !(src.err.hasPrefix(failed) && src.err.filter({ $0 == "\n" }).count == 1) { problems.append("\(name): the source's stderr: \(src.err.debugDescription)") }
-        if src.out.contains("migrated to") || !src.out.contains(", \(frames) frames\n") { problems.append("\(name): the source did not run on\n\(transcript)") }
+        if !failure.hasPrefix(failed) || src.err != failure + RingsideProcess.sigtermLine {
+            problems.append("\(name): the source's stderr: \(src.err.debugDescription)")
+        }
+        if src.out.contains("migrated to") || (files.compactMap(MigrationCheck.frame(ofFile:)).max() ?? 0) <= drawnBefore + 1 {
+            problems.append("\(name): the source did not run on\n\(transcript)")
+        }
         if let p = MigrationCheck.oneLineProblem(dst.err, containing: ["migration failed, nothing was kept: connection lost: "]) {
             problems.append("\(name): destination: \(p)")
         }
         if !MigrationCheck.pngFiles(dir + "/\(name)-dst").isEmpty { problems.append("\(name): the destination wrote a picture") }
-        let reference = try? MigrationCheck.reference(guest: "desktop", width: Self.width, height: Self.height, memory: "32M",
-                                                      frames: frames, dir: dir + "/\(name)-ref")
-        let png = FileManager.default.contents(atPath: dir + "/\(name)-src/" + MigrationCheck.pngName(frames))
-        if reference == nil || png == nil || png != reference { problems.append("\(name): the source's frame \(frames) is not the unmigrated picture") }
+        if let bad = MigrationCheck.compareWithUnmigrated(files, in: pngDir, guest: "desktop", width: Self.width, height: Self.height,
+                                                          memory: "32M", refDir: dir + "/\(name)-ref") {
+            problems.append("\(name): the source's pictures: \(bad)")
+        }
         return problems
     }
 
@@ -139,9 +160,9 @@ final class MigrationFaultTests: XCTestCase {
         let dir = try MigrationCheck.tempDir(self, "limit")
         let dst = try receive(["--memory-limit", "16M"], pngDir: dir + "/dst")
         let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
-        let src = try source(port: port, memory: "64M", frames: 90, pngDir: dir + "/src")
+        let src = try source(port: port, memory: "64M", pngDir: dir + "/src")
         assertDestinationGaveUp(dst, pngDir: dir + "/dst", naming: ["64 MiB of RAM; this destination takes at most 16 MiB (--memory-limit)"])
-        try assertSourceKeptRunning(src, port: port, frames: 90, pngDir: dir + "/src", memory: "64M", naming: "at most 16 MiB (--memory-limit)")
+        assertSourceKeptRunning(src, port: port, pngDir: dir + "/src", memory: "64M", naming: "at most 16 MiB (--memory-limit)")
     }
 
     // MARK: - nobody at the destination
@@ -150,11 +171,11 @@ final class MigrationFaultTests: XCTestCase {
     func testNoDestinationListeningLeavesTheGuestRunning() throws {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "refused")
-        let (fd, port) = try TCP.listen()
-        close(fd) // a port nothing listens on
-        let src = try source(port: port, frames: 90, pngDir: dir + "/src")
-        try assertSourceKeptRunning(src, port: port, frames: 90, pngDir: dir + "/src", naming: "cannot connect to 127.0.0.1:\(port): Connection refused")
-        XCTAssertEqual(src.err, "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: cannot connect to 127.0.0.1:\(port): Connection refused\n")
+        let (fd, port) = try TCP.refusingPort() // a port nothing listens on
+        defer { close(fd) }
+        let src = try source(port: port, pngDir: dir + "/src")
+        let failure = assertSourceKeptRunning(src, port: port, pngDir: dir + "/src", naming: "cannot connect to 127.0.0.1:\(port): Connection refused")
+        XCTAssertEqual(failure, "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: cannot connect to 127.0.0.1:\(port): Connection refused\n")
     }
 
     /// A port that is taken: one plain line, and no claim that a migration was under way.
@@ -162,7 +183,7 @@ final class MigrationFaultTests: XCTestCase {
         try MigrationCheck.requireKVMDevice()
         let (fd, port) = try TCP.listen()
         defer { close(fd) }
-        let r = try runRingside(["receive", "--listen", "127.0.0.1:\(port)", "--headless"], timeout: 30)
+        let r = try runRingside(["receive", "--listen", "127.0.0.1:\(port)", "--headless"])
         XCTAssertEqual(r.status, 1, r.out + r.err)
         XCTAssertEqual(r.err, "ringside: cannot listen on 127.0.0.1:\(port): Address already in use\n")
         XCTAssertEqual(r.out, "")
@@ -177,12 +198,12 @@ final class MigrationFaultTests: XCTestCase {
         let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
         let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "640", "--height", "400", "--memory", "64M",
                                               "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5", "--max-bandwidth", "1M"])
+        // Round 0 takes about a second at 1 MiB/s: the stream is under way once this line is out.
         XCTAssertTrue(dst.waitForOutput("migration from "), dst.transcript + src.transcript)
-        usleep(200_000) // into round 0, which takes about a second at 1 MiB/s
-        XCTAssertFalse(dst.out.contains("migration round 0:"), "still in round 0: \(dst.transcript)")
         src.signal(SIGKILL)
         assertDestinationGaveUp(dst, pngDir: dir + "/dst", naming: ["connection lost: 127.0.0.1:"])
-        XCTAssertTrue(dst.err.hasSuffix(" closed the connection\n"), dst.err)
+        // Killed with our replies unread, the source's kernel resets the connection; otherwise it closes it.
+        XCTAssertTrue(dst.err.hasSuffix(" closed the connection\n") || dst.err.hasSuffix(" reset the connection\n"), dst.err)
     }
 
     // MARK: - the source is told to stop mid-stream
@@ -199,9 +220,8 @@ final class MigrationFaultTests: XCTestCase {
         let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "1280", "--height", "800", "--memory", "64M",
                                               "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5", "--max-bandwidth", "1M"])
         XCTAssertTrue(dst.waitForOutput("migration from "), dst.transcript + src.transcript)
-        usleep(300_000)
         src.signal(SIGTERM)
-        XCTAssertEqual(src.exitStatus(timeout: 30), 0, src.transcript)
+        XCTAssertEqual(src.exitStatus(), 0, src.transcript)
         XCTAssertEqual(src.err, "ringside: SIGTERM received: stopping the guest (a second signal exits at once)\n"
             + "ringside: migration to 127.0.0.1:\(port) abandoned: the guest was stopped at the source before the hand-over\n")
         XCTAssertFalse(src.out.contains("migrated to"), src.transcript)
@@ -218,12 +238,12 @@ final class MigrationFaultTests: XCTestCase {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "abortcomplete")
         let fake = try FakeDestination(.abortAtComplete("the destination ran out of disk"))
-        let src = try source(port: fake.port, frames: 90, pngDir: dir + "/src")
-        XCTAssertTrue(fake.wait(), "the fake destination finished")
+        let src = try source(port: fake.port, pngDir: dir + "/src")
+        XCTAssertTrue(fake.wait(timeout: 300), "the fake destination finished")
         XCTAssertEqual(Array(fake.seen.prefix(2)), ["hello", "config"])
         XCTAssertTrue(fake.seen.contains("vcpu-state") && fake.seen.last == "complete", "the source paused and sent everything: \(fake.seen)")
-        try assertSourceKeptRunning(src, port: fake.port, frames: 90, pngDir: dir + "/src",
-                                    naming: "the other side abandoned the migration: the destination ran out of disk")
+        assertSourceKeptRunning(src, port: fake.port, pngDir: dir + "/src",
+                                naming: "the other side abandoned the migration: the destination ran out of disk")
     }
 
     /// The connection fails after the commit: the source cannot know whether the guest runs
@@ -233,14 +253,14 @@ final class MigrationFaultTests: XCTestCase {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "aftercommit")
         let fake = try FakeDestination(.closeAfterCommit)
-        let src = try source(port: fake.port, frames: 600, pngDir: dir + "/src")
-        XCTAssertTrue(fake.wait())
+        let src = try source(port: fake.port, pngDir: dir + "/src")
+        XCTAssertTrue(fake.wait(timeout: 300))
         XCTAssertEqual(fake.seen.last, "commit")
-        XCTAssertEqual(src.exitStatus(timeout: 30), 1, src.transcript)
+        XCTAssertEqual(src.exitStatus(), 1, src.transcript)
         XCTAssertTrue(src.err.hasPrefix("ringside: migration to 127.0.0.1:\(fake.port): the connection failed after the source committed"), src.err)
         XCTAssertTrue(src.err.hasSuffix("the guest is stopped here and may be running at the destination\n"), src.err)
         XCTAssertEqual(src.err.filter { $0 == "\n" }.count, 1, src.err)
-        XCTAssertFalse(src.out.contains(", 600 frames\n"), "the guest did not run on here: \(src.out)")
+        // A source with no frame limit ends by itself, with status 1: it did not resume the guest.
         XCTAssertFalse(src.out.contains("migrated to"), src.out)
     }
 
@@ -253,17 +273,23 @@ final class MigrationFaultTests: XCTestCase {
         try MigrationCheck.requireKVMDevice()
         let dst = try receive()
         let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
+        let dir = try MigrationCheck.tempDir(self, "noconverge")
         let src = try RingsideProcess("run", ["run", "--guest", "plasma", "--headless", "--width", "\(Self.width)", "--height", "\(Self.height)",
-                                              "--memory", "32M", "--frames", "240", "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5",
-                                              "--max-bandwidth", "1M", "--max-rounds", "2", "--max-downtime", "20", "--stats"])
-        XCTAssertEqual(src.exitStatus(timeout: 60), 0, src.transcript)
+                                              "--memory", "32M", "--png", dir, "--png-every", "1", "--migrate-to", "127.0.0.1:\(port)",
+                                              "--migrate-at-frame", "30", "--max-bandwidth", "1M", "--max-rounds", "2", "--max-downtime", "20",
+                                              "--stats"])
+        XCTAssertTrue(poll(timeout: 120) { src.err.contains("\n") || !src.isRunning }, src.transcript)
+        let failure = src.err.split(separator: "\n").first.map { String($0) + "\n" } ?? ""
+        let drawnBefore = MigrationCheck.pngFiles(dir).compactMap(MigrationCheck.frame(ofFile:)).max() ?? 0
+        let files = src.stopAfterDrawing(filesIn: dir, after: drawnBefore + 1)
+        XCTAssertEqual(src.exitStatus(), 0, src.transcript)
         let prefix = "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: did not converge in 2 rounds: "
-        XCTAssertTrue(src.err.hasPrefix(prefix) && src.err.contains("over the 20 ms downtime budget"), src.err)
-        XCTAssertEqual(src.err.filter { $0 == "\n" }.count, 1, "one line: \(src.err)")
+        XCTAssertTrue(failure.hasPrefix(prefix) && failure.contains("over the 20 ms downtime budget"), src.err)
+        XCTAssertEqual(src.err, failure + RingsideProcess.sigtermLine, "one line, then the stop: \(src.err)")
         XCTAssertTrue(src.out.contains("migration round 1: "), "the rounds were reported (--stats): \(src.out)")
         XCTAssertFalse(src.out.contains("migration round 2: "), "no round past --max-rounds: \(src.out)")
         XCTAssertFalse(src.out.contains("migrated to"), src.transcript)
-        XCTAssertTrue(src.out.contains(", 240 frames\n"), "the guest ran to its last frame here: \(src.out)")
+        XCTAssertGreaterThan(files.compactMap(MigrationCheck.frame(ofFile:)).max() ?? 0, drawnBefore + 1, "the guest ran on here: \(src.out)")
         assertDestinationGaveUp(dst, pngDir: nil, naming: ["the other side abandoned the migration: did not converge in 2 rounds"])
     }
 
@@ -275,7 +301,7 @@ final class MigrationFaultTests: XCTestCase {
         try MigrationCheck.requireKVMDevice()
         for mode in ["full", "compare"] {
             let r = try runRingside(["run", "--guest", "desktop", "--headless", "--width", "64", "--height", "64", "--frames", "5",
-                                     "--tracking", mode, "--migrate-to", "127.0.0.1:9"], timeout: 30)
+                                     "--tracking", mode, "--migrate-to", "127.0.0.1:9"])
             XCTAssertEqual(r.status, 1, r.out + r.err)
             XCTAssertEqual(r.err, "ringside: --migrate-to needs --tracking ring or bitmap: --tracking \(mode) logs no dirty pages to pre-copy from\n")
             XCTAssertEqual(r.out, "", "the guest never started")
@@ -306,7 +332,7 @@ final class MigrationFaultTests: XCTestCase {
     /// Connects to a fresh `receive`, sends `chunks`, and checks it ends with status 1 and one
     /// line containing `expected` (and, unless the stream never got past hello, an abort).
     func sendRaw(_ name: String, _ chunks: [[UInt8]], expecting expected: String, abort: Bool = false, receiveOptions: [String] = [],
-                 timeout: Double = 45) -> String? {
+                 timeout: Double = 120) -> String? {
         do {
             let dst = try receive(receiveOptions)
             guard let port = dst.listeningPort() else { return "\(name): no listening port\n\(dst.transcript)" }
@@ -335,8 +361,7 @@ final class MigrationFaultTests: XCTestCase {
         try MigrationCheck.requireKVMDevice()
         var hello: [UInt8] = []
         MigrationWire.encode(.hello(version: MigrationWire.version, capabilities: 0), into: &hello)
-        if let p = sendRaw("a quiet source", [hello], expecting: "connection lost: nothing arrived from 127.0.0.1:", receiveOptions: ["--timeout", "1"],
-                           timeout: 20) {
+        if let p = sendRaw("a quiet source", [hello], expecting: "connection lost: nothing arrived from 127.0.0.1:", receiveOptions: ["--timeout", "1"]) {
             XCTFail(p)
         }
     }
@@ -436,15 +461,3 @@ final class MigrationFaultTests: XCTestCase {
     }
 }
 
-/// A small seeded generator, so the "random" garbage is the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -6,7 +6,7 @@ import XCTest
 /// and compared pixel for pixel with what the `pattern` guest drew at that frame.
 final class PNGDumpTests: XCTestCase {
     func requireDecoder() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+        try requireKVMDevice()
         try DecodedPNG.requireDecoder()
     }
 
@@ -144,23 +144,12 @@ final class PNGDumpTests: XCTestCase {
     func testAFullDiskStopsTheRunWithOneLineAndLeavesOnlyWholeFiles() throws {
         try requireDecoder()
         let dir = try tempDir()
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=160k", "tmpfs", dir]
-        mount.standardError = Pipe()
         // As root (CI, the project's machines) a failed mount is a failure; only a non-root run skips.
-        guard getuid() == 0 else { throw XCTSkip("mounting a small tmpfs needs root") }
-        try mount.run()
-        mount.waitUntilExit()
-        XCTAssertEqual(mount.terminationStatus, 0, "mount -t tmpfs works as root")
-        guard mount.terminationStatus == 0 else { return }
-        addTeardownBlock {
-            let u = Process()
-            u.executableURL = URL(fileURLWithPath: "/bin/umount")
-            u.arguments = [dir]
-            try? u.run()
-            u.waitUntilExit()
-        }
+        guard getuid() == 0 else { throw unmetRequirement("mounting a small tmpfs needs root") }
+        let mount = try runProgram(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=160k", "tmpfs", dir])
+        XCTAssertEqual(mount.status, 0, "mount -t tmpfs works as root: \(mount.err)")
+        guard mount.status == 0 else { return }
+        addTeardownBlock { _ = try? runProgram(URL(fileURLWithPath: "/bin/umount"), [dir]) }
         let r = try runRingside(["run", "--guest", "pattern", "--headless", "--guest-hz", "0", "--frames", "200", "--width", "320", "--height", "200",
                                  "--png", dir, "--png-every", "1"])
         XCTAssertNotEqual(r.status, 0, "a full disk is an error")

@@ -9,7 +9,7 @@ final class PaintDemoScriptTests: XCTestCase {
     static let blue: UInt32 = 0x1E88E5, purple: UInt32 = 0x8E24AA, black: UInt32 = 0x000000, white: UInt32 = 0xFFFFFF
 
     func testTheDemoScriptDrawsTheWordAndTheShapesAndIsTheReadmeScreenshot() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+        try requireKVMDevice()
         try DecodedPNG.requireDecoder()
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let script = root.appendingPathComponent("assets/input/paint-demo.txt").path

@@ -41,7 +41,7 @@ final class RawRFBClient: @unchecked Sendable {
     }
 
     /// Reads exactly `n` bytes within `timeout` seconds.
-    func read(_ n: Int, timeout: Double = 10) throws -> [UInt8] {
+    func read(_ n: Int, timeout: Double = 60) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: n)
         var got = 0
         let deadline = Date(timeIntervalSinceNow: timeout)
@@ -58,7 +58,7 @@ final class RawRFBClient: @unchecked Sendable {
 
     /// Whether the server closed the connection within `timeout` seconds (reading and
     /// discarding whatever it sent before).
-    func closedByServer(timeout: Double = 10) -> Bool {
+    func closedByServer(timeout: Double = 60) -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout)
         var buf = [UInt8](repeating: 0, count: 65536)
         while deadline.timeIntervalSinceNow > 0 {
@@ -98,7 +98,7 @@ final class RawRFBClient: @unchecked Sendable {
     }
 
     /// Reads one FramebufferUpdate of Raw rectangles at 32 bpp; returns its rectangles.
-    func readRawUpdate(timeout: Double = 10) throws -> [(x: Int, y: Int, w: Int, h: Int)] {
+    func readRawUpdate(timeout: Double = 60) throws -> [(x: Int, y: Int, w: Int, h: Int)] {
         let head = try read(4, timeout: timeout)
         guard head[0] == 0 else { throw Closed() }
         let n = Int(head[2]) << 8 | Int(head[3])
@@ -128,7 +128,7 @@ final class RawRFBClient: @unchecked Sendable {
     }
 
     /// Reads one FramebufferUpdate of Raw (32 bpp, little-endian) and DesktopSize rectangles.
-    func readUpdate(timeout: Double = 10) throws -> [Rect] {
+    func readUpdate(timeout: Double = 60) throws -> [Rect] {
         let head = try read(4, timeout: timeout)
         guard head[0] == 0 else { throw Closed() }
         let n = Int(head[2]) << 8 | Int(head[3])

@@ -4,9 +4,6 @@ import XCTest
 
 /// The CLI's main paths, run as a user would.
 final class RunCommandTests: XCTestCase {
-    func requireKVMDevice() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
-    }
 
     func testGuestsListsEveryBuiltInGuest() throws {
         let r = try runRingside(["guests"])
@@ -102,27 +99,11 @@ final class RunCommandTests: XCTestCase {
 
     func testCtrlCStopsTheGuestCleanly() throws {
         try requireKVMDevice()
-        let p = Process()
-        p.executableURL = ringsideExecutable()
-        p.arguments = ["run", "--guest", "idle", "--headless"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        try p.run()
+        let p = try RingsideProcess("run", ["run", "--guest", "idle", "--headless"])
         // Interrupt only once the guest is running (its console line is out), not during start-up.
-        var text = ""
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while !text.contains("guest: idle:") && Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        XCTAssertTrue(text.contains("guest: idle:"), "the guest started: \(text)")
-        usleep(200_000)
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "Ctrl-C is a clean stop")
-        text += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertTrue(text.contains("guest frames/s:"), "the summary is still printed: \(text)")
+        XCTAssertTrue(p.waitForOutput("guest: idle:"), "the guest started: \(p.transcript)")
+        p.signal(SIGINT)
+        XCTAssertEqual(p.exitStatus(), 0, "Ctrl-C is a clean stop: \(p.transcript)")
+        XCTAssertTrue(p.out.contains("guest frames/s:"), "the summary is still printed: \(p.transcript)")
     }
 }

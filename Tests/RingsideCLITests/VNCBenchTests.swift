@@ -15,7 +15,7 @@ final class VNCBenchTests: XCTestCase {
     }
 
     func testQuickVNCBenchShowsEveryTableAndTheDirtyTilesWin() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
+        try requireKVMDevice()
         let r = try runRingside(["bench", "--vnc", "--quick"], timeout: 240)
         XCTAssertEqual(r.status, 0, r.err)
         let out = r.out

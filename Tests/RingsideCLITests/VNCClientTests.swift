@@ -8,32 +8,23 @@ final class VNCClientTests: XCTestCase {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts/vnc_capture.py").path
 
-    func requireKVM() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
-    }
+    func requireKVM() throws { try requireKVMDevice() }
 
-    func requireVncdotool() throws {
-        let r = try? runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import vncdotool"], timeout: 30)
-        if r?.status != 0 { throw XCTSkip("needs vncdotool for python3 (pip install vncdotool)") }
-    }
+    func requireVncdotool() throws { try requirePythonModule("vncdotool", install: "pip install vncdotool") }
 
-    func requireGvnccapture() throws {
-        if XvfbScreen.which("gvnccapture") == nil { throw XCTSkip("needs gvnccapture (apt-get install gvncviewer)") }
-    }
+    struct ServerDidNotStart: Error, CustomStringConvertible { let description: String }
 
     /// Starts ringside with `--vnc 127.0.0.1:0` and returns it with the port it printed.
     func startServer(_ args: [String]) throws -> (RingsideProcess, Int) {
         let p = try RingsideProcess("vnc", ["run", "--headless", "--vnc", "127.0.0.1:0"] + args)
-        guard p.waitForOutput("VNC server on 127.0.0.1:", timeout: 60) else {
-            XCTFail("no VNC server line\n\(p.transcript)")
-            throw XCTSkip("server did not start")
+        guard p.waitForOutput("VNC server on 127.0.0.1:", timeout: 120) else {
+            throw ServerDidNotStart(description: "no VNC server line\n\(p.transcript)")
         }
         for line in p.out.split(separator: "\n") where line.hasPrefix("VNC server on 127.0.0.1:") {
             let rest = line.dropFirst("VNC server on 127.0.0.1:".count)
             if let port = Int(rest.prefix { $0.isNumber }) { return (p, port) }
         }
-        XCTFail("no port in \(p.out)")
-        throw XCTSkip("no port")
+        throw ServerDidNotStart(description: "no port in \(p.out)")
     }
 
     func capture(port: Int, encoding: String, bpp: Int, password: String? = nil, to path: String) throws -> (status: Int32, out: String, err: String) {
@@ -90,12 +81,11 @@ final class VNCClientTests: XCTestCase {
             let got = try DecodedPNG(path: path)
             XCTAssertEqual(mismatches(dump, got, expect: bpp == 16 ? Self.as565 : { $0 }), 0, "vncdotool \(encoding) at \(bpp) bpp differs from the dump")
         }
-        if XvfbScreen.which("gvnccapture") != nil {
-            let path = dir + "/gvnccapture.png"
-            let r = try runProgram(URL(fileURLWithPath: XvfbScreen.which("gvnccapture")!), ["127.0.0.1:\(port - 5900)", path], timeout: 60)
-            XCTAssertEqual(r.status, 0, "gvnccapture: \(r.err)")
-            XCTAssertEqual(mismatches(dump, try DecodedPNG(path: path)), 0, "gvnccapture (ZRLE) differs from the dump")
-        }
+        let gvnccapture = try requireTool("gvnccapture", install: "apt-get install gvncviewer")
+        let path = dir + "/gvnccapture.png"
+        let r = try runProgram(URL(fileURLWithPath: gvnccapture), ["127.0.0.1:\(port - 5900)", path])
+        XCTAssertEqual(r.status, 0, "gvnccapture: \(r.err)")
+        XCTAssertEqual(mismatches(dump, try DecodedPNG(path: path)), 0, "gvnccapture (ZRLE) differs from the dump")
         p.signal(SIGTERM)
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
         XCTAssertFalse(p.out.contains("dropped"), p.transcript)
@@ -120,7 +110,8 @@ final class VNCClientTests: XCTestCase {
         let (p, port) = try startServer(geometry + ["--seconds", "300"])
         let script = URL(fileURLWithPath: Self.script).deletingLastPathComponent().appendingPathComponent("vnc_type.py").path
         let r = try runProgram(URL(fileURLWithPath: "/usr/bin/env"),
-                               ["python3", script, "127.0.0.1", "\(port)", dir + "/before.png", dir + "/after.png", "hi v"], timeout: 60)
+                               ["python3", script, "127.0.0.1", "\(port)", dir + "/before.png", dir + "/after.png", "hi v",
+                                dir + "/frame-000030.png"])
         XCTAssertEqual(r.status, 0, "vncdotool: \(r.err)")
         let before = try DecodedPNG(path: dir + "/before.png"), after = try DecodedPNG(path: dir + "/after.png")
         XCTAssertEqual(mismatches(dump, after), 0, "the screen after vncdotool typed differs from the --input-script dump")
@@ -135,108 +126,114 @@ final class VNCClientTests: XCTestCase {
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
     }
 
-    /// The `modes` guest switches from 320x200 to 400x240 at frame 120: a client that announced
-    /// DesktopSize hears the new size and then gets the new geometry's pixels, equal to the
-    /// dump of the same frame; a client without DesktopSize keeps its 320x200 and gets the
-    /// top-left 320x200 of the new picture (never a rectangle past its edge), and stays connected.
+    /// The `modes` guest switches between 320x200 and 400x240 every 60 frames, to 400x240 for
+    /// its final frame 300. A client that announced DesktopSize hears the size change and then
+    /// gets the new geometry's pixels; a client without it keeps the size it connected at and
+    /// never gets a rectangle past its edge, and stays connected. Both end with the dump of the
+    /// final frame (the other one its top-left). The schedule repeats so that the clients see
+    /// a change whenever they connect: nothing depends on how fast the host is.
     func testModeChangeReachesDesktopSizeClientsAndOthersKeepTheirGeometry() throws {
         try requireKVM()
         try DecodedPNG.requireDecoder()
         let dir = try MigrationCheck.tempDir(self, "vnc-desktopsize")
-        let (p, port) = try startServer(["--guest", "modes", "--args", "modes=320x200@0,400x240@120", "--width", "320", "--height", "200",
-                                         "--frames", "180", "--png", dir, "--png-every", "180", "--seconds", "300"])
+        let (p, port) = try startServer(["--guest", "modes", "--args", "modes=320x200@0,400x240@60 repeat=120", "--width", "320", "--height", "200",
+                                         "--frames", "300", "--png", dir, "--png-every", "300", "--seconds", "300"])
         let aware = try RawRFBClient(port: port), plain = try RawRFBClient(port: port)
-        let first = try aware.handshake(), plainFirst = try plain.handshake()
-        guard first == (320, 200), plainFirst == (320, 200) else {
-            p.signal(SIGTERM)
-            throw XCTSkip("the guest switched its mode before the clients connected (host too slow): \(first)")
-        }
+        let first = try aware.handshake(), plainSize = try plain.handshake()
+        let sizes = [[320, 200], [400, 240]]
+        XCTAssertTrue(sizes.contains([first.0, first.1]) && sizes.contains([plainSize.0, plainSize.1]), "\(first), \(plainSize)")
         aware.setEncodings([0, -223])
         plain.setEncodings([0])
-        aware.requestUpdate(incremental: false, width: 320, height: 200)
-        plain.requestUpdate(incremental: false, width: 320, height: 200)
-        // Follow incremental updates until the DesktopSize rectangle arrives.
+        aware.requestUpdate(incremental: false, width: first.0, height: first.1)
+        plain.requestUpdate(incremental: false, width: plainSize.0, height: plainSize.1)
+        // Follow incremental updates until a DesktopSize rectangle arrives.
         var announced: RawRFBClient.Rect?
         for _ in 0..<2000 where announced == nil {
-            let rects = try aware.readUpdate(timeout: 30)
+            let rects = try aware.readUpdate()
             announced = rects.first { $0.encoding == -223 }
             if announced == nil {
-                XCTAssertTrue(rects.allSatisfy { $0.x + $0.w <= 320 && $0.y + $0.h <= 200 }, "a rectangle past 320x200 before the resize")
-                aware.requestUpdate(incremental: true, width: 320, height: 200)
+                XCTAssertTrue(rects.allSatisfy { $0.x + $0.w <= first.0 && $0.y + $0.h <= first.1 }, "a rectangle past \(first) before the resize")
+                aware.requestUpdate(incremental: true, width: first.0, height: first.1)
             }
         }
-        XCTAssertEqual(announced.map { [$0.w, $0.h] }, [400, 240], "no DesktopSize of 400x240")
+        let other = first.0 == 320 ? [400, 240] : [320, 200]
+        XCTAssertEqual(announced.map { [$0.w, $0.h] }, other, "no DesktopSize of the other mode")
+        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 120), p.transcript)
         var plainMax = (0, 0), plainUpdates = 0
-        func drainPlain() throws {
-            while true {
-                guard let rects = try? plain.readUpdate(timeout: 1) else { return }
-                plainUpdates += 1
-                for r in rects {
-                    XCTAssertEqual(r.encoding, 0, "a DesktopSize to a client that did not announce it")
-                    plainMax = (max(plainMax.0, r.x + r.w), max(plainMax.1, r.y + r.h))
-                }
-                plain.requestUpdate(incremental: true, width: 320, height: 200)
+        // The plain client's updates so far (the first one answers its first request; then
+        // until it has been quiet for a second); each is checked against its geometry.
+        var wait = 60.0
+        while let rects = try? plain.readUpdate(timeout: wait) {
+            wait = 1
+            plainUpdates += 1
+            for r in rects {
+                XCTAssertEqual(r.encoding, 0, "a DesktopSize to a client that did not announce it")
+                plainMax = (max(plainMax.0, r.x + r.w), max(plainMax.1, r.y + r.h))
             }
+            plain.requestUpdate(incremental: true, width: plainSize.0, height: plainSize.1)
         }
-        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
-        try drainPlain()
-        // The final frame in the new geometry, whole, to each client.
-        let dump = try DecodedPNG(path: dir + "/frame-000180.png")
+        // The final frame in its geometry, whole, to each client.
+        let dump = try DecodedPNG(path: dir + "/frame-000300.png")
         XCTAssertEqual([dump.width, dump.height], [400, 240])
-        func picture(_ c: RawRFBClient, _ w: Int, _ h: Int) throws -> [UInt32] {
-            c.requestUpdate(incremental: false, width: w, height: h)
-            var screen = [UInt32](repeating: 0xFF00_0000, count: w * h)
-            for r in try c.readUpdate(timeout: 30) where r.encoding == 0 {
-                for y in 0..<r.h { for x in 0..<r.w where r.x + x < w && r.y + y < h { screen[(r.y + y) * w + r.x + x] = r.pixels[y * r.w + x] } }
-            }
-            return screen
-        }
-        func wrong(_ got: [UInt32], _ w: Int, _ h: Int) -> Int {
+        func wrong(_ got: (w: Int, h: Int, pixels: [UInt32])) -> Int {
             var n = 0
-            for y in 0..<h { for x in 0..<w where got[y * w + x] != dump.pixel(x: x, y: y) & 0xFF_FFFF { n += 1 } }
+            for y in 0..<got.h { for x in 0..<got.w where got.pixels[y * got.w + x] != dump.pixel(x: x, y: y) & 0xFF_FFFF { n += 1 } }
             return n
         }
-        XCTAssertEqual(wrong(try picture(aware, 400, 240), 400, 240), 0, "the DesktopSize client's picture differs from the dump")
-        XCTAssertEqual(wrong(try picture(plain, 320, 200), 320, 200), 0, "the other client's 320x200 differs from the dump's top-left")
+        let awarePicture = try Self.wholePicture(aware, size: (announced?.w ?? first.0, announced?.h ?? first.1))
+        XCTAssertEqual([awarePicture.w, awarePicture.h], [400, 240], "the DesktopSize client is told the final mode")
+        XCTAssertEqual(wrong(awarePicture), 0, "the DesktopSize client's picture differs from the dump")
+        let plainPicture = try Self.wholePicture(plain, size: plainSize)
+        XCTAssertEqual([plainPicture.w, plainPicture.h], [plainSize.0, plainSize.1], "the plain client keeps its size")
+        XCTAssertEqual(wrong(plainPicture), 0, "the plain client's \(plainSize) differs from the dump's top-left")
         XCTAssertGreaterThan(plainUpdates, 0)
-        XCTAssertTrue(plainMax.0 <= 320 && plainMax.1 <= 200, "a rectangle past the plain client's 320x200: \(plainMax)")
+        XCTAssertTrue(plainMax.0 <= plainSize.0 && plainMax.1 <= plainSize.1, "a rectangle past the plain client's \(plainSize): \(plainMax)")
         p.signal(SIGTERM)
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
         XCTAssertFalse(p.out.contains("dropped"), p.transcript)
     }
 
+    /// Asks `c` for a whole picture and reads updates until one covers its whole geometry (an
+    /// incremental update still in flight may come first; a DesktopSize changes the size).
+    static func wholePicture(_ c: RawRFBClient, size: (Int, Int)) throws -> (w: Int, h: Int, pixels: [UInt32]) {
+        var (w, h) = size
+        c.requestUpdate(incremental: false, width: w, height: h)
+        for _ in 0..<100 {
+            let rects = try c.readUpdate()
+            var resized = false
+            if let ds = rects.first(where: { $0.encoding == -223 }) { (w, h) = (ds.w, ds.h); resized = true }
+            var screen = [UInt32](repeating: 0xFF00_0000, count: w * h)
+            var covered = 0
+            for r in rects where r.encoding == 0 {
+                for y in 0..<r.h { for x in 0..<r.w where r.x + x < w && r.y + y < h {
+                    screen[(r.y + y) * w + r.x + x] = r.pixels[y * r.w + x]
+                    covered += 1
+                } }
+            }
+            if covered >= w * h && !screen.contains(0xFF00_0000) { return (w, h, screen) }
+            if resized { c.requestUpdate(incremental: false, width: w, height: h) }
+        }
+        throw RawRFBClient.Closed()
+    }
+
     func testTigerVNCViewerShowsTheFrameExactlyOverTight() throws {
         try requireKVM()
-        guard let viewer = XvfbScreen.which("xtigervncviewer") else { throw XCTSkip("needs xtigervncviewer (apt-get install tigervnc-viewer)") }
+        let viewer = try requireTool("xtigervncviewer", install: "apt-get install tigervnc-viewer")
         let screen = try XvfbScreen.acquire()
         let dir = try MigrationCheck.tempDir(self, "vnc-tiger")
         let (p, port) = try startServer(["--guest", "pattern", "--guest-hz", "0", "--frames", "25", "--width", "333", "--height", "211",
                                          "--png", dir, "--seconds", "300"])
-        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
+        XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 120), p.transcript)
         let v = try screen.launch(viewer, ["127.0.0.1::\(port)"])
-        defer { if v.isRunning { v.terminate(); v.waitUntilExit() } }
-        XCTAssertTrue(p.waitForOutput("connected (RFB 3.8)", timeout: 20), p.transcript)
+        defer { end(v) }
+        XCTAssertTrue(p.waitForOutput("connected (RFB 3.8)", timeout: 120), p.transcript)
         // The viewer's window sits where the X server put it, decorations or not: find the
         // frame's top-left corner in the screenshot, then compare every pixel.
         let dump = try DecodedPNG(path: dir + "/frame-000025.png")
-        var best = -1
-        for _ in 0..<40 where best != 0 {
-            usleep(250_000)
-            let shot = try screen.capture()
-            search: for oy in 0..<100 {
-                for ox in 0..<100 where shot.pixel(x: ox, y: oy) == dump.pixel(x: 0, y: 0)
-                    && shot.pixel(x: ox + 332, y: oy + 210) == dump.pixel(x: 332, y: 210) {
-                    var wrong = 0
-                    for y in 0..<211 { for x in 0..<333 where shot.pixel(x: ox + x, y: oy + y) != dump.pixel(x: x, y: y) { wrong += 1 } }
-                    best = wrong
-                    if wrong == 0 { break search }
-                }
-            }
-        }
-        XCTAssertEqual(best, 0, "the viewer shows frame 25 exactly (-1: not found on screen)")
-        v.terminate()
-        v.waitUntilExit()
-        XCTAssertTrue(p.waitForOutput("updates (Tight, 32 bpp)", timeout: 10), "TigerVNC asked for Tight\n\(p.transcript)")
+        let found = try screen.waitForPicture(width: 333, height: 211, within: (100, 100)) { dump.pixel(x: $0, y: $1) }
+        XCTAssertEqual(found?.wrong, 0, "the viewer shows frame 25 exactly (nil: not found on screen)")
+        end(v)
+        XCTAssertTrue(p.waitForOutput("updates (Tight, 32 bpp)", timeout: 60), "TigerVNC asked for Tight\n\(p.transcript)")
         p.signal(SIGTERM)
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
     }
@@ -244,10 +241,8 @@ final class VNCClientTests: XCTestCase {
     func testNoVNCInChromiumOverTheWebSocketShowsTheFrameExactly() throws {
         try requireKVM()
         try DecodedPNG.requireDecoder()
-        guard let chromium = XvfbScreen.which("chromium-headless-shell") ?? XvfbScreen.which("chromium") else {
-            throw XCTSkip("needs chromium-headless-shell (apt-get install chromium-headless-shell)")
-        }
-        guard FileManager.default.fileExists(atPath: "/usr/share/novnc/vnc.html") else { throw XCTSkip("needs noVNC (apt-get install novnc)") }
+        let chromium = try requireTool(anyOf: ["chromium-headless-shell", "chromium"], install: "apt-get install chromium-headless-shell")
+        try requireFile("/usr/share/novnc/vnc.html", install: "apt-get install novnc")
         let dir = try MigrationCheck.tempDir(self, "vnc-novnc")
         let p = try RingsideProcess("vnc", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "pattern", "--guest-hz", "0",
                                             "--frames", "25", "--width", "333", "--height", "211", "--png", dir, "--seconds", "300"])
@@ -310,7 +305,7 @@ final class VNCClientTests: XCTestCase {
             c.send(bytes)
             XCTAssertTrue(c.closedByServer(), "\(label): the server should drop this client")
             expectedDrops += 1
-            XCTAssertTrue(p.waitForOutput(line, timeout: 10), "\(label): no line '\(line)'\n\(p.transcript)")
+            XCTAssertTrue(p.waitForOutput(line, timeout: 60), "\(label): no line '\(line)'\n\(p.transcript)")
         }
         var random = SystemRandomNumberGenerator()
         try bad("random bytes", handshake: false, (0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) } + Array("X".utf8),
@@ -352,6 +347,10 @@ final class VNCClientTests: XCTestCase {
         XCTAssertTrue(p.out.contains("guest frames/s: "), p.transcript)
     }
 
+    /// Fifteen clients keep getting the desktop's updates (its cursor moves every frame) while a
+    /// sixteenth asks for full updates again and again and never reads; the stalled one is
+    /// dropped after the server's stall timeout, with one line, and memory stays bounded.
+    /// Updates are counted, not timed: each reading client must get 30 after the stall began.
     func testSixteenClientsOneNeverReadsOthersKeepUpdating() throws {
         try requireKVM()
         let (p, port) = try startServer(["--guest", "desktop", "--seconds", "300", "--stats"])
@@ -360,42 +359,42 @@ final class VNCClientTests: XCTestCase {
         stalled.setReceiveBuffer(4096)
         _ = try stalled.handshake()
         let rssBefore = Self.rss(p.process.processIdentifier)
+        let flooding = Latch(), stop = Latch()
         let flood = Thread {
-            for _ in 0..<2000 {
+            for i in 0..<2000 where !stop.isRaised {
                 stalled.requestUpdate(incremental: false, width: 1280, height: 800)
+                if i == 20 { flooding.raise() }
                 usleep(5000)
             }
+            flooding.raise()
         }
         flood.start()
-        let seconds = 4.0
+        XCTAssertTrue(flooding.wait(), "the stalled client's requests went out")
+        let updates = 30
         let counts = inParallel(width: 15, (0..<15).map { _ in {
             () -> Int in
             guard let c = try? RawRFBClient(port: port), (try? c.handshake()) != nil else { return -1 }
             c.send([2, 0, 0, 1, 0, 0, 0, 0])
             c.requestUpdate(incremental: false, width: 1280, height: 800)
             guard (try? c.readRawUpdate()) != nil else { return -1 }
-            let end = Date(timeIntervalSinceNow: seconds)
             var n = 0
-            while Date() < end {
+            while n < updates {
                 c.requestUpdate(incremental: true, width: 1280, height: 800)
-                guard (try? c.readRawUpdate()) != nil else { return -1 }
+                guard (try? c.readRawUpdate()) != nil else { return n }
                 n += 1
             }
             return n
         } })
         let rssAfter = Self.rss(p.process.processIdentifier)
-        let rates = counts.map { Double($0) / seconds }
-        print("VNC: 15 reading clients beside one that never reads: updates/s per client \(rates.map { String(format: "%.1f", $0) }); server RSS \(rssBefore / 1024) -> \(rssAfter / 1024) MiB")
-        XCTAssertTrue(counts.allSatisfy { $0 >= 0 }, "a reading client lost its connection: \(counts)")
-        XCTAssertGreaterThan(rates.min() ?? 0, 10, "every reading client keeps getting the desktop's 60 Hz updates")
+        print("VNC: 15 reading clients beside one that never reads: updates per client \(counts); server RSS \(rssBefore / 1024) -> \(rssAfter / 1024) MiB")
+        XCTAssertEqual(counts, [Int](repeating: updates, count: 15), "every reading client got \(updates) updates")
         XCTAssertLessThan(rssAfter - rssBefore, 256 * 1024, "server memory stays bounded (KiB)")
-        // The stalled client is dropped with one line after --its stall timeout (10 s).
-        XCTAssertTrue(p.waitForOutput("read nothing for 10 s", timeout: 30), p.transcript)
+        // The stalled client is dropped with one line after its stall timeout (10 s).
+        XCTAssertTrue(p.waitForOutput("read nothing for 10 s", timeout: 120), p.transcript)
+        stop.raise()
         p.signal(SIGTERM)
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
-        let fps = p.out.split(separator: "\n").first { $0.hasPrefix("guest frames/s: ") } ?? ""
-        print("VNC: \(fps)")
-        XCTAssertTrue(fps.contains("guest frames/s: 5") || fps.contains("guest frames/s: 6"), "guest stays near 60 Hz: \(fps)")
+        XCTAssertTrue(p.out.contains("guest frames/s: "), "the guest ran on: \(p.transcript)")
     }
 
     /// Resident memory of `pid` in KiB.

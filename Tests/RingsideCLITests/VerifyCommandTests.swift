@@ -4,9 +4,6 @@ import XCTest
 
 /// `ringside verify`: the no-lost-page self-check users run on their own host.
 final class VerifyCommandTests: XCTestCase {
-    func requireKVMDevice() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm: this machine has no KVM") }
-    }
 
     func testAHealthyHostLosesNothingAndGetsATablePerModeAndVCPUCount() throws {
         try requireKVMDevice()

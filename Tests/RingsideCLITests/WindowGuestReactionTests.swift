@@ -17,23 +17,26 @@ final class WindowGuestReactionTests: XCTestCase {
 
     func testTextTypedIntoTheTerminalWindowAppearsAtItsPromptAsAScriptTypesIt() throws {
         let run = try start(["--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200"], title: "Ringside: terminal")
-        try run.xdo(["type", "--delay", "40", "Hi ok"])
-        Thread.sleep(forTimeInterval: 0.5)  // a few frames: the guest draws, the window uploads
-        let shot = try run.screenshot()
-        XCTAssertEqual(try run.quit(), 0, run.log())
-        XCTAssertEqual(shot.width, 320)
-        XCTAssertEqual(shot.height, 200)
-
-        // The same keys from a script, headless: the prompt row (y 176...191) must be the same.
+        // The same keys from a script, headless: the prompt row (y 176...191) the window must show.
         let script = run.dir + "/typed.txt"
         try "2 type Hi ok\n".write(toFile: script, atomically: true, encoding: .utf8)
         let r = try runRingside(["run", "--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200", "--headless",
                                  "--input-script", script, "--frames", "10", "--png", run.dir + "/png", "--png-every", "10"])
         XCTAssertEqual(r.status, 0, r.err)
         let want = try DecodedPNG(path: run.dir + "/png/frame-000010.png")
-        var wrong = 0
-        for y in 176..<192 { for x in 0..<320 where shot.pixel(x: x, y: y) != want.pixel(x: x, y: y) { wrong += 1 } }
-        XCTAssertEqual(wrong, 0, "the prompt row with the typed text and cursor equals the scripted run's")
+        func wrongInPromptRow(_ shot: DecodedPNG) -> Int {
+            guard shot.width == 320, shot.height == 200 else { return -1 }
+            var wrong = 0
+            for y in 176..<192 { for x in 0..<320 where shot.pixel(x: x, y: y) != want.pixel(x: x, y: y) { wrong += 1 } }
+            return wrong
+        }
+        try run.xdo(["type", "--delay", "40", "Hi ok"])
+        // Screenshots until the guest has drawn the keys (it does when it gets to them).
+        let shot = try run.screenshot { wrongInPromptRow($0) == 0 }
+        XCTAssertEqual(try run.quit(), 0, run.log())
+        XCTAssertEqual(shot.width, 320)
+        XCTAssertEqual(shot.height, 200)
+        XCTAssertEqual(wrongInPromptRow(shot), 0, "the prompt row with the typed text and cursor equals the scripted run's")
         XCTAssertNotEqual(shot.pixel(x: 144, y: 176 + 8), shot.pixel(x: 144 + 40, y: 176 + 8), "glyph pixels differ from the cursor's")
         var typed = 0
         for y in 176..<192 { for x in 144..<184 where shot.pixel(x: x, y: y) == 0xD3D7CF { typed += 1 } }
@@ -46,11 +49,14 @@ final class WindowGuestReactionTests: XCTestCase {
         for guest in ["desktop", "paint"] {
             let run = try start(["--guest", guest, "--width", "640", "--height", "480", "--stats"], title: "Ringside: \(guest)")
             try run.xdo(["windowsize", run.id, "800", "500"])
-            _ = run.waitForLog("now 800x500")
-            Thread.sleep(forTimeInterval: 0.5)
-            let shot = try run.screenshot()
+            func redrawn(_ shot: DecodedPNG) -> Bool {
+                guard shot.width == 800, shot.height == 500 else { return false }
+                return guest == "desktop" ? (0..<700).allSatisfy { shot.pixel(x: $0, y: 500 - 28) == 0x555753 }
+                                          : shot.pixel(x: 790, y: 12) == 0x2E3436 && shot.pixel(x: 790, y: 490) == 0xFFFFFF
+            }
+            let shot = try run.screenshot(until: redrawn)
+            XCTAssertTrue(run.waitForLog("now 800x500"), "\(guest) set the window's size: \(run.log())")
             XCTAssertEqual(try run.quit(), 0, run.log())
-            XCTAssertTrue(run.log().contains("now 800x500"), "\(guest) set the window's size: \(run.log())")
             XCTAssertEqual(shot.width, 800, guest)
             XCTAssertEqual(shot.height, 500, guest)
             if guest == "desktop" {
@@ -71,21 +77,20 @@ final class WindowGuestReactionTests: XCTestCase {
         let scale = min(Double(ww) / Double(W), Double(wh) / Double(H))
         let ox = (Double(ww) - Double(W) * scale) / 2, oy = (Double(wh) - Double(H) * scale) / 2
         func window(_ x: Int, _ y: Int) -> [String] { ["\(Int(ox + (Double(x) + 0.5) * scale))", "\(Int(oy + (Double(y) + 0.5) * scale))"] }
+        // X delivers these in order, and the guest takes them in order.
         try run.xdo(["mousemove", "--window", run.id] + window(40, 100))
-        Thread.sleep(forTimeInterval: 0.1)
         try run.xdo(["mousedown", "1"])
-        for x in stride(from: 60, through: 280, by: 20) {
-            try run.xdo(["mousemove", "--window", run.id] + window(x, 100))
-            Thread.sleep(forTimeInterval: 0.03)
-        }
+        for x in stride(from: 60, through: 280, by: 20) { try run.xdo(["mousemove", "--window", run.id] + window(x, 100)) }
         try run.xdo(["mousemove", "--window", run.id] + window(280, 160))
-        Thread.sleep(forTimeInterval: 0.1)
         try run.xdo(["mouseup", "1"])
         try run.xdo(["mousemove", "--window", run.id] + window(20, 190))  // moving without the button draws nothing
-        Thread.sleep(forTimeInterval: 0.5)
-        let shot = try run.screenshot()
+        // Then a key whose effect shows (2 picks red: its swatch is highlighted): once the
+        // screen shows it, the guest has taken every event before it.
+        try run.xdo(["key", "2"])
+        let shot = try run.screenshot { $0.width == W && $0.pixel(x: 4 + 28 - 2, y: 1) == 0xFCE94F }
         XCTAssertEqual(try run.quit(), 0, run.log())
         XCTAssertEqual(shot.width, W)
+        XCTAssertEqual(shot.pixel(x: 4 + 28 - 2, y: 1), 0xFCE94F, "the key after the drag was taken: swatch 2 is highlighted")
         for x in stride(from: 44, through: 276, by: 8) { XCTAssertEqual(shot.pixel(x: x, y: 100), 0x000000, "the stroke at (\(x), 100)") }
         for y in stride(from: 104, through: 156, by: 8) { XCTAssertEqual(shot.pixel(x: 280, y: y), 0x000000, "the stroke at (280, \(y))") }
         for (x, y) in [(160, 60), (160, 140), (20, 190), (100, 180), (300, 40)] {

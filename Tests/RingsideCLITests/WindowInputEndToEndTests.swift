@@ -46,7 +46,8 @@ final class WindowInputEndToEndTests: XCTestCase {
         let run = try WindowRun(["--guest", "terminal", "--args", "lines=0", "--width", "320", "--height", "200", "--log-input"],
                                 title: "Ringside: terminal")
         try run.xdo(["keydown", "a"])
-        Thread.sleep(forTimeInterval: 1.5) // past X's repeat delay (660 ms by default), then 25 a second
+        // Held past X's repeat delay (660 ms by default) until five repeats reached the guest.
+        XCTAssertTrue(poll(timeout: 120, every: 0.02) { run.log().components(separatedBy: ": key repeat KEY_A").count > 5 }, run.log())
         try run.xdo(["keyup", "a"])
         XCTAssertTrue(run.waitForLog(": key up KEY_A"), run.log())
         XCTAssertEqual(try run.quit(), 0, run.log())

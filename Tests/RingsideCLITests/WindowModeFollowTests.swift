@@ -8,13 +8,22 @@ import XCTest
 final class WindowModeFollowTests: XCTestCase {
     override class func tearDown() { XvfbScreen.stop() }
 
+    /// Resizes the window, then waits for the guest's mode set (following), or (fixed) for two
+    /// of --stats' once-a-second lines after the resize: the window asks a following guest
+    /// once the size has held for a quarter of a second, so a second and more with no ask
+    /// shows it was not going to.
     func run(fixedMode: Bool) throws -> (log: String, windowSize: String) {
         let run = try WindowRun(["--guest", "modes", "--args", "follow=1", "--width", "640", "--height", "480", "--stats"]
-                                + (fixedMode ? ["--fixed-mode"] : []), title: "Ringside: modes", seconds: 5)
+                                + (fixedMode ? ["--fixed-mode"] : []), title: "Ringside: modes")
+        let statsBefore = run.log().components(separatedBy: "stats: ").count
         try run.xdo(["windowsize", run.id, "800", "500"])
-        Thread.sleep(forTimeInterval: 1.5)
+        if fixedMode {
+            XCTAssertTrue(poll(timeout: 120) { run.log().components(separatedBy: "stats: ").count >= statsBefore + 2 }, run.log())
+        } else {
+            XCTAssertTrue(run.waitForLog("now 800x500"), "the guest set the window's size: \(run.log())")
+        }
         let geometry = try run.xdo(["getwindowgeometry", run.id])
-        XCTAssertEqual(run.exitStatus(timeout: 30), 0, run.log())
+        XCTAssertEqual(try run.quit(), 0, run.log())
         let log = run.log()
         XCTAssertFalse(log.contains("running headless"), "a window was opened: \(log)")
         return (log, geometry)

@@ -18,10 +18,9 @@ final class WindowRun {
 
     /// Starts `ringside run arguments --seconds seconds`. Skips without /dev/kvm, a screen,
     /// or (with a `title`) xdotool.
-    init(_ arguments: [String], title: String?, seconds: Int = 60) throws {
-        guard FileManager.default.fileExists(atPath: "/dev/kvm") else { throw XCTSkip("needs /dev/kvm") }
-        xdotool = XvfbScreen.which("xdotool")
-        if title != nil && xdotool == nil { throw XCTSkip("needs xdotool (apt-get install xdotool)") }
+    init(_ arguments: [String], title: String?, seconds: Int = 300) throws {
+        try requireKVMDevice()
+        xdotool = title == nil ? XvfbScreen.which("xdotool") : try requireTool("xdotool", install: "apt-get install xdotool")
         screen = try XvfbScreen.acquire()
         dir = NSTemporaryDirectory() + "ringside-window-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -39,12 +38,12 @@ final class WindowRun {
         guard let title else { return }
         id = try xdo(["search", "--sync", "--onlyvisible", "--name", title]).split(separator: "\n").first.map(String.init) ?? ""
         guard !id.isEmpty else { throw NSError(domain: "WindowRun", code: 1, userInfo: [NSLocalizedDescriptionKey: "no window: \(log())"]) }
+        // X queues what is typed into the focused window until the window reads it.
         try xdo(["windowfocus", "--sync", id])
-        Thread.sleep(forTimeInterval: 0.5)
     }
 
     deinit {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        end(process)
         try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -52,16 +51,14 @@ final class WindowRun {
     func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
     /// Waits up to `timeout` seconds for `text` in the log.
-    func waitForLog(_ text: String, timeout: Double = 10) -> Bool {
-        let end = Date(timeIntervalSinceNow: timeout)
-        while Date() < end { if log().contains(text) { return true }; Thread.sleep(forTimeInterval: 0.05) }
-        return log().contains(text)
+    func waitForLog(_ text: String, timeout: Double = 60) -> Bool {
+        poll(timeout: timeout, every: 0.02) { log().contains(text) }
     }
 
     /// Runs xdotool against the screen; returns its standard output.
     @discardableResult
     func xdo(_ args: [String]) throws -> String {
-        guard let xdotool else { throw XCTSkip("needs xdotool (apt-get install xdotool)") }
+        guard let xdotool else { throw unmetRequirement("needs xdotool (apt-get install xdotool)") }
         return try screen.xdotool(xdotool, args)
     }
 
@@ -78,8 +75,7 @@ final class WindowRun {
     func screenshot() throws -> DecodedPNG {
         let before = log().components(separatedBy: "screenshot: ").count
         try xdo(["key", "ctrl+alt+s"])
-        let end = Date(timeIntervalSinceNow: 10)
-        while Date() < end && log().components(separatedBy: "screenshot: ").count == before { Thread.sleep(forTimeInterval: 0.05) }
+        _ = poll(timeout: 60, every: 0.02) { log().components(separatedBy: "screenshot: ").count > before }
         guard let path = log().components(separatedBy: "screenshot: ").last?.split(separator: "\n").first,
               log().components(separatedBy: "screenshot: ").count > before else {
             throw NSError(domain: "WindowRun", code: 2, userInfo: [NSLocalizedDescriptionKey: "no screenshot: \(log())"])
@@ -87,22 +83,30 @@ final class WindowRun {
         return try DecodedPNG(path: String(path))
     }
 
-    /// The exit status once the run ends by itself within `timeout` seconds; nil if it did
-    /// not (it is then terminated).
-    func exitStatus(timeout: Double) -> Int32? {
-        let end = Date(timeIntervalSinceNow: timeout)
-        while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            return nil
+    /// Screenshots (Ctrl+Alt+S) until one satisfies `done` (the guest drew what the test
+    /// waits for), at most `timeout` seconds; the last one either way.
+    func screenshot(until done: (DecodedPNG) -> Bool, timeout: Double = 60) throws -> DecodedPNG {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while true {
+            let shot = try screenshot()
+            if done(shot) || Date() >= deadline { return shot }
         }
-        return process.terminationStatus
     }
 
-    /// Ctrl+Alt+Q, and the exit status (nil if the shortcut did not end the run in 15 s).
+    /// The exit status once the run ends by itself within `timeout` seconds; nil if it did
+    /// not (it is then ended).
+    func exitStatus(timeout: Double = 120) -> Int32? {
+        if poll(timeout: timeout, every: 0.02, { !process.isRunning }) {
+            process.waitUntilExit() // it has exited: this only reaps it
+            return process.terminationStatus
+        }
+        end(process)
+        return nil
+    }
+
+    /// Ctrl+Alt+Q, and the exit status (nil if the shortcut did not end the run).
     func quit() throws -> Int32? {
         try xdo(["key", "ctrl+alt+q"])
-        return exitStatus(timeout: 15)
+        return exitStatus()
     }
 }

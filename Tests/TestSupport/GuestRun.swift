@@ -51,7 +51,7 @@ public struct GuestRun {
 /// Skips without /dev/kvm or with fewer usable vCPUs than `cpus`.
 public func runGuest(_ guest: String, args: String = "", width: Int = 320, height: Int = 200, cpus: Int = 1, lockstep: Bool = true,
                      maxMode: (width: Int, height: Int)? = nil, ramMiB: UInt64 = 16, frames: Int, events: [Int: [InputEvent]] = [:],
-                     timeout: Double = 60, prepare: (Machine) -> Void = { _ in }) throws -> GuestRun {
+                     timeout: Double = 120, prepare: (Machine) -> Void = { _ in }) throws -> GuestRun {
     let system = try requireKVM()
     if cpus > 1, try HostCapabilities(system: system).usableVCPUs < cpus { throw XCTSkip("host allows fewer than \(cpus) vCPUs") }
     var config = try testConfig(guest, args: args, width: width, height: height, cpus: cpus, ramMiB: ramMiB, frames: frames)
@@ -69,10 +69,11 @@ public func runGuest(_ guest: String, args: String = "", width: Int = 320, heigh
     prepare(m)
     for e in events[1] ?? [] { m.input.push(e) }
     m.start()
-    guard let outcome = m.wait(seconds: timeout), case .framesCompleted = outcome else {
-        m.stop(); m.wait()
-        throw GuestDidNotFinish(guest: guest, seconds: timeout)
+    guard let outcome = m.wait(seconds: timeout) else {
+        m.stopAndWait()
+        throw GuestDidNotFinish(guest: guest, seconds: timeout, outcome: nil)
     }
+    guard case .framesCompleted = outcome else { throw GuestDidNotFinish(guest: guest, seconds: timeout, outcome: outcome) }
     let state = m.displayMode
     let mode = state.mode
     let fb = UnsafeRawPointer(m.framebuffer.base)
@@ -95,11 +96,16 @@ public func assertSamePicture(_ a: GuestRun, _ b: GuestRun, _ message: String, f
 public struct GuestDidNotFinish: Error, CustomStringConvertible {
     public let guest: String
     public let seconds: Double
-    public init(guest: String, seconds: Double) {
+    /// How the run ended instead; nil when it was still running at the deadline.
+    public let outcome: MachineOutcome?
+    public init(guest: String, seconds: Double, outcome: MachineOutcome? = nil) {
         self.guest = guest
         self.seconds = seconds
+        self.outcome = outcome
     }
-    public var description: String { "\(guest) did not reach its last frame in \(Int(seconds)) s" }
+    public var description: String {
+        outcome.map { "\(guest) ended before its last frame: \($0)" } ?? "\(guest) did not reach its last frame in \(Int(seconds)) s"
+    }
 }
 
 /// The machine (set once it exists) and the console lines, shared with the vCPU threads' callbacks.

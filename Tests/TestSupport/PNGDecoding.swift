@@ -14,34 +14,54 @@ public struct DecodedPNG {
         return UInt32(rgb[i]) << 16 | UInt32(rgb[i + 1]) << 8 | UInt32(rgb[i + 2])
     }
 
-    /// Skips the test unless `/usr/bin/python3` can import PIL.
-    public static func requireDecoder() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", "import PIL"]
-        p.standardError = Pipe()
-        guard (try? p.run()) != nil else { throw XCTSkip("needs /usr/bin/python3 with PIL (apt-get install python3-pil) as an independent PNG decoder") }
-        p.waitUntilExit()
-        if p.terminationStatus != 0 { throw XCTSkip("needs python3-pil as an independent PNG decoder") }
+    /// Skips the test (fails it in CI) unless `/usr/bin/python3` can import PIL.
+    public static func requireDecoder(file: StaticString = #filePath, line: UInt = #line) throws {
+        try requirePythonModule("PIL", install: "apt-get install python3-pil; the independent PNG decoder", python: "/usr/bin/python3",
+                                file: file, line: line)
     }
 
     public init(path: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", "import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert('RGB'); "
-            + "sys.stdout.write('%d %d\\n' % im.size); sys.stdout.flush(); sys.stdout.buffer.write(im.tobytes())", path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let newline = data.firstIndex(of: 0x0A) else {
-            throw NSError(domain: "DecodedPNG", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: "PIL could not decode \(path)"])
+        guard let one = try Self.decodeAll([path]).first else { throw Self.failure("PIL could not decode \(path)") }
+        self = one
+    }
+
+    init(width: Int, height: Int, rgb: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.rgb = rgb
+    }
+
+    /// Decodes every file in `paths` with one Python process (a process per file costs more
+    /// than the decoding).
+    public static func decodeAll(_ paths: [String]) throws -> [DecodedPNG] {
+        guard !paths.isEmpty else { return [] }
+        let script = """
+            import sys
+            from PIL import Image
+            for p in sys.argv[1:]:
+                im = Image.open(p).convert('RGB')
+                sys.stdout.write('%d %d\\n' % im.size); sys.stdout.flush(); sys.stdout.buffer.write(im.tobytes()); sys.stdout.buffer.flush()
+            """
+        let r = try runProgramData(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", script] + paths, timeout: 300)
+        guard r.status == 0 else {
+            throw failure("PIL could not decode \(paths.count == 1 ? paths[0] : "one of \(paths.count) files"): \(String(decoding: r.err, as: UTF8.self))")
         }
-        let dims = String(decoding: data[..<newline], as: UTF8.self).split(separator: " ").compactMap { Int($0) }
-        width = dims[0]
-        height = dims[1]
-        rgb = Array(data[(newline + 1)...])
+        var out: [DecodedPNG] = []
+        var at = r.out.startIndex
+        while at < r.out.endIndex {
+            guard let newline = r.out[at...].firstIndex(of: 0x0A) else { throw failure("PIL's output was cut short") }
+            let dims = String(decoding: r.out[at..<newline], as: UTF8.self).split(separator: " ").compactMap { Int($0) }
+            guard dims.count == 2 else { throw failure("PIL's output has no size line") }
+            let start = newline + 1, count = dims[0] * dims[1] * 3
+            guard r.out.endIndex - start >= count else { throw failure("PIL's output was cut short") }
+            out.append(DecodedPNG(width: dims[0], height: dims[1], rgb: Array(r.out[start..<(start + count)])))
+            at = start + count
+        }
+        guard out.count == paths.count else { throw failure("PIL decoded \(out.count) of \(paths.count) files") }
+        return out
+    }
+
+    private static func failure(_ message: String) -> NSError {
+        NSError(domain: "DecodedPNG", code: 1, userInfo: [NSLocalizedDescriptionKey: message])
     }
 }

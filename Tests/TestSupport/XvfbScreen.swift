@@ -18,16 +18,16 @@ public final class XvfbScreen: @unchecked Sendable {
         self.stdin = stdin
     }
 
-    /// The test screen, or an XCTSkip saying why there is none.
+    /// The test screen, or why there is none (a skip; a failure in CI).
     public static func acquire() throws -> XvfbScreen {
         if let shared { return shared }
-        if let failure { throw XCTSkip(failure) }
+        if let failure { throw unmetRequirement(failure) }
         do {
             shared = try start()
             return shared!
-        } catch let skip as XCTSkip {
-            failure = skip.message ?? "no screen"
-            throw skip
+        } catch {
+            failure = (error as? XCTSkip)?.message ?? "\(error)"
+            throw error
         }
     }
 
@@ -35,47 +35,46 @@ public final class XvfbScreen: @unchecked Sendable {
     public static func stop() {
         if let server = shared?.server, let stdin = shared?.stdin {
             try? stdin.fileHandleForWriting.close()
-            server.waitUntilExit()
+            _ = waitForExit(server, timeout: 30, "Xvfb")
         }
         shared = nil
     }
 
     private static func start() throws -> XvfbScreen {
-        guard let importTool = which("import"), which("convert") != nil else {
-            throw XCTSkip("needs ImageMagick (import, convert) for screenshots: apt-get install imagemagick")
+        guard which("import") != nil, which("convert") != nil else {
+            throw unmetRequirement("needs ImageMagick (import, convert) for screenshots: apt-get install imagemagick")
         }
-        _ = importTool
         guard let xvfb = which("Xvfb") else {
-            if let display = ProcessInfo.processInfo.environment["DISPLAY"], !display.isEmpty {
+            if !runningInCI, let display = ProcessInfo.processInfo.environment["DISPLAY"], !display.isEmpty {
                 return XvfbScreen(display: display, server: nil)
             }
-            throw XCTSkip("needs a screen: neither an Xvfb binary (apt-get install xvfb) nor DISPLAY is available")
+            throw unmetRequirement("needs a screen: neither an Xvfb binary (apt-get install xvfb) nor DISPLAY is available")
         }
-        for n in 90..<160 {
-            let fm = FileManager.default
-            guard !fm.fileExists(atPath: "/tmp/.X\(n)-lock"), !fm.fileExists(atPath: "/tmp/.X11-unix/X\(n)") else { continue }
-            // A shell holds Xvfb and kills it when our end of its stdin closes, which also
-            // happens when the test process crashes: no server outlives the tests.
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "\(xvfb) :\(n) -screen 0 1920x1080x24 -nolisten tcp -noreset & x=$!; read _; kill $x; wait $x"]
-            let stdin = Pipe()
-            p.standardInput = stdin
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline && p.isRunning && !fm.fileExists(atPath: "/tmp/.X11-unix/X\(n)") {
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-            if p.isRunning && fm.fileExists(atPath: "/tmp/.X11-unix/X\(n)") {
-                Thread.sleep(forTimeInterval: 0.1)  // the socket exists just before the server accepts
-                return XvfbScreen(display: ":\(n)", server: p, stdin: stdin)
-            }
-            try? stdin.fileHandleForWriting.close()
-            p.waitUntilExit()
+        // Xvfb picks a free display itself (-displayfd) and writes its number once it accepts
+        // connections, so test processes running side by side never share a screen. A shell
+        // holds it and kills it when our end of its stdin closes, which also happens when the
+        // test process crashes: no server outlives the tests.
+        let numberFile = FileManager.default.temporaryDirectory.appendingPathComponent("ringside-xvfb-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: numberFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: numberFile) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "\(xvfb) -displayfd 1 -screen 0 1920x1080x24 -nolisten tcp -noreset 2>/dev/null & x=$!; read _; kill $x; wait $x"]
+        let stdin = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = try FileHandle(forWritingTo: numberFile)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        func number() -> Int? {
+            let text = (try? String(contentsOf: numberFile, encoding: .utf8)) ?? ""
+            return text.hasSuffix("\n") ? Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
         }
-        throw XCTSkip("Xvfb did not start on any display :90...:159")
+        if poll(timeout: 60, every: 0.01, { number() != nil || !p.isRunning }), let n = number() {
+            return XvfbScreen(display: ":\(n)", server: p, stdin: stdin)
+        }
+        try? stdin.fileHandleForWriting.close()
+        _ = waitForExit(p, timeout: 30, "the shell holding Xvfb")
+        throw unmetRequirement("Xvfb did not start (it printed no display number in 60 s)")
     }
 
     /// Runs `body` with DISPLAY pointing at this screen.
@@ -102,36 +101,18 @@ public final class XvfbScreen: @unchecked Sendable {
     }
 
     private func run(_ tool: String, _ arguments: [String]) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.which(tool)!)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw NSError(domain: "XvfbScreen", code: Int(p.terminationStatus),
+        let r = try runProgramData(URL(fileURLWithPath: Self.which(tool)!), arguments, timeout: 120)
+        guard r.status == 0 else {
+            throw NSError(domain: "XvfbScreen", code: Int(r.status),
                           userInfo: [NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")) failed"])
         }
-        return data
+        return r.out
     }
 
     /// Runs `xdotool` (at `path`) with `args` against this screen; returns its standard output.
     @discardableResult
     public func xdotool(_ path: String, _ args: [String]) throws -> String {
-        let x = Process()
-        x.executableURL = URL(fileURLWithPath: path)
-        x.arguments = args
-        x.environment = ["DISPLAY": display]
-        let out = Pipe()
-        x.standardOutput = out
-        x.standardError = Pipe()
-        try x.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        x.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try runProgram(URL(fileURLWithPath: path), args, environment: ["DISPLAY": display], timeout: 120).out
     }
 
     /// Starts the X client at `path` (a viewer) on this screen with its output discarded; the
@@ -164,5 +145,49 @@ public struct Screenshot {
     /// The pixel at (`x`, `y`); off the screen, a value no pixel has.
     public func pixel(x: Int, y: Int) -> UInt32 {
         x >= 0 && x < width && y >= 0 && y < height ? pixels[y * width + x] : 0xDEAD_BEEF
+    }
+}
+
+extension Screenshot {
+    /// Where a `width` x `height` picture (`expected(x, y)`, 0x00RRGGBB) appears on the screen
+    /// with its top-left corner at most `within` pixels from the screen's (a window's place
+    /// is the window manager's): the candidate whose corners and centre match, with the count
+    /// of wrong pixels; the best of them, or nil when none matches at the corners.
+    public func locate(width: Int, height: Int, within: (x: Int, y: Int)? = nil,
+                       _ expected: (Int, Int) -> UInt32) -> (x: Int, y: Int, wrong: Int)? {
+        let maxX = min(within?.x ?? Int.max, self.width - width), maxY = min(within?.y ?? Int.max, self.height - height)
+        guard maxX >= 0, maxY >= 0 else { return nil }
+        let topLeft = expected(0, 0), bottomRight = expected(width - 1, height - 1), centre = expected(width / 2, height / 2)
+        var best: (x: Int, y: Int, wrong: Int)?
+        for oy in 0...maxY {
+            for ox in 0...maxX where pixel(x: ox, y: oy) == topLeft && pixel(x: ox + width - 1, y: oy + height - 1) == bottomRight
+                && pixel(x: ox + width / 2, y: oy + height / 2) == centre {
+                var wrong = 0
+                for y in 0..<height { for x in 0..<width where pixel(x: ox + x, y: oy + y) != expected(x, y) { wrong += 1 } }
+                if best == nil || wrong < best!.wrong { best = (ox, oy, wrong) }
+                if wrong == 0 { return best }
+            }
+        }
+        return best
+    }
+}
+
+extension XvfbScreen {
+    /// Takes screenshots until one shows the picture exactly (see `Screenshot.locate`), at
+    /// most `timeout` seconds: a window draws when its client gets to it, which on a loaded
+    /// host is later. Returns the last screenshot's best match (nil: not on screen at all);
+    /// the last screenshot is also saved to `savingTo` when given.
+    public func waitForPicture(width: Int, height: Int, within: (x: Int, y: Int)? = nil, timeout: Double = 60, savingTo png: String? = nil,
+                               _ expected: (Int, Int) -> UInt32) throws -> (x: Int, y: Int, wrong: Int)? {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while true {
+            let shot = try capture()
+            let found = shot.locate(width: width, height: height, within: within, expected)
+            if found?.wrong == 0 || Date() >= deadline {
+                if let png { _ = try? capture(savingTo: png) }
+                return found
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
     }
 }

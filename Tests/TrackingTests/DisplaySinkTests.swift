@@ -72,7 +72,7 @@ final class DisplaySinkTests: XCTestCase {
                                                              tiles: tiles, bytes: bytes) }
         box.value = session
         session.machine.start()
-        guard case .framesCompleted = session.machine.wait() else { return XCTFail("\(guest) runs to frame \(frames)") }
+        guard case .framesCompleted? = session.machine.waitForEnd() else { return XCTFail("\(guest) runs to frame \(frames)") }
         let label = "\(guest) \(mode) \(cpus) vCPU(s) \(rates.count) sinks"
         let bad = failures.values
         XCTAssertTrue(bad.isEmpty, "\(label): \(bad.count) bad reads; the first encode frame*100 + sink (+50: a tile's pixels changed but it was not reported): \(bad.prefix(5))")
@@ -106,4 +106,5 @@ final class DisplaySinkTests: XCTestCase {
     }
 }
 
+/// `@unchecked Sendable`: filled before the machine starts, then read only on the vCPU thread at lockstep doorbells.
 final class ReadersBox: @unchecked Sendable { var readers: [DisplaySinkTests.Reader] = [] }

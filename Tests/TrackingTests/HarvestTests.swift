@@ -4,6 +4,7 @@ import Machine
 import TestSupport
 @testable import Tracking
 import XCTest
+import Synchronization
 
 /// Real KVM dirty logging: nothing written is ever lost, in any mode.
 final class HarvestTests: XCTestCase {
@@ -38,7 +39,7 @@ final class HarvestTests: XCTestCase {
             let session = try makeSession(config, mode: mode, migration: false, events: events)
             box.value = session
             session.machine.start()
-            session.machine.wait()
+            _ = session.machine.waitForEnd()
             XCTAssertEqual(perFrame.values.count, 40, "\(mode)")
             XCTAssertEqual(Set(perFrame.values), [fbPages], "\(mode): every frame reports all \(fbPages) framebuffer pages again")
         }
@@ -63,7 +64,7 @@ final class HarvestTests: XCTestCase {
         let session = try makeSession(config, mode: .ring, ringEntries: 256, migration: true, events: events)
         checker.value = MirrorChecker(session: session)
         session.machine.start()
-        guard case .framesCompleted = session.machine.wait() else { return XCTFail("the guest runs to its last frame") }
+        guard case .framesCompleted? = session.machine.waitForEnd() else { return XCTFail("the guest runs to its last frame") }
         XCTAssertEqual(failures.values.count, 0, "\(cpus) vCPU(s), every pause: mirror equals guest memory; first problem: \(checker.value!.firstProblem ?? "")")
         XCTAssertGreaterThan(session.totalStats.ringFullHarvests, 10 * cpus, "the small rings really filled")
         XCTAssertEqual(session.totalStats.resetMismatches, 0, "KVM_RESET_DIRTY_RINGS reset exactly what was harvested")
@@ -116,7 +117,7 @@ final class HarvestTests: XCTestCase {
         var lastFrames = 0
         for round in 0..<100 {
             usleep(2000)
-            session.machine.pause()
+            guard session.machine.pause(timeout: 60) else { break }
             let ok = checker.check(listed: true)
             let frames = session.machine.framesCompleted(cpu: 0)
             session.machine.resume()
@@ -129,14 +130,14 @@ final class HarvestTests: XCTestCase {
             lastFrames = frames
         }
         collector.stop()
-        session.machine.stop()
-        session.machine.wait()
+        session.machine.stopAndWait()
         XCTAssertEqual(checker.checks, 100)
     }
 }
 
 /// Keeps a mirror of guest RAM updated from the migration list, and checks it and the display
 /// shadow against guest memory. Call with every vCPU held (paused or at a lockstep doorbell).
+/// `@unchecked Sendable`: called only with every vCPU held, so never from two threads at once.
 final class MirrorChecker: @unchecked Sendable {
     let session: TrackingSession
     var ram: [UInt8]
@@ -221,12 +222,12 @@ final class MirrorChecker: @unchecked Sendable {
 
 extension MirrorChecker {
     /// Starts the guest and a collector syncing concurrently, checks at `pauses` random pauses
-    /// (0-800 µs apart), then stops both and returns the collector. The first bad pause fails
-    /// the test, prefixed with `label`, and ends the loop.
+    /// (0-800 µs apart, each after at least one of the collector's syncs, so the two really
+    /// interleave however the host schedules them), then stops both and returns the collector.
+    /// The first bad pause fails the test, prefixed with `label`, and ends the loop.
+    /// While `moreWanted()` says the guest has not yet done what the test needs (on a loaded
+    /// host it draws fewer frames in that time), it checks at more pauses, up to `maxPauses`.
     @discardableResult
-    /// Checks at `pauses` random pauses, then, while `moreWanted()` says the guest has not yet
-    /// done what the test needs (on a loaded host it draws fewer frames in that time), at more,
-    /// up to `maxPauses` in all.
     func checkAtRandomPauses(_ pauses: Int, listed: Bool, label: String,
                              moreWanted: () -> Bool = { false }, maxPauses: Int = 0) -> Collector {
         let collector = Collector(session: session)
@@ -236,19 +237,20 @@ extension MirrorChecker {
         while i < pauses || (i < maxPauses && moreWanted()) {
             defer { i += 1 }
             usleep(UInt32.random(in: 0...800))
-            session.machine.pause()
+            guard collector.waitForSync(after: collector.syncs) else { XCTFail("\(label), pause \(i): no sync of the collector in 60 s"); break }
+            guard session.machine.pause(timeout: 60) else { break }
             let ok = check(listed: listed)
             session.machine.resume()
             if !ok { XCTFail("\(label), pause \(i): \(firstProblem ?? "")"); break }
         }
         collector.stop()
-        session.machine.stop()
-        session.machine.wait()
+        session.machine.stopAndWait()
         return collector
     }
 }
 
 /// Harvests back to back on its own thread, as the display refresh does.
+/// `@unchecked Sendable`: its flags are guarded by `lock`, a condition variable `stop` waits on.
 final class Collector: @unchecked Sendable {
     let session: TrackingSession
     private let lock = NSCondition()
@@ -263,24 +265,42 @@ final class Collector: @unchecked Sendable {
             while true {
                 lock.lock(); let go = running; lock.unlock()
                 if !go { break }
-                if (try? session.sync()) != nil { lock.lock(); count += 1; lock.unlock() }
+                if (try? session.sync()) != nil { lock.lock(); count += 1; lock.broadcast(); lock.unlock() }
                 usleep(200)
             }
             lock.lock(); done = true; lock.broadcast(); lock.unlock()
         }.start()
     }
-    func stop() {
+    /// Waits until this collector has made a sync after its `after`-th; false after a minute.
+    func waitForSync(after n: Int) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: 60)
+        lock.lock(); defer { lock.unlock() }
+        while count <= n { if !lock.wait(until: deadline) { return count > n } }
+        return true
+    }
+
+    /// Ends the thread; fails the test if it has not ended within a minute (a sync stuck).
+    func stop(file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date(timeIntervalSinceNow: 60)
         lock.lock(); running = false
-        while !done { lock.wait() }
+        while !done { if !lock.wait(until: deadline) { break } }
+        let ended = done
         lock.unlock()
+        if !ended { XCTFail("the collector's sync did not return within 60 s", file: file, line: line) }
     }
 }
 
-final class Box<T: AnyObject>: @unchecked Sendable { var value: T? }
+/// A reference set after the closures that read it were made (a session built with events).
+final class Box<T: AnyObject & Sendable>: Sendable {
+    private let stored = Mutex<T?>(nil)
+    var value: T? {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
+    }
+}
 
-final class Counts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var v: [Int] = []
-    func append(_ x: Int) { lock.lock(); v.append(x); lock.unlock() }
-    var values: [Int] { lock.lock(); defer { lock.unlock() }; return v }
+final class Counts: Sendable {
+    private let v = Mutex<[Int]>([])
+    func append(_ x: Int) { v.withLock { $0.append(x) } }
+    var values: [Int] { v.withLock { $0 } }
 }

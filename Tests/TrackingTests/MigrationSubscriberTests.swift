@@ -34,7 +34,7 @@ final class MigrationSubscriberTests: XCTestCase {
                 let label = "\(mode), \(cpus) vCPU(s)"
                 for pause in 0..<150 {
                     usleep(UInt32.random(in: 200...1500))
-                    session.machine.pause()
+                    guard session.machine.pause(timeout: 60) else { break }
                     defer { session.machine.resume() }
                     mirrorA.apply(try session.take(a), from: session.machine)
                     if let bad = mirrorA.firstDifference(session.machine) { XCTFail("\(label), pause \(pause), subscriber A: \(bad)"); break }
@@ -51,8 +51,7 @@ final class MigrationSubscriberTests: XCTestCase {
                     }
                 }
                 collector.stop()
-                session.machine.stop()
-                session.machine.wait()
+                session.machine.stopAndWait()
                 XCTAssertGreaterThan(givenBack, 0, "\(label): B gave rounds back")
                 XCTAssertGreaterThan(mirrorA.pagesApplied, mirrorA.totalPages, "\(label): A's rounds after the first carried pages")
                 XCTAssertEqual(session.totalStats.resetMismatches, 0, "\(label): no ring entry was walked twice or skipped")
@@ -68,13 +67,13 @@ final class MigrationSubscriberTests: XCTestCase {
         let collector = Collector(session: session)
         session.machine.start()
         collector.start()
-        while session.machine.framesCompleted(cpu: 0) < 500 { usleep(1000) }
+        guard session.machine.waitForFrames(500) else { return }
         let sub = try session.subscribeMigration()
         XCTAssertTrue(session.machine.isDirtyLogged(slot: ram))
         let mirror = SlotMirror(session.machine)
         for pause in 0..<60 {
             usleep(UInt32.random(in: 200...1500))
-            session.machine.pause()
+            guard session.machine.pause(timeout: 60) else { break }
             mirror.apply(try session.take(sub), from: session.machine)
             let bad = mirror.firstDifference(session.machine)
             session.machine.resume()
@@ -85,14 +84,13 @@ final class MigrationSubscriberTests: XCTestCase {
         XCTAssertTrue(session.machine.isDirtyLogged(slot: GuestLayout.framebufferSlot), "the display still logs the framebuffer")
         // A second subscriber later starts from the whole memory again and is exact at once.
         let again = try session.subscribeMigration()
-        session.machine.pause()
+        guard session.machine.pause(timeout: 60) else { return }
         let late = SlotMirror(session.machine)
         late.apply(try session.take(again), from: session.machine)
         XCTAssertNil(late.firstDifference(session.machine))
         session.machine.resume()
         collector.stop()
-        session.machine.stop()
-        session.machine.wait()
+        session.machine.stopAndWait()
     }
 
     /// Harvest cost with no subscriber, with one, and after it left: entries per frame (a
@@ -114,7 +112,7 @@ final class MigrationSubscriberTests: XCTestCase {
         let session = try makeSession(config, mode: .ring, events: events)
         box.value = session
         session.machine.start()
-        session.machine.wait()
+        _ = session.machine.waitForEnd()
         let e = entries.values
         XCTAssertEqual(e.count, 900)
         XCTAssertNotNil(subBox.sub)
@@ -144,19 +142,25 @@ final class MigrationSubscriberTests: XCTestCase {
         session.machine.start()
         collector.start()
         churner.start()
-        for pause in 0..<80 {
+        // At least 80 pauses, and on until a vCPU's ring has filled at least once among the
+        // other syncs: the collector and the churner harvest often, so whether the 256 entries
+        // fill between two of them within a few pauses is up to the host's scheduling.
+        let deadline = Date(timeIntervalSinceNow: 60)
+        var pause = 0
+        while pause < 80 || session.totalStats.ringFullHarvests == 0 {
+            if Date() > deadline { XCTFail("no ring filled in 60 s of concurrent syncs (\(pause) pauses)"); break }
             usleep(UInt32.random(in: 500...3000))
-            session.machine.pause()
+            guard session.machine.pause(timeout: 60) else { break }
             mirror.apply(try session.take(checked), from: session.machine)
             let bad = mirror.firstDifference(session.machine)
             session.machine.resume()
             if let bad { XCTFail("pause \(pause): \(bad)"); break }
+            pause += 1
         }
         stop.set()
         stop.waitDone()
         collector.stop()
-        session.machine.stop()
-        session.machine.wait()
+        session.machine.stopAndWait()
         // Everything the churner gave back is still owed to it: one take brings its mirror up to date.
         churnMirror.apply(try session.take(churn), from: session.machine)
         XCTAssertNil(churnMirror.firstDifference(session.machine), "pages given back under concurrency are all still there")
@@ -176,13 +180,21 @@ extension PageMirror {
     }
 }
 
+/// `@unchecked Sendable`: set and read only on the vCPU thread, at lockstep doorbells.
 final class SubscriberBox: @unchecked Sendable { var sub: MigrationSubscriber? }
 
+/// `@unchecked Sendable`: guarded by `cond`, a condition variable `waitDone` waits on.
 final class Flag: @unchecked Sendable {
     private let cond = NSCondition()
     private var value = false, finished = false
     func set() { cond.lock(); value = true; cond.unlock() }
     var isSet: Bool { cond.lock(); defer { cond.unlock() }; return value }
     func done() { cond.lock(); finished = true; cond.broadcast(); cond.unlock() }
-    func waitDone() { cond.lock(); while !finished { cond.wait() }; cond.unlock() }
+    /// Waits for `done()`; fails the test if it has not come within a minute.
+    func waitDone(file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date(timeIntervalSinceNow: 60)
+        cond.lock(); defer { cond.unlock() }
+        while !finished { if !cond.wait(until: deadline) { break } }
+        if !finished { XCTFail("the churning thread did not end within 60 s", file: file, line: line) }
+    }
 }

@@ -16,7 +16,7 @@ final class RestoredDisplayTests: XCTestCase {
         let plan = try TrackingPlan.make(mode: .ring, ringEntries: 4096, caps: caps, migration: false)
         let first = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false)
         first.machine.start()
-        guard case .framesCompleted = first.machine.wait() else { return XCTFail("the first run reaches frame 20") }
+        guard case .framesCompleted? = first.machine.waitForEnd() else { return XCTFail("the first run reaches frame 20") }
         let snapshot = try first.machine.snapshot()
 
         config.frameLimit = 40
@@ -29,7 +29,7 @@ final class RestoredDisplayTests: XCTestCase {
             XCTAssertEqual(display.shadow.pixel(x: 10, y: 7) & 0xFF_FFFF, patternPixel(x: 10, y: 7, frame: 20), "frame 20 is on screen")
         }
         second.machine.start()
-        guard case .framesCompleted = second.machine.wait() else { return XCTFail("the restored run reaches frame 40") }
+        guard case .framesCompleted? = second.machine.waitForEnd() else { return XCTFail("the restored run reaches frame 40") }
         try second.sync()
         second.read(sink) { display, changed in
             XCTAssertFalse(changed.isEmpty)

@@ -18,7 +18,7 @@ final class SamePictureTests: XCTestCase {
         let collector = Collector(session: session)
         session.machine.start()
         collector.start()
-        let outcome = session.machine.wait()
+        let outcome = session.machine.waitForEnd() ?? .stopped
         collector.stop()
         guard case .framesCompleted = outcome else { XCTFail("\(guest) \(mode): \(outcome)"); return [] }
         try session.sync()

@@ -1,15 +1,17 @@
 import Display
 import Foundation
 import Input
+import Synchronization
 @testable import Window
 import XCTest
 
 /// Window input without a screen: pointer mapping through the letterbox, the forwarder's
 /// bookkeeping of what is held, and SDL's scancodes mapped to evdev codes.
 final class InputForwardingTests: XCTestCase {
-    final class Recorder: InputSink, @unchecked Sendable {
-        var events: [InputEvent] = []
-        func push(_ event: InputEvent) { events.append(event) }
+    final class Recorder: InputSink {
+        private let list = Mutex<[InputEvent]>([])
+        var events: [InputEvent] { list.withLock { $0 } }
+        func push(_ event: InputEvent) { list.withLock { $0.append(event) } }
     }
 
     func testAWindowPixelMapsToTheGuestPixelShownThereAndTheBarsToNothing() {

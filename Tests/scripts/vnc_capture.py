@@ -31,7 +31,7 @@ class Factory(client.VNCDoToolFactory):
 
 
 try:
-    c = api.connect(f"{host}::{port}", password=password, factory_class=Factory, timeout=20)
+    c = api.connect(f"{host}::{port}", password=password, factory_class=Factory, timeout=60)
     c.captureScreen(out)
     c.disconnect()
 finally:

@@ -62,7 +62,7 @@ repo="$(cd ../.. && pwd)"
 
 "$CLANG" --target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdinc -isystem "$("$CLANG" -print-resource-dir)/include" \
     -mno-red-zone -fno-stack-protector -fno-pic -fno-asynchronous-unwind-tables -fno-ident \
-    -ffile-prefix-map="$here"=. -O2 -Wall -Werror \
+    -ffile-prefix-map="$here"=. -O2 -Wall -Werror -I ../../Sources/CGuestABI/include \
     -c runtime/rt.c -o "$work/obj/rt.o"
 # Port reads for mode setting, in an archive: only guests that use them link them in.
 "$CLANG" --target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdinc -isystem "$("$CLANG" -print-resource-dir)/include" \

@@ -18,6 +18,7 @@
 #define RS_GPA_ARGUMENTS      0x5000ULL
 #define RS_MAX_ARGUMENT_BYTES 4095
 #define RS_GPA_INPUT_QUEUE    0x6000ULL /* one page: struct rs_input_queue */
+#define RS_GPA_MODULES        0x7000ULL /* one page: up to RS_MAX_MODULES struct rs_module (version >= 3) */
 #define RS_GPA_PML4           0x10000ULL
 #define RS_GPA_PDPT           0x11000ULL
 #define RS_GPA_PAGE_DIRS      0x12000ULL
@@ -74,8 +75,46 @@
 #define RS_MODE_MAX_HEIGHT    4320
 
 #define RS_BOOT_INFO_MAGIC    0x49425352u /* "RSBI" */
-#define RS_BOOT_INFO_VERSION  2u /* 2: input_queue_gpa */
+#define RS_BOOT_INFO_VERSION  3u /* 1: original; 2: input_queue_gpa; 3: modules */
+#define RS_ABI_VERSION_MIN    1u /* oldest ABI version the VMM still boots */
 #define RS_FORMAT_XRGB8888    1u
+
+/*
+ * Boot modules (`ringside run --module PATH[=NAME]`): files loaded into guest RAM after the
+ * image, in command-line order, each at a 4 KiB-aligned address; the heap starts after the
+ * last one. The table at modules_gpa lists them (module_count entries).
+ */
+#define RS_MAX_MODULES        64
+#define RS_MODULE_NAME_BYTES  48
+
+struct rs_module {                      /* 64 bytes */
+    uint64_t gpa;                       /* first byte, 4 KiB aligned, in RAM */
+    uint64_t size;                      /* bytes (the file's size) */
+    char name[RS_MODULE_NAME_BYTES];    /* NUL-terminated, at most 47 bytes */
+};
+
+/*
+ * The ABI version an image was built for, as an ELF note in a PT_NOTE segment: name
+ * "Ringside" (namesz 9, with the NUL), type RS_NOTE_ABI_VERSION, a 4-byte desc holding the
+ * version. No note means version 1; the VMM refuses a version above RS_BOOT_INFO_VERSION and
+ * boots every other one as that version's document describes it. A C guest writes
+ * `RS_DECLARE_ABI_VERSION(3);` once, at file scope, and its linker script keeps the section
+ * `.note.ringside` in a PT_NOTE segment (assets/guests/link.ld does).
+ */
+#define RS_NOTE_NAME          "Ringside"
+#define RS_NOTE_ABI_VERSION   1u
+
+struct rs_abi_note {
+    uint32_t namesz;    /* 9 */
+    uint32_t descsz;    /* 4 */
+    uint32_t type;      /* RS_NOTE_ABI_VERSION */
+    char name[12];      /* RS_NOTE_NAME, NUL-padded to a multiple of 4 */
+    uint32_t version;   /* the desc */
+};
+
+#define RS_DECLARE_ABI_VERSION(v) \
+    __attribute__((section(".note.ringside"), aligned(4), used)) \
+    static const struct rs_abi_note rs_abi_version_note = { 9u, 4u, RS_NOTE_ABI_VERSION, RS_NOTE_NAME, (v) }
 
 /* One per vCPU at RS_GPA_BOOT_INFO + index * RS_BOOT_INFO_STRIDE; RDI points to it at entry. */
 struct rs_boot_info {
@@ -97,6 +136,9 @@ struct rs_boot_info {
     uint64_t heap_gpa;           /* first free byte after the image, 4 KiB aligned */
     uint64_t heap_size;
     uint64_t input_queue_gpa;    /* struct rs_input_queue, shared by every vCPU (version >= 2) */
+    uint64_t modules_gpa;        /* RS_GPA_MODULES: struct rs_module[module_count] (version >= 3) */
+    uint32_t module_count;       /* at most RS_MAX_MODULES */
+    uint32_t reserved1;          /* 0 */
 };
 
 /* The counters page: the VMM writes it (through its tracked write API), the guest reads it. */
@@ -156,8 +198,15 @@ struct rs_input_queue {
     struct rs_input_event events[RS_INPUT_QUEUE_EVENTS];
 };
 
-_Static_assert(sizeof(struct rs_boot_info) == 104, "boot info is 104 bytes");
+_Static_assert(sizeof(struct rs_boot_info) == 120, "boot info is 120 bytes");
 _Static_assert(__builtin_offsetof(struct rs_boot_info, input_queue_gpa) == 96, "input queue at 96");
+_Static_assert(__builtin_offsetof(struct rs_boot_info, modules_gpa) == 104, "modules at 104");
+_Static_assert(__builtin_offsetof(struct rs_boot_info, module_count) == 112, "module count at 112");
+_Static_assert(sizeof(struct rs_module) == 64, "a module entry is 64 bytes");
+_Static_assert(__builtin_offsetof(struct rs_module, name) == 16, "module name at 16");
+_Static_assert(RS_MAX_MODULES * sizeof(struct rs_module) <= 4096, "the module table fits one page");
+_Static_assert(sizeof(struct rs_abi_note) == 28, "the ABI note is 28 bytes");
+_Static_assert(__builtin_offsetof(struct rs_abi_note, version) == 24, "the note's desc at 24");
 _Static_assert(sizeof(struct rs_input_event) == 16, "an input event is 16 bytes");
 _Static_assert(__builtin_offsetof(struct rs_input_queue, head) == 64, "head at 64");
 _Static_assert(__builtin_offsetof(struct rs_input_queue, tail) == 128, "tail at 128");

@@ -58,6 +58,9 @@ struct BootInfo {
     var heapAddress: UInt64 { info.heap_gpa }
     var heapSize: UInt64 { info.heap_size }
     var inputQueueAddress: UInt64 { info.input_queue_gpa }
+    /// The module table (version >= 3; zero in older versions' blocks).
+    var modulesAddress: UInt64 { info.modules_gpa }
+    var moduleCount: Int { Int(info.module_count) }
 }
 
 // MARK: - Console (port 0xE9)
@@ -456,7 +459,8 @@ struct Guest {
         let boot = BootInfo(raw)
         self.boot = boot
         self.name = name
-        if boot.magic != BootInfo.expectedMagic || boot.version != UInt32(RS_BOOT_INFO_VERSION) || boot.format != BootInfo.formatXRGB8888
+        // Version 2 is what the runtime needs (the input queue); a newer block only adds fields.
+        if boot.magic != BootInfo.expectedMagic || boot.version < 2 || boot.format != BootInfo.formatXRGB8888
             || boot.width == 0 || boot.height == 0 || boot.pitch < boot.width * 4 || boot.cpuCount == 0
             || boot.framebufferSize < UInt64(boot.pitch * boot.height)
         {

@@ -1,0 +1,74 @@
+import Dispatch
+import Machine
+import MigrationWire
+import Tracking
+
+/// One attempt to hand a running guest over, after the destination accepted the config: the
+/// migration subscriber, the page set in flight, whether the guest is paused, and the report.
+/// Used by one task from start to end; `run` abandons on any failure before the commit.
+final class SourceAttempt {
+    let session: TrackingSession
+    let machine: Machine
+    let connection: MigrationConnection
+    let options: MigrationOptions
+    let progress: @Sendable (String) -> Void
+    let subscriber: MigrationSubscriber
+    let pages: PageSender
+    let budget: DowntimeBudget
+    /// A set taken from the subscriber and not yet all sent: abandoning gives it back.
+    var taken: MigrationPageSet?
+    var paused = false
+    var report = MigrationReport()
+    let start = DispatchTime.now().uptimeNanoseconds
+
+    init(session: TrackingSession, connection: MigrationConnection, options: MigrationOptions,
+         progress: @escaping @Sendable (String) -> Void) throws {
+        self.session = session
+        machine = session.machine
+        self.connection = connection
+        self.options = options
+        self.progress = progress
+        do { subscriber = try session.subscribeMigration() } catch { throw MigrationError.tracking("\(error)") }
+        pages = PageSender(machine: machine, connection: connection, maxBandwidth: options.maxBandwidth, start: start)
+        budget = DowntimeBudget(maxDowntimeSeconds: options.maxDowntimeSeconds, maxRounds: options.maxRounds)
+    }
+
+    /// Pre-copy, then the hand-over. A failure after the commit (`outcomeUnknown`) leaves the
+    /// guest stopped here; any other gives the guest back to this side.
+    func run() async throws -> MigrationReport {
+        do {
+            try await preCopy()
+            return try await handOver()
+        } catch let e as MigrationError where e.isOutcomeUnknown {
+            throw e
+        } catch {
+            await abandon(because: error)
+            throw error
+        }
+    }
+
+    /// The pages in flight go back to the set, the destination is told why, and a paused
+    /// guest carries on here.
+    private func abandon(because error: Error) async {
+        if let taken { session.giveBack(taken, to: subscriber) }
+        try? await connection.send(.abort("\(error)")) // the destination prefixes "the other side abandoned the migration"
+        try? session.unsubscribe(subscriber)
+        if paused {
+            machine.input.setHeld(false) // what waited is delivered here after all
+            machine.resume()
+        }
+    }
+
+    /// Seconds since the attempt started.
+    var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+}
+
+/// Throws once the run here has ended (a signal, --seconds, --frames, a guest exit): the
+/// user stopped this guest, so it is not handed over. Before the commit only.
+func stillRunning(_ machine: Machine) throws {
+    if machine.isFinished { throw MigrationError.stoppedAtSource }
+}
+
+extension MigrationError {
+    var isOutcomeUnknown: Bool { if case .outcomeUnknown = self { return true }; return false }
+}

@@ -1,0 +1,30 @@
+/// Pacing (`MachineConfig.guestHz`): after each frame doorbell a vCPU is held until its next
+/// tick, so the guest draws at most `hz` frames a second. A function over time: the vCPU
+/// thread passes the host's monotonic clock and holds until the tick this returns (a pause
+/// or stop cuts the hold short).
+struct Pacer: Sendable, Equatable {
+    /// Nanoseconds between ticks; 0 when the guest runs free.
+    let period: UInt64
+    /// The tick the vCPU last held until (host monotonic ns).
+    private(set) var deadline: UInt64
+
+    /// A pacer for `hz` ticks a second (0 or less: free-running), counting from host time `start`.
+    init(hz: Double, start: UInt64) {
+        period = Self.period(hz: hz)
+        deadline = start
+    }
+
+    static func period(hz: Double) -> UInt64 { hz > 0 ? UInt64(1e9 / hz) : 0 }
+
+    /// The host time to hold until after a doorbell rung at `now`, or nil when free-running.
+    /// A vCPU more than a period behind starts again from `now`: it does not catch up in a burst.
+    mutating func nextTick(now: UInt64) -> UInt64? {
+        guard period > 0 else { return nil }
+        deadline += period
+        if deadline + period < now { deadline = now }
+        return deadline
+    }
+
+    /// The tick number the counters page shows at guest time `uptime` (0 when free-running).
+    static func tick(uptime: UInt64, period: UInt64) -> UInt64 { period > 0 ? uptime / period : 0 }
+}

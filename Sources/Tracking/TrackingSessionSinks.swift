@@ -1,0 +1,44 @@
+import Display
+
+/// Display sinks: each reads the damage log at its own pace, under the session lock.
+extension TrackingSession {
+    /// A new display sink. Its first read returns every tile.
+    public func makeDisplaySink(name: String) -> DisplaySink {
+        lock.lock(); defer { lock.unlock() }
+        return DisplaySink(name: name, damage: display.damage)
+    }
+
+    /// Under the lock, hands `body` the shadow and exactly the tiles repainted since `sink`
+    /// last read, and moves the sink to now. Copy out inside `body`; present after it returns,
+    /// so presenting never holds up a harvest. The sink pays for its own query; nothing else does.
+    public func read<R>(_ sink: DisplaySink, _ body: (DisplayTracker, DirtyTileBitmap) throws -> R) rethrows -> R {
+        lock.lock(); defer { lock.unlock() }
+        display.damage.changes(since: &sink.cursor, into: &sink.changed)
+        return try body(display, sink.changed)
+    }
+
+    /// Whether `sink` would get any tile from `read` now.
+    public func hasChanges(for sink: DisplaySink) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return display.damage.hasChanges(since: sink.cursor)
+    }
+
+    /// Runs `body` under the session lock (reading the shadow between syncs).
+    public func withDisplay<R, E: Error>(_ body: (DisplayTracker) throws(E) -> R) throws(E) -> R {
+        lock.lock(); defer { lock.unlock() }
+        return try body(display)
+    }
+
+    /// Registers `body`, called under the lock after every sync that repainted a tile. It must
+    /// not block or take the session's lock (hand the work to another thread).
+    public func onSync(_ body: @escaping @Sendable () -> Void) {
+        lock.lock(); defer { lock.unlock() }
+        syncObservers.append(body)
+    }
+
+    /// Starts ageing a heatmap of repainted tiles at every sync (see `heat`).
+    public func trackHeat() {
+        lock.lock(); defer { lock.unlock() }
+        if heat == nil { heat = DirtyHeatmap(count: display.grid.count) }
+    }
+}
