@@ -8,9 +8,10 @@ import PackageDescription
 //   2  Machine, PNGOutput, RFB (no KVM), Window
 //   3  Tracking
 //   4  NoLossCheck, LiveMigration, VNCTracking (the Tracking-to-RFB adapter)
-//   5  GuestSession (a running guest: run, receive, the migration bench)
-//   6  Bench
-//   7  ringside (the CLI: the only target that prints or exits)
+//   5  Snapshot (snapshots to disk, in the migration stream's messages)
+//   6  GuestSession (a running guest: run, receive, restore, the migration bench)
+//   7  Control (the control socket), Bench
+//   8  ringside (the CLI: the only target that prints or exits)
 // Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> GuestSession -> ringside.
 let package = Package(
     name: "Ringside",
@@ -64,10 +65,19 @@ let package = Package(
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
         // The SDL window: shows the shadow (or the split view), forwards input. Saves no files.
         .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "Input"]),
+        // Snapshots to disk: full and incremental (the dirty pages of a migration subscriber), written
+        // atomically as sections of migration-stream messages with a checksum each; restore into a new machine.
+        .target(name: "Snapshot", dependencies: ["Tracking", "Machine", "KVM", "MigrationWire", "LiveMigration"]),
         // A running guest, shared by `run`, `receive` and the benchmarks: boot or receive, PNG files, input
         // script, sync loop, timers, the outgoing migration, the summary as data. Reports through events; never prints.
         .target(name: "GuestSession", dependencies: [
-            "Tracking", "Machine", "KVM", "Display", "PNGOutput", "SplitView", "LiveMigration", "MigrationWire", "Input",
+            "Tracking", "Machine", "KVM", "Display", "PNGOutput", "SplitView", "LiveMigration", "MigrationWire", "Input", "Snapshot",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // The control socket (`run --control PATH`, `ringside ctl PATH COMMAND`): its line protocol, the
+        // server on NIO's Unix sockets, the client. Answers through GuestSession; never prints.
+        .target(name: "Control", dependencies: [
+            "GuestSession", "LiveMigration", "Snapshot",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
@@ -87,7 +97,7 @@ let package = Package(
             name: "ringside",
             dependencies: [
                 "KVM", "Machine", "Display", "Tracking", "PNGOutput", "SplitView", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
-                "VNCTracking", "GuestSession", "QEMUPeer", "PeerBench",
+                "VNCTracking", "GuestSession", "QEMUPeer", "PeerBench", "Control", "Snapshot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -106,6 +116,8 @@ let package = Package(
         .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire", "TestSupport"]),
         .testTarget(name: "LiveMigrationTests", dependencies: ["LiveMigration", "MigrationWire", "Machine", "Input", "TestSupport"]),
         .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "MigrationWire", "Tracking", "Machine", "KVM", "TestSupport"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "InputTests", dependencies: ["Input", "TestSupport"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer", "Machine", "TestSupport"]),

@@ -61,7 +61,7 @@ public enum MigrationBench {
 
             let loop = MultiThreadedEventLoopGroup.singleton.any()
             let listening = loop.makePromise(of: Int.self)
-            let destination = loop.makeFutureWithTask {
+            let destination = loop.makeFutureWithTask { [settings] in
                 try await GuestSession.receive(system: system, caps: caps, from: IncomingMigration(host: "127.0.0.1", port: 0, timeout: 30, memoryLimit: nil),
                                                settings: settings, events: SessionEvents(), listening: { listening.succeed($0) }, progress: { _ in })
             }

@@ -96,7 +96,8 @@ public enum VNCBench {
         }
     }
 
-    final class Run: @unchecked Sendable { // driven by the lockstep frame callback, one frame at a time
+    // @unchecked: the vCPU thread's lockstep callback uses it one frame at a time; `measure` only before `start()` and after `wait()`.
+    final class Run: @unchecked Sendable {
         var session: TrackingSession!
         var surfaces: [Surface] = []
         var warmup: Int
@@ -144,11 +145,13 @@ public enum VNCBench {
             run.surfaces.append(surface)
         }
         run.session.machine.start()
+        var guestStopped = false
         while run.done.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
-            if run.session.machine.isFinished { run.failure = run.failure ?? "the guest stopped"; break }
+            if run.session.machine.isFinished { guestStopped = true; break }
         }
         run.session.machine.stop()
         run.session.machine.wait()
+        if guestStopped, run.failure == nil { run.failure = "the guest stopped" } // its callbacks are over now
         if let f = run.failure { throw BenchFailure(message: "\(label): \(f)") }
         var r = run.result
         // Lines of several clients of one kind are summed into one line, frames and the

@@ -10,9 +10,9 @@ import Darwin
 /// kernel can back it with huge pages (when THP is `always` or `madvise`); smaller ones, or
 /// where that fails, ordinary heap memory aligned to a cache line. Freed in `deinit`.
 ///
-/// `@unchecked Sendable`: immutable after `init` (a pointer and sizes); who writes through
-/// `base`, and when, is its owner's business.
-public final class HugePageBuffer: @unchecked Sendable {
+/// Not `Sendable`: who writes through `base`, and when, is its owner's business (a shadow,
+/// the cache evictor, the window's tinted copy); the owner orders its threads' accesses.
+public final class HugePageBuffer {
     static let hugePageSize = 2 << 20
     /// The first of `byteCount` usable bytes.
     public let base: UnsafeMutableRawPointer

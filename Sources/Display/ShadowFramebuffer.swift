@@ -20,9 +20,10 @@ import Darwin
 /// 4 KiB pages each one was a TLB miss (a nested page walk on a virtualized host) on top of
 /// its cache misses.
 ///
-/// `@unchecked Sendable`: it owns raw memory and a scratch array, unsynchronized by design
-/// (above); whoever shares it orders the copies and reads (`TrackingSession`'s lock).
-public final class ShadowFramebuffer: @unchecked Sendable {
+/// Not `Sendable`: it owns raw memory and a scratch array, unsynchronized by design (above);
+/// it crosses threads only inside its owner, which orders the copies and reads
+/// (`TrackingSession`'s lock).
+public final class ShadowFramebuffer {
     /// The shape shared with the guest framebuffer.
     public let geometry: FramebufferGeometry
     /// Owned, zero-initialized storage of `geometry.byteCount` bytes, freed in `deinit`.

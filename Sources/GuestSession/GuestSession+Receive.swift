@@ -47,7 +47,7 @@ extension GuestSession {
             },
             progress: progress)
         let session = GuestSession(tracking: tracking, settings: settings, events: events, wiring: wiring,
-                                   receivedImage: image.withLock { $0 } ?? [])
+                                   imageBytes: image.withLock { $0 } ?? [], startsMachine: false)
         return (session, report)
     }
 

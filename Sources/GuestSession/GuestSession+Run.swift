@@ -42,15 +42,17 @@ extension GuestSession {
         return migration.status.line ?? MigrationStatus.waiting
     }
 
-    /// Waits for the machine to end, then stops the rest: the migration (one still waiting
-    /// gives up), the sync loop and the timers. Then the final harvest (the shadow equals
+    /// Waits for the machine to end, then stops the rest: the migrations (one still waiting
+    /// gives up), the snapshots' page list, the sync loop and the timers. Then the final harvest (the shadow equals
     /// guest memory: every vCPU is stopped), the last migration round, the last PNG file.
     /// Throws a failed final sync or PNG write.
     public func finish() throws -> RunSummary {
         let outcome = machine.wait()
         let (startedAt, timers) = running.withLock { $0 }
         let seconds = Self.seconds(ContinuousClock.now - startedAt)
-        let migrated = migration?.join()
+        var migrated = migration?.join()
+        for driver in controlMigrations.withLock({ $0 }) { migrated = driver.join() ?? migrated }
+        snapshots.close()
         refresher?.stop()
         for t in timers { t.cancel() }
         try tracking.sync()

@@ -4,6 +4,7 @@ import Input
 import KVM
 import Machine
 import PNGOutput
+import Snapshot
 import Synchronization
 import Tracking
 
@@ -36,6 +37,16 @@ public final class GuestSession: Sendable {
     let migration: MigrationDriver?
     let running = Mutex<(start: ContinuousClock.Instant, timers: [SessionTimer])>((.now, []))
     let stopped = Atomic<Bool>(false)
+    /// The image file's contents when the guest has no file of its own (received or restored).
+    let imageBytes: [UInt8]?
+    /// Who may pause and resume the guest now: migrations, snapshots, the control socket.
+    let gate = MigrationGate()
+    /// Snapshots to disk (`snapshot(to:incrementalFrom:)`).
+    let snapshots: SnapshotSeries
+    /// Migrations started through the control socket (`migrate(to:port:options:)`), oldest first.
+    let controlMigrations = Mutex<[MigrationDriver]>([])
+    /// Frames per second over the last second, for `status()`.
+    let frameRate = FrameRateSampler()
 
     /// The parts made before the machine: the hooks its events call, and the PNG files.
     struct Wiring: Sendable {
@@ -82,24 +93,30 @@ public final class GuestSession: Sendable {
                                            migration: settings.subscribesMigrationList,
                                            events: wiring.hooks.machineEvents(lockstep: settings.perFrameDump))
         wiring.attach(tracking)
-        return GuestSession(tracking: tracking, settings: settings, events: events, wiring: wiring, receivedImage: nil)
+        return GuestSession(tracking: tracking, settings: settings, events: events, wiring: wiring, imageBytes: nil, startsMachine: true)
     }
 
-    init(tracking: TrackingSession, settings: SessionSettings, events: SessionEvents, wiring: Wiring, receivedImage: [UInt8]?) {
+    /// `imageBytes`: the image file as it came in a migration stream or snapshot (nil: the
+    /// config's image has a file). `startsMachine`: whether `start()` starts the machine (a
+    /// received one was started by the hand-over).
+    init(tracking: TrackingSession, settings: SessionSettings, events: SessionEvents, wiring: Wiring, imageBytes: [UInt8]?,
+         startsMachine: Bool) {
         self.tracking = tracking
         self.settings = settings
         plannedTracking = wiring.plan
         self.events = events
-        startsMachine = receivedImage == nil
+        self.startsMachine = startsMachine
+        self.imageBytes = imageBytes
+        snapshots = SnapshotSeries(session: tracking, imageBytes: imageBytes)
         let machine = tracking.machine
         framesAtStart = machine.frameCounts
         hooks = wiring.hooks
         dumps = wiring.dumps
         input = settings.logInput ? LoggedInput(machine: machine, events: events) : machine.input
         if let script = settings.inputScript {
-            // A received guest counts on from the source's frames: --frames does not limit it.
+            // A received or restored guest counts on from its frames: --frames does not limit the script.
             wiring.hooks.attach(InputScriptPlayer.started(script, sink: input, machine: machine,
-                                                          frameLimit: startsMachine ? settings.frames : nil, events: events))
+                                                          frameLimit: imageBytes == nil ? settings.frames : nil, events: events))
         }
         refresher = settings.perFrameDump ? nil : SyncLoop(period: 1 / SyncLoop.rate(display: settings.refreshHz, guestHz: machine.config.guestHz)) {
             do { try tracking.sync() } catch {
@@ -109,7 +126,8 @@ public final class GuestSession: Sendable {
         }
         if let refresher { wiring.hooks.attach(refresher) }
         if let plan = settings.migrateOut, let trigger = wiring.trigger, let status = wiring.status {
-            migration = MigrationDriver(plan: plan, tracking: tracking, imageBytes: receivedImage, events: events, trigger: trigger, status: status)
+            migration = MigrationDriver(plan: plan, tracking: tracking, imageBytes: imageBytes, events: events, trigger: trigger, status: status,
+                                        gate: gate)
         } else {
             migration = nil
         }

@@ -16,8 +16,9 @@ public struct DirtyPage: Equatable, Hashable, Sendable {
 /// shared with the kernel, and the fetch index only userspace keeps.
 ///
 /// The memory is either the vCPU's mapping (`KVM_DIRTY_LOG_PAGE_OFFSET`) or, in tests,
-/// ordinary memory playing the kernel's part. The ring does not own it.
-public struct DirtyRingView: @unchecked Sendable {
+/// ordinary memory playing the kernel's part. The ring does not own it, and is not `Sendable`:
+/// it lives inside its `VCPU`, whose harvests are serialized.
+public struct DirtyRingView {
     static let flagDirty: UInt32 = 1
     static let flagReset: UInt32 = 2
 

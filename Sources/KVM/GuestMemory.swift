@@ -6,6 +6,7 @@ import Glibc
 /// Anonymous host memory that backs a guest memory slot. Reserved with
 /// `MAP_NORESERVE`, so untouched pages cost nothing: a 16 GiB slot is free until used.
 /// Unmapped on deinit; the slot must be removed (or the VM closed) first.
+// @unchecked: an immutable pointer and size; the bytes are the guest's, read where the protocol says they are stable.
 public final class GuestMemory: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let size: Int

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// The `/dev/kvm` file descriptor: system-wide queries and VM creation.
-public final class KVMSystem: @unchecked Sendable {
+public final class KVMSystem: Sendable {
     let fd: OwnedFD
     public let path: String
 

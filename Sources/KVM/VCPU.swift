@@ -4,6 +4,7 @@ import Glibc
 #endif
 
 /// A vCPU file descriptor with its mapped `kvm_run` area and, if the VM has one, its dirty ring.
+// @unchecked: only the owning vCPU thread touches kvm_run; callers serialize harvests of the ring.
 public final class VCPU: @unchecked Sendable {
     public let index: Int
     public unowned let vm: VirtualMachine

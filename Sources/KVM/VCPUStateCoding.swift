@@ -66,49 +66,9 @@ extension VCPUState {
         guard version == Self.encodingVersion else {
             throw .malformedState("version \(version) is not the supported version \(Self.encodingVersion)")
         }
-        var g = Registers()
-        g.rax = try r.u64("rax"); g.rbx = try r.u64("rbx"); g.rcx = try r.u64("rcx"); g.rdx = try r.u64("rdx")
-        g.rsi = try r.u64("rsi"); g.rdi = try r.u64("rdi"); g.rsp = try r.u64("rsp"); g.rbp = try r.u64("rbp")
-        g.r8 = try r.u64("r8"); g.r9 = try r.u64("r9"); g.r10 = try r.u64("r10"); g.r11 = try r.u64("r11")
-        g.r12 = try r.u64("r12"); g.r13 = try r.u64("r13"); g.r14 = try r.u64("r14"); g.r15 = try r.u64("r15")
-        g.rip = try r.u64("rip"); g.rflags = try r.u64("rflags")
-
-        var s = SpecialRegisters()
-        func segment(_ name: String) throws(KVMError) -> Segment {
-            var seg = Segment()
-            seg.base = try r.u64("\(name) base"); seg.limit = try r.u32("\(name) limit"); seg.selector = try r.u16("\(name) selector")
-            seg.type = try r.u8("\(name) type")
-            seg.dpl = try r.u8("\(name) dpl")
-            guard seg.type < 16, seg.dpl < 4 else { throw .malformedState("\(name) has type \(seg.type) and dpl \(seg.dpl)") }
-            let flags = try r.u8("\(name) flags")
-            guard flags < 1 << 7 else { throw .malformedState("\(name) has unknown flag bits 0x\(String(flags, radix: 16))") }
-            seg.present = flags & 1 != 0; seg.db = flags & 2 != 0; seg.s = flags & 4 != 0; seg.l = flags & 8 != 0
-            seg.g = flags & 16 != 0; seg.avl = flags & 32 != 0; seg.unusable = flags & 64 != 0
-            return seg
-        }
-        s.cs = try segment("cs"); s.ds = try segment("ds"); s.es = try segment("es"); s.fs = try segment("fs")
-        s.gs = try segment("gs"); s.ss = try segment("ss"); s.tr = try segment("tr"); s.ldt = try segment("ldt")
-        s.gdt = DescriptorTable(base: try r.u64("gdt base"), limit: try r.u16("gdt limit"))
-        s.idt = DescriptorTable(base: try r.u64("idt base"), limit: try r.u16("idt limit"))
-        s.cr0 = try r.u64("cr0"); s.cr2 = try r.u64("cr2"); s.cr3 = try r.u64("cr3"); s.cr4 = try r.u64("cr4")
-        s.cr8 = try r.u64("cr8"); s.efer = try r.u64("efer"); s.apicBase = try r.u64("apic_base")
-        for i in 0..<4 { s.interruptBitmap[i] = try r.u64("the interrupt bitmap") }
-
-        let fp: FloatingPoint
-        switch try r.u8("the floating-point kind") {
-        case 1:
-            let area = try r.blob("the XSAVE area")
-            guard area.count >= Self.minXSAVEBytes, area.count <= Self.maxXSAVEBytes, area.count % 4 == 0 else {
-                throw .malformedState("the XSAVE area is \(area.count) bytes (need a multiple of 4 from 4096)")
-            }
-            fp = .xsave(area)
-        case 2:
-            let area = try r.blob("kvm_fpu")
-            guard area.count == Self.fpuBytes else { throw .malformedState("kvm_fpu is \(area.count) bytes, not \(Self.fpuBytes)") }
-            fp = .fpu(area)
-        case let k:
-            throw .malformedState("floating-point kind \(k) is neither 1 (XSAVE) nor 2 (kvm_fpu)")
-        }
+        let g = try Self.decodeRegisters(&r)
+        let s = try Self.decodeSpecialRegisters(&r)
+        let fp = try Self.decodeFloatingPoint(&r)
 
         let xcrCount = Int(try r.u32("the XCR count"))
         guard xcrCount <= Self.maxExtendedControlRegisters else { throw .malformedState("\(xcrCount) XCRs (at most 16)") }
@@ -134,6 +94,59 @@ extension VCPUState {
         guard r.remaining == 0 else { throw .malformedState("\(r.remaining) bytes follow the end of the state") }
         self.init(registers: g, specialRegisters: s, floatingPoint: fp, extendedControlRegisters: xcrs, msrs: msrs,
                   events: events, debugRegisters: debug, mpState: hasMP == 1 ? mp : nil)
+    }
+
+    private static func decodeRegisters(_ r: inout StateReader) throws(KVMError) -> Registers {
+        var g = Registers()
+        g.rax = try r.u64("rax"); g.rbx = try r.u64("rbx"); g.rcx = try r.u64("rcx"); g.rdx = try r.u64("rdx")
+        g.rsi = try r.u64("rsi"); g.rdi = try r.u64("rdi"); g.rsp = try r.u64("rsp"); g.rbp = try r.u64("rbp")
+        g.r8 = try r.u64("r8"); g.r9 = try r.u64("r9"); g.r10 = try r.u64("r10"); g.r11 = try r.u64("r11")
+        g.r12 = try r.u64("r12"); g.r13 = try r.u64("r13"); g.r14 = try r.u64("r14"); g.r15 = try r.u64("r15")
+        g.rip = try r.u64("rip"); g.rflags = try r.u64("rflags")
+        return g
+    }
+
+    private static func decodeSegment(_ r: inout StateReader, _ name: String) throws(KVMError) -> Segment {
+        var seg = Segment()
+        seg.base = try r.u64("\(name) base"); seg.limit = try r.u32("\(name) limit"); seg.selector = try r.u16("\(name) selector")
+        seg.type = try r.u8("\(name) type")
+        seg.dpl = try r.u8("\(name) dpl")
+        guard seg.type < 16, seg.dpl < 4 else { throw .malformedState("\(name) has type \(seg.type) and dpl \(seg.dpl)") }
+        let flags = try r.u8("\(name) flags")
+        guard flags < 1 << 7 else { throw .malformedState("\(name) has unknown flag bits 0x\(String(flags, radix: 16))") }
+        seg.present = flags & 1 != 0; seg.db = flags & 2 != 0; seg.s = flags & 4 != 0; seg.l = flags & 8 != 0
+        seg.g = flags & 16 != 0; seg.avl = flags & 32 != 0; seg.unusable = flags & 64 != 0
+        return seg
+    }
+
+    private static func decodeSpecialRegisters(_ r: inout StateReader) throws(KVMError) -> SpecialRegisters {
+        var s = SpecialRegisters()
+        s.cs = try decodeSegment(&r, "cs"); s.ds = try decodeSegment(&r, "ds"); s.es = try decodeSegment(&r, "es")
+        s.fs = try decodeSegment(&r, "fs"); s.gs = try decodeSegment(&r, "gs"); s.ss = try decodeSegment(&r, "ss")
+        s.tr = try decodeSegment(&r, "tr"); s.ldt = try decodeSegment(&r, "ldt")
+        s.gdt = DescriptorTable(base: try r.u64("gdt base"), limit: try r.u16("gdt limit"))
+        s.idt = DescriptorTable(base: try r.u64("idt base"), limit: try r.u16("idt limit"))
+        s.cr0 = try r.u64("cr0"); s.cr2 = try r.u64("cr2"); s.cr3 = try r.u64("cr3"); s.cr4 = try r.u64("cr4")
+        s.cr8 = try r.u64("cr8"); s.efer = try r.u64("efer"); s.apicBase = try r.u64("apic_base")
+        for i in 0..<4 { s.interruptBitmap[i] = try r.u64("the interrupt bitmap") }
+        return s
+    }
+
+    private static func decodeFloatingPoint(_ r: inout StateReader) throws(KVMError) -> FloatingPoint {
+        switch try r.u8("the floating-point kind") {
+        case 1:
+            let area = try r.blob("the XSAVE area")
+            guard area.count >= Self.minXSAVEBytes, area.count <= Self.maxXSAVEBytes, area.count % 4 == 0 else {
+                throw .malformedState("the XSAVE area is \(area.count) bytes (need a multiple of 4 from 4096)")
+            }
+            return .xsave(area)
+        case 2:
+            let area = try r.blob("kvm_fpu")
+            guard area.count == Self.fpuBytes else { throw .malformedState("kvm_fpu is \(area.count) bytes, not \(Self.fpuBytes)") }
+            return .fpu(area)
+        case let k:
+            throw .malformedState("floating-point kind \(k) is neither 1 (XSAVE) nor 2 (kvm_fpu)")
+        }
     }
 }
 

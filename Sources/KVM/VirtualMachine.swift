@@ -2,13 +2,15 @@ internal import CKVM
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A VM file descriptor (from `KVM_CREATE_VM`): memory slots, dirty logging, vCPU creation.
-public final class VirtualMachine: @unchecked Sendable {
+public final class VirtualMachine: Sendable {
     public let system: KVMSystem
     let fd: OwnedFD
+    private let ringBytes = Atomic<Int>(0)
     /// Bytes of each vCPU's dirty ring, once enabled.
-    public private(set) var dirtyRingBytes = 0
+    public var dirtyRingBytes: Int { ringBytes.load(ordering: .acquiring) }
 
     init(system: KVMSystem, fd: OwnedFD) {
         self.system = system
@@ -24,7 +26,7 @@ public final class VirtualMachine: @unchecked Sendable {
     public func enableDirtyRing(bytes: Int, acquireRelease: Bool) throws(KVMError) {
         let cap: Capability = acquireRelease ? .dirtyLogRingAcqRel : .dirtyLogRing
         _ = try check(ckvm_enable_cap(fd.raw, UInt32(cap.rawValue), UInt64(bytes)), .enableCap(cap, bytes: bytes))
-        dirtyRingBytes = bytes
+        ringBytes.store(bytes, ordering: .releasing)
     }
 
     /// `KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)`: `KVM_GET_DIRTY_LOG` stops

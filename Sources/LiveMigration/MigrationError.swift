@@ -19,6 +19,8 @@ public enum MigrationError: Error, CustomStringConvertible {
     case didNotConverge(rounds: Int, pagesLeft: Int, expectedMs: Double, budgetMs: Double, bytesPerSecond: Double)
     /// The run at the source ended (a signal, --seconds, --frames) before the hand-over.
     case stoppedAtSource
+    /// A controller cancelled the attempt (`MigrationControl.cancel`) before the hand-over.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -35,6 +37,7 @@ public enum MigrationError: Error, CustomStringConvertible {
             return String(format: "did not converge in %d rounds: %d pages still dirty would take %.0f ms at %.1f MiB/s, over the %.0f ms downtime budget",
                           rounds, left, expected, rate / 1048576, budget)
         case .stoppedAtSource: return "the guest was stopped at the source before the hand-over"
+        case .cancelled: return "cancelled (ringside ctl ... cancel)"
         }
     }
 }

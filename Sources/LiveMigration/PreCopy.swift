@@ -24,6 +24,8 @@ extension SourceAttempt {
             round += 1
             let left = session.pendingPages(of: subscriber).pages.total
             let expected = budget.expectedSeconds(pagesLeft: left, bytesPerSecond: report.bandwidth)
+            MigrationControl.current?.record(.init(number: round - 1, pages: count, bytes: sent, seconds: secs, pagesLeft: left,
+                                                   bytesPerSecond: report.bandwidth, expectedDowntimeSeconds: expected))
             progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms",
                             round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000))
             switch budget.decide(roundsDone: round, pagesLeft: left, bytesPerSecond: report.bandwidth) {

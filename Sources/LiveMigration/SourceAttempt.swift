@@ -64,9 +64,11 @@ final class SourceAttempt {
 }
 
 /// Throws once the run here has ended (a signal, --seconds, --frames, a guest exit): the
-/// user stopped this guest, so it is not handed over. Before the commit only.
+/// user stopped this guest, so it is not handed over. Before the commit only. Also throws
+/// once a controller cancelled the attempt (`MigrationControl`).
 func stillRunning(_ machine: Machine) throws {
     if machine.isFinished { throw MigrationError.stoppedAtSource }
+    if MigrationControl.current?.isCancelRequested == true { throw MigrationError.cancelled }
 }
 
 extension MigrationError {

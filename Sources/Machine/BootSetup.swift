@@ -20,7 +20,24 @@ enum BootSetup {
     }
 
     static func writeTables(with writer: GuestWriter, ram: GuestMemory, config: MachineConfig) {
-        func store<T: FixedWidthInteger>(_ v: T, at gpa: UInt64, in _: GuestMemory) { writer.store(v, at: gpa) }
+        writeGDT(with: writer)
+        // TSS: I/O map base 0 and a zeroed TSS, so the permission bitmap allows ports 0...0x33F.
+        // IOPL 3 alone grants port access on VMX/SVM, but PVM consults the bitmap (measured:
+        // with the map base past the limit every `out` at CPL 3 faults).
+        writePageTables(with: writer, ram: ram, config: config)
+
+        let args = Array(config.arguments.utf8.prefix(GuestLayout.maxArgumentBytes)) + [0]
+        args.withUnsafeBytes { writer.copy($0, to: GuestLayout.arguments) }
+
+        GuestInputQueue.format(with: writer)
+
+        let heap = loadModules(config, with: writer)
+        for cpu in 0..<config.cpus {
+            writeBootInfo(cpu: cpu, config: config, argumentBytes: args.count - 1, heap: heap, with: writer) // without the NUL
+        }
+    }
+
+    private static func writeGDT(with writer: GuestWriter) {
         let gdt: [UInt64] = [
             0,
             0x00AF_9A00_0000_FFFF, // 0x08 kernel code, 64-bit
@@ -30,13 +47,12 @@ enum BootSetup {
             tssDescriptorLow(base: GuestLayout.tss, limit: 0x67),
             GuestLayout.tss >> 32,
         ]
-        for (i, d) in gdt.enumerated() { store(d, at: GuestLayout.gdt + UInt64(i * 8), in: ram) }
-        // TSS: I/O map base 0 and a zeroed TSS, so the permission bitmap allows ports 0...0x33F.
-        // IOPL 3 alone grants port access on VMX/SVM, but PVM consults the bitmap (measured:
-        // with the map base past the limit every `out` at CPL 3 faults).
+        for (i, d) in gdt.enumerated() { writer.store(d, at: GuestLayout.gdt + UInt64(i * 8)) }
+    }
 
-        // Identity map RAM and the framebuffer slot with user-writable 2 MiB pages.
-        store(GuestLayout.pdpt | 7, at: GuestLayout.pml4, in: ram)
+    /// Identity maps RAM and the framebuffer slot with user-writable 2 MiB pages.
+    private static func writePageTables(with writer: GuestWriter, ram: GuestMemory, config: MachineConfig) {
+        writer.store(GuestLayout.pdpt | 7, at: GuestLayout.pml4)
         var nextDirectory = GuestLayout.pageDirectories
         func map(_ start: UInt64, _ length: UInt64) {
             var addr = start
@@ -47,48 +63,43 @@ enum BootSetup {
                 if directory == 0 {
                     directory = nextDirectory
                     nextDirectory += 0x1000
-                    store(directory | 7, at: pdptEntry, in: ram)
+                    writer.store(directory | 7, at: pdptEntry)
                 }
-                store(addr | 0x87, at: directory + ((addr >> 21) & 511) * 8, in: ram) // present, rw, user, 2 MiB
+                writer.store(addr | 0x87, at: directory + ((addr >> 21) & 511) * 8) // present, rw, user, 2 MiB
                 addr += GuestLayout.largePage
             }
         }
         map(0, config.ramBytes)
         map(GuestLayout.framebuffer, UInt64(config.framebufferSlotBytes))
+    }
 
-        let args = Array(config.arguments.utf8.prefix(GuestLayout.maxArgumentBytes)) + [0]
-        args.withUnsafeBytes { writer.copy($0, to: GuestLayout.arguments) }
-
-        GuestInputQueue.format(with: writer)
-
-        let heap = loadModules(config, with: writer)
-        // The block as the image's ABI version's document describes it: that version number,
-        // and only the fields it had (MachineConfig.validate refused modules before version 3).
+    /// vCPU `cpu`'s boot block as the image's ABI version's document describes it: that
+    /// version number, and only the fields it had (MachineConfig.validate refused modules
+    /// before version 3).
+    private static func writeBootInfo(cpu: Int, config: MachineConfig, argumentBytes: Int, heap: UInt64, with writer: GuestWriter) {
         let version = config.abiVersion
-        for cpu in 0..<config.cpus {
-            var info = rs_boot_info()
-            info.magic = GuestLayout.bootInfoMagic
-            info.version = version
-            info.framebuffer_gpa = GuestLayout.framebuffer
-            info.framebuffer_size = UInt64(config.framebufferBytes)
-            info.width = UInt32(config.width)
-            info.height = UInt32(config.height)
-            info.pitch = UInt32(config.framebufferPitch)
-            info.format = GuestLayout.formatXRGB8888
-            info.cpu_index = UInt32(cpu)
-            info.cpu_count = UInt32(config.cpus)
-            info.arguments_gpa = GuestLayout.arguments
-            info.arguments_length = UInt32(args.count - 1) // without the NUL
-            info.counters_gpa = GuestLayout.counters
-            info.ram_size = config.ramBytes
-            info.heap_gpa = heap
-            info.heap_size = config.ramBytes - heap
-            info.input_queue_gpa = GuestLayout.inputQueue
-            info.modules_gpa = GuestLayout.modules
-            info.module_count = UInt32(config.modules.count)
-            withUnsafeBytes(of: &info) {
-                writer.copy(UnsafeRawBufferPointer(rebasing: $0.prefix(GuestLayout.bootInfoBytes(version: version))), to: bootInfoAddress(cpu: cpu))
-            }
+        var info = rs_boot_info()
+        info.magic = GuestLayout.bootInfoMagic
+        info.version = version
+        info.framebuffer_gpa = GuestLayout.framebuffer
+        info.framebuffer_size = UInt64(config.framebufferBytes)
+        info.width = UInt32(config.width)
+        info.height = UInt32(config.height)
+        info.pitch = UInt32(config.framebufferPitch)
+        info.format = GuestLayout.formatXRGB8888
+        info.cpu_index = UInt32(cpu)
+        info.cpu_count = UInt32(config.cpus)
+        info.arguments_gpa = GuestLayout.arguments
+        info.arguments_length = UInt32(argumentBytes)
+        info.counters_gpa = GuestLayout.counters
+        info.ram_size = config.ramBytes
+        info.heap_gpa = heap
+        info.heap_size = config.ramBytes - heap
+        info.input_queue_gpa = GuestLayout.inputQueue
+        info.modules_gpa = GuestLayout.modules
+        info.module_count = UInt32(config.modules.count)
+        withUnsafeBytes(of: &info) {
+            writer.copy(UnsafeRawBufferPointer(rebasing: $0.prefix(GuestLayout.bootInfoBytes(version: version))), to: bootInfoAddress(cpu: cpu))
         }
     }
 

@@ -120,36 +120,9 @@ public struct GuestImage: Sendable {
         self.path = path
         self.name = name
         let header = try read(0, Int(min(fileSize, 64)))
-        func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
-        func u32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * $1) } }
-        func u64(_ b: [UInt8], _ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[o + $1]) << (8 * $1) } }
-        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
-
-        guard header.count >= 4, header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C, header[3] == 0x46 else {
-            throw .notELF(path: path)
-        }
-        guard header.count >= 64 else { throw .truncated(path: path, what: "the ELF header") }
-        switch header[4] { // EI_CLASS
-        case 2: break
-        case 1: throw .unsupported(path: path, what: "it is 32-bit (ELFCLASS32)")
-        case let c: throw .unsupported(path: path, what: "ELF class byte \(c) is invalid; need 2 (64-bit)")
-        }
-        switch header[5] { // EI_DATA
-        case 1: break
-        case 2: throw .unsupported(path: path, what: "it is big-endian (ELFDATA2MSB)")
-        case let d: throw .unsupported(path: path, what: "ELF data-encoding byte \(d) is invalid; need 1 (little-endian)")
-        }
-        guard u16(header, 18) == 62 else { throw .unsupported(path: path, what: "machine \(u16(header, 18)) is not x86-64") }
-        guard u16(header, 16) == 2 else { throw .unsupported(path: path, what: "ELF type \(u16(header, 16)) is not a static executable (ET_EXEC)") }
-        let entryPoint = u64(header, 24)
+        let (entryPoint, phoff, phnum) = try Self.checkHeader(header, path: path)
         entry = entryPoint
-        let phoff = u64(header, 32)
-        let phentsize = Int(u16(header, 54)), phnum = Int(u16(header, 56))
-        // As Linux's loader does: an ELF64 program header is exactly 56 bytes.
-        guard phentsize == 56 || phnum == 0 else {
-            throw .unsupported(path: path, what: "program header size \(phentsize) (ELF64 program headers are 56 bytes)")
-        }
-        let tableBytes = UInt64(phnum * phentsize)
+        let tableBytes = UInt64(phnum * Self.programHeaderBytes)
         guard phoff <= fileSize, fileSize - phoff >= tableBytes else {
             throw .truncated(path: path, what: "the program header table")
         }
@@ -159,8 +132,8 @@ public struct GuestImage: Sendable {
         var fileBytes: UInt64 = 0
         var declared: UInt32?
         for i in 0..<phnum {
-            let h = i * phentsize
-            if u32(table, h) == 4 { // PT_NOTE
+            let h = i * Self.programHeaderBytes
+            if Self.le32(table, h) == 4 { // PT_NOTE
                 guard let v = try Self.noteVersion(table, h, segment: i, path: path, fileSize: fileSize, read: read) else { continue }
                 if let declared, declared != v {
                     throw .badNote(path: path, what: "its note segments declare two guest ABI versions, \(declared) and \(v)")
@@ -168,33 +141,13 @@ public struct GuestImage: Sendable {
                 declared = v
                 continue
             }
-            guard u32(table, h) == 1 else { continue } // PT_LOAD
-            let flags = u32(table, h + 4)
-            let offset = u64(table, h + 8), vaddr = u64(table, h + 16), paddr = u64(table, h + 24)
-            let filesz = u64(table, h + 32), memsz = u64(table, h + 40)
-            guard memsz >= filesz else { throw .badSegment(path: path, what: "segment \(i) has p_filesz > p_memsz") }
-            guard offset <= fileSize, fileSize - offset >= filesz else {
-                throw .truncated(path: path, what: "segment \(i) (file bytes \(offset)..<\(offset &+ filesz))")
-            }
-            // Segments are placed at p_paddr and run at p_vaddr; with memory identity-mapped
-            // (assets/guests/README.md) those are one address.
-            guard vaddr == paddr else {
-                throw .badSegment(path: path, what: "segment \(i) has p_vaddr \(hex(vaddr)) but p_paddr \(hex(paddr)); guest memory is "
-                    + "identity-mapped, so they must be equal (link with the virtual address as the load address)")
-            }
-            guard paddr >= GuestLayout.imageBase else {
-                throw .badSegment(path: path, what: "segment \(i) at \(hex(paddr)) overlaps the VMM's structures below 0x200000")
-            }
-            guard paddr < (1 << 40), memsz < (1 << 40) else {
-                throw .badSegment(path: path, what: "segment \(i) at \(hex(paddr)) is far outside guest RAM")
-            }
-            if memsz == 0 { continue }
-            fileBytes += filesz
+            guard Self.le32(table, h) == 1, // PT_LOAD
+                  let seg = try Self.loadSegment(table, h, segment: i, path: path, fileSize: fileSize) else { continue }
+            fileBytes += UInt64(seg.fileSize)
             guard fileBytes <= fileSize else {
                 throw .badSegment(path: path, what: "segments 0...\(i) hold \(fileBytes) bytes of the file, more than its \(fileSize) bytes: segments overlap in the file")
             }
-            segs.append(ImageSegment(address: paddr, fileOffset: Int(offset), fileSize: Int(filesz),
-                                     memorySize: memsz, executable: flags & 1 != 0, bytes: []))
+            segs.append(seg)
         }
         if let declared {
             guard declared >= GuestABI.oldest else {
@@ -214,12 +167,73 @@ public struct GuestImage: Sendable {
         segments = segs
     }
 
+    /// As Linux's loader has it: an ELF64 program header is exactly 56 bytes.
+    private static let programHeaderBytes = 56
+
+    private static func le16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
+    private static func le32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * $1) } }
+    private static func le64(_ b: [UInt8], _ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[o + $1]) << (8 * $1) } }
+    private static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+
+    /// Checks the ELF header (the first 64 bytes or fewer) is a little-endian x86-64 static
+    /// executable's; its entry point, the program header table's offset and its entry count.
+    private static func checkHeader(_ header: [UInt8], path: String) throws(GuestImageError) -> (entry: UInt64, phoff: UInt64, phnum: Int) {
+        guard header.count >= 4, header[0] == 0x7F, header[1] == 0x45, header[2] == 0x4C, header[3] == 0x46 else {
+            throw .notELF(path: path)
+        }
+        guard header.count >= 64 else { throw .truncated(path: path, what: "the ELF header") }
+        switch header[4] { // EI_CLASS
+        case 2: break
+        case 1: throw .unsupported(path: path, what: "it is 32-bit (ELFCLASS32)")
+        case let c: throw .unsupported(path: path, what: "ELF class byte \(c) is invalid; need 2 (64-bit)")
+        }
+        switch header[5] { // EI_DATA
+        case 1: break
+        case 2: throw .unsupported(path: path, what: "it is big-endian (ELFDATA2MSB)")
+        case let d: throw .unsupported(path: path, what: "ELF data-encoding byte \(d) is invalid; need 1 (little-endian)")
+        }
+        guard le16(header, 18) == 62 else { throw .unsupported(path: path, what: "machine \(le16(header, 18)) is not x86-64") }
+        guard le16(header, 16) == 2 else { throw .unsupported(path: path, what: "ELF type \(le16(header, 16)) is not a static executable (ET_EXEC)") }
+        let phentsize = Int(le16(header, 54)), phnum = Int(le16(header, 56))
+        guard phentsize == programHeaderBytes || phnum == 0 else {
+            throw .unsupported(path: path, what: "program header size \(phentsize) (ELF64 program headers are 56 bytes)")
+        }
+        return (le64(header, 24), le64(header, 32), phnum)
+    }
+
+    /// The `PT_LOAD` program header at byte `h` of `table` as a segment (its bytes not read
+    /// yet), nil when it takes no memory; throws where it breaks the layout.
+    private static func loadSegment(_ table: [UInt8], _ h: Int, segment i: Int, path: String,
+                                    fileSize: UInt64) throws(GuestImageError) -> ImageSegment? {
+        let flags = le32(table, h + 4)
+        let offset = le64(table, h + 8), vaddr = le64(table, h + 16), paddr = le64(table, h + 24)
+        let filesz = le64(table, h + 32), memsz = le64(table, h + 40)
+        guard memsz >= filesz else { throw .badSegment(path: path, what: "segment \(i) has p_filesz > p_memsz") }
+        guard offset <= fileSize, fileSize - offset >= filesz else {
+            throw .truncated(path: path, what: "segment \(i) (file bytes \(offset)..<\(offset &+ filesz))")
+        }
+        // Segments are placed at p_paddr and run at p_vaddr; with memory identity-mapped
+        // (assets/guests/README.md) those are one address.
+        guard vaddr == paddr else {
+            throw .badSegment(path: path, what: "segment \(i) has p_vaddr \(hex(vaddr)) but p_paddr \(hex(paddr)); guest memory is "
+                + "identity-mapped, so they must be equal (link with the virtual address as the load address)")
+        }
+        guard paddr >= GuestLayout.imageBase else {
+            throw .badSegment(path: path, what: "segment \(i) at \(hex(paddr)) overlaps the VMM's structures below 0x200000")
+        }
+        guard paddr < (1 << 40), memsz < (1 << 40) else {
+            throw .badSegment(path: path, what: "segment \(i) at \(hex(paddr)) is far outside guest RAM")
+        }
+        if memsz == 0 { return nil }
+        return ImageSegment(address: paddr, fileOffset: Int(offset), fileSize: Int(filesz),
+                            memorySize: memsz, executable: flags & 1 != 0, bytes: [])
+    }
+
     /// The ABI version declared by the `PT_NOTE` program header at byte `h` of `table`, if
     /// its notes hold Ringside's.
     private static func noteVersion(_ table: [UInt8], _ h: Int, segment: Int, path: String, fileSize: UInt64,
                                     read: (UInt64, Int) throws(GuestImageError) -> [UInt8]) throws(GuestImageError) -> UInt32? {
-        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(table[o + $1]) << (8 * $1) } }
-        let offset = u64(h + 8), size = u64(h + 32), align = u64(h + 48)
+        let offset = le64(table, h + 8), size = le64(table, h + 32), align = le64(table, h + 48)
         guard size <= UInt64(GuestABI.maxNoteSegmentBytes) else {
             throw .badNote(path: path, what: "note segment \(segment) is \(size) bytes, more than the \(GuestABI.maxNoteSegmentBytes) read")
         }

@@ -3,6 +3,7 @@ import Display
 import Foundation
 import KVM
 import Machine
+import Synchronization
 @_spi(FaultInjection) import Tracking
 
 /// One configuration of the no-loss check: a tracking mode, a vCPU count and a ring size.
@@ -52,24 +53,11 @@ public enum NoLossRun {
     /// on purpose (drops every n-th harvested page), to prove the check catches it.
     public static func run(_ c: NoLossCase, system: KVMSystem, caps: HostCapabilities, seed: UInt64,
                            dropEvery: Int = 0, progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> NoLossResult {
-        var config = MachineConfig(image: try GuestCatalog.load("pagewriter"))
-        config.arguments = Self.arguments + " seed=\(seed)"
-        config.width = width; config.height = height; config.pitch = pitch
-        config.ramBytes = ramBytes
-        config.cpus = c.cpus
-        config.guestHz = 0
-        try config.validate(maxVCPUs: caps.usableVCPUs)
-        let plan = try TrackingPlan.make(mode: c.mode, ringEntries: c.ringEntries, caps: caps, migration: false)
-        let session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false)
-        if dropEvery > 0 { session.dropEveryNthHarvestedPage(dropEvery) }
-        // Auto is checked where it is hardest: switching between logged tracking and full
-        // repaint every 5 syncs, with no subscriber pinning the framebuffer logged.
-        if plan.mode == .auto { session.forceMethodSwitchEvery(5) }
-        let sub = plan.mode == .ring || plan.mode == .bitmap ? try session.subscribeMigration() : nil
+        let (session, mode) = try makeSession(c, system: system, caps: caps, seed: seed, dropEvery: dropEvery)
+        let sub = mode == .ring || mode == .bitmap ? try session.subscribeMigration() : nil
         let mirror = sub.map { _ in PageMirror(session.machine) }
-        var result = NoLossResult(check: c, trackingUsed: plan.mode)
+        var result = NoLossResult(check: c, trackingUsed: mode)
         let machine = session.machine
-        let fbPages = (pitch * height + GuestLayout.pageSize - 1) / GuestLayout.pageSize
         let started = Date()
         let collector = SyncThread(session: session)
         machine.start()
@@ -86,19 +74,7 @@ public enum NoLossRun {
             usleep(UInt32.random(in: 0...800, using: &rng))
             machine.pause()
             let frame = machine.framesCompletedByEveryVCPU + 1 // the frame being drawn
-            var lost: [String] = []
-            if let sub, let mirror {
-                mirror.apply(try session.take(sub), from: machine)
-                let diffs = mirror.differences(machine, limit: .max, repair: true) // each loss counted once
-                result.pagesCompared += mirror.totalPages
-                lost += diffs.map { "\($0.slotName) page \($0.page) (slot \($0.slot)) holds guest frame \($0.firstWord) but was never reported" }
-            } else {
-                try session.sync()
-                result.pagesCompared += fbPages
-            }
-            if let d = session.withDisplay({ $0.firstDifference() }) {
-                lost.append("the display shadow differs from the framebuffer at pixel (\(d.x), \(d.y))")
-            }
+            let lost = try losses(session, sub: sub, mirror: mirror, compared: &result.pagesCompared)
             machine.resume()
             result.pauses += 1
             if !lost.isEmpty {
@@ -115,6 +91,47 @@ public enum NoLossRun {
         result.seconds = Date().timeIntervalSince(started)
         return result
     }
+
+    /// The pagewriter guest in the check's geometry, tracked as `c` asks; the mode the plan
+    /// chose (a ring may fall back to the bitmap).
+    private static func makeSession(_ c: NoLossCase, system: KVMSystem, caps: HostCapabilities, seed: UInt64,
+                                    dropEvery: Int) throws -> (TrackingSession, TrackingMode) {
+        var config = MachineConfig(image: try GuestCatalog.load("pagewriter"))
+        config.arguments = Self.arguments + " seed=\(seed)"
+        config.width = width; config.height = height; config.pitch = pitch
+        config.ramBytes = ramBytes
+        config.cpus = c.cpus
+        config.guestHz = 0
+        try config.validate(maxVCPUs: caps.usableVCPUs)
+        let plan = try TrackingPlan.make(mode: c.mode, ringEntries: c.ringEntries, caps: caps, migration: false)
+        let session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false)
+        if dropEvery > 0 { session.dropEveryNthHarvestedPage(dropEvery) }
+        // Auto is checked where it is hardest: switching between logged tracking and full
+        // repaint every 5 syncs, with no subscriber pinning the framebuffer logged.
+        if plan.mode == .auto { session.forceMethodSwitchEvery(5) }
+        return (session, plan.mode)
+    }
+
+    /// With the guest paused: what changed unreported. With a subscriber, its take applied to
+    /// the mirror, which must then equal guest memory (each loss repaired, so counted once);
+    /// without, a sync. Either way the shadow must equal the framebuffer.
+    private static func losses(_ session: TrackingSession, sub: MigrationSubscriber?, mirror: PageMirror?,
+                               compared: inout Int) throws -> [String] {
+        var lost: [String] = []
+        if let sub, let mirror {
+            mirror.apply(try session.take(sub), from: session.machine)
+            let diffs = mirror.differences(session.machine, limit: .max, repair: true)
+            compared += mirror.totalPages
+            lost += diffs.map { "\($0.slotName) page \($0.page) (slot \($0.slot)) holds guest frame \($0.firstWord) but was never reported" }
+        } else {
+            try session.sync()
+            compared += (pitch * height + GuestLayout.pageSize - 1) / GuestLayout.pageSize
+        }
+        if let d = session.withDisplay({ $0.firstDifference() }) {
+            lost.append("the display shadow differs from the framebuffer at pixel (\(d.x), \(d.y))")
+        }
+        return lost
+    }
 }
 
 public enum NoLossError: Error, CustomStringConvertible {
@@ -127,31 +144,28 @@ public enum NoLossError: Error, CustomStringConvertible {
 }
 
 /// Syncs back to back on its own thread, as a display would, so harvests race the guest.
-final class SyncThread: @unchecked Sendable {
+final class SyncThread: Sendable {
     private let session: TrackingSession
-    private let cond = NSCondition()
-    private var running = true, done = false
+    private let running = Atomic<Bool>(true)
+    private let done = DispatchSemaphore(value: 0)
 
     init(session: TrackingSession) { self.session = session }
 
     func start() {
         let t = Thread { [self] in
-            while true {
-                cond.lock(); let go = running; cond.unlock()
-                if !go { break }
+            while running.load(ordering: .acquiring) {
                 do { try session.sync() } catch { session.machine.stop(); break }
                 usleep(200)
             }
-            cond.lock(); done = true; cond.broadcast(); cond.unlock()
+            done.signal()
         }
         t.name = "verify-collector"
         t.start()
     }
 
+    /// Ends the thread and waits for its last sync.
     func stop() {
-        cond.lock()
-        running = false
-        while !done { cond.wait() }
-        cond.unlock()
+        running.store(false, ordering: .releasing)
+        done.wait()
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import QEMUPeer
+import Synchronization
 
 /// One guest, as both VMMs are asked to run it.
 public struct PeerGuest: Sendable {
@@ -167,9 +168,9 @@ final class QEMUVMM: BenchVMM {
     func stop() { instance.quit() }
 }
 
-final class PortLine: @unchecked Sendable {
-    private let lock = NSLock()
-    private var port: Int?
-    func set(_ p: Int) { lock.withLock { port = p } }
-    var value: Int? { lock.withLock { port } }
+/// The port a `ringside run` said its VNC server listens on, from its output thread.
+final class PortLine: Sendable {
+    private let port = Mutex<Int?>(nil)
+    func set(_ p: Int) { port.withLock { $0 = p } }
+    var value: Int? { port.withLock { $0 } }
 }

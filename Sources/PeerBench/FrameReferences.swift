@@ -2,6 +2,7 @@ internal import CPeerBench
 import Foundation
 import KVM
 import Machine
+import Synchronization
 
 /// The hash of every frame 1...N of a guest, computed by booting the image in this process
 /// (Ringside's Machine, unpaced, no tracking) and hashing the framebuffer at each doorbell
@@ -46,25 +47,33 @@ public struct FrameReferences: Sendable {
 struct FrameReferenceError: Error, CustomStringConvertible { let description: String }
 
 /// Hashes the framebuffer on the vCPU thread at each doorbell (one vCPU: memory is still).
-private final class HashBox: @unchecked Sendable {
-    private(set) var hashes: [UInt64]
-    private var memory: GuestMemory?
-    private var width = 0, height = 0, pitch = 0
+private final class HashBox: Sendable {
+    private struct State {
+        var hashes: [UInt64]
+        var memory: GuestMemory?
+        var width = 0, height = 0, pitch = 0
+    }
+    private let state: Mutex<State>
 
-    init(count: Int) { hashes = [UInt64](repeating: 0, count: count + 1) }
+    init(count: Int) { state = Mutex(State(hashes: [UInt64](repeating: 0, count: count + 1))) }
+
+    /// Frame n's hash at index n (0 for a frame not seen).
+    var hashes: [UInt64] { state.withLock { $0.hashes } }
 
     func attach(_ memory: GuestMemory, width: Int, height: Int, pitch: Int) {
-        self.memory = memory
-        self.width = width
-        self.height = height
-        self.pitch = pitch
+        state.withLock { s in
+            s.memory = memory
+            (s.width, s.height, s.pitch) = (width, height, pitch)
+        }
     }
 
     func record(_ frame: Int) {
-        guard let memory, frame < hashes.count else { return }
-        // SAFETY: the framebuffer slot holds pitch * height bytes from its start; the guest's
-        // only vCPU is out of the guest while its doorbell is handled.
-        let pixels = memory.pointer(at: 0).assumingMemoryBound(to: UInt32.self)
-        hashes[frame] = cpb_hash(pixels, Int32(pitch / 4), Int32(width), Int32(height))
+        state.withLock { s in
+            guard let memory = s.memory, frame < s.hashes.count else { return }
+            // SAFETY: the framebuffer slot holds pitch * height bytes from its start; the guest's
+            // only vCPU is out of the guest while its doorbell is handled.
+            let pixels = memory.pointer(at: 0).assumingMemoryBound(to: UInt32.self)
+            s.hashes[frame] = cpb_hash(pixels, Int32(s.pitch / 4), Int32(s.width), Int32(s.height))
+        }
     }
 }

@@ -3,47 +3,39 @@ import Glibc
 #endif
 import Foundation
 import QEMUPeer
+import Synchronization
 
 /// The guest's frame counter in two VMM processes at once (source and destination of a
 /// migration), stamped with host time: the guest-visible downtime is the gap between the
 /// source's last frame and the destination's next one, measured the same way for both VMMs.
-final class FrameWatch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var series: [(nanos: UInt64, frames: UInt64)] = []
-    private var stopped = false
-    private let done = DispatchSemaphore(value: 0)
+final class FrameWatch: Sendable {
+    /// Each new count and when it was first seen; the RAM once found (the poller's own).
+    private let state = Mutex<(series: [(nanos: UInt64, frames: UInt64)], ram: GuestRAMView?)>(([], nil))
+    private let poller = Poller(name: "frame-watch")
 
     /// Polls `pid`'s guest RAM every 200 us, once it has arrived (GuestRAMView follows the
     /// mapping the guest runs from).
     init(pid: Int32) {
-        let t = Thread { [self] in
-            var ram: GuestRAMView?
-            var last: UInt64 = .max
-            while !lock.withLock({ stopped }) {
-                if ram == nil { ram = GuestRAMView.find(pid: pid) }
-                if let f = ram?.frames, f != last {
-                    last = f
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    lock.withLock { series.append((now, f)) }
-                }
-                usleep(ram == nil ? 2_000 : 200)
+        poller.start { [self] in
+            let ram = state.withLock { s in
+                if s.ram == nil { s.ram = GuestRAMView.find(pid: pid) }
+                return s.ram
             }
-            done.signal()
+            if let f = ram?.frames {
+                let now = DispatchTime.now().uptimeNanoseconds
+                state.withLock { s in if s.series.last?.frames != f { s.series.append((now, f)) } }
+            }
+            return ram == nil ? 2_000 : 200
         }
-        t.name = "frame-watch"
-        t.start()
     }
 
-    func stop() {
-        lock.withLock { stopped = true }
-        done.wait()
-    }
+    func stop() { poller.stop() }
 
     /// The last count seen and when it was first seen.
-    var last: (nanos: UInt64, frames: UInt64)? { lock.withLock { series.last } }
+    var last: (nanos: UInt64, frames: UInt64)? { state.withLock { $0.series.last } }
 
     /// When the count first went past `frames`.
-    func firstPast(_ frames: UInt64) -> UInt64? { lock.withLock { series.first { $0.frames > frames }?.nanos } }
+    func firstPast(_ frames: UInt64) -> UInt64? { state.withLock { $0.series.first { $0.frames > frames }?.nanos } }
 }
 
 extension PeerBench {
@@ -129,6 +121,7 @@ extension PeerBench {
                                      output: { lines.append($0) })
         defer { source.stop() }
         let sourceWatch = FrameWatch(pid: source.pid)
+        defer { sourceWatch.stop() }
         let deadline = Date(timeIntervalSinceNow: plan.migrateAfter + 120)
         var peak: UInt64?
         while lines.first(prefix: "migrated to ") == nil {
@@ -162,6 +155,7 @@ extension PeerBench {
         let source = try QEMUVMM(installation: installation, guest: g, vnc: false)
         defer { source.stop() }
         let sourceWatch = FrameWatch(pid: source.pid)
+        defer { sourceWatch.stop() }
         usleep(UInt32(plan.migrateAfter * 1e6))
         let qmp = source.instance.qmp
         // QEMU's default bandwidth cap (128 MiB/s) lifted, as Ringside has none by default.
@@ -185,16 +179,6 @@ extension PeerBench {
         r.peakRSSBytes = source.peakRSS
         r.settings += "; migrate to a second QEMU (-incoming tcp:), downtime-limit \(Int(budget)), max-bandwidth 100 GiB/s"
     }
-}
-
-/// Lines a child process printed, for the migration's summary.
-final class LineLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var last: String? { lock.withLock { lines.last } }
-    func contains(_ text: String) -> Bool { lock.withLock { lines.contains { $0.contains(text) } } }
-    func first(prefix: String) -> String? { lock.withLock { lines.first { $0.hasPrefix(prefix) } } }
 }
 
 extension String {

@@ -5,19 +5,20 @@ import Foundation
 import KVM
 import Machine
 import QEMUPeer
+import Synchronization
 
 /// `ringside bench --peer qemu`: the same guest image, geometry, pacing and client workload
 /// under Ringside (`ringside run` in a process of its own) and under QEMU (behind the boot
 /// stub), one after the other, cell by cell. Returns records through `record`; never prints.
-public final class PeerBench: @unchecked Sendable {
+public final class PeerBench: Sendable {
     public let plan: PeerBenchPlan
     let executable: String
     let installation: QEMUInstallation
     let system: KVMSystem
-    private let lock = NSLock()
-    private var stopRequested = false
+    private let stopRequested = Atomic<Bool>(false)
+    private let version = Mutex("")
     /// QEMU's version, once a QEMU has run.
-    public private(set) var qemuVersion = ""
+    public var qemuVersion: String { version.withLock { $0 } }
 
     public init(plan: PeerBenchPlan, ringsideExecutable: String, installation: QEMUInstallation, device: String = "/dev/kvm") throws {
         self.plan = plan
@@ -26,12 +27,12 @@ public final class PeerBench: @unchecked Sendable {
         system = try KVMSystem(path: device)
     }
 
-    func setQEMUVersion(_ v: String) { if !v.isEmpty { qemuVersion = v } }
+    func setQEMUVersion(_ v: String) { if !v.isEmpty { version.withLock { $0 = v } } }
 
     /// Finishes the cell in progress and stops (from a signal handler's thread).
-    public func requestStop() { lock.withLock { stopRequested = true } }
+    public func requestStop() { stopRequested.store(true, ordering: .releasing) }
     /// Whether `requestStop()` was called.
-    public var stopping: Bool { lock.withLock { stopRequested } }
+    public var stopping: Bool { stopRequested.load(ordering: .acquiring) }
 
     /// What QEMU runs with in every cell (for the records and docs/bench/peers.md).
     public static let qemuSettings = "QEMU: -accel kvm,dirty-ring-size=4096 (KVM dirty ring), -cpu qemu64,-pni, -bios qboot.rom, -vga std, -display none, QEMU's VNC server (lossy off unless Tight+JPEG: lossy=on), kvm-pit.lost_tick_policy=discard, 1 vCPU"
@@ -226,27 +227,10 @@ public final class PeerBench: @unchecked Sendable {
                 events.progress("\(vmm) (\(label)): \(g.label) \(g.width)x\(g.height) free-running, \(withClient ? "one ZRLE client" : "no client")")
                 let vm = try startVMM(vmm, free, vnc: withClient, tracking: tracking)
                 defer { vm.stop() }
-                var client: RFBBenchClient?
-                var reader: Thread?
-                let done = StopBox()
-                if withClient, let port = vm.vncPort {
-                    let c = try RFBBenchClient(host: "127.0.0.1", port: port, encoding: .zrle)
-                    client = c
-                    let t = Thread {
-                        c.request(incremental: false)
-                        while !done.isSet {
-                            guard (try? c.readUpdate(deadline: DispatchTime.now().uptimeNanoseconds + 2_000_000_000)) != nil else { continue }
-                            c.request(incremental: true)
-                        }
-                        done.finished()
-                    }
-                    reader = t
-                    t.start()
-                }
+                let client = try withClient ? vm.vncPort.map { try BusyClient(port: $0, encoding: .zrle) } : nil
+                defer { client?.stop() }
                 let (cpu, seconds, frames) = try window(vm, leadIn: g.leadInFrames, warmup: plan.warmup)
-                done.set()
-                if reader != nil { done.waitFinished() }
-                _ = client
+                client?.stop()
                 var r = record(vm.vmm, "speed", free)
                 r.settings += "; " + label
                 r.seconds = seconds
@@ -281,19 +265,4 @@ public final class PeerBench: @unchecked Sendable {
 func ended(_ vm: BenchVMM) -> PeerBenchError {
     PeerBenchError("\(vm.vmm) ended early" + (vm.process.exitStatus.map { " with status \($0)" } ?? " (its guest's RAM could not be read)")
         + (vm.process.lastErrorLines.last.map { ": \($0)" } ?? ""))
-}
-
-/// A flag a reader thread polls, and its end.
-final class StopBox: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var flag = false, ended = false
-    func set() { lock.withLock { flag = true } }
-    var isSet: Bool { lock.withLock { flag } }
-    func finished() { lock.withLock { ended = true; lock.broadcast() } }
-    func waitFinished() {
-        lock.lock()
-        let deadline = Date(timeIntervalSinceNow: 10)
-        while !ended { if !lock.wait(until: deadline) { break } }
-        lock.unlock()
-    }
 }

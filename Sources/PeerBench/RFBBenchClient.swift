@@ -9,7 +9,8 @@ import Foundation
 /// encoding, and decodes every update into its own framebuffer, so that the picture it
 /// holds after an update can be compared with the guest's frames. The same client talks to
 /// Ringside's server and to QEMU's. Per-pixel work is in C (CPeerBench).
-final class RFBBenchClient: @unchecked Sendable { // used by one thread at a time
+/// Not `Sendable`: one thread uses it (`BusyClient` keeps one behind a lock).
+final class RFBBenchClient {
     enum Encoding: String, CaseIterable, Sendable {
         case raw = "Raw", zrle = "ZRLE", tight = "Tight"
         /// Tight with JPEG at quality level 5 (lossy: pictures are not compared).

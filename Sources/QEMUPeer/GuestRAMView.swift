@@ -4,6 +4,7 @@ import Glibc
 internal import CGuestABI
 internal import CQEMUPeer
 import Foundation
+import Synchronization
 
 /// A window on a Ringside guest's RAM inside a running VMM process (QEMU or `ringside run`),
 /// read with `process_vm_readv`: the counters page and the boot stub's state page, read the
@@ -15,16 +16,14 @@ import Foundation
 /// receives into one mapping and runs from another), so every candidate is kept, those that can no longer be
 /// read are dropped, the maps are scanned again every 50 ms, and reads go to the candidate
 /// whose guest has completed the most frames: the one that runs.
-public final class GuestRAMView: @unchecked Sendable {
+public final class GuestRAMView: Sendable {
     public let pid: Int32
-    private let lock = NSLock()
-    private var candidates: [UInt64]
-    private var scannedAt: UInt64
+    /// The mappings that may be the guest's RAM, and when /proc/PID/maps was last read.
+    private let found: Mutex<(candidates: [UInt64], scannedAt: UInt64)>
 
     init(pid: Int32, candidates: [UInt64]) {
         self.pid = pid
-        self.candidates = candidates
-        scannedAt = DispatchTime.now().uptimeNanoseconds
+        found = Mutex((candidates, DispatchTime.now().uptimeNanoseconds))
     }
 
     /// Looks for the guest's RAM in `pid` once; nil when it is not there (yet).
@@ -35,16 +34,15 @@ public final class GuestRAMView: @unchecked Sendable {
 
     /// The host address of guest-physical 0 of the running guest's RAM (nil when none is left).
     public var base: UInt64? {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = DispatchTime.now().uptimeNanoseconds
-        if now - scannedAt > 50_000_000 || candidates.isEmpty {
-            candidates = Self.scan(pid: pid)
-            scannedAt = now
+        found.withLock { found in
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now - found.scannedAt > 50_000_000 || found.candidates.isEmpty {
+                found = (Self.scan(pid: pid), now)
+            }
+            let counted = found.candidates.compactMap { b in Self.read(UInt64.self, pid: pid, at: b + Self.framesOffset).map { (b, $0) } }
+            found.candidates = counted.map(\.0)
+            return counted.max { $0.1 < $1.1 }?.0
         }
-        let counted = candidates.compactMap { b in Self.read(UInt64.self, pid: pid, at: b + Self.framesOffset).map { (b, $0) } }
-        candidates = counted.map(\.0)
-        return counted.max { $0.1 < $1.1 }?.0
     }
 
     private static func scan(pid: Int32) -> [UInt64] {

@@ -2,23 +2,24 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 
 /// One QEMU process running a Ringside guest behind the boot stub: started from a
 /// `QEMUMachine`, driven over QMP, its guest watched through its RAM (`GuestRAMView`).
 /// Its files (a copy of the stub and the image, the QMP socket) live in a private
 /// directory that `quit()` removes.
-public final class QEMUInstance: @unchecked Sendable {
+public final class QEMUInstance: Sendable {
     public let machine: QEMUMachine
     public let process: VMMProcess
     public let qmp: QMPClient
     public let directory: String
-    private let lock = NSLock()
-    private var stubLines: [String] = []
-    private var ram: GuestRAMView?
-    private let stubLineSource: StubLines
+    /// The guest's RAM, once found.
+    private let ram = Mutex<GuestRAMView?>(nil)
+    /// The stub's console lines ("ringside-stub: ..."), kept for the refusal message.
+    private let stubLines = LineLog()
 
     /// QEMU's version as QMP reports it, e.g. "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)".
-    public private(set) var version = ""
+    public let version: String
 
     /// Starts QEMU. `console` gets each line the guest writes to its debug console (the
     /// stub's own lines begin with "ringside-stub: "), `messages` each line QEMU prints.
@@ -46,8 +47,7 @@ public final class QEMUInstance: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: dir)
             throw .fileMissing(what: "the guest image, a boot module or the stub", path: machine.imagePath, remedy: "\(error.localizedDescription)")
         }
-        let lines = StubLines()
-        stubLineSource = lines
+        let lines = stubLines
         let started: VMMProcess
         do {
             started = try VMMProcess(QEMUCommandLine.arguments(machine, files: files), stdout: { raw in
@@ -71,19 +71,20 @@ public final class QEMUInstance: @unchecked Sendable {
         }
         if let v = try? qmp.execute("query-version") as? [String: Any], let q = v["qemu"] as? [String: Any] {
             version = "\(q["major"] ?? 0).\(q["minor"] ?? 0).\(q["micro"] ?? 0)" + ((v["package"] as? String).map { " (\($0.trimmingCharacters(in: .whitespaces)))" } ?? "")
+        } else {
+            version = ""
         }
     }
 
-
     /// The last line the stub printed ("ringside-stub: ..."), if any: it prints only to refuse.
-    public var lastStubLine: String? { stubLineSource.last }
+    public var lastStubLine: String? { stubLines.last }
 
     /// The guest's RAM in QEMU once the stub has written the boot info (nil before).
     public var guestRAM: GuestRAMView? {
-        lock.lock()
-        defer { lock.unlock() }
-        if ram == nil { ram = GuestRAMView.find(pid: process.pid) }
-        return ram
+        ram.withLock { ram in
+            if ram == nil { ram = GuestRAMView.find(pid: process.pid) }
+            return ram
+        }
     }
 
     /// What the stub's state page says now (nil before the loader wrote it or after QEMU exited).
@@ -97,12 +98,12 @@ public final class QEMUInstance: @unchecked Sendable {
             if let s = stubState {
                 switch s.phase {
                 case .running, .stopped, .crashed: return
-                case .refused: throw .refused(stubLineSource.last ?? "the boot stub refused the guest")
+                case .refused: throw .refused(stubLines.last ?? "the boot stub refused the guest")
                 case .loading, .unknown: break
                 }
             }
             if let status = process.exitStatus {
-                if let line = stubLineSource.last { throw .refused(line) }
+                if let line = stubLines.last { throw .refused(line) }
                 if Self.isGuestExit(status, guestRan: false, errorLines: process.lastErrorLines) { return }
                 throw .qemuExited(status: status, lastLines: process.lastErrorLines)
             }
@@ -139,12 +140,4 @@ public final class QEMUInstance: @unchecked Sendable {
         process.wait(seconds: 5)
         try? FileManager.default.removeItem(atPath: directory)
     }
-}
-
-/// The stub's console lines ("ringside-stub: ..."), kept for the refusal message.
-final class StubLines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var last: String? { lock.withLock { lines.last } }
 }

@@ -2,21 +2,25 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 
 /// A client of QEMU's machine protocol (QMP) over its Unix socket: one JSON object per line,
 /// commands answered in order, asynchronous events in between (kept, in order, for
 /// `events(named:)`).
-public final class QMPClient: @unchecked Sendable {
+public final class QMPClient: Sendable {
     private let fd: Int32
-    private let lock = NSLock()
-    private var pending: [UInt8] = []
-    private var received: [(name: String, data: [String: Any], seconds: Double)] = []
+    /// The bytes read past the last whole message. Held for a whole command, so commands from
+    /// several threads are answered in order.
+    private let pending = Mutex<[UInt8]>([])
+    /// Each event as it arrived: its name, its message (parsed again when asked for), its time.
+    private let received = Mutex<[(name: String, message: Data, seconds: Double)]>([])
     /// How long one command may take to be answered.
-    public var commandTimeout: Double = 30
+    public let commandTimeout: Double
 
     /// Connects to `path`, retrying until `seconds` pass or `alive()` turns false (QEMU
     /// creates the socket a moment after it starts), then leaves capability negotiation.
-    public init(path: String, seconds: Double, alive: () -> Bool) throws(QEMUError) {
+    public init(path: String, seconds: Double, commandTimeout: Double = 30, alive: () -> Bool) throws(QEMUError) {
+        self.commandTimeout = commandTimeout
         let deadline = Date(timeIntervalSinceNow: seconds)
         var connected: Int32 = -1
         while connected < 0 {
@@ -35,7 +39,7 @@ public final class QMPClient: @unchecked Sendable {
             usleep(10_000)
         }
         fd = connected
-        let greeting = try readMessage(until: deadline)
+        let greeting = try pending.withLock { pending throws(QEMUError) in try readMessage(&pending, until: deadline) }
         guard greeting["QMP"] != nil else { throw .qmpProtocol("no QMP greeting") }
         _ = try execute("qmp_capabilities")
     }
@@ -49,25 +53,31 @@ public final class QMPClient: @unchecked Sendable {
         if !arguments.isEmpty { message["arguments"] = arguments }
         guard var data = try? JSONSerialization.data(withJSONObject: message) else { throw .qmpProtocol("cannot encode \(command)") }
         data.append(10)
-        let sent = data.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        guard sent == data.count else { throw .qmpProtocol("the connection closed while sending \(command)") }
         let deadline = Date(timeIntervalSinceNow: commandTimeout)
-        while true {
-            let reply = try readMessage(until: deadline)
-            if let value = reply["return"] { return value }
-            if let error = reply["error"] as? [String: Any] {
-                throw .qmp(command: command, message: error["desc"] as? String ?? "\(error)")
+        return try pending.withLock { pending throws(QEMUError) -> Any in
+            let sent = data.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent == data.count else { throw .qmpProtocol("the connection closed while sending \(command)") }
+            while true {
+                let reply = try readMessage(&pending, until: deadline)
+                if let value = reply["return"] { return value }
+                if let error = reply["error"] as? [String: Any] {
+                    throw .qmp(command: command, message: error["desc"] as? String ?? "\(error)")
+                }
             }
         }
     }
 
     /// The events of that name received so far (with seconds since the epoch), oldest first.
     public func events(named name: String) -> [(data: [String: Any], seconds: Double)] {
-        lock.withLock { received.filter { $0.name == name }.map { ($0.data, $0.seconds) } }
+        let named = received.withLock { $0.filter { $0.name == name } }
+        return named.map { event in
+            let object = (try? JSONSerialization.jsonObject(with: event.message)) as? [String: Any]
+            return (object?["data"] as? [String: Any] ?? [:], event.seconds)
+        }
     }
 
-    /// The next message that is not an event (events are kept).
-    private func readMessage(until deadline: Date) throws(QEMUError) -> [String: Any] {
+    /// The next message that is not an event (events are kept), from `pending` and the socket.
+    private func readMessage(_ pending: inout [UInt8], until deadline: Date) throws(QEMUError) -> [String: Any] {
         while true {
             if let nl = pending.firstIndex(of: 10) {
                 let line = Data(pending[..<nl])
@@ -78,7 +88,7 @@ public final class QMPClient: @unchecked Sendable {
                 if let event = object["event"] as? String {
                     let ts = object["timestamp"] as? [String: Any]
                     let seconds = Double(ts?["seconds"] as? Int ?? 0) + Double(ts?["microseconds"] as? Int ?? 0) / 1e6
-                    lock.withLock { received.append((event, object["data"] as? [String: Any] ?? [:], seconds)) }
+                    received.withLock { $0.append((event, line, seconds)) }
                     continue
                 }
                 return object

@@ -3,17 +3,18 @@ import Glibc
 #endif
 internal import CQEMUPeer
 import Foundation
+import Synchronization
 
 /// A VMM running as a child process (QEMU, or `ringside run` in the benchmark): its output
 /// line by line, its exit, and what /proc says about its CPU time and memory. Started with
 /// `cqp_spawn`, so it gets SIGTERM if the thread that started it (call from the main thread)
 /// ends first.
-public final class VMMProcess: @unchecked Sendable {
+public final class VMMProcess: Sendable {
     public let pid: Int32
-    private let lock = NSCondition()
-    private var status: Int32?
-    private var tails: [[String]] = [[], []]
-    private var readersOpen = 2
+    /// The exit status once it has exited, and the last lines of stdout and stderr.
+    private let state = Mutex<(status: Int32?, tails: [[String]])>((nil, [[], []]))
+    /// Entered by the waiter and the two readers; left by each as it ends.
+    private let ended = DispatchGroup()
 
     /// Starts `arguments` (argv[0] looked up on PATH); `stdout` and `stderr` get each line
     /// (without the newline) on a reader thread of their own.
@@ -36,17 +37,20 @@ public final class VMMProcess: @unchecked Sendable {
         self.pid = pid
         startReader(fd: out[0], index: 0, deliver: stdout)
         startReader(fd: err[0], index: 1, deliver: stderr)
+        ended.enter()
         let waiter = Thread { [self] in
             var raw: Int32 = 0
             while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
             let code: Int32 = (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
-            lock.withLock { status = code; lock.broadcast() }
+            state.withLock { $0.status = code }
+            ended.leave()
         }
         waiter.name = "vmm-wait"
         waiter.start()
     }
 
     private func startReader(fd: Int32, index: Int, deliver: @escaping @Sendable (String) -> Void) {
+        ended.enter()
         let t = Thread { [self] in
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
@@ -58,34 +62,29 @@ public final class VMMProcess: @unchecked Sendable {
                 while let nl = pending.firstIndex(of: 10) {
                     let line = String(decoding: pending[..<nl], as: UTF8.self)
                     pending.removeSubrange(...nl)
-                    lock.withLock { tails[index] = Array((tails[index] + [line]).suffix(20)) }
+                    state.withLock { $0.tails[index] = Array(($0.tails[index] + [line]).suffix(20)) }
                     deliver(line)
                 }
             }
             if !pending.isEmpty { deliver(String(decoding: pending, as: UTF8.self)) }
             close(fd)
-            lock.withLock { readersOpen -= 1; lock.broadcast() }
+            ended.leave()
         }
         t.name = "vmm-output"
         t.start()
     }
 
     /// The exit status (128 + signal when killed), nil while it runs.
-    public var exitStatus: Int32? { lock.withLock { status } }
+    public var exitStatus: Int32? { state.withLock { $0.status } }
 
     /// The last lines it wrote to stderr (up to 20).
-    public var lastErrorLines: [String] { lock.withLock { tails[1] } }
+    public var lastErrorLines: [String] { state.withLock { $0.tails[1] } }
 
     /// Waits until it has exited and its output is read, or `seconds` pass; its status, or nil.
     @discardableResult
     public func wait(seconds: Double) -> Int32? {
-        let deadline = Date(timeIntervalSinceNow: seconds)
-        lock.lock()
-        defer { lock.unlock() }
-        while status == nil || readersOpen > 0 {
-            if !lock.wait(until: deadline) { break }
-        }
-        return status
+        _ = ended.wait(timeout: .now() + seconds)
+        return exitStatus
     }
 
     public func signal(_ sig: Int32) {

@@ -55,7 +55,7 @@ extension TrackingSession {
 
     /// `pendingPages(of:)` for a caller already inside `read`, `withDisplay` or a sync's body.
     public func pendingPagesLocked(of sub: MigrationSubscriber) -> (round: Int, pages: MigrationPageSet) {
-        (sub.round, sub.pending)
+        sub.pendingWithRound
     }
 
     /// One round of the boot-time subscriber: its number and the pages taken (no sync).

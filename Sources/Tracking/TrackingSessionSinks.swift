@@ -13,14 +13,14 @@ extension TrackingSession {
     /// so presenting never holds up a harvest. The sink pays for its own query; nothing else does.
     public func read<R>(_ sink: DisplaySink, _ body: (DisplayTracker, DirtyTileBitmap) throws -> R) rethrows -> R {
         lock.lock(); defer { lock.unlock() }
-        display.damage.changes(since: &sink.cursor, into: &sink.changed)
-        return try body(display, sink.changed)
+        let changed = sink.advance(in: display.damage)
+        return try body(display, changed)
     }
 
     /// Whether `sink` would get any tile from `read` now.
     public func hasChanges(for sink: DisplaySink) -> Bool {
         lock.lock(); defer { lock.unlock() }
-        return display.damage.hasChanges(since: sink.cursor)
+        return sink.hasChanges(in: display.damage)
     }
 
     /// Runs `body` under the session lock (reading the shadow between syncs).

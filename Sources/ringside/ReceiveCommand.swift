@@ -23,6 +23,7 @@ struct ReceiveCommand: ParsableCommand {
     @OptionGroup var migrate: MigrateOptions
     @OptionGroup var input: InputOptions
     @OptionGroup var vnc: VNCOptions
+    @OptionGroup var control: ControlOptions
     @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
     var device = "/dev/kvm"
 

@@ -25,13 +25,19 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var migrate: MigrateOptions
     @OptionGroup var input: InputOptions
     @OptionGroup var vnc: VNCOptions
+    @OptionGroup var control: ControlOptions
+    @Option(name: .customLong("restore"),
+            help: ArgumentHelp("Resume a guest from a snapshot file written by `ringside ctl PATH snapshot`: a full one, then (repeated) incremental ones in the order they were taken. The guest options (--guest, --memory, ...) come from the snapshot; --frames N counts from the guest's first frame.",
+                               valueName: "file"))
+    var restore: [String] = []
 
     func run() throws {
         // Before anything else, so a SIGTERM during start-up is a clean stop too.
         StopSignals.start()
         runReportingFailures {
             try warnAboutIgnoredOptions()
-            return try RunSession(options: self, origin: .boot(machine)).execute()
+            if !restore.isEmpty { try RestoreOptions.check(Array(CommandLine.arguments.dropFirst())) }
+            return try RunSession(options: self, origin: restore.isEmpty ? .boot(machine) : .restore(restore, device: machine.device)).execute()
         }
     }
 }
@@ -47,6 +53,7 @@ protocol RunSettings {
     var migrate: MigrateOptions { get }
     var input: InputOptions { get }
     var vnc: VNCOptions { get }
+    var control: ControlOptions { get }
 }
 
 extension RunSettings {

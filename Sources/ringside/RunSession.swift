@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import GuestSession
 import KVM
@@ -15,6 +16,8 @@ struct RunSession {
         case boot(MachineOptions)
         /// Migrated in from another ringside (`ringside receive`).
         case incoming(IncomingMigration, device: String)
+        /// Restored from snapshot files (`ringside run --restore`).
+        case restore([String], device: String)
     }
     let options: RunSettings
     let origin: Origin
@@ -24,6 +27,7 @@ struct RunSession {
         enum Guest {
             case boot(MachineConfig)
             case receive(IncomingMigration)
+            case restore([String])
         }
         var vnc: VNCListenPlan?
         var settings: SessionSettings
@@ -34,7 +38,10 @@ struct RunSession {
 
     func execute() throws -> Int32 {
         let checked = try check()
-        let guest = try makeGuest(checked)
+        let receiving: Bool = { if case .receive = checked.guest { return true }; return false }()
+        let control = try options.control.start(waiting: waitingLine(checked), receiving: receiving)
+        defer { control?.stop() }
+        let guest = try makeGuest(checked, control: control)
         let vncService = try checked.vnc.map { try VNCService.start($0, session: guest.tracking, input: guest.input, stats: options.stats) }
         defer { vncService?.stop() }
         let windowWanted = wantsWindow()
@@ -42,6 +49,7 @@ struct RunSession {
         let interrupt = installInterruptHandler { guest.requestStop() }
         defer { interrupt.cancel() }
         guest.start()
+        control?.attach(GuestControl(guest)) // once it runs: `status` says "booting" (or "restoring", "waiting") until then
         if windowWanted { try showWindow(guest, vnc: vncService) }
         let summary = try guest.finish()
         return try conclude(summary, guest: guest, vnc: vncService, windowShown: windowWanted)
@@ -65,6 +73,10 @@ struct RunSession {
             system = try KVMSystem(path: device)
             caps = try HostCapabilities(system: system)
             guest = .receive(incoming)
+        case .restore(let files, let device):
+            system = try KVMSystem(path: device)
+            caps = try HostCapabilities(system: system)
+            guest = .restore(files)
         }
         settings.migrateOut = try o.migrate.outgoing()
         if settings.migrateOut != nil && !mode.hasPageList {
@@ -80,22 +92,43 @@ struct RunSession {
         return Checked(vnc: vncPlan, settings: settings, system: system, caps: caps, guest: guest)
     }
 
-    private func makeGuest(_ c: Checked) throws -> GuestSession {
+    private func makeGuest(_ c: Checked, control: ControlServer?) throws -> GuestSession {
         let events = RunLines.events(options)
         switch c.guest {
         case .boot(let config): return try GuestSession.boot(system: c.system, caps: c.caps, config: config, settings: c.settings, events: events)
-        case .receive(let incoming): return try receive(incoming, c, events: events)
+        case .receive(let incoming): return try receive(incoming, c, events: events, control: control)
+        case .restore(let files):
+            let (guest, restored) = try GuestSession.restore(system: c.system, caps: c.caps, files: files, settings: c.settings, events: events)
+            Console.out(RunLines.restored(restored, files: files))
+            return guest
+        }
+    }
+
+    /// What the control socket's `status` says before the guest exists.
+    private func waitingLine(_ c: Checked) -> String {
+        switch c.guest {
+        case .boot: return "booting"
+        case .restore: return "restoring"
+        case .receive(let incoming): return "waiting for a migration on \(formatAddress(incoming.host, incoming.port))"
         }
     }
 
     /// Waits for the guest; a signal meanwhile ends the process at once.
-    private func receive(_ incoming: IncomingMigration, _ c: Checked, events: SessionEvents) throws -> GuestSession {
-        let waiting = installInterruptHandler { Console.error("interrupted: no guest was received"); exit(1) }
+    private func receive(_ incoming: IncomingMigration, _ c: Checked, events: SessionEvents, control: ControlServer?) throws -> GuestSession {
+        let waiting = installInterruptHandler {
+            control?.stop()
+            Console.error("interrupted: no guest was received")
+            exit(1)
+        }
         defer { waiting.cancel() }
         do {
             let (guest, report) = try GuestSession.receiveBlocking(
                 system: c.system, caps: c.caps, from: incoming, settings: c.settings, events: events,
-                listening: { Console.out("ringside: waiting for a migration on \(formatAddress(incoming.host, $0))") },
+                listening: {
+                    let line = "waiting for a migration on \(formatAddress(incoming.host, $0))"
+                    control?.setWaiting(line)
+                    Console.out("ringside: " + line)
+                },
                 progress: { Console.out($0) })
             Console.out(RunLines.received(report))
             return guest

@@ -64,7 +64,7 @@ enum UsageErrors {
     }
 
     /// The options meant to be given more than once (each adds one value).
-    static let repeatable: Set<String> = ["--module"]
+    static let repeatable: Set<String> = ["--module", "--restore"]
 
     /// Every other option of every subcommand takes at most one value, and ArgumentParser would
     /// silently keep the last of `--cpus 1 --cpus 2`: such a line is refused instead. Called
