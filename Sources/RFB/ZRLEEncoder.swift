@@ -1,6 +1,7 @@
 import NIOCore
 
-/// ZRLE (RFC 6143 7.7.6): 64x64 tiles, each solid, packed palette, palette RLE, plain RLE or
+/// ZRLE (RFC 6143 7.7.6): 64x64 tiles, each solid, packed palette (up to 16 colours), palette
+/// RLE (up to 127, as QEMU's encoder does: a byte per run instead of a CPIXEL), plain RLE or
 /// raw, whichever is smallest, all through one zlib stream kept for the connection's life.
 /// Pixels are CPIXELs: 3 bytes where the client's 32-bit format leaves one byte unused.
 ///
@@ -10,7 +11,7 @@ public final class ZRLEEncoder {
     private let deflater = Deflater()
     private var tiles: [UInt8] = []
     private var pixels = [UInt32](repeating: 0, count: 64 * 64)
-    private var palette: [UInt32] = []
+    private var palette = ZRLEPalette()
 
     public init() {}
 
@@ -46,8 +47,8 @@ public final class ZRLEEncoder {
                 i += 1
             }
         }
-        // Palette (up to 16 colours; more means "many") and runs.
-        palette.removeAll(keepingCapacity: true)
+        // Palette (up to 127 colours; more means "many") and runs.
+        palette.removeAll()
         var many = false
         var runs = 0, runLengthBytes = 0, paletteRunBytes = 0
         var j = 0
@@ -59,15 +60,13 @@ public final class ZRLEEncoder {
             runs += 1
             runLengthBytes += (len - 1) / 255 + 1
             paletteRunBytes += len == 1 ? 1 : 1 + (len - 1) / 255 + 1
-            if !many && !palette.contains(v) {
-                if palette.count == 16 { many = true } else { palette.append(v) }
-            }
+            if !many && !palette.insert(v) { many = true }
             j = k
         }
         let cp = cpixelSize(t.format)
         if !many && palette.count == 1 {
             tiles.append(1)
-            appendCPixel(palette[0], t)
+            appendCPixel(palette.colours[0], t)
             return
         }
         let raw = n * cp
@@ -75,19 +74,22 @@ public final class ZRLEEncoder {
         var best = min(raw, plainRLE)
         var packed = Int.max, paletteRLE = Int.max
         if !many {
+            paletteRLE = palette.count * cp + paletteRunBytes
+            best = min(best, paletteRLE)
+        }
+        if !many && palette.count <= 16 {
             let bits = palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4
             packed = palette.count * cp + height * ((width * bits + 7) / 8)
-            paletteRLE = palette.count * cp + paletteRunBytes
-            best = min(best, packed, paletteRLE)
+            best = min(best, packed)
         }
         if best == packed {
             tiles.append(UInt8(palette.count))
-            for v in palette { appendCPixel(v, t) }
+            for v in palette.colours { appendCPixel(v, t) }
             let bits = palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4
             for row in 0..<height {
                 var byte: UInt8 = 0, used = 0
                 for col in 0..<width {
-                    let index = UInt8(palette.firstIndex(of: pixels[row * width + col])!)
+                    let index = palette.index(of: pixels[row * width + col])
                     byte = byte << bits | index
                     used += bits
                     if used == 8 { tiles.append(byte); byte = 0; used = 0 }
@@ -96,9 +98,9 @@ public final class ZRLEEncoder {
             }
         } else if best == paletteRLE {
             tiles.append(128 | UInt8(palette.count))
-            for v in palette { appendCPixel(v, t) }
+            for v in palette.colours { appendCPixel(v, t) }
             forEachRun(n) { v, len in
-                let index = UInt8(palette.firstIndex(of: v)!)
+                let index = palette.index(of: v)
                 if len == 1 { tiles.append(index); return }
                 tiles.append(index | 128)
                 appendRunLength(len)

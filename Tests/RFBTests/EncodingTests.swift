@@ -111,6 +111,49 @@ struct EncodingTests {
         #expect(out.readableBytes < 100)
     }
 
+    /// Tiles of 17 to 127 colours in runs go out as palette RLE (a byte per run, not a
+    /// CPIXEL), as QEMU sends them; 128 colours cannot be indexed; all decode exactly.
+    @Test("ZRLE sends tiles of 17 to 127 colours as palette RLE, and 128 colours without a palette, exactly", arguments: [0, 2, 3])
+    func zrleLargePalettes(formatIndex: Int) throws {
+        let counts = [17, 100, 127, 128]
+        let geometry = FramebufferGeometry(width: 64 * counts.count, height: 64)
+        let grid = TileGrid(geometry: geometry, tile: TileSize(width: 64, height: 16))
+        var rng = SplitMix(state: 7)
+        var frame = [UInt8](repeating: 0, count: geometry.byteCount)
+        for (t, n) in counts.enumerated() {
+            let colours = (0..<n).map { (UInt32($0) &* 0x0002_0301 &+ 0x0010_2030) & 0x00FF_FFFF } // distinct: 0x020301 is odd
+            var i = 0
+            while i < 64 * 64 {
+                // Runs of 1 to 4 pixels; every colour appears (the first n runs take them in turn).
+                let c = i < n ? colours[i] : colours[Int(rng.next() % UInt64(n))]
+                for _ in 0..<(i < n ? 1 : Int(rng.next() % 4) + 1) where i < 64 * 64 {
+                    let o = (i / 64) * geometry.pitch + (t * 64 + i % 64) * 4
+                    frame[o] = UInt8(c & 0xFF); frame[o + 1] = UInt8((c >> 8) & 0xFF); frame[o + 2] = UInt8((c >> 16) & 0xFF)
+                    i += 1
+                }
+            }
+        }
+        let format = formats[formatIndex].1
+        let translator = PixelTranslator(format: format)
+        let rect = RFBRect(x: 0, y: 0, width: geometry.width, height: geometry.height)
+        var message = ByteBuffer()
+        message.writeBytes([0, 0, 0, 1])
+        for v in [rect.x, rect.y, rect.width, rect.height] { message.writeInteger(UInt16(v)) }
+        message.writeInteger(EncodingType.zrle)
+        frame.withUnsafeBytes { ZRLEEncoder().encode(rect, of: FrameView(geometry: geometry, grid: grid, bytes: $0), translator: translator, into: &message) }
+        let decoder = TestDecoder(format: format, width: geometry.width, height: geometry.height)
+        try decoder.decode(message)
+        #expect(decoder.zrleSubencodings.count == counts.count)
+        #expect(Array(decoder.zrleSubencodings.prefix(3)) == [128 + 17, 128 + 100, 128 + 127])
+        #expect(decoder.zrleSubencodings.last.map { $0 == 0 || $0 == 128 } == true)
+        var wrong = 0
+        frame.withUnsafeBytes { b in
+            let view = FrameView(geometry: geometry, grid: grid, bytes: b)
+            for y in 0..<geometry.height { for x in 0..<geometry.width where decoder.pixels[y * geometry.width + x] != translator.value(view.pixel(x: x, y: y)) { wrong += 1 } }
+        }
+        #expect(wrong == 0)
+    }
+
     @Test("Tight pieces are at most 2048 wide and 64 Ki pixels, and cover the rectangle exactly")
     func tightSplit() {
         let r = RFBRect(x: 3, y: 5, width: 4000, height: 300)
