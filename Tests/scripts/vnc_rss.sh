@@ -2,8 +2,8 @@
 # Peak memory of a ringside VNC server against its number of clients: runs the desktop guest
 # headless with --vnc, connects CLIENTS clients (vnc_clients.py) for SECONDS, and prints the
 # server's RSS before the clients and its peak while they ran (VmRSS sampled every 0.1 s: the
-# process's own VmHWM is set by a transient at startup, before the guest runs), with its last
-# --stats rate line.
+# process's own VmHWM is set at startup by --tracking auto's cache evictor, up to 256 MiB written
+# once before the guest runs), with its last --stats rate line.
 #
 # usage: vnc_rss.sh RINGSIDE CLIENTS raw|zrle|tight [SECONDS [WIDTH HEIGHT]]
 set -eu
