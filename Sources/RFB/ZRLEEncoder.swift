@@ -37,65 +37,37 @@ public final class ZRLEEncoder {
         out.setInteger(UInt32(length), at: lengthAt)
     }
 
-    private func encodeTile(x: Int, y: Int, width: Int, height: Int, frame: FrameView, translator t: PixelTranslator) {
-        let n = width * height
-        var i = 0
-        for row in y..<y + height {
-            let base = row * frame.pitch + x * 4
-            for col in 0..<width {
-                pixels[i] = t.value(frame.pixel(atOffset: base + col * 4))
-                i += 1
-            }
-        }
-        // Palette (up to 127 colours; more means "many") and runs.
-        palette.removeAll()
+    /// What one pass over a tile's runs found: its palette (in `palette`, unless it has more
+    /// than 127 colours) and the sizes the run-length subencodings would take.
+    private struct TileScan {
         var many = false
         var runs = 0, runLengthBytes = 0, paletteRunBytes = 0
-        var j = 0
-        while j < n {
-            let v = pixels[j]
-            var k = j + 1
-            while k < n && pixels[k] == v { k += 1 }
-            let len = k - j
-            runs += 1
-            runLengthBytes += (len - 1) / 255 + 1
-            paletteRunBytes += len == 1 ? 1 : 1 + (len - 1) / 255 + 1
-            if !many && !palette.insert(v) { many = true }
-            j = k
-        }
+    }
+
+    private func encodeTile(x: Int, y: Int, width: Int, height: Int, frame: FrameView, translator t: PixelTranslator) {
+        let n = width * height
+        loadTile(x: x, y: y, width: width, height: height, frame: frame, translator: t)
+        let scan = scanTile(n)
         let cp = cpixelSize(t.format)
-        if !many && palette.count == 1 {
+        if !scan.many && palette.count == 1 {
             tiles.append(1)
             appendCPixel(palette.colours[0], t)
             return
         }
         let raw = n * cp
-        let plainRLE = runs * cp + runLengthBytes
+        let plainRLE = scan.runs * cp + scan.runLengthBytes
         var best = min(raw, plainRLE)
         var packed = Int.max, paletteRLE = Int.max
-        if !many {
-            paletteRLE = palette.count * cp + paletteRunBytes
+        if !scan.many {
+            paletteRLE = palette.count * cp + scan.paletteRunBytes
             best = min(best, paletteRLE)
         }
-        if !many && palette.count <= 16 {
-            let bits = palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4
-            packed = palette.count * cp + height * ((width * bits + 7) / 8)
+        if !scan.many && palette.count <= 16 {
+            packed = palette.count * cp + height * ((width * packedBits + 7) / 8)
             best = min(best, packed)
         }
         if best == packed {
-            tiles.append(UInt8(palette.count))
-            for v in palette.colours { appendCPixel(v, t) }
-            let bits = palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4
-            for row in 0..<height {
-                var byte: UInt8 = 0, used = 0
-                for col in 0..<width {
-                    let index = palette.index(of: pixels[row * width + col])
-                    byte = byte << bits | index
-                    used += bits
-                    if used == 8 { tiles.append(byte); byte = 0; used = 0 }
-                }
-                if used > 0 { tiles.append(byte << (8 - used)) }
-            }
+            appendPacked(width: width, height: height, t)
         } else if best == paletteRLE {
             tiles.append(128 | UInt8(palette.count))
             for v in palette.colours { appendCPixel(v, t) }
@@ -114,6 +86,50 @@ public final class ZRLEEncoder {
         } else {
             tiles.append(0)
             for k in 0..<n { appendCPixel(pixels[k], t) }
+        }
+    }
+
+    /// The tile's pixels in the client's format, row after row, into `pixels`.
+    private func loadTile(x: Int, y: Int, width: Int, height: Int, frame: FrameView, translator t: PixelTranslator) {
+        var i = 0
+        for row in y..<y + height {
+            let base = row * frame.pitch + x * 4
+            for col in 0..<width {
+                pixels[i] = t.value(frame.pixel(atOffset: base + col * 4))
+                i += 1
+            }
+        }
+    }
+
+    /// The palette (up to 127 colours; more means "many") and the runs of the first `n` pixels.
+    private func scanTile(_ n: Int) -> TileScan {
+        palette.removeAll()
+        var scan = TileScan()
+        forEachRun(n) { v, len in
+            scan.runs += 1
+            scan.runLengthBytes += (len - 1) / 255 + 1
+            scan.paletteRunBytes += len == 1 ? 1 : 1 + (len - 1) / 255 + 1
+            if !scan.many && !palette.insert(v) { scan.many = true }
+        }
+        return scan
+    }
+
+    /// Bits per index of a packed palette of `palette.count` (2 to 16) colours.
+    private var packedBits: Int { palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4 }
+
+    /// A packed-palette tile: the palette, then each row's indexes packed into bytes.
+    private func appendPacked(width: Int, height: Int, _ t: PixelTranslator) {
+        tiles.append(UInt8(palette.count))
+        for v in palette.colours { appendCPixel(v, t) }
+        let bits = packedBits
+        for row in 0..<height {
+            var byte: UInt8 = 0, used = 0
+            for col in 0..<width {
+                byte = byte << bits | palette.index(of: pixels[row * width + col])
+                used += bits
+                if used == 8 { tiles.append(byte); byte = 0; used = 0 }
+            }
+            if used > 0 { tiles.append(byte << (8 - used)) }
         }
     }
 
