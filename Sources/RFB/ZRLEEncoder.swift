@@ -105,11 +105,17 @@ public final class ZRLEEncoder {
     private func scanTile(_ n: Int) -> TileScan {
         palette.removeAll()
         var scan = TileScan()
-        forEachRun(n) { v, len in
+        var j = 0
+        while j < n {
+            let v = pixels[j]
+            var k = j + 1
+            while k < n && pixels[k] == v { k += 1 }
+            let len = k - j
             scan.runs += 1
             scan.runLengthBytes += (len - 1) / 255 + 1
             scan.paletteRunBytes += len == 1 ? 1 : 1 + (len - 1) / 255 + 1
             if !scan.many && !palette.insert(v) { scan.many = true }
+            j = k
         }
         return scan
     }
