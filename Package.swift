@@ -7,7 +7,7 @@ import PackageDescription
 //   1  KVM, SplitView
 //   2  Machine, PNGOutput, RFB (no KVM), Window
 //   3  Tracking
-//   4  NoLossCheck, LiveMigration
+//   4  NoLossCheck, LiveMigration, VNCTracking (the Tracking-to-RFB adapter)
 //   5  Snapshot (snapshots to disk, in the migration stream's messages)
 //   6  GuestSession (a running guest: run, receive, restore, the migration bench)
 //   7  Control (the control socket), Bench
@@ -59,6 +59,9 @@ let package = Package(
         ]),
         // The --show-split picture: the screen beside the migration page list, on a PixelCanvas.
         .target(name: "SplitView", dependencies: ["Display"]),
+        // The tracking session as the RFB server's framebuffer, and a server on a session: the one
+        // Tracking-to-RFB adapter, shared by the CLI (`--vnc`) and the benchmark.
+        .target(name: "VNCTracking", dependencies: ["Tracking", "RFB", "Display", "Input"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
         // The SDL window: shows the shadow (or the split view), forwards input. Saves no files.
         .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "Input"]),
@@ -79,7 +82,7 @@ let package = Package(
         ]),
         // `ringside bench`: the tracking-mode matrix. Returns records through callbacks; never prints.
         .target(name: "Bench", dependencies: [
-            "Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "GuestSession",
+            "Tracking", "Machine", "Display", "KVM", "LiveMigration", "MigrationWire", "Input", "RFB", "VNCTracking", "GuestSession",
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // The boot stub's state page (assets/peers/qemu) and a spawn that cannot outlive its parent.
@@ -94,7 +97,7 @@ let package = Package(
             name: "ringside",
             dependencies: [
                 "KVM", "Machine", "Display", "Tracking", "PNGOutput", "SplitView", "Window", "Bench", "NoLossCheck", "LiveMigration", "Input", "RFB",
-                "GuestSession", "QEMUPeer", "PeerBench", "Control", "Snapshot",
+                "VNCTracking", "GuestSession", "QEMUPeer", "PeerBench", "Control", "Snapshot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,21 +5,20 @@ import KVM
 import Machine
 import RFB
 import Tracking
+import VNCTracking
 
 /// `ringside bench --vnc`: what a VNC server built on the tracking session sends per guest
 /// frame, beside two baselines fed the same frames in the same process.
 ///
-/// The guest runs in lockstep: after each frame the session syncs once (the harvest) and
-/// every simulated client then finds its update and encodes it as a server answering an
-/// incremental request right away would (no sockets: bytes are counted as encoded). As the
-/// server does, a client reads its damage and the shared snapshot of the frame under the
-/// session's lock (`FrameSnapshotter`: the first read after a sync copies the repainted
-/// tiles), then compares with what it was sent and encodes with no lock held; the three
-/// parts are timed apart.
-/// - `ringside`: the client's own display sink: only tiles the dirty log (or auto's
-///   unlogged repaint) marked are compared with what that client was last sent.
+/// The guest runs in lockstep: after each frame the session syncs once (the harvest), each
+/// server's `ServerSurface` refreshes once (it copies the repainted tiles under the session's
+/// lock and compares them with its previous frame, no lock held), and every simulated client
+/// then takes its dirty bits and encodes its update from the shared surface as a server
+/// answering an incremental request right away would (no sockets: bytes are counted as
+/// encoded). The parts are timed apart.
+/// - `ringside`: only the tiles the dirty log (or auto's unlogged repaint) marked are compared.
 /// - `compare`: QEMU's way without a dirty log: every tile of the whole frame is compared
-///   (16-pixel-wide memcmp spans, as `ClientFramebuffer` does) with what was last sent.
+///   (once per frame on the surface, as QEMU's server surface does).
 /// - `full`: kvmtool's way: every update is the whole screen.
 /// `changedBytes` is the raw size (4 bytes a pixel) of the pixels that really differ from
 /// the previous frame, counted pixel by pixel outside the timed part.
@@ -28,23 +27,27 @@ public enum VNCBench {
     public static let encodings: [(name: String, type: Int32)] = [("Raw", EncodingType.raw), ("ZRLE", EncodingType.zrle), ("Tight", EncodingType.tight),
                                                                     ("Tight-JPEG", EncodingType.tight)]
 
+    /// One (server, encoding) over the measured frames, all its clients together.
     public struct Line: Sendable {
         public var server: Server
         public var encoding: String
         public var frames = 0
         public var updates = 0
         public var bytes = 0
-        public var nanos: [UInt64] = []
-        /// The part of `nanos` spent under the session's read (the lock): the damage and the snapshot.
+        /// The server surface's refreshes (once a frame, for all the line's clients): the part
+        /// under the session's lock (copying the repainted tiles) and the rest (comparing).
         public var lockNanos: UInt64 = 0
-        /// The part spent comparing the snapshot with what the client was sent (no lock).
-        public var findNanos: UInt64 = 0
-        public var lockMicrosPerFrame: Double { frames == 0 ? 0 : Double(lockNanos) / 1000 / Double(frames) }
-        public var findMicrosPerFrame: Double { frames == 0 ? 0 : Double(findNanos) / 1000 / Double(frames) }
-        /// What is left of `nanos`: encoding.
-        public var encodeMicrosPerFrame: Double { microsPerFrame - lockMicrosPerFrame - findMicrosPerFrame }
+        public var surfaceCompareNanos: UInt64 = 0
+        /// The clients' takes of their dirty bits (the surface's lock) and their encodes.
+        public var takeNanos: UInt64 = 0
+        public var encodeNanos: UInt64 = 0
+        public var lockMicrosPerFrame: Double { perFrame(lockNanos) }
+        /// Finding what changed: the surface's compare and the clients' takes.
+        public var findMicrosPerFrame: Double { perFrame(surfaceCompareNanos + takeNanos) }
+        public var encodeMicrosPerFrame: Double { perFrame(encodeNanos) }
         public var bytesPerFrame: Double { frames == 0 ? 0 : Double(bytes) / Double(frames) }
-        public var microsPerFrame: Double { frames == 0 ? 0 : Double(nanos.reduce(0, +)) / 1000 / Double(frames) }
+        public var microsPerFrame: Double { perFrame(lockNanos + surfaceCompareNanos + takeNanos + encodeNanos) }
+        private func perFrame(_ n: UInt64) -> Double { frames == 0 ? 0 : Double(n) / 1000 / Double(frames) }
     }
 
     public struct Result: Sendable {
@@ -55,9 +58,9 @@ public enum VNCBench {
         /// Frames in which any pixel changed.
         public var changedFrames = 0
         public var harvestNanos: [UInt64] = []
-        /// Pixel bytes the shared snapshot copied under the lock while measuring.
+        /// Pixel bytes the server surfaces copied under the lock while measuring.
         public var snapshotBytes = 0
-        /// Times the shared snapshot was brought up to date while measuring (at most one a frame).
+        /// Times a surface read the display while measuring (at most one a frame per server).
         public var snapshotRefreshes = 0
         /// Whether the cell stopped at its time budget before `frames` frames.
         public var budgetReached = false
@@ -65,26 +68,38 @@ public enum VNCBench {
         public var changedBytesPerFrame: Double { frames == 0 ? 0 : Double(changedBytes) / Double(frames) }
     }
 
-    final class Client {
+    /// One server: its surface over the session, and its clients.
+    final class Surface {
         let server: Server
-        let encoding: (name: String, type: Int32)
-        let sink: DisplaySink
-        var fb: ClientFramebuffer?
-        let zrle = ZRLEEncoder(), tight = TightEncoder()
-        var line: Line
-        init(server: Server, encoding: (name: String, type: Int32), sink: DisplaySink) {
+        let surface: ServerSurface
+        var clients: [Client] = []
+        init(server: Server, source: TrackingFramebufferSource) {
             self.server = server
+            surface = ServerSurface(source: source, name: "vnc bench \(server)", compareEverything: server == .compare)
+        }
+    }
+
+    final class Client {
+        let encoding: (name: String, type: Int32)
+        let handle: ServerSurface.Client
+        let encoder = UpdateEncoder()
+        var line: Line
+        init(server: Server, encoding: (name: String, type: Int32), handle: ServerSurface.Client) {
             self.encoding = encoding
-            self.sink = sink
+            self.handle = handle
             line = Line(server: server, encoding: encoding.name)
-            if encoding.name == "Tight-JPEG" { tight.jpeg = TightJPEGSettings(level: 5) } // quality level 5: JPEG quality 77, 4:2:2
+            var list = [encoding.type]
+            // Tight-JPEG: quality level 5 (JPEG quality 77, 4:2:2); Tight with LastRect as TigerVNC asks.
+            if encoding.type == EncodingType.tight { list.append(EncodingType.lastRect) }
+            if encoding.name == "Tight-JPEG" { list.append(EncodingType.qualityLevel0 + 5) }
+            encoder.choice = EncodingChoice(clientList: list)
         }
     }
 
     // @unchecked: the vCPU thread's lockstep callback uses it one frame at a time; `measure` only before `start()` and after `wait()`.
     final class Run: @unchecked Sendable {
         var session: TrackingSession!
-        var clients: [Client] = []
+        var surfaces: [Surface] = []
         var warmup: Int
         let frames: Int
         var result: Result
@@ -92,7 +107,6 @@ public enum VNCBench {
         var failure: String?
         let done = DispatchSemaphore(value: 0)
         var finished = false
-        let snapshots = FrameSnapshotter()
         let budgetNanos: UInt64
         var measureStart: UInt64 = 0
         init(frames: Int, warmup: Int, budgetSeconds: Double?, result: Result) {
@@ -105,7 +119,7 @@ public enum VNCBench {
 
     /// One guest at one size: `frames` lockstep frames after `warmup`, with `clients` clients
     /// per (server, encoding) in `servers` x `encodingNames`. Clients are served only from the
-    /// last warm-up frame on (their first, whole-screen update), so warm-up costs little. With
+    /// last two warm-up frames on (their first, whole-screen update), so warm-up costs little. With
     /// `budgetSeconds`, measuring stops after that long once 3 frames are in (`budgetReached`).
     public static func measure(system: KVMSystem, config base: MachineConfig, mode: TrackingMode, caps: HostCapabilities,
                                label: String, frames: Int, warmup: Int, servers: [Server] = Server.allCases,
@@ -121,9 +135,15 @@ public enum VNCBench {
         run.session = try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16),
                                           migration: false, events: events)
         let chosen = encodings.filter { encodingNames?.contains($0.name) ?? true }
-        for s in servers { for e in chosen { for i in 0..<count {
-            run.clients.append(Client(server: s, encoding: e, sink: run.session.makeDisplaySink(name: "vnc bench \(s) \(e.name) \(i)")))
-        } } }
+        let source = TrackingFramebufferSource(session: run.session, name: label)
+        let told = source.geometry
+        for s in servers {
+            let surface = Surface(server: s, source: source)
+            for e in chosen { for _ in 0..<count {
+                surface.clients.append(Client(server: s, encoding: e, handle: surface.surface.join(told: told)))
+            } }
+            run.surfaces.append(surface)
+        }
         run.session.machine.start()
         var guestStopped = false
         while run.done.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
@@ -134,17 +154,17 @@ public enum VNCBench {
         if guestStopped, run.failure == nil { run.failure = "the guest stopped" } // its callbacks are over now
         if let f = run.failure { throw BenchFailure(message: "\(label): \(f)") }
         var r = run.result
-        // Lines of several clients of one kind are summed into one line, frames counted once.
+        // Lines of several clients of one kind are summed into one line, frames and the
+        // surface's refreshes (shared by all of them) counted once.
         var merged: [String: Line] = [:]
         var order: [String] = []
-        for c in run.clients {
-            let key = "\(c.server) \(c.encoding.name)"
+        for c in run.surfaces.flatMap(\.clients) {
+            let key = "\(c.line.server) \(c.encoding.name)"
             if var m = merged[key] {
                 m.updates += c.line.updates
                 m.bytes += c.line.bytes
-                m.findNanos += c.line.findNanos
-                m.lockNanos += c.line.lockNanos
-                for i in 0..<min(m.nanos.count, c.line.nanos.count) { m.nanos[i] += c.line.nanos[i] }
+                m.takeNanos += c.line.takeNanos
+                m.encodeNanos += c.line.encodeNanos
                 merged[key] = m
             } else {
                 merged[key] = c.line
@@ -182,13 +202,10 @@ public enum VNCBench {
         } else {
             _ = changedPixels(run)
         }
-        let copiedBefore = run.snapshots.copiedBytes, refreshesBefore = run.snapshots.refreshes
-        if run.warmup <= 1 {
-            for c in run.clients { serve(c, run: run, measuring: measuring) }
-        }
-        if measuring {
-            run.result.snapshotBytes += run.snapshots.copiedBytes - copiedBefore
-            run.result.snapshotRefreshes += run.snapshots.refreshes - refreshesBefore
+        // From the last two warm-up frames on: a server surface allocates its second frame at
+        // its second refresh, a one-time cost the measured frames should not carry.
+        if run.warmup <= 2 {
+            for s in run.surfaces { serve(s, run: run, measuring: measuring) }
         }
         if run.warmup > 0 { run.warmup -= 1 }
         let overBudget = measuring && run.result.frames >= 3 && DispatchTime.now().uptimeNanoseconds - run.measureStart > run.budgetNanos
@@ -225,67 +242,40 @@ public enum VNCBench {
         }
     }
 
-    /// One client answers an incremental request for the whole screen: its damage and the
-    /// shared snapshot under the session's read (as the server's reader does), then the
-    /// compare with what it was sent and the encode (from the client's own copy), no lock held.
-    private static func serve(_ c: Client, run: Run, measuring: Bool) {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let (snapshot, dirty) = run.session.read(c.sink) { d, dirty in (run.snapshots.snapshot(of: d.shadow, grid: d.grid, damage: d.damage), dirty) }
-        let locked = DispatchTime.now().uptimeNanoseconds
-        let rects: [RFBRect] = snapshot.withFrame { frame in
-            if c.fb == nil { c.fb = ClientFramebuffer(geometry: frame.geometry, tiles: frame.grid.count) }
-            c.fb!.rowSpans = c.encoding.type == EncodingType.raw
-            let screen = RFBRect(x: 0, y: 0, width: frame.width, height: frame.height)
-            switch c.server {
-            case .ringside: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: false)
-            case .compare:
-                var all = DirtyTileBitmap(count: frame.grid.count)
-                all.setAll()
-                return c.fb!.collect(frame: frame, dirty: all, region: screen, full: false)
-            case .full: return c.fb!.collect(frame: frame, dirty: dirty, region: screen, full: true)
+    /// One server after a frame: its surface refreshes once, then each client answers an
+    /// incremental request for the whole screen: it takes its dirty bits and the surface's
+    /// frame (the surface's lock) and encodes from the frame, no lock held. No clocks for
+    /// the lossless refresh: the benchmark counts the changed areas' bytes only.
+    private static func serve(_ s: Surface, run: Run, measuring: Bool) {
+        let before = s.surface.statistics
+        s.surface.refresh()
+        let after = s.surface.statistics
+        let lock = after.nanosUnderLock - before.nanosUnderLock, compare = after.nanosOutsideLock - before.nanosOutsideLock
+        if measuring {
+            run.result.snapshotBytes += after.bytesCopiedUnderLock - before.bytesCopiedUnderLock
+            run.result.snapshotRefreshes += after.refreshes - before.refreshes
+        }
+        for c in s.clients {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            guard let geometry = s.surface.latest?.geometry else { return }
+            let screen = RFBRect(x: 0, y: 0, width: geometry.width, height: geometry.height)
+            let take = s.surface.take(c.handle, region: screen, full: s.server == .full, rowSpans: c.encoder.rowSpans)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            var bytes = 0
+            if let take, !take.rects.isEmpty {
+                bytes = c.encoder.encodeWhole(take, incremental: true, now: 0).readableBytes
+            }
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            guard measuring else { continue }
+            c.line.frames += 1
+            c.line.lockNanos += lock
+            c.line.surfaceCompareNanos += compare
+            c.line.takeNanos += t1 - t0
+            c.line.encodeNanos += t2 - t1
+            if bytes > 0 {
+                c.line.updates += 1
+                c.line.bytes += bytes
             }
         }
-        let found = DispatchTime.now().uptimeNanoseconds
-        var bytes = 0
-        if !rects.isEmpty, let fb = c.fb {
-            var w = UpdateWriter(lastRect: c.encoding.type == EncodingType.tight)
-            let translator = PixelTranslator(format: .guestNative)
-            fb.withSent(grid: snapshot.grid) { frame in
-                let list = rects.count > 60000 ? [bounds(rects)] : rects
-                switch c.encoding.type {
-                case EncodingType.zrle:
-                    for r in list {
-                        w.header(r, encoding: EncodingType.zrle)
-                        w.withBytes { c.zrle.encode(r, of: frame, translator: translator, into: &$0) }
-                    }
-                case EncodingType.tight:
-                    for r in list { for piece in TightEncoder.split(r) {
-                        w.header(piece, encoding: EncodingType.tight)
-                        w.withBytes { c.tight.encode(piece, of: frame, translator: translator, into: &$0) }
-                    } }
-                default:
-                    for r in list {
-                        w.header(r, encoding: EncodingType.raw)
-                        w.withBytes { translator.appendRect(r, of: frame, to: &$0) }
-                    }
-                }
-            }
-            bytes = w.finish().count
-        }
-        let ns = DispatchTime.now().uptimeNanoseconds - t0
-        guard measuring else { return }
-        c.line.frames += 1
-        c.line.nanos.append(ns)
-        c.line.lockNanos += locked - t0
-        c.line.findNanos += found - locked
-        if bytes > 0 {
-            c.line.updates += 1
-            c.line.bytes += bytes
-        }
-    }
-
-    private static func bounds(_ rects: [RFBRect]) -> RFBRect {
-        let x0 = rects.map(\.x).min()!, y0 = rects.map(\.y).min()!
-        return RFBRect(x: x0, y: y0, width: rects.map(\.maxX).max()! - x0, height: rects.map(\.maxY).max()! - y0)
     }
 }

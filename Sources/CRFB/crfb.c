@@ -21,20 +21,15 @@ void crfb_deflater_free(crfb_deflater *d) {
     free(d);
 }
 
-size_t crfb_deflate_bound(size_t in_len) {
-    // deflateBound does not count sync-flush markers; zlib's stored blocks add 5 bytes per
-    // 16 KiB at worst, plus the header and the flush's empty block.
-    return in_len + in_len / 1000 + (in_len / 16384 + 1) * 5 + 64;
-}
-
-long crfb_deflate_sync(crfb_deflater *d, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap) {
+long crfb_deflate_feed(crfb_deflater *d, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                       int sync, size_t *consumed) {
     d->z.next_in = (Bytef *)in;
     d->z.avail_in = (uInt)in_len;
     d->z.next_out = out;
     d->z.avail_out = (uInt)out_cap;
-    int r = deflate(&d->z, Z_SYNC_FLUSH);
+    int r = deflate(&d->z, sync ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+    *consumed = in_len - d->z.avail_in;
     if (r != Z_OK && r != Z_BUF_ERROR) return -1;
-    if (d->z.avail_in != 0 || d->z.avail_out == 0) return -2;
     return (long)(out_cap - d->z.avail_out);
 }
 

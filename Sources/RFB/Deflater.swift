@@ -1,10 +1,12 @@
 internal import CRFB
+import NIOCore
 
-/// One zlib stream (system zlib through the CRFB shim). ZRLE keeps one per connection for
-/// its whole life; each call ends with a sync flush so the client can decode up to there.
+/// One zlib stream (system zlib through the CRFB shim). ZRLE and Tight keep theirs for the
+/// connection's life. Input is fed in pieces as an encoder produces it and the compressed
+/// bytes go straight into the message's `ByteBuffer`; a sync flush ends each rectangle so the
+/// client can decode up to there.
 public final class Deflater {
     private let stream: OpaquePointer
-    private var scratch: [UInt8] = []
 
     public init(level: Int32 = 6) {
         guard let s = crfb_deflater_new(level) else { fatalError("zlib: out of memory creating a deflate stream") }
@@ -13,17 +15,36 @@ public final class Deflater {
 
     deinit { crfb_deflater_free(stream) }
 
-    /// Compresses `input` and sync-flushes; returns the compressed bytes.
-    public func compress(_ input: [UInt8]) -> [UInt8] {
-        let bound = crfb_deflate_bound(input.count)
-        if scratch.count < bound { scratch = [UInt8](repeating: 0, count: bound) }
-        let n = input.withUnsafeBufferPointer { i in
-            scratch.withUnsafeMutableBufferPointer { o in
-                crfb_deflate_sync(stream, i.baseAddress, i.count, o.baseAddress, o.count)
+    /// Compresses `input` onto the end of `out`; with `sync`, then sync-flushes (everything
+    /// fed so far becomes decodable). Returns the bytes written to `out`.
+    @discardableResult
+    public func feed(_ input: UnsafeRawBufferPointer, into out: inout ByteBuffer, sync: Bool) -> Int {
+        var offset = 0
+        var written = 0
+        while true {
+            let rest = input.count - offset
+            var consumed = 0
+            var filled = false
+            // Room for the rest at zlib's worst expansion, and for what the stream still holds.
+            let room = rest + rest / 1000 + 64 + (sync ? 4096 : 0)
+            let n = out.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { o -> Int in
+                // SAFETY: zlib reads `rest` bytes from inside `input` and writes at most `o.count` into `o`.
+                let r = crfb_deflate_feed(stream, rest > 0 ? input.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset : nil, rest,
+                                          o.baseAddress!.assumingMemoryBound(to: UInt8.self), o.count, sync ? 1 : 0, &consumed)
+                precondition(r >= 0, "zlib deflate failed (\(r))")
+                filled = r == o.count
+                return r
             }
+            written += n
+            offset += consumed
+            if offset == input.count && !filled { return written }
         }
-        precondition(n >= 0, "zlib deflate failed (\(n)) with a buffer of its own bound")
-        return Array(scratch[0..<n])
+    }
+
+    /// Compresses `input` onto the end of `out` and sync-flushes. Returns the bytes written.
+    @discardableResult
+    public func compress(_ input: [UInt8], into out: inout ByteBuffer) -> Int {
+        input.withUnsafeBytes { feed($0, into: &out, sync: true) }
     }
 }
 

@@ -42,31 +42,27 @@ public struct FrameView {
     public func pixel(x: Int, y: Int) -> UInt32 { pixel(atOffset: y * pitch + x * 4) }
 }
 
-/// What the RFB server needs from the display: a name, and for each client its own reader
-/// of the damage (the tiles repainted since that client last read) with a snapshot of the
-/// pixels. The RFB target knows nothing of how the damage was found; the CLI adapts its
-/// tracking session to this.
+/// What the RFB server needs from the display: a name, the geometry, a reader of the damage
+/// (the tiles repainted since that reader last read) with the pixels, and a call after every
+/// refresh. The RFB target knows nothing of how the damage was found; the `VNCTracking`
+/// target adapts a tracking session to this.
 public protocol FramebufferSource: AnyObject, Sendable {
     /// The desktop name sent in ServerInit.
     var desktopName: String { get }
     /// The current geometry (ServerInit and DesktopSize).
     var geometry: FramebufferGeometry { get }
-    /// A new reader whose first read returns every tile.
+    /// A new reader whose first read returns every tile. The server makes one, for its surface.
     func makeReader(name: String) -> any FramebufferReader
     /// Registers `body`, called (on any thread, briefly: it must not block) after every
     /// refresh that repainted something.
     func onChange(_ body: @escaping @Sendable () -> Void)
 }
 
-/// One client's cursor on the display's damage.
+/// A cursor on the display's damage.
 public protocol FramebufferReader: AnyObject, Sendable {
-    /// Whether a read now would return any tile.
-    var hasChanges: Bool { get }
-    /// The tiles repainted since this reader last read (all of them on the first read) and
-    /// a snapshot of the frame taken at the same instant, and moves the reader to now. Holds
-    /// off refreshes only to take the snapshot: a source keeps one `FrameSnapshotter` for
-    /// all its readers and calls it under its lock, so every reader after a refresh shares
-    /// one snapshot and the time under the lock does not grow with the number of readers.
-    /// Compare and encode from the snapshot after this returns, with no lock held.
-    func read() -> (snapshot: FrameSnapshot, dirty: DirtyTileBitmap)
+    /// Under the source's lock: lends `body` the frame and exactly the tiles repainted since
+    /// this reader last read (every tile on the first read), and moves the reader to now.
+    /// `body` copies what it needs (the server surface: those tiles, once for every client)
+    /// and returns; it must not block or call back into the source.
+    func read(_ body: (FrameView, DirtyTileBitmap) -> Void)
 }

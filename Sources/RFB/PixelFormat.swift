@@ -1,3 +1,5 @@
+import NIOCore
+
 /// An RFB PIXEL_FORMAT (RFC 6143 7.4): how a client wants pixels on the wire.
 public struct PixelFormat: Equatable, Sendable, CustomStringConvertible {
     public var bitsPerPixel: UInt8
@@ -123,18 +125,41 @@ public struct PixelTranslator: Sendable {
         }
     }
 
-    /// Appends the pixels of `rect` from `frame` in the client's format, row by row (Raw).
-    public func appendRect(_ rect: RFBRect, of frame: FrameView, to out: inout [UInt8]) {
+    /// Stores a pixel value in the client's byte order and size at `p`; returns its size.
+    @inline(__always)
+    public func store(_ v: UInt32, at p: UnsafeMutableRawPointer) -> Int {
+        switch format.bitsPerPixel {
+        case 8:
+            p.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
+            return 1
+        case 16:
+            let w = UInt16(truncatingIfNeeded: v)
+            p.storeBytes(of: format.bigEndian ? w.bigEndian : w.littleEndian, toByteOffset: 0, as: UInt16.self)
+            return 2
+        default:
+            p.storeBytes(of: format.bigEndian ? v.bigEndian : v.littleEndian, toByteOffset: 0, as: UInt32.self)
+            return 4
+        }
+    }
+
+    /// Writes the pixels of `rect` from `frame` in the client's format, row by row (Raw),
+    /// straight into the message buffer.
+    public func appendRect(_ rect: RFBRect, of frame: FrameView, to out: inout ByteBuffer) {
         let bpp = format.bytesPerPixel
-        out.reserveCapacity(out.count + rect.width * rect.height * bpp)
+        out.reserveCapacity(minimumWritableBytes: rect.width * rect.height * bpp)
         for y in rect.y..<rect.y + rect.height {
             let row = y * frame.pitch + rect.x * 4
             if isIdentity {
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: frame.bytes[row..<row + rect.width * 4]))
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: frame.bytes[row..<row + rect.width * 4]))
                 continue
             }
-            for x in 0..<rect.width {
-                append(value(frame.pixel(atOffset: row + x * 4)), to: &out)
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: rect.width * bpp) { dst in
+                var o = 0
+                for x in 0..<rect.width {
+                    // SAFETY: `dst` has room for `rect.width * bpp` bytes; `o` stays below that.
+                    o += store(value(frame.pixel(atOffset: row + x * 4)), at: dst.baseAddress! + o)
+                }
+                return o
             }
         }
     }

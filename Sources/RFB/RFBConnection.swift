@@ -14,18 +14,11 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     let peer: String
     private var proto: RFBServerProtocol
     private var inbound: ByteBuffer?
-    private var reader: (any FramebufferReader)?
-    private var client: ClientFramebuffer?
-    private var grid: TileGridBox?
-    private var translator = PixelTranslator(format: .guestNative)
-    private var choice = EncodingChoice()
-    private var zrle: ZRLEEncoder?
-    private var tight: TightEncoder?
-    /// Where this client's picture is JPEG-lossy, for the lossless refresh once it goes quiet.
-    private var lossy = LossyRegions()
+    /// This client's handle on the server surface, once past the handshake.
+    private var surfaceClient: ServerSurface.Client?
+    /// Pixel format, encodings, lossy areas and the update being written.
+    private let encoder = UpdateEncoder()
     private var refreshTimer: Scheduled<Void>?
-    /// Rectangles sent as JPEG, and lossless refreshes sent, for the disconnect line.
-    private var jpegRects = 0, refreshes = 0
     private var input = InputTranslator()
     /// The client's outstanding FramebufferUpdateRequest (merged if several arrive).
     private var pending: (incremental: Bool, rect: RFBRect)?
@@ -36,6 +29,9 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private let wakeQueued = Atomic<Bool>(false)
     /// FramebufferUpdates sent to this client.
     private var updates = 0
+    /// When the update being written began (uptime ns) and the time spent taking and encoding it so far.
+    private var updateStarted: UInt64 = 0
+    private var updateNanos: UInt64 = 0
 
     init(server: RFBServer, channel: Channel) {
         self.server = server
@@ -77,10 +73,11 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         for t in timers { t.cancel() }
         refreshTimer?.cancel()
         stallTask?.cancel()
-        if reader != nil {
-            server.removed(self)
-            let lossy = jpegRects > 0 ? ", \(jpegRects) JPEG rectangles, \(refreshes) lossless refreshes" : ""
-            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(choice.name), \(translator.format.bitsPerPixel) bpp)\(lossy)") }
+        if let c = surfaceClient {
+            server.removed(self, client: c)
+            let e = encoder
+            let lossy = e.jpegRects > 0 ? ", \(e.jpegRects) JPEG rectangles, \(e.refreshes) lossless refreshes" : ""
+            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(lossy)") }
         } else if !closing {
             server.log("VNC client \(peer) left during the handshake")
         }
@@ -123,18 +120,17 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private func handle(_ event: RFBServerProtocol.Event) {
         switch event {
         case .initialized(let version, _):
-            let r = server.source.makeReader(name: "vnc \(peer)")
-            reader = r
             let g = server.source.geometry
+            surfaceClient = server.surface.join(told: g)
             send(serverInit(width: g.width, height: g.height, name: server.source.desktopName))
             server.added(self)
             server.log("VNC client \(peer) connected (RFB \(version.rawValue)\(server.options.password != nil ? ", authenticated" : ""))")
         case .message(let m):
             switch m {
             case .setPixelFormat(let f):
-                translator = PixelTranslator(format: f)
+                encoder.translator = PixelTranslator(format: f)
             case .setEncodings(let list):
-                choice = EncodingChoice(clientList: list)
+                encoder.choice = EncodingChoice(clientList: list)
             case .updateRequest(let incremental, let rect):
                 if let p = pending {
                     let x0 = min(p.rect.x, rect.x), y0 = min(p.rect.y, rect.y)
@@ -166,98 +162,63 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Sends an update if one is asked for, the socket has room, and (for an incremental
-    /// request) something changed; otherwise the request waits for the next change.
+    /// Writes the update in progress, or starts one if one is asked for and (for an
+    /// incremental request) something changed; otherwise the request waits for the next
+    /// refresh. Stops while the socket is full and goes on when it drains.
     private func wake() {
-        guard !closing, let reader, let req = pending else { return }
+        guard !closing, let client = surfaceClient else { return }
         guard channel.isWritable else {
             if stalledSince == nil { stalledSince = Date() }
             return
         }
-        if req.incremental && !reader.hasChanges && !(client?.owesTiles ?? true)
-            && !lossy.hasDue(now: DispatchTime.now().uptimeNanoseconds) { return }
-        let started = DispatchTime.now().uptimeNanoseconds
-        // Only the read holds off refreshes; the compare against what this client was sent
-        // runs on the shared snapshot, with no lock held.
-        let rects: [RFBRect]
-        do {
-            let (snapshot, dirty) = reader.read()
-            if client == nil { client = ClientFramebuffer(geometry: snapshot.geometry, tiles: snapshot.grid.count) }
-            grid = TileGridBox(snapshot.grid)
-            client!.rowSpans = choice.encoding == EncodingType.raw
-            rects = snapshot.withFrame { client!.collect(frame: $0, dirty: dirty, region: req.rect, full: !req.incremental) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let frame: FrameSnapshot
+        if encoder.isWriting {
+            guard let latest = server.surface.latest else { return }
+            frame = latest
+        } else {
+            guard let req = pending else { return }
+            let now = t0
+            if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) { return }
+            // Only the take holds the surface's lock; encoding runs on the frame, no lock held.
+            guard let take = server.surface.take(client, region: req.rect, full: !req.incremental, rowSpans: encoder.rowSpans) else { return }
+            encoder.lossy.fit(width: take.frame.geometry.width, height: take.frame.geometry.height)
+            let resize = take.resized && encoder.choice.desktopSize
+            if take.rects.isEmpty && req.incremental && !resize && !encoder.lossy.hasDue(now: now) { return }
+            pending = nil
+            updateStarted = now
+            updateNanos = 0
+            encoder.begin(take, incremental: req.incremental, now: now, allocator: channel.allocator)
+            frame = take.frame
         }
-        guard let client, let grid else { return }
-        let resize = client.resized && choice.desktopSize
-        lossy.fit(width: client.geometry.width, height: client.geometry.height)
-        if rects.isEmpty && req.incremental && !resize && !lossy.hasDue(now: started) { return }
-        pending = nil
-        var w = UpdateWriter(lastRect: choice.lastRect && choice.encoding == EncodingType.tight)
-        if resize {
-            w.header(RFBRect(x: 0, y: 0, width: client.geometry.width, height: client.geometry.height), encoding: EncodingType.desktopSize)
+        let done = encoder.resume(from: frame, sliceBytes: Self.sliceBytes, canContinue: { channel.isWritable }) { slice, last in
+            send(slice, readAt: last ? updateStarted : nil)
         }
-        if client.resized { client.resizeAnnounced() }
-        let list = rects.count > 60000 ? [Self.bounds(rects)] : rects
-        client.withSent(grid: grid.grid) { frame in
-            // Changed areas first (JPEG allowed in incremental updates: the area is moving),
-            // then the lossy areas that have gone quiet, exactly, from the same copy.
-            encode(list, of: frame, into: &w, lossyAllowed: req.incremental, now: started)
-            let refresh = lossy.takeDue(now: started)
-            if !refresh.isEmpty {
-                refreshes += 1
-                encode(refresh, of: frame, into: &w, lossyAllowed: false, now: started)
-            }
+        updateNanos += DispatchTime.now().uptimeNanoseconds - t0
+        guard done else {
+            stalledSince = stalledSince ?? Date()
+            return
         }
-        let message = w.finish()
-        server.countUpdate(nanos: DispatchTime.now().uptimeNanoseconds - started)
+        server.countUpdate(nanos: updateNanos)
         updates += 1
-        send(message, readAt: started)
         armRefresh()
+        // A request that came while this update was written is answered now, not at the next refresh.
+        if pending != nil { wake() }
     }
+
+    /// Bytes of an update gathered before they go to the socket (a long update goes out in
+    /// slices of this size, pausing between them while the socket is full).
+    static let sliceBytes = 64 << 10
 
     /// Wakes this connection when the next lossy area is due for its lossless refresh.
     private func armRefresh() {
         // A due refresh with no request outstanding waits for the next request (see `wake`).
-        guard refreshTimer == nil, !closing, let due = lossy.nextDue, due > DispatchTime.now().uptimeNanoseconds else { return }
+        guard refreshTimer == nil, !closing, let due = encoder.lossy.nextDue, due > DispatchTime.now().uptimeNanoseconds else { return }
         refreshTimer = channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(due)) { [self] in
             refreshTimer = nil
             wake()
             armRefresh()
         }
-    }
-
-    private func encode(_ rects: [RFBRect], of frame: FrameView, into w: inout UpdateWriter, lossyAllowed: Bool, now: UInt64) {
-        switch choice.encoding {
-        case EncodingType.zrle:
-            let z = zrle ?? ZRLEEncoder()
-            zrle = z
-            for r in rects {
-                w.header(r, encoding: EncodingType.zrle)
-                w.withBytes { z.encode(r, of: frame, translator: translator, into: &$0) }
-            }
-        case EncodingType.tight:
-            let t = tight ?? TightEncoder()
-            tight = t
-            t.jpeg = choice.jpeg
-            for r in rects {
-                for piece in TightEncoder.split(r) {
-                    w.header(piece, encoding: EncodingType.tight)
-                    let jpeg = w.withBytes { t.encode(piece, of: frame, translator: translator, into: &$0, lossy: lossyAllowed) }
-                    if jpeg { jpegRects += 1 }
-                    if jpeg || !lossy.isEmpty { lossy.sent(piece, lossy: jpeg, now: now) }
-                }
-            }
-        default:
-            for r in rects {
-                w.header(r, encoding: EncodingType.raw)
-                w.withBytes { translator.appendRect(r, of: frame, to: &$0) }
-            }
-        }
-    }
-
-    private static func bounds(_ rects: [RFBRect]) -> RFBRect {
-        let x0 = rects.map(\.x).min()!, y0 = rects.map(\.y).min()!
-        return RFBRect(x: x0, y: y0, width: rects.map(\.maxX).max()! - x0, height: rects.map(\.maxY).max()! - y0)
     }
 
     private func checkStall() {
@@ -270,13 +231,20 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func send(_ bytes: [UInt8], readAt: UInt64? = nil) {
+    private func send(_ bytes: [UInt8]) {
         guard channel.isActive else { return }
         server.count(sent: bytes.count)
+        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+    }
+
+    /// Sends part of an update; `readAt`, with its last slice, for the measurement hook.
+    private func send(_ slice: ByteBuffer, readAt: UInt64?) {
+        guard channel.isActive else { return }
+        server.count(sent: slice.readableBytes)
         if let readAt, let written = server.options.updateWritten {
-            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).whenSuccess { written(readAt, DispatchTime.now().uptimeNanoseconds) }
+            channel.writeAndFlush(slice).whenSuccess { written(readAt, DispatchTime.now().uptimeNanoseconds) }
         } else {
-            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+            channel.writeAndFlush(slice, promise: nil)
         }
     }
 
@@ -285,13 +253,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !closing else { return }
         closing = true
         server.log("VNC client \(peer) dropped: \(why)")
-        if reader != nil { server.removed(self) }
+        if let c = surfaceClient { server.removed(self, client: c) }
         channel.close(promise: nil)
     }
-}
-
-/// Carries a tile grid (a class from Display) out of a read.
-struct TileGridBox {
-    let grid: TileGrid
-    init(_ grid: TileGrid) { self.grid = grid }
 }

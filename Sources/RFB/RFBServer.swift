@@ -14,9 +14,10 @@ public struct RFBServerOptions: Sendable {
     public var stallTimeout: Double = 10
     /// A client that has not finished the handshake this long after connecting is dropped.
     public var handshakeTimeout: Double = 30
-    /// Bytes queued for a client above which no new update is started for it (the next
-    /// one then carries the latest pixels: updates coalesce, memory stays bounded).
-    public var highWater = 1 << 20
+    /// Bytes queued for a client above which its update pauses (between slices) until the
+    /// socket drains; the client's dirty bits meanwhile gather what changes, and its next
+    /// update carries the latest pixels: updates coalesce, memory stays bounded.
+    public var highWater = 256 << 10
     /// Whether to listen for plain TCP clients (off when only WebSocket clients are served).
     public var listensTCP = true
     /// For measurements: called on an event loop thread once an update's last byte went to
@@ -26,15 +27,19 @@ public struct RFBServerOptions: Sendable {
     public init() {}
 }
 
-/// An RFB (VNC) server for any number of clients, on SwiftNIO. Each client reads the
-/// display's damage through its own `FramebufferReader`, gets an update only when it asked
-/// for one and something changed, and is encoded and written on NIO's event loop threads,
-/// never on the harvest or vCPU threads. Lines for the log go to `log`; input goes to `input`.
+/// An RFB (VNC) server for any number of clients, on SwiftNIO. After every refresh of the
+/// display, one `ServerSurface` copies and compares the repainted tiles once and marks what
+/// changed in each client's dirty bits; a client gets an update only when it asked for one
+/// and something changed, encoded from the shared surface and written on NIO's event loop
+/// threads, never on the harvest or vCPU threads. Lines for the log go to `log`; input goes
+/// to `input`.
 public final class RFBServer: @unchecked Sendable {
     public let options: RFBServerOptions
     /// The port actually bound (useful when `options.port` is 0).
     public private(set) var port = 0
     let source: any FramebufferSource
+    /// The one copy of the frame every client encodes from.
+    let surface: ServerSurface
     let input: (any InputSink)?
     let log: @Sendable (String) -> Void
     private var channel: Channel?
@@ -44,16 +49,22 @@ public final class RFBServer: @unchecked Sendable {
     private let sent = Atomic<UInt64>(0)
     private let updates = Atomic<UInt64>(0)
     private let encodeNanos = Atomic<UInt64>(0)
+    private let refreshQueued = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
     let group: MultiThreadedEventLoopGroup
+    /// The loop the surface's refreshes run on (one at a time, never on the display's threads).
+    private let refreshLoop: EventLoop
 
     /// Binds and starts accepting. Throws `RFBServerError.cannotListen` with the reason.
     public init(source: any FramebufferSource, options: RFBServerOptions, input: (any InputSink)?,
                 log: @escaping @Sendable (String) -> Void) throws(RFBServerError) {
         self.source = source
+        surface = ServerSurface(source: source)
         self.options = options
         self.input = input
         self.log = log
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
+        refreshLoop = group.next()
         let water = options.highWater
         if options.listensTCP { do {
             let ch = try ServerBootstrap(group: group)
@@ -74,11 +85,13 @@ public final class RFBServer: @unchecked Sendable {
             try? group.syncShutdownGracefully()
             throw .cannotListen("\(Self.describe(options.host, options.port)): \(Self.reason(error))")
         } }
-        source.onChange { [weak self] in self?.wakeAll() }
+        source.onChange { [weak self] in self?.scheduleRefresh() }
     }
 
     /// Closes the listener and every client.
     public func stop() {
+        // No refresh is queued from now on (the display goes on syncing; the loops go away).
+        stopped.store(true, ordering: .releasing)
         try? channel?.close().wait()
         for l in lock.withLock({ extraListeners }) { try? l.close().wait() }
         let all = lock.withLock { Array(connections.values) }
@@ -102,9 +115,31 @@ public final class RFBServer: @unchecked Sendable {
 
     func lockedAppend(_ listener: Channel) { lock.withLock { extraListeners.append(listener) } }
 
-    func added(_ c: RFBConnection) { lock.withLock { connections[ObjectIdentifier(c)] = c } }
-    func removed(_ c: RFBConnection) { _ = lock.withLock { connections.removeValue(forKey: ObjectIdentifier(c)) } }
+    /// A client past the handshake (already joined to the surface): a refresh brings the
+    /// surface up to date for it and wakes it.
+    func added(_ c: RFBConnection) {
+        lock.withLock { connections[ObjectIdentifier(c)] = c }
+        scheduleRefresh()
+    }
+
+    func removed(_ c: RFBConnection, client: ServerSurface.Client) {
+        surface.leave(client)
+        _ = lock.withLock { connections.removeValue(forKey: ObjectIdentifier(c)) }
+    }
     func count(sent n: Int) { sent.add(UInt64(n), ordering: .relaxed) }
+
+    /// From any thread (the display's, after a refresh): one surface refresh queued on the
+    /// refresh loop, then every client woken. Nothing is read while no client is connected,
+    /// nor once the server stopped.
+    private func scheduleRefresh() {
+        guard !stopped.load(ordering: .acquiring), !refreshQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        refreshLoop.execute { [self] in
+            refreshQueued.store(false, ordering: .releasing)
+            guard clientCount > 0 else { return }
+            surface.refresh()
+            wakeAll()
+        }
+    }
 
     private func wakeAll() {
         let all = lock.withLock { Array(connections.values) }

@@ -1,4 +1,5 @@
 internal import CRFB
+import NIOCore
 
 /// Tight's lossy mode (JpegCompression, control byte 0x90): what quality and chroma
 /// subsampling a client asked for, and the libjpeg-turbo compressor (through the CRFB shim).
@@ -43,7 +44,7 @@ final class JPEGCompressor {
 
     /// Appends the JPEG of `rect` of `frame` to `out`; false (nothing appended) if libjpeg
     /// refused, and the caller sends the rectangle losslessly.
-    func append(_ rect: RFBRect, of frame: FrameView, settings: TightJPEGSettings, to out: inout [UInt8]) -> Bool {
+    func append(_ rect: RFBRect, of frame: FrameView, settings: TightJPEGSettings, to out: inout ByteBuffer) -> Bool {
         guard !rect.isEmpty, rect.maxX <= frame.width, rect.maxY <= frame.height else { return false }
         var data: UnsafePointer<UInt8>?
         // SAFETY: libjpeg reads `rect`'s rows, checked above to lie inside the frame's bytes.
@@ -52,7 +53,7 @@ final class JPEGCompressor {
                                    Int32(settings.quality), settings.subsampling.rawValue, &data)
         guard n > 0, let data else { return false }
         TightEncoder.appendCompactLength(n, to: &out)
-        out.append(contentsOf: UnsafeBufferPointer(start: data, count: n))
+        out.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
         return true
     }
 }

@@ -1,96 +1,78 @@
-/// ZRLE (RFC 6143 7.7.6): 64x64 tiles, each solid, packed palette, palette RLE, plain RLE or
+import NIOCore
+
+/// ZRLE (RFC 6143 7.7.6): 64x64 tiles, each solid, packed palette (up to 16 colours), palette
+/// RLE (up to 127, as QEMU's encoder does: a byte per run instead of a CPIXEL), plain RLE or
 /// raw, whichever is smallest, all through one zlib stream kept for the connection's life.
 /// Pixels are CPIXELs: 3 bytes where the client's 32-bit format leaves one byte unused.
+///
+/// Memory: one tile's bytes at a time (about 16 KiB) are fed to zlib, whose output goes
+/// straight into the message buffer; nothing grows with the rectangle or the frame.
 public final class ZRLEEncoder {
     private let deflater = Deflater()
     private var tiles: [UInt8] = []
     private var pixels = [UInt32](repeating: 0, count: 64 * 64)
-    private var palette: [UInt32] = []
+    private var palette = ZRLEPalette()
 
     public init() {}
 
-    /// Appends `rect` of `frame` (length + zlib data) to `out`.
-    public func encode(_ rect: RFBRect, of frame: FrameView, translator: PixelTranslator, into out: inout [UInt8]) {
-        tiles.removeAll(keepingCapacity: true)
+    /// Writes `rect` of `frame` (length + zlib data) onto the end of `out`.
+    public func encode(_ rect: RFBRect, of frame: FrameView, translator: PixelTranslator, into out: inout ByteBuffer) {
+        let lengthAt = out.writerIndex
+        out.writeInteger(UInt32(0))
+        var length = 0
         var ty = rect.y
         while ty < rect.maxY {
             let th = min(64, rect.maxY - ty)
             var tx = rect.x
             while tx < rect.maxX {
                 let tw = min(64, rect.maxX - tx)
+                tiles.removeAll(keepingCapacity: true)
                 encodeTile(x: tx, y: ty, width: tw, height: th, frame: frame, translator: translator)
+                length += tiles.withUnsafeBytes { deflater.feed($0, into: &out, sync: false) }
                 tx += 64
             }
             ty += 64
         }
-        let z = deflater.compress(tiles)
-        appendU32(UInt32(z.count), to: &out)
-        out += z
+        length += deflater.feed(UnsafeRawBufferPointer(start: nil, count: 0), into: &out, sync: true)
+        out.setInteger(UInt32(length), at: lengthAt)
+    }
+
+    /// What one pass over a tile's runs found: its palette (in `palette`, unless it has more
+    /// than 127 colours) and the sizes the run-length subencodings would take.
+    private struct TileScan {
+        var many = false
+        var runs = 0, runLengthBytes = 0, paletteRunBytes = 0
     }
 
     private func encodeTile(x: Int, y: Int, width: Int, height: Int, frame: FrameView, translator t: PixelTranslator) {
         let n = width * height
-        var i = 0
-        for row in y..<y + height {
-            let base = row * frame.pitch + x * 4
-            for col in 0..<width {
-                pixels[i] = t.value(frame.pixel(atOffset: base + col * 4))
-                i += 1
-            }
-        }
-        // Palette (up to 16 colours; more means "many") and runs.
-        palette.removeAll(keepingCapacity: true)
-        var many = false
-        var runs = 0, runLengthBytes = 0, paletteRunBytes = 0
-        var j = 0
-        while j < n {
-            let v = pixels[j]
-            var k = j + 1
-            while k < n && pixels[k] == v { k += 1 }
-            let len = k - j
-            runs += 1
-            runLengthBytes += (len - 1) / 255 + 1
-            paletteRunBytes += len == 1 ? 1 : 1 + (len - 1) / 255 + 1
-            if !many && !palette.contains(v) {
-                if palette.count == 16 { many = true } else { palette.append(v) }
-            }
-            j = k
-        }
+        loadTile(x: x, y: y, width: width, height: height, frame: frame, translator: t)
+        let scan = scanTile(n)
         let cp = cpixelSize(t.format)
-        if !many && palette.count == 1 {
+        if !scan.many && palette.count == 1 {
             tiles.append(1)
-            appendCPixel(palette[0], t)
+            appendCPixel(palette.colours[0], t)
             return
         }
         let raw = n * cp
-        let plainRLE = runs * cp + runLengthBytes
+        let plainRLE = scan.runs * cp + scan.runLengthBytes
         var best = min(raw, plainRLE)
         var packed = Int.max, paletteRLE = Int.max
-        if !many {
-            let bits = palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4
-            packed = palette.count * cp + height * ((width * bits + 7) / 8)
-            paletteRLE = palette.count * cp + paletteRunBytes
-            best = min(best, packed, paletteRLE)
+        if !scan.many {
+            paletteRLE = palette.count * cp + scan.paletteRunBytes
+            best = min(best, paletteRLE)
+        }
+        if !scan.many && palette.count <= 16 {
+            packed = palette.count * cp + height * ((width * packedBits + 7) / 8)
+            best = min(best, packed)
         }
         if best == packed {
-            tiles.append(UInt8(palette.count))
-            for v in palette { appendCPixel(v, t) }
-            let bits = palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4
-            for row in 0..<height {
-                var byte: UInt8 = 0, used = 0
-                for col in 0..<width {
-                    let index = UInt8(palette.firstIndex(of: pixels[row * width + col])!)
-                    byte = byte << bits | index
-                    used += bits
-                    if used == 8 { tiles.append(byte); byte = 0; used = 0 }
-                }
-                if used > 0 { tiles.append(byte << (8 - used)) }
-            }
+            appendPacked(width: width, height: height, t)
         } else if best == paletteRLE {
             tiles.append(128 | UInt8(palette.count))
-            for v in palette { appendCPixel(v, t) }
+            for v in palette.colours { appendCPixel(v, t) }
             forEachRun(n) { v, len in
-                let index = UInt8(palette.firstIndex(of: v)!)
+                let index = palette.index(of: v)
                 if len == 1 { tiles.append(index); return }
                 tiles.append(index | 128)
                 appendRunLength(len)
@@ -104,6 +86,56 @@ public final class ZRLEEncoder {
         } else {
             tiles.append(0)
             for k in 0..<n { appendCPixel(pixels[k], t) }
+        }
+    }
+
+    /// The tile's pixels in the client's format, row after row, into `pixels`.
+    private func loadTile(x: Int, y: Int, width: Int, height: Int, frame: FrameView, translator t: PixelTranslator) {
+        var i = 0
+        for row in y..<y + height {
+            let base = row * frame.pitch + x * 4
+            for col in 0..<width {
+                pixels[i] = t.value(frame.pixel(atOffset: base + col * 4))
+                i += 1
+            }
+        }
+    }
+
+    /// The palette (up to 127 colours; more means "many") and the runs of the first `n` pixels.
+    private func scanTile(_ n: Int) -> TileScan {
+        palette.removeAll()
+        var scan = TileScan()
+        var j = 0
+        while j < n {
+            let v = pixels[j]
+            var k = j + 1
+            while k < n && pixels[k] == v { k += 1 }
+            let len = k - j
+            scan.runs += 1
+            scan.runLengthBytes += (len - 1) / 255 + 1
+            scan.paletteRunBytes += len == 1 ? 1 : 1 + (len - 1) / 255 + 1
+            if !scan.many && !palette.insert(v) { scan.many = true }
+            j = k
+        }
+        return scan
+    }
+
+    /// Bits per index of a packed palette of `palette.count` (2 to 16) colours.
+    private var packedBits: Int { palette.count <= 2 ? 1 : palette.count <= 4 ? 2 : 4 }
+
+    /// A packed-palette tile: the palette, then each row's indexes packed into bytes.
+    private func appendPacked(width: Int, height: Int, _ t: PixelTranslator) {
+        tiles.append(UInt8(palette.count))
+        for v in palette.colours { appendCPixel(v, t) }
+        let bits = packedBits
+        for row in 0..<height {
+            var byte: UInt8 = 0, used = 0
+            for col in 0..<width {
+                byte = byte << bits | palette.index(of: pixels[row * width + col])
+                used += bits
+                if used == 8 { tiles.append(byte); byte = 0; used = 0 }
+            }
+            if used > 0 { tiles.append(byte << (8 - used)) }
         }
     }
 

@@ -4,6 +4,7 @@ import GuestSession
 import KVM
 import LiveMigration
 import Machine
+import VNCTracking
 
 /// One `ringside run` (or `receive`) as the CLI has it: the options checked into
 /// `SessionSettings`, the guest (`GuestSession`, booted or received), the window or the VNC
@@ -28,7 +29,7 @@ struct RunSession {
             case receive(IncomingMigration)
             case restore([String])
         }
-        var vnc: VNCOptions.Plan?
+        var vnc: VNCListenPlan?
         var settings: SessionSettings
         var system: KVMSystem
         var caps: HostCapabilities

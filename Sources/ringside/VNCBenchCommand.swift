@@ -9,6 +9,7 @@ import Machine
 import RFB
 import Synchronization
 import Tracking
+import VNCTracking
 
 extension BenchCommand {
     /// What `ringside bench --vnc` measures: guests, sizes, frames and client counts.
@@ -67,10 +68,11 @@ extension BenchCommand {
     private func printEncodingTable(_ p: VNCBenchPlan) throws {
         Console.out("ringside bench --vnc\(quick ? " --quick" : ""): \(p.frames) lockstep frames per guest and size after \(p.warmup) warm-up, 1 vCPU, tracking auto, tile 64x16;")
         Console.out("each client answers an incremental whole-screen request after every frame (encoded bytes counted, no socket).")
-        Console.out("ringside: the client's dirty tiles compared with what it was sent; compare: every tile compared (no dirty log); full: the whole screen every frame.")
+        Console.out("Each server has one surface (one copy of the frame) shared by its clients, which keep dirty bits only.")
+        Console.out("ringside: the dirty tiles compared once per frame; compare: every tile compared once per frame (no dirty log); full: the whole screen every frame.")
         Console.out("changed = raw size of the pixels that differ from the previous frame; x changed = bytes / changed.")
-        Console.out("Per frame: under the lock = the client's damage and the shared frame snapshot (the first read after a sync copies the repainted tiles);")
-        Console.out("compare and encode run after it, with no lock held.")
+        Console.out("Per frame: under the lock = the surface's copy of the repainted tiles (once for all its clients);")
+        Console.out("compare = the surface's compare (once) and the client's take of its dirty bits; encode = from the shared frame, no lock held.")
         Console.out("")
         Console.out("| guest | size | frames changed | changed B/frame | server | encoding | updates | B/frame | x changed | us/frame | under the lock | compare | encode | harvest us (median) |")
         Console.out("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -95,7 +97,7 @@ extension BenchCommand {
         if scaleGuests.isEmpty { scaleGuests = [p.names[0]] }
         let (sw, sh) = p.sizes[0]
         Console.out("")
-        Console.out("Host cost against clients (\(sw)x\(sh), ringside ZRLE, each client its own display sink, one shared snapshot per sync; all clients' time per frame;")
+        Console.out("Host cost against clients (\(sw)x\(sh), ringside ZRLE, one server surface refreshed once per sync, dirty bits per client; all clients' time per frame;")
         Console.out(String(format: "a cell stops after %g s once 3 frames are measured, marked *):", p.budget))
         Console.out("")
         Console.out("| guest | clients | frames | harvest us (median) | under the lock us/frame | of which per client | snapshot copies/frame | snapshot KiB copied/frame | compare us/frame | encode us/frame | encode per client | B/frame per client |")
@@ -162,10 +164,11 @@ enum VNCLatencyProbe {
         let log = Log()
         let session = try pacedSession(system: system, caps: caps, config: base, log: log)
         var o = RFBServerOptions()
-        o.port = 0
         o.updateWritten = { read, written in log.state.withLock { $0.writes.append((read, written)) } }
-        let server = try RFBServer(source: TrackingFramebufferSource(session: session, name: "bench"), options: o, input: nil, log: { _ in })
+        let server = try TrackingVNCServer(session: session, name: "bench", plan: VNCListenPlan(tcp: ("127.0.0.1", 0), websocket: nil, password: nil),
+                                           input: nil, options: o, log: { _ in })
         defer { server.stop() }
+        let port = server.tcpPort ?? 0
         let syncer = Thread {
             while !log.stopped {
                 if log.bell.wait(timeout: .now() + .milliseconds(100)) == .timedOut { continue }
@@ -178,7 +181,7 @@ enum VNCLatencyProbe {
         session.machine.start()
         syncer.start()
         for _ in 0..<clients {
-            let client = Thread { readUpdates(port: server.port, encoding: encoding, until: { log.stopped }) }
+            let client = Thread { readUpdates(port: port, encoding: encoding, until: { log.stopped }) }
             client.start()
         }
         // The clients' first, whole-screen updates are not counted: only writes of damage

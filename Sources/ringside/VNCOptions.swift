@@ -1,9 +1,9 @@
 import ArgumentParser
-import Display
 import Foundation
 import Input
 import RFB
 import Tracking
+import VNCTracking
 
 /// `--vnc`, `--vnc-password-file`, `--vnc-insecure` (for `run` and `receive`).
 struct VNCOptions: ParsableArguments {
@@ -21,15 +21,8 @@ struct VNCOptions: ParsableArguments {
                                valueName: "addr:port"))
     var websocket: String?
 
-    /// Where and how to serve.
-    struct Plan {
-        var tcp: (host: String, port: Int)?
-        var websocket: (host: String, port: Int)?
-        var password: [UInt8]?
-    }
-
     /// Where to listen and with which password, or nil without --vnc. One line per mistake.
-    func plan() throws -> Plan? {
+    func plan() throws -> VNCListenPlan? {
         guard vnc != nil || websocket != nil else {
             if passwordFile != nil { Console.error("warning: --vnc-password-file has no effect without --vnc") }
             return nil
@@ -62,83 +55,39 @@ struct VNCOptions: ParsableArguments {
                 throw Failure("\(option) \(formatAddress(address.host, address.port)) listens beyond this machine without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it")
             }
         }
-        return Plan(tcp: tcp, websocket: ws, password: password)
+        return VNCListenPlan(tcp: tcp, websocket: ws, password: password)
     }
 }
 
-/// The tracking session as the RFB server's framebuffer: each VNC client is a display sink;
-/// all of them share one snapshot of the shadow per sync, taken under the session's lock by
-/// the first client to read after it (only the tiles repainted since the snapshot it reuses).
-final class TrackingFramebufferSource: FramebufferSource, Sendable {
-    let session: TrackingSession
-    let desktopName: String
-    /// Used only under the session's lock, which `FrameSnapshotter`'s own `@unchecked Sendable` relies on.
-    let snapshots = FrameSnapshotter()
-    init(session: TrackingSession, name: String) {
-        self.session = session
-        desktopName = name
-    }
-    var geometry: FramebufferGeometry { session.withDisplay { $0.shadow.geometry } }
-    func makeReader(name: String) -> any FramebufferReader { SinkReader(source: self, sink: session.makeDisplaySink(name: name)) }
-    func onChange(_ body: @escaping @Sendable () -> Void) { session.onSync(body) }
-
-    final class SinkReader: FramebufferReader, Sendable {
-        let source: TrackingFramebufferSource
-        let sink: DisplaySink
-        init(source: TrackingFramebufferSource, sink: DisplaySink) {
-            self.source = source
-            self.sink = sink
-        }
-        var hasChanges: Bool { source.session.hasChanges(for: sink) }
-        func read() -> (snapshot: FrameSnapshot, dirty: DirtyTileBitmap) {
-            source.session.read(sink) { d, dirty in (source.snapshots.snapshot(of: d.shadow, grid: d.grid, damage: d.damage), dirty) }
-        }
-    }
-}
-
-/// A running VNC server for one run, with its `--stats` line.
+/// A running VNC server for one run: prints where it listens and its `--stats` line.
 final class VNCService {
-    let server: RFBServer
+    let vnc: TrackingVNCServer
     private var timer: DispatchSourceTimer?
-    private var last: (bytes: UInt64, updates: UInt64, nanos: UInt64) = (0, 0, 0)
+    private let titleRates: VNCRateSampler
 
     /// Starts the server for a plan from `VNCOptions.plan()`. Prints where it listens.
-    static func start(_ plan: VNCOptions.Plan, session: TrackingSession, input: any InputSink, stats: Bool) throws -> VNCService {
-        var o = RFBServerOptions()
-        o.host = plan.tcp?.host ?? "127.0.0.1"
-        o.port = plan.tcp?.port ?? 0
-        o.listensTCP = plan.tcp != nil
-        o.password = plan.password
-        let source = TrackingFramebufferSource(session: session, name: "ringside: \(session.machine.config.image.name)")
-        let server: RFBServer
+    static func start(_ plan: VNCListenPlan, session: TrackingSession, input: any InputSink, stats: Bool) throws -> VNCService {
+        let vnc: TrackingVNCServer
         do {
-            server = try RFBServer(source: source, options: o, input: input, log: { Console.out($0) })
+            vnc = try TrackingVNCServer(session: session, name: "ringside: \(session.machine.config.image.name)", plan: plan, input: input,
+                                        log: { Console.out($0) })
         } catch { throw Failure("\(error)") }
-        if let tcp = plan.tcp {
-            Console.out("VNC server on \(formatAddress(tcp.host, server.port))" + (plan.password != nil ? " (VNC Authentication)" : ""))
+        if let tcp = plan.tcp, let port = vnc.tcpPort {
+            Console.out("VNC server on \(formatAddress(tcp.host, port))" + (plan.password != nil ? " (VNC Authentication)" : ""))
         }
-        if let ws = plan.websocket {
-            let root = "/usr/share/novnc"
-            let files = FileManager.default.fileExists(atPath: root + "/vnc.html") ? root : nil
-            let port: Int
-            do { port = try server.listenWebSocket(host: ws.host, port: ws.port, webRoot: files) } catch {
-                server.stop()
-                throw Failure("\(error)")
-            }
+        if let ws = plan.websocket, let port = vnc.webSocketPort {
             Console.out("VNC over WebSocket on \(formatAddress(ws.host, port))"
-                + (files != nil ? ": open http://\(formatAddress(ws.host, port))/vnc.html" : " (noVNC's files are not installed: apt-get install novnc)"))
+                + (vnc.servesNoVNCFiles ? ": open http://\(formatAddress(ws.host, port))/vnc.html" : " (noVNC's files are not installed: apt-get install novnc)"))
         }
-        let s = VNCService(server: server)
+        let s = VNCService(vnc)
         if stats {
+            let rates = VNCRateSampler(vnc.server)
             let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ringside.vnc-stats"))
             t.schedule(deadline: .now() + 1, repeating: 1)
-            t.setEventHandler { [s] in
-                let (b, u, ns) = (s.server.bytesSent, s.server.updatesSent, s.server.encodeNanoseconds)
-                let du = max(1, u - s.last.updates)
+            t.setEventHandler {
+                let r = rates.sample()
                 Console.out(String(format: "vnc: %d clients, %d updates/s, %.1f KiB/s sent, %.1f KiB and %.0f us to find and encode per update",
-                                   s.server.clientCount, u - s.last.updates, Double(b - s.last.bytes) / 1024,
-                                   Double(b - s.last.bytes) / 1024 / Double(du), Double(ns - s.last.nanos) / 1000 / Double(du)))
-                s.last = (b, u, ns)
+                                   r.clients, r.updates, Double(r.bytes) / 1024, r.kibPerUpdate, r.microsPerUpdate))
             }
             t.resume()
             s.timer = t
@@ -146,17 +95,16 @@ final class VNCService {
         return s
     }
 
-    private init(server: RFBServer) { self.server = server }
+    private init(_ vnc: TrackingVNCServer) {
+        self.vnc = vnc
+        titleRates = VNCRateSampler(vnc.server)
+    }
 
-    private var titleLast: (bytes: UInt64, at: Date) = (0, Date())
     /// For the window title, about once a second (from one thread): "VNC: N clients, X KiB/s"
     /// with the bytes sent per second since the previous call.
     func titleCaption() -> String {
-        let now = Date(), b = server.bytesSent
-        let rate = Double(b - titleLast.bytes) / 1024 / max(0.001, now.timeIntervalSince(titleLast.at))
-        titleLast = (b, now)
-        let n = server.clientCount
-        return String(format: "VNC: %d client%@, %.1f KiB/s", n, n == 1 ? "" : "s", rate)
+        let r = titleRates.sample()
+        return String(format: "VNC: %d client%@, %.1f KiB/s", r.clients, r.clients == 1 ? "" : "s", Double(r.bytes) / 1024 / r.seconds)
     }
 
     /// After --frames N without a window, keeps serving the final frame (as the window keeps
@@ -168,7 +116,7 @@ final class VNCService {
 
     func stop() {
         timer?.cancel()
-        server.stop()
-        Console.out(String(format: "vnc: %.1f MiB sent in all", Double(server.bytesSent) / 1048576))
+        vnc.stop()
+        Console.out(String(format: "vnc: %.1f MiB sent in all", Double(vnc.server.bytesSent) / 1048576))
     }
 }

@@ -19,7 +19,6 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
     private var damage: TileDamageLog
     private var observers: [@Sendable () -> Void] = []
     let reads = Atomic<Int>(0)
-    private let snapshots = FrameSnapshotter()
 
     init(width: Int, height: Int) {
         geometry = FramebufferGeometry(width: width, height: height)
@@ -62,6 +61,16 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
         for f in o { f() }
     }
 
+    /// Records `tiles` as repainted without changing a pixel (as a page-granular log marks
+    /// whole bands) and wakes the readers.
+    func markRepainted(_ tiles: DirtyTileBitmap) {
+        lock.lock()
+        damage.record(tiles)
+        let o = observers
+        lock.unlock()
+        for f in o { f() }
+    }
+
     /// The current pixel at (x, y) (0x00RRGGBB).
     func pixel(x: Int, y: Int) -> UInt32 {
         lock.withLock {
@@ -82,21 +91,13 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
             cursor = source.damage.newCursor()
             changed = DirtyTileBitmap(count: source.grid.count)
         }
-        var hasChanges: Bool { source.lock.withLock { source.damage.hasChanges(since: cursor) } }
-        func read() -> (snapshot: FrameSnapshot, dirty: DirtyTileBitmap) {
+        func read(_ body: (FrameView, DirtyTileBitmap) -> Void) {
             source.lock.lock(); defer { source.lock.unlock() }
             source.reads.add(1, ordering: .relaxed)
             source.damage.changes(since: &cursor, into: &changed)
-            let snapshot = source.pixels.withUnsafeBytes {
-                source.snapshots.snapshot(of: FrameView(geometry: source.geometry, grid: source.grid, bytes: $0), damage: source.damage)
-            }
-            return (snapshot, changed)
+            source.pixels.withUnsafeBytes { body(FrameView(geometry: source.geometry, grid: source.grid, bytes: $0), changed) }
         }
     }
-
-    /// Pixel bytes copied under the lock so far (all by the shared snapshotter).
-    var bytesCopiedUnderLock: Int { lock.withLock { snapshots.copiedBytes } }
-    var snapshotsAllocated: Int { lock.withLock { snapshots.allocated } }
 }
 
 final class RecordingInput: InputSink, @unchecked Sendable {
@@ -109,8 +110,11 @@ final class RecordingInput: InputSink, @unchecked Sendable {
 /// A blocking test client socket.
 final class Socket {
     let fd: Int32
-    init(port: Int) throws {
+    /// Connects to the server on `port`; `receiveBuffer` sets SO_RCVBUF first (a client that
+    /// should stall soon when it reads nothing).
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var b = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, socklen_t(MemoryLayout<Int32>.size)) }
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -201,12 +205,12 @@ struct ServerTests {
                 #expect(s.update() == [RFBRect(x: 0, y: 0, width: 300, height: 200)])
                 sockets.append(s)
             }
-            let before = source.bytesCopiedUnderLock
+            let before = server.surface.statistics.bytesCopiedUnderLock
             for s in sockets { s.send([3, 1, 0, 0, 0, 0, 1, 44, 0, 200]) }
             source.paint(RFBRect(x: 70, y: 20, width: 9, height: 14), 0x00FF_0000)
             for s in sockets { #expect(s.update() == [RFBRect(x: 70, y: 20, width: 9, height: 14)]) }
-            copied[n] = source.bytesCopiedUnderLock - before
-            #expect(source.snapshotsAllocated <= 3, "snapshots are shared, not one per client")
+            copied[n] = server.surface.statistics.bytesCopiedUnderLock - before
+            #expect(server.surface.statistics.framesAllocated <= 3, "frames are shared, not one per client")
         }
         // The block spans two 64x16 tiles: 2 * 64 * 16 * 4 bytes, copied once for everyone.
         #expect(copied[1] == 2 * 64 * 16 * 4)

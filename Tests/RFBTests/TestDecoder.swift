@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 @testable import RFB
 
 /// A client-side decoder of FramebufferUpdates (Raw, ZRLE, Tight with JPEG, DesktopSize,
@@ -12,6 +13,8 @@ final class TestDecoder {
     private let tight = [Inflater(), Inflater(), Inflater(), Inflater()]
     /// Tight JPEG rectangles decoded so far (libjpeg-turbo's decoder).
     var jpegRects: [RFBRect] = []
+    /// The subencoding of every ZRLE tile decoded so far, in order.
+    var zrleSubencodings: [Int] = []
     struct Bad: Error, CustomStringConvertible { let description: String }
 
     init(format: PixelFormat, width: Int, height: Int) {
@@ -38,6 +41,10 @@ final class TestDecoder {
         if format.bigEndian { for b in wire { v = v << 8 | UInt32(b) } } else { for b in wire.reversed() { v = v << 8 | UInt32(b) } }
         return v
     }
+
+    /// Decodes one whole FramebufferUpdate; returns its rectangles (pseudo ones included).
+    @discardableResult
+    func decode(_ message: ByteBuffer) throws -> [(RFBRect, Int32)] { try decode(Array(message.readableBytesView)) }
 
     /// Decodes one whole FramebufferUpdate; returns its rectangles (pseudo ones included).
     @discardableResult
@@ -97,6 +104,7 @@ final class TestDecoder {
                 let tw = min(64, r.maxX - tx)
                 var tile = [UInt32]()
                 let sub = try b()
+                zrleSubencodings.append(sub)
                 switch sub {
                 case 0: for _ in 0..<tw * th { tile.append(try cpixel()) }
                 case 1: let v = try cpixel(); tile = [UInt32](repeating: v, count: tw * th)

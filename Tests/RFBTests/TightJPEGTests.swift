@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Display
 import Foundation
+import NIOCore
 @testable import RFB
 import Testing
 import TestSupport
@@ -65,11 +66,12 @@ struct TightJPEGTests {
         let grid = TileGrid(geometry: geometry, tile: TileSize(width: 64, height: 16))
         let t = TightEncoder()
         t.jpeg = TightJPEGSettings(level: level)
-        var out: [UInt8] = []
+        var buffer = ByteBuffer()
         let lossy = bytes.withUnsafeMutableBytes { b in
             t.encode(RFBRect(x: 0, y: 0, width: w, height: h), of: FrameView(geometry: geometry, grid: grid, bytes: UnsafeRawBufferPointer(b)),
-                     translator: PixelTranslator(format: .guestNative), into: &out)
+                     translator: PixelTranslator(format: .guestNative), into: &buffer)
         }
+        let out = Array(buffer.readableBytesView)
         #expect(lossy)
         #expect(out[0] == 0x90, "JpegCompression")
         var n = Int(out[1] & 0x7F), at = 2
@@ -116,10 +118,10 @@ struct TightJPEGTests {
             let isFlat = name.hasPrefix("many colours in runs")
             let src = isFlat ? flatBytes : bytes
             let lossy = src.withUnsafeBytes { b in
-                writer.withBytes { t.encode(rect, of: FrameView(geometry: geometry, grid: grid, bytes: b),
+                writer.withBuffer { t.encode(rect, of: FrameView(geometry: geometry, grid: grid, bytes: b),
                                             translator: translator, into: &$0, lossy: allowed) }
             }
-            let message = writer.finish()
+            let message = Array(writer.finish().readableBytesView)
             #expect(!lossy && message[16] != 0x90, "\(name): lossless")
             let d = TestDecoder(format: format, width: w, height: h)
             try d.decode(message)

@@ -19,13 +19,12 @@ typedef struct crfb_deflater crfb_deflater;
 crfb_deflater *crfb_deflater_new(int level);
 void crfb_deflater_free(crfb_deflater *d);
 
-// Compresses `in_len` bytes and ends with a Z_SYNC_FLUSH, writing at most `out_cap` bytes.
-// Returns bytes written, or -1 on a zlib error, or -2 when `out_cap` was too small
-// (use crfb_deflate_bound).
-long crfb_deflate_sync(crfb_deflater *d, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap);
-
-// An upper bound on what crfb_deflate_sync writes for `in_len` input bytes.
-size_t crfb_deflate_bound(size_t in_len);
+// Feeds `in_len` bytes to the stream without flushing (with `sync`, then a Z_SYNC_FLUSH),
+// writing at most `out_cap` bytes; sets *consumed to the input bytes taken. Returns bytes
+// written, or -1 on a zlib error. Call again with the rest of the input (and more room)
+// while *consumed < in_len, or, with `sync`, while the output filled all of `out_cap`.
+long crfb_deflate_feed(crfb_deflater *d, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                       int sync, size_t *consumed);
 
 // Inflates a whole zlib stream chunk by chunk (for tests): a new inflater per call chain.
 typedef struct crfb_inflater crfb_inflater;

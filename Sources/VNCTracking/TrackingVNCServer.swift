@@ -1,0 +1,89 @@
+import Foundation
+import Input
+import RFB
+import Tracking
+
+/// Where a VNC server listens: plain RFB, RFB over WebSocket for noVNC, or both.
+public struct VNCListenPlan: Sendable {
+    public var tcp: (host: String, port: Int)?
+    public var websocket: (host: String, port: Int)?
+    /// VNC Authentication with this password, or security None.
+    public var password: [UInt8]?
+    /// noVNC's files, served on the WebSocket port when the directory holds `vnc.html`.
+    public var webRoot = "/usr/share/novnc"
+
+    public init(tcp: (host: String, port: Int)?, websocket: (host: String, port: Int)?, password: [UInt8]?) {
+        self.tcp = tcp
+        self.websocket = websocket
+        self.password = password
+    }
+}
+
+/// An RFB server on a tracking session: what `ringside run` and `receive` serve with `--vnc`,
+/// and what the benchmark measures. Listens, and counts for a rate line; never prints.
+public final class TrackingVNCServer: Sendable {
+    public let server: RFBServer
+    /// The plain RFB port bound, when listening for TCP clients.
+    public let tcpPort: Int?
+    /// The WebSocket port bound, and whether noVNC's files are served there.
+    public let webSocketPort: Int?
+    public let servesNoVNCFiles: Bool
+
+    /// Starts serving `session` (its desktop called `name`) to clients as `plan` says; input
+    /// from clients goes to `input`, log lines to `log`.
+    public init(session: TrackingSession, name: String, plan: VNCListenPlan, input: (any InputSink)?,
+                options base: RFBServerOptions = RFBServerOptions(), log: @escaping @Sendable (String) -> Void) throws(RFBServerError) {
+        var o = base
+        o.host = plan.tcp?.host ?? "127.0.0.1"
+        o.port = plan.tcp?.port ?? 0
+        o.listensTCP = plan.tcp != nil
+        o.password = plan.password
+        let server = try RFBServer(source: TrackingFramebufferSource(session: session, name: name), options: o, input: input, log: log)
+        tcpPort = plan.tcp != nil ? server.port : nil
+        var files = false
+        if let ws = plan.websocket {
+            files = FileManager.default.fileExists(atPath: plan.webRoot + "/vnc.html")
+            do { webSocketPort = try server.listenWebSocket(host: ws.host, port: ws.port, webRoot: files ? plan.webRoot : nil) } catch {
+                server.stop()
+                throw error
+            }
+        } else {
+            webSocketPort = nil
+        }
+        servesNoVNCFiles = files
+        self.server = server
+    }
+
+    public func stop() { server.stop() }
+}
+
+/// The server's counters between two samples, for a once-a-second line.
+public struct VNCRates: Sendable {
+    public var clients = 0
+    public var updates: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var encodeNanos: UInt64 = 0
+    public var seconds = 0.0
+
+    /// Bytes and microseconds to find and encode, per update (0 without updates).
+    public var kibPerUpdate: Double { updates == 0 ? 0 : Double(bytes) / 1024 / Double(updates) }
+    public var microsPerUpdate: Double { updates == 0 ? 0 : Double(encodeNanos) / 1000 / Double(updates) }
+}
+
+/// Takes `VNCRates` samples of a server: each the difference from the one before.
+public final class VNCRateSampler: @unchecked Sendable { // sampled from one thread at a time (a timer's queue, a window loop)
+    private let server: RFBServer
+    private var last: (bytes: UInt64, updates: UInt64, nanos: UInt64, at: Date)
+
+    public init(_ server: RFBServer) {
+        self.server = server
+        last = (server.bytesSent, server.updatesSent, server.encodeNanoseconds, Date())
+    }
+
+    public func sample() -> VNCRates {
+        let now = Date(), b = server.bytesSent, u = server.updatesSent, ns = server.encodeNanoseconds
+        defer { last = (b, u, ns, now) }
+        return VNCRates(clients: server.clientCount, updates: u - last.updates, bytes: b - last.bytes, encodeNanos: ns - last.nanos,
+                        seconds: max(0.001, now.timeIntervalSince(last.at)))
+    }
+}
