@@ -70,6 +70,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // Whatever the client held goes up now: the next client must not find a button down.
+        for e in input.releaseAll() { server.input?.push(e) }
         for t in timers { t.cancel() }
         refreshTimer?.cancel()
         stallTask?.cancel()
