@@ -12,7 +12,7 @@ struct VNCOptions: ParsableArguments {
                                valueName: "addr:port"))
     var vnc: String?
     @Option(name: .customLong("vnc-password-file"),
-            help: ArgumentHelp("Require VNC Authentication with the password on the first line of FILE (VNC uses its first 8 characters).", valueName: "file"))
+            help: ArgumentHelp("Require VNC Authentication with the password on the first line of FILE, without its line ending (LF or CRLF); VNC uses its first 8 characters.", valueName: "file"))
     var passwordFile: String?
     @Flag(name: .customLong("vnc-insecure"), help: "Allow --vnc or --vnc-websocket on a non-loopback address without a password.")
     var insecure = false
@@ -37,18 +37,7 @@ struct VNCOptions: ParsableArguments {
             }
         }
         let ws: (host: String, port: Int)? = try websocket.map { try parseAddress($0, option: "--vnc-websocket", defaultHost: "127.0.0.1", allowPortZero: true) }
-        var password: [UInt8]?
-        if let passwordFile {
-            let text: String
-            do { text = try String(contentsOfFile: passwordFile, encoding: .utf8) } catch {
-                throw Failure("--vnc-password-file \(passwordFile): cannot read it (\((error as NSError).localizedDescription))")
-            }
-            let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let p = line.hasSuffix("\r") ? String(line.dropLast()) : line
-            guard !p.isEmpty else { throw Failure("--vnc-password-file \(passwordFile): the first line is empty: put the password there") }
-            if p.utf8.count > 8 { Console.error("warning: VNC Authentication uses only the first 8 bytes of the password in \(passwordFile)") }
-            password = Array(p.utf8)
-        }
+        let password = try passwordFile.map(Self.readPassword)
         func loopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
         for (option, address) in [("--vnc", tcp), ("--vnc-websocket", ws)] {
             if let address, !loopback(address.host), password == nil, !insecure {
@@ -56,6 +45,22 @@ struct VNCOptions: ParsableArguments {
             }
         }
         return VNCListenPlan(tcp: tcp, websocket: ws, password: password)
+    }
+
+    /// The password in `path` (its first line without its line ending), with a warning line
+    /// for control characters a client may not be able to type.
+    static func readPassword(_ path: String) throws -> [UInt8] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw Failure("--vnc-password-file \(path): cannot read it (\((error as NSError).localizedDescription))")
+        }
+        let file = VNCPasswordFile(contents: Array(data))
+        guard !file.password.isEmpty else { throw Failure("--vnc-password-file \(path): the first line is empty: put the password there") }
+        if !file.controlCharacters.isEmpty {
+            Console.error("warning: the password in \(path) holds control characters (\(file.controlCharacterList)), kept as they are: a VNC client must send them too")
+        }
+        if file.password.count > 8 { Console.error("warning: VNC Authentication uses only the first 8 bytes of the password in \(path)") }
+        return file.password
     }
 }
 

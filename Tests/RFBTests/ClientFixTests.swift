@@ -16,6 +16,21 @@ struct HeldInputAndPasswordTests {
         #expect(t.releaseAll() == [])
     }
 
+    @Test("a password file's first line without \\n or \\r\\n; other control characters are kept and listed")
+    func passwordFile() {
+        func f(_ s: String) -> VNCPasswordFile { VNCPasswordFile(contents: Array(s.utf8)) }
+        #expect(f("abc\r\n").password == Array("abc".utf8))
+        #expect(f("abc\r\n").controlCharacters == [])
+        #expect(f("abc\n").password == Array("abc".utf8))
+        #expect(f("abc").password == Array("abc".utf8))
+        #expect(f("abc\nsecond line\n").password == Array("abc".utf8))
+        #expect(f("ab\tc\n").controlCharacters == [9])
+        #expect(f("ab\tc\n").controlCharacterList == "0x09")
+        #expect(f("abc\r").password == Array("abc\r".utf8), "a lone CR with no line feed is kept")
+        #expect(f("abc\r\r\n").controlCharacters == [13], "only one line ending is taken off")
+        #expect(f("\r\n").password == [])
+    }
+
     @Test("what a client held goes up when it leaves: keys in code order, then buttons")
     func releasedOnDisconnect() throws {
         let recorder = RecordingInput()

@@ -15,7 +15,7 @@ func startVNCRingside(_ args: [String], label: String = "vnc") throws -> (Ringsi
     throw VNCClientTests.ServerDidNotStart(description: "no port in \(p.out)")
 }
 
-/// The bugs of issue 22, each as a new user met it, with real clients and a real guest.
+/// The three bugs of issue 22, each as a new user met it, with real clients and a real guest.
 final class VNCUserBugTests: XCTestCase {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts").path
@@ -67,5 +67,31 @@ final class VNCUserBugTests: XCTestCase {
         XCTAssertEqual(drawn.count, 0, "the second client drew with a button it never pressed, e.g. at \(drawn.prefix(4))")
         p.signal(SIGTERM)
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+    }
+
+    /// A password file written on Windows (`abc\r\n`) means the password `abc`: vncdotool
+    /// authenticates with it, and nothing is warned. A control character inside the line is
+    /// kept but warned about, in one line.
+    func testPasswordFileWithCRLFMeansThePasswordWithoutIt() throws {
+        try requireKVMDevice()
+        try requirePythonModule("vncdotool", install: "pip install vncdotool")
+        let dir = try MigrationCheck.tempDir(self, "vnc-crlf")
+        FileManager.default.createFile(atPath: dir + "/pw", contents: Data("abc\r\n".utf8))
+        let (p, port) = try startVNCRingside(["--guest", "desktop", "--width", "320", "--height", "200",
+                                              "--vnc-password-file", dir + "/pw", "--seconds", "300"])
+        let r = try vncdo(port, ["capture", dir + "/shot.png"], password: "abc")
+        XCTAssertEqual(r.status, 0, "vncdotool with the password 'abc': \(r.err)\n\(p.transcript)")
+        XCTAssertTrue(p.waitForOutput("connected (RFB 3.8, authenticated)", timeout: 60), p.transcript)
+        XCTAssertFalse(p.err.contains("warning"), p.transcript)
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+
+        FileManager.default.createFile(atPath: dir + "/tab", contents: Data("ab\tc\n".utf8))
+        let warned = try runRingside(["run", "--headless", "--seconds", "1", "--guest", "desktop", "--vnc", "127.0.0.1:0",
+                                      "--vnc-password-file", dir + "/tab"])
+        XCTAssertEqual(warned.status, 0, warned.err)
+        let lines = warned.err.split(separator: "\n").filter { $0.contains("warning") }
+        XCTAssertEqual(lines.count, 1, warned.err)
+        XCTAssertTrue(lines.first?.contains("control character") == true, warned.err)
     }
 }
