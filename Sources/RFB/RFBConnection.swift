@@ -23,6 +23,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The client's outstanding FramebufferUpdateRequest (merged if several arrive).
     private var pending: (incremental: Bool, rect: RFBRect)?
     private var stalledSince: Date?
+    /// What the client's TCP had acknowledged when its socket last filled (see `TCPProgress`).
+    private var progressAtStall: TCPProgress?
     private var closing = false
     private var timers: [Scheduled<Void>] = []
     private var stallTask: RepeatedTask?
@@ -170,7 +172,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private func wake() {
         guard !closing, let client = surfaceClient else { return }
         guard channel.isWritable else {
-            if stalledSince == nil { stalledSince = Date() }
+            markStall()
             return
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -198,7 +200,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         updateNanos += DispatchTime.now().uptimeNanoseconds - t0
         guard done else {
-            stalledSince = stalledSince ?? Date()
+            markStall()
             return
         }
         server.countUpdate(nanos: updateNanos)
@@ -223,13 +225,35 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// The socket is full: the stall starts now unless it already had.
+    private func markStall() {
+        guard stalledSince == nil else { return }
+        stalledSince = Date()
+        progressAtStall = nil
+        TCPProgress.read(channel) { [self] p in progressAtStall = p }
+    }
+
+    /// Drops a client whose socket stayed full for the stall timeout, saying what it did: read
+    /// nothing, or too little to take the updates waiting for it (a client that reads 4 KiB
+    /// every half second takes a long time to let the socket drain).
     private func checkStall() {
         guard !closing else { return }
         if channel.isWritable { stalledSince = nil; return }
-        let since = stalledSince ?? Date()
-        stalledSince = since
-        if Date().timeIntervalSince(since) > server.options.stallTimeout {
-            drop(String(format: "it read nothing for %g s (its socket stayed full)", server.options.stallTimeout))
+        markStall()
+        guard let since = stalledSince, Date().timeIntervalSince(since) > server.options.stallTimeout else { return }
+        let t = server.options.stallTimeout, before = progressAtStall
+        let buffered = (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+        TCPProgress.read(channel) { [self] now in
+            guard let now, let before else {
+                return drop(String(format: "its socket stayed full for %g s", t))
+            }
+            let took = now.bytesAcked - min(now.bytesAcked, before.bytesAcked), waiting = buffered + Int(now.notSent)
+            if took == 0 {
+                drop(String(format: "it read nothing for %g s (its socket stayed full)", t))
+            } else {
+                drop(String(format: "it did not read the %d bytes of updates waiting for it within %g s (it took only %llu bytes in that time)",
+                            waiting, t, took))
+            }
         }
     }
 

@@ -94,4 +94,32 @@ final class VNCUserBugTests: XCTestCase {
         XCTAssertEqual(lines.count, 1, warned.err)
         XCTAssertTrue(lines.first?.contains("control character") == true, warned.err)
     }
+
+    /// A client that reads 4 KiB every half second while asking for whole frames cannot
+    /// take its updates: it is dropped after the stall timeout with a line that says so
+    /// (how much it read, how much waited), not that it "read nothing".
+    func testASlowReaderIsDroppedWithWhatHappened() throws {
+        try requireKVMDevice()
+        let (p, port) = try startVNCRingside(["--guest", "desktop", "--seconds", "300"])
+        let slow = try RawRFBClient(port: port)
+        slow.setReceiveBuffer(4096)
+        let size = try slow.handshake()
+        slow.setEncodings([0])
+        var read = 0, closed = false
+        // Bounded by the server's drop (after its 10 s stall timeout), not by this count.
+        for _ in 0..<240 where !closed {
+            slow.requestUpdate(incremental: false, width: size.0, height: size.1)
+            Thread.sleep(forTimeInterval: 0.5)
+            if let n = slow.readSome(max: 4096, timeout: 0) { read += n } else { closed = true }
+        }
+        XCTAssertTrue(closed, "the slow client was not dropped\n\(p.transcript)")
+        XCTAssertGreaterThan(read, 0)
+        XCTAssertTrue(p.waitForOutput(" dropped: ", timeout: 60), p.transcript)
+        let line = p.out.split(separator: "\n").first { $0.contains(" dropped: ") }.map(String.init) ?? ""
+        print("a client reading 4 KiB every 0.5 s (it read \(read) bytes): \(line)")
+        XCTAssertFalse(line.contains("read nothing"), "it did read: \(line)")
+        XCTAssertTrue(line.contains("did not read"), line)
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+    }
 }
