@@ -17,6 +17,8 @@ public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
     case unsupportedVersion(String)
     case badSecurityType(UInt8)
     case authenticationFailed
+    /// Turned away by the server (the reason was sent to the client).
+    case refused(String)
     case unknownMessage(UInt8)
     case badPixelFormat(String)
     case tooManyEncodings(Int)
@@ -28,6 +30,7 @@ public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion(let s): return "unsupported RFB version \(s) (this server speaks 3.3, 3.7 and 3.8)"
         case .badSecurityType(let t): return "security type \(t) was not offered (offered: the one listed)"
         case .authenticationFailed: return "VNC authentication failed: wrong password"
+        case .refused(let why): return "refused: \(why)"
         case .unknownMessage(let t): return "unknown client message type \(t)"
         case .badPixelFormat(let why): return "SetPixelFormat refused: \(why)"
         case .tooManyEncodings(let n): return "SetEncodings with \(n) entries (at most \(ClientMessageParser.maxEncodings))"

@@ -12,6 +12,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     unowned let server: RFBServer
     let channel: Channel
     let peer: String
+    /// The client's address without its port: what authentication failures are counted by.
+    let address: String
     private var proto: RFBServerProtocol
     private var inbound: ByteBuffer?
     /// This client's handle on the server surface, once past the handshake.
@@ -42,6 +44,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             guard let ip = a.ipAddress, let port = a.port else { return "\(a)" }
             return RFBServer.describe(ip, port)
         } ?? "unknown peer"
+        address = channel.remoteAddress?.ipAddress ?? peer
         var challenge = [UInt8](repeating: 0, count: 16)
         var rng = SystemRandomNumberGenerator()
         for i in 0..<16 { challenge[i] = rng.next() }
@@ -63,6 +66,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private func start(_ context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
+        proto.refusal = refusal()
         send(RFBVersion.serverGreeting)
         let loop = context.eventLoop
         timers.append(loop.scheduleTask(in: .milliseconds(Int64(server.options.handshakeTimeout * 1000))) { [self] in
@@ -93,6 +97,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         var bytes = unwrapInboundIn(data)
         if inbound == nil { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
         var out: [UInt8] = []
+        // An address blocked while this client was in the handshake is refused at its next step.
+        if !proto.isNormal, proto.refusal == nil { proto.refusal = refusal() }
         do {
             while let event = try proto.next(&inbound!, output: &out) {
                 if !out.isEmpty { send(out); out.removeAll() }
@@ -102,6 +108,15 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             if !out.isEmpty { send(out) }
         } catch {
             if !out.isEmpty { send(out) }
+            switch error {
+            case .authenticationFailed: server.authenticationFailed(address)
+            case .refused(let why):
+                closing = true
+                server.log("VNC client \(peer) refused: \(why)")
+                channel.close(promise: nil)
+                return
+            default: break
+            }
             drop("\(error)")
             return
         }
@@ -119,11 +134,18 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         if !closing { drop("connection error: \(RFBServer.reason(error))") }
     }
 
+    /// Why this connection is turned away now, or nil: only an address blocked after wrong
+    /// passwords (with a password to guess).
+    private func refusal() -> String? {
+        server.options.password != nil ? server.blocked(address) : nil
+    }
+
     // MARK: - messages
 
     private func handle(_ event: RFBServerProtocol.Event) {
         switch event {
         case .initialized(let version, _):
+            if server.options.password != nil { server.authenticationSucceeded(address) }
             let g = server.source.geometry
             surfaceClient = server.surface.join(told: g)
             send(serverInit(width: g.width, height: g.height, name: server.source.desktopName))

@@ -14,6 +14,12 @@ public struct RFBServerOptions: Sendable {
     public var stallTimeout: Double = 10
     /// A client that has not finished the handshake this long after connecting is dropped.
     public var handshakeTimeout: Double = 30
+    /// Wrong VNC passwords in a row from one address before it is refused (0: never), and
+    /// the first refusal's length in seconds; each later one doubles (TigerVNC's 5 and 10 s).
+    public var authBlockAfter = 5
+    public var authBlockSeconds: Double = 10
+    /// Seconds on a monotonic clock, for the authentication blocks (tests move it by hand).
+    public var clock: @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
     /// Bytes queued for a client above which its update pauses (between slices) until the
     /// socket drains; the client's dirty bits meanwhile gather what changes, and its next
     /// update carries the latest pixels: updates coalesce, memory stays bounded.
@@ -46,6 +52,7 @@ public final class RFBServer: @unchecked Sendable {
     private var extraListeners: [Channel] = []
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: RFBConnection] = [:]
+    private var throttle: AuthThrottle
     private let sent = Atomic<UInt64>(0)
     private let updates = Atomic<UInt64>(0)
     private let encodeNanos = Atomic<UInt64>(0)
@@ -63,6 +70,7 @@ public final class RFBServer: @unchecked Sendable {
         self.options = options
         self.input = input
         self.log = log
+        throttle = AuthThrottle(blockAfter: options.authBlockAfter, blockSeconds: options.authBlockSeconds)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         refreshLoop = group.next()
         let water = options.highWater
@@ -121,6 +129,17 @@ public final class RFBServer: @unchecked Sendable {
         lock.withLock { connections[ObjectIdentifier(c)] = c }
         scheduleRefresh()
     }
+
+    /// Why a connection from `address` is refused now after failed authentications, or nil.
+    func blocked(_ address: String) -> String? {
+        lock.withLock {
+            guard let left = throttle.blocked(address, now: options.clock()) else { return nil }
+            return "too many failed authentications from \(address): try again in \(Int(left.rounded(.up))) s"
+        }
+    }
+
+    func authenticationFailed(_ address: String) { lock.withLock { throttle.failed(address, now: options.clock()) } }
+    func authenticationSucceeded(_ address: String) { lock.withLock { throttle.succeeded(address) } }
 
     func removed(_ c: RFBConnection, client: ServerSurface.Client) {
         surface.leave(client)

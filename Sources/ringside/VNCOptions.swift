@@ -5,7 +5,7 @@ import RFB
 import Tracking
 import VNCTracking
 
-/// `--vnc`, `--vnc-password-file`, `--vnc-insecure` (for `run` and `receive`).
+/// `--vnc`, `--vnc-password-file`, `--vnc-insecure` and the VNC limits (for `run` and `receive`).
 struct VNCOptions: ParsableArguments {
     @Option(name: .customLong("vnc"),
             help: ArgumentHelp("Serve the screen to VNC clients on [ADDR]:PORT, or on :N meaning port 5900+N (QEMU's convention). ADDR defaults to 127.0.0.1; port 0 picks a free port and prints it.",
@@ -20,6 +20,14 @@ struct VNCOptions: ParsableArguments {
             help: ArgumentHelp("Serve RFB over WebSocket on [ADDR]:PORT for noVNC, and noVNC's own files from /usr/share/novnc when installed (open http://ADDR:PORT/vnc.html).",
                                valueName: "addr:port"))
     var websocket: String?
+    @Option(name: .customLong("vnc-auth-block-after"),
+            help: ArgumentHelp("Refuse a client address after N wrong VNC passwords in a row (0: never), as TigerVNC does; it is told why before any challenge.", valueName: "n"),
+            transform: NumericOptions.int("--vnc-auth-block-after", NumericOptions.vncAuthBlockAfter))
+    var authBlockAfter = RFBServerOptions().authBlockAfter
+    @Option(name: .customLong("vnc-auth-block-seconds"),
+            help: ArgumentHelp("How long the first such refusal lasts; each wrong password after one ends doubles it (up to a day).", valueName: "seconds"),
+            transform: NumericOptions.double("--vnc-auth-block-seconds", NumericOptions.vncAuthBlockSeconds, unit: " seconds"))
+    var authBlockSeconds = RFBServerOptions().authBlockSeconds
 
     /// Where to listen and with which password, or nil without --vnc. One line per mistake.
     func plan() throws -> VNCListenPlan? {
@@ -44,7 +52,10 @@ struct VNCOptions: ParsableArguments {
                 throw Failure("\(option) \(formatAddress(address.host, address.port)) listens beyond this machine without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it")
             }
         }
-        return VNCListenPlan(tcp: tcp, websocket: ws, password: password)
+        var plan = VNCListenPlan(tcp: tcp, websocket: ws, password: password)
+        plan.authBlockAfter = authBlockAfter
+        plan.authBlockSeconds = authBlockSeconds
+        return plan
     }
 
     /// The password in `path` (its first line without its line ending), with a warning line
