@@ -107,9 +107,10 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             }
             if !out.isEmpty { send(out) }
         } catch {
+            // The failure is counted before the client hears of it, so its next try sees the block.
+            if error == .authenticationFailed { server.authenticationFailed(address) }
             if !out.isEmpty { send(out) }
             switch error {
-            case .authenticationFailed: server.authenticationFailed(address)
             case .refused(let why):
                 closing = true
                 server.log("VNC client \(peer) refused: \(why)")
