@@ -66,7 +66,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private func start(_ context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
-        proto.refusal = refusal()
+        proto.refusal = server.admit(self, address: address)
         send(RFBVersion.serverGreeting)
         let loop = context.eventLoop
         timers.append(loop.scheduleTask(in: .milliseconds(Int64(server.options.handshakeTimeout * 1000))) { [self] in
@@ -76,6 +76,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        server.closed(self)
         // Whatever the client held goes up now: the next client must not find a button down.
         for e in input.releaseAll() { server.input?.push(e) }
         for t in timers { t.cancel() }
@@ -135,8 +136,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         if !closing { drop("connection error: \(RFBServer.reason(error))") }
     }
 
-    /// Why this connection is turned away now, or nil: only an address blocked after wrong
-    /// passwords (with a password to guess).
+    /// Why this connection is turned away now, in the handshake, or nil: only an address
+    /// blocked after wrong passwords (with a password to guess).
     private func refusal() -> String? {
         server.options.password != nil ? server.blocked(address) : nil
     }

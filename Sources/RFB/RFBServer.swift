@@ -18,6 +18,9 @@ public struct RFBServerOptions: Sendable {
     /// the first refusal's length in seconds; each later one doubles (TigerVNC's 5 and 10 s).
     public var authBlockAfter = 5
     public var authBlockSeconds: Double = 10
+    /// Connections at once, in the handshake or past it (QEMU's default, 32); one more is
+    /// told why in the handshake and closed.
+    public var maxClients = 32
     /// Seconds on a monotonic clock, for the authentication blocks (tests move it by hand).
     public var clock: @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
     /// Bytes queued for a client above which its update pauses (between slices) until the
@@ -53,6 +56,8 @@ public final class RFBServer: @unchecked Sendable {
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: RFBConnection] = [:]
     private var throttle: AuthThrottle
+    /// Every connection admitted and not yet closed, in the handshake or past it.
+    private var admitted: [ObjectIdentifier: RFBConnection] = [:]
     private let sent = Atomic<UInt64>(0)
     private let updates = Atomic<UInt64>(0)
     private let encodeNanos = Atomic<UInt64>(0)
@@ -130,12 +135,28 @@ public final class RFBServer: @unchecked Sendable {
         scheduleRefresh()
     }
 
-    /// Why a connection from `address` is refused now after failed authentications, or nil.
-    func blocked(_ address: String) -> String? {
+    /// A new connection from `address`: nil when it may go on (it holds one of the
+    /// `maxClients` places until `closed`), else why it is turned away.
+    func admit(_ c: RFBConnection, address: String) -> String? {
         lock.withLock {
-            guard let left = throttle.blocked(address, now: options.clock()) else { return nil }
-            return "too many failed authentications from \(address): try again in \(Int(left.rounded(.up))) s"
+            if options.password != nil, let why = blockedLocked(address) { return why }
+            guard admitted.count < options.maxClients else {
+                return "too many clients: the server's limit of \(options.maxClients) connections is reached"
+            }
+            admitted[ObjectIdentifier(c)] = c
+            return nil
         }
+    }
+
+    /// `c` closed: its place is free.
+    func closed(_ c: RFBConnection) { _ = lock.withLock { admitted.removeValue(forKey: ObjectIdentifier(c)) } }
+
+    /// Why a connection from `address` is refused now after failed authentications, or nil.
+    func blocked(_ address: String) -> String? { lock.withLock { blockedLocked(address) } }
+
+    private func blockedLocked(_ address: String) -> String? {
+        guard let left = throttle.blocked(address, now: options.clock()) else { return nil }
+        return "too many failed authentications from \(address): try again in \(Int(left.rounded(.up))) s"
     }
 
     func authenticationFailed(_ address: String) { lock.withLock { throttle.failed(address, now: options.clock()) } }

@@ -15,6 +15,8 @@ public struct VNCListenPlan: Sendable {
     /// `RFBServerOptions` defaults unless set.
     public var authBlockAfter = RFBServerOptions().authBlockAfter
     public var authBlockSeconds = RFBServerOptions().authBlockSeconds
+    /// The most connections at once.
+    public var maxClients = RFBServerOptions().maxClients
 
     public init(tcp: (host: String, port: Int)?, websocket: (host: String, port: Int)?, password: [UInt8]?) {
         self.tcp = tcp
@@ -44,6 +46,7 @@ public final class TrackingVNCServer: Sendable {
         o.password = plan.password
         o.authBlockAfter = plan.authBlockAfter
         o.authBlockSeconds = plan.authBlockSeconds
+        o.maxClients = plan.maxClients
         let server = try RFBServer(source: TrackingFramebufferSource(session: session, name: name), options: o, input: input, log: log)
         tcpPort = plan.tcp != nil ? server.port : nil
         var files = false

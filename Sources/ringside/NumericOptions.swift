@@ -53,6 +53,7 @@ enum NumericOptions {
     static let vncAuthBlockAfter = 0...1_000_000
     /// Up to a day (the doubling stops there too).
     static let vncAuthBlockSeconds = 0.001...86_400.0
+    static let vncMaxClients = 1...4096
 
     // ringside bench
     static let benchFrames = 1...100_000

@@ -28,6 +28,10 @@ struct VNCOptions: ParsableArguments {
             help: ArgumentHelp("How long the first such refusal lasts; each wrong password after one ends doubles it (up to a day).", valueName: "seconds"),
             transform: NumericOptions.double("--vnc-auth-block-seconds", NumericOptions.vncAuthBlockSeconds, unit: " seconds"))
     var authBlockSeconds = RFBServerOptions().authBlockSeconds
+    @Option(name: .customLong("vnc-max-clients"),
+            help: ArgumentHelp("Serve at most N VNC connections at once, in the handshake or connected (QEMU's default); one more is told why in the handshake and closed, with a line in the log.", valueName: "n"),
+            transform: NumericOptions.int("--vnc-max-clients", NumericOptions.vncMaxClients))
+    var maxClients = RFBServerOptions().maxClients
 
     /// Where to listen and with which password, or nil without --vnc. One line per mistake.
     func plan() throws -> VNCListenPlan? {
@@ -55,6 +59,7 @@ struct VNCOptions: ParsableArguments {
         var plan = VNCListenPlan(tcp: tcp, websocket: ws, password: password)
         plan.authBlockAfter = authBlockAfter
         plan.authBlockSeconds = authBlockSeconds
+        plan.maxClients = maxClients
         return plan
     }
 

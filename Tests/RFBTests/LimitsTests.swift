@@ -89,6 +89,28 @@ struct AuthThrottleTests {
     }
 }
 
+@Suite("Connection limits", .serialized)
+struct ConnectionLimitTests {
+    func server(maxClients: Int = 32, input: RecordingInput? = nil) throws -> RFBServer {
+        var o = RFBServerOptions()
+        o.port = 0
+        o.maxClients = maxClients
+        return try RFBServer(source: MemorySource(width: 64, height: 16), options: o, input: input, log: { _ in })
+    }
+
+    @Test("past the limit a connection is told why in the handshake; when one leaves, the next gets in")
+    func cap() throws {
+        let server = try server(maxClients: 2)
+        defer { server.stop() }
+        var clients = [AddressedSocket(port: server.port, source: "127.0.0.1"), AddressedSocket(port: server.port, source: "127.0.0.1")]
+        for c in clients { #expect(c.joinWithoutPassword(shared: true)) }
+        let third = AddressedSocket(port: server.port, source: "127.0.0.1")
+        #expect(third.offer()?.reason == "too many clients: the server's limit of 2 connections is reached")
+        clients.removeFirst()
+        #expect(eventually { AddressedSocket(port: server.port, source: "127.0.0.1").offer()?.types == [1] })
+    }
+}
+
 @Suite("Refusals in the handshake")
 struct RefusalTests {
     @Test("a refusal is sent once the version is known: 3.8 and 3.7 get no types and the reason, 3.3 type 0 and the reason")

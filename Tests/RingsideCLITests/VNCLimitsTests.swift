@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `ringside run --vnc`'s limits with real clients and a real guest.
+/// `ringside run --vnc`'s limits with real clients and a real guest: wrong passwords block an
+/// address, the connection cap, and a client that asks for the screen alone.
 final class VNCLimitsTests: XCTestCase {
     func captureWithPassword(_ port: Int, _ password: String, to path: String) throws -> (status: Int32, out: String, err: String) {
         try runProgram(URL(fileURLWithPath: "/usr/bin/env"),
@@ -43,12 +44,38 @@ final class VNCLimitsTests: XCTestCase {
         XCTAssertEqual(p.out.components(separatedBy: "refused: too many failed authentications from 127.0.0.1").count - 1, 2, p.transcript)
     }
 
+    /// With the default cap, 32 clients connect and the 33rd is told why in the handshake,
+    /// with one line in the log; once one of the 32 leaves, a new client gets in.
+    func testThe33rdClientIsRefusedWithAReason() throws {
+        try requireKVMDevice()
+        let (p, port) = try startVNCRingside(["--guest", "desktop", "--width", "320", "--height", "200", "--seconds", "300"])
+        var clients: [RawRFBClient] = []
+        for i in 1...32 {
+            let c = try RawRFBClient(port: port)
+            XCTAssertEqual(try c.handshake().0, 320, "client \(i)")
+            clients.append(c)
+        }
+        let extra = try RawRFBClient(port: port)
+        let offer = try extra.securityTypesOrRefusal()
+        XCTAssertEqual(offer.types, [])
+        XCTAssertTrue(offer.refusal?.contains("too many clients: the server's limit of 32 connections is reached") == true, "\(offer)")
+        XCTAssertTrue(p.waitForOutput("refused: too many clients", timeout: 60), p.transcript)
+        clients.removeFirst() // closes its socket
+        waitFor("a place for a new client once one left") {
+            guard let c = try? RawRFBClient(port: port), let o = try? c.securityTypesOrRefusal() else { return false }
+            return o.types == [1]
+        }
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+    }
+
     func testLimitOptionsAreInTheHelpAndBadValuesAreOneLine() throws {
         let help = try runRingside(["run", "--help"])
-        for option in ["--vnc-auth-block-after", "--vnc-auth-block-seconds"] {
+        for option in ["--vnc-auth-block-after", "--vnc-auth-block-seconds", "--vnc-max-clients"] {
             XCTAssertTrue(help.out.contains(option), "\(option) in run --help")
         }
-        for (args, needle) in [(["--vnc-auth-block-seconds", "0"], "--vnc-auth-block-seconds 0 is out of range"),
+        for (args, needle) in [(["--vnc-max-clients", "0"], "--vnc-max-clients 0 is out of range"),
+                               (["--vnc-auth-block-seconds", "0"], "--vnc-auth-block-seconds 0 is out of range"),
                                (["--vnc-auth-block-after", "x"], "--vnc-auth-block-after 'x' is not a whole number")] {
             let r = try runRingside(["run", "--headless", "--frames", "1", "--vnc", ":1"] + args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
