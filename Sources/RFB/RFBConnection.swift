@@ -146,13 +146,14 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
 
     private func handle(_ event: RFBServerProtocol.Event) {
         switch event {
-        case .initialized(let version, _):
+        case .initialized(let version, let shared):
             if server.options.password != nil { server.authenticationSucceeded(address) }
             let g = server.source.geometry
             surfaceClient = server.surface.join(told: g)
             send(serverInit(width: g.width, height: g.height, name: server.source.desktopName))
             server.added(self)
-            server.log("VNC client \(peer) connected (RFB \(version.rawValue)\(server.options.password != nil ? ", authenticated" : ""))")
+            server.log("VNC client \(peer) connected (RFB \(version.rawValue)\(server.options.password != nil ? ", authenticated" : "")\(shared ? "" : ", not shared"))")
+            if !shared { server.exclusive(self) }
         case .message(let m):
             switch m {
             case .setPixelFormat(let f):
@@ -279,6 +280,11 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                             waiting, t, took))
             }
         }
+    }
+
+    /// From any thread: drops this client with one line (another client took the screen).
+    func disconnect(_ why: String) {
+        channel.eventLoop.execute { [self] in drop(why) }
     }
 
     private func send(_ bytes: [UInt8]) {

@@ -148,6 +148,13 @@ public final class RFBServer: @unchecked Sendable {
         }
     }
 
+    /// `c` asked for the screen alone (ClientInit with shared = 0): every other connection,
+    /// in the handshake or past it, is closed with a line, as QEMU and TigerVNC do by default.
+    func exclusive(_ c: RFBConnection) {
+        let others = lock.withLock { admitted.values.filter { $0 !== c } }
+        for o in others { o.disconnect("VNC client \(c.peer) asked for the screen alone (ClientInit not shared)") }
+    }
+
     /// `c` closed: its place is free.
     func closed(_ c: RFBConnection) { _ = lock.withLock { admitted.removeValue(forKey: ObjectIdentifier(c)) } }
 

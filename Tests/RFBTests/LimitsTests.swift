@@ -89,7 +89,7 @@ struct AuthThrottleTests {
     }
 }
 
-@Suite("Connection limits", .serialized)
+@Suite("Connection limits and exclusive clients", .serialized)
 struct ConnectionLimitTests {
     func server(maxClients: Int = 32, input: RecordingInput? = nil) throws -> RFBServer {
         var o = RFBServerOptions()
@@ -108,6 +108,21 @@ struct ConnectionLimitTests {
         #expect(third.offer()?.reason == "too many clients: the server's limit of 2 connections is reached")
         clients.removeFirst()
         #expect(eventually { AddressedSocket(port: server.port, source: "127.0.0.1").offer()?.types == [1] })
+    }
+
+    @Test("a ClientInit with shared = 0 closes every other client; it stays")
+    func exclusive() throws {
+        let server = try server()
+        defer { server.stop() }
+        let a = AddressedSocket(port: server.port, source: "127.0.0.1"), b = AddressedSocket(port: server.port, source: "127.0.0.1")
+        #expect(a.joinWithoutPassword(shared: true))
+        #expect(b.joinWithoutPassword(shared: true))
+        let alone = AddressedSocket(port: server.port, source: "127.0.0.1")
+        #expect(alone.joinWithoutPassword(shared: false))
+        #expect(a.closedByServer())
+        #expect(b.closedByServer())
+        alone.send([3, 0, 0, 0, 0, 0, 0, 64, 0, 16])
+        #expect(alone.read(4) != nil, "the exclusive client still gets updates")
     }
 }
 

@@ -69,6 +69,27 @@ final class VNCLimitsTests: XCTestCase {
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
     }
 
+    /// TigerVNC's viewer with -Shared=0 (ClientInit shared = 0) takes the screen alone: the
+    /// two clients already connected are disconnected, one line each, and it stays.
+    func testANonSharedClientDisconnectsTheOthers() throws {
+        try requireKVMDevice()
+        let viewer = try requireTool("xtigervncviewer", install: "apt-get install tigervnc-viewer")
+        let screen = try XvfbScreen.acquire()
+        let (p, port) = try startVNCRingside(["--guest", "desktop", "--width", "320", "--height", "200", "--seconds", "300"])
+        let first = try RawRFBClient(port: port), second = try RawRFBClient(port: port)
+        _ = try first.handshake()
+        _ = try second.handshake()
+        let v = try screen.launch(viewer, ["-Shared=0", "127.0.0.1::\(port)"])
+        defer { end(v) }
+        XCTAssertTrue(p.waitForOutput("connected (RFB 3.8, not shared)", timeout: 120), p.transcript)
+        XCTAssertTrue(first.closedByServer(), "the first shared client was not disconnected")
+        XCTAssertTrue(second.closedByServer(), "the second shared client was not disconnected")
+        XCTAssertTrue(v.isRunning, "the viewer that asked for the screen alone stays")
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+        XCTAssertEqual(p.out.components(separatedBy: "(ClientInit not shared)").count - 1, 2, p.transcript)
+    }
+
     func testLimitOptionsAreInTheHelpAndBadValuesAreOneLine() throws {
         let help = try runRingside(["run", "--help"])
         for option in ["--vnc-auth-block-after", "--vnc-auth-block-seconds", "--vnc-max-clients"] {
