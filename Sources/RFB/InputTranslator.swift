@@ -39,6 +39,15 @@ public struct InputTranslator: Sendable {
         return events
     }
 
+    /// QEMU's Extended Key Event: the key by its XT code, straight to its evdev code with no
+    /// layout and no Shift added (the client sends its own); a code with no key here (0 when
+    /// the client does not know it) falls back to the keysym, as a KeyEvent.
+    public mutating func extendedKey(down: Bool, keysym: UInt32, keycode: UInt32) -> [InputEvent] {
+        guard let code = XTScancodes.evdev(keycode) else { return key(down: down, keysym: keysym) }
+        if down { keysDown.insert(code) } else { keysDown.remove(code) }
+        return [.key(code: code, down: down)]
+    }
+
     private mutating func translateKey(down: Bool, keysym: UInt32) -> [InputEvent] {
         guard let k = KeysymMap.key(forKeysym: keysym) else { return [] }
         if KeysymMap.isShift(k.code) {

@@ -159,7 +159,10 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             case .setPixelFormat(let f):
                 encoder.translator = PixelTranslator(format: f)
             case .setEncodings(let list):
+                let had = encoder.choice.qemuExtendedKeyEvent
                 encoder.choice = EncodingChoice(clientList: list)
+                // Told once, in the next update, that its XT key codes are understood.
+                if encoder.choice.qemuExtendedKeyEvent && !had { encoder.extendedKeyAckDue = true }
             case .updateRequest(let incremental, let rect):
                 if let p = pending {
                     let x0 = min(p.rect.x, rect.x), y0 = min(p.rect.y, rect.y)
@@ -171,6 +174,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                 wake()
             case .key(let down, let keysym):
                 for e in input.key(down: down, keysym: keysym) { server.input?.push(e) }
+            case .extendedKey(let down, let keysym, let keycode):
+                for e in input.extendedKey(down: down, keysym: keysym, keycode: keycode) { server.input?.push(e) }
             case .pointer(let buttons, let x, let y):
                 let g = server.source.geometry
                 for e in input.pointer(buttons: buttons, x: x, y: y, width: g.width, height: g.height) { server.input?.push(e) }
@@ -208,12 +213,13 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         } else {
             guard let req = pending else { return }
             let now = t0
-            if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) { return }
+            let ack = encoder.extendedKeyAckDue
+            if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) && !ack { return }
             // Only the take holds the surface's lock; encoding runs on the frame, no lock held.
             guard let take = server.surface.take(client, region: req.rect, full: !req.incremental, rowSpans: encoder.rowSpans) else { return }
             encoder.lossy.fit(width: take.frame.geometry.width, height: take.frame.geometry.height)
             let resize = take.resized && encoder.choice.desktopSize
-            if take.rects.isEmpty && req.incremental && !resize && !encoder.lossy.hasDue(now: now) { return }
+            if take.rects.isEmpty && req.incremental && !resize && !ack && !encoder.lossy.hasDue(now: now) { return }
             pending = nil
             updateStarted = now
             updateNanos = 0

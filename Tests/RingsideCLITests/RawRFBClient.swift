@@ -158,7 +158,8 @@ final class RawRFBClient: @unchecked Sendable {
         var pixels: [UInt32]
     }
 
-    /// Reads one FramebufferUpdate of Raw (32 bpp, little-endian) and DesktopSize rectangles.
+    /// Reads one FramebufferUpdate of Raw (32 bpp, little-endian), DesktopSize and QEMU
+    /// Extended Key Event rectangles.
     func readUpdate(timeout: Double = 60) throws -> [Rect] {
         let head = try read(4, timeout: timeout)
         guard head[0] == 0 else { throw Closed() }
@@ -176,7 +177,7 @@ final class RawRFBClient: @unchecked Sendable {
                 for i in stride(from: 0, to: bytes.count, by: 4) {
                     pixels.append(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16)
                 }
-            } else if encoding != -223 {
+            } else if encoding != -223 && encoding != -258 { // DesktopSize, QEMU Extended Key Event: no pixels
                 throw Closed()
             }
             rects.append(Rect(x: x, y: y, w: w, h: h, encoding: encoding, pixels: pixels))
