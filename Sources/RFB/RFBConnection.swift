@@ -31,6 +31,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var timers: [Scheduled<Void>] = []
     private var stallTask: RepeatedTask?
     private let wakeQueued = Atomic<Bool>(false)
+    /// Key events this client sent by XT code (QEMU Extended Key Events), for its last line.
+    private var xtKeyEvents = 0
     /// FramebufferUpdates sent to this client.
     private var updates = 0
     /// When the update being written began (uptime ns) and the time spent taking and encoding it so far.
@@ -86,7 +88,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             server.removed(self, client: c)
             let e = encoder
             let lossy = e.jpegRects > 0 ? ", \(e.jpegRects) JPEG rectangles, \(e.refreshes) lossless refreshes" : ""
-            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(lossy)") }
+            let xt = xtKeyEvents > 0 ? ", \(xtKeyEvents) key events by XT code" : ""
+            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(lossy)\(xt)") }
         } else if !closing {
             server.log("VNC client \(peer) left during the handshake")
         }
@@ -175,6 +178,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             case .key(let down, let keysym):
                 for e in input.key(down: down, keysym: keysym) { server.input?.push(e) }
             case .extendedKey(let down, let keysym, let keycode):
+                xtKeyEvents += 1
                 for e in input.extendedKey(down: down, keysym: keysym, keycode: keycode) { server.input?.push(e) }
             case .pointer(let buttons, let x, let y):
                 let g = server.source.geometry

@@ -38,4 +38,32 @@ final class VNCExtendedKeyTests: XCTestCase {
         p.signal(SIGTERM)
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
     }
+
+    /// TigerVNC's viewer (which sends keys by XT code once the server acknowledges -258):
+    /// xdotool types 'a' into its window, the guest gets KEY_A, and the viewer's last line
+    /// counts its key events by XT code.
+    func testTigerVNCViewerSendsKeysByXTCode() throws {
+        try requireKVMDevice()
+        let viewer = try requireTool("xtigervncviewer", install: "apt-get install tigervnc-viewer")
+        let xdotool = try requireTool("xdotool", install: "apt-get install xdotool")
+        let screen = try XvfbScreen.acquire()
+        let (p, port) = try startVNCRingside(["--guest", "desktop", "--width", "320", "--height", "200", "--log-input", "--seconds", "300"])
+        let v = try screen.launch(viewer, ["127.0.0.1::\(port)"])
+        defer { end(v) }
+        XCTAssertTrue(p.waitForOutput("connected (RFB 3.8", timeout: 120), p.transcript)
+        var window = ""
+        waitFor("the viewer's window") {
+            window = (try? screen.xdotool(xdotool, ["search", "--name", "ringside"]))?.split(separator: "\n").first.map(String.init) ?? ""
+            return !window.isEmpty
+        }
+        // The viewer may still be setting up when its window appears: press until the guest hears it.
+        waitFor("KEY_A from the viewer", every: 0.5) {
+            _ = try? screen.xdotool(xdotool, ["windowfocus", "--sync", window, "key", "a"])
+            return p.out.contains("key up KEY_A")
+        }
+        end(v)
+        XCTAssertTrue(p.waitForOutput("key events by XT code", timeout: 60), "TigerVNC sent its keys as plain KeyEvents\n\(p.transcript)")
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+    }
 }
