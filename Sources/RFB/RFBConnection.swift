@@ -24,10 +24,11 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var input = InputTranslator()
     /// The client's outstanding FramebufferUpdateRequest (merged if several arrive).
     private var pending: (incremental: Bool, rect: RFBRect)?
-    private var stalledSince: Date?
+    /// When the socket last filled (see RFBConnection+Stall.swift).
+    var stalledSince: Date?
     /// What the client's TCP had acknowledged when its socket last filled (see `TCPProgress`).
-    private var progressAtStall: TCPProgress?
-    private var closing = false
+    var progressAtStall: TCPProgress?
+    private(set) var closing = false
     private var timers: [Scheduled<Void>] = []
     private var stallTask: RepeatedTask?
     private let wakeQueued = Atomic<Bool>(false)
@@ -155,7 +156,9 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             surfaceClient = server.surface.join(told: g)
             send(serverInit(width: g.width, height: g.height, name: server.source.desktopName))
             server.added(self)
-            server.log("VNC client \(peer) connected (RFB \(version.rawValue)\(server.options.password != nil ? ", authenticated" : "")\(shared ? "" : ", not shared"))")
+            // The line's start is unchanged by the shared flag (scripts and tests wait for it).
+            server.log("VNC client \(peer) connected (RFB \(version.rawValue)\(server.options.password != nil ? ", authenticated" : ""))"
+                + (shared ? "" : " and asked for the screen alone"))
             if !shared { server.exclusive(self) }
         case .message(let m):
             switch m {
@@ -260,38 +263,6 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// The socket is full: the stall starts now unless it already had.
-    private func markStall() {
-        guard stalledSince == nil else { return }
-        stalledSince = Date()
-        progressAtStall = nil
-        TCPProgress.read(channel) { [self] p in progressAtStall = p }
-    }
-
-    /// Drops a client whose socket stayed full for the stall timeout, saying what it did: read
-    /// nothing, or too little to take the updates waiting for it (a client that reads 4 KiB
-    /// every half second takes a long time to let the socket drain).
-    private func checkStall() {
-        guard !closing else { return }
-        if channel.isWritable { stalledSince = nil; return }
-        markStall()
-        guard let since = stalledSince, Date().timeIntervalSince(since) > server.options.stallTimeout else { return }
-        let t = server.options.stallTimeout, before = progressAtStall
-        let buffered = (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
-        TCPProgress.read(channel) { [self] now in
-            guard let now, let before else {
-                return drop(String(format: "its socket stayed full for %g s", t))
-            }
-            let took = now.bytesAcked - min(now.bytesAcked, before.bytesAcked), waiting = buffered + Int(now.notSent)
-            if took == 0 {
-                drop(String(format: "it read nothing for %g s (its socket stayed full)", t))
-            } else {
-                drop(String(format: "it did not read the %d bytes of updates waiting for it within %g s (it took only %llu bytes in that time)",
-                            waiting, t, took))
-            }
-        }
-    }
-
     /// From any thread: drops this client with one line (another client took the screen).
     func disconnect(_ why: String) {
         channel.eventLoop.execute { [self] in drop(why) }
@@ -315,7 +286,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Drops the client with one log line; the server and the other clients go on.
-    private func drop(_ why: String) {
+    func drop(_ why: String) {
         guard !closing else { return }
         closing = true
         server.log("VNC client \(peer) dropped: \(why)")

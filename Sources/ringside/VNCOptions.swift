@@ -21,15 +21,15 @@ struct VNCOptions: ParsableArguments {
                                valueName: "addr:port"))
     var websocket: String?
     @Option(name: .customLong("vnc-auth-block-after"),
-            help: ArgumentHelp("Refuse a client address after N wrong VNC passwords in a row (0: never), as TigerVNC does; it is told why before any challenge.", valueName: "n"),
+            help: ArgumentHelp("Refuse a client address after N wrong VNC passwords in a row (default 5, as TigerVNC; 0: never); it is told why before any challenge.", valueName: "n"),
             transform: NumericOptions.int("--vnc-auth-block-after", NumericOptions.vncAuthBlockAfter))
     var authBlockAfter = RFBServerOptions().authBlockAfter
     @Option(name: .customLong("vnc-auth-block-seconds"),
-            help: ArgumentHelp("How long the first such refusal lasts; each wrong password after one ends doubles it (up to a day).", valueName: "seconds"),
+            help: ArgumentHelp("How long the first such refusal lasts (default 10); each wrong password after one ends doubles it, up to a day.", valueName: "seconds"),
             transform: NumericOptions.double("--vnc-auth-block-seconds", NumericOptions.vncAuthBlockSeconds, unit: " seconds"))
     var authBlockSeconds = RFBServerOptions().authBlockSeconds
     @Option(name: .customLong("vnc-max-clients"),
-            help: ArgumentHelp("Serve at most N VNC connections at once, in the handshake or connected (QEMU's default); one more is told why in the handshake and closed, with a line in the log.", valueName: "n"),
+            help: ArgumentHelp("Serve at most N VNC connections at once, in the handshake or connected (default 32, as QEMU); one more is told why in the handshake and closed, with a line in the log.", valueName: "n"),
             transform: NumericOptions.int("--vnc-max-clients", NumericOptions.vncMaxClients))
     var maxClients = RFBServerOptions().maxClients
 
