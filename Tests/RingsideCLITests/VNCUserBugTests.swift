@@ -20,9 +20,13 @@ final class VNCUserBugTests: XCTestCase {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts").path
 
+    /// vncdotool's `vncdo` command, run through the python3 that has the module (the script
+    /// pip installs may not be on PATH).
     func vncdo(_ port: Int, _ commands: [String], password: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let vncdo = try requireTool("vncdo", install: "pip install vncdotool")
-        return try runProgram(URL(fileURLWithPath: vncdo), ["-s", "127.0.0.1::\(port)"] + (password.map { ["-p", $0] } ?? []) + commands, timeout: 60)
+        try requirePythonModule("vncdotool", install: "pip install vncdotool")
+        return try runProgram(URL(fileURLWithPath: "/usr/bin/env"),
+                              ["python3", "-c", "import sys; from vncdotool.command import vncdo; sys.argv[0] = 'vncdo'; sys.exit(vncdo())",
+                               "-s", "127.0.0.1::\(port)"] + (password.map { ["-p", $0] } ?? []) + commands, timeout: 60)
     }
 
     /// vncdotool presses the left button and Shift in `paint` and exits holding both: the
