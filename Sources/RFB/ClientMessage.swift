@@ -7,6 +7,9 @@ public enum ClientMessage: Equatable, Sendable {
     case updateRequest(incremental: Bool, RFBRect)
     case key(down: Bool, keysym: UInt32)
     case pointer(buttons: UInt8, x: Int, y: Int)
+    /// QEMU's Extended Key Event (message 255, subtype 0): the keysym and the key's XT code
+    /// (see `XTScancodes`).
+    case extendedKey(down: Bool, keysym: UInt32, keycode: UInt32)
     /// ClientCutText: its text was skipped unread (only the length is kept).
     case cutText(length: UInt32)
 }
@@ -17,7 +20,10 @@ public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
     case unsupportedVersion(String)
     case badSecurityType(UInt8)
     case authenticationFailed
+    /// Turned away by the server (the reason was sent to the client).
+    case refused(String)
     case unknownMessage(UInt8)
+    case unknownQEMUMessage(UInt8)
     case badPixelFormat(String)
     case tooManyEncodings(Int)
     case cutTextTooLong(UInt32)
@@ -28,7 +34,9 @@ public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion(let s): return "unsupported RFB version \(s) (this server speaks 3.3, 3.7 and 3.8)"
         case .badSecurityType(let t): return "security type \(t) was not offered (offered: the one listed)"
         case .authenticationFailed: return "VNC authentication failed: wrong password"
+        case .refused(let why): return "refused: \(why)"
         case .unknownMessage(let t): return "unknown client message type \(t)"
+        case .unknownQEMUMessage(let t): return "unknown QEMU client message subtype \(t) (only 0, Extended Key Event, is understood)"
         case .badPixelFormat(let why): return "SetPixelFormat refused: \(why)"
         case .tooManyEncodings(let n): return "SetEncodings with \(n) entries (at most \(ClientMessageParser.maxEncodings))"
         case .cutTextTooLong(let n): return "ClientCutText of \(n) bytes (at most \(ClientMessageParser.maxCutText))"
@@ -111,6 +119,15 @@ public struct ClientMessageParser: Sendable {
                     skipping -= UInt64(n)
                 }
                 return .cutText(length: length)
+            case 255:
+                guard available >= 2 else { return nil }
+                let subtype = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)!
+                guard subtype == 0 else { throw .unknownQEMUMessage(subtype) }
+                guard available >= 12 else { return nil }
+                buffer.moveReaderIndex(forwardBy: 2)
+                let down = buffer.readInteger(as: UInt16.self)! != 0
+                let keysym = buffer.readInteger(as: UInt32.self)!, keycode = buffer.readInteger(as: UInt32.self)!
+                return .extendedKey(down: down, keysym: keysym, keycode: keycode)
             default:
                 throw .unknownMessage(type)
             }

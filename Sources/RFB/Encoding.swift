@@ -6,6 +6,9 @@ public enum EncodingType {
     public static let zrle: Int32 = 16
     public static let desktopSize: Int32 = -223
     public static let lastRect: Int32 = -224
+    /// QEMU Extended Key Event: the client sends keys as XT codes; the server says it
+    /// understands them with an empty rectangle of this encoding.
+    public static let qemuExtendedKeyEvent: Int32 = -258
     /// Tight JPEG quality levels 0...9 (TightVNC).
     public static let qualityLevel0: Int32 = -32, qualityLevel9: Int32 = -23
     /// Fine-grained JPEG quality 0...100 (TurboVNC).
@@ -22,6 +25,7 @@ public struct EncodingChoice: Equatable, Sendable {
     public var encoding: Int32 = EncodingType.raw
     public var desktopSize = false
     public var lastRect = false
+    public var qemuExtendedKeyEvent = false
     /// Tight JPEG settings, when the client chose Tight and asked for a JPEG quality.
     public var jpeg: TightJPEGSettings?
 
@@ -31,6 +35,7 @@ public struct EncodingChoice: Equatable, Sendable {
         encoding = clientList.first { [EncodingType.tight, EncodingType.zrle, EncodingType.raw].contains($0) } ?? EncodingType.raw
         desktopSize = clientList.contains(EncodingType.desktopSize)
         lastRect = clientList.contains(EncodingType.lastRect)
+        qemuExtendedKeyEvent = clientList.contains(EncodingType.qemuExtendedKeyEvent)
         guard encoding == EncodingType.tight else { return }
         // The first of each kind counts (TigerVNC's reading); fine quality overrides the
         // level's quality, an explicit subsampling the level's subsampling. 8X and 16X, which

@@ -49,6 +49,13 @@ public struct RFBServerProtocol: Sendable {
     /// The security type this server offers: 2 (VNC Authentication) with a password, else 1 (None).
     public var securityType: UInt8 { password == nil ? 1 : 2 }
 
+    /// Set by the server while the handshake runs: why this connection is turned away (too
+    /// many clients, an address blocked after failed authentications). The client is told
+    /// once its version is known, before any security type is offered (no types and the
+    /// reason, as RFC 6143 7.1.2 has it), or, if it comes while a VNC Authentication
+    /// response is awaited, as a failed SecurityResult, its response left unchecked.
+    public var refusal: String?
+
     /// Whether the handshake is over.
     public var isNormal: Bool { if case .normal = state { return true }; return false }
 
@@ -64,6 +71,12 @@ public struct RFBServerProtocol: Sendable {
                 if Array(head.prefix(4)) != Array("RFB ".utf8.prefix(min(4, head.count))) { throw .notRFB(printable(head)) }
                 guard let b = buffer.readBytes(length: 12) else { return nil }
                 let v = try RFBVersion.parse(b)
+                if let refusal {
+                    // 3.3: security type 0 then the reason; 3.7 and 3.8: no types then the reason.
+                    if v == .v3_3 { appendU32(0, to: &output) } else { output.append(0) }
+                    appendString(refusal, to: &output)
+                    throw .refused(refusal)
+                }
                 if v == .v3_3 {
                     appendU32(UInt32(securityType), to: &output)
                     state = password == nil ? .clientInit(v) : .authResponse(v)
@@ -87,6 +100,10 @@ public struct RFBServerProtocol: Sendable {
                 }
             case .authResponse(let v):
                 guard let response = buffer.readBytes(length: 16) else { return nil }
+                if let refusal {
+                    if v == .v3_8 { appendFailure(refusal, to: &output) } else { appendU32(1, to: &output) }
+                    throw .refused(refusal)
+                }
                 guard let password, let expected = VNCAuthentication.response(challenge: challenge, password: password),
                       constantTimeEqual(expected, response) else {
                     if v == .v3_8 { appendFailure("wrong password", to: &output) } else { appendU32(1, to: &output) }
@@ -107,7 +124,12 @@ public struct RFBServerProtocol: Sendable {
 
     private func appendFailure(_ reason: String, to out: inout [UInt8]) {
         appendU32(1, to: &out)
-        let r = Array(reason.utf8)
+        appendString(reason, to: &out)
+    }
+
+    /// A reason string: its length (u32), then its bytes.
+    private func appendString(_ s: String, to out: inout [UInt8]) {
+        let r = Array(s.utf8)
         appendU32(UInt32(r.count), to: &out)
         out += r
     }

@@ -12,6 +12,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     unowned let server: RFBServer
     let channel: Channel
     let peer: String
+    /// The client's address without its port: what authentication failures are counted by.
+    let address: String
     private var proto: RFBServerProtocol
     private var inbound: ByteBuffer?
     /// This client's handle on the server surface, once past the handshake.
@@ -22,11 +24,16 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var input = InputTranslator()
     /// The client's outstanding FramebufferUpdateRequest (merged if several arrive).
     private var pending: (incremental: Bool, rect: RFBRect)?
-    private var stalledSince: Date?
-    private var closing = false
+    /// When the socket last filled (see RFBConnection+Stall.swift).
+    var stalledSince: Date?
+    /// What the client's TCP had acknowledged when its socket last filled (see `TCPProgress`).
+    var progressAtStall: TCPProgress?
+    private(set) var closing = false
     private var timers: [Scheduled<Void>] = []
     private var stallTask: RepeatedTask?
     private let wakeQueued = Atomic<Bool>(false)
+    /// Key events this client sent by XT code (QEMU Extended Key Events), for its last line.
+    private var xtKeyEvents = 0
     /// FramebufferUpdates sent to this client.
     private var updates = 0
     /// When the update being written began (uptime ns) and the time spent taking and encoding it so far.
@@ -40,6 +47,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             guard let ip = a.ipAddress, let port = a.port else { return "\(a)" }
             return RFBServer.describe(ip, port)
         } ?? "unknown peer"
+        address = channel.remoteAddress?.ipAddress ?? peer
         var challenge = [UInt8](repeating: 0, count: 16)
         var rng = SystemRandomNumberGenerator()
         for i in 0..<16 { challenge[i] = rng.next() }
@@ -61,6 +69,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private func start(_ context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
+        proto.refusal = server.admit(self, address: address)
         send(RFBVersion.serverGreeting)
         let loop = context.eventLoop
         timers.append(loop.scheduleTask(in: .milliseconds(Int64(server.options.handshakeTimeout * 1000))) { [self] in
@@ -70,6 +79,9 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        server.closed(self)
+        // Whatever the client held goes up now: the next client must not find a button down.
+        for e in input.releaseAll() { server.input?.push(e) }
         for t in timers { t.cancel() }
         refreshTimer?.cancel()
         stallTask?.cancel()
@@ -77,7 +89,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             server.removed(self, client: c)
             let e = encoder
             let lossy = e.jpegRects > 0 ? ", \(e.jpegRects) JPEG rectangles, \(e.refreshes) lossless refreshes" : ""
-            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(lossy)") }
+            let xt = xtKeyEvents > 0 ? ", \(xtKeyEvents) key events by XT code" : ""
+            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(lossy)\(xt)") }
         } else if !closing {
             server.log("VNC client \(peer) left during the handshake")
         }
@@ -89,6 +102,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         var bytes = unwrapInboundIn(data)
         if inbound == nil { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
         var out: [UInt8] = []
+        // An address blocked while this client was in the handshake is refused at its next step.
+        if !proto.isNormal, proto.refusal == nil { proto.refusal = refusal() }
         do {
             while let event = try proto.next(&inbound!, output: &out) {
                 if !out.isEmpty { send(out); out.removeAll() }
@@ -97,7 +112,17 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             }
             if !out.isEmpty { send(out) }
         } catch {
+            // The failure is counted before the client hears of it, so its next try sees the block.
+            if error == .authenticationFailed { server.authenticationFailed(address) }
             if !out.isEmpty { send(out) }
+            switch error {
+            case .refused(let why):
+                closing = true
+                server.log("VNC client \(peer) refused: \(why)")
+                channel.close(promise: nil)
+                return
+            default: break
+            }
             drop("\(error)")
             return
         }
@@ -115,22 +140,35 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         if !closing { drop("connection error: \(RFBServer.reason(error))") }
     }
 
+    /// Why this connection is turned away now, in the handshake, or nil: only an address
+    /// blocked after wrong passwords (with a password to guess).
+    private func refusal() -> String? {
+        server.options.password != nil ? server.blocked(address) : nil
+    }
+
     // MARK: - messages
 
     private func handle(_ event: RFBServerProtocol.Event) {
         switch event {
-        case .initialized(let version, _):
+        case .initialized(let version, let shared):
+            if server.options.password != nil { server.authenticationSucceeded(address) }
             let g = server.source.geometry
             surfaceClient = server.surface.join(told: g)
             send(serverInit(width: g.width, height: g.height, name: server.source.desktopName))
             server.added(self)
-            server.log("VNC client \(peer) connected (RFB \(version.rawValue)\(server.options.password != nil ? ", authenticated" : ""))")
+            // The line's start is unchanged by the shared flag (scripts and tests wait for it).
+            server.log("VNC client \(peer) connected (RFB \(version.rawValue)\(server.options.password != nil ? ", authenticated" : ""))"
+                + (shared ? "" : " and asked for the screen alone"))
+            if !shared { server.exclusive(self) }
         case .message(let m):
             switch m {
             case .setPixelFormat(let f):
                 encoder.translator = PixelTranslator(format: f)
             case .setEncodings(let list):
+                let had = encoder.choice.qemuExtendedKeyEvent
                 encoder.choice = EncodingChoice(clientList: list)
+                // Told once, in the next update, that its XT key codes are understood.
+                if encoder.choice.qemuExtendedKeyEvent && !had { encoder.extendedKeyAckDue = true }
             case .updateRequest(let incremental, let rect):
                 if let p = pending {
                     let x0 = min(p.rect.x, rect.x), y0 = min(p.rect.y, rect.y)
@@ -142,6 +180,9 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                 wake()
             case .key(let down, let keysym):
                 for e in input.key(down: down, keysym: keysym) { server.input?.push(e) }
+            case .extendedKey(let down, let keysym, let keycode):
+                xtKeyEvents += 1
+                for e in input.extendedKey(down: down, keysym: keysym, keycode: keycode) { server.input?.push(e) }
             case .pointer(let buttons, let x, let y):
                 let g = server.source.geometry
                 for e in input.pointer(buttons: buttons, x: x, y: y, width: g.width, height: g.height) { server.input?.push(e) }
@@ -168,7 +209,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private func wake() {
         guard !closing, let client = surfaceClient else { return }
         guard channel.isWritable else {
-            if stalledSince == nil { stalledSince = Date() }
+            markStall()
             return
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -179,12 +220,13 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         } else {
             guard let req = pending else { return }
             let now = t0
-            if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) { return }
+            let ack = encoder.extendedKeyAckDue
+            if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) && !ack { return }
             // Only the take holds the surface's lock; encoding runs on the frame, no lock held.
             guard let take = server.surface.take(client, region: req.rect, full: !req.incremental, rowSpans: encoder.rowSpans) else { return }
             encoder.lossy.fit(width: take.frame.geometry.width, height: take.frame.geometry.height)
             let resize = take.resized && encoder.choice.desktopSize
-            if take.rects.isEmpty && req.incremental && !resize && !encoder.lossy.hasDue(now: now) { return }
+            if take.rects.isEmpty && req.incremental && !resize && !ack && !encoder.lossy.hasDue(now: now) { return }
             pending = nil
             updateStarted = now
             updateNanos = 0
@@ -196,7 +238,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         updateNanos += DispatchTime.now().uptimeNanoseconds - t0
         guard done else {
-            stalledSince = stalledSince ?? Date()
+            markStall()
             return
         }
         server.countUpdate(nanos: updateNanos)
@@ -221,14 +263,9 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func checkStall() {
-        guard !closing else { return }
-        if channel.isWritable { stalledSince = nil; return }
-        let since = stalledSince ?? Date()
-        stalledSince = since
-        if Date().timeIntervalSince(since) > server.options.stallTimeout {
-            drop(String(format: "it read nothing for %g s (its socket stayed full)", server.options.stallTimeout))
-        }
+    /// From any thread: drops this client with one line (another client took the screen).
+    func disconnect(_ why: String) {
+        channel.eventLoop.execute { [self] in drop(why) }
     }
 
     private func send(_ bytes: [UInt8]) {
@@ -249,7 +286,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Drops the client with one log line; the server and the other clients go on.
-    private func drop(_ why: String) {
+    func drop(_ why: String) {
         guard !closing else { return }
         closing = true
         server.log("VNC client \(peer) dropped: \(why)")

@@ -14,6 +14,15 @@ public struct RFBServerOptions: Sendable {
     public var stallTimeout: Double = 10
     /// A client that has not finished the handshake this long after connecting is dropped.
     public var handshakeTimeout: Double = 30
+    /// Wrong VNC passwords in a row from one address before it is refused (0: never), and
+    /// the first refusal's length in seconds; each later one doubles (TigerVNC's 5 and 10 s).
+    public var authBlockAfter = 5
+    public var authBlockSeconds: Double = 10
+    /// Connections at once, in the handshake or past it (QEMU's default, 32); one more is
+    /// told why in the handshake and closed.
+    public var maxClients = 32
+    /// Seconds on a monotonic clock, for the authentication blocks (tests move it by hand).
+    public var clock: @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
     /// Bytes queued for a client above which its update pauses (between slices) until the
     /// socket drains; the client's dirty bits meanwhile gather what changes, and its next
     /// update carries the latest pixels: updates coalesce, memory stays bounded.
@@ -46,6 +55,9 @@ public final class RFBServer: @unchecked Sendable {
     private var extraListeners: [Channel] = []
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: RFBConnection] = [:]
+    private var throttle: AuthThrottle
+    /// Every connection admitted and not yet closed, in the handshake or past it.
+    private var admitted: [ObjectIdentifier: RFBConnection] = [:]
     private let sent = Atomic<UInt64>(0)
     private let updates = Atomic<UInt64>(0)
     private let encodeNanos = Atomic<UInt64>(0)
@@ -63,6 +75,7 @@ public final class RFBServer: @unchecked Sendable {
         self.options = options
         self.input = input
         self.log = log
+        throttle = AuthThrottle(blockAfter: options.authBlockAfter, blockSeconds: options.authBlockSeconds)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         refreshLoop = group.next()
         let water = options.highWater
@@ -121,6 +134,40 @@ public final class RFBServer: @unchecked Sendable {
         lock.withLock { connections[ObjectIdentifier(c)] = c }
         scheduleRefresh()
     }
+
+    /// A new connection from `address`: nil when it may go on (it holds one of the
+    /// `maxClients` places until `closed`), else why it is turned away.
+    func admit(_ c: RFBConnection, address: String) -> String? {
+        lock.withLock {
+            if options.password != nil, let why = blockedLocked(address) { return why }
+            guard admitted.count < options.maxClients else {
+                return "too many clients: the server's limit of \(options.maxClients) connections is reached"
+            }
+            admitted[ObjectIdentifier(c)] = c
+            return nil
+        }
+    }
+
+    /// `c` asked for the screen alone (ClientInit with shared = 0): every other connection,
+    /// in the handshake or past it, is closed with a line, as QEMU and TigerVNC do by default.
+    func exclusive(_ c: RFBConnection) {
+        let others = lock.withLock { admitted.values.filter { $0 !== c } }
+        for o in others { o.disconnect("VNC client \(c.peer) asked for the screen alone (ClientInit not shared)") }
+    }
+
+    /// `c` closed: its place is free.
+    func closed(_ c: RFBConnection) { _ = lock.withLock { admitted.removeValue(forKey: ObjectIdentifier(c)) } }
+
+    /// Why a connection from `address` is refused now after failed authentications, or nil.
+    func blocked(_ address: String) -> String? { lock.withLock { blockedLocked(address) } }
+
+    private func blockedLocked(_ address: String) -> String? {
+        guard let left = throttle.blocked(address, now: options.clock()) else { return nil }
+        return "too many failed authentications from \(address): try again in \(Int(left.rounded(.up))) s"
+    }
+
+    func authenticationFailed(_ address: String) { lock.withLock { throttle.failed(address, now: options.clock()) } }
+    func authenticationSucceeded(_ address: String) { lock.withLock { throttle.succeeded(address) } }
 
     func removed(_ c: RFBConnection, client: ServerSurface.Client) {
         surface.leave(client)

@@ -17,6 +17,9 @@ public final class UpdateEncoder {
     public var choice = EncodingChoice()
     /// Where this client's picture is JPEG-lossy, for the lossless refresh once it goes quiet.
     public var lossy = LossyRegions()
+    /// Whether the next update starts with the QEMU Extended Key Event rectangle that tells
+    /// the client its XT key codes are understood (set when it announces the pseudo-encoding).
+    public var extendedKeyAckDue = false
     /// Rectangles sent as JPEG, and lossless refreshes sent.
     public private(set) var jpegRects = 0, refreshes = 0
     private var zrle: ZRLEEncoder?
@@ -63,12 +66,17 @@ public final class UpdateEncoder {
         if !refresh.isEmpty { refreshes += 1 }
         pieces += refresh.flatMap { r in split(r).map { Piece(rect: $0, lossyAllowed: false) } }
         let resize = take.resized && choice.desktopSize
+        let ack = extendedKeyAckDue
+        extendedKeyAckDue = false
+        let pseudo = (resize ? 1 : 0) + (ack ? 1 : 0)
         let lastRect = choice.lastRect && choice.encoding == EncodingType.tight
-        if !lastRect && pieces.count + (resize ? 1 : 0) > 0xFFFF {
+        if !lastRect && pieces.count + pseudo > 0xFFFF {
             pieces = split(Self.bounds(pieces.map(\.rect))).map { Piece(rect: $0, lossyAllowed: incremental) }
         }
-        var w = UpdateWriter(lastRect: lastRect, rectangles: pieces.count + (resize ? 1 : 0), allocator: allocator)
+        var w = UpdateWriter(lastRect: lastRect, rectangles: pieces.count + pseudo, allocator: allocator)
         if resize { w.header(RFBRect(x: 0, y: 0, width: g.width, height: g.height), encoding: EncodingType.desktopSize) }
+        // As QEMU sends it: the screen's size, no pixels.
+        if ack { w.header(RFBRect(x: 0, y: 0, width: g.width, height: g.height), encoding: EncodingType.qemuExtendedKeyEvent) }
         inProgress = InProgress(pieces: pieces, writer: w, geometry: g, now: now, translator: translator, choice: choice)
     }
 

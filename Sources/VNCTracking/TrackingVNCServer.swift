@@ -11,6 +11,12 @@ public struct VNCListenPlan: Sendable {
     public var password: [UInt8]?
     /// noVNC's files, served on the WebSocket port when the directory holds `vnc.html`.
     public var webRoot = "/usr/share/novnc"
+    /// Wrong passwords before an address is blocked and the first block (seconds): the
+    /// `RFBServerOptions` defaults unless set.
+    public var authBlockAfter = RFBServerOptions().authBlockAfter
+    public var authBlockSeconds = RFBServerOptions().authBlockSeconds
+    /// The most connections at once.
+    public var maxClients = RFBServerOptions().maxClients
 
     public init(tcp: (host: String, port: Int)?, websocket: (host: String, port: Int)?, password: [UInt8]?) {
         self.tcp = tcp
@@ -38,6 +44,9 @@ public final class TrackingVNCServer: Sendable {
         o.port = plan.tcp?.port ?? 0
         o.listensTCP = plan.tcp != nil
         o.password = plan.password
+        o.authBlockAfter = plan.authBlockAfter
+        o.authBlockSeconds = plan.authBlockSeconds
+        o.maxClients = plan.maxClients
         let server = try RFBServer(source: TrackingFramebufferSource(session: session, name: name), options: o, input: input, log: log)
         tcpPort = plan.tcp != nil ? server.port : nil
         var files = false

@@ -49,6 +49,12 @@ enum NumericOptions {
     /// Guest ABI versions this ringside boots.
     static let guestABI = Int(GuestABI.oldest)...Int(GuestABI.newest)
 
+    // --vnc limits
+    static let vncAuthBlockAfter = 0...1_000_000
+    /// Up to a day (the doubling stops there too).
+    static let vncAuthBlockSeconds = 0.001...86_400.0
+    static let vncMaxClients = 1...4096
+
     // ringside bench
     static let benchFrames = 1...100_000
     static let benchWarmup = 0...10_000

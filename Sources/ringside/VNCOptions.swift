@@ -5,14 +5,14 @@ import RFB
 import Tracking
 import VNCTracking
 
-/// `--vnc`, `--vnc-password-file`, `--vnc-insecure` (for `run` and `receive`).
+/// `--vnc`, `--vnc-password-file`, `--vnc-insecure` and the VNC limits (for `run` and `receive`).
 struct VNCOptions: ParsableArguments {
     @Option(name: .customLong("vnc"),
             help: ArgumentHelp("Serve the screen to VNC clients on [ADDR]:PORT, or on :N meaning port 5900+N (QEMU's convention). ADDR defaults to 127.0.0.1; port 0 picks a free port and prints it.",
                                valueName: "addr:port"))
     var vnc: String?
     @Option(name: .customLong("vnc-password-file"),
-            help: ArgumentHelp("Require VNC Authentication with the password on the first line of FILE (VNC uses its first 8 characters).", valueName: "file"))
+            help: ArgumentHelp("Require VNC Authentication with the password on the first line of FILE, without its line ending (LF or CRLF); VNC uses its first 8 characters.", valueName: "file"))
     var passwordFile: String?
     @Flag(name: .customLong("vnc-insecure"), help: "Allow --vnc or --vnc-websocket on a non-loopback address without a password.")
     var insecure = false
@@ -20,6 +20,18 @@ struct VNCOptions: ParsableArguments {
             help: ArgumentHelp("Serve RFB over WebSocket on [ADDR]:PORT for noVNC, and noVNC's own files from /usr/share/novnc when installed (open http://ADDR:PORT/vnc.html).",
                                valueName: "addr:port"))
     var websocket: String?
+    @Option(name: .customLong("vnc-auth-block-after"),
+            help: ArgumentHelp("Refuse a client address after N wrong VNC passwords in a row (default 5, as TigerVNC; 0: never); it is told why before any challenge.", valueName: "n"),
+            transform: NumericOptions.int("--vnc-auth-block-after", NumericOptions.vncAuthBlockAfter))
+    var authBlockAfter = RFBServerOptions().authBlockAfter
+    @Option(name: .customLong("vnc-auth-block-seconds"),
+            help: ArgumentHelp("How long the first such refusal lasts (default 10); each wrong password after one ends doubles it, up to a day.", valueName: "seconds"),
+            transform: NumericOptions.double("--vnc-auth-block-seconds", NumericOptions.vncAuthBlockSeconds, unit: " seconds"))
+    var authBlockSeconds = RFBServerOptions().authBlockSeconds
+    @Option(name: .customLong("vnc-max-clients"),
+            help: ArgumentHelp("Serve at most N VNC connections at once, in the handshake or connected (default 32, as QEMU); one more is told why in the handshake and closed, with a line in the log.", valueName: "n"),
+            transform: NumericOptions.int("--vnc-max-clients", NumericOptions.vncMaxClients))
+    var maxClients = RFBServerOptions().maxClients
 
     /// Where to listen and with which password, or nil without --vnc. One line per mistake.
     func plan() throws -> VNCListenPlan? {
@@ -37,25 +49,34 @@ struct VNCOptions: ParsableArguments {
             }
         }
         let ws: (host: String, port: Int)? = try websocket.map { try parseAddress($0, option: "--vnc-websocket", defaultHost: "127.0.0.1", allowPortZero: true) }
-        var password: [UInt8]?
-        if let passwordFile {
-            let text: String
-            do { text = try String(contentsOfFile: passwordFile, encoding: .utf8) } catch {
-                throw Failure("--vnc-password-file \(passwordFile): cannot read it (\((error as NSError).localizedDescription))")
-            }
-            let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let p = line.hasSuffix("\r") ? String(line.dropLast()) : line
-            guard !p.isEmpty else { throw Failure("--vnc-password-file \(passwordFile): the first line is empty: put the password there") }
-            if p.utf8.count > 8 { Console.error("warning: VNC Authentication uses only the first 8 bytes of the password in \(passwordFile)") }
-            password = Array(p.utf8)
-        }
+        let password = try passwordFile.map(Self.readPassword)
         func loopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
         for (option, address) in [("--vnc", tcp), ("--vnc-websocket", ws)] {
             if let address, !loopback(address.host), password == nil, !insecure {
                 throw Failure("\(option) \(formatAddress(address.host, address.port)) listens beyond this machine without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it")
             }
         }
-        return VNCListenPlan(tcp: tcp, websocket: ws, password: password)
+        var plan = VNCListenPlan(tcp: tcp, websocket: ws, password: password)
+        plan.authBlockAfter = authBlockAfter
+        plan.authBlockSeconds = authBlockSeconds
+        plan.maxClients = maxClients
+        return plan
+    }
+
+    /// The password in `path` (its first line without its line ending), with a warning line
+    /// for control characters a client may not be able to type.
+    static func readPassword(_ path: String) throws -> [UInt8] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw Failure("--vnc-password-file \(path): cannot read it (\((error as NSError).localizedDescription))")
+        }
+        let file = VNCPasswordFile(contents: Array(data))
+        guard !file.password.isEmpty else { throw Failure("--vnc-password-file \(path): the first line is empty: put the password there") }
+        if !file.controlCharacters.isEmpty {
+            Console.error("warning: the password in \(path) holds control characters (\(file.controlCharacterList)), kept as they are: a VNC client must send them too")
+        }
+        if file.password.count > 8 { Console.error("warning: VNC Authentication uses only the first 8 bytes of the password in \(path)") }
+        return file.password
     }
 }
 

@@ -113,6 +113,9 @@ struct ClientMessageTests {
         + [4, 1, 0, 0, 0, 0, 0xFF, 0x0D]
         + [5, 9, 0x01, 0x02, 0x00, 0x30]
         + [6, 0, 0, 0, 0, 0, 0, 5] + Array("hello".utf8)
+        // QEMU Extended Key Events: 'a' down with XT code 0x1E; Up released with 0xE0 0x48 as 0xC8.
+        + [255, 0, 0, 1, 0, 0, 0, 0x61, 0, 0, 0, 0x1E]
+        + [255, 0, 0, 0, 0, 0, 0xFF, 0x52, 0, 0, 0, 0xC8]
         + [4, 0, 0, 0, 0, 0, 0, 0x61]
     static let expected: [RFBServerProtocol.Event] = [
         .initialized(version: .v3_8, shared: true),
@@ -123,6 +126,8 @@ struct ClientMessageTests {
         .message(.key(down: true, keysym: 0xFF0D)),
         .message(.pointer(buttons: 9, x: 258, y: 48)),
         .message(.cutText(length: 5)),
+        .message(.extendedKey(down: true, keysym: 0x61, keycode: 0x1E)),
+        .message(.extendedKey(down: false, keysym: 0xFF52, keycode: 0xC8)),
         .message(.key(down: false, keysym: 0x61)),
     ]
 
@@ -151,6 +156,7 @@ struct ClientMessageTests {
         #expect(drive(Self.handshake + [2, 0, 0xFF, 0xFF]).error == .tooManyEncodings(65535))
         #expect(drive(Self.handshake + [6, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]).error == .cutTextTooLong(0xFFFF_FFFF))
         #expect(drive(Self.handshake + [200]).error == .unknownMessage(200))
+        #expect(drive(Self.handshake + [255, 1, 0, 0]).error == .unknownQEMUMessage(1), "QEMU's audio messages are not understood")
     }
 
     @Test("a 1 MiB ClientCutText is skipped as it arrives, keeping nothing, and the next message follows")
@@ -183,7 +189,11 @@ struct ClientMessageTests {
             var input: [UInt8]
             switch rng.next() % 4 {
             case 0: input = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            case 1: input = Self.handshake + (0..<Int(rng.next() % 256)).map { _ in UInt8(truncatingIfNeeded: rng.next() % 8) }
+            case 1:
+                // Small message types, and QEMU's 255 (subtype 0 most of the time).
+                input = Self.handshake + (0..<Int(rng.next() % 256)).map { _ in
+                    rng.next() % 16 == 0 ? 255 : UInt8(truncatingIfNeeded: rng.next() % 8)
+                }
             case 2:
                 input = valid
                 for _ in 0..<(1 + rng.next() % 4) {
@@ -211,6 +221,11 @@ struct ClientMessageTests {
                     if let j = c.jpeg { #expect((1...100).contains(j.quality) && c.encoding == EncodingType.tight) }
                 }
                 if case .message(.setPixelFormat(let f)) = e { #expect(f.validate() == nil) }
+                if case .message(.extendedKey(let down, let keysym, let keycode)) = e {
+                    // Any XT code: one evdev key, or the keysym's own translation.
+                    var t = InputTranslator()
+                    #expect(t.extendedKey(down: down, keysym: keysym, keycode: keycode).count <= 2)
+                }
             }
             if whole.error != nil { errors += 1 }
             tried += 1
@@ -236,6 +251,25 @@ struct InputTests {
         #expect(t.key(down: true, keysym: 0xFFC9) == [.key(code: 88, down: true)]) // F12
         #expect(t.key(down: true, keysym: 0xFF52) == [.key(code: 103, down: true)]) // Up
         #expect(t.key(down: true, keysym: 0x20AC).isEmpty, "a symbol not in the table is ignored")
+    }
+
+    @Test("QEMU Extended Key Events: XT codes straight to evdev codes, whatever the keysym; 0xE0 codes as 0x80 | code or 0xE0xx; unknown codes fall back to the keysym")
+    func extendedKeys() {
+        #expect(XTScancodes.evdev(0x1E) == 30) // A
+        #expect(XTScancodes.evdev(0x2A) == 42) // left Shift
+        #expect(XTScancodes.evdev(0x53) == 83) // keypad '.'
+        #expect(XTScancodes.evdev(0x57) == 87 && XTScancodes.evdev(0x58) == 88) // F11, F12
+        #expect(XTScancodes.evdev(0x56) == 86) // the 102nd key (ISO '<>')
+        #expect(XTScancodes.evdev(0xC8) == 103 && XTScancodes.evdev(0xE048) == 103) // Up
+        #expect(XTScancodes.evdev(0x9C) == 96 && XTScancodes.evdev(0x9D) == 97 && XTScancodes.evdev(0xB8) == 100) // KP Enter, right Ctrl, AltGr
+        #expect(XTScancodes.evdev(0xD3) == 111 && XTScancodes.evdev(0xDB) == 125) // Delete, left Meta
+        #expect(XTScancodes.evdev(0) == nil && XTScancodes.evdev(0x1FF) == nil && XTScancodes.evdev(0xFFFF_FFFF) == nil)
+        var t = InputTranslator()
+        // A German keyboard's Z is the US Y key: the guest gets KEY_Y (21), no Shift added.
+        #expect(t.extendedKey(down: true, keysym: 0x7A, keycode: 0x15) == [.key(code: 21, down: true)])
+        #expect(t.extendedKey(down: true, keysym: 0x5A, keycode: 0x15) == [.key(code: 21, down: true)], "'Z' gets no Shift added")
+        #expect(t.extendedKey(down: true, keysym: 0x61, keycode: 0) == [.key(code: 30, down: true)], "no code: the keysym")
+        #expect(t.releaseAll() == [.key(code: 21, down: false), .key(code: 30, down: false)])
     }
 
     @Test("pointer: absolute position clamped to the screen, button edges, buttons 4/5 as wheel clicks")

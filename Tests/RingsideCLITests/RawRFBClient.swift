@@ -10,8 +10,17 @@ final class RawRFBClient: @unchecked Sendable {
     let fd: Int32
     struct Closed: Error {}
 
-    init(port: Int, host: String = "127.0.0.1") throws {
+    /// Connects to `host:port`; from the local address `source` when given (another
+    /// loopback address, such as 127.0.0.2, is another client address to the server).
+    init(port: Int, host: String = "127.0.0.1", source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let b = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            if b != 0 { close(fd); throw Closed() }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -56,6 +65,28 @@ final class RawRFBClient: @unchecked Sendable {
         return out
     }
 
+    /// Reads what has arrived, at most `max` bytes, waiting at most `timeout` seconds for
+    /// the first: the count read (0 if nothing came), or nil once the server closed.
+    func readSome(max: Int, timeout: Double) -> Int? {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        if poll(&p, 1, Int32(timeout * 1000)) <= 0 { return 0 }
+        var buf = [UInt8](repeating: 0, count: max)
+        let r = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        return r <= 0 ? nil : r
+    }
+
+    /// The server's greeting, then version 3.8 sent: the security types it offers, or the
+    /// reason it gave for refusing the connection (no types, then a reason string).
+    func securityTypesOrRefusal() throws -> (types: [UInt8], refusal: String?) {
+        _ = try read(12)
+        send(Array("RFB 003.008\n".utf8))
+        let count = Int(try read(1)[0])
+        if count > 0 { return (try read(count), nil) }
+        let n = try read(4)
+        let length = Int(n[0]) << 24 | Int(n[1]) << 16 | Int(n[2]) << 8 | Int(n[3])
+        return ([], String(decoding: try read(length), as: UTF8.self))
+    }
+
     /// Whether the server closed the connection within `timeout` seconds (reading and
     /// discarding whatever it sent before).
     func closedByServer(timeout: Double = 60) -> Bool {
@@ -71,7 +102,7 @@ final class RawRFBClient: @unchecked Sendable {
     }
 
     /// RFB 3.8 handshake with security None or VNC Authentication; returns (width, height).
-    func handshake(password: String? = nil) throws -> (Int, Int) {
+    func handshake(password: String? = nil, shared: Bool = true) throws -> (Int, Int) {
         _ = try read(12)
         send(Array("RFB 003.008\n".utf8))
         let count = try read(1)[0]
@@ -85,7 +116,7 @@ final class RawRFBClient: @unchecked Sendable {
         }
         let result = try read(4)
         guard result == [0, 0, 0, 0] else { throw Closed() }
-        send([1]) // shared
+        send([shared ? 1 : 0])
         let head = try read(24)
         let nameLength = Int(head[20]) << 24 | Int(head[21]) << 16 | Int(head[22]) << 8 | Int(head[23])
         _ = try read(nameLength)
@@ -127,7 +158,8 @@ final class RawRFBClient: @unchecked Sendable {
         var pixels: [UInt32]
     }
 
-    /// Reads one FramebufferUpdate of Raw (32 bpp, little-endian) and DesktopSize rectangles.
+    /// Reads one FramebufferUpdate of Raw (32 bpp, little-endian), DesktopSize and QEMU
+    /// Extended Key Event rectangles.
     func readUpdate(timeout: Double = 60) throws -> [Rect] {
         let head = try read(4, timeout: timeout)
         guard head[0] == 0 else { throw Closed() }
@@ -145,7 +177,7 @@ final class RawRFBClient: @unchecked Sendable {
                 for i in stride(from: 0, to: bytes.count, by: 4) {
                     pixels.append(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16)
                 }
-            } else if encoding != -223 {
+            } else if encoding != -223 && encoding != -258 { // DesktopSize, QEMU Extended Key Event: no pixels
                 throw Closed()
             }
             rects.append(Rect(x: x, y: y, w: w, h: h, encoding: encoding, pixels: pixels))

@@ -1,0 +1,37 @@
+import Foundation
+import NIOCore
+
+/// A client whose socket stays full: when the stall began, and the line it is dropped with.
+extension RFBConnection {
+    /// The socket is full: the stall starts now unless it already had.
+    func markStall() {
+        guard stalledSince == nil else { return }
+        stalledSince = Date()
+        progressAtStall = nil
+        TCPProgress.read(channel) { [self] p in progressAtStall = p }
+    }
+
+    /// Drops a client whose socket stayed full for the stall timeout, saying what it did: read
+    /// nothing, or too little to take the updates waiting for it (a client that reads 4 KiB
+    /// every half second takes a long time to let the socket drain).
+    func checkStall() {
+        guard !closing else { return }
+        if channel.isWritable { stalledSince = nil; return }
+        markStall()
+        guard let since = stalledSince, Date().timeIntervalSince(since) > server.options.stallTimeout else { return }
+        let t = server.options.stallTimeout, before = progressAtStall
+        let buffered = (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+        TCPProgress.read(channel) { [self] now in
+            guard let now, let before else {
+                return drop(String(format: "its socket stayed full for %g s", t))
+            }
+            let took = now.bytesAcked - min(now.bytesAcked, before.bytesAcked), waiting = buffered + Int(now.notSent)
+            if took == 0 {
+                drop(String(format: "it read nothing for %g s (its socket stayed full)", t))
+            } else {
+                drop(String(format: "it did not read the %d bytes of updates waiting for it within %g s (it took only %llu bytes in that time)",
+                            waiting, t, took))
+            }
+        }
+    }
+}
