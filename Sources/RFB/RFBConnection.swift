@@ -181,6 +181,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             case .key(let down, let keysym):
                 for e in input.key(down: down, keysym: keysym) { server.input?.push(e) }
             case .extendedKey(let down, let keysym, let keycode):
+                if xtKeyEvents == 0 { server.log("VNC client \(peer) sends keys by XT code (QEMU Extended Key Event)") }
                 xtKeyEvents += 1
                 for e in input.extendedKey(down: down, keysym: keysym, keycode: keycode) { server.input?.push(e) }
             case .pointer(let buttons, let x, let y):

@@ -52,7 +52,7 @@ extension RFBServer {
 
 /// Binary WebSocket messages in, the RFB byte stream out; the server's writes wrapped as
 /// binary messages. Pings are answered; a close closes.
-final class WebSocketRFBBridge: ChannelDuplexHandler, @unchecked Sendable {
+final class WebSocketRFBBridge: ChannelDuplexHandler, Sendable {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -79,6 +79,8 @@ final class WebSocketRFBBridge: ChannelDuplexHandler, @unchecked Sendable {
 }
 
 /// Serves GET requests for files under `root` (noVNC's vnc.html and its scripts); 404 otherwise.
+/// `@unchecked Sendable`: `path` is touched only in `channelRead`, which NIO calls on the
+/// channel's one event loop.
 final class StaticFileHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
