@@ -17,3 +17,9 @@ public final class DisplaySink: @unchecked Sendable {
         changed = DirtyTileBitmap(count: damage.count)
     }
 }
+
+/// The session's weak reference to a sink: a sink its reader dropped no longer counts as a
+/// reader (see `TrackingSession.hasReaders`).
+struct WeakDisplaySink {
+    weak var sink: DisplaySink?
+}
