@@ -28,6 +28,11 @@ final class FreeRunProbe: Sendable {
         var longest: UInt64 = 0
         var measured = 0
         var count = 0
+        /// Auto: measured refreshes made while the framebuffer was logged, and the session's
+        /// method switches when measuring began and ended.
+        var logged = 0
+        var switchesAtStart: Int?
+        var switchesAtEnd = 0
     }
     private let refreshes = Mutex(Refreshes())
     /// Refresh period in ns; 0 = back to back.
@@ -77,11 +82,23 @@ final class FreeRunProbe: Sendable {
                 line += String(format: "; the others took p50 %.0f us, p99 %.0f us", p50 / 1000, p99 / 1000)
             }
             notes.append(line + String(format: "; longest %.0f us", Double(r.longest) / 1000))
+            if cell.mode == .auto { notes.append(autoNote(r)) }
         }
         if let finding = Self.finding(frames: guest.measuredFrames, seconds: seconds, latencySamples: r.latencies.total,
                                       busySyncs: r.measured - r.idle) { notes.append(finding) }
         record.latencyP50Micros = r.latencies.percentile(0.5).map { $0 / 1000 }
         record.latencyP99Micros = r.latencies.percentile(0.99).map { $0 / 1000 }
+    }
+
+    /// Auto in the free-run phase: how many measured refreshes ran logged, the switches made
+    /// while measuring, and the reasons of the last ones the session kept.
+    private func autoNote(_ r: Refreshes) -> String {
+        let st = guest.session.totalStats
+        let n = r.switchesAtEnd - (r.switchesAtStart ?? r.switchesAtEnd)
+        var line = String(format: "auto in free-run: %d of %d refreshes logged (%.0f%%), %d switch%@ from the first measured refresh to the last (warm-ups between turns included)", r.logged, r.measured,
+                          100 * Double(r.logged) / Double(max(1, r.measured)), n, n == 1 ? "" : "es")
+        if n > 0 { line += "; the last: " + st.switches.suffix(min(n, 3)).map(\.line).joined(separator: " / ") }
+        return line
     }
 
     /// The note for a free-run phase with no latency to report, or nil: every cell says why
@@ -127,7 +144,15 @@ final class FreeRunProbe: Sendable {
             }
             let took = DispatchTime.now().uptimeNanoseconds - t0
             let measuring = guest.measuring.load(ordering: .relaxed), copyEnd = guest.copyEnd
+            let auto = cell.mode == .auto && measuring
+            let logged = auto && guest.session.displayMethod == .logged
+            let switches = auto ? guest.session.totalStats.methodSwitches : 0
             let count = refreshes.withLock { r in
+                if auto {
+                    if r.switchesAtStart == nil { r.switchesAtStart = switches }
+                    r.switchesAtEnd = switches
+                    if logged { r.logged += 1 }
+                }
                 if measuring {
                     r.longest = max(r.longest, took)
                     r.measured += 1

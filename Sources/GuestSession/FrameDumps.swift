@@ -7,7 +7,8 @@ import Tracking
 
 /// `--png DIR`: the guest's screen, or with `showSplit` the split view, as PNG files. The
 /// dumper is a display sink: per frame (in lockstep, every vCPU held at its doorbell) it syncs,
-/// then reads what changed since its previous file; or it writes the last frame at the end.
+/// then reads what changed since its previous file; or it writes the last frame at the end,
+/// becoming a sink only then.
 /// A failed write stops the guest and is thrown by `finish`.
 final class FrameDumps: Sendable {
     private struct State {
@@ -26,9 +27,13 @@ final class FrameDumps: Sendable {
     /// The outgoing migration's latest news, for the split view's second caption line.
     private let migrationStatus: MigrationStatus?
     private let events: SessionEvents
+    /// Files only at the end (no `--png-every` or `--png-on-change`, no split view): the sink is
+    /// made then, so until then the display has no reader on our account and may idle.
+    private let readsOnlyAtTheEnd: Bool
 
     init(dumper: sending PNGDumper, settings: SessionSettings, migrationStatus: MigrationStatus?, events: SessionEvents) {
         state = Mutex(State(dumper: dumper))
+        readsOnlyAtTheEnd = !settings.perFrameDump && !settings.showSplit
         showSplit = settings.showSplit
         endsRounds = settings.showSplit && settings.migrationRoundsMS == nil
         self.migrationStatus = migrationStatus
@@ -38,7 +43,7 @@ final class FrameDumps: Sendable {
     /// The session to read from; before the guest runs.
     func attach(_ tracking: TrackingSession) {
         if showSplit { tracking.trackHeat() } // split-view PNGs tint repainted tiles
-        let sink = tracking.makeDisplaySink(name: "png")
+        let sink = readsOnlyAtTheEnd ? nil : tracking.makeDisplaySink(name: "png")
         state.withLock { s in
             s.tracking = tracking
             s.sink = sink
@@ -72,6 +77,8 @@ final class FrameDumps: Sendable {
         try state.withLock { s throws(PNGError) in
             if let error = s.error { throw error }
             guard let tracking = s.tracking else { return s.dumper.summary }
+            // Made now, the sink brings an idle display up to date (the whole frame) first.
+            if s.sink == nil { s.sink = tracking.makeDisplaySink(name: "png") }
             let dumper = s.dumper
             try tracking.withDisplay { d throws(PNGError) in
                 try dumper.finish(lastFrame: lastFrame, picture: picture(d, tracking, &s.canvas))

@@ -43,8 +43,9 @@ extension GuestSession {
     }
 
     /// Waits for the machine to end, then stops the rest: the migrations (one still waiting
-    /// gives up), the snapshots' page list, the sync loop and the timers. Then the final harvest (the shadow equals
-    /// guest memory: every vCPU is stopped), the last migration round, the last PNG file.
+    /// gives up), the snapshots' page list, the sync loop and the timers. Then the final harvest (with a
+    /// display sink alive the shadow then equals guest memory, every vCPU being stopped; with
+    /// none, the first reader to come gets it), the last migration round, the last PNG file.
     /// Throws a failed final sync or PNG write.
     public func finish() throws -> RunSummary {
         let outcome = machine.wait()
@@ -55,7 +56,8 @@ extension GuestSession {
         snapshots.close()
         refresher?.stop()
         for t in timers { t.cancel() }
-        try tracking.sync()
+        // With no reader the display stays idle: a VNC client holding the final frame wakes it.
+        try tracking.syncForReaders()
         if settings.migrationRoundsMS != nil, let round = tracking.endMigrationRound() { events.migrationRound(round) }
         let png = try dumps?.finish(lastFrame: machine.framesCompletedByEveryVCPU)
         return summary(outcome: outcome, seconds: seconds, png: png, migrated: migrated)
@@ -74,7 +76,7 @@ extension GuestSession {
 
     /// `--migration-rounds`: a sync, then the round's pages.
     private func endRound() {
-        _ = try? tracking.sync()
+        _ = try? tracking.syncForReaders()
         if let round = tracking.endMigrationRound() { events.migrationRound(round) }
     }
 

@@ -34,6 +34,8 @@ public final class GuestSession: Sendable {
     let hooks: MachineHooks
     let dumps: FrameDumps?
     let refresher: SyncLoop?
+    /// Held for `--stats`, which reads the figures of every sync (nil without it).
+    let statsReader: DisplaySink?
     let migration: MigrationDriver?
     let running = Mutex<(start: ContinuousClock.Instant, timers: [SessionTimer])>((.now, []))
     let stopped = Atomic<Bool>(false)
@@ -118,8 +120,12 @@ public final class GuestSession: Sendable {
             wiring.hooks.attach(InputScriptPlayer.started(script, sink: input, machine: machine,
                                                           frameLimit: imageBytes == nil ? settings.frames : nil, events: events))
         }
+        // `--stats` reads every sync's figures: a reader like the window or a VNC client.
+        statsReader = settings.stats ? tracking.makeDisplaySink(name: "stats") : nil
+        // With no display sink alive (no window, PNG files, VNC client or --stats), a sync only
+        // harvests: the shadow is brought up to date when a reader comes.
         refresher = settings.perFrameDump ? nil : SyncLoop(period: 1 / SyncLoop.rate(display: settings.refreshHz, guestHz: machine.config.guestHz)) {
-            do { try tracking.sync() } catch {
+            do { try tracking.syncForReaders() } catch {
                 events.syncFailed("\(error)")
                 machine.stop()
             }

@@ -30,3 +30,9 @@ public final class DisplaySink: Sendable {
         place.withLock { damage.hasChanges(since: $0.cursor) }
     }
 }
+
+/// The session's weak reference to a sink: a sink its reader dropped no longer counts as a
+/// reader (see `TrackingSession.hasReaders`).
+struct WeakDisplaySink {
+    weak var sink: DisplaySink?
+}

@@ -35,6 +35,10 @@ public final class DisplayTracker: DirtyPageConsumer {
     /// The next sync copies the whole frame (after logging was turned back on: writes made
     /// before it was on were never logged).
     var copyAllOnce = false
+    /// No display sink reads the shadow: harvests are not folded and the shadow is left as it
+    /// was until a reader comes back, whose first sync copies the whole frame
+    /// (`TrackingSession.syncForReaders`).
+    public internal(set) var idle = false
     /// In auto's unlogged mode: how many changed pages a sync looks for before it stops
     /// comparing and copies the rest whole (`AdaptivePolicy.unloggedPageLimit`).
     var unloggedPageLimit = Int.max
@@ -81,6 +85,7 @@ public final class DisplayTracker: DirtyPageConsumer {
     }
 
     public func consume(slot: UInt32, pages: UnsafeBufferPointer<UInt64>) {
+        guard !idle else { return } // the whole copy on waking covers these pages
         let t0 = DispatchTime.now().uptimeNanoseconds
         grid.markPages(pages, in: &pending)
         foldedPages += pages.count

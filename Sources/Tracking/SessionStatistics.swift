@@ -29,6 +29,16 @@ struct SessionStatistics {
         interval.record(h, foldNanos: foldNanos, copyNanos: copyNanos, bytes: bytes, tiles: tiles, mismatches: mismatches)
     }
 
+    /// A sync nobody reads: its harvest only (`TrackingSession.idleSyncLocked`).
+    mutating func recordIdleSync(_ h: HarvestResult) {
+        total.recordIdle(h); interval.recordIdle(h)
+    }
+
+    /// The display left idle: the next sync copies the whole frame.
+    mutating func recordDisplayWake() {
+        total.displayWakes += 1; interval.displayWakes += 1
+    }
+
     /// A harvest a vCPU's full ring forced between syncs.
     mutating func recordRingFullHarvest(_ h: HarvestResult) {
         total.add(h); interval.add(h)

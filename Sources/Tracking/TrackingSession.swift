@@ -29,16 +29,18 @@ public final class TrackingSession: @unchecked Sendable {
     var stats = SessionStatistics()
     /// Time of the oldest frame doorbell not yet reflected in the shadow (ns, 0 = none).
     /// Atomic: a vCPU ringing its doorbell never waits for a sync in progress.
-    private let oldestUnshownDoorbell = Atomic<UInt64>(0)
+    let oldestUnshownDoorbell = Atomic<UInt64>(0)
     /// `--tracking auto`'s controller (nil for fixed modes).
     var auto: AutoController?
     /// When the previous sync began (auto: the guest's faults are weighed against the interval).
-    private var lastSyncStart: UInt64 = 0
+    var lastSyncStart: UInt64 = 0
     /// Heat of recent repaints, aged once per sync, for sinks that draw it (split-view
     /// PNG files); nil until `trackHeat()`, so other runs do not pay for it every sync.
     public internal(set) var heat: DirtyHeatmap?
     /// Called after every sync that repainted something (e.g. to wake VNC clients).
     var syncObservers: [@Sendable () -> Void] = []
+    /// The display sinks made so far, held weakly: the live ones are the display's readers.
+    var sinkRefs: [WeakDisplaySink] = []
 
     /// A session for `booted`'s machine with tiles of `tile`: the display (and, when the
     /// machine logs RAM, a migration subscriber) subscribed to its harvests, and for
@@ -120,7 +122,12 @@ public final class TrackingSession: @unchecked Sendable {
         return try syncLocked(body)
     }
 
-    func syncLocked(_ body: ((DisplayTracker, DirtyTileBitmap) -> Void)?) throws(KVMError) -> Int {
+    /// `unreadIsIdle`: with no display sink alive, only harvest (`idleSyncLocked`).
+    func syncLocked(_ body: ((DisplayTracker, DirtyTileBitmap) -> Void)?, unreadIsIdle: Bool = false) throws(KVMError) -> Int {
+        if unreadIsIdle && !hasReadersLocked { return try idleSyncLocked() }
+        // Back from idle: logging on, then this sync copies the whole frame.
+        let waking = display.idle
+        if waking { try wakeDisplayLocked() }
         // Frames whose doorbell rang before this harvest starts are in this sync.
         let doorbell = oldestUnshownDoorbell.exchange(0, ordering: .relaxed)
         let cpuStart = auto != nil ? threadCPUNanos() : 0
@@ -148,7 +155,8 @@ public final class TrackingSession: @unchecked Sendable {
         heat?.age(marking: display.lastDirty)
         body?(display, display.lastDirty)
         if tiles > 0 { for observe in syncObservers { observe() } }
-        if auto != nil {
+        // The first sync after idle copied the whole frame after a long gap: not a measurement.
+        if auto != nil && !waking {
             let phases = h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0)
             let sync = AutoController.Sync(hostNanos: AutoController.hostNanos(phases: phases, wall: c1 - start, cpu: cpuEnd - cpuStart),
                                            tiles: tiles, intervalNanos: sinceLast,

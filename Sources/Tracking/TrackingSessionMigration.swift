@@ -34,10 +34,11 @@ extension TrackingSession {
     }
 
     /// Hands over every page `sub` accumulated and starts a new set. With `sync` (the
-    /// default), harvests first, so the set includes everything written until now.
+    /// default), harvests first, so the set includes everything written until now (with no
+    /// display sink alive, only the harvest: the display stays idle).
     public func take(_ sub: MigrationSubscriber, sync: Bool = true) throws(KVMError) -> MigrationPageSet {
         lock.lock(); defer { lock.unlock() }
-        if sync { _ = try syncLocked(nil) }
+        if sync { try syncForMigrationLocked() }
         return sub.take()
     }
 

@@ -2,10 +2,17 @@ import Display
 
 /// Display sinks: each reads the damage log at its own pace, under the session lock.
 extension TrackingSession {
-    /// A new display sink. Its first read returns every tile.
+    /// A new display sink. Its first read returns every tile. While it lives the session has
+    /// a reader, so the sync loop's syncs do the whole work again; if the display was idle,
+    /// the shadow is brought up to date (the whole frame) before this returns.
     public func makeDisplaySink(name: String) -> DisplaySink {
         lock.lock(); defer { lock.unlock() }
-        return DisplaySink(name: name, damage: display.damage)
+        // A failure leaves the display waking or idle; the next sync, which now has a reader,
+        // tries again and reports the error (the sync loop then stops the machine).
+        if display.idle { _ = try? syncLocked(nil) }
+        let sink = DisplaySink(name: name, damage: display.damage)
+        sinkRefs.append(WeakDisplaySink(sink: sink))
+        return sink
     }
 
     /// Under the lock, hands `body` the shadow and exactly the tiles repainted since `sink`

@@ -4,6 +4,11 @@ import Foundation
 /// Counters over a span of syncs (`--stats` prints them once a second and at the end).
 public struct TrackingStats: Sendable {
     public var syncs = 0
+    /// Syncs with no display sink alive: a harvest only, no fold, copy or damage record
+    /// (their entries and pages are counted above, their harvest time is not).
+    public var idleSyncs = 0
+    /// Times the display left idle for a reader (each copied the whole frame once).
+    public var displayWakes = 0
     public var ringFullHarvests = 0
     public var entries = 0
     public var duplicates = 0
@@ -47,6 +52,14 @@ public struct TrackingStats: Sendable {
         resetMismatches = mismatches
     }
 
+    /// Adds one idle sync: its counts, not its time (the per-sync times are the display's).
+    mutating func recordIdle(_ h: HarvestResult) {
+        idleSyncs += 1
+        entries += h.entries
+        duplicates += h.duplicates
+        uniquePages += h.uniquePages
+    }
+
     mutating func recordSwitch(_ s: MethodSwitch) {
         methodSwitches += 1
         if switches.count < Self.keptSwitches { switches.append(s) }
@@ -67,6 +80,7 @@ public struct TrackingStats: Sendable {
         return "\(label): \(syncs) syncs, \(entries) entries (\(duplicates) duplicates, \(uniquePages) unique pages), "
             + "\(dirtyTiles) dirty tiles, \(bytesCopied / 1024) KiB copied; per sync us: harvest \(us(harvestNanos)) "
             + "reset \(us(resetNanos)) fold \(us(foldNanos)) copy \(us(copyNanos)) total \(us(totalNanos))"
+            + (idleSyncs > 0 ? "; \(idleSyncs) idle syncs (no reader)" : "")
             + (ringFullHarvests > 0 ? "; \(ringFullHarvests) ring-full harvests" : "")
             + (resetMismatches > 0 ? "; \(resetMismatches) reset-count mismatches" : "")
             + (method.map { "; auto: \($0.rawValue)" } ?? "")

@@ -74,7 +74,8 @@ enum RunLines {
         var lines = [String(format: "guest frames/s: %.1f%@ over %.2f s, %d frames", Double(total) / Double(cpus) / elapsed, perCPU, elapsed, total)]
         if stats { lines += statsLines(s) }
         lines.append(String(format: "display: %d syncs (%.1f/s), %.1f dirty tiles per sync", s.stats.syncs, Double(s.stats.syncs) / elapsed,
-                            Double(s.stats.dirtyTiles) / Double(max(1, s.stats.syncs))))
+                            Double(s.stats.dirtyTiles) / Double(max(1, s.stats.syncs)))
+                     + (s.stats.idleSyncs > 0 ? "; \(s.stats.idleSyncs) more with no reader (harvest only)" : ""))
         return lines
     }
 

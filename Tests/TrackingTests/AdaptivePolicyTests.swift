@@ -153,6 +153,46 @@ final class AdaptivePolicyTests: XCTestCase {
         XCTAssertEqual(line, "auto: frame 12: to full repaint (unlogged): a logged sync cost 490 us with the guest's write faults, over an unlogged one's 250 us, 3 in a row")
     }
 
+    /// DOOM free-running against a refresher syncing back to back (docs/bench/doom.md): tens
+    /// of unlogged syncs per guest frame, the frame's 850 changed pages found by the first
+    /// three, the other 37 finding nothing because the guest has not drawn since. Judged per
+    /// sync, 32 empty syncs in a row looked calm and auto went back to logging again and again
+    /// (87 switches in 2 s); judged per guest frame, it stays unlogged. A guest that really is
+    /// calm (2 pages a frame) still brings logging back with the same sync pattern.
+    func testSyncsOutnumberingTheGuestsFramesDoNotLookCalm() {
+        func unloggedPolicy() -> AdaptivePolicy {
+            var p = AdaptivePolicy(fullCopyNanos: 90_000, faultNanos: 15_000)
+            for _ in 0..<3 where p.method == .logged { _ = p.observe(syncNanos: 900_000, tiles: 850, pages: 850) }
+            XCTAssertEqual(p.method, .unlogged, "850 faulting pages a frame leave logging")
+            return p
+        }
+        /// Feeds `frames` frames of 40 syncs; returns the switches to logged.
+        func feed(_ p: inout AdaptivePolicy, frames: Int, pagesPerFrame: Int, framesKnown: Bool) -> Int {
+            var returns = 0
+            for _ in 0..<frames {
+                for i in 0..<40 {
+                    let pages = i < 3 ? pagesPerFrame / 3 : 0
+                    let frames: Int? = framesKnown ? (i == 39 ? 1 : 0) : nil
+                    if p.observe(syncNanos: 90_000, tiles: pages, pages: pages, intervalNanos: nil, guestFrames: frames) == .switchTo(.logged) {
+                        returns += 1
+                        // Logged, each frame's faults send it straight back (as LoggedCostRule does).
+                        for _ in 0..<2 where p.method == .logged { _ = p.observe(syncNanos: 900_000, tiles: 850, pages: 850) }
+                    }
+                }
+            }
+            return returns
+        }
+        var perSync = unloggedPolicy()
+        XCTAssertGreaterThan(feed(&perSync, frames: 300, pagesPerFrame: 850, framesKnown: false), 3,
+                             "judged sync by sync, the empty syncs between frames look calm")
+        var perFrame = unloggedPolicy()
+        XCTAssertEqual(feed(&perFrame, frames: 300, pagesPerFrame: 850, framesKnown: true), 0,
+                       "judged per guest frame, 850 pages a frame never look calm")
+        XCTAssertEqual(perFrame.method, .unlogged)
+        var calm = unloggedPolicy()
+        XCTAssertGreaterThan(feed(&calm, frames: 10, pagesPerFrame: 3, framesKnown: true), 0, "a calm guest returns to logging")
+    }
+
     /// One dense frame between sparse ones (a guest's first frame, a window opening) does not
     /// leave logging, even where its faults are far over a full copy; two in a row do.
     func testOneDenseFrameIsNotAnAnimation() {

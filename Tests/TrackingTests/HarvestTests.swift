@@ -253,19 +253,24 @@ extension MirrorChecker {
 /// `@unchecked Sendable`: its flags are guarded by `lock`, a condition variable `stop` waits on.
 final class Collector: @unchecked Sendable {
     let session: TrackingSession
+    /// Syncs as the sync loop makes them (`syncForReaders`: idle with no display sink).
+    let forReaders: Bool
     private let lock = NSCondition()
     private var running = true
     private var done = false
     private var count = 0
     /// Syncs this collector made (not counting anyone else's).
     var syncs: Int { lock.lock(); defer { lock.unlock() }; return count }
-    init(session: TrackingSession) { self.session = session }
+    init(session: TrackingSession, forReaders: Bool = false) {
+        self.session = session
+        self.forReaders = forReaders
+    }
     func start() {
         Thread { [self] in
             while true {
                 lock.lock(); let go = running; lock.unlock()
                 if !go { break }
-                if (try? session.sync()) != nil { lock.lock(); count += 1; lock.broadcast(); lock.unlock() }
+                if (try? forReaders ? session.syncForReaders() : session.sync()) != nil { lock.lock(); count += 1; lock.broadcast(); lock.unlock() }
                 usleep(200)
             }
             lock.lock(); done = true; lock.broadcast(); lock.unlock()

@@ -19,6 +19,11 @@ public struct AdaptivePolicy: Sendable {
     public var exploration = ExplorationRule()
     public var returning = ReturnRule()
     public private(set) var method: DisplayMethod = .logged
+    /// Unlogged syncs since the last one after which the guest had completed a frame, and the
+    /// changed pages they found (`observeUnlogged`).
+    private var span = (pages: 0, syncs: 0)
+    /// A guest that completes no frame is still judged every this many syncs.
+    static let maxSyncsPerObservation = 64
     /// Why the last switch this policy asked for was made.
     public private(set) var lastReason: SwitchReason = .forced
 
@@ -51,7 +56,7 @@ public struct AdaptivePolicy: Sendable {
         case .logged:
             return observeLogged(syncNanos: syncNanos, tiles: tiles, pages: pages, stalled: stalled, closed: closed, copiedAll: copiedAll)
         case .unlogged:
-            return observeUnlogged(syncNanos: syncNanos, pages: pages, closed: closed)
+            return observeUnlogged(syncNanos: syncNanos, pages: pages, guestFrames: guestFrames, closed: closed)
         }
     }
 
@@ -83,16 +88,25 @@ public struct AdaptivePolicy: Sendable {
         return switchToUnlogged(because: reason)
     }
 
-    private mutating func observeUnlogged(syncNanos: Double, pages: Int, closed: RateWindow.Closed?) -> Decision {
+    private mutating func observeUnlogged(syncNanos: Double, pages: Int, guestFrames: Int?, closed: RateWindow.Closed?) -> Decision {
         if let closed {
             window.reset()
             rate.unloggedWindowClosed(closed, at: window.clock)
             exploration.unloggedWindowClosed()
         }
         cost.noteUnlogged(syncNanos: syncNanos)
+        // Judged per guest frame: while syncs outnumber frames (a refresher syncing back to
+        // back), most find nothing only because the guest has not drawn since, and a frame's
+        // pages are split between several syncs. So the syncs up to the one after which a
+        // frame was complete are one observation: their pages against their unlogged cost.
+        span.pages += pages
+        span.syncs += 1
+        if let guestFrames, guestFrames == 0, span.syncs < Self.maxSyncsPerObservation { return .stay }
+        let observed = span
+        span = (0, 0)
         let allowed = rate.allowsReturn(at: window.clock) && !exploration.exploring
-        guard let reason = returning.observe(predicted: cost.predictedLoggedCost(pages: pages), pages: pages,
-                                             model: cost, allowed: allowed) else { return .stay }
+        guard let reason = returning.observe(predicted: cost.predictedLoggedCost(pages: observed.pages), pages: observed.pages,
+                                             syncs: observed.syncs, model: cost, allowed: allowed) else { return .stay }
         lastReason = reason
         leaving.resetStreak()
         method = .logged
@@ -101,6 +115,7 @@ public struct AdaptivePolicy: Sendable {
     }
 
     private mutating func switchToUnlogged(because reason: SwitchReason) -> Decision {
+        span = (0, 0)
         lastReason = reason
         leaving.reset()
         returning.leftLogging()

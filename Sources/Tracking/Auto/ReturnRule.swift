@@ -23,10 +23,13 @@ public struct ReturnRule: Sendable {
     /// On the first logged sync after a return: the pages the compare counted when it returned.
     var pagesAtReturn: Int? { syncsSinceReturn == 0 && returnPages > 0 ? returnPages : nil }
 
-    /// One unlogged sync whose changed pages predict a logged sync of `predicted`: the reason
-    /// to return, when calm long enough and `allowed` (no hold-off, no exploration running).
-    mutating func observe(predicted: Double, pages: Int, model: CostModel, allowed: Bool) -> SwitchReason? {
-        underBudget = predicted * model.margin < model.unloggedNanos ? underBudget + 1 : 0
+    /// One observation of `syncs` unlogged syncs (those up to a guest frame's end; 1 when
+    /// syncs do not outnumber frames) whose changed pages predict logged costs of `predicted`:
+    /// the reason to return, when calm long enough and `allowed` (no hold-off, no exploration
+    /// running). Logged, those syncs would have cost the faults of their pages; unlogged, each
+    /// cost a compare.
+    mutating func observe(predicted: Double, pages: Int, syncs: Int = 1, model: CostModel, allowed: Bool) -> SwitchReason? {
+        underBudget = predicted * model.margin < model.unloggedNanos * Double(max(1, syncs)) ? underBudget + 1 : 0
         guard underBudget >= needed, allowed else { return nil }
         let reason = SwitchReason.calm(predictedMicros: predicted / 1000, unloggedMicros: model.unloggedNanos / 1000, syncs: underBudget)
         underBudget = 0
