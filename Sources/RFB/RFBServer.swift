@@ -172,6 +172,9 @@ public final class RFBServer: @unchecked Sendable {
     func removed(_ c: RFBConnection, client: ServerSurface.Client) {
         surface.leave(client)
         _ = lock.withLock { connections.removeValue(forKey: ObjectIdentifier(c)) }
+        // The last client gone: stop reading the display (on the refresh loop, after any
+        // refresh already queued), so a run nobody watches idles.
+        refreshLoop.execute { [surface] in surface.releaseIfUnused() }
     }
     func count(sent n: Int) { sent.add(UInt64(n), ordering: .relaxed) }
 

@@ -55,18 +55,23 @@ public final class ServerSurface: Sendable {
         var delta = SurfaceDamage(width: 0, height: 0)
         var dirty = DirtyTileBitmap(count: 0)
         var stats = SurfaceStatistics()
+        /// The surface's reader of the display: made at the first refresh with a client, and
+        /// dropped with the last client so that a display nobody reads can idle.
+        var reader: (any FramebufferReader)?
     }
 
-    private let reader: any FramebufferReader
+    private let source: any FramebufferSource
+    private let readerName: String
     /// Compare every tile at each refresh instead of the repainted ones (a display without a
     /// dirty log, as the benchmark's `compare` server has it).
     private let compareEverything: Bool
     private let state = Mutex(State())
     private let refreshing = Mutex(RefreshState())
 
-    /// A surface over `source`, read through one reader of its own.
+    /// A surface over `source`, read through one reader of its own (made at the first refresh).
     public init(source: any FramebufferSource, name: String = "vnc surface", compareEverything: Bool = false) {
-        reader = source.makeReader(name: name)
+        self.source = source
+        readerName = name
         self.compareEverything = compareEverything
     }
 
@@ -92,6 +97,25 @@ public final class ServerSurface: Sendable {
     }
 
     public func leave(_ client: Client) { _ = state.withLock { $0.clients.removeValue(forKey: client.id) } }
+
+    /// When no client is left: drops the reader and the frames, so that nothing reads the
+    /// display (it may idle) and no stale frame waits for the next client, who gets a whole
+    /// frame from a new reader at the next refresh. Returns whether it did.
+    @discardableResult
+    public func releaseIfUnused() -> Bool {
+        refreshing.withLock { r -> Bool in
+            let unused = state.withLock { s -> Bool in
+                guard s.clients.isEmpty else { return false }
+                s.current = nil
+                return true
+            }
+            guard unused else { return false }
+            r.reader = nil
+            r.previous = nil
+            r.spares = []
+            return true
+        }
+    }
 
     public var clientCount: Int { state.withLock { $0.clients.count } }
 
@@ -133,6 +157,8 @@ public final class ServerSurface: Sendable {
                 r.stats.nanosUnderLock += locked.1 - locked.0
                 r.stats.nanosOutsideLock += end - started - (locked.1 - locked.0)
             }
+            let reader = r.reader ?? source.makeReader(name: readerName)
+            r.reader = reader
             reader.read { frame, dirty in
                 locked.0 = DispatchTime.now().uptimeNanoseconds
                 defer { locked.1 = DispatchTime.now().uptimeNanoseconds }

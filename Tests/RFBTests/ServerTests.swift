@@ -19,6 +19,7 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
     private var damage: TileDamageLog
     private var observers: [@Sendable () -> Void] = []
     let reads = Atomic<Int>(0)
+    let readersMade = Atomic<Int>(0)
 
     init(width: Int, height: Int) {
         geometry = FramebufferGeometry(width: width, height: height)
@@ -79,7 +80,10 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
         }
     }
 
-    func makeReader(name: String) -> any FramebufferReader { Reader(source: self) }
+    func makeReader(name: String) -> any FramebufferReader {
+        readersMade.add(1, ordering: .relaxed)
+        return Reader(source: self)
+    }
     func onChange(_ body: @escaping @Sendable () -> Void) { lock.withLock { observers.append(body) } }
 
     final class Reader: FramebufferReader, @unchecked Sendable {

@@ -42,6 +42,23 @@ struct SurfaceTests {
         #expect(!surface.isOwed(client))
     }
 
+    @Test("with the last client gone the surface stops reading the display; the next client gets the whole current frame from a new reader")
+    func releasedWithoutClients() throws {
+        let (source, surface, client) = start()
+        #expect(source.readersMade.load(ordering: .relaxed) == 1)
+        #expect(!surface.releaseIfUnused(), "a client is still there")
+        surface.leave(client)
+        #expect(surface.releaseIfUnused())
+        #expect(surface.latest == nil, "no stale frame waits for the next client")
+        source.paint(RFBRect(x: 20, y: 20, width: 10, height: 10), 0x0000_FF00) // while nobody reads
+        let next = surface.join(told: source.geometry)
+        #expect(surface.refresh())
+        #expect(source.readersMade.load(ordering: .relaxed) == 2, "a new reader, whose first read is every tile")
+        let take = try #require(surface.take(next, region: all, full: false, rowSpans: false))
+        #expect(take.rects == [all], "the whole screen is owed to the new client")
+        #expect(take.frame.withFrame { $0.pixel(x: 25, y: 25) } == 0x0000_FF00, "painted while nobody read, and there now")
+    }
+
     @Test("a triangle (a pointer's arrow) goes out as its row spans for Raw, under its bounding box, and all of it")
     func sparseShapeAsSpans() throws {
         let (source, surface, client) = start()
