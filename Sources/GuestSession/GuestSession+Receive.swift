@@ -14,6 +14,8 @@ public struct IncomingMigration: Sendable {
     public var timeout: Double
     /// Refuse a guest with more RAM than this.
     public var memoryLimit: UInt64?
+    /// Lets a signal end the wait without losing a guest that already started here.
+    public var stop: DestinationStop?
     public init(host: String, port: Int, timeout: Double, memoryLimit: UInt64?) {
         self.host = host
         self.port = port
@@ -45,7 +47,7 @@ extension GuestSession {
                 wiring.attach(tracking)
                 return tracking
             },
-            progress: progress)
+            progress: progress, stop: incoming.stop)
         let session = GuestSession(tracking: tracking, settings: settings, events: events, wiring: wiring,
                                    imageBytes: image.withLock { $0 } ?? [], startsMachine: false)
         return (session, report)

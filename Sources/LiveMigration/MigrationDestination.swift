@@ -38,13 +38,14 @@ public enum MigrationDestination {
     /// `listening(port)` is called once the socket is bound. The socket stays open for a
     /// while after the return, until the source confirms it has the answer to its commit.
     public static func receive(host: String, port: Int, timeout: Double = 30, listening: @escaping @Sendable (Int) -> Void,
-                               build: @escaping Build, progress: @escaping @Sendable (String) -> Void) async throws -> (TrackingSession, Report) {
+                               build: @escaping Build, progress: @escaping @Sendable (String) -> Void,
+                               stop: DestinationStop? = nil) async throws -> (TrackingSession, Report) {
         let listener = try await MigrationListener.bind(host: host, port: port, timeout: timeout)
         listening(listener.port)
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         let arrived = loop.makePromise(of: Arrived.self)
         let serving = loop.makeFutureWithTask {
-            try await serve(listener, timeout: timeout, build: build, progress: progress, arrived: { arrived.succeed($0) })
+            try await serve(listener, timeout: timeout, build: build, progress: progress, stop: stop, arrived: { arrived.succeed($0) })
         }
         serving.whenComplete { result in // a second completion of the promise is ignored
             if case .failure(let e) = result { arrived.fail(e) }
@@ -67,12 +68,14 @@ public enum MigrationDestination {
     /// (a source asking about its guest, or another source, which is told this side is busy).
     /// Ends when the migration has ended and every question was answered.
     private static func serve(_ listener: MigrationListener, timeout: Double, build: @escaping Build,
-                              progress: @escaping @Sendable (String) -> Void, arrived: @escaping @Sendable (Arrived) -> Void) async throws {
+                              progress: @escaping @Sendable (String) -> Void, stop: DestinationStop?,
+                              arrived: @escaping @Sendable (Arrived) -> Void) async throws {
         try await listener.serve { connections in
             guard let first = await connections.next() else {
                 throw MigrationError.connectionLost("the listening socket closed before a source connected")
             }
             let handOver = DestinationHandOver()
+            stop?.attach(handOver)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     defer { listener.close() }

@@ -113,9 +113,15 @@ struct RunSession {
         }
     }
 
-    /// Waits for the guest; a signal meanwhile ends the process at once.
+    /// Waits for the guest; a signal meanwhile ends the process at once, unless the guest already
+    /// started here (then the run stops it, as it stops any guest).
     private func receive(_ incoming: IncomingMigration, _ c: Checked, events: SessionEvents, control: ControlServer?) throws -> GuestSession {
+        let stop = DestinationStop()
+        let incoming = { var i = incoming; i.stop = stop; return i }()
         let waiting = installInterruptHandler {
+            // A guest that already started here is stopped as a run stops it: the run's own
+            // handler, installed next, is called at once for a signal that came before it.
+            guard stop.discardUnlessStarted() else { return }
             control?.stop()
             Console.error("interrupted: no guest was received")
             exit(1)
