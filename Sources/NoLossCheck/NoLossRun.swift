@@ -54,6 +54,11 @@ public enum NoLossRun {
     public static func run(_ c: NoLossCase, system: KVMSystem, caps: HostCapabilities, seed: UInt64,
                            dropEvery: Int = 0, progress: (Int) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> NoLossResult {
         let (session, mode) = try makeSession(c, system: system, caps: caps, seed: seed, dropEvery: dropEvery)
+        // A display reader for the whole run: the shadow is kept equal to the framebuffer
+        // only while someone reads it (with nobody reading, syncs only harvest and a new
+        // reader starts from a whole copy), and that is what each pause checks.
+        let displayReader = session.makeDisplaySink(name: "verify")
+        defer { withExtendedLifetime(displayReader) {} }
         let sub = mode == .ring || mode == .bitmap ? try session.subscribeMigration() : nil
         let mirror = sub.map { _ in PageMirror(session.machine) }
         var result = NoLossResult(check: c, trackingUsed: mode)
