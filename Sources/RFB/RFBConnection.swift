@@ -19,11 +19,20 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     /// This client's handle on the server surface, once past the handshake.
     private var surfaceClient: ServerSurface.Client?
     /// Pixel format, encodings, lossy areas and the update being written.
-    private let encoder = UpdateEncoder()
+    let encoder = UpdateEncoder()
     private var refreshTimer: Scheduled<Void>?
     private var input = InputTranslator()
     /// The client's outstanding FramebufferUpdateRequest (merged if several arrive).
-    private var pending: (incremental: Bool, rect: RFBRect)?
+    var pending: (incremental: Bool, rect: RFBRect)?
+    /// Continuous updates (see RFBConnection+Continuous.swift): their region while enabled,
+    /// messages waiting for the update being written to end, and the fence state.
+    var continuous = ContinuousState()
+    /// Updates whose last byte NIO has not yet handed to the socket.
+    var unflushedUpdates = 0
+    /// Whether messages are being handled now (they are not handled re-entrantly), and
+    /// whether an update should be looked for once they are.
+    private var handlingMessages = false
+    var wakeWanted = false
     /// When the socket last filled (see RFBConnection+Stall.swift).
     var stalledSince: Date?
     /// What the client's TCP had acknowledged when its socket last filled (see `TCPProgress`).
@@ -101,14 +110,35 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !closing else { return }
         var bytes = unwrapInboundIn(data)
         if inbound == nil { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
+        handleMessages()
+    }
+
+    /// Handles the messages that have arrived (none while a fence's BlockAfter holds them),
+    /// then looks for an update if one of them asked for it: after the messages, so that a
+    /// fence reply they queue goes out before an update they cause.
+    func handleMessages() {
+        guard !closing, !handlingMessages, inbound != nil else { return }
+        handlingMessages = true
+        parseMessages()
+        handlingMessages = false
+        if wakeWanted && !closing {
+            wakeWanted = false
+            wake()
+        }
+    }
+
+    private func parseMessages() {
         var out: [UInt8] = []
         // An address blocked while this client was in the handshake is refused at its next step.
         if !proto.isNormal, proto.refusal == nil { proto.refusal = refusal() }
         do {
-            while let event = try proto.next(&inbound!, output: &out) {
+            while !continuous.holding, let event = try proto.next(&inbound!, output: &out) {
                 if !out.isEmpty { send(out); out.removeAll() }
+                // A SyncNext fence is answered once the message after it was handled.
+                let synced = continuous.takeSyncFence()
                 handle(event)
                 if closing { return }
+                if let synced { replyToFence(synced) }
             }
             if !out.isEmpty { send(out) }
         } catch {
@@ -131,7 +161,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if channel.isWritable {
-            stalledSince = nil
+            if !backlogged { stalledSince = nil }
             wake()
         }
     }
@@ -165,11 +195,14 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             case .setPixelFormat(let f):
                 encoder.translator = PixelTranslator(format: f)
             case .setEncodings(let list):
-                let had = encoder.choice.qemuExtendedKeyEvent
+                let had = encoder.choice
                 encoder.choice = EncodingChoice(clientList: list)
                 // Told once, in the next update, that its XT key codes are understood.
-                if encoder.choice.qemuExtendedKeyEvent && !had { encoder.extendedKeyAckDue = true }
+                if encoder.choice.qemuExtendedKeyEvent && !had.qemuExtendedKeyEvent { encoder.extendedKeyAckDue = true }
+                announceExtensions()
             case .updateRequest(let incremental, let rect):
+                // While continuous updates run, incremental requests are ignored (RFB's rule).
+                if incremental && continuous.region != nil { break }
                 if let p = pending {
                     let x0 = min(p.rect.x, rect.x), y0 = min(p.rect.y, rect.y)
                     pending = (p.incremental && incremental,
@@ -177,7 +210,11 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                 } else {
                     pending = (incremental, rect)
                 }
-                wake()
+                wakeWanted = true
+            case .enableContinuousUpdates(let enable, let rect):
+                enableContinuousUpdates(enable, rect)
+            case .fence(let flags, let payload):
+                fence(flags: flags, payload: payload)
             case .key(let down, let keysym):
                 for e in input.key(down: down, keysym: keysym) { server.input?.push(e) }
             case .extendedKey(let down, let keysym, let keycode):
@@ -203,10 +240,11 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Writes the update in progress, or starts one if one is asked for and (for an
-    /// incremental request) something changed; otherwise the request waits for the next
-    /// refresh. Stops while the socket is full and goes on when it drains.
-    private func wake() {
+    /// Writes the update in progress, or starts one if one is asked for (by a request, or by
+    /// continuous updates once the last update left the server's buffer) and (when
+    /// incremental) something changed; otherwise the request waits for the next refresh.
+    /// Stops while the socket is full and goes on when it drains.
+    func wake() {
         guard !closing, let client = surfaceClient else { return }
         guard channel.isWritable else {
             markStall()
@@ -218,7 +256,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             guard let latest = server.surface.latest else { return }
             frame = latest
         } else {
-            guard let req = pending else { return }
+            guard let req = pending ?? continuousRequest() else { return }
             let now = t0
             let ack = encoder.extendedKeyAckDue
             if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) && !ack { return }
@@ -244,6 +282,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         server.countUpdate(nanos: updateNanos)
         updates += 1
         armRefresh()
+        // Replies held back while the update was written go out after it, before the next.
+        flushHeldMessages()
         // A request that came while this update was written is answered now, not at the next refresh.
         if pending != nil { wake() }
     }
@@ -268,20 +308,24 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         channel.eventLoop.execute { [self] in drop(why) }
     }
 
-    private func send(_ bytes: [UInt8]) {
+    func send(_ bytes: [UInt8]) {
         guard channel.isActive else { return }
         server.count(sent: bytes.count)
         channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
     }
 
-    /// Sends part of an update; `readAt`, with its last slice, for the measurement hook.
+    /// Sends part of an update; `readAt` (when its damage was taken) with its last slice,
+    /// which is counted in `unflushedUpdates` until NIO has handed it to the socket.
     private func send(_ slice: ByteBuffer, readAt: UInt64?) {
         guard channel.isActive else { return }
         server.count(sent: slice.readableBytes)
-        if let readAt, let written = server.options.updateWritten {
-            channel.writeAndFlush(slice).whenSuccess { written(readAt, DispatchTime.now().uptimeNanoseconds) }
-        } else {
-            channel.writeAndFlush(slice, promise: nil)
+        guard let readAt else { return channel.writeAndFlush(slice, promise: nil) }
+        unflushedUpdates += 1
+        let written = server.options.updateWritten
+        channel.writeAndFlush(slice).whenComplete { [self] result in
+            if case .success = result { written?(readAt, DispatchTime.now().uptimeNanoseconds) }
+            // Later, not here: this may run inside the write, in the middle of `wake`.
+            channel.eventLoop.execute { [self] in updateFlushed() }
         }
     }
 
