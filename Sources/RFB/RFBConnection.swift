@@ -45,6 +45,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var xtKeyEvents = 0
     /// FramebufferUpdates sent to this client.
     private var updates = 0
+    /// Of them, those sent as continuous updates (no request), and whether the one being written is.
+    private var continuousUpdates = 0, writingContinuous = false
     /// When the update being written began (uptime ns) and the time spent taking and encoding it so far.
     private var updateStarted: UInt64 = 0
     private var updateNanos: UInt64 = 0
@@ -99,7 +101,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             let e = encoder
             let lossy = e.jpegRects > 0 ? ", \(e.jpegRects) JPEG rectangles, \(e.refreshes) lossless refreshes" : ""
             let xt = xtKeyEvents > 0 ? ", \(xtKeyEvents) key events by XT code" : ""
-            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(lossy)\(xt)") }
+            let cu = continuousUpdates > 0 ? ", \(continuousUpdates) of them continuous" : ""
+            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(cu)\(lossy)\(xt)") }
         } else if !closing {
             server.log("VNC client \(peer) left during the handshake")
         }
@@ -268,6 +271,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             pending = nil
             updateStarted = now
             updateNanos = 0
+            writingContinuous = req.incremental && continuous.region != nil
             encoder.begin(take, incremental: req.incremental, now: now, allocator: channel.allocator)
             frame = take.frame
         }
@@ -281,6 +285,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         server.countUpdate(nanos: updateNanos)
         updates += 1
+        if writingContinuous { continuousUpdates += 1 }
         armRefresh()
         // Replies held back while the update was written go out after it, before the next.
         flushHeldMessages()
