@@ -47,7 +47,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var updates = 0
     /// Of them, those sent as continuous updates (no request), and whether the one being written is.
     private var continuousUpdates = 0, writingContinuous = false
-    /// When the update being written began (uptime ns) and the time spent taking and encoding it so far.
+    /// When the surface read the display the update being written shows (uptime ns, for the
+    /// measurement hook), and the time spent taking and encoding it so far.
     private var updateStarted: UInt64 = 0
     private var updateNanos: UInt64 = 0
 
@@ -269,7 +270,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             let resize = take.resized && encoder.choice.desktopSize
             if take.rects.isEmpty && req.incremental && !resize && !ack && !encoder.lossy.hasDue(now: now) { return }
             pending = nil
-            updateStarted = now
+            updateStarted = take.readNanos
             updateNanos = 0
             writingContinuous = req.incremental && continuous.region != nil
             encoder.begin(take, incremental: req.incremental, now: now, allocator: channel.allocator)

@@ -122,15 +122,17 @@ extension BenchCommand {
         let seconds = quick ? 1.0 : 5.0
         Console.out("")
         Console.out("Update latency over loopback (\(latencyGuest) \(sw)x\(sh) at 60 Hz, \(Int(seconds)) s, the real RFB server, each client a thread reading as fast as it can):")
-        Console.out("guest doorbell to the update's last byte written to the client's socket, over every update to every client:")
+        Console.out("guest doorbell to the update's last byte written to the client's socket, over every update to every client;")
+        Console.out("updates by requests (an incremental request after each update read) or continuous (EnableContinuousUpdates once, no requests):")
         Console.out("")
-        Console.out("| encoding | clients | updates | p50 us | p99 us |")
-        Console.out("|---|---|---|---|---|")
-        var latencyRows: [(String, Int32, Int)] = [("Raw", 0, 1)]
-        for n in p.clientCounts { latencyRows.append(("ZRLE", 16, n)) }
-        for (label, e, n) in latencyRows {
-            let l = try VNCLatencyProbe.measure(system: p.system, caps: p.caps, config: try p.config(latencyGuest, sw, sh), encoding: e, clients: n, seconds: seconds)
-            Console.out(String(format: "| %@ | %d | %d | %.0f | %.0f |", label, n, l.count, l.p50, l.p99))
+        Console.out("| encoding | clients | updates | p50 us | p99 us | updates by |")
+        Console.out("|---|---|---|---|---|---|")
+        var latencyRows: [(String, Int32, Int, Bool)] = [("Raw", 0, 1, false), ("Raw", 0, 1, true)]
+        for continuous in [false, true] { for n in p.clientCounts { latencyRows.append(("ZRLE", 16, n, continuous)) } }
+        for (label, e, n, continuous) in latencyRows {
+            let l = try VNCLatencyProbe.measure(system: p.system, caps: p.caps, config: try p.config(latencyGuest, sw, sh), encoding: e, clients: n,
+                                                continuous: continuous, seconds: seconds)
+            Console.out(String(format: "| %@ | %d | %d | %.0f | %.0f | %@ |", label, n, l.count, l.p50, l.p99, continuous ? "continuous" : "requests"))
         }
     }
 
@@ -143,14 +145,19 @@ extension BenchCommand {
 /// Update latency over a real socket: the guest at 60 Hz, a sync after each doorbell, the
 /// RFB server on loopback and `clients` clients, each a thread reading as fast as it can
 /// (incremental requests).
-/// For each update: from the doorbell of the newest frame whose sync ended before the
-/// update's damage was read, to the completion of the update's write to the socket.
+/// For each update: from the doorbell of the newest frame whose sync had published its
+/// damage (the session's sync observers, called before the server's refresh is queued) when
+/// the server surface read the display the update shows, to the completion of the update's
+/// write to the socket. (The end of `sync()` comes after the observers: a refresh, and so an
+/// update, can read the display before it, and was counted against the frame before.)
 enum VNCLatencyProbe {
     /// What the doorbells, the syncs and the server's writes record, and the stop flag.
     final class Log: Sendable {
         struct State {
             var doorbell: UInt64 = 0
+            /// Per sync that repainted something: its doorbell, and when it published its damage.
             var syncs: [(doorbell: UInt64, end: UInt64)] = []
+            var syncing: UInt64 = 0
             var writes: [(read: UInt64, written: UInt64)] = []
             var stop = false
         }
@@ -160,9 +167,17 @@ enum VNCLatencyProbe {
     }
 
     static func measure(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, encoding: Int32, clients: Int,
-                        seconds: Double) throws -> (p50: Double, p99: Double, count: Int) {
+                        continuous: Bool, seconds: Double) throws -> (p50: Double, p99: Double, count: Int) {
         let log = Log()
         let session = try pacedSession(system: system, caps: caps, config: base, log: log)
+        // Registered before the server's: it runs first at each sync.
+        session.onSync {
+            let now = DispatchTime.now().uptimeNanoseconds
+            log.state.withLock { s in
+                let d = s.syncing
+                s.syncs.append((d, now))
+            }
+        }
         var o = RFBServerOptions()
         o.updateWritten = { read, written in log.state.withLock { $0.writes.append((read, written)) } }
         let server = try TrackingVNCServer(session: session, name: "bench", plan: VNCListenPlan(tcp: ("127.0.0.1", 0), websocket: nil, password: nil),
@@ -172,16 +187,14 @@ enum VNCLatencyProbe {
         let syncer = Thread {
             while !log.stopped {
                 if log.bell.wait(timeout: .now() + .milliseconds(100)) == .timedOut { continue }
-                let d = log.state.withLock { $0.doorbell }
+                log.state.withLock { $0.syncing = $0.doorbell }
                 _ = try? session.sync()
-                let end = DispatchTime.now().uptimeNanoseconds
-                log.state.withLock { $0.syncs.append((d, end)) }
             }
         }
         session.machine.start()
         syncer.start()
         for _ in 0..<clients {
-            let client = Thread { readUpdates(port: port, encoding: encoding, until: { log.stopped }) }
+            let client = Thread { readUpdates(port: port, encoding: encoding, continuous: continuous, until: { log.stopped }) }
             client.start()
         }
         // The clients' first, whole-screen updates are not counted: only writes of damage
@@ -212,8 +225,9 @@ enum VNCLatencyProbe {
         return try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false, events: events)
     }
 
-    /// Per update written after `from`: its doorbell (the newest whose sync ended before the
-    /// update's damage was read) to the end of its write, in microseconds: p50, p99, count.
+    /// Per update written after `from`: its doorbell (the newest whose sync had published its
+    /// damage before the surface read the display for it) to the end of its write, in
+    /// microseconds: p50, p99, count.
     private static func latencies(_ logged: (syncs: [(doorbell: UInt64, end: UInt64)], writes: [(read: UInt64, written: UInt64)]),
                                   from measureFrom: UInt64) -> (p50: Double, p99: Double, count: Int) {
         let syncs = logged.syncs
@@ -230,8 +244,10 @@ enum VNCLatencyProbe {
     }
 
     /// A minimal RFB 3.8 client: security None, 32 bpp native format, `encoding` (Raw or
-    /// ZRLE), one incremental whole-screen request after each update it has read.
-    static func readUpdates(port: Int, encoding: Int32, until stop: () -> Bool) {
+    /// ZRLE), one incremental whole-screen request after each update it has read, or with
+    /// `continuous`, EnableContinuousUpdates for the whole screen after its first update and
+    /// no request after that.
+    static func readUpdates(port: Int, encoding: Int32, continuous: Bool, until stop: () -> Bool) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -264,12 +280,18 @@ enum VNCLatencyProbe {
         send([1])
         guard let head = read(24), read(be(head, 20, 4)) != nil else { return }
         let w = be(head, 0, 2), h = be(head, 2, 2)
-        let e = UInt32(bitPattern: encoding)
-        send([2, 0, 0, 1, UInt8(e >> 24), UInt8(e >> 16 & 0xFF), UInt8(e >> 8 & 0xFF), UInt8(e & 0xFF)])
+        let e = UInt32(bitPattern: encoding), cu = UInt32(bitPattern: EncodingType.continuousUpdates)
+        var list = [UInt8(e >> 24), UInt8(e >> 16 & 0xFF), UInt8(e >> 8 & 0xFF), UInt8(e & 0xFF)]
+        if continuous { list += [UInt8(cu >> 24), UInt8(cu >> 16 & 0xFF), UInt8(cu >> 8 & 0xFF), UInt8(cu & 0xFF)] }
+        send([2, 0, 0, UInt8(list.count / 4)] + list)
         func request(_ incremental: Bool) { send([3, incremental ? 1 : 0, 0, 0, 0, 0, UInt8(w >> 8), UInt8(w & 0xFF), UInt8(h >> 8), UInt8(h & 0xFF)]) }
         request(false)
+        var enabled = false
         while !stop() {
-            guard let u = read(4), u[0] == 0 else { return }
+            guard let t = read(1) else { return }
+            if t[0] == 150 { continue } // EndOfContinuousUpdates: the server understands them
+            guard t[0] == 0, let rest = read(3) else { return }
+            let u = t + rest
             for _ in 0..<be(u, 2, 2) {
                 guard let rh = read(12) else { return }
                 let rw = be(rh, 4, 2), rhh = be(rh, 6, 2), enc = be(rh, 8, 4)
@@ -278,7 +300,12 @@ enum VNCLatencyProbe {
                 else if enc == 0xFFFF_FF21 { continue }
                 else { return }
             }
-            request(true)
+            if !continuous {
+                request(true)
+            } else if !enabled {
+                enabled = true
+                send([150, 1, 0, 0, 0, 0, UInt8(w >> 8), UInt8(w & 0xFF), UInt8(h >> 8), UInt8(h & 0xFF)])
+            }
         }
     }
 }
