@@ -173,9 +173,10 @@ struct ContinuousUpdatesTests {
             s.enableContinuousUpdates(true, screen)
             settle(s, 9)
         }
-        // Small updates (6.4 KB each): all 30 would fit under the server's high-water mark, so
-        // only the continuous updates' own flow control keeps them from queueing.
-        let paints = 30, square = RFBRect(x: 0, y: 0, width: 40, height: 40)
+        // Updates of 25.6 KB: more than the slow client's receive buffer (so its first one
+        // stays partly in the server's socket), and ten of them fit under the server's 256 KiB
+        // high-water mark (so without the flow control of continuous updates they would queue).
+        let paints = 30, square = RFBRect(x: 0, y: 0, width: 80, height: 80)
         for i in 0..<paints {
             let colour = 0x0001_0101 * UInt32(i + 1)
             source.paint(square, colour)

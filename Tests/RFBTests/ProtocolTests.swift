@@ -208,7 +208,7 @@ struct ClientMessageTests {
     func fuzz() {
         var rng = SplitMix(state: 0x5EED_0001)
         let valid = Self.handshake + Self.messages
-        var tried = 0, errors = 0
+        var tried = 0, errors = 0, fences = 0, enables = 0
         // RINGSIDE_FUZZ_SECONDS=N runs longer (without the input cap) for a deeper search.
         let long = ProcessInfo.processInfo.environment["RINGSIDE_FUZZ_SECONDS"].flatMap { Int($0) }
         let deadline = ContinuousClock.now + .seconds(long ?? 20)
@@ -254,7 +254,9 @@ struct ClientMessageTests {
                     if let j = c.jpeg { #expect((1...100).contains(j.quality) && c.encoding == EncodingType.tight) }
                 }
                 if case .message(.setPixelFormat(let f)) = e { #expect(f.validate() == nil) }
+                if case .message(.enableContinuousUpdates) = e { enables += 1 }
                 if case .message(.fence(let flags, let payload)) = e {
+                    fences += 1
                     // Any fence gets a well-formed reply: no Request bit, the payload echoed.
                     let reply = ContinuousServerMessage.fence(flags: FenceFlags.reply(to: flags), payload: payload)
                     #expect(payload.count <= ClientMessageParser.maxFencePayload && reply.count == 9 + payload.count && reply[4] & 0x80 == 0)
@@ -269,8 +271,9 @@ struct ClientMessageTests {
             tried += 1
             if long == nil && tried % 1000 == 0 && tried >= 200_000 { break }
         }
-        print("RFB parser fuzz: \(tried) inputs tried (each whole and in random chunks), \(errors) refused with a line")
+        print("RFB parser fuzz: \(tried) inputs tried (each whole and in random chunks), \(errors) refused with a line, \(fences) fences and \(enables) EnableContinuousUpdates parsed")
         #expect(tried > 10_000)
+        #expect(fences > 0 && enables > 0, "the inputs reach the continuous-update and fence messages")
     }
 }
 
