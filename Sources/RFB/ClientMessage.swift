@@ -128,22 +128,8 @@ public struct ClientMessageParser: Sendable {
                     skipping -= UInt64(n)
                 }
                 return .cutText(length: length)
-            case 150:
-                guard available >= 10 else { return nil }
-                _ = buffer.readInteger(as: UInt8.self)
-                let enable = buffer.readInteger(as: UInt8.self)! != 0
-                let x = buffer.readInteger(as: UInt16.self)!, y = buffer.readInteger(as: UInt16.self)!
-                let w = buffer.readInteger(as: UInt16.self)!, h = buffer.readInteger(as: UInt16.self)!
-                return .enableContinuousUpdates(enable: enable, RFBRect(x: Int(x), y: Int(y), width: Int(w), height: Int(h)))
-            case 248:
-                guard available >= 9 else { return nil }
-                let length = Int(buffer.getInteger(at: buffer.readerIndex + 8, as: UInt8.self)!)
-                if length > Self.maxFencePayload { throw .fencePayloadTooLong(length) }
-                guard available >= 9 + length else { return nil }
-                buffer.moveReaderIndex(forwardBy: 4)
-                let flags = buffer.readInteger(as: UInt32.self)!
-                buffer.moveReaderIndex(forwardBy: 1)
-                return .fence(flags: flags, payload: buffer.readBytes(length: length)!)
+            case 150, 248:
+                return try Self.continuousMessage(type, &buffer)
             case 255:
                 guard available >= 2 else { return nil }
                 let subtype = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)!
@@ -157,5 +143,27 @@ public struct ClientMessageParser: Sendable {
                 throw .unknownMessage(type)
             }
         }
+    }
+
+    /// EnableContinuousUpdates (150) or ClientFence (248) from `buffer`, or nil when more
+    /// bytes are needed (a fence's length is checked before its payload arrives).
+    private static func continuousMessage(_ type: UInt8, _ buffer: inout ByteBuffer) throws(RFBProtocolError) -> ClientMessage? {
+        let available = buffer.readableBytes
+        if type == 150 {
+            guard available >= 10 else { return nil }
+            _ = buffer.readInteger(as: UInt8.self)
+            let enable = buffer.readInteger(as: UInt8.self)! != 0
+            let x = buffer.readInteger(as: UInt16.self)!, y = buffer.readInteger(as: UInt16.self)!
+            let w = buffer.readInteger(as: UInt16.self)!, h = buffer.readInteger(as: UInt16.self)!
+            return .enableContinuousUpdates(enable: enable, RFBRect(x: Int(x), y: Int(y), width: Int(w), height: Int(h)))
+        }
+        guard available >= 9 else { return nil }
+        let length = Int(buffer.getInteger(at: buffer.readerIndex + 8, as: UInt8.self)!)
+        if length > maxFencePayload { throw .fencePayloadTooLong(length) }
+        guard available >= 9 + length else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let flags = buffer.readInteger(as: UInt32.self)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        return .fence(flags: flags, payload: buffer.readBytes(length: length)!)
     }
 }
