@@ -41,6 +41,22 @@ extension Socket {
     }
 }
 
+@Suite("RFB fence and continuous-update messages")
+struct FenceMessageTests {
+    @Test("a fence reply keeps BlockBefore, BlockAfter and SyncNext, clears Request and unknown bits, and echoes the payload")
+    func fenceReply() {
+        #expect(FenceFlags.reply(to: 0x8000_0007) == 7)
+        #expect(FenceFlags.reply(to: 0xFFFF_FFFF) == 7)
+        #expect(FenceFlags.reply(to: FenceFlags.request | FenceFlags.blockAfter) == FenceFlags.blockAfter)
+        #expect(ContinuousServerMessage.fence(flags: 3, payload: [9, 8]) == [248, 0, 0, 0, 0, 0, 0, 3, 2, 9, 8])
+        #expect(ContinuousServerMessage.probe == [248, 0, 0, 0, 0x80, 0, 0, 0, 1, 0])
+        #expect(ContinuousServerMessage.endOfContinuousUpdates == [150])
+        let c = EncodingChoice(clientList: [16, -312, -313])
+        #expect(c.fence && c.continuousUpdates && c.encoding == EncodingType.zrle)
+        #expect(!EncodingChoice(clientList: [16]).continuousUpdates)
+    }
+}
+
 @Suite("RFB server: continuous updates and fences", .serialized)
 struct ContinuousUpdatesTests {
     func serve(_ source: MemorySource, input: RecordingInput? = nil, stallTimeout: Double = 300,

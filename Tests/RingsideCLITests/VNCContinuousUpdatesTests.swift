@@ -37,18 +37,7 @@ final class VNCContinuousUpdatesTests: XCTestCase {
             XCTAssertFalse(rects.isEmpty, "an update with nothing in it")
             screen.apply(rects)
         }
-        c.send([248, 0, 0, 0, 0x80, 0, 0, 1, 2] + Array("cu".utf8)) // BlockBefore request
-        var echoed = false
-        while !echoed {
-            switch try c.readMessage() {
-            case .update(let rects): screen.apply(rects)
-            case .fence(let flags, let payload):
-                XCTAssertEqual(flags, 1, "the fence comes back with Request cleared")
-                XCTAssertEqual(payload, Array("cu".utf8))
-                echoed = true
-            case .endOfContinuousUpdates: return XCTFail("EndOfContinuousUpdates while they were on")
-            }
-        }
+        try fenceComesBack(c, &screen)
         XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 120), p.transcript)
         let dump = try DecodedPNG(path: dir + "/frame-000600.png")
         // The final frame's update comes by itself; read until the picture is the dump's.
@@ -73,6 +62,22 @@ final class VNCContinuousUpdatesTests: XCTestCase {
         XCTAssertEqual(p.exitStatus(), 0, p.transcript)
         XCTAssertTrue(p.out.contains(" of them continuous"), p.transcript)
         XCTAssertFalse(p.out.contains("dropped"), p.transcript)
+    }
+
+    /// A BlockBefore fence sent amid the updates comes back with Request cleared (updates
+    /// before it are applied to `screen`).
+    func fenceComesBack(_ c: RawRFBClient, _ screen: inout Screen) throws {
+        c.send([248, 0, 0, 0, 0x80, 0, 0, 1, 2] + Array("cu".utf8))
+        while true {
+            switch try c.readMessage() {
+            case .update(let rects): screen.apply(rects)
+            case .fence(let flags, let payload):
+                XCTAssertEqual(flags, 1, "the fence comes back with Request cleared")
+                XCTAssertEqual(payload, Array("cu".utf8))
+                return
+            case .endOfContinuousUpdates: return XCTFail("EndOfContinuousUpdates while they were on")
+            }
+        }
     }
 
     /// A client's picture, 0x00RRGGBB per pixel.
