@@ -12,6 +12,11 @@ public enum ClientMessage: Equatable, Sendable {
     case extendedKey(down: Bool, keysym: UInt32, keycode: UInt32)
     /// ClientCutText: its text was skipped unread (only the length is kept).
     case cutText(length: UInt32)
+    /// EnableContinuousUpdates (message 150): updates for `rect` follow the screen without
+    /// requests (`enable`), or stop (the server then answers EndOfContinuousUpdates).
+    case enableContinuousUpdates(enable: Bool, RFBRect)
+    /// ClientFence (message 248): `flags` (see `FenceFlags`) and up to 64 bytes the reply echoes.
+    case fence(flags: UInt32, payload: [UInt8])
 }
 
 /// Why a client was dropped: each case is one line for the log.
@@ -27,6 +32,7 @@ public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
     case badPixelFormat(String)
     case tooManyEncodings(Int)
     case cutTextTooLong(UInt32)
+    case fencePayloadTooLong(Int)
 
     public var description: String {
         switch self {
@@ -40,6 +46,7 @@ public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
         case .badPixelFormat(let why): return "SetPixelFormat refused: \(why)"
         case .tooManyEncodings(let n): return "SetEncodings with \(n) entries (at most \(ClientMessageParser.maxEncodings))"
         case .cutTextTooLong(let n): return "ClientCutText of \(n) bytes (at most \(ClientMessageParser.maxCutText))"
+        case .fencePayloadTooLong(let n): return "ClientFence with a payload of \(n) bytes (at most \(ClientMessageParser.maxFencePayload))"
         }
     }
 }
@@ -52,6 +59,8 @@ public struct ClientMessageParser: Sendable {
     public static let maxEncodings = 1024
     /// Longest ClientCutText accepted (and skipped unread); longer ones drop the client.
     public static let maxCutText: UInt32 = 16 << 20
+    /// Longest Fence payload (RFB's Fence extension limits it to 64 bytes).
+    public static let maxFencePayload = 64
 
     /// Bytes of a ClientCutText text still to skip.
     public private(set) var skipping: UInt64 = 0
@@ -119,6 +128,8 @@ public struct ClientMessageParser: Sendable {
                     skipping -= UInt64(n)
                 }
                 return .cutText(length: length)
+            case 150, 248:
+                return try Self.continuousMessage(type, &buffer)
             case 255:
                 guard available >= 2 else { return nil }
                 let subtype = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)!
@@ -132,5 +143,27 @@ public struct ClientMessageParser: Sendable {
                 throw .unknownMessage(type)
             }
         }
+    }
+
+    /// EnableContinuousUpdates (150) or ClientFence (248) from `buffer`, or nil when more
+    /// bytes are needed (a fence's length is checked before its payload arrives).
+    private static func continuousMessage(_ type: UInt8, _ buffer: inout ByteBuffer) throws(RFBProtocolError) -> ClientMessage? {
+        let available = buffer.readableBytes
+        if type == 150 {
+            guard available >= 10 else { return nil }
+            _ = buffer.readInteger(as: UInt8.self)
+            let enable = buffer.readInteger(as: UInt8.self)! != 0
+            let x = buffer.readInteger(as: UInt16.self)!, y = buffer.readInteger(as: UInt16.self)!
+            let w = buffer.readInteger(as: UInt16.self)!, h = buffer.readInteger(as: UInt16.self)!
+            return .enableContinuousUpdates(enable: enable, RFBRect(x: Int(x), y: Int(y), width: Int(w), height: Int(h)))
+        }
+        guard available >= 9 else { return nil }
+        let length = Int(buffer.getInteger(at: buffer.readerIndex + 8, as: UInt8.self)!)
+        if length > maxFencePayload { throw .fencePayloadTooLong(length) }
+        guard available >= 9 + length else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let flags = buffer.readInteger(as: UInt32.self)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        return .fence(flags: flags, payload: buffer.readBytes(length: length)!)
     }
 }

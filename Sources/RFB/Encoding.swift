@@ -9,6 +9,11 @@ public enum EncodingType {
     /// QEMU Extended Key Event: the client sends keys as XT codes; the server says it
     /// understands them with an empty rectangle of this encoding.
     public static let qemuExtendedKeyEvent: Int32 = -258
+    /// Fence (TigerVNC): the client sends and answers ClientFence / ServerFence messages.
+    public static let fence: Int32 = -312
+    /// ContinuousUpdates (TigerVNC): the client may send EnableContinuousUpdates; the server
+    /// says it understands them with one EndOfContinuousUpdates.
+    public static let continuousUpdates: Int32 = -313
     /// Tight JPEG quality levels 0...9 (TightVNC).
     public static let qualityLevel0: Int32 = -32, qualityLevel9: Int32 = -23
     /// Fine-grained JPEG quality 0...100 (TurboVNC).
@@ -26,6 +31,8 @@ public struct EncodingChoice: Equatable, Sendable {
     public var desktopSize = false
     public var lastRect = false
     public var qemuExtendedKeyEvent = false
+    public var fence = false
+    public var continuousUpdates = false
     /// Tight JPEG settings, when the client chose Tight and asked for a JPEG quality.
     public var jpeg: TightJPEGSettings?
 
@@ -36,6 +43,8 @@ public struct EncodingChoice: Equatable, Sendable {
         desktopSize = clientList.contains(EncodingType.desktopSize)
         lastRect = clientList.contains(EncodingType.lastRect)
         qemuExtendedKeyEvent = clientList.contains(EncodingType.qemuExtendedKeyEvent)
+        fence = clientList.contains(EncodingType.fence)
+        continuousUpdates = clientList.contains(EncodingType.continuousUpdates)
         guard encoding == EncodingType.tight else { return }
         // The first of each kind counts (TigerVNC's reading); fine quality overrides the
         // level's quality, an explicit subsampling the level's subsampling. 8X and 16X, which

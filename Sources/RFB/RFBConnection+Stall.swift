@@ -3,6 +3,10 @@ import NIOCore
 
 /// A client whose socket stays full: when the stall began, and the line it is dropped with.
 extension RFBConnection {
+    /// Whether the client is behind: NIO holds more than the high-water mark for it, or (with
+    /// continuous updates) its last update has not yet gone into the socket.
+    var backlogged: Bool { !channel.isWritable || (continuous.region != nil && unflushedUpdates > 0) }
+
     /// The socket is full: the stall starts now unless it already had.
     func markStall() {
         guard stalledSince == nil else { return }
@@ -16,7 +20,7 @@ extension RFBConnection {
     /// every half second takes a long time to let the socket drain).
     func checkStall() {
         guard !closing else { return }
-        if channel.isWritable { stalledSince = nil; return }
+        if !backlogged { stalledSince = nil; return }
         markStall()
         guard let since = stalledSince, Date().timeIntervalSince(since) > server.options.stallTimeout else { return }
         let t = server.options.stallTimeout, before = progressAtStall

@@ -19,11 +19,20 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     /// This client's handle on the server surface, once past the handshake.
     private var surfaceClient: ServerSurface.Client?
     /// Pixel format, encodings, lossy areas and the update being written.
-    private let encoder = UpdateEncoder()
-    private var refreshTimer: Scheduled<Void>?
+    let encoder = UpdateEncoder()
+    var refreshTimer: Scheduled<Void>?
     private var input = InputTranslator()
     /// The client's outstanding FramebufferUpdateRequest (merged if several arrive).
-    private var pending: (incremental: Bool, rect: RFBRect)?
+    var pending: (incremental: Bool, rect: RFBRect)?
+    /// Continuous updates (see RFBConnection+Continuous.swift): their region while enabled,
+    /// messages waiting for the update being written to end, and the fence state.
+    var continuous = ContinuousState()
+    /// Updates whose last byte NIO has not yet handed to the socket.
+    var unflushedUpdates = 0
+    /// Whether messages are being handled now (they are not handled re-entrantly), and
+    /// whether an update should be looked for once they are.
+    private var handlingMessages = false
+    var wakeWanted = false
     /// When the socket last filled (see RFBConnection+Stall.swift).
     var stalledSince: Date?
     /// What the client's TCP had acknowledged when its socket last filled (see `TCPProgress`).
@@ -36,7 +45,10 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var xtKeyEvents = 0
     /// FramebufferUpdates sent to this client.
     private var updates = 0
-    /// When the update being written began (uptime ns) and the time spent taking and encoding it so far.
+    /// Of them, those sent as continuous updates (no request), and whether the one being written is.
+    private var continuousUpdates = 0, writingContinuous = false
+    /// When the surface read the display the update being written shows (uptime ns, for the
+    /// measurement hook), and the time spent taking and encoding it so far.
     private var updateStarted: UInt64 = 0
     private var updateNanos: UInt64 = 0
 
@@ -90,7 +102,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             let e = encoder
             let lossy = e.jpegRects > 0 ? ", \(e.jpegRects) JPEG rectangles, \(e.refreshes) lossless refreshes" : ""
             let xt = xtKeyEvents > 0 ? ", \(xtKeyEvents) key events by XT code" : ""
-            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(lossy)\(xt)") }
+            let cu = continuousUpdates > 0 ? ", \(continuousUpdates) of them continuous" : ""
+            if !closing { server.log("VNC client \(peer) disconnected after \(updates) updates (\(e.choice.name), \(e.translator.format.bitsPerPixel) bpp)\(cu)\(lossy)\(xt)") }
         } else if !closing {
             server.log("VNC client \(peer) left during the handshake")
         }
@@ -101,14 +114,35 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !closing else { return }
         var bytes = unwrapInboundIn(data)
         if inbound == nil { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
+        handleMessages()
+    }
+
+    /// Handles the messages that have arrived (none while a fence's BlockAfter holds them),
+    /// then looks for an update if one of them asked for it: after the messages, so that a
+    /// fence reply they queue goes out before an update they cause.
+    func handleMessages() {
+        guard !closing, !handlingMessages, inbound != nil else { return }
+        handlingMessages = true
+        parseMessages()
+        handlingMessages = false
+        if wakeWanted && !closing {
+            wakeWanted = false
+            wake()
+        }
+    }
+
+    private func parseMessages() {
         var out: [UInt8] = []
         // An address blocked while this client was in the handshake is refused at its next step.
         if !proto.isNormal, proto.refusal == nil { proto.refusal = refusal() }
         do {
-            while let event = try proto.next(&inbound!, output: &out) {
+            while !continuous.holding, let event = try proto.next(&inbound!, output: &out) {
                 if !out.isEmpty { send(out); out.removeAll() }
+                // A SyncNext fence is answered once the message after it was handled.
+                let synced = continuous.takeSyncFence()
                 handle(event)
                 if closing { return }
+                if let synced { replyToFence(synced) }
             }
             if !out.isEmpty { send(out) }
         } catch {
@@ -131,7 +165,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if channel.isWritable {
-            stalledSince = nil
+            if !backlogged { stalledSince = nil }
             wake()
         }
     }
@@ -165,19 +199,17 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             case .setPixelFormat(let f):
                 encoder.translator = PixelTranslator(format: f)
             case .setEncodings(let list):
-                let had = encoder.choice.qemuExtendedKeyEvent
+                let had = encoder.choice
                 encoder.choice = EncodingChoice(clientList: list)
                 // Told once, in the next update, that its XT key codes are understood.
-                if encoder.choice.qemuExtendedKeyEvent && !had { encoder.extendedKeyAckDue = true }
+                if encoder.choice.qemuExtendedKeyEvent && !had.qemuExtendedKeyEvent { encoder.extendedKeyAckDue = true }
+                announceExtensions()
             case .updateRequest(let incremental, let rect):
-                if let p = pending {
-                    let x0 = min(p.rect.x, rect.x), y0 = min(p.rect.y, rect.y)
-                    pending = (p.incremental && incremental,
-                               RFBRect(x: x0, y: y0, width: max(p.rect.maxX, rect.maxX) - x0, height: max(p.rect.maxY, rect.maxY) - y0))
-                } else {
-                    pending = (incremental, rect)
-                }
-                wake()
+                request(incremental: incremental, rect)
+            case .enableContinuousUpdates(let enable, let rect):
+                enableContinuousUpdates(enable, rect)
+            case .fence(let flags, let payload):
+                fence(flags: flags, payload: payload)
             case .key(let down, let keysym):
                 for e in input.key(down: down, keysym: keysym) { server.input?.push(e) }
             case .extendedKey(let down, let keysym, let keycode):
@@ -204,10 +236,11 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Writes the update in progress, or starts one if one is asked for and (for an
-    /// incremental request) something changed; otherwise the request waits for the next
-    /// refresh. Stops while the socket is full and goes on when it drains.
-    private func wake() {
+    /// Writes the update in progress, or starts one if one is asked for (by a request, or by
+    /// continuous updates once the last update left the server's buffer) and (when
+    /// incremental) something changed; otherwise the request waits for the next refresh.
+    /// Stops while the socket is full and goes on when it drains.
+    func wake() {
         guard !closing, let client = surfaceClient else { return }
         guard channel.isWritable else {
             markStall()
@@ -219,7 +252,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             guard let latest = server.surface.latest else { return }
             frame = latest
         } else {
-            guard let req = pending else { return }
+            guard let req = pending ?? continuousRequest() else { return }
             let now = t0
             let ack = encoder.extendedKeyAckDue
             if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) && !ack { return }
@@ -229,8 +262,9 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             let resize = take.resized && encoder.choice.desktopSize
             if take.rects.isEmpty && req.incremental && !resize && !ack && !encoder.lossy.hasDue(now: now) { return }
             pending = nil
-            updateStarted = now
+            updateStarted = take.readNanos
             updateNanos = 0
+            writingContinuous = req.incremental && continuous.region != nil
             encoder.begin(take, incremental: req.incremental, now: now, allocator: channel.allocator)
             frame = take.frame
         }
@@ -244,7 +278,10 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         server.countUpdate(nanos: updateNanos)
         updates += 1
+        if writingContinuous { continuousUpdates += 1 }
         armRefresh()
+        // Replies held back while the update was written go out after it, before the next.
+        flushHeldMessages()
         // A request that came while this update was written is answered now, not at the next refresh.
         if pending != nil { wake() }
     }
@@ -252,39 +289,6 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Bytes of an update gathered before they go to the socket (a long update goes out in
     /// slices of this size, pausing between them while the socket is full).
     static let sliceBytes = 64 << 10
-
-    /// Wakes this connection when the next lossy area is due for its lossless refresh.
-    private func armRefresh() {
-        // A due refresh with no request outstanding waits for the next request (see `wake`).
-        guard refreshTimer == nil, !closing, let due = encoder.lossy.nextDue, due > DispatchTime.now().uptimeNanoseconds else { return }
-        refreshTimer = channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(due)) { [self] in
-            refreshTimer = nil
-            wake()
-            armRefresh()
-        }
-    }
-
-    /// From any thread: drops this client with one line (another client took the screen).
-    func disconnect(_ why: String) {
-        channel.eventLoop.execute { [self] in drop(why) }
-    }
-
-    private func send(_ bytes: [UInt8]) {
-        guard channel.isActive else { return }
-        server.count(sent: bytes.count)
-        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
-    }
-
-    /// Sends part of an update; `readAt`, with its last slice, for the measurement hook.
-    private func send(_ slice: ByteBuffer, readAt: UInt64?) {
-        guard channel.isActive else { return }
-        server.count(sent: slice.readableBytes)
-        if let readAt, let written = server.options.updateWritten {
-            channel.writeAndFlush(slice).whenSuccess { written(readAt, DispatchTime.now().uptimeNanoseconds) }
-        } else {
-            channel.writeAndFlush(slice, promise: nil)
-        }
-    }
 
     /// Drops the client with one log line; the server and the other clients go on.
     func drop(_ why: String) {

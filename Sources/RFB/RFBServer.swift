@@ -30,8 +30,9 @@ public struct RFBServerOptions: Sendable {
     /// Whether to listen for plain TCP clients (off when only WebSocket clients are served).
     public var listensTCP = true
     /// For measurements: called on an event loop thread once an update's last byte went to
-    /// the client's socket, with when its damage was read and when the write completed
-    /// (`DispatchTime` uptime nanoseconds).
+    /// the client's socket, with when the server surface read the display it shows (its
+    /// refresh, under the display's lock) and when the write completed (`DispatchTime`
+    /// uptime nanoseconds).
     public var updateWritten: (@Sendable (_ readNanos: UInt64, _ writtenNanos: UInt64) -> Void)?
     public init() {}
 }

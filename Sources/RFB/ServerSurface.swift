@@ -31,6 +31,9 @@ public final class ServerSurface: Sendable {
         public let rects: [RFBRect]
         /// Whether the geometry changed since the client was last told it (send a DesktopSize).
         public let resized: Bool
+        /// When the refresh that made `frame` current read the display (uptime ns): an update
+        /// from this take shows the display as of then (for latency measurements).
+        public var readNanos: UInt64 = 0
     }
 
     struct ClientState {
@@ -41,6 +44,8 @@ public final class ServerSurface: Sendable {
 
     struct State {
         var current: FrameSnapshot?
+        /// When the refresh that published `current` read the display.
+        var currentRead: UInt64 = 0
         var clients: [UInt64: ClientState] = [:]
         var nextID: UInt64 = 1
     }
@@ -136,7 +141,7 @@ public final class ServerSurface: Sendable {
             let resized = s.clients[client.id]!.resized
             s.clients[client.id]!.resized = false
             s.clients[client.id]!.told = g
-            return Take(frame: frame, rects: rects, resized: resized)
+            return Take(frame: frame, rects: rects, resized: resized, readNanos: s.currentRead)
         }
     }
 
@@ -190,7 +195,7 @@ public final class ServerSurface: Sendable {
                 r.stats.bytesCompared += Self.compare(new, with: old!, tiles: r.dirty, into: &r.delta)
             }
             let changed = !r.delta.isEmpty
-            publish(new, delta: r.delta)
+            publish(new, delta: r.delta, read: locked.0)
             r.previous = old
             return changed
         }
@@ -239,9 +244,10 @@ public final class ServerSurface: Sendable {
 
     /// Makes `new` the current frame and joins `delta` into every client's damage (a client
     /// of another geometry is owed the whole new screen and a DesktopSize).
-    private func publish(_ new: FrameSnapshot, delta: SurfaceDamage) {
+    private func publish(_ new: FrameSnapshot, delta: SurfaceDamage, read: UInt64) {
         state.withLock { s in
             s.current = new
+            s.currentRead = read
             let g = new.geometry
             for i in s.clients.values.indices {
                 if s.clients.values[i].damage.width != g.width || s.clients.values[i].damage.height != g.height {

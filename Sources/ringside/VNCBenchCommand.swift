@@ -122,163 +122,22 @@ extension BenchCommand {
         let seconds = quick ? 1.0 : 5.0
         Console.out("")
         Console.out("Update latency over loopback (\(latencyGuest) \(sw)x\(sh) at 60 Hz, \(Int(seconds)) s, the real RFB server, each client a thread reading as fast as it can):")
-        Console.out("guest doorbell to the update's last byte written to the client's socket, over every update to every client:")
+        Console.out("guest doorbell to the update's last byte written to the client's socket, over every update to every client;")
+        Console.out("updates by requests (an incremental request after each update read) or continuous (EnableContinuousUpdates once, no requests):")
         Console.out("")
-        Console.out("| encoding | clients | updates | p50 us | p99 us |")
-        Console.out("|---|---|---|---|---|")
-        var latencyRows: [(String, Int32, Int)] = [("Raw", 0, 1)]
-        for n in p.clientCounts { latencyRows.append(("ZRLE", 16, n)) }
-        for (label, e, n) in latencyRows {
-            let l = try VNCLatencyProbe.measure(system: p.system, caps: p.caps, config: try p.config(latencyGuest, sw, sh), encoding: e, clients: n, seconds: seconds)
-            Console.out(String(format: "| %@ | %d | %d | %.0f | %.0f |", label, n, l.count, l.p50, l.p99))
+        Console.out("| encoding | clients | updates | p50 us | p99 us | updates by |")
+        Console.out("|---|---|---|---|---|---|")
+        var latencyRows: [(String, Int32, Int, Bool)] = [("Raw", 0, 1, false), ("Raw", 0, 1, true)]
+        for continuous in [false, true] { for n in p.clientCounts { latencyRows.append(("ZRLE", 16, n, continuous)) } }
+        for (label, e, n, continuous) in latencyRows {
+            let l = try VNCLatencyProbe.measure(system: p.system, caps: p.caps, config: try p.config(latencyGuest, sw, sh), encoding: e, clients: n,
+                                                continuous: continuous, seconds: seconds)
+            Console.out(String(format: "| %@ | %d | %d | %.0f | %.0f | %@ |", label, n, l.count, l.p50, l.p99, continuous ? "continuous" : "requests"))
         }
     }
 
     private func median(_ a: [UInt64]) -> Double {
         guard !a.isEmpty else { return 0 }
         return Double(a.sorted()[a.count / 2])
-    }
-}
-
-/// Update latency over a real socket: the guest at 60 Hz, a sync after each doorbell, the
-/// RFB server on loopback and `clients` clients, each a thread reading as fast as it can
-/// (incremental requests).
-/// For each update: from the doorbell of the newest frame whose sync ended before the
-/// update's damage was read, to the completion of the update's write to the socket.
-enum VNCLatencyProbe {
-    /// What the doorbells, the syncs and the server's writes record, and the stop flag.
-    final class Log: Sendable {
-        struct State {
-            var doorbell: UInt64 = 0
-            var syncs: [(doorbell: UInt64, end: UInt64)] = []
-            var writes: [(read: UInt64, written: UInt64)] = []
-            var stop = false
-        }
-        let state = Mutex(State())
-        let bell = DispatchSemaphore(value: 0)
-        var stopped: Bool { state.withLock { $0.stop } }
-    }
-
-    static func measure(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, encoding: Int32, clients: Int,
-                        seconds: Double) throws -> (p50: Double, p99: Double, count: Int) {
-        let log = Log()
-        let session = try pacedSession(system: system, caps: caps, config: base, log: log)
-        var o = RFBServerOptions()
-        o.updateWritten = { read, written in log.state.withLock { $0.writes.append((read, written)) } }
-        let server = try TrackingVNCServer(session: session, name: "bench", plan: VNCListenPlan(tcp: ("127.0.0.1", 0), websocket: nil, password: nil),
-                                           input: nil, options: o, log: { _ in })
-        defer { server.stop() }
-        let port = server.tcpPort ?? 0
-        let syncer = Thread {
-            while !log.stopped {
-                if log.bell.wait(timeout: .now() + .milliseconds(100)) == .timedOut { continue }
-                let d = log.state.withLock { $0.doorbell }
-                _ = try? session.sync()
-                let end = DispatchTime.now().uptimeNanoseconds
-                log.state.withLock { $0.syncs.append((d, end)) }
-            }
-        }
-        session.machine.start()
-        syncer.start()
-        for _ in 0..<clients {
-            let client = Thread { readUpdates(port: port, encoding: encoding, until: { log.stopped }) }
-            client.start()
-        }
-        // The clients' first, whole-screen updates are not counted: only writes of damage
-        // read after this warm-up.
-        Thread.sleep(forTimeInterval: min(1, seconds / 2))
-        let measureFrom = DispatchTime.now().uptimeNanoseconds
-        Thread.sleep(forTimeInterval: seconds)
-        log.state.withLock { $0.stop = true }
-        session.machine.stop()
-        session.machine.wait()
-        Thread.sleep(forTimeInterval: 0.3)
-        return latencies(log.state.withLock { ($0.syncs, $0.writes) }, from: measureFrom)
-    }
-
-    /// The guest paced at 60 Hz, its doorbells stamped into `log` and ringing its bell.
-    private static func pacedSession(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, log: Log) throws -> TrackingSession {
-        var config = base
-        config.guestHz = 60
-        config.lockstep = false
-        config.frameLimit = nil
-        var events = MachineEvents()
-        events.frameDone = { cpu, _ in
-            guard cpu == 0 else { return }
-            log.state.withLock { $0.doorbell = DispatchTime.now().uptimeNanoseconds }
-            log.bell.signal()
-        }
-        let plan = try TrackingPlan.make(mode: .auto, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
-        return try TrackingSession(system: system, config: config, plan: plan, tile: TileSize(width: 64, height: 16), migration: false, events: events)
-    }
-
-    /// Per update written after `from`: its doorbell (the newest whose sync ended before the
-    /// update's damage was read) to the end of its write, in microseconds: p50, p99, count.
-    private static func latencies(_ logged: (syncs: [(doorbell: UInt64, end: UInt64)], writes: [(read: UInt64, written: UInt64)]),
-                                  from measureFrom: UInt64) -> (p50: Double, p99: Double, count: Int) {
-        let syncs = logged.syncs
-        var micros: [Double] = []
-        var i = 0
-        for w in logged.writes.sorted(by: { $0.read < $1.read }) where w.read >= measureFrom {
-            while i + 1 < syncs.count && syncs[i + 1].end <= w.read { i += 1 }
-            guard i < syncs.count, syncs[i].end <= w.read, syncs[i].doorbell > 0 else { continue }
-            micros.append(Double(w.written - syncs[i].doorbell) / 1000)
-        }
-        micros.sort()
-        guard !micros.isEmpty else { return (0, 0, 0) }
-        return (micros[micros.count / 2], micros[min(micros.count - 1, Int(Double(micros.count) * 0.99))], micros.count)
-    }
-
-    /// A minimal RFB 3.8 client: security None, 32 bpp native format, `encoding` (Raw or
-    /// ZRLE), one incremental whole-screen request after each update it has read.
-    static func readUpdates(port: Int, encoding: Int32, until stop: () -> Bool) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard r == 0 else { return }
-        var tv = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        func read(_ n: Int) -> [UInt8]? {
-            var out = [UInt8](repeating: 0, count: n)
-            var got = 0
-            while got < n {
-                if stop() { return nil }
-                let k = out[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if k == 0 { return nil }
-                if k < 0 { if errno == EAGAIN || errno == EINTR { continue }; return nil }
-                got += k
-            }
-            return out
-        }
-        func send(_ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
-        func be(_ b: [UInt8], _ i: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 << 8 | Int(b[i + $1]) } }
-        guard read(12) != nil else { return }
-        send(Array("RFB 003.008\n".utf8))
-        guard let c = read(1), read(Int(c[0])) != nil else { return }
-        send([1])
-        guard read(4) != nil else { return }
-        send([1])
-        guard let head = read(24), read(be(head, 20, 4)) != nil else { return }
-        let w = be(head, 0, 2), h = be(head, 2, 2)
-        let e = UInt32(bitPattern: encoding)
-        send([2, 0, 0, 1, UInt8(e >> 24), UInt8(e >> 16 & 0xFF), UInt8(e >> 8 & 0xFF), UInt8(e & 0xFF)])
-        func request(_ incremental: Bool) { send([3, incremental ? 1 : 0, 0, 0, 0, 0, UInt8(w >> 8), UInt8(w & 0xFF), UInt8(h >> 8), UInt8(h & 0xFF)]) }
-        request(false)
-        while !stop() {
-            guard let u = read(4), u[0] == 0 else { return }
-            for _ in 0..<be(u, 2, 2) {
-                guard let rh = read(12) else { return }
-                let rw = be(rh, 4, 2), rhh = be(rh, 6, 2), enc = be(rh, 8, 4)
-                if enc == 0 { guard read(rw * rhh * 4) != nil else { return } }
-                else if enc == 16 { guard let l = read(4), read(be(l, 0, 4)) != nil else { return } }
-                else if enc == 0xFFFF_FF21 { continue }
-                else { return }
-            }
-            request(true)
-        }
     }
 }

@@ -117,6 +117,12 @@ struct ClientMessageTests {
         + [255, 0, 0, 1, 0, 0, 0, 0x61, 0, 0, 0, 0x1E]
         + [255, 0, 0, 0, 0, 0, 0xFF, 0x52, 0, 0, 0, 0xC8]
         + [4, 0, 0, 0, 0, 0, 0, 0x61]
+        // EnableContinuousUpdates over 320x200 at (1, 2), then off; a ClientFence request
+        // (BlockBefore | SyncNext) with a 2-byte payload, and an empty reply.
+        + [150, 1, 0, 1, 0, 2, 1, 0x40, 0, 200]
+        + [150, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        + [248, 0, 0, 0, 0x80, 0, 0, 0x05, 2, 0xAB, 0xCD]
+        + [248, 0, 0, 0, 0, 0, 0, 0, 0]
     static let expected: [RFBServerProtocol.Event] = [
         .initialized(version: .v3_8, shared: true),
         .message(.setPixelFormat(PixelFormat(bitsPerPixel: 16, depth: 16, bigEndian: true, trueColour: true, redMax: 31, greenMax: 63,
@@ -129,6 +135,10 @@ struct ClientMessageTests {
         .message(.extendedKey(down: true, keysym: 0x61, keycode: 0x1E)),
         .message(.extendedKey(down: false, keysym: 0xFF52, keycode: 0xC8)),
         .message(.key(down: false, keysym: 0x61)),
+        .message(.enableContinuousUpdates(enable: true, RFBRect(x: 1, y: 2, width: 320, height: 200))),
+        .message(.enableContinuousUpdates(enable: false, RFBRect(x: 0, y: 0, width: 0, height: 0))),
+        .message(.fence(flags: 0x8000_0005, payload: [0xAB, 0xCD])),
+        .message(.fence(flags: 0, payload: [])),
     ]
 
     @Test("every message type decodes the same whether it arrives whole or a byte at a time", arguments: [nil, [1], [2, 3], [7], [19, 1]])
@@ -157,7 +167,12 @@ struct ClientMessageTests {
         #expect(drive(Self.handshake + [6, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]).error == .cutTextTooLong(0xFFFF_FFFF))
         #expect(drive(Self.handshake + [200]).error == .unknownMessage(200))
         #expect(drive(Self.handshake + [255, 1, 0, 0]).error == .unknownQEMUMessage(1), "QEMU's audio messages are not understood")
+        // A fence payload over 64 bytes is refused from its length, before the payload arrives.
+        #expect(drive(Self.handshake + [248, 0, 0, 0, 0x80, 0, 0, 0, 65]).error == .fencePayloadTooLong(65))
+        #expect(drive(Self.handshake + [248, 0, 0, 0, 0x80, 0, 0, 0, 64] + [UInt8](repeating: 7, count: 64)).events.last
+                == .message(.fence(flags: 0x8000_0000, payload: [UInt8](repeating: 7, count: 64))))
     }
+
 
     @Test("a 1 MiB ClientCutText is skipped as it arrives, keeping nothing, and the next message follows")
     func cutTextSkipped() {
@@ -181,7 +196,7 @@ struct ClientMessageTests {
     func fuzz() {
         var rng = SplitMix(state: 0x5EED_0001)
         let valid = Self.handshake + Self.messages
-        var tried = 0, errors = 0
+        var tried = 0, errors = 0, fences = 0, enables = 0
         // RINGSIDE_FUZZ_SECONDS=N runs longer (without the input cap) for a deeper search.
         let long = ProcessInfo.processInfo.environment["RINGSIDE_FUZZ_SECONDS"].flatMap { Int($0) }
         let deadline = ContinuousClock.now + .seconds(long ?? 20)
@@ -190,9 +205,15 @@ struct ClientMessageTests {
             switch rng.next() % 4 {
             case 0: input = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             case 1:
-                // Small message types, and QEMU's 255 (subtype 0 most of the time).
+                // Small message types, QEMU's 255 (subtype 0 most of the time), and
+                // EnableContinuousUpdates (150) and ClientFence (248).
                 input = Self.handshake + (0..<Int(rng.next() % 256)).map { _ in
-                    rng.next() % 16 == 0 ? 255 : UInt8(truncatingIfNeeded: rng.next() % 8)
+                    switch rng.next() % 16 {
+                    case 0: return 255
+                    case 1: return 150
+                    case 2: return 248
+                    default: return UInt8(truncatingIfNeeded: rng.next() % 8)
+                    }
                 }
             case 2:
                 input = valid
@@ -214,25 +235,38 @@ struct ClientMessageTests {
             #expect(whole.events == pieces.events && kind(whole.error) == kind(pieces.error) && whole.output == pieces.output,
                     "input \(input) chunks \(chunks)")
             for e in whole.events {
-                if case .message(.setEncodings(let l)) = e {
-                    #expect(l.count <= ClientMessageParser.maxEncodings)
-                    // Whatever JPEG quality and subsampling values a client sends, the choice stays in range.
-                    let c = EncodingChoice(clientList: l)
-                    if let j = c.jpeg { #expect((1...100).contains(j.quality) && c.encoding == EncodingType.tight) }
-                }
-                if case .message(.setPixelFormat(let f)) = e { #expect(f.validate() == nil) }
-                if case .message(.extendedKey(let down, let keysym, let keycode)) = e {
-                    // Any XT code: one evdev key, or the keysym's own translation.
-                    var t = InputTranslator()
-                    #expect(t.extendedKey(down: down, keysym: keysym, keycode: keycode).count <= 2)
-                }
+                if case .message(.enableContinuousUpdates) = e { enables += 1 }
+                if case .message(.fence) = e { fences += 1 }
+                Self.checkFuzzed(e)
             }
             if whole.error != nil { errors += 1 }
             tried += 1
             if long == nil && tried % 1000 == 0 && tried >= 200_000 { break }
         }
-        print("RFB parser fuzz: \(tried) inputs tried (each whole and in random chunks), \(errors) refused with a line")
+        print("RFB parser fuzz: \(tried) inputs tried (each whole and in random chunks), \(errors) refused with a line, \(fences) fences and \(enables) EnableContinuousUpdates parsed")
         #expect(tried > 10_000)
+        #expect(fences > 0 && enables > 0, "the inputs reach the continuous-update and fence messages")
+    }
+
+    /// What any parsed message must satisfy, whatever the input.
+    static func checkFuzzed(_ e: RFBServerProtocol.Event) {
+        if case .message(.setEncodings(let l)) = e {
+            #expect(l.count <= ClientMessageParser.maxEncodings)
+            // Whatever JPEG quality and subsampling values a client sends, the choice stays in range.
+            let c = EncodingChoice(clientList: l)
+            if let j = c.jpeg { #expect((1...100).contains(j.quality) && c.encoding == EncodingType.tight) }
+        }
+        if case .message(.setPixelFormat(let f)) = e { #expect(f.validate() == nil) }
+        if case .message(.fence(let flags, let payload)) = e {
+            // Any fence gets a well-formed reply: no Request bit, the payload echoed.
+            let reply = ContinuousServerMessage.fence(flags: FenceFlags.reply(to: flags), payload: payload)
+            #expect(payload.count <= ClientMessageParser.maxFencePayload && reply.count == 9 + payload.count && reply[4] & 0x80 == 0)
+        }
+        if case .message(.extendedKey(let down, let keysym, let keycode)) = e {
+            // Any XT code: one evdev key, or the keysym's own translation.
+            var t = InputTranslator()
+            #expect(t.extendedKey(down: down, keysym: keysym, keycode: keycode).count <= 2)
+        }
     }
 }
 
