@@ -14,7 +14,7 @@ public enum CompressionMode: String, Sendable, CaseIterable {
 
 /// Compresses a source's `pages` frames (zlib level 1) when that makes the migration faster,
 /// and keeps the figures for the report. In `auto` the first `probeBytes` of page frames go out
-/// as they are while a copy of each is compressed on the side: the link's rate `L` (raw bytes
+/// as they are while a copy of one in `probeSample` is compressed on the side: the link's rate `L` (raw bytes
 /// over the time sending them took, the bandwidth limit included) against zlib's rate `C` here
 /// and its ratio `r` decide. Sending compressed costs `1/C + r/L` a byte, raw `1/L`, so it is on
 /// when `L < C (1 - r)`, with a margin of 10%. A batch that does not shrink goes out as it is.
@@ -27,6 +27,10 @@ final class PageCompressor {
     /// Why it is on or off, once decided (for the progress line).
     private(set) var decision: String?
     private var stats = MigrationReport.Compression()
+    /// During the probe, one batch in this many is compressed on the side (the rest cost nothing).
+    static let probeSample = 4
+    private var probeBatches = 0, probeSent = 0
+    /// The sampled batches: their bytes, deflated, and the time zlib took.
     private var probeRaw = 0, probeDeflated = 0
     private var probeSendNanos: UInt64 = 0, probeCompressNanos: UInt64 = 0
     private var scratch: [UInt8] = []
@@ -43,21 +47,26 @@ final class PageCompressor {
         }
     }
 
-    /// The frame to send for the `pages` frame `frame`, and the nanoseconds spent compressing.
+    /// The frame to send for the `pages` frame `frame`: compressed when that is on and makes it smaller.
     func frameToSend(_ frame: [UInt8]) -> [UInt8] {
         stats.rawBytes += frame.count
         stats.batches += 1
         guard enabled != false else { stats.wireBytes += frame.count; return frame }
+        if enabled == nil { // probing: the link's rate from every batch, zlib's from one in `probeSample`
+            probeBatches += 1
+            probeSent += frame.count
+            stats.wireBytes += frame.count
+            guard probeBatches % Self.probeSample == 1 else { return frame }
+        }
         scratch.removeAll(keepingCapacity: true)
         let t0 = DispatchTime.now().uptimeNanoseconds
         let shrank = MigrationWire.compressPagesFrame(frame, level: Self.level, into: &scratch)
         let spent = DispatchTime.now().uptimeNanoseconds - t0
         stats.compressSeconds += Double(spent) / 1e9
-        if enabled == nil { // probing: measure, send as it is
+        if enabled == nil { // a sample: measured, sent as it is
             probeRaw += frame.count
             probeDeflated += shrank ? scratch.count : frame.count
             probeCompressNanos += spent
-            stats.wireBytes += frame.count
             return frame
         }
         guard shrank else { stats.wireBytes += frame.count; return frame }
@@ -70,7 +79,7 @@ final class PageCompressor {
     func sent(nanos: UInt64) {
         guard enabled == nil else { return }
         probeSendNanos += nanos
-        if probeRaw >= Self.probeBytes { decide() }
+        if probeSent >= Self.probeBytes { decide() }
     }
 
     /// Decides with what the probe measured (at the end of round 0 at the latest).
@@ -79,7 +88,7 @@ final class PageCompressor {
         guard probeRaw > 0, probeSendNanos > 0, probeCompressNanos > 0 else {
             enabled = false; decision = "off (nothing to measure the link with)"; return
         }
-        let link = Double(probeRaw) / (Double(probeSendNanos) / 1e9)
+        let link = Double(probeSent) / (Double(probeSendNanos) / 1e9)
         let zlib = Double(probeRaw) / (Double(probeCompressNanos) / 1e9)
         let ratio = Double(probeDeflated) / Double(probeRaw)
         enabled = link < 0.9 * zlib * (1 - ratio)

@@ -22,20 +22,24 @@ extension MigrationWire {
         precondition(frame.count > 5 && frame[4] == Kind.pages.rawValue, "not a pages frame")
         let rawLength = frame.count - 5
         let header = 4 + 1 + 4 + 1
-        let start = out.count
         let bound = czlib_bound(rawLength)
-        out.append(contentsOf: repeatElement(0, count: header + bound))
-        let written = frame.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                // SAFETY: src holds rawLength bytes after its 5-byte head; dst has bound bytes after start + header.
-                czlib_deflate(src.baseAddress! + 5, rawLength, dst.baseAddress! + start + header, bound, level)
+        // Written in place, with no pass over the bytes in Swift: only zlib touches them.
+        let packed = [UInt8](unsafeUninitializedCapacity: header + bound) { dst, count in
+            let written = frame.withUnsafeBufferPointer { src in
+                // SAFETY: src holds rawLength bytes after its 5-byte head; dst has room for bound bytes after the header.
+                czlib_deflate(src.baseAddress! + 5, rawLength, dst.baseAddress! + header, bound, level)
             }
+            guard written > 0, header + written < frame.count else { count = 0; return }
+            let fields: [UInt8] = [UInt8(truncatingIfNeeded: header - 4 + written), UInt8(truncatingIfNeeded: (header - 4 + written) >> 8),
+                                   UInt8(truncatingIfNeeded: (header - 4 + written) >> 16), UInt8(truncatingIfNeeded: (header - 4 + written) >> 24),
+                                   Kind.compressedPages.rawValue,
+                                   UInt8(truncatingIfNeeded: rawLength), UInt8(truncatingIfNeeded: rawLength >> 8),
+                                   UInt8(truncatingIfNeeded: rawLength >> 16), UInt8(truncatingIfNeeded: rawLength >> 24), zlibMethod]
+            for i in 0..<header { dst[i] = fields[i] }
+            count = header + written
         }
-        guard written > 0, header + written < frame.count else { out.removeSubrange(start...); return false }
-        out.removeSubrange((start + header + written)...)
-        var w = ByteWriter()
-        w.u32(UInt32(1 + 4 + 1 + written)); w.u8(Kind.compressedPages.rawValue); w.u32(UInt32(rawLength)); w.u8(zlibMethod)
-        out.replaceSubrange(start..<start + header, with: w.bytes)
+        guard !packed.isEmpty else { return false }
+        out += packed
         return true
     }
 
