@@ -3,7 +3,7 @@ import PackageDescription
 
 // Targets are layers: each imports only targets of lower layers, so the arrows point one way
 // (docs/architecture.md draws every edge):
-//   0  CKVM, CGuestABI, Input, Display (no KVM), MigrationWire; C shims CPNG, CRFB, CSDL
+//   0  CKVM, CGuestABI, Input, Display (no KVM), MigrationWire; C shims CPNG, CRFB, CSDL, CZlib (beneath MigrationWire)
 //   1  KVM, SplitView
 //   2  Machine, PNGOutput, RFB (no KVM), Window
 //   3  Tracking
@@ -40,7 +40,9 @@ let package = Package(
         // `ringside verify`: the no-lost-page check users run on their own host.
         .target(name: "NoLossCheck", dependencies: ["Tracking", "Machine", "Display", "KVM"]),
         // The migration stream's messages: framing and encoding only (no KVM, no sockets).
-        .target(name: "MigrationWire"),
+        .target(name: "MigrationWire", dependencies: ["CZlib"]),
+        // zlib for the migration stream's compressed page batches (one-shot deflate, bounded inflate).
+        .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
         // Live migration between two ringside processes: pre-copy from the dirty list over SwiftNIO.
         .target(name: "LiveMigration", dependencies: [
             "Tracking", "Machine", "KVM", "MigrationWire", "Input",
@@ -113,7 +115,7 @@ let package = Package(
         .testTarget(name: "WindowTests", dependencies: ["Window", "SplitView", "Display", "Input", "TestSupport"]),
         // MigrationWire, Machine and KVM: the migration fault tests hand-build streams with real vCPU state.
         .testTarget(name: "RingsideCLITests", dependencies: ["TestSupport", "MigrationWire", "Machine", "KVM", "RFB"]),
-        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire", "TestSupport"]),
+        .testTarget(name: "MigrationWireTests", dependencies: ["MigrationWire", "CZlib", "TestSupport"]),
         .testTarget(name: "LiveMigrationTests", dependencies: ["LiveMigration", "MigrationWire", "Machine", "Input", "TestSupport"]),
         .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "MigrationWire", "Tracking", "Machine", "KVM", "TestSupport"]),

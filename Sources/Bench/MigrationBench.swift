@@ -36,6 +36,9 @@ public struct MigrationBenchRecord: Sendable {
     /// Median of 30 dirty-list takes 16 ms apart before the migration, with RAM logged: the
     /// per-round sync cost with enough samples to compare RAM sizes on a noisy host.
     public var takeMedianUs = 0.0
+    /// `--compress` of the cell, and what the source reported of it.
+    public var compression = "off"
+    public var compressionReport = MigrationReport.Compression()
     public var failure: String?
     /// The source abandoned the attempt in one line (it did not converge within the budget)
     /// and the guest ran on there: the budget's rule, not a failure.
@@ -49,6 +52,7 @@ public enum MigrationBench {
     public static func run(workload: BenchWorkload, ramBytes: UInt64, mode: TrackingMode, warmup: Double,
                            options: MigrationOptions, device: String) -> MigrationBenchRecord {
         var rec = MigrationBenchRecord(guest: workload.label, ramBytes: ramBytes, mode: mode.rawValue)
+        rec.compression = options.compression.rawValue
         do {
             let system = try KVMSystem(path: device)
             let caps = try HostCapabilities(system: system)
@@ -98,6 +102,7 @@ extension MigrationBenchRecord {
         destinationDowntimeMs = destination.downtimeSeconds * 1000
         expectedDowntimeMs = r.expectedDowntimeSeconds * 1000
         finalPages = r.finalPages
+        compressionReport = r.compression
         let later = r.rounds.dropFirst().dropLast()
         laterRoundMs = later.isEmpty ? 0 : later.reduce(0) { $0 + $1.seconds } / Double(later.count) * 1000
         let syncs = r.rounds.dropFirst()

@@ -89,7 +89,7 @@ public enum ControlRequest: Equatable, Sendable {
     }
 }
 
-/// `migrate HOST:PORT [--max-downtime MS] [--max-bandwidth RATE] [--max-rounds N] [--verify-migration]`.
+/// `migrate HOST:PORT [--max-downtime MS] [--max-bandwidth RATE] [--max-rounds N] [--migrate-compress auto|on|off] [--verify-migration]`.
 public struct MigrateRequest: Equatable, Sendable {
     public var host: String
     public var port: Int
@@ -100,6 +100,8 @@ public struct MigrateRequest: Equatable, Sendable {
     /// 1...1000.
     public var maxRounds: Int?
     public var verify = false
+    /// `auto`, `on` or `off` (nil: the default, auto).
+    public var compress: String?
 
     public init(host: String, port: Int) {
         self.host = host
@@ -114,6 +116,7 @@ public struct MigrateRequest: Equatable, Sendable {
         if let ms = maxDowntimeMS { w += ["--max-downtime", ms == ms.rounded() ? "\(Int(ms))" : "\(ms)"] }
         if let b = maxBandwidth { w += ["--max-bandwidth", "\(b)"] }
         if let n = maxRounds { w += ["--max-rounds", "\(n)"] }
+        if let c = compress { w += ["--migrate-compress", c] }
         if verify { w.append("--verify-migration") }
         return w
     }
@@ -125,7 +128,7 @@ public struct MigrateRequest: Equatable, Sendable {
         var i = 1
         while i < w.count {
             let option = w[i]
-            guard ["--max-downtime", "--max-bandwidth", "--max-rounds", "--verify-migration"].contains(option) else {
+            guard ["--max-downtime", "--max-bandwidth", "--max-rounds", "--migrate-compress", "--verify-migration"].contains(option) else {
                 throw .unexpected("migrate", option)
             }
             guard seen.insert(option).inserted else { throw .repeated(option) }
@@ -139,6 +142,9 @@ public struct MigrateRequest: Equatable, Sendable {
             case "--max-bandwidth":
                 guard let b = ControlSize.parse(value), b >= 1 << 20 else { throw .invalid(option, value, "use bytes per second, at least 1M, e.g. 128M") }
                 maxBandwidth = b
+            case "--migrate-compress":
+                guard ["auto", "on", "off"].contains(value) else { throw .invalid(option, value, "use auto, on or off") }
+                compress = value
             default:
                 guard let n = Int(value), (1...1000).contains(n) else { throw .invalid(option, value, "use 1...1000") }
                 maxRounds = n

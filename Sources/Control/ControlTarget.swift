@@ -38,6 +38,7 @@ public struct GuestControl: ControlTarget {
                 if let b = m.maxBandwidth { o.maxBandwidth = Double(b) }
                 if let n = m.maxRounds { o.maxRounds = n }
                 o.verify = m.verify
+                if let c = m.compress, let mode = CompressionMode(rawValue: c) { o.compression = mode }
                 try guest.migrate(to: m.host, port: m.port, options: o)
                 a.to = m.address
             case .cancel:

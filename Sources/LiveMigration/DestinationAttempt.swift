@@ -34,7 +34,12 @@ final class DestinationAttempt {
     func run() async throws -> MigrationDestination.Report {
         do {
             while true {
-                let m = try await connection.expect()
+                let m: MigrationMessage
+                do { m = try await connection.expect() } catch let error as MigrationWireError {
+                    // A message that does not decode (a compressed batch that lies, as a rule): the source hears why.
+                    try? await connection.send(.abort("the destination gave up: \(error)"))
+                    throw error
+                }
                 let step: ArrivingGuest.Step
                 do { step = try guest.apply(m) } catch {
                     try? await connection.send(.abort("the destination gave up: \(error)"))

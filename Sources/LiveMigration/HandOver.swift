@@ -37,6 +37,7 @@ extension SourceAttempt {
         let laps = report.handOver.reduce(0) { $0 + $1.seconds }
         report.handOver.append(("resumed there", max(0, report.downtimeSeconds - laps)))
         report.totalBytes = connection.bytesSent
+        report.compression = pages.compressor.report
         report.seconds = elapsed
         machine.stop()
         try? session.unsubscribe(subscriber)

@@ -11,5 +11,7 @@ public struct MigrationOptions: Sendable {
     public var verify = false
     /// Seconds without a message from the other side before giving up.
     public var timeout = 30.0
+    /// Whether page batches are compressed (`--migrate-compress`).
+    public var compression: CompressionMode = .auto
     public init() {}
 }

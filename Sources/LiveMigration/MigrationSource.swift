@@ -24,8 +24,9 @@ public enum MigrationSource {
         return try await connection.run { c in
             var config = MigrationConfig(source: session, image: image, bytes: bytes, verify: options.verify)
             config.migrationID = UInt64.random(in: 1...UInt64.max)
-            let (roundTrip, state) = try await offer(config, over: c)
-            let peer = SourceAttempt.Peer(host: host, port: port, migrationID: config.migrationID, helloRoundTrip: roundTrip, stateSeconds: state)
+            let (roundTrip, state, caps) = try await offer(config, over: c, compression: options.compression)
+            let peer = SourceAttempt.Peer(host: host, port: port, migrationID: config.migrationID, helloRoundTrip: roundTrip, stateSeconds: state,
+                                          readsCompressedPages: caps & MigrationWire.capabilityCompressedPages != 0)
             return try await SourceAttempt(session: session, connection: c, peer: peer, options: options, progress: progress).run()
         }
     }
@@ -40,25 +41,30 @@ public enum MigrationSource {
 
     /// Hello both ways, then the config the destination builds its machine from. Returns the
     /// hellos' round trip (the destination answers at once: the link's round trip) and the
-    /// destination's cost of the vCPUs' state, in seconds.
-    private static func offer(_ config: MigrationConfig, over c: MigrationConnection) async throws -> (Double, Double) {
+    /// destination's cost of the vCPUs' state, in seconds, and the destination's capabilities.
+    private static func offer(_ config: MigrationConfig, over c: MigrationConnection,
+                              compression: CompressionMode) async throws -> (Double, Double, UInt32) {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        try await hello(c)
+        // Off asks for nothing: the hello, and so the stream, is byte for byte as before compression.
+        let caps = try await hello(c, capabilities: compression == .off ? 0 : MigrationWire.capabilityCompressedPages)
         let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         try await c.send(.config(config))
         guard case .accepted(let state) = try await c.expect() else { throw MigrationError.protocolError("the destination did not accept the config") }
-        return (roundTrip, Double(state) / 1e9)
+        return (roundTrip, Double(state) / 1e9, caps)
     }
 
     /// Hello both ways; a destination of another version is refused (it refuses us too).
-    /// Heartbeats start once the versions agree.
-    static func hello(_ c: MigrationConnection) async throws {
-        try await c.send(.hello(version: MigrationWire.version, capabilities: 0))
-        guard case .hello(let v, _) = try await c.expect() else { throw MigrationError.protocolError("the destination did not say hello") }
+    /// Heartbeats start once the versions agree. Returns the destination's capability bits
+    /// (protocol 4 builds before compression send 0).
+    @discardableResult
+    static func hello(_ c: MigrationConnection, capabilities: UInt32 = 0) async throws -> UInt32 {
+        try await c.send(.hello(version: MigrationWire.version, capabilities: capabilities))
+        guard case .hello(let v, let caps) = try await c.expect() else { throw MigrationError.protocolError("the destination did not say hello") }
         guard v == MigrationWire.version else {
             throw MigrationError.refused("the destination speaks protocol version \(v), this source \(MigrationWire.version): run the same Ringside on both sides")
         }
         c.startHeartbeats()
+        return caps
     }
 
     /// The guest image file, to send in the config so the destination needs no copy of its own.

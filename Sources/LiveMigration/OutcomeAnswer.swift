@@ -33,7 +33,8 @@ enum OutcomeAnswer {
     /// abort and a refusal if the versions differ. Heartbeats start once they agree.
     static func hello(_ c: MigrationConnection, from peer: String) async throws {
         guard case .hello(let v, _) = try await c.expect() else { throw MigrationError.protocolError("the \(peer) did not say hello first") }
-        try await c.send(.hello(version: MigrationWire.version, capabilities: 0))
+        // It reads compressed page batches; a source that does not ask for them never sends one.
+        try await c.send(.hello(version: MigrationWire.version, capabilities: MigrationWire.knownCapabilities))
         guard v == MigrationWire.version else {
             let why = "the \(peer) speaks protocol version \(v), this destination \(MigrationWire.version): run the same Ringside on both sides"
             try? await c.send(.abort(why))

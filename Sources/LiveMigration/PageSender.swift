@@ -22,8 +22,11 @@ final class PageSender {
     let start: UInt64
     /// Every page sent so far: the pages `sendDigests` covers.
     private(set) var sentEver: MigrationPageSet
+    /// Compresses batches when that pays (`PageCompressor`).
+    let compressor: PageCompressor
 
-    init(machine: Machine, connection: MigrationConnection, maxBandwidth: Double?, start: UInt64) {
+    init(machine: Machine, connection: MigrationConnection, maxBandwidth: Double?, start: UInt64, compressor: PageCompressor) {
+        self.compressor = compressor
         self.machine = machine
         self.connection = connection
         self.maxBandwidth = maxBandwidth
@@ -80,9 +83,12 @@ final class PageSender {
         }
         let count = batch.count
         batch.removeAll(keepingCapacity: true)
-        try await connection.sendFrames(out)
+        let frame = compressor.frameToSend(out)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try await connection.sendFrames(frame)
         try stillRunning(machine)
         try await keepToBandwidth()
+        compressor.sent(nanos: DispatchTime.now().uptimeNanoseconds - t0)
         return count
     }
 

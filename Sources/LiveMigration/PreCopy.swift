@@ -19,11 +19,13 @@ extension SourceAttempt {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let (count, sent) = try await pages.send(set, skipZero: round == 0)
             try await connection.send(.roundEnd(round: UInt32(round), pages: UInt64(count)))
+            if round == 0 { announceCompression() }
             taken = nil
             let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             report.rounds.append(.init(number: round, pages: count, bytes: sent, seconds: secs, syncSeconds: Double(t0 - tTake) / 1e9))
             roundStarts.append(t0)
             report.totalBytes = connection.bytesSent
+            report.compression = pages.compressor.report
             report.seconds = elapsed
             round += 1
             var left = session.pendingPages(of: subscriber).pages.total
@@ -53,6 +55,13 @@ extension SourceAttempt {
         }
     }
 
+    /// Decides compression with what round 0 measured, if the probe has not yet, and says so.
+    private func announceCompression() {
+        pages.compressor.decide()
+        report.compression = pages.compressor.report
+        if options.compression != .off { progress("migration compression: \(report.compression.decision)") }
+    }
+
     /// Waits until the destination has acknowledged `rounds` rounds (it has written them).
     private func waitForAcknowledgements(rounds: Int) async throws {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(options.timeout * 1e9)
@@ -80,7 +89,8 @@ extension SourceAttempt {
     func handOverEstimate() -> HandOverEstimate {
         let rtt = peer.helloRoundTrip
         let syncs = report.rounds.suffix(3).map(\.syncSeconds)
-        var perPage = Double(DowntimeBudget.bytesPerPage) / max(report.bandwidth, 1)
+        // Compressed batches carry more pages per byte: the pages' rate is what counts.
+        var perPage = Double(DowntimeBudget.bytesPerPage) / max(report.pageBandwidth, 1)
         let acks = connection.liveness.peerLoad.recent
         var previous: UInt64?
         for ack in acks {

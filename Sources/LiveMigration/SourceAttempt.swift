@@ -33,6 +33,8 @@ final class SourceAttempt {
         let helloRoundTrip: Double
         /// Saving and loading every vCPU's state, as the destination measured it.
         let stateSeconds: Double
+        /// Whether the destination's hello says it reads compressed page batches.
+        var readsCompressedPages = false
     }
 
     init(session: TrackingSession, connection: MigrationConnection, peer: Peer, options: MigrationOptions,
@@ -44,7 +46,8 @@ final class SourceAttempt {
         self.options = options
         self.progress = progress
         do { subscriber = try session.subscribeMigration() } catch { throw MigrationError.tracking("\(error)") }
-        pages = PageSender(machine: machine, connection: connection, maxBandwidth: options.maxBandwidth, start: start)
+        pages = PageSender(machine: machine, connection: connection, maxBandwidth: options.maxBandwidth, start: start,
+                           compressor: PageCompressor(mode: options.compression, peerReads: peer.readsCompressedPages))
         budget = DowntimeBudget(maxDowntimeSeconds: options.maxDowntimeSeconds, maxRounds: options.maxRounds)
     }
 

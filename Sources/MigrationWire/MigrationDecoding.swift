@@ -27,6 +27,7 @@ extension MigrationWire {
         case .outcomeQuery: m = .outcomeQuery(migration: try r.u64())
         case .outcome: m = try outcome(&r)
         case .done: m = .done
+        case .compressedPages: m = try compressedPages(&r)
         }
         guard r.atEnd else { throw .malformed("\(r.remaining) bytes after a \(m.name) message") }
         return m
@@ -57,7 +58,7 @@ extension MigrationWire {
         return .outcome(started: started == 1, resumeNanos: try r.u64())
     }
 
-    private static func pages(_ r: inout ByteReader) throws(MigrationWireError) -> MigrationMessage {
+    static func pages(_ r: inout ByteReader) throws(MigrationWireError) -> MigrationMessage {
         let slot = try r.u32()
         let n = Int(try r.u32())
         guard n <= maxPagesPerMessage else { throw .malformed("\(n) pages in one message (the limit is \(maxPagesPerMessage))") }

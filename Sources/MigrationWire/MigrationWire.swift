@@ -29,7 +29,7 @@ public enum MigrationWire {
 
     enum Kind: UInt8 {
         case hello = 1, config, pages, roundEnd, vcpuState, deviceState, digests, complete, ready, commit, started, abort, accepted
-        case heartbeat, roundAck, outcomeQuery, outcome, done
+        case heartbeat, roundAck, outcomeQuery, outcome, done, compressedPages
     }
 
     /// The frame body of a heartbeat, which a connection drops before decoding.

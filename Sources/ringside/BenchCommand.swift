@@ -85,6 +85,12 @@ struct BenchCommand: ParsableCommand {
             help: "With --migration: the downtime budget in milliseconds, 1...60000 (default 30).",
             transform: NumericOptions.double("--max-downtime", 1...60_000, unit: " milliseconds"))
     var maxDowntimeMS: Double?
+    @Option(name: .customLong("compress"),
+            help: ArgumentHelp("With --migration: page compression per cell, comma-separated auto, on, off (default auto); the cells of one guest and RAM size take turns.", valueName: "modes"))
+    var compress: String?
+    @Option(name: .customLong("max-bandwidth"),
+            help: ArgumentHelp("With --migration: the source's bandwidth limit in bytes per second, e.g. 20M, as a slower link (default unlimited).", valueName: "rate"))
+    var migrationBandwidth: String?
     @Flag(name: .customLong("input-latency"), help: "Input latency instead of the matrix: from a key event pushed at a random moment to the end of the first guest frame that can show it, per guest (default idle,desktop,plasma at 1280x800) paced at 60 Hz and free-running.")
     var inputLatency = false
     @Flag(help: "VNC instead of the matrix: bytes and encode time per guest frame for Raw, ZRLE, Tight and Tight with JPEG (quality level 5), served from the dirty tiles beside a compare-only and a full-frame server, per guest (default idle,desktop,plasma) at 1280x800 and 1920x1080 (--resolutions), lockstep (--frames, default 60); then host cost with 1, 8 and 32 clients, and update latency over loopback with 1, 8 and 32 clients. With --quick: idle and desktop at 640x400, Raw and ZRLE, 6 frames, 1 and 8 clients.")

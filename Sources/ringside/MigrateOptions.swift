@@ -28,14 +28,18 @@ struct MigrateOptions: ParsableArguments {
             help: "Seconds without a message from the destination before giving up (1...3600; default 30).",
             transform: NumericOptions.double("--migrate-timeout", 1...3600, unit: " seconds"))
     var timeout: Double?
+    @Option(name: .customLong("migrate-compress"),
+            help: ArgumentHelp("Compress page batches with zlib: auto (when round 0 measures a link slower than compressing here pays for), on, off (default auto).",
+                               valueName: "auto|on|off"))
+    var compress: String?
     @Flag(name: .customLong("verify-migration"), help: "Send a digest of every page; the destination refuses to resume on any difference.")
     var verify = false
 
     /// The destination and the migration's options, or nil when no migration was asked for.
     func plan() throws -> (host: String, port: Int, options: MigrationOptions)? {
         guard let migrateTo else {
-            if migrateAfter != nil || migrateAtFrame != nil || maxDowntimeMS != nil || maxBandwidth != nil || maxRounds != nil || attempts != nil || verify || timeout != nil {
-                throw Failure("--migrate-after, --migrate-at-frame, --max-downtime, --max-bandwidth, --max-rounds, --migrate-attempts, --migrate-timeout and --verify-migration need --migrate-to HOST:PORT")
+            if migrateAfter != nil || migrateAtFrame != nil || maxDowntimeMS != nil || maxBandwidth != nil || maxRounds != nil || attempts != nil || verify || timeout != nil || compress != nil {
+                throw Failure("--migrate-after, --migrate-at-frame, --max-downtime, --max-bandwidth, --max-rounds, --migrate-attempts, --migrate-timeout, --migrate-compress and --verify-migration need --migrate-to HOST:PORT")
             }
             return nil
         }
@@ -52,6 +56,10 @@ struct MigrateOptions: ParsableArguments {
         }
         o.verify = verify
         if let timeout { o.timeout = timeout }
+        if let compress {
+            guard let mode = CompressionMode(rawValue: compress) else { throw Failure("--migrate-compress '\(compress)': use auto, on or off") }
+            o.compression = mode
+        }
         return (host, port, o)
     }
 }

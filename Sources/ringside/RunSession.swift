@@ -185,6 +185,7 @@ struct RunSession {
         switch s.migration {
         case .migrated(let to, let report):
             Console.out(RunLines.migrated(to: to, report))
+            if report.compression.mode != "off" { Console.out("migration compression: " + report.compression.line) }
             if options.stats { Console.out("hand-over ms: " + report.handOverLine) }
             return 0
         case .outcomeUnknown(let line): throw Failure(line)

@@ -109,7 +109,7 @@ struct MigrationWireTests {
     func fuzz() {
         var rng = SplitMix(seed: 2026)
         var decoded = 0, refused = 0
-        let seeds = Self.samples.map { Array(frames($0)[4...]) }.filter { $0.count < 1 << 20 }
+        let seeds = Self.samples.map { Array(frames($0)[4...]) }.filter { $0.count < 1 << 20 } + PageCompressionTests.seeds
         for i in 0..<200_000 {
             var body = seeds[i % seeds.count]
             let edits = Int(rng.next() % 6)

@@ -22,7 +22,7 @@ final class MigrationVersionTests: XCTestCase {
         XCTAssertEqual(dst.exitStatus(timeout: 30), 1, dst.transcript)
         let why = "the source speaks protocol version \(Self.older), this destination \(MigrationWire.version): run the same Ringside on both sides"
         XCTAssertEqual(MigrationFaultTests.messages(in: TCP.readToEnd(fd, timeout: 5)),
-                       [.hello(version: MigrationWire.version, capabilities: 0), .abort(why)])
+                       [.hello(version: MigrationWire.version, capabilities: MigrationWire.knownCapabilities), .abort(why)])
         XCTAssertEqual(dst.err, "ringside: migration failed, nothing was kept: refused: \(why)\n")
     }
 

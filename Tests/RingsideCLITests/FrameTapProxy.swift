@@ -1,0 +1,91 @@
+import Foundation
+import MigrationWire
+import TestSupport
+
+/// A proxy on 127.0.0.1 for one migration connection that reads the source's side frame by
+/// frame: it records each frame's type and the source's hello, and may rewrite the first
+/// `compressed-pages` frame (`tamper`) or the destination's hello capabilities (`oldDestination`:
+/// 0, as a protocol 4 build from before compression sends). The destination's side is relayed as it is.
+final class FrameTapProxy: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let lock = NSLock()
+    private var _types: [UInt8] = []
+    private var _sourceHello: [UInt8] = []
+    private let done = DispatchSemaphore(value: 0)
+    /// The type byte of every frame the source sent, in order (heartbeats included).
+    var types: [UInt8] { lock.lock(); defer { lock.unlock() }; return _types }
+    /// The source's hello frame, as it was sent.
+    var sourceHello: [UInt8] { lock.lock(); defer { lock.unlock() }; return _sourceHello }
+
+    init(upstream: Int, oldDestination: Bool = false, tamper: (@Sendable ([UInt8]) -> [UInt8])? = nil) throws {
+        (listener, port) = try TCP.listen()
+        let listener = listener
+        Thread { [self] in
+            defer { close(listener); done.signal() }
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            guard let server = try? TCP.connect(port: upstream) else { close(client); return }
+            let backDone = DispatchSemaphore(value: 0)
+            Thread {
+                Self.relayBack(from: server, to: client, zeroCapabilities: oldDestination)
+                shutdown(client, Int32(SHUT_RDWR))
+                backDone.signal()
+            }.start()
+            forward(from: client, to: server, tamper: tamper)
+            // The destination's last words (an abort, as a rule) reach the source before its side closes.
+            shutdown(server, Int32(SHUT_WR))
+            if backDone.wait(timeout: .now() + 60) == .timedOut { shutdown(server, Int32(SHUT_RDWR)); backDone.wait() }
+            shutdown(client, Int32(SHUT_RDWR))
+            close(client); close(server)
+        }.start()
+    }
+
+    /// Frames from the source, recorded, the first compressed one through `tamper`.
+    private func forward(from client: Int32, to server: Int32, tamper: (([UInt8]) -> [UInt8])?) {
+        var tampered = false
+        while let frame = Self.readFrame(client) {
+            lock.lock(); _types.append(frame[4]); if frame[4] == 1 { _sourceHello = frame }; lock.unlock()
+            var out = frame
+            if frame[4] == 19, !tampered, let tamper { out = tamper(frame); tampered = true }
+            guard TCP.sendAll(server, out) else { return }
+        }
+    }
+
+    /// The destination's bytes back; its hello (the first 16 bytes) with capabilities 0 if asked.
+    private static func relayBack(from server: Int32, to client: Int32, zeroCapabilities: Bool) {
+        if zeroCapabilities {
+            guard var hello = readExactly(server, 16) else { return }
+            hello.replaceSubrange(12..<16, with: [0, 0, 0, 0])
+            guard TCP.sendAll(client, hello) else { return }
+        }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(server, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0, TCP.sendAll(client, buf[0..<n]) else { return }
+        }
+    }
+
+    /// One whole frame, its length included.
+    static func readFrame(_ fd: Int32) -> [UInt8]? {
+        guard let header = readExactly(fd, 4) else { return nil }
+        let n = Int(header[0]) | Int(header[1]) << 8 | Int(header[2]) << 16 | Int(header[3]) << 24
+        guard n >= 1, n <= MigrationWire.maxConfigFrameBytes, let body = readExactly(fd, n) else { return nil }
+        return header + body
+    }
+
+    private static func readExactly(_ fd: Int32, _ n: Int) -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: n)
+        var at = 0
+        while at < n {
+            let r = buf[at...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if r < 0 && errno == EINTR { continue }
+            guard r > 0 else { return nil }
+            at += r
+        }
+        return buf
+    }
+
+    func wait(timeout: Double = 120) -> Bool { done.wait(timeout: .now() + timeout) == .success }
+}
