@@ -88,15 +88,7 @@ public struct ClientMessageParser: Sendable {
                 buffer.moveReaderIndex(forwardBy: 20)
                 return .setPixelFormat(format)
             case 2:
-                guard available >= 4 else { return nil }
-                let count = Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!)
-                if count > Self.maxEncodings { throw .tooManyEncodings(count) }
-                guard available >= 4 + 4 * count else { return nil }
-                buffer.moveReaderIndex(forwardBy: 4)
-                var list: [Int32] = []
-                list.reserveCapacity(count)
-                for _ in 0..<count { list.append(buffer.readInteger(as: Int32.self)!) }
-                return .setEncodings(list)
+                return try Self.setEncodings(&buffer)
             case 3:
                 guard available >= 10 else { return nil }
                 _ = buffer.readInteger(as: UInt8.self)
@@ -131,18 +123,38 @@ public struct ClientMessageParser: Sendable {
             case 150, 248:
                 return try Self.continuousMessage(type, &buffer)
             case 255:
-                guard available >= 2 else { return nil }
-                let subtype = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)!
-                guard subtype == 0 else { throw .unknownQEMUMessage(subtype) }
-                guard available >= 12 else { return nil }
-                buffer.moveReaderIndex(forwardBy: 2)
-                let down = buffer.readInteger(as: UInt16.self)! != 0
-                let keysym = buffer.readInteger(as: UInt32.self)!, keycode = buffer.readInteger(as: UInt32.self)!
-                return .extendedKey(down: down, keysym: keysym, keycode: keycode)
+                return try Self.qemuMessage(&buffer)
             default:
                 throw .unknownMessage(type)
             }
         }
+    }
+
+    /// SetEncodings (2) from `buffer`, or nil when more bytes are needed.
+    private static func setEncodings(_ buffer: inout ByteBuffer) throws(RFBProtocolError) -> ClientMessage? {
+        let available = buffer.readableBytes
+        guard available >= 4 else { return nil }
+        let count = Int(buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)!)
+        if count > Self.maxEncodings { throw .tooManyEncodings(count) }
+        guard available >= 4 + 4 * count else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        var list: [Int32] = []
+        list.reserveCapacity(count)
+        for _ in 0..<count { list.append(buffer.readInteger(as: Int32.self)!) }
+        return .setEncodings(list)
+    }
+
+    /// A QEMU client message (255); only subtype 0, Extended Key Event, is known.
+    private static func qemuMessage(_ buffer: inout ByteBuffer) throws(RFBProtocolError) -> ClientMessage? {
+        let available = buffer.readableBytes
+        guard available >= 2 else { return nil }
+        let subtype = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)!
+        guard subtype == 0 else { throw .unknownQEMUMessage(subtype) }
+        guard available >= 12 else { return nil }
+        buffer.moveReaderIndex(forwardBy: 2)
+        let down = buffer.readInteger(as: UInt16.self)! != 0
+        let keysym = buffer.readInteger(as: UInt32.self)!, keycode = buffer.readInteger(as: UInt32.self)!
+        return .extendedKey(down: down, keysym: keysym, keycode: keycode)
     }
 
     /// EnableContinuousUpdates (150) or ClientFence (248) from `buffer`, or nil when more

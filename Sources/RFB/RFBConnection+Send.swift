@@ -3,6 +3,10 @@ import NIOCore
 
 /// What a client is sent: messages, and updates slice by slice.
 extension RFBConnection {
+    /// Bytes of an update gathered before they go to the socket (a long update goes out in
+    /// slices of this size, pausing between them while the socket is full).
+    static let sliceBytes = 64 << 10
+
     /// A FramebufferUpdateRequest: merged with one already waiting (the bounds of both,
     /// incremental only if both are). While continuous updates run, incremental requests are
     /// ignored (RFB's rule).

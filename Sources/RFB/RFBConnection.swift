@@ -3,8 +3,8 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// One client: the handshake, its messages, and its updates. Everything here runs on the
-/// channel's event loop, except `scheduleWake`, which any thread may call.
+/// One client: the handshake, its messages, and its updates. `@unchecked Sendable`: its
+/// state is touched only on the channel's event loop; `scheduleWake` (any thread) hops there.
 final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -285,10 +285,6 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         // A request that came while this update was written is answered now, not at the next refresh.
         if pending != nil { wake() }
     }
-
-    /// Bytes of an update gathered before they go to the socket (a long update goes out in
-    /// slices of this size, pausing between them while the socket is full).
-    static let sliceBytes = 64 << 10
 
     /// Drops the client with one log line; the server and the other clients go on.
     func drop(_ why: String) {

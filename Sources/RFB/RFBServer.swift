@@ -42,7 +42,8 @@ public struct RFBServerOptions: Sendable {
 /// changed in each client's dirty bits; a client gets an update only when it asked for one
 /// and something changed, encoded from the shared surface and written on NIO's event loop
 /// threads, never on the harvest or vCPU threads. Lines for the log go to `log`; input goes
-/// to `input`.
+/// to `input`. `@unchecked Sendable`: the client tables, throttle and listeners are under `lock`;
+/// `port` and `channel` are set while binding, before the server is shared.
 public final class RFBServer: @unchecked Sendable {
     public let options: RFBServerOptions
     /// The port actually bound (useful when `options.port` is 0).
