@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "LiveMigrationTests", dependencies: ["LiveMigration", "MigrationWire", "Machine", "Input", "TestSupport"]),
         .testTarget(name: "GuestSessionTests", dependencies: ["GuestSession"]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "MigrationWire", "Tracking", "Machine", "KVM", "TestSupport"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "InputTests", dependencies: ["Input", "TestSupport"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer", "Machine", "TestSupport"]),

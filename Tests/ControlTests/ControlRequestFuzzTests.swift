@@ -1,5 +1,6 @@
 @testable import Control
 import XCTest
+import TestSupport
 
 /// The request parser takes any bytes without a trap: random lines and mutations of valid
 /// ones, from a fixed seed (so a failure repeats). Each input is a request that reads back as
@@ -15,7 +16,7 @@ final class ControlRequestFuzzTests: XCTestCase {
     ]
 
     func testTwoHundredThousandInputsNeverTrap() {
-        var rng = SplitMix64(seed: 0x5EED_C0DE)
+        var rng = SplitMix(seed: 0x5EED_C0DE)
         var accepted = 0
         for i in 0..<200_000 {
             let line = i % 4 == 0 ? randomBytes(&rng) : mutate(Array(Self.seeds[Int(rng.next() % UInt64(Self.seeds.count))].utf8), &rng)
@@ -33,12 +34,12 @@ final class ControlRequestFuzzTests: XCTestCase {
         XCTAssertGreaterThan(accepted, 1000, "the mutations should keep some requests valid")
     }
 
-    private func randomBytes(_ rng: inout SplitMix64) -> [UInt8] {
+    private func randomBytes(_ rng: inout SplitMix) -> [UInt8] {
         let n = Int(rng.next() % 80)
         return (0..<n).map { _ in rng.next() % 3 == 0 ? UInt8(rng.next() % 128) : UInt8(truncatingIfNeeded: rng.next()) }
     }
 
-    private func mutate(_ seed: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
+    private func mutate(_ seed: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
         var b = seed
         for _ in 0..<(1 + Int(rng.next() % 4)) {
             let at = b.isEmpty ? 0 : Int(rng.next() % UInt64(b.count + 1))
@@ -51,18 +52,5 @@ final class ControlRequestFuzzTests: XCTestCase {
             }
         }
         return b
-    }
-}
-
-/// A small seeded generator (SplitMix64), the same on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

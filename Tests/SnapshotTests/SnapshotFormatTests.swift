@@ -2,6 +2,7 @@ import Foundation
 import MigrationWire
 @testable import Snapshot
 import XCTest
+import TestSupport
 
 /// The file format without KVM: what is written reads back exactly, and every truncation,
 /// every flipped bit and every section out of its place is refused with one line.
@@ -68,7 +69,7 @@ final class SnapshotFormatTests: XCTestCase {
         let dir = try F.tempDir(self)
         try F.write(dir + "/a.snap", header: F.fullHeader(), F.sections(kind: .full, pages: [PageRecord(page: 1, data: F.page(0x5A))]))
         let whole = F.bytes(dir + "/a.snap")
-        var rng = SplitMix64(seed: 7)
+        var rng = SplitMix(seed: 7)
         for _ in 0..<500 {
             var b = whole
             let bit = Int(rng.next() % UInt64(b.count * 8))
@@ -156,18 +157,5 @@ final class SnapshotFormatTests: XCTestCase {
         XCTAssertThrowsError(try SnapshotFileWriter(path: dir + "/no/such/a.snap", header: F.fullHeader())) {
             XCTAssertTrue("\($0)".hasPrefix("\(dir)/no/such/a.snap: cannot create a file in \(dir)/no/such: No such file or directory"), "\($0)")
         }
-    }
-}
-
-/// A small seeded generator (SplitMix64), the same on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import MigrationWire
 @testable import Snapshot
 import XCTest
+import TestSupport
 
 /// The snapshot reader takes any bytes without a trap, a hang or a large allocation:
 /// 30,000 mutants of valid files (flipped bytes, cut, spliced, lengths and counts set to
@@ -14,7 +15,7 @@ final class SnapshotReaderFuzzTests: XCTestCase {
         let inc = SnapshotHeader(kind: .incremental, id: .random(), base: .random(), sequence: 1)
         try SnapshotFixtures.write(dir + "/inc", header: inc, SnapshotFixtures.sections(kind: .incremental, pages: [PageRecord(page: 5, data: nil)]))
         let seeds = [SnapshotFixtures.bytes(dir + "/full"), SnapshotFixtures.bytes(dir + "/inc")]
-        var rng = SplitMix64(seed: 0xF022_5EED)
+        var rng = SplitMix(seed: 0xF022_5EED)
         var refused = 0
         for i in 0..<30_000 {
             let input = mutate(seeds[i % 2], seeds[(i + 1) % 2], &rng)
@@ -28,7 +29,7 @@ final class SnapshotReaderFuzzTests: XCTestCase {
         XCTAssertGreaterThan(refused, 29_000, "almost every mutant is damaged")
     }
 
-    private func mutate(_ seed: [UInt8], _ other: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
+    private func mutate(_ seed: [UInt8], _ other: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
         var b = seed
         for _ in 0..<(1 + Int(rng.next() % 3)) {
             let at = Int(rng.next() % UInt64(max(b.count, 1)))
