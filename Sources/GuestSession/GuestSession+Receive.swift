@@ -38,19 +38,27 @@ extension GuestSession {
             host: incoming.host, port: incoming.port, timeout: incoming.timeout, listening: listening,
             build: { wire, guestImage in
                 image.withLock { $0 = wire.image }
-                var config = try wire.machineConfig(image: guestImage, memoryLimit: incoming.memoryLimit)
-                wiring.finish(&config, settings)
-                try config.validate(maxVCPUs: caps.usableVCPUs)
-                let tracking = try TrackingSession(system: system, config: config, plan: wiring.plan, tile: settings.tile,
-                                                   migration: settings.subscribesMigrationList,
-                                                   events: wiring.hooks.machineEvents(lockstep: settings.perFrameDump), incoming: true)
-                wiring.attach(tracking)
-                return tracking
+                return try incomingTracking(try wire.machineConfig(image: guestImage, memoryLimit: incoming.memoryLimit),
+                                            system: system, caps: caps, wiring: wiring, settings: settings)
             },
             progress: progress, stop: incoming.stop)
         let session = GuestSession(tracking: tracking, settings: settings, events: events, wiring: wiring,
                                    imageBytes: image.withLock { $0 } ?? [], startsMachine: false)
         return (session, report)
+    }
+
+    /// The tracking session for a guest that arrives (by migration or from a snapshot) with
+    /// `config`: this side's settings applied and checked, the machine built, not started.
+    static func incomingTracking(_ config: MachineConfig, system: KVMSystem, caps: HostCapabilities, wiring: Wiring,
+                                 settings: SessionSettings) throws -> TrackingSession {
+        var config = config
+        wiring.finish(&config, settings)
+        try config.validate(maxVCPUs: caps.usableVCPUs)
+        let tracking = try TrackingSession(system: system, config: config, plan: wiring.plan, tile: settings.tile,
+                                           migration: settings.subscribesMigrationList,
+                                           events: wiring.hooks.machineEvents(lockstep: settings.perFrameDump), incoming: true)
+        wiring.attach(tracking)
+        return tracking
     }
 
     /// `receive` for a caller on a thread of its own (the CLI's main thread): blocks until

@@ -13,14 +13,7 @@ extension GuestSession {
                                events: SessionEvents) throws -> (GuestSession, SnapshotRestore.Restored) {
         let wiring = try Wiring(settings: settings, caps: caps, events: events)
         let restored = try SnapshotRestore.restore(files: files) { wire, image in
-            var config = try wire.machineConfig(image: image)
-            wiring.finish(&config, settings)
-            try config.validate(maxVCPUs: caps.usableVCPUs)
-            let tracking = try TrackingSession(system: system, config: config, plan: wiring.plan, tile: settings.tile,
-                                               migration: settings.subscribesMigrationList,
-                                               events: wiring.hooks.machineEvents(lockstep: settings.perFrameDump), incoming: true)
-            wiring.attach(tracking)
-            return tracking
+            try incomingTracking(try wire.machineConfig(image: image), system: system, caps: caps, wiring: wiring, settings: settings)
         }
         let frames = restored.session.machine.framesCompletedByEveryVCPU
         if let limit = settings.frames, limit <= frames {
