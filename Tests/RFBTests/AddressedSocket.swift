@@ -17,33 +17,11 @@ final class ManualClock: Sendable {
 final class AddressedSocket {
     let fd: Int32
     init(port: Int, source: String) {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_addr.s_addr = inet_addr(source)
-        let b = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        #expect(b == 0, "bind to \(source)")
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = in_port_t(UInt16(port).bigEndian)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        #expect(r == 0)
+        fd = Socket.connected(port: port, source: source)
     }
     deinit { close(fd) }
-    func send(_ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
-    func read(_ n: Int, timeout: Double = 60) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: n), got = 0
-        let end = Date(timeIntervalSinceNow: timeout)
-        while got < n {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, Int32(max(0, end.timeIntervalSinceNow) * 1000)) <= 0 { return nil }
-            let r = out[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if r <= 0 { return nil }
-            got += r
-        }
-        return out
-    }
+    func send(_ b: [UInt8]) { Socket.send(fd, b) }
+    func read(_ n: Int, timeout: Double = 60) -> [UInt8]? { Socket.read(fd, n, timeout: timeout) }
     /// Whether the server closes the connection within 60 s (what it sends first is read and dropped).
     func closedByServer() -> Bool {
         let end = Date(timeIntervalSinceNow: 60)

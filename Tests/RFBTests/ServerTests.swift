@@ -117,19 +117,36 @@ final class Socket {
     /// Connects to the server on `port`; `receiveBuffer` sets SO_RCVBUF first (a client that
     /// should stall soon when it reads nothing).
     init(port: Int, receiveBuffer: Int32? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = Self.connected(port: port, receiveBuffer: receiveBuffer)
+    }
+    deinit { close(fd) }
+
+    /// A socket connected to the server on `port` of 127.0.0.1, bound first to `source` when
+    /// given (another loopback address is another client address to the server).
+    static func connected(port: Int, receiveBuffer: Int32? = nil, source: String? = nil) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if var b = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, socklen_t(MemoryLayout<Int32>.size)) }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let b = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            #expect(b == 0, "bind to \(source)")
+        }
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = in_port_t(UInt16(port).bigEndian)
         a.sin_addr.s_addr = inet_addr("127.0.0.1")
         let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         #expect(r == 0)
+        return fd
     }
-    deinit { close(fd) }
-    func send(_ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+
+    func send(_ b: [UInt8]) { Self.send(fd, b) }
+    static func send(_ fd: Int32, _ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
     /// Exactly `n` bytes, or nil if they did not all arrive within `timeout` seconds.
-    func read(_ n: Int, timeout: Double = 5) -> [UInt8]? {
+    func read(_ n: Int, timeout: Double = 5) -> [UInt8]? { Self.read(fd, n, timeout: timeout) }
+    static func read(_ fd: Int32, _ n: Int, timeout: Double) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: n), got = 0
         let end = Date(timeIntervalSinceNow: timeout)
         while got < n {
