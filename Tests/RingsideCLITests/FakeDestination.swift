@@ -60,18 +60,8 @@ final class FakeDestination: @unchecked Sendable {
 
     /// One whole message, or nil at the end of the stream or on any error.
     static func readMessage(_ fd: Int32) -> MigrationMessage? {
-        func read(_ n: Int) -> [UInt8]? {
-            var buf = [UInt8](repeating: 0, count: n)
-            var at = 0
-            while at < n {
-                let r = buf[at...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if r < 0 && errno == EINTR { continue }
-                guard r > 0 else { return nil }
-                at += r
-            }
-            return buf
-        }
-        guard let header = read(4), let length = try? MigrationWire.frameLength(header), let body = read(length) else { return nil }
+        guard let header = TCP.readExactly(fd, 4), let length = try? MigrationWire.frameLength(header),
+              let body = TCP.readExactly(fd, length) else { return nil }
         return try? MigrationWire.decode(body)
     }
 

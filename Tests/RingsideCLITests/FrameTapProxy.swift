@@ -55,7 +55,7 @@ final class FrameTapProxy: @unchecked Sendable {
     /// The destination's bytes back; its hello (the first 16 bytes) with capabilities 0 if asked.
     private static func relayBack(from server: Int32, to client: Int32, zeroCapabilities: Bool) {
         if zeroCapabilities {
-            guard var hello = readExactly(server, 16) else { return }
+            guard var hello = TCP.readExactly(server, 16) else { return }
             hello.replaceSubrange(12..<16, with: [0, 0, 0, 0])
             guard TCP.sendAll(client, hello) else { return }
         }
@@ -69,22 +69,10 @@ final class FrameTapProxy: @unchecked Sendable {
 
     /// One whole frame, its length included.
     static func readFrame(_ fd: Int32) -> [UInt8]? {
-        guard let header = readExactly(fd, 4) else { return nil }
+        guard let header = TCP.readExactly(fd, 4) else { return nil }
         let n = Int(header[0]) | Int(header[1]) << 8 | Int(header[2]) << 16 | Int(header[3]) << 24
-        guard n >= 1, n <= MigrationWire.maxConfigFrameBytes, let body = readExactly(fd, n) else { return nil }
+        guard n >= 1, n <= MigrationWire.maxConfigFrameBytes, let body = TCP.readExactly(fd, n) else { return nil }
         return header + body
-    }
-
-    private static func readExactly(_ fd: Int32, _ n: Int) -> [UInt8]? {
-        var buf = [UInt8](repeating: 0, count: n)
-        var at = 0
-        while at < n {
-            let r = buf[at...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if r < 0 && errno == EINTR { continue }
-            guard r > 0 else { return nil }
-            at += r
-        }
-        return buf
     }
 
     func wait(timeout: Double = 120) -> Bool { done.wait(timeout: .now() + timeout) == .success }

@@ -69,6 +69,19 @@ enum TCP {
         return true
     }
 
+    /// Exactly `n` bytes (blocking), or nil at the end of the stream or on an error.
+    static func readExactly(_ fd: Int32, _ n: Int) -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: n)
+        var at = 0
+        while at < n {
+            let r = buf[at...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if r < 0 && errno == EINTR { continue }
+            guard r > 0 else { return nil }
+            at += r
+        }
+        return buf
+    }
+
     /// Whether the kernel holds an established connection to local port `port` (one a
     /// client made, even to a server that has not accepted it yet).
     static func established(toPort port: Int) -> Bool {
