@@ -163,7 +163,11 @@ final class RawRFBClient: @unchecked Sendable {
     func readUpdate(timeout: Double = 60) throws -> [Rect] {
         let head = try read(4, timeout: timeout)
         guard head[0] == 0 else { throw Closed() }
-        let n = Int(head[2]) << 8 | Int(head[3])
+        return try readRects(Int(head[2]) << 8 | Int(head[3]), timeout: timeout)
+    }
+
+    /// The `n` rectangles of a FramebufferUpdate whose header was read.
+    func readRects(_ n: Int, timeout: Double) throws -> [Rect] {
         var rects: [Rect] = []
         for _ in 0..<n {
             let r = try read(12, timeout: timeout)

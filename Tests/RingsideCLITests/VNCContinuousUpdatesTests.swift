@@ -123,22 +123,7 @@ extension RawRFBClient {
         switch type {
         case 0:
             let head = try read(3, timeout: timeout)
-            var rects: [Rect] = []
-            for _ in 0..<(Int(head[1]) << 8 | Int(head[2])) {
-                let r = try read(12, timeout: timeout)
-                let x = Int(r[0]) << 8 | Int(r[1]), y = Int(r[2]) << 8 | Int(r[3])
-                let w = Int(r[4]) << 8 | Int(r[5]), h = Int(r[6]) << 8 | Int(r[7])
-                let encoding = Int32(bitPattern: UInt32(r[8]) << 24 | UInt32(r[9]) << 16 | UInt32(r[10]) << 8 | UInt32(r[11]))
-                var pixels: [UInt32] = []
-                if encoding == 0 {
-                    let bytes = try read(w * h * 4, timeout: timeout)
-                    pixels = stride(from: 0, to: bytes.count, by: 4).map { UInt32(bytes[$0]) | UInt32(bytes[$0 + 1]) << 8 | UInt32(bytes[$0 + 2]) << 16 }
-                } else if encoding != -223 && encoding != -258 {
-                    throw Closed()
-                }
-                rects.append(Rect(x: x, y: y, w: w, h: h, encoding: encoding, pixels: pixels))
-            }
-            return .update(rects)
+            return .update(try readRects(Int(head[1]) << 8 | Int(head[2]), timeout: timeout))
         case 248:
             let h = try read(8, timeout: timeout)
             let flags = UInt32(h[3]) << 24 | UInt32(h[4]) << 16 | UInt32(h[5]) << 8 | UInt32(h[6])
