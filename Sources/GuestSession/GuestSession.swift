@@ -111,7 +111,7 @@ public final class GuestSession: Sendable {
         self.imageBytes = imageBytes
         snapshots = SnapshotSeries(session: tracking, imageBytes: imageBytes)
         let machine = tracking.machine
-        framesAtStart = machine.frameCounts
+        framesAtStart = machine.frameCountsAtStart
         hooks = wiring.hooks
         dumps = wiring.dumps
         input = settings.logInput ? LoggedInput(machine: machine, events: events) : machine.input

@@ -40,6 +40,9 @@ public final class Machine: Sendable {
     /// An incoming guest's events that waited at the source: they go into its queue at
     /// `start()`, once its ring has arrived with the pages.
     let incomingInput = Mutex<[InputEvent]>([])
+    /// Every vCPU's frame count when `start()` ran (nil before): what a session counts its
+    /// frames from, even when the guest has drawn more by the time the session looks.
+    let startFrames = Mutex<[Int]?>(nil)
 
     /// Builds the VM: dirty logging as configured, RAM slot 0, framebuffer slot 1, vCPUs in
     /// long mode at CPL 3 at the image's entry point. Nothing runs until `start()`.

@@ -11,6 +11,7 @@ extension Machine {
         // from RAM the guest can write.
         if incoming { input.restoreWaiting(incomingInput.withLock { $0 }) }
         let frames = doorbell.frameCounts
+        startFrames.withLock { $0 = frames }
         for (i, mailbox) in crew.mailboxes.enumerated() {
             let handler = ExitHandler(cpu: i, bus: bus, frameLimit: config.frameLimit,
                                       pacer: Pacer(hz: config.guestHz, start: DispatchTime.now().uptimeNanoseconds))
@@ -18,6 +19,10 @@ extension Machine {
                        dirtyRingFull: events.dirtyRingFull).spawn()
         }
     }
+
+    /// Every vCPU's frame count when the machine started (now, before it starts): an
+    /// incoming guest, started by its hand-over, has run on by the time its session is built.
+    public var frameCountsAtStart: [Int] { startFrames.withLock { $0 } ?? frameCounts }
 
     /// Asks every vCPU to stop (they leave `KVM_RUN` at once); `wait()` then returns `.stopped`
     /// unless something else ended the run first.

@@ -68,14 +68,15 @@ final class DoomGuestTests: XCTestCase {
     func testTheDemoIsTheSamePictureAfterALiveMigration() throws {
         try requireDoom()
         let dir = try tempDir()
-        // Migrated about 4 s in (frame ~240 at 60 Hz: the demo plays); the WAD travels as RAM.
-        let frames = 480, args = "clock=frames", memory = "64M"
+        // Migrated from frame 240 (the demo plays); the WAD travels as RAM. Paced at 60 Hz, the
+        // source has 8 s to hand over before frame 720, which the destination draws.
+        let frames = 720, args = "clock=frames", memory = "64M"
         let reference = try XCTUnwrap(MigrationCheck.reference(guest: "doom", args: args, width: 320, height: 200, memory: memory,
                                                                frames: frames, dir: dir + "/ref"), "the unmigrated run wrote frame \(frames)")
         let dst = try RingsideProcess("receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--frames", "\(frames)", "--png", dir + "/dst"])
         let port = try XCTUnwrap(dst.listeningPort(), "the destination never listened\n\(dst.transcript)")
         let src = try RingsideProcess("run", ["run", "--guest", "doom", "--args", args, "--headless", "--width", "320", "--height", "200",
-                                              "--memory", memory, "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "4", "--verify-migration"])
+                                              "--memory", memory, "--migrate-to", "127.0.0.1:\(port)", "--migrate-at-frame", "240", "--verify-migration"])
         XCTAssertEqual(src.exitStatus(timeout: 90), 0, src.transcript)
         XCTAssertEqual(dst.exitStatus(timeout: 90), 0, dst.transcript)
         XCTAssertTrue(src.out.contains("migrated to 127.0.0.1:\(port): "), src.transcript)

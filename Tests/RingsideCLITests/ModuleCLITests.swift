@@ -68,13 +68,15 @@ final class ModuleCLITests: XCTestCase {
 
     /// A 6 MiB module (more than the 4 MiB a config frame may hold) migrates as RAM: its file is
     /// deleted once the source has booted, the destination's guest hashes it right every 30
-    /// frames, and the destination's frame 180 (drawn from the module's bytes) equals the
+    /// frames, and the destination's frame 420 (drawn from the module's bytes) equals the
     /// unmigrated run's.
     func testAMigratedGuestStillReadsItsModule() throws {
         try MigrationCheck.requireKVMDevice()
         let dir = try scratchDir()
         let module = try writeModule(dir, "big.wad", count: 6 << 20, seed: 5)
-        let frames = 180, geometry = ["--width", "320", "--height", "200", "--memory", "32M"]
+        // The source, paced at 60 Hz, starts migrating at frame 30 and must hand over before
+        // frame 420 (6.5 s later) for the destination, paced alike, to draw it.
+        let frames = 420, geometry = ["--width", "320", "--height", "200", "--memory", "32M"]
         let r = try runRingside(["run", "--guest", "modules", "--args", "check=30", "--headless", "--guest-hz", "0", "--frames", "\(frames)",
                                  "--png", dir + "/ref", "--module", module.path] + geometry)
         XCTAssertEqual(r.status, 0, r.out + r.err)
@@ -83,13 +85,13 @@ final class ModuleCLITests: XCTestCase {
         let dst = try RingsideProcess("receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--frames", "\(frames)", "--png", dir + "/dst"])
         let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
         let src = try RingsideProcess("run", ["run", "--guest", "modules", "--args", "check=30", "--headless", "--tracking", "ring",
-                                              "--module", module.path, "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5",
+                                              "--module", module.path, "--migrate-to", "127.0.0.1:\(port)", "--migrate-at-frame", "30",
                                               "--verify-migration"] + geometry)
         XCTAssertTrue(src.waitForOutput("guest: modules: big.wad "), src.transcript)
         try FileManager.default.removeItem(atPath: module.path) // the destination must not need it
+        XCTAssertEqual(src.exitStatus(), 0, src.transcript)
+        XCTAssertEqual(dst.exitStatus(), 0, dst.transcript)
         let transcript = src.transcript + dst.transcript
-        XCTAssertEqual(src.exitStatus(), 0, transcript)
-        XCTAssertEqual(dst.exitStatus(), 0, transcript)
         XCTAssertTrue(src.out.contains("migrated to 127.0.0.1:\(port): "), transcript)
         XCTAssertTrue(dst.out.contains(" pages verified"), transcript)
         XCTAssertEqual(src.err + dst.err, "", transcript)
