@@ -34,6 +34,12 @@ public struct RFBServerOptions: Sendable {
     /// refresh, under the display's lock) and when the write completed (`DispatchTime`
     /// uptime nanoseconds).
     public var updateWritten: (@Sendable (_ readNanos: UInt64, _ writtenNanos: UInt64) -> Void)?
+    /// Who answers a client's SetDesktopSize (ExtendedDesktopSize); without one every request
+    /// is refused as prohibited (status 1).
+    public var desktopResizer: (any DesktopResizer)?
+    /// Seconds a SetDesktopSize waits for the guest's mode set before it is refused as out of
+    /// resources (status 2).
+    public var desktopResizeTimeout: Double = 5
     public init() {}
 }
 
@@ -60,6 +66,9 @@ public final class RFBServer: @unchecked Sendable {
     private var throttle: AuthThrottle
     /// Every connection admitted and not yet closed, in the handshake or past it.
     private var admitted: [ObjectIdentifier: RFBConnection] = [:]
+    /// SetDesktopSize requests the guest was asked for: by whom, the size, and until when (on
+    /// `options.clock`) a change to that size counts as that client's for the others (reason 2).
+    private var resizeAsks: [(who: ObjectIdentifier, width: Int, height: Int, until: Double)] = []
     private let sent = Atomic<UInt64>(0)
     private let updates = Atomic<UInt64>(0)
     private let encodeNanos = Atomic<UInt64>(0)
@@ -166,6 +175,23 @@ public final class RFBServer: @unchecked Sendable {
     private func blockedLocked(_ address: String) -> String? {
         guard let left = throttle.blocked(address, now: options.clock()) else { return nil }
         return "too many failed authentications from \(address): try again in \(Int(left.rounded(.up))) s"
+    }
+
+    /// `c`'s SetDesktopSize for `width` x `height` was passed to the guest.
+    func noteResizeAsk(_ c: RFBConnection, width: Int, height: Int) {
+        let now = options.clock()
+        lock.withLock {
+            resizeAsks.removeAll { $0.until < now }
+            resizeAsks.append((ObjectIdentifier(c), width, height, now + 2 * options.desktopResizeTimeout))
+        }
+    }
+
+    /// Whether a change to `width` x `height` is another client's request (than `c`'s).
+    func resizeAskedByAnother(than c: RFBConnection, width: Int, height: Int) -> Bool {
+        let now = options.clock()
+        return lock.withLock {
+            resizeAsks.contains { $0.who != ObjectIdentifier(c) && $0.width == width && $0.height == height && $0.until >= now }
+        }
     }
 
     func authenticationFailed(_ address: String) { lock.withLock { throttle.failed(address, now: options.clock()) } }
