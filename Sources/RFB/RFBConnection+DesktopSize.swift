@@ -38,6 +38,8 @@ extension RFBConnection {
             desktopSize.due.append(ExtendedDesktopSize(reason: .thisClient, status: .success, width: g.width, height: g.height,
                                                        screens: r.screens))
         case .asked:
+            // Every SetDesktopSize gets its answer (RFB's rule): one still waiting is replaced.
+            if let old = desktopSize.waiting { refuseResize(old, .outOfResources, "a newer SetDesktopSize from the client replaced it") }
             desktopSize.timer?.cancel()
             desktopSize.waiting = r
             server.noteResizeAsk(self, width: r.width, height: r.height)

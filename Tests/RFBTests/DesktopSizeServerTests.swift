@@ -74,6 +74,27 @@ struct DesktopSizeServerTests {
         }
     }
 
+    @Test("a second SetDesktopSize while the first waits: the first is answered (status 2, replaced), then the second")
+    func replaced() throws {
+        let lines = Lines()
+        var o = RFBServerOptions()
+        o.port = 0
+        o.desktopResizer = FixedResizer(.asked)
+        o.desktopResizeTimeout = 0.3
+        let server = try RFBServer(source: MemorySource(width: 300, height: 200), options: o, input: nil, log: { lines.add($0) })
+        defer { server.stop() }
+        let s = try Socket(port: server.port)
+        _ = s.read(12)
+        s.send(Array("RFB 003.008\n".utf8) + [1, 1])
+        _ = s.read(2 + 4 + 24 + 4)
+        s.send([2, 0, 0, 2, 0, 0, 0, 0, 0xFF, 0xFF, 0xFE, 0xCC])
+        s.send(setDesktopSize(400, 300, id: 1) + setDesktopSize(500, 300, id: 1))
+        let first = desktopSize(s), second = desktopSize(s)
+        #expect(first?.reason == 1 && first?.status == 2 && second?.reason == 1 && second?.status == 2)
+        #expect(lines.text.contains("SetDesktopSize 400x300 refused (status 2): a newer SetDesktopSize from the client replaced it"), "\(lines.text)")
+        #expect(lines.text.contains("SetDesktopSize 500x300 refused (status 2): the guest set no 500x300 mode"), "\(lines.text)")
+    }
+
     @Test("an invalid layout is answered with status 3 without asking the display; a client without -308 is told nothing")
     func invalid() throws {
         let source = MemorySource(width: 300, height: 200)
