@@ -17,6 +17,8 @@ public enum ClientMessage: Equatable, Sendable {
     case enableContinuousUpdates(enable: Bool, RFBRect)
     /// ClientFence (message 248): `flags` (see `FenceFlags`) and up to 64 bytes the reply echoes.
     case fence(flags: UInt32, payload: [UInt8])
+    /// SetDesktopSize (message 251, ExtendedDesktopSize): the size and screen layout wanted.
+    case setDesktopSize(DesktopSizeRequest)
 }
 
 /// Why a client was dropped: each case is one line for the log.
@@ -120,10 +122,8 @@ public struct ClientMessageParser: Sendable {
                     skipping -= UInt64(n)
                 }
                 return .cutText(length: length)
-            case 150, 248:
-                return try Self.continuousMessage(type, &buffer)
-            case 255:
-                return try Self.qemuMessage(&buffer)
+            case 150, 248, 251, 255:
+                return try Self.extensionMessage(type, &buffer)
             default:
                 throw .unknownMessage(type)
             }
@@ -142,6 +142,38 @@ public struct ClientMessageParser: Sendable {
         list.reserveCapacity(count)
         for _ in 0..<count { list.append(buffer.readInteger(as: Int32.self)!) }
         return .setEncodings(list)
+    }
+
+    /// An extension's message: EnableContinuousUpdates (150), ClientFence (248),
+    /// SetDesktopSize (251) or QEMU's (255).
+    private static func extensionMessage(_ type: UInt8, _ buffer: inout ByteBuffer) throws(RFBProtocolError) -> ClientMessage? {
+        switch type {
+        case 251: return setDesktopSize(&buffer)
+        case 255: return try qemuMessage(&buffer)
+        default: return try continuousMessage(type, &buffer)
+        }
+    }
+
+    /// SetDesktopSize (251) from `buffer`, or nil when more bytes are needed: at most 255
+    /// screens of 16 bytes, so at most 4,088 bytes; the layout is checked by the connection
+    /// (an invalid one is answered with status 3, not dropped).
+    private static func setDesktopSize(_ buffer: inout ByteBuffer) -> ClientMessage? {
+        let available = buffer.readableBytes
+        guard available >= 8 else { return nil }
+        let count = Int(buffer.getInteger(at: buffer.readerIndex + 6, as: UInt8.self)!)
+        guard available >= 8 + 16 * count else { return nil }
+        buffer.moveReaderIndex(forwardBy: 2)
+        let width = Int(buffer.readInteger(as: UInt16.self)!), height = Int(buffer.readInteger(as: UInt16.self)!)
+        buffer.moveReaderIndex(forwardBy: 2)
+        var screens: [RFBScreen] = []
+        screens.reserveCapacity(count)
+        for _ in 0..<count {
+            let id = buffer.readInteger(as: UInt32.self)!
+            let x = buffer.readInteger(as: UInt16.self)!, y = buffer.readInteger(as: UInt16.self)!
+            let w = buffer.readInteger(as: UInt16.self)!, h = buffer.readInteger(as: UInt16.self)!
+            screens.append(RFBScreen(id: id, x: Int(x), y: Int(y), width: Int(w), height: Int(h), flags: buffer.readInteger(as: UInt32.self)!))
+        }
+        return .setDesktopSize(DesktopSizeRequest(width: width, height: height, screens: screens))
     }
 
     /// A QEMU client message (255); only subtype 0, Extended Key Event, is known.

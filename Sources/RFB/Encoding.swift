@@ -6,6 +6,9 @@ public enum EncodingType {
     public static let zrle: Int32 = 16
     public static let desktopSize: Int32 = -223
     public static let lastRect: Int32 = -224
+    /// ExtendedDesktopSize: the client copes with size and layout changes (told with reason
+    /// and status) and may send SetDesktopSize; replaces DesktopSize for a client listing both.
+    public static let extendedDesktopSize: Int32 = -308
     /// QEMU Extended Key Event: the client sends keys as XT codes; the server says it
     /// understands them with an empty rectangle of this encoding.
     public static let qemuExtendedKeyEvent: Int32 = -258
@@ -30,6 +33,7 @@ public struct EncodingChoice: Equatable, Sendable {
     public var encoding: Int32 = EncodingType.raw
     public var desktopSize = false
     public var lastRect = false
+    public var extendedDesktopSize = false
     public var qemuExtendedKeyEvent = false
     public var fence = false
     public var continuousUpdates = false
@@ -42,6 +46,7 @@ public struct EncodingChoice: Equatable, Sendable {
         encoding = clientList.first { [EncodingType.tight, EncodingType.zrle, EncodingType.raw].contains($0) } ?? EncodingType.raw
         desktopSize = clientList.contains(EncodingType.desktopSize)
         lastRect = clientList.contains(EncodingType.lastRect)
+        extendedDesktopSize = clientList.contains(EncodingType.extendedDesktopSize)
         qemuExtendedKeyEvent = clientList.contains(EncodingType.qemuExtendedKeyEvent)
         fence = clientList.contains(EncodingType.fence)
         continuousUpdates = clientList.contains(EncodingType.continuousUpdates)

@@ -3,6 +3,18 @@ import NIOCore
 
 /// A client whose socket stays full: when the stall began, and the line it is dropped with.
 extension RFBConnection {
+    /// The socket drained below the low-water mark: the stall ends, the update goes on.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if channel.isWritable {
+            if !backlogged { stalledSince = nil }
+            wake()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !closing { drop("connection error: \(RFBServer.reason(error))") }
+    }
+
     /// Whether the client is behind: NIO holds more than the high-water mark for it, or (with
     /// continuous updates) its last update has not yet gone into the socket.
     var backlogged: Bool { !channel.isWritable || (continuous.region != nil && unflushedUpdates > 0) }

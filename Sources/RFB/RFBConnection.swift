@@ -27,6 +27,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Continuous updates (see RFBConnection+Continuous.swift): their region while enabled,
     /// messages waiting for the update being written to end, and the fence state.
     var continuous = ContinuousState()
+    /// ExtendedDesktopSize: rectangles owed and a SetDesktopSize waiting (RFBConnection+DesktopSize.swift).
+    var desktopSize = DesktopSizeState()
     /// Updates whose last byte NIO has not yet handed to the socket.
     var unflushedUpdates = 0
     /// Whether messages are being handled now (they are not handled re-entrantly), and
@@ -97,6 +99,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         for t in timers { t.cancel() }
         refreshTimer?.cancel()
         stallTask?.cancel()
+        endDesktopSize()
         if let c = surfaceClient {
             server.removed(self, client: c)
             let e = encoder
@@ -163,17 +166,6 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         if inbound!.readerIndex > 1 << 16 { inbound!.discardReadBytes() }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if channel.isWritable {
-            if !backlogged { stalledSince = nil }
-            wake()
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if !closing { drop("connection error: \(RFBServer.reason(error))") }
-    }
-
     /// Why this connection is turned away now, in the handshake, or nil: only an address
     /// blocked after wrong passwords (with a password to guess).
     private func refusal() -> String? {
@@ -205,7 +197,10 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                 if encoder.choice.qemuExtendedKeyEvent && !had.qemuExtendedKeyEvent { encoder.extendedKeyAckDue = true }
                 announceExtensions()
             case .updateRequest(let incremental, let rect):
+                if !incremental { layoutRequested() }
                 request(incremental: incremental, rect)
+            case .setDesktopSize(let r):
+                setDesktopSize(r)
             case .enableContinuousUpdates(let enable, let rect):
                 enableContinuousUpdates(enable, rect)
             case .fence(let flags, let payload):
@@ -247,6 +242,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
+        sendDesktopSizesDue()
         let frame: FrameSnapshot
         if encoder.isWriting {
             guard let latest = server.surface.latest else { return }
@@ -259,6 +255,10 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             // Only the take holds the surface's lock; encoding runs on the frame, no lock held.
             guard let take = server.surface.take(client, region: req.rect, full: !req.incremental, rowSpans: encoder.rowSpans) else { return }
             encoder.lossy.fit(width: take.frame.geometry.width, height: take.frame.geometry.height)
+            if take.resized && encoder.choice.extendedDesktopSize {
+                desktopSizeChanged(to: take.frame.geometry)
+                sendDesktopSizesDue()
+            }
             let resize = take.resized && encoder.choice.desktopSize
             if take.rects.isEmpty && req.incremental && !resize && !ack && !encoder.lossy.hasDue(now: now) { return }
             pending = nil

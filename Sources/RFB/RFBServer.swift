@@ -34,6 +34,17 @@ public struct RFBServerOptions: Sendable {
     /// refresh, under the display's lock) and when the write completed (`DispatchTime`
     /// uptime nanoseconds).
     public var updateWritten: (@Sendable (_ readNanos: UInt64, _ writtenNanos: UInt64) -> Void)?
+    /// Who answers a client's SetDesktopSize (ExtendedDesktopSize); without one every request
+    /// is refused as prohibited (status 1).
+    public var desktopResizer: (any DesktopResizer)?
+    /// Seconds a SetDesktopSize waits for the guest's mode set before it is refused as out of
+    /// resources (status 2).
+    public var desktopResizeTimeout: Double = 5
+    /// Refreshes run on the event loop of the oldest client, which then encodes and writes
+    /// its update in the same task, with no hop to another thread (true); or always on one
+    /// loop of the server's, each client woken on its own loop (false: the design before,
+    /// kept for the latency benchmark's side-by-side comparison).
+    public var refreshOnClientLoop = true
     public init() {}
 }
 
@@ -60,14 +71,20 @@ public final class RFBServer: @unchecked Sendable {
     private var throttle: AuthThrottle
     /// Every connection admitted and not yet closed, in the handshake or past it.
     private var admitted: [ObjectIdentifier: RFBConnection] = [:]
+    /// SetDesktopSize requests the guest was asked for: by whom, the size, and until when (on
+    /// `options.clock`) a change to that size counts as that client's for the others (reason 2).
+    private var resizeAsks: [(who: ObjectIdentifier, width: Int, height: Int, until: Double)] = []
     private let sent = Atomic<UInt64>(0)
     private let updates = Atomic<UInt64>(0)
     private let encodeNanos = Atomic<UInt64>(0)
     private let refreshQueued = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     let group: MultiThreadedEventLoopGroup
-    /// The loop the surface's refreshes run on (one at a time, never on the display's threads).
+    /// The loop the surface's refreshes run on without clients (one at a time, never on the
+    /// display's threads), and the oldest client's loop, where they run once there is one
+    /// (with `options.refreshOnClientLoop`; under `lock`).
     private let refreshLoop: EventLoop
+    private var clientLoop: EventLoop?
 
     /// Binds and starts accepting. Throws `RFBServerError.cannotListen` with the reason.
     public init(source: any FramebufferSource, options: RFBServerOptions, input: (any InputSink)?,
@@ -133,7 +150,10 @@ public final class RFBServer: @unchecked Sendable {
     /// A client past the handshake (already joined to the surface): a refresh brings the
     /// surface up to date for it and wakes it.
     func added(_ c: RFBConnection) {
-        lock.withLock { connections[ObjectIdentifier(c)] = c }
+        lock.withLock {
+            connections[ObjectIdentifier(c)] = c
+            if clientLoop == nil { clientLoop = c.channel.eventLoop }
+        }
         scheduleRefresh()
     }
 
@@ -168,14 +188,36 @@ public final class RFBServer: @unchecked Sendable {
         return "too many failed authentications from \(address): try again in \(Int(left.rounded(.up))) s"
     }
 
+    /// `c`'s SetDesktopSize for `width` x `height` was passed to the guest.
+    func noteResizeAsk(_ c: RFBConnection, width: Int, height: Int) {
+        let now = options.clock()
+        lock.withLock {
+            resizeAsks.removeAll { $0.until < now }
+            resizeAsks.append((ObjectIdentifier(c), width, height, now + 2 * options.desktopResizeTimeout))
+        }
+    }
+
+    /// Whether a change to `width` x `height` is another client's request (than `c`'s).
+    func resizeAskedByAnother(than c: RFBConnection, width: Int, height: Int) -> Bool {
+        let now = options.clock()
+        return lock.withLock {
+            resizeAsks.contains { $0.who != ObjectIdentifier(c) && $0.width == width && $0.height == height && $0.until >= now }
+        }
+    }
+
     func authenticationFailed(_ address: String) { lock.withLock { throttle.failed(address, now: options.clock()) } }
     func authenticationSucceeded(_ address: String) { lock.withLock { throttle.succeeded(address) } }
 
     func removed(_ c: RFBConnection, client: ServerSurface.Client) {
         surface.leave(client)
-        _ = lock.withLock { connections.removeValue(forKey: ObjectIdentifier(c)) }
-        // The last client gone: stop reading the display (on the refresh loop, after any
-        // refresh already queued), so a run nobody watches idles.
+        lock.withLock {
+            connections.removeValue(forKey: ObjectIdentifier(c))
+            if let l = clientLoop, !connections.values.contains(where: { $0.channel.eventLoop === l }) {
+                clientLoop = connections.values.first?.channel.eventLoop
+            }
+        }
+        // The last client gone: stop reading the display (after any refresh already queued
+        // there; a later one finds no client and reads nothing), so a run nobody watches idles.
         refreshLoop.execute { [surface] in surface.releaseIfUnused() }
     }
     func count(sent n: Int) { sent.add(UInt64(n), ordering: .relaxed) }
@@ -185,7 +227,8 @@ public final class RFBServer: @unchecked Sendable {
     /// nor once the server stopped.
     private func scheduleRefresh() {
         guard !stopped.load(ordering: .acquiring), !refreshQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        refreshLoop.execute { [self] in
+        let loop = options.refreshOnClientLoop ? lock.withLock { clientLoop } ?? refreshLoop : refreshLoop
+        loop.execute { [self] in
             refreshQueued.store(false, ordering: .releasing)
             guard clientCount > 0 else { return }
             surface.refresh()
@@ -195,7 +238,10 @@ public final class RFBServer: @unchecked Sendable {
 
     private func wakeAll() {
         let all = lock.withLock { Array(connections.values) }
-        for c in all { c.scheduleWake() }
+        // A client on this loop encodes now, in this task; the others on their own loops.
+        for c in all {
+            if c.channel.eventLoop.inEventLoop { c.wake() } else { c.scheduleWake() }
+        }
     }
 
     static func describe(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

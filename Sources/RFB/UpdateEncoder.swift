@@ -55,7 +55,8 @@ public final class UpdateEncoder {
 
     /// Begins an update of `take` at `now` (uptime ns): its changed rectangles (JPEG allowed
     /// when `incremental`: the area is moving), then the lossy areas that have gone quiet,
-    /// exactly, and a DesktopSize first when the geometry changed and the client understands it.
+    /// exactly, and a DesktopSize first when the geometry changed and the client understands it
+    /// (and not ExtendedDesktopSize, which goes in an update of its own: see `wake`).
     public func begin(_ take: ServerSurface.Take, incremental: Bool, now: UInt64, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         let g = take.frame.geometry
         lossy.fit(width: g.width, height: g.height)
@@ -65,7 +66,8 @@ public final class UpdateEncoder {
         let refresh = lossy.takeDue(now: now)
         if !refresh.isEmpty { refreshes += 1 }
         pieces += refresh.flatMap { r in split(r).map { Piece(rect: $0, lossyAllowed: false) } }
-        let resize = take.resized && choice.desktopSize
+        // A client with ExtendedDesktopSize was told in an update of its own, before this one.
+        let resize = take.resized && choice.desktopSize && !choice.extendedDesktopSize
         let ack = extendedKeyAckDue
         extendedKeyAckDue = false
         let pseudo = (resize ? 1 : 0) + (ack ? 1 : 0)

@@ -178,7 +178,7 @@ struct OutputOptions: ParsableArguments {
     var showSplit = false
     @Flag(help: "Scale the window by whole numbers with nearest-neighbour sampling (sharp pixels).")
     var nearest = false
-    @Flag(name: .customLong("fixed-mode"), help: "Do not ask the guest for a new mode when the window is resized (a guest that follows such requests otherwise sets a mode of the window's size).")
+    @Flag(name: .customLong("fixed-mode"), help: "Do not ask the guest for a new mode when the window is resized or a VNC client asks for a size (a guest that follows such requests otherwise sets a mode of that size; VNC clients are refused as prohibited).")
     var fixedMode = false
 
     func pngPolicy() throws -> PNGDumper.Policy? {

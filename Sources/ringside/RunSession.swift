@@ -42,7 +42,8 @@ struct RunSession {
         let control = try options.control.start(waiting: waitingLine(checked), receiving: receiving)
         defer { control?.stop() }
         let guest = try makeGuest(checked, control: control)
-        let vncService = try checked.vnc.map { try VNCService.start($0, session: guest.tracking, input: guest.input, stats: options.stats) }
+        let vncService = try checked.vnc.map { try VNCService.start($0, session: guest.tracking, input: guest.input, stats: options.stats,
+                                                                             fixedMode: options.output.fixedMode) }
         defer { vncService?.stop() }
         let windowWanted = wantsWindow()
         Console.out(RunLines.header(guest))

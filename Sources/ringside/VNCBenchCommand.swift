@@ -123,16 +123,22 @@ extension BenchCommand {
         Console.out("")
         Console.out("Update latency over loopback (\(latencyGuest) \(sw)x\(sh) at 60 Hz, \(Int(seconds)) s, the real RFB server, each client a thread reading as fast as it can):")
         Console.out("guest doorbell to the update's last byte written to the client's socket, over every update to every client;")
-        Console.out("updates by requests (an incremental request after each update read) or continuous (EnableContinuousUpdates once, no requests):")
+        Console.out("updates by requests (an incremental request after each update read) or continuous (EnableContinuousUpdates once, no requests);")
+        Console.out("p99 of its parts: doorbell to the sync's damage published (syncer wake-up, harvest, copy), that to the server surface's read (hop to the refresh),")
+        Console.out("and the read to the last byte (client wake, encode, write);")
+        Console.out("refresh on: the oldest client's event loop (now) or the server's own loop, each client woken on its loop (before; one-client rows only):")
         Console.out("")
-        Console.out("| encoding | clients | updates | p50 us | p99 us | updates by |")
-        Console.out("|---|---|---|---|---|---|")
+        Console.out("| encoding | clients | updates | p50 us | p99 us | p99 to sync us | p99 sync to read us | p99 read to written us | updates by | refresh on |")
+        Console.out("|---|---|---|---|---|---|---|---|---|---|")
         var latencyRows: [(String, Int32, Int, Bool)] = [("Raw", 0, 1, false), ("Raw", 0, 1, true)]
         for continuous in [false, true] { for n in p.clientCounts { latencyRows.append(("ZRLE", 16, n, continuous)) } }
         for (label, e, n, continuous) in latencyRows {
-            let l = try VNCLatencyProbe.measure(system: p.system, caps: p.caps, config: try p.config(latencyGuest, sw, sh), encoding: e, clients: n,
-                                                continuous: continuous, seconds: seconds)
-            Console.out(String(format: "| %@ | %d | %d | %.0f | %.0f | %@ |", label, n, l.count, l.p50, l.p99, continuous ? "continuous" : "requests"))
+            for clientLoop in n == 1 ? [false, true] : [true] {
+                let l = try VNCLatencyProbe.measure(system: p.system, caps: p.caps, config: try p.config(latencyGuest, sw, sh), encoding: e, clients: n,
+                                                    continuous: continuous, seconds: seconds, refreshOnClientLoop: clientLoop)
+                Console.out(String(format: "| %@ | %d | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %@ | %@ |", label, n, l.count, l.p50, l.p99, l.toSync99, l.toRead99,
+                                   l.fromRead99, continuous ? "continuous" : "requests", clientLoop ? "client's loop" : "server's loop"))
+            }
         }
     }
 

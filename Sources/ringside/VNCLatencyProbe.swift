@@ -35,8 +35,18 @@ enum VNCLatencyProbe {
         var stopped: Bool { state.withLock { $0.stop } }
     }
 
+    /// Percentiles in microseconds over the updates measured: the whole (doorbell to last
+    /// byte) and the p99 of its three parts: doorbell to the sync's publishing its damage (the
+    /// syncer's wake-up, harvest and copy), that to the surface's read (the hop to the refresh
+    /// and the refresh's copy under the display's lock), and the read to the last byte (the
+    /// client's wake, encoding and write).
+    struct Result {
+        var p50 = 0.0, p99 = 0.0, count = 0
+        var toSync99 = 0.0, toRead99 = 0.0, fromRead99 = 0.0
+    }
+
     static func measure(system: KVMSystem, caps: HostCapabilities, config base: MachineConfig, encoding: Int32, clients: Int,
-                        continuous: Bool, seconds: Double) throws -> (p50: Double, p99: Double, count: Int) {
+                        continuous: Bool, seconds: Double, refreshOnClientLoop: Bool = true) throws -> Result {
         let log = Log()
         let session = try pacedSession(system: system, caps: caps, config: base, log: log)
         // Registered before the server's: it runs first at each sync.
@@ -48,6 +58,7 @@ enum VNCLatencyProbe {
             }
         }
         var o = RFBServerOptions()
+        o.refreshOnClientLoop = refreshOnClientLoop
         o.updateWritten = { read, written in log.state.withLock { $0.writes.append((read, written)) } }
         let server = try TrackingVNCServer(session: session, name: "bench", plan: VNCListenPlan(tcp: ("127.0.0.1", 0), websocket: nil, password: nil),
                                            input: nil, options: o, log: { _ in })
@@ -98,18 +109,22 @@ enum VNCLatencyProbe {
     /// damage before the surface read the display for it) to the end of its write, in
     /// microseconds: p50, p99, count.
     private static func latencies(_ logged: (syncs: [(doorbell: UInt64, end: UInt64)], writes: [(read: UInt64, written: UInt64)]),
-                                  from measureFrom: UInt64) -> (p50: Double, p99: Double, count: Int) {
+                                  from measureFrom: UInt64) -> Result {
         let syncs = logged.syncs
-        var micros: [Double] = []
+        var micros: [Double] = [], toSync: [Double] = [], toRead: [Double] = [], fromRead: [Double] = []
         var i = 0
         for w in logged.writes.sorted(by: { $0.read < $1.read }) where w.read >= measureFrom {
             while i + 1 < syncs.count && syncs[i + 1].end <= w.read { i += 1 }
             guard i < syncs.count, syncs[i].end <= w.read, syncs[i].doorbell > 0 else { continue }
             micros.append(Double(w.written - syncs[i].doorbell) / 1000)
+            toSync.append(Double(syncs[i].end - syncs[i].doorbell) / 1000)
+            toRead.append(Double(w.read - syncs[i].end) / 1000)
+            fromRead.append(Double(w.written - w.read) / 1000)
         }
-        micros.sort()
-        guard !micros.isEmpty else { return (0, 0, 0) }
-        return (micros[micros.count / 2], micros[min(micros.count - 1, Int(Double(micros.count) * 0.99))], micros.count)
+        guard !micros.isEmpty else { return Result() }
+        func pct(_ a: [Double], _ q: Double) -> Double { let s = a.sorted(); return s[min(s.count - 1, Int(Double(s.count) * q))] }
+        return Result(p50: pct(micros, 0.5), p99: pct(micros, 0.99), count: micros.count,
+                      toSync99: pct(toSync, 0.99), toRead99: pct(toRead, 0.99), fromRead99: pct(fromRead, 0.99))
     }
 
     /// A minimal RFB 3.8 client: security None, 32 bpp native format, `encoding` (Raw or

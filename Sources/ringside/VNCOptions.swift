@@ -87,11 +87,14 @@ final class VNCService {
     private let titleRates: VNCRateSampler
 
     /// Starts the server for a plan from `VNCOptions.plan()`. Prints where it listens.
-    static func start(_ plan: VNCListenPlan, session: TrackingSession, input: any InputSink, stats: Bool) throws -> VNCService {
+    /// Clients' SetDesktopSize asks the guest as the window does (not with `fixedMode`).
+    static func start(_ plan: VNCListenPlan, session: TrackingSession, input: any InputSink, stats: Bool, fixedMode: Bool) throws -> VNCService {
         let vnc: TrackingVNCServer
+        var options = RFBServerOptions()
+        options.desktopResizer = VNCDesktopResizer(machine: session.machine, fixedMode: fixedMode)
         do {
             vnc = try TrackingVNCServer(session: session, name: "ringside: \(session.machine.config.image.name)", plan: plan, input: input,
-                                        log: { Console.out($0) })
+                                        options: options, log: { Console.out($0) })
         } catch { throw Failure("\(error)") }
         if let tcp = plan.tcp, let port = vnc.tcpPort {
             Console.out("VNC server on \(formatAddress(tcp.host, port))" + (plan.password != nil ? " (VNC Authentication)" : ""))

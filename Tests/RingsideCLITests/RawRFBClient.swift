@@ -156,10 +156,12 @@ final class RawRFBClient: @unchecked Sendable {
         var x: Int, y: Int, w: Int, h: Int
         var encoding: Int32
         var pixels: [UInt32]
+        /// An ExtendedDesktopSize rectangle's data: its screen count, padding and screens.
+        var layout: [UInt8] = []
     }
 
-    /// Reads one FramebufferUpdate of Raw (32 bpp, little-endian), DesktopSize and QEMU
-    /// Extended Key Event rectangles.
+    /// Reads one FramebufferUpdate of Raw (32 bpp, little-endian), DesktopSize,
+    /// ExtendedDesktopSize and QEMU Extended Key Event rectangles.
     func readUpdate(timeout: Double = 60) throws -> [Rect] {
         let head = try read(4, timeout: timeout)
         guard head[0] == 0 else { throw Closed() }
@@ -174,8 +176,11 @@ final class RawRFBClient: @unchecked Sendable {
             let x = Int(r[0]) << 8 | Int(r[1]), y = Int(r[2]) << 8 | Int(r[3])
             let w = Int(r[4]) << 8 | Int(r[5]), h = Int(r[6]) << 8 | Int(r[7])
             let encoding = Int32(bitPattern: UInt32(r[8]) << 24 | UInt32(r[9]) << 16 | UInt32(r[10]) << 8 | UInt32(r[11]))
-            var pixels: [UInt32] = []
-            if encoding == 0 {
+            var pixels: [UInt32] = [], layout: [UInt8] = []
+            if encoding == -308 { // ExtendedDesktopSize: reason, status, size, then the screens
+                layout = try read(4, timeout: timeout)
+                layout += try read(16 * Int(layout[0]), timeout: timeout)
+            } else if encoding == 0 {
                 let bytes = try read(w * h * 4, timeout: timeout)
                 pixels.reserveCapacity(w * h)
                 for i in stride(from: 0, to: bytes.count, by: 4) {
@@ -184,7 +189,7 @@ final class RawRFBClient: @unchecked Sendable {
             } else if encoding != -223 && encoding != -258 { // DesktopSize, QEMU Extended Key Event: no pixels
                 throw Closed()
             }
-            rects.append(Rect(x: x, y: y, w: w, h: h, encoding: encoding, pixels: pixels))
+            rects.append(Rect(x: x, y: y, w: w, h: h, encoding: encoding, pixels: pixels, layout: layout))
         }
         return rects
     }

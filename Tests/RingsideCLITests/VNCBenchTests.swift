@@ -49,10 +49,13 @@ final class VNCBenchTests: XCTestCase {
         let copies = Dictionary(cost.map { (Int($0[1])!, Double($0[6])!) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(Set(copies.keys), [1, 8], "host cost rows for 1 and 8 clients\n\(out)")
         for (n, c) in copies { XCTAssertLessThanOrEqual(c, 1.0, "\(n) clients: snapshot copies a frame") }
-        // Latency: encoding | clients | updates | p50 | p99 | updates by, for 1 and 8 ZRLE
-        // clients, by requests and by continuous updates.
-        let latency = rows(out, first: "ZRLE").filter { $0.count == 6 }
-        XCTAssertEqual(latency.map { "\($0[1]) \($0[5])" }, ["1 requests", "8 requests", "1 continuous", "8 continuous"], out)
+        // Latency: encoding | clients | updates | p50 | p99 | its three parts | updates by | refresh
+        // on, for 1 and 8 ZRLE clients, by requests and by continuous updates; one client with
+        // the refresh on the server's loop (before) and on the client's (now), side by side.
+        let latency = rows(out, first: "ZRLE").filter { $0.count == 10 }
+        XCTAssertEqual(latency.map { "\($0[1]) \($0[8]) \($0[9])" },
+                       ["1 requests server's loop", "1 requests client's loop", "8 requests client's loop",
+                        "1 continuous server's loop", "1 continuous client's loop", "8 continuous client's loop"], out)
         for l in latency { XCTAssertGreaterThan(Int(l[2])!, 0, "updates reached the clients: \(l)") }
     }
 }
