@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "SplitView", dependencies: ["Display"]),
         // The tracking session as the RFB server's framebuffer, and a server on a session: the one
         // Tracking-to-RFB adapter, shared by the CLI (`--vnc`) and the benchmark.
-        .target(name: "VNCTracking", dependencies: ["Tracking", "RFB", "Display", "Input"]),
+        .target(name: "VNCTracking", dependencies: ["Tracking", "Machine", "RFB", "Display", "Input"]),
         .target(name: "CSDL", linkerSettings: [.linkedLibrary("SDL2"), .linkedLibrary("X11")]),
         // The SDL window: shows the shadow (or the split view), forwards input. Saves no files.
         .target(name: "Window", dependencies: ["Display", "SplitView", "CSDL", "Input"]),

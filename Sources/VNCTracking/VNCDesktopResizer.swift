@@ -6,16 +6,16 @@ import RFB
 /// that size and may answer with a mode set. Limits: the smallest mode (64x64) and the
 /// largest the guest may set (`--max-framebuffer`, default 7680x4320); `--fixed-mode` turns
 /// resizing off for VNC clients as for the window.
-final class VNCDesktopResizer: DesktopResizer {
+public final class VNCDesktopResizer: DesktopResizer {
     private let machine: Machine
     private let fixedMode: Bool
 
-    init(machine: Machine, fixedMode: Bool) {
+    public init(machine: Machine, fixedMode: Bool) {
         self.machine = machine
         self.fixedMode = fixedMode
     }
 
-    func requestDesktopSize(width: Int, height: Int) -> DesktopResizeAnswer {
+    public func requestDesktopSize(width: Int, height: Int) -> DesktopResizeAnswer {
         if fixedMode { return .refused(.prohibited, "ringside runs with --fixed-mode") }
         guard machine.input.guestFollowsDisplaySize else {
             return .refused(.prohibited, "the guest does not follow display-size requests (RS_GUEST_FOLLOWS_DISPLAY_SIZE)")
