@@ -82,3 +82,17 @@ public struct CursorState: Equatable, Sendable {
         }
     }
 }
+
+extension PixelCanvas {
+    /// Composites `cursor` over the canvas (its top-left pixel being the framebuffer's (0, 0)).
+    public mutating func composite(_ cursor: CursorState) {
+        let b = cursor.bounds
+        let x0 = max(0, b.x), x1 = min(width, b.maxX), y0 = max(0, b.y), y1 = min(height, b.maxY)
+        guard x0 < x1, y0 < y1 else { return }
+        for y in y0..<y1 {
+            for x in x0..<x1 {
+                setPixel(x: x, y: y, CursorState.blend(cursor.shape.argb(x: x - b.x, y: y - b.y), over: pixel(x: x, y: y)))
+            }
+        }
+    }
+}

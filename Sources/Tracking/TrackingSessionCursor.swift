@@ -10,6 +10,10 @@ extension TrackingSession {
         return (cursorState, cursorGeneration)
     }
 
+    /// The cursor as of the last sync, for a caller already under the lock (inside `read` or
+    /// `withDisplay`).
+    public var cursorLocked: CursorState? { cursorState }
+
     /// Under the lock, at a sync: reads the plane; returns whether it changed.
     func refreshCursorLocked() -> Bool {
         let now = machine.cursor.read().flatMap(Self.state(of:))
