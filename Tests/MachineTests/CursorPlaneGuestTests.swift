@@ -65,4 +65,18 @@ final class CursorPlaneGuestTests: XCTestCase {
         XCTAssertEqual(c.pixels[0], 0, "transparent corners")
         XCTAssertEqual(after.at(120, 90), 0xFFFFFF, "the canvas under the crosshair stays white")
     }
+
+    /// The plane is guest RAM: a snapshot carries it, so a restored guest shows the same cursor
+    /// before it runs and after (as a migration does: it sends RAM pages, this one among them).
+    func testASnapshotCarriesTheCursor() throws {
+        let source = try runGuest("paint", frames: 4, events: [2: [.pointer(x: 60, y: 70)]])
+        let before = try XCTUnwrap(source.machine.cursor.read())
+        let snapshot = try source.machine.snapshot()
+        let system = try requireKVM()
+        let restored = try Machine(system: system, config: try testConfig("paint", width: 320, height: 200, cpus: 1, frames: 6), restoring: snapshot)
+        XCTAssertEqual(restored.cursor.read(), before, "the restored guest's plane, before it runs")
+        restored.start()
+        guard case .framesCompleted = try XCTUnwrap(restored.wait(seconds: 120)) else { return XCTFail("the restored guest did not finish") }
+        XCTAssertEqual(restored.cursor.read(), before, "and after two more frames")
+    }
 }
