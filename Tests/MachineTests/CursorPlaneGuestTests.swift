@@ -79,4 +79,22 @@ final class CursorPlaneGuestTests: XCTestCase {
         guard case .framesCompleted = try XCTUnwrap(restored.wait(seconds: 120)) else { return XCTFail("the restored guest did not finish") }
         XCTAssertEqual(restored.cursor.read(), before, "and after two more frames")
     }
+
+    /// The page is the guest's to write: 200,000 random headers (sizes, hot spots, sequence
+    /// counts, serials) never trap the VMM's reader, and what it returns is always in bounds.
+    func testAHostileCursorPageNeverTrapsTheReader() throws {
+        let run = try runGuest("paint", frames: 3, events: [2: [.pointer(x: 10, y: 10)]])
+        let m = run.machine
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<200_000 {
+            for word in 2..<12 { // seq ... shape_serial; the VMM's magic stays (else read() only says no)
+                let v: UInt32 = i % 3 == 0 ? UInt32.random(in: 0...70, using: &rng) : rng.next()
+                m.ram.pointer(at: 0x8000 + word * 4).storeBytes(of: v, as: UInt32.self)
+            }
+            if let c = m.cursor.read() {
+                XCTAssertTrue((1...64).contains(c.width) && (1...64).contains(c.height) && c.hotX < c.width && c.hotY < c.height
+                              && c.pixels.count == c.width * c.height, "\(c.width)x\(c.height) hot \(c.hotX),\(c.hotY)")
+            }
+        }
+    }
 }
