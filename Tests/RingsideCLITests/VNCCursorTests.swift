@@ -76,6 +76,23 @@ final class VNCCursorTests: XCTestCase {
         for _ in 0..<20 where under == nil { under = try readUpdate(rich).first { $0.encoding == 0 && $0.x <= 100 && $0.maxX > 100 && $0.y <= 80 && $0.maxY > 80 }?.pixel(100, 80) }
         XCTAssertEqual(under, 0xFFFFFF, "the canvas under the cursor, as the guest left it")
     }
+
+    /// VMware cursor position (0x574D5666): a client that lists it is told where the cursor went
+    /// when another client moved it, as an empty rectangle at the hot spot.
+    func testAPositionClientIsToldWhereAnotherClientMovedTheCursor() throws {
+        try requireKVMDevice()
+        let (p, port) = try startVNCRingside(["--guest", "paint", "--width", "320", "--height", "200", "--seconds", "300"])
+        defer { p.signal(SIGTERM); _ = p.exitStatus() }
+        let watcher = try RawRFBClient(port: port), mover = try RawRFBClient(port: port)
+        _ = try watcher.handshake()
+        _ = try mover.handshake()
+        watcher.setEncodings([0, -239, 0x574D_5666])
+        watcher.requestUpdate(incremental: false, width: 320, height: 200)
+        _ = try readUpdate(watcher)
+        pointer(mover, 150, 60)
+        let at = try awaitUpdate(watcher, "a cursor position rectangle") { $0.first { $0.encoding == 0x574D_5666 } }
+        XCTAssertEqual([at.x, at.y, at.w, at.h], [150, 60, 0, 0], "the hot spot's new place, no pixels")
+    }
 }
 
 struct NeverGot: Error, CustomStringConvertible {
