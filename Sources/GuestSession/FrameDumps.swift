@@ -87,10 +87,18 @@ final class FrameDumps: Sendable {
         }
     }
 
-    /// What a file shows: the screen, or the split view. Called under the session lock, so it
-    /// reads the list's pages without taking the lock again.
+    /// What a file shows: the screen with the guest's cursor composited over it (never into
+    /// the shadow), or the split view. Called under the session lock, so it reads the list's
+    /// pages and the cursor without taking the lock again.
     private func picture(_ d: DisplayTracker, _ tracking: TrackingSession, _ canvas: inout PixelCanvas) -> PNGPicture {
-        guard showSplit, let list = tracking.migration else { return .shadow(d.shadow) }
+        guard showSplit, let list = tracking.migration else {
+            guard let cursor = tracking.cursorLocked, cursor.visible else { return .shadow(d.shadow) }
+            let g = d.shadow.geometry
+            if canvas.width != g.width || canvas.height != g.height { canvas = PixelCanvas(width: g.width, height: g.height) }
+            canvas.blit(from: d.shadow, x: 0, y: 0)
+            canvas.composite(cursor)
+            return .canvas(canvas)
+        }
         let mode = tracking.plan.mode
         let caption = "\(d.lastDirty.popCount) of \(d.grid.count) tiles repainted in the last sync, tracking \(mode.rawValue)"
             + (mode == .auto ? " (\(d.method.rawValue), \(tracking.totalStatsLocked.methodSwitches) switches)" : "")

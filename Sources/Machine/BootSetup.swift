@@ -30,6 +30,8 @@ enum BootSetup {
         args.withUnsafeBytes { writer.copy($0, to: GuestLayout.arguments) }
 
         GuestInputQueue.format(with: writer)
+        // Only a guest that knows the cursor plane finds its page formatted; older ones find zeros there, as before.
+        if config.abiVersion >= 4 { GuestCursorPlane.format(with: writer) }
 
         let heap = loadModules(config, with: writer)
         for cpu in 0..<config.cpus {
@@ -98,6 +100,7 @@ enum BootSetup {
         info.input_queue_gpa = GuestLayout.inputQueue
         info.modules_gpa = GuestLayout.modules
         info.module_count = UInt32(config.modules.count)
+        info.cursor_gpa = GuestLayout.cursor
         withUnsafeBytes(of: &info) {
             writer.copy(UnsafeRawBufferPointer(rebasing: $0.prefix(GuestLayout.bootInfoBytes(version: version))), to: bootInfoAddress(cpu: cpu))
         }

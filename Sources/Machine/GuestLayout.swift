@@ -15,6 +15,9 @@ public enum GuestLayout {
     public static let inputQueue = RS_GPA_INPUT_QUEUE
     /// The boot-module table page (`struct rs_module` entries; ABI version 3).
     public static let modules = RS_GPA_MODULES
+    /// The cursor plane's header page (`struct rs_cursor`) and its pixels (ABI version 4).
+    public static let cursor = RS_GPA_CURSOR
+    public static let cursorPixels = RS_GPA_CURSOR_PIXELS
     public static let pml4 = RS_GPA_PML4
     public static let pdpt = RS_GPA_PDPT
     public static let pageDirectories = RS_GPA_PAGE_DIRS
@@ -39,11 +42,13 @@ public enum GuestLayout {
     public static let formatXRGB8888 = UInt32(RS_FORMAT_XRGB8888)
 
     /// How many bytes of `struct rs_boot_info` guest ABI `version` has: 96 (version 1), 104
-    /// (2 added input_queue_gpa), 120 (3 added the module table). The rest of the block is 0.
+    /// (2 added input_queue_gpa), 120 (3 added the module table), 128 (4 added cursor_gpa).
+    /// The rest of the block is 0.
     static func bootInfoBytes(version: UInt32) -> Int {
         switch version {
         case ...1: return MemoryLayout<rs_boot_info>.offset(of: \rs_boot_info.input_queue_gpa)!
         case 2: return MemoryLayout<rs_boot_info>.offset(of: \rs_boot_info.modules_gpa)!
+        case 3: return MemoryLayout<rs_boot_info>.offset(of: \rs_boot_info.cursor_gpa)!
         default: return MemoryLayout<rs_boot_info>.size
         }
     }

@@ -28,6 +28,8 @@ public final class Machine: Sendable {
     let guestWrites: GuestWriteLog
     /// The guest's keyboard and pointer: push events from any thread.
     public let input: GuestInputQueue
+    /// The guest's cursor plane (ABI version 4; nil reads for older guests).
+    public let cursor: GuestCursorPlane
     let clock = GuestClock()
     let console: ConsolePort
     let doorbell: DoorbellPort
@@ -80,6 +82,7 @@ public final class Machine: Sendable {
         (slotTable, guestWrites) = (hardware.slots, hardware.writes)
         let writer = hardware.writer
         input = GuestInputQueue(writer: writer)
+        cursor = GuestCursorPlane(ram: hardware.ram)
         console = ConsolePort(cpus: config.cpus, consoleLine: events.consoleLine)
         doorbell = DoorbellPort(cpus: config.cpus, counters: CountersPage(writer: writer, clock: clock, period: Pacer.period(hz: config.guestHz)),
                                 input: input, frameDone: events.frameDone)

@@ -56,6 +56,14 @@ public protocol FramebufferSource: AnyObject, Sendable {
     /// Registers `body`, called (on any thread, briefly: it must not block) after every
     /// refresh that repainted something.
     func onChange(_ body: @escaping @Sendable () -> Void)
+    /// The guest's cursor plane as of the last refresh (nil: none), with a generation that
+    /// moves whenever it changes; a change also calls the `onChange` observers.
+    var cursor: (state: CursorState?, generation: UInt64) { get }
+}
+
+extension FramebufferSource {
+    /// The guest's cursor plane and its generation (moves at every change): none by default.
+    public var cursor: (state: CursorState?, generation: UInt64) { (nil, 0) }
 }
 
 /// A cursor on the display's damage.

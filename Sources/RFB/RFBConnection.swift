@@ -196,6 +196,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                 // Told once, in the next update, that its XT key codes are understood.
                 if encoder.choice.qemuExtendedKeyEvent && !had.qemuExtendedKeyEvent { encoder.extendedKeyAckDue = true }
                 announceExtensions()
+                encoder.setCursorSupport(CursorEncoding.Support(clientList: list))
             case .updateRequest(let incremental, let rect):
                 if !incremental { layoutRequested() }
                 request(incremental: incremental, rect)
@@ -213,6 +214,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                 for e in input.extendedKey(down: down, keysym: keysym, keycode: keycode) { server.input?.push(e) }
             case .pointer(let buttons, let x, let y):
                 let g = server.source.geometry
+                encoder.clientCursor.clientPointer = (Int(x), Int(y))
                 for e in input.pointer(buttons: buttons, x: x, y: y, width: g.width, height: g.height) { server.input?.push(e) }
             case .cutText:
                 break // read and ignored: the guest has no clipboard
@@ -251,7 +253,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             guard let req = pending ?? continuousRequest() else { return }
             let now = t0
             let ack = encoder.extendedKeyAckDue
-            if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) && !ack { return }
+            let cursorOwed = encoder.planCursor(server.source.cursor)
+            if req.incremental && !server.surface.isOwed(client) && !encoder.lossy.hasDue(now: now) && !ack && !cursorOwed { return }
             // Only the take holds the surface's lock; encoding runs on the frame, no lock held.
             guard let take = server.surface.take(client, region: req.rect, full: !req.incremental, rowSpans: encoder.rowSpans) else { return }
             encoder.lossy.fit(width: take.frame.geometry.width, height: take.frame.geometry.height)
@@ -260,7 +263,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
                 sendDesktopSizesDue()
             }
             let resize = take.resized && encoder.choice.desktopSize
-            if take.rects.isEmpty && req.incremental && !resize && !ack && !encoder.lossy.hasDue(now: now) { return }
+            if take.rects.isEmpty && req.incremental && !resize && !ack && !cursorOwed && !encoder.lossy.hasDue(now: now) { return }
             pending = nil
             updateStarted = take.readNanos
             updateNanos = 0

@@ -20,6 +20,11 @@ public final class UpdateEncoder {
     /// Whether the next update starts with the QEMU Extended Key Event rectangle that tells
     /// the client its XT key codes are understood (set when it announces the pseudo-encoding).
     public var extendedKeyAckDue = false
+    /// The cursor pseudo-encodings the client announced, what it has been shown of the cursor
+    /// plane, and the cursor part of the next update (`planCursor`; see `CursorUpdate.swift`).
+    public private(set) var cursorSupport = CursorEncoding.Support()
+    var clientCursor = ClientCursor()
+    public var cursor = CursorPlan()
     /// Rectangles sent as JPEG, and lossless refreshes sent.
     public private(set) var jpegRects = 0, refreshes = 0
     private var zrle: ZRLEEncoder?
@@ -40,11 +45,26 @@ public final class UpdateEncoder {
         /// that arrives while it is written applies from the next update on.
         let translator: PixelTranslator
         let choice: EncodingChoice
+        /// The cursor composited into this update's pixels (clients without cursor support).
+        let overlay: CursorState?
     }
 
     private var inProgress: InProgress?
 
     public init() {}
+
+    /// A SetEncodings' cursor pseudo-encodings: a change brings the client's cursor up to date again.
+    public func setCursorSupport(_ support: CursorEncoding.Support) {
+        if support != cursorSupport { clientCursor.generation = .max }
+        cursorSupport = support
+    }
+
+    /// Plans the cursor part of the next update from the plane `plane`; returns whether that
+    /// alone owes the client an update.
+    public func planCursor(_ plane: (state: CursorState?, generation: UInt64)) -> Bool {
+        cursor = clientCursor.due(plane.state, generation: plane.generation, support: cursorSupport)
+        return cursor.owesUpdate
+    }
 
     /// Whether an update has begun and not all of it is written.
     public var isWriting: Bool { inProgress != nil }
@@ -60,7 +80,8 @@ public final class UpdateEncoder {
     public func begin(_ take: ServerSurface.Take, incremental: Bool, now: UInt64, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         let g = take.frame.geometry
         lossy.fit(width: g.width, height: g.height)
-        var changed = take.rects
+        let screen = RFBRect(x: 0, y: 0, width: g.width, height: g.height)
+        var changed = take.rects + cursor.damage.map { $0.intersection(screen) }.filter { !$0.isEmpty }
         if changed.count > 60000 { changed = [Self.bounds(changed)] }
         var pieces = changed.flatMap { r in split(r).map { Piece(rect: $0, lossyAllowed: incremental) } }
         let refresh = lossy.takeDue(now: now)
@@ -70,7 +91,10 @@ public final class UpdateEncoder {
         let resize = take.resized && choice.desktopSize && !choice.extendedDesktopSize
         let ack = extendedKeyAckDue
         extendedKeyAckDue = false
-        let pseudo = (resize ? 1 : 0) + (ack ? 1 : 0)
+        let plan = cursor
+        cursor = CursorPlan()
+        clientCursor.sent(plan)
+        let pseudo = (resize ? 1 : 0) + (ack ? 1 : 0) + plan.pseudoCount
         let lastRect = choice.lastRect && choice.encoding == EncodingType.tight
         if !lastRect && pieces.count + pseudo > 0xFFFF {
             pieces = split(Self.bounds(pieces.map(\.rect))).map { Piece(rect: $0, lossyAllowed: incremental) }
@@ -79,7 +103,8 @@ public final class UpdateEncoder {
         if resize { w.header(RFBRect(x: 0, y: 0, width: g.width, height: g.height), encoding: EncodingType.desktopSize) }
         // As QEMU sends it: the screen's size, no pixels.
         if ack { w.header(RFBRect(x: 0, y: 0, width: g.width, height: g.height), encoding: EncodingType.qemuExtendedKeyEvent) }
-        inProgress = InProgress(pieces: pieces, writer: w, geometry: g, now: now, translator: translator, choice: choice)
+        plan.writePseudo(&w, translator: translator)
+        inProgress = InProgress(pieces: pieces, writer: w, geometry: g, now: now, translator: translator, choice: choice, overlay: plan.overlay)
     }
 
     /// Writes pieces of the update in progress from `frame`, handing `send` a slice whenever
@@ -100,7 +125,9 @@ public final class UpdateEncoder {
                     p.rect = p.rect.intersection(screen)
                     if p.rect.isEmpty { p.rect = RFBRect(x: 0, y: 0, width: 1, height: 1) }
                 }
-                encode(p, of: f, into: &u.writer, translator: u.translator, choice: u.choice, now: u.now)
+                CursorPlan.withComposited(u.overlay, p.rect, of: f) { src, view in
+                    encode(p, src, of: view, into: &u.writer, translator: u.translator, choice: u.choice, now: u.now)
+                }
                 u.next += 1
                 if u.writer.pendingBytes >= sliceBytes && u.next < u.pieces.count { send(u.writer.takeSlice(), false) }
                 if u.next < u.pieces.count && !canContinue() { break }
@@ -150,7 +177,9 @@ public final class UpdateEncoder {
         return out
     }
 
-    private func encode(_ p: Piece, of frame: FrameView, into w: inout UpdateWriter, translator: PixelTranslator,
+    /// Writes piece `p`, its pixels read from `src` in `frame` (`p.rect` itself, or the same
+    /// pixels in a composited copy).
+    private func encode(_ p: Piece, _ src: RFBRect, of frame: FrameView, into w: inout UpdateWriter, translator: PixelTranslator,
                         choice: EncodingChoice, now: UInt64) {
         let r = p.rect
         switch choice.encoding {
@@ -158,18 +187,18 @@ public final class UpdateEncoder {
             let z = zrle ?? ZRLEEncoder()
             zrle = z
             w.header(r, encoding: EncodingType.zrle)
-            w.withBuffer { z.encode(r, of: frame, translator: translator, into: &$0) }
+            w.withBuffer { z.encode(src, of: frame, translator: translator, into: &$0) }
         case EncodingType.tight:
             let t = tight ?? TightEncoder()
             tight = t
             t.jpeg = choice.jpeg
             w.header(r, encoding: EncodingType.tight)
-            let jpeg = w.withBuffer { t.encode(r, of: frame, translator: translator, into: &$0, lossy: p.lossyAllowed) }
+            let jpeg = w.withBuffer { t.encode(src, of: frame, translator: translator, into: &$0, lossy: p.lossyAllowed) }
             if jpeg { jpegRects += 1 }
             if jpeg || !lossy.isEmpty { lossy.sent(r, lossy: jpeg, now: now) }
         default:
             w.header(r, encoding: EncodingType.raw)
-            w.withBuffer { translator.appendRect(r, of: frame, to: &$0) }
+            w.withBuffer { translator.appendRect(src, of: frame, to: &$0) }
         }
     }
 

@@ -41,6 +41,10 @@ public final class TrackingSession: @unchecked Sendable {
     var syncObservers: [@Sendable () -> Void] = []
     /// The display sinks made so far, held weakly: the live ones are the display's readers.
     var sinkRefs: [WeakDisplaySink] = []
+    /// The guest's cursor plane as of the last sync, and how many times it changed
+    /// (`TrackingSessionCursor.swift`).
+    var cursorState: CursorState?
+    var cursorGeneration: UInt64 = 0
 
     /// A session for `booted`'s machine with tiles of `tile`: the display (and, when the
     /// machine logs RAM, a migration subscriber) subscribed to its harvests, and for
@@ -153,8 +157,9 @@ public final class TrackingSession: @unchecked Sendable {
         }
         stats.recordShown(doorbell: doorbell, at: c1)
         heat?.age(marking: display.lastDirty)
+        let cursorMoved = refreshCursorLocked()
         body?(display, display.lastDirty)
-        if tiles > 0 { for observe in syncObservers { observe() } }
+        if tiles > 0 || cursorMoved { for observe in syncObservers { observe() } }
         // The first sync after idle copied the whole frame after a long gap: not a measurement.
         if auto != nil && !waking {
             let phases = h.harvestNanos + h.resetNanos + display.lastFoldNanos + (c1 - c0)

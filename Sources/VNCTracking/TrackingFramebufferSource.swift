@@ -20,6 +20,8 @@ public final class TrackingFramebufferSource: FramebufferSource, Sendable {
 
     public func onChange(_ body: @escaping @Sendable () -> Void) { session.onSync(body) }
 
+    public var cursor: (state: CursorState?, generation: UInt64) { session.cursor }
+
     /// A display sink read as a `FramebufferReader`: the shadow and the sink's dirty tiles,
     /// under the session's lock.
     final class SinkReader: FramebufferReader, Sendable {

@@ -49,6 +49,8 @@ public final class DesktopWindow {
     var interval = PresentStats()
     var message = [CChar](repeating: 0, count: 512)
     var forwarder = InputForwarder()
+    /// The guest cursor shown as the host's (WindowCursor.swift): its shape and visibility.
+    var hostCursor: (shape: CursorShape, visible: Bool)?
     /// Where the guest's picture sits in the content.
     let screenRect: TileRect
 

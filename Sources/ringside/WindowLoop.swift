@@ -153,11 +153,13 @@ private final class WindowLoop {
 
     /// Uploads the tiles repainted since the last frame (and the split view's panel), then presents.
     private func showFrame() throws {
-        session.read(sink) { display, dirty in
+        let cursor = session.read(sink) { display, dirty in
             // A guest mode set: the window keeps its size and letterboxes the new screen.
             if display.grid.geometry != window.grid.geometry { window.resizeContent(to: display.grid) }
             window.upload(from: display.shadow, dirty: dirty)
+            return session.cursorLocked
         }
+        window.showCursor(cursor)
         if options.showSplit, let list = session.migration {
             let (round, pages) = session.pendingPages(of: list)  // copy-on-write: the bitmaps are shared, not copied
             window.setMigrationPanel(slots: MigrationPanel.slots(of: machine, lit: pages), round: round,

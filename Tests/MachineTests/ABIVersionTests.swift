@@ -22,8 +22,8 @@ final class ABIVersionTests: XCTestCase {
 
     // MARK: - the note
 
-    func testBuiltInGuestsDeclareVersion3AndTheOldImagesNone() throws {
-        for name in GuestCatalog.names { XCTAssertEqual(try builtInGuest(name).declaredABIVersion, 3, name) }
+    func testBuiltInGuestsDeclareVersion4AndTheOldImagesNone() throws {
+        for name in GuestCatalog.names { XCTAssertEqual(try builtInGuest(name).declaredABIVersion, 4, name) }
         XCTAssertNil(try image(compat(1)).declaredABIVersion)
         XCTAssertNil(try image(compat(2)).declaredABIVersion)
         XCTAssertEqual(MachineConfig(image: try image(compat(1))).abiVersion, 1, "no note means version 1")
@@ -37,9 +37,9 @@ final class ABIVersionTests: XCTestCase {
 
     func testAVersionNewerThanThisVMMIsRefusedNamingBothNumbers() throws {
         let e = refusal(try addingNote(to: compat(1), version: 99))
-        XCTAssertEqual(e, .newerABI(path: "t", version: 99, newest: 3))
-        XCTAssertEqual(e?.description, "guest image t needs guest ABI version 99, but this ringside boots versions 1 to 3: "
-                       + "use a newer ringside, or rebuild the image for version 3 or older")
+        XCTAssertEqual(e, .newerABI(path: "t", version: 99, newest: 4))
+        XCTAssertEqual(e?.description, "guest image t needs guest ABI version 99, but this ringside boots versions 1 to 4: "
+                       + "use a newer ringside, or rebuild the image for version 4 or older")
     }
 
     func testMalformedNotesAreRefusedWithWhatIsWrong() throws {
@@ -142,7 +142,7 @@ final class ABIVersionTests: XCTestCase {
     }
 
     func testAVersion3ImageSeesTheModuleTable() throws {
-        let (m, outcome, _) = try boot(config(try builtInGuest("pattern")))
+        let (m, outcome, _) = try boot(config(try image(restampingNote(of: try builtInImageBytes("pattern"), to: 3), "pattern")))
         guard case .framesCompleted = outcome else { return XCTFail("\(outcome)") }
         assertPatternFrame(m, 5, "version 3")
         let b = bootInfo(m)
@@ -150,7 +150,7 @@ final class ABIVersionTests: XCTestCase {
         XCTAssertEqual(u64(b, 96), 0x6000)
         XCTAssertEqual(u64(b, 104), 0x7000, "modules_gpa")
         XCTAssertEqual(u32(b, 112), 0, "module_count")
-        XCTAssertEqual(Array(b[116...]), [UInt8](repeating: 0, count: 140), "reserved1 and the rest of the stride are 0")
+        XCTAssertEqual(Array(b[116...]), [UInt8](repeating: 0, count: 140), "reserved1 and the rest of the stride are 0 (no cursor_gpa before version 4)")
     }
 
     func testModulesNeedAnImageOfVersion3() throws {
@@ -160,8 +160,8 @@ final class ABIVersionTests: XCTestCase {
             XCTAssertEqual("\($0)", "guest image old.elf declares no guest ABI version (so it boots as version 1), which has no boot modules "
                            + "(they need version 3): rebuild it declaring version 3, or run it without --module")
         }
-        c.undeclaredABIVersion = 4
+        c.undeclaredABIVersion = 5
         c.modules = []
-        XCTAssertThrowsError(try c.validate(maxVCPUs: 1)) { XCTAssertTrue("\($0)".hasPrefix("--guest-abi 4 is out of range"), "\($0)") }
+        XCTAssertThrowsError(try c.validate(maxVCPUs: 1)) { XCTAssertTrue("\($0)".hasPrefix("--guest-abi 5 is out of range"), "\($0)") }
     }
 }

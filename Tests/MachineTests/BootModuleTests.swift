@@ -93,7 +93,7 @@ final class BootModuleTests: XCTestCase {
 
         let ram = UnsafeRawPointer(m.ram.base)
         let info = ram + 0x4000
-        XCTAssertEqual(info.load(fromByteOffset: 4, as: UInt32.self), 3, "version 3")
+        XCTAssertEqual(info.load(fromByteOffset: 4, as: UInt32.self), 4, "version 4 (the module table came in 3)")
         XCTAssertEqual(info.load(fromByteOffset: 104, as: UInt64.self), 0x7000, "modules_gpa")
         XCTAssertEqual(info.load(fromByteOffset: 112, as: UInt32.self), 2, "module_count")
         let placed = BootModule.placement(of: [UInt64(first.count), UInt64(second.count)], after: config.image.end)

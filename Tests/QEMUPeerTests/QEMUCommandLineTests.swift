@@ -52,8 +52,8 @@ final class QEMUCommandLineTests: XCTestCase {
         old.abiVersion = 3
         XCTAssertThrowsError(try old.validate()) { XCTAssertTrue("\($0)".contains("1...47 bytes"), "\($0)") }
         old.modules = []
-        old.abiVersion = 4
-        XCTAssertThrowsError(try old.validate()) { XCTAssertTrue("\($0)".contains("1 to 3"), "\($0)") }
+        old.abiVersion = 5
+        XCTAssertThrowsError(try old.validate()) { XCTAssertTrue("\($0)".contains("1 to 4"), "\($0)") }
     }
 
     func testAMachineConfigBecomesTheSameGuestUnderQEMU() throws {

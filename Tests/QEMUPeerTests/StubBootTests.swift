@@ -34,7 +34,7 @@ final class StubBootTests: XCTestCase {
 
     func testEachGuestABIVersionGetsExactlyItsBootInfoFields() throws {
         let cases: [(path: String, version: UInt32, bytes: Int)] = [
-            ("assets/guests/compat/pattern-abi1.elf", 1, 96), ("assets/guests/compat/pattern-abi2.elf", 2, 104), ("assets/guests/bin/pattern.elf", 3, 120),
+            ("assets/guests/compat/pattern-abi1.elf", 1, 96), ("assets/guests/compat/pattern-abi2.elf", 2, 104), ("assets/guests/bin/pattern.elf", 4, 128),
         ]
         for c in cases {
             var m = QEMUMachine(imagePath: Self.repository + "/" + c.path, imageName: "pattern", abiVersion: c.version)

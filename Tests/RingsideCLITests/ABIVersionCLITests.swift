@@ -18,8 +18,8 @@ final class ABIVersionCLITests: XCTestCase {
         let path = try scratchImage(addingNote(to: Array(Data(contentsOf: URL(fileURLWithPath: compat(1)))), version: 99))
         let r = try runRingside(["run", "--guest", path, "--headless", "--frames", "1"])
         XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.err, "ringside: guest image \(path) needs guest ABI version 99, but this ringside boots versions 1 to 3: "
-                       + "use a newer ringside, or rebuild the image for version 3 or older\n")
+        XCTAssertEqual(r.err, "ringside: guest image \(path) needs guest ABI version 99, but this ringside boots versions 1 to 4: "
+                       + "use a newer ringside, or rebuild the image for version 4 or older\n")
         XCTAssertEqual(r.out, "", "refused before anything ran")
     }
 
@@ -43,9 +43,9 @@ final class ABIVersionCLITests: XCTestCase {
         try MigrationCheck.requireKVMDevice()
         let conflict = try runRingside(["run", "--guest", "pattern", "--guest-abi", "2", "--headless", "--frames", "1"])
         XCTAssertEqual(conflict.status, 1)
-        XCTAssertNil(MigrationCheck.oneLineProblem(conflict.err, containing: ["declares version 3: drop --guest-abi"]), conflict.err)
-        let range = try runRingside(["run", "--guest", compat(2), "--guest-abi", "4", "--headless", "--frames", "1"])
+        XCTAssertNil(MigrationCheck.oneLineProblem(conflict.err, containing: ["declares version 4: drop --guest-abi"]), conflict.err)
+        let range = try runRingside(["run", "--guest", compat(2), "--guest-abi", "5", "--headless", "--frames", "1"])
         XCTAssertEqual(range.status, 1)
-        XCTAssertEqual(range.err, "ringside: --guest-abi 4 is out of range: use 1...3 (see 'ringside run --help')\n")
+        XCTAssertEqual(range.err, "ringside: --guest-abi 5 is out of range: use 1...4 (see 'ringside run --help')\n")
     }
 }

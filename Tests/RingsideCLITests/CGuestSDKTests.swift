@@ -77,13 +77,13 @@ final class CGuestSDKTests: XCTestCase {
         XCTAssertEqual(String(readme[start.upperBound..<end.lowerBound]), file, "assets/guests/README.md shows examples/hello.c as it is")
     }
 
-    func testAnImageDeclaresABIVersion3InItsNote() throws {
+    func testAnImageDeclaresABIVersion4InItsNote() throws {
         let dir = try tempDir()
         let image = try build("examples/hello.c", in: dir)
         let r = try runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["readelf", "-lnW", image])
         guard r.status == 0 else { throw XCTSkip("needs readelf (binutils): \(r.err)") }
         XCTAssertNotNil(r.out.range(of: #"NOTE\s+0x[0-9a-f]+\s+0x0*200000"#, options: .regularExpression), "a PT_NOTE segment: \(r.out)")
-        XCTAssertNotNil(r.out.range(of: #"Ringside\s+0x00000004\s+.*description data: 03 00 00 00"#, options: .regularExpression), r.out)
+        XCTAssertNotNil(r.out.range(of: #"Ringside\s+0x00000004\s+.*description data: 04 00 00 00"#, options: .regularExpression), r.out)
         for line in r.out.split(separator: "\n") where line.contains("LOAD") {
             let f = line.split(separator: " ")
             XCTAssertEqual(f[2], f[3], "p_vaddr == p_paddr: \(line)")

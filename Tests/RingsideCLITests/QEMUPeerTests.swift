@@ -132,8 +132,8 @@ final class QEMUPeerTests: XCTestCase {
         addTeardownBlock { unlink(image) }
         let newer = try runRingside(["qemu", "--guest", image, "--frames", "1"])
         XCTAssertEqual(newer.status, 1)
-        XCTAssertEqual(newer.err, "ringside: guest image \(image) needs guest ABI version 99, but this ringside boots versions 1 to 3: "
-                       + "use a newer ringside, or rebuild the image for version 3 or older\n")
+        XCTAssertEqual(newer.err, "ringside: guest image \(image) needs guest ABI version 99, but this ringside boots versions 1 to 4: "
+                       + "use a newer ringside, or rebuild the image for version 4 or older\n")
         XCTAssertEqual(newer.out, "", "refused before QEMU started")
         let old = try runRingside(["qemu", "--guest", guestAsset("compat/pattern-abi1.elf"), "--module", image, "--frames", "1"])
         XCTAssertEqual(old.status, 1)
@@ -142,7 +142,7 @@ final class QEMUPeerTests: XCTestCase {
         XCTAssertEqual(old.out, "")
         let conflict = try runRingside(["qemu", "--guest", "pattern", "--guest-abi", "2", "--frames", "1"])
         XCTAssertEqual(conflict.status, 1)
-        XCTAssertTrue(conflict.err.hasSuffix("declares version 3: drop --guest-abi\n"), conflict.err)
+        XCTAssertTrue(conflict.err.hasSuffix("declares version 4: drop --guest-abi\n"), conflict.err)
     }
 
     /// DOOM's demo (clock=frames: one game tic per guest frame), its WAD passed as a module by

@@ -38,3 +38,20 @@ public func addingNote(to elf: [UInt8], version: UInt32, owner: String = "Ringsi
     put(UInt16(phnum + 1), 56)                  // e_phnum
     return out
 }
+
+/// The bytes of built-in guest `name`'s image (assets/guests/bin).
+public func builtInImageBytes(_ name: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: URL(fileURLWithPath: guestAsset("bin/\(name).elf"))))
+}
+
+/// `elf` with its Ringside ABI version note's desc changed to `version`: the image as if its
+/// sources had declared that version (the runtime checks `version >= 2` only).
+public func restampingNote(of elf: [UInt8], to version: UInt32) -> [UInt8] {
+    let header: [UInt8] = [9, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0] + Array("Ringside".utf8) + [0, 0, 0, 0]
+    var out = elf
+    for i in 0..<(elf.count - header.count - 4) where Array(elf[i..<i + header.count]) == header {
+        withUnsafeBytes(of: version.littleEndian) { for (k, b) in $0.enumerated() { out[i + header.count + k] = b } }
+        return out
+    }
+    return out
+}

@@ -55,7 +55,7 @@ mkdir -p "$out" "$work/obj" "$work/modcache"
 export LC_ALL=C
 export SOURCE_DATE_EPOCH=0
 
-runtime_swift=(runtime/Runtime.swift runtime/Font.swift runtime/Sine.swift runtime/Input.swift runtime/Dispi.swift)
+runtime_swift=(runtime/Runtime.swift runtime/Font.swift runtime/Sine.swift runtime/Input.swift runtime/Dispi.swift runtime/Cursor.swift)
 # The guest ABI header the VMM compiles too (one description of layout, boot info and ports).
 abi_header=../../Sources/CGuestABI/include/ringside_abi.h
 repo="$(cd ../.. && pwd)"

@@ -19,6 +19,8 @@
 #define RS_MAX_ARGUMENT_BYTES 4095
 #define RS_GPA_INPUT_QUEUE    0x6000ULL /* one page: struct rs_input_queue */
 #define RS_GPA_MODULES        0x7000ULL /* one page: up to RS_MAX_MODULES struct rs_module (version >= 3) */
+#define RS_GPA_CURSOR         0x8000ULL /* one page: struct rs_cursor (version >= 4) */
+#define RS_GPA_CURSOR_PIXELS  0x9000ULL /* four pages: the cursor's ARGB8888 pixels, 64 a row (version >= 4) */
 #define RS_GPA_PML4           0x10000ULL
 #define RS_GPA_PDPT           0x11000ULL
 #define RS_GPA_PAGE_DIRS      0x12000ULL
@@ -75,7 +77,7 @@
 #define RS_MODE_MAX_HEIGHT    4320
 
 #define RS_BOOT_INFO_MAGIC    0x49425352u /* "RSBI" */
-#define RS_BOOT_INFO_VERSION  3u /* 1: original; 2: input_queue_gpa; 3: modules */
+#define RS_BOOT_INFO_VERSION  4u /* 1: original; 2: input_queue_gpa; 3: modules; 4: cursor plane */
 #define RS_ABI_VERSION_MIN    1u /* oldest ABI version the VMM still boots */
 #define RS_FORMAT_XRGB8888    1u
 
@@ -139,6 +141,40 @@ struct rs_boot_info {
     uint64_t modules_gpa;        /* RS_GPA_MODULES: struct rs_module[module_count] (version >= 3) */
     uint32_t module_count;       /* at most RS_MAX_MODULES */
     uint32_t reserved1;          /* 0 */
+    uint64_t cursor_gpa;         /* struct rs_cursor (version >= 4); 0: no cursor plane, draw your own */
+};
+
+/*
+ * The cursor plane (version >= 4): the guest's pointer as a sprite the host draws over the
+ * framebuffer (the host's own cursor in a window, a VNC client's cursor, composited into a
+ * PNG), so moving it writes no framebuffer page. The VMM writes `magic` and `max_size` at boot
+ * and otherwise only reads; the guest writes the rest. Position, visibility and shape are
+ * published under a sequence count: the guest makes `seq` odd (store), writes, then makes it
+ * even again with a release store; the VMM reads `seq` (acquire), the fields and the pixels,
+ * then `seq` again, and uses what it read only if both were the same even number. Pixels are
+ * ARGB8888 with straight (not premultiplied) alpha, 0xAARRGGBB, rows of RS_CURSOR_MAX_SIZE
+ * pixels at pixels_gpa; the guest increments `shape_serial` whenever the pixels, size or
+ * hot spot change, so the VMM copies them only then.
+ */
+#define RS_CURSOR_MAGIC       0x55435352u /* "RSCU" */
+#define RS_CURSOR_MAX_SIZE    64u
+#define RS_CURSOR_VISIBLE     1u
+
+struct rs_cursor {
+    uint32_t magic;          /* RS_CURSOR_MAGIC, written by the VMM at boot */
+    uint32_t max_size;       /* RS_CURSOR_MAX_SIZE, written by the VMM at boot */
+    uint32_t seq;            /* even: stable; odd: the guest is writing */
+    uint32_t flags;          /* RS_CURSOR_VISIBLE */
+    int32_t x;               /* the hot spot's framebuffer position */
+    int32_t y;
+    uint32_t width;          /* 1...max_size */
+    uint32_t height;         /* 1...max_size */
+    uint32_t hot_x;          /* < width */
+    uint32_t hot_y;          /* < height */
+    uint32_t shape_serial;   /* incremented at every change of pixels, size or hot spot */
+    uint32_t reserved0;
+    uint64_t pixels_gpa;     /* RS_GPA_CURSOR_PIXELS, written by the VMM at boot */
+    uint8_t pad[8];
 };
 
 /* The counters page: the VMM writes it (through its tracked write API), the guest reads it. */
@@ -198,7 +234,13 @@ struct rs_input_queue {
     struct rs_input_event events[RS_INPUT_QUEUE_EVENTS];
 };
 
-_Static_assert(sizeof(struct rs_boot_info) == 120, "boot info is 120 bytes");
+_Static_assert(sizeof(struct rs_boot_info) == 128, "boot info is 128 bytes");
+_Static_assert(__builtin_offsetof(struct rs_boot_info, cursor_gpa) == 120, "cursor at 120");
+_Static_assert(sizeof(struct rs_cursor) == 64, "the cursor header is 64 bytes");
+_Static_assert(__builtin_offsetof(struct rs_cursor, seq) == 8, "seq at 8");
+_Static_assert(__builtin_offsetof(struct rs_cursor, shape_serial) == 40, "shape serial at 40");
+_Static_assert(__builtin_offsetof(struct rs_cursor, pixels_gpa) == 48, "pixels at 48");
+_Static_assert(RS_GPA_CURSOR_PIXELS + RS_CURSOR_MAX_SIZE * RS_CURSOR_MAX_SIZE * 4 <= RS_GPA_PML4, "the cursor pixels end below the page tables");
 _Static_assert(__builtin_offsetof(struct rs_boot_info, input_queue_gpa) == 96, "input queue at 96");
 _Static_assert(__builtin_offsetof(struct rs_boot_info, modules_gpa) == 104, "modules at 104");
 _Static_assert(__builtin_offsetof(struct rs_boot_info, module_count) == 112, "module count at 112");

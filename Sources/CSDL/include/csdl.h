@@ -39,6 +39,11 @@ const char *csdl_video_driver(void);
 csdl_window *csdl_window_open(const char *title, int width, int height, char *err, size_t errlen);
 void csdl_window_close(csdl_window *w);
 void csdl_window_set_title(csdl_window *w, const char *title);
+// The guest's cursor as the host's: `argb` holds width x height 0xAARRGGBB pixels (straight
+// alpha); 0, or -1 if SDL refused it. Shown or hidden; back to the system's arrow.
+int csdl_set_color_cursor(const uint32_t *argb, int width, int height, int hot_x, int hot_y);
+void csdl_show_cursor(int shown);
+void csdl_default_cursor(void);
 // Toggles SDL_WINDOW_FULLSCREEN_DESKTOP; returns whether the window is now full screen, or
 // -1 on failure.
 int csdl_window_toggle_fullscreen(csdl_window *w);

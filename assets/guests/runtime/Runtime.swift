@@ -61,6 +61,8 @@ struct BootInfo {
     /// The module table (version >= 3; zero in older versions' blocks).
     var modulesAddress: UInt64 { info.modules_gpa }
     var moduleCount: Int { Int(info.module_count) }
+    /// The cursor plane (version >= 4; zero in older versions' blocks).
+    var cursorAddress: UInt64 { info.cursor_gpa }
 }
 
 // MARK: - Console (port 0xE9)

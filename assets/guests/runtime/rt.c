@@ -9,12 +9,12 @@
 
 /*
  * The guest ABI version these guests are written for, as an ELF note (link.ld keeps it in a
- * PT_NOTE segment): the VMM writes the boot info as version 3's document describes it. The
+ * PT_NOTE segment): the VMM writes the boot info as version 4's document describes it. The
  * runtime itself reads only what version 2 has (Guest checks version >= 2); `modules` reads
- * the module table of version 3. A literal, not RS_BOOT_INFO_VERSION: a newer header must not
+ * the module table of version 3; the cursor plane (Cursor.swift) is used when version >= 4. A literal, not RS_BOOT_INFO_VERSION: a newer header must not
  * change what these sources declare.
  */
-RS_DECLARE_ABI_VERSION(3);
+RS_DECLARE_ABI_VERSION(4);
 
 void rs_outb(uint16_t port, uint8_t value) {
     /* "memory" clobber: all framebuffer stores before a doorbell are done first. */

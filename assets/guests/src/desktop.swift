@@ -331,6 +331,16 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     var clockText = TextBuffer(capacity: 8)
     let scratch = TextBuffer(capacity: 8)
     var cursor = (0, 0)
+    // Once the pointer leads, the cursor is the cursor plane's (when the VMM offers one): moving
+    // it writes no framebuffer pixel. The scripted path stays drawn (the sparse workload).
+    let plane = CursorPlane(g)
+    if plane.available {
+        let argb = UnsafeMutablePointer<UInt32>.allocate(capacity: cursorWidth * cursorHeight)
+        for i in 0..<(cursorWidth * cursorHeight) { argb[i] = sprite[i] == 0xFF00_0000 ? 0 : 0xFF00_0000 | sprite[i] }
+        plane.setShape(argb, width: cursorWidth, height: cursorHeight, hotX: 0, hotY: 0)
+    }
+    var drawn = false  // the framebuffer holds the drawn cursor at `cursor`
+    var planeShown = false
 
     // Input state: the same on every vCPU, since every vCPU applies the same events.
     var input = Input(g, enabled: readInput, bootInfo: raw)
@@ -484,14 +494,16 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
         flushMove()
         let target = pointerActive ? pointer : cursorPosition(n)
         let clockDue = n > 1 && (n - 1) % 60 == 0
+        let usePlane = pointerActive && plane.available
         if n == 1 || redrawAll {
             // The whole scene: nothing of the old cursor is left to restore.
             drawScene(fb, n)
             damageCount = 0
             redrawAll = false
-        } else if !pointerActive || damageCount > 0 || clockDue || target != cursor {
+            drawn = false
+        } else if !pointerActive || damageCount > 0 || clockDue || (usePlane ? drawn : target != cursor) {
             // restore what the cursor covered
-            for r in 0..<cursorHeight {
+            for r in 0..<cursorHeight where drawn {
                 let yy = cursor.1 + r
                 if yy < fb.clipTop || yy >= fb.clipBottom { continue }
                 let p = fb.row(yy)
@@ -504,12 +516,20 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
                 drawScene(fb.clipped(d.x, d.y, d.w, d.h), n)
             }
             damageCount = 0
+            drawn = false
             if clockDue { drawClock(fb, n, &clockText) }
-        } else {
+        } else if !usePlane {
             return  // nothing moved: the cursor stays where it is
+        }
+        if usePlane {
+            if target != cursor || !planeShown { plane.move(target.0, target.1) }
+            cursor = target
+            planeShown = true
+            return
         }
         // save under and draw the cursor at its new position
         cursor = target
+        drawn = true
         for r in 0..<cursorHeight {
             let yy = cursor.1 + r
             if yy < fb.clipTop || yy >= fb.clipBottom { continue }

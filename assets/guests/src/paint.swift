@@ -10,11 +10,22 @@
 // the frame that delivers it the strip is redrawn at the new width over a cleared (white)
 // canvas; colour, brush and a held button are kept, the pointer is clamped to the new size.
 // The picture is a function of the arguments, the geometry, the frame number and the events.
+// The pointer is shown as a crosshair in the cursor plane (when the VMM offers one), from the
+// first pointer event on: moving it writes no framebuffer pixel.
 
 let paintPalette: [UInt32] = [0x000000, 0xE53935, 0xFB8C00, 0xFDD835, 0x43A047, 0x1E88E5, 0x8E24AA, 0xFFFFFF]
 let paintCanvas: UInt32 = 0xFFFFFF
 let paintStripHeight = 24
 let paintSwatchPitch = 28
+/// The crosshair: 11x11, hot spot in the middle; a black cross with a white outline.
+let paintCrossSize = 11
+
+func paintCrosshair(_ x: Int, _ y: Int) -> UInt32 {
+    let c = paintCrossSize / 2
+    if x == c || y == c { return 0xFF00_0000 }
+    if abs(x - c) == 1 || abs(y - c) == 1 { return 0xFFFF_FFFF }
+    return 0
+}
 
 @_cdecl("_start")
 public func start(_ raw: UnsafeRawPointer) -> Never {
@@ -34,6 +45,14 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
     var pointerX = W / 2, pointerY = H / 2
     var drawing = false, erasing = false
     var label = TextBuffer(capacity: 16)
+    let plane = CursorPlane(g)
+    var shown = (-1, -1)
+    if plane.available {
+        let argb = UnsafeMutablePointer<UInt32>.allocate(capacity: paintCrossSize * paintCrossSize)
+        for i in 0..<(paintCrossSize * paintCrossSize) { argb[i] = paintCrosshair(i % paintCrossSize, i / paintCrossSize) }
+        plane.setShape(argb, width: paintCrossSize, height: paintCrossSize, hotX: paintCrossSize / 2, hotY: paintCrossSize / 2)
+    }
+    var pointed = false  // a pointer event has come: the crosshair is shown
 
     func drawStrip() {
         let strip = fb.clipped(0, 0, W, stripH)
@@ -85,6 +104,7 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
             if drawing || erasing { line(pointerX, pointerY, x, y, erasing ? paintCanvas : paintPalette[colour]) }
             pointerX = x
             pointerY = y
+            pointed = true
         case inputButton:
             let down = e.value != 0
             if e.code == buttonLeft {
@@ -144,5 +164,9 @@ public func start(_ raw: UnsafeRawPointer) -> Never {
             canvas.fillRect(0, stripH, W, H - stripH, paintCanvas)
         }
         input.frame(n, resized: { boot in resized(boot) }) { e in handle(e) }
+        if pointed && shown != (pointerX, pointerY) {
+            plane.move(pointerX, pointerY)
+            shown = (pointerX, pointerY)
+        }
     }
 }

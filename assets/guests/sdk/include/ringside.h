@@ -15,7 +15,7 @@
 #include <ringside_abi.h>
 
 /* The ABI version this SDK is written for; crt0 declares it in the image's ELF note. */
-#define RS_SDK_ABI_VERSION 3u
+#define RS_SDK_ABI_VERSION 4u
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,6 +65,18 @@ void rs_input_set_flags(uint32_t flags);
 int rs_set_mode(uint32_t width, uint32_t height);
 /* The largest mode the VMM accepts (--max-framebuffer). */
 void rs_max_mode(uint32_t *width, uint32_t *height);
+
+/* --- The cursor plane (ABI version 4; README "The cursor plane") ------------------------- */
+
+/* Whether the VMM offers a cursor plane (version >= 4, cursor_gpa set, magic right). Without
+ * one, draw your own pointer. */
+int rs_cursor_available(void);
+/* A new shape: width x height (1...64) pixels 0xAARRGGBB with straight alpha, row-major, and
+ * the hot spot inside it. 0, or -1 without a plane or for a bad size. */
+int rs_cursor_set_shape(const uint32_t *argb, uint32_t width, uint32_t height, uint32_t hot_x, uint32_t hot_y);
+/* Puts the hot spot at framebuffer position (x, y), shown or hidden. 0, or -1 without a plane.
+ * Moving the cursor writes no framebuffer page. Call both from one vCPU. */
+int rs_cursor_move(int32_t x, int32_t y, int visible);
 
 /* --- Boot modules (ringside run --module PATH[=NAME]) ------------------------------------ */
 

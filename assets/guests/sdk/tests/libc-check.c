@@ -165,6 +165,12 @@ static void ringside_calls(void) {
     CHECK(w >= rs_width() && h >= rs_height());
     CHECK(rs_set_mode(320, 240) == 0 && rs_width() == 320 && rs_height() == 240 && rs_stride() >= 320);
     CHECK(rs_set_mode(1, 1) == -1 && rs_width() == 320);
+    /* The cursor plane: a 2x1 shape, then a position; bad sizes are refused. */
+    static const uint32_t shape[2] = { 0xFF000000u, 0x80FFFFFFu };
+    const volatile struct rs_cursor *c = (const volatile struct rs_cursor *)(uintptr_t)rs_boot_info()->cursor_gpa;
+    CHECK(rs_cursor_available() && rs_cursor_set_shape(shape, 2, 1, 1, 0) == 0 && rs_cursor_move(10, 20, 1) == 0);
+    CHECK(c->width == 2 && c->height == 1 && c->hot_x == 1 && c->x == 10 && c->y == 20 && c->flags == RS_CURSOR_VISIBLE && (c->seq & 1) == 0);
+    CHECK(rs_cursor_set_shape(shape, 65, 1, 0, 0) == -1 && rs_cursor_set_shape(shape, 2, 1, 2, 0) == -1);
 }
 
 int main(int argc, char **argv) {
