@@ -1,6 +1,7 @@
 import KVM
 import Machine
 import TestSupport
+import Synchronization
 import XCTest
 
 /// Real KVM: boot guests at CPL 3 and check what they drew.
@@ -238,11 +239,17 @@ final class MachineBootTests: XCTestCase {
     }
 }
 
-final class MachineBox: @unchecked Sendable { var machine: Machine? }
+/// The machine, set once it is built, for the callbacks made before.
+final class MachineBox: Sendable {
+    private let stored = Mutex<Machine?>(nil)
+    var machine: Machine? {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
+    }
+}
 
-final class LineLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+final class LineLog: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ s: String) { lines.withLock { $0.append(s) } }
+    var all: [String] { lines.withLock { $0 } }
 }

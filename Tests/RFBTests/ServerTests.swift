@@ -10,6 +10,7 @@ import Testing
 
 /// An in-memory framebuffer with a damage log, standing in for the tracking session (the
 /// server's own tests need no KVM; the CLI tests run it against a real guest).
+// @unchecked Sendable: pixels, damage and observers are guarded by `lock`, which its readers also take.
 final class MemorySource: FramebufferSource, @unchecked Sendable {
     let desktopName = "test"
     let geometry: FramebufferGeometry
@@ -86,6 +87,7 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
     }
     func onChange(_ body: @escaping @Sendable () -> Void) { lock.withLock { observers.append(body) } }
 
+    // @unchecked Sendable: its cursor and bitmap change only in `read`, under the source's lock.
     final class Reader: FramebufferReader, @unchecked Sendable {
         let source: MemorySource
         var cursor: DamageCursor
@@ -104,11 +106,10 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
     }
 }
 
-final class RecordingInput: InputSink, @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [InputEvent] = []
-    func push(_ event: InputEvent) { lock.withLock { list.append(event) } }
-    var events: [InputEvent] { lock.withLock { list } }
+final class RecordingInput: InputSink, Sendable {
+    private let list = Mutex<[InputEvent]>([])
+    func push(_ event: InputEvent) { list.withLock { $0.append(event) } }
+    var events: [InputEvent] { list.withLock { $0 } }
 }
 
 /// A blocking test client socket.
