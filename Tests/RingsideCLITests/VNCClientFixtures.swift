@@ -5,6 +5,27 @@ import XCTest
 /// `ringside run --vnc` did not print its server line (or no port in it).
 struct VNCServerDidNotStart: Error, CustomStringConvertible { let description: String }
 
+/// Starts `ringside run --headless --vnc 127.0.0.1:0` with `args`; returns it and the port it printed.
+func startVNCRingside(_ args: [String], label: String = "vnc") throws -> (RingsideProcess, Int) {
+    let p = try RingsideProcess(label, ["run", "--headless", "--vnc", "127.0.0.1:0"] + args)
+    guard let port = p.printedPort(after: "VNC server on 127.0.0.1:") else {
+        throw VNCServerDidNotStart(description: "no VNC server line with a port\n\(p.transcript)")
+    }
+    return (p, port)
+}
+
+extension RingsideProcess {
+    /// The port at the end of the first line that starts with `prefix` (such as "VNC over
+    /// WebSocket on 127.0.0.1:"); nil if no such line comes within `timeout` seconds.
+    func printedPort(after prefix: String, timeout: Double = 120) -> Int? {
+        guard waitForOutput(prefix, timeout: timeout) else { return nil }
+        for line in out.split(separator: "\n") where line.hasPrefix(prefix) {
+            if let port = Int(line.dropFirst(prefix.count).prefix { $0.isNumber }) { return port }
+        }
+        return nil
+    }
+}
+
 /// What the tests of `ringside run --vnc` with real clients share: starting the server, a
 /// vncdotool capture, comparing pictures, reading a whole picture over raw RFB.
 protocol VNCClientFixtures: XCTestCase {}
@@ -21,19 +42,8 @@ extension VNCClientFixtures {
 
     func requireVncdotool() throws { try requirePythonModule("vncdotool", install: "pip install vncdotool") }
 
-
     /// Starts ringside with `--vnc 127.0.0.1:0` and returns it with the port it printed.
-    func startServer(_ args: [String]) throws -> (RingsideProcess, Int) {
-        let p = try RingsideProcess("vnc", ["run", "--headless", "--vnc", "127.0.0.1:0"] + args)
-        guard p.waitForOutput("VNC server on 127.0.0.1:", timeout: 120) else {
-            throw ServerDidNotStart(description: "no VNC server line\n\(p.transcript)")
-        }
-        for line in p.out.split(separator: "\n") where line.hasPrefix("VNC server on 127.0.0.1:") {
-            let rest = line.dropFirst("VNC server on 127.0.0.1:".count)
-            if let port = Int(rest.prefix { $0.isNumber }) { return (p, port) }
-        }
-        throw ServerDidNotStart(description: "no port in \(p.out)")
-    }
+    func startServer(_ args: [String]) throws -> (RingsideProcess, Int) { try startVNCRingside(args) }
 
     func capture(port: Int, encoding: String, bpp: Int, password: String? = nil, to path: String) throws -> (status: Int32, out: String, err: String) {
         try runProgram(URL(fileURLWithPath: "/usr/bin/env"),

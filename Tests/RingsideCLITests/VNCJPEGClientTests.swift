@@ -113,9 +113,7 @@ final class VNCJPEGClientTests: XCTestCase, VNCClientFixtures {
         let dir = try MigrationCheck.tempDir(self, "vnc-novnc-jpeg")
         let p = try RingsideProcess("vnc-novnc-jpeg", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "plasma", "--guest-hz", "60",
                                                        "--width", "480", "--height", "300", "--seconds", "600"])
-        guard p.waitForOutput("VNC over WebSocket on 127.0.0.1:", timeout: 120),
-              let line = p.out.split(separator: "\n").first(where: { $0.hasPrefix("VNC over WebSocket on 127.0.0.1:") }),
-              let port = Int(line.dropFirst("VNC over WebSocket on 127.0.0.1:".count).prefix { $0.isNumber }) else {
+        guard let port = p.printedPort(after: "VNC over WebSocket on 127.0.0.1:") else {
             return XCTFail("no WebSocket port\n\(p.transcript)")
         }
         let shotPath = dir + "/chromium.png"

@@ -35,8 +35,7 @@ final class VNCViewerTests: XCTestCase, VNCClientFixtures {
         let p = try RingsideProcess("vnc", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "pattern", "--guest-hz", "0",
                                             "--frames", "25", "--width", "333", "--height", "211", "--png", dir, "--seconds", "300"])
         XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
-        let line = p.out.split(separator: "\n").first { $0.hasPrefix("VNC over WebSocket on 127.0.0.1:") } ?? ""
-        guard let port = Int(line.dropFirst("VNC over WebSocket on 127.0.0.1:".count).prefix { $0.isNumber }) else {
+        guard let port = p.printedPort(after: "VNC over WebSocket on 127.0.0.1:") else {
             return XCTFail("no WebSocket port\n\(p.transcript)")
         }
         let shotPath = dir + "/chromium.png"
