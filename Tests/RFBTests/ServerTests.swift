@@ -179,11 +179,7 @@ struct ServerTests {
         var o = RFBServerOptions()
         o.port = 0
         let server = try RFBServer(source: source, options: o, input: input, log: { _ in })
-        let s = try Socket(port: server.port)
-        _ = s.read(12)
-        s.send(Array("RFB 003.008\n".utf8) + [1, 1])
-        _ = s.read(2 + 4 + 24 + 4)
-        return (server, s)
+        return (server, try Socket.pastServerInit(server))
     }
 
     @Test("an incremental request waits, without polling, until the display changes; then exactly the changed block comes")
@@ -219,10 +215,7 @@ struct ServerTests {
             defer { server.stop() }
             var sockets: [Socket] = []
             for _ in 0..<n {
-                let s = try Socket(port: server.port)
-                _ = s.read(12)
-                s.send(Array("RFB 003.008\n".utf8) + [1, 1])
-                _ = s.read(2 + 4 + 24 + 4)
+                let s = try Socket.pastServerInit(server)
                 s.send([3, 0, 0, 0, 0, 0, 1, 44, 0, 200])
                 #expect(s.update() == [RFBRect(x: 0, y: 0, width: 300, height: 200)])
                 sockets.append(s)
