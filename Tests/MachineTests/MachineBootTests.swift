@@ -70,14 +70,14 @@ final class MachineBootTests: XCTestCase {
         var config = try testConfig("pattern", width: 64, height: 64, cpus: cpus, frames: 3000)
         config.lockstep = true
         let seen = LineLog()
-        let box = MachineBox()
+        let box = Box<Machine>()
         var events = MachineEvents()
         events.allFramesDone = { frame in
-            let counts = (0..<cpus).map { box.machine!.framesCompleted(cpu: $0) }
+            let counts = (0..<cpus).map { box.value!.framesCompleted(cpu: $0) }
             seen.append(counts.allSatisfy { $0 == frame } ? "\(frame)" : "\(frame): \(counts)")
         }
         let m = try Machine(system: system, config: config, events: events)
-        box.machine = m
+        box.value = m
         m.start()
         guard case .framesCompleted? = m.waitForEnd() else { return XCTFail("the guest runs to frame 3000") }
         XCTAssertEqual(seen.all, (1...3000).map(String.init), "one callback per frame, in order, with every vCPU at that frame")
@@ -236,15 +236,6 @@ final class MachineBootTests: XCTestCase {
         XCTAssertThrowsError(try c.validate(maxVCPUs: 2)) { XCTAssertTrue("\($0)".contains("8M")) }
         c = try testConfig("idle")
         XCTAssertNoThrow(try c.validate(maxVCPUs: 2))
-    }
-}
-
-/// The machine, set once it is built, for the callbacks made before.
-final class MachineBox: Sendable {
-    private let stored = Mutex<Machine?>(nil)
-    var machine: Machine? {
-        get { stored.withLock { $0 } }
-        set { stored.withLock { $0 = newValue } }
     }
 }
 
