@@ -5,6 +5,7 @@ import TestSupport
 @testable import Tracking
 import XCTest
 import Synchronization
+
 /// Keeps a mirror of guest RAM updated from the migration list, and checks it and the display
 /// shadow against guest memory. Call with every vCPU held (paused or at a lockstep doorbell).
 /// `@unchecked Sendable`: called only with every vCPU held, so never from two threads at once.
