@@ -51,21 +51,14 @@ final class BenchMatrixTests: XCTestCase {
         XCTAssertEqual(try BenchFilters.modes("ring,full"), [.ring, .full])
         XCTAssertEqual(try BenchFilters.ramSizes("256M,16G"), [256 << 20, 16 << 30])
 
-        func message(_ body: () throws -> Any) -> String? {
-            do { _ = try body(); return nil } catch { return "\(error)" }
-        }
-        for (bad, mentions) in [
-            (message { try BenchFilters.workloads("desktop,nope") }, "'nope'"),
-            (message { try BenchFilters.workloads("bounce0") }, "'bounce0'"),
-            (message { try BenchFilters.resolutions("1280x") }, "'1280x'"),
-            (message { try BenchFilters.resolutions("10x10") }, "'10x10'"),
-            (message { try BenchFilters.modes("ring,dirty") }, "'dirty'"),
-            (message { try BenchFilters.ramSizes("3M") }, "'3M'"),
-            (message { try BenchFilters.ramSizes("") }, "names no size"),
-        ] {
-            let text = try XCTUnwrap(bad, "expected an error mentioning \(mentions)")
-            XCTAssertTrue(text.contains(mentions), text)
-            XCTAssertFalse(text.contains("\n"), "one line: \(text)")
-        }
+        try assertEachThrowsOneLine([
+            ({ try BenchFilters.workloads("desktop,nope") }, "'nope'"),
+            ({ try BenchFilters.workloads("bounce0") }, "'bounce0'"),
+            ({ try BenchFilters.resolutions("1280x") }, "'1280x'"),
+            ({ try BenchFilters.resolutions("10x10") }, "'10x10'"),
+            ({ try BenchFilters.modes("ring,dirty") }, "'dirty'"),
+            ({ try BenchFilters.ramSizes("3M") }, "'3M'"),
+            ({ try BenchFilters.ramSizes("") }, "names no size"),
+        ])
     }
 }
