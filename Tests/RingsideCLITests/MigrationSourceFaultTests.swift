@@ -14,12 +14,8 @@ final class MigrationSourceFaultTests: XCTestCase, MigrationFaultFixtures {
     func testTheSourceKilledMidStreamLeavesNothingAtTheDestination() throws {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "killsrc")
-        let dst = try receive(pngDir: dir + "/dst")
-        let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
-        let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "640", "--height", "400", "--memory", "64M",
-                                              "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5", "--max-bandwidth", "1M"])
-        // Round 0 takes about a second at 1 MiB/s: the stream is under way once this line is out.
-        XCTAssertTrue(dst.waitForOutput("migration from "), dst.transcript + src.transcript)
+        // Round 0 takes about a second at 1 MiB/s: the stream is under way once it has begun.
+        let (src, dst, _) = try migrationUnderWay(dir, width: 640, height: 400)
         src.signal(SIGKILL)
         assertDestinationGaveUp(dst, pngDir: dir + "/dst", naming: ["connection lost: 127.0.0.1:"])
         // Killed with our replies unread, the source's kernel resets the connection; otherwise it closes it.
@@ -34,12 +30,8 @@ final class MigrationSourceFaultTests: XCTestCase, MigrationFaultFixtures {
     func testSIGTERMAtTheSourceMidStreamAbandonsTheMigration() throws {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "termsrc")
-        let dst = try receive(pngDir: dir + "/dst")
-        let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
         // At 1 MiB/s the 1280x800 screen alone takes 4 s a round, and the desktop never converges.
-        let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "1280", "--height", "800", "--memory", "64M",
-                                              "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5", "--max-bandwidth", "1M"])
-        XCTAssertTrue(dst.waitForOutput("migration from "), dst.transcript + src.transcript)
+        let (src, dst, port) = try migrationUnderWay(dir, width: 1280, height: 800)
         src.signal(SIGTERM)
         XCTAssertEqual(src.exitStatus(), 0, src.transcript)
         XCTAssertEqual(src.err, "ringside: SIGTERM received: stopping the guest (a second signal exits at once)\n"
@@ -49,6 +41,19 @@ final class MigrationSourceFaultTests: XCTestCase, MigrationFaultFixtures {
         assertDestinationGaveUp(dst, pngDir: dir + "/dst",
                                 naming: ["the other side abandoned the migration: the guest was stopped at the source before the hand-over"])
     }
+
+    /// A `receive` writing into `dir`/dst, and the desktop at `width`x`height` with 64 MiB
+    /// migrating to it at 1 MiB/s from half a second on; returns once the destination says the
+    /// migration has begun.
+    private func migrationUnderWay(_ dir: String, width: Int, height: Int) throws -> (src: RingsideProcess, dst: RingsideProcess, port: Int) {
+        let dst = try receive(pngDir: dir + "/dst")
+        let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
+        let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "\(width)", "--height", "\(height)",
+                                              "--memory", "64M", "--migrate-to", "127.0.0.1:\(port)", "--migrate-after", "0.5", "--max-bandwidth", "1M"])
+        XCTAssertTrue(dst.waitForOutput("migration from "), dst.transcript + src.transcript)
+        return (src, dst, port)
+    }
+
     // MARK: - a guest that dirties memory faster than the link
 
     /// `plasma` repaints its whole screen every frame; at 1 MiB/s the rest never fits a 20 ms
