@@ -106,38 +106,9 @@ public struct BootModule: Sendable, Equatable {
     static func pageAligned(_ gpa: UInt64) -> UInt64 { (gpa + 0xFFF) & ~0xFFF }
 
     private static func read(_ path: String, maxBytes: UInt64) throws(BootModuleError) -> [UInt8] {
-        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw .unreadable(path: path, reason: openFailure(errno)) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: errnoText(errno)) }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw .unreadable(path: path, reason: "it is a directory")
-        default: throw .unreadable(path: path, reason: "it is not a regular file")
-        }
-        let size = UInt64(info.st_size)
-        guard size <= maxBytes else { throw .fileTooLarge(path: path, size: size, ram: maxBytes) }
-        var out = [UInt8](repeating: 0, count: Int(size))
-        var done = 0
-        while done < out.count {
-            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw .unreadable(path: path, reason: errnoText(errno)) }
-            guard n > 0 else { throw .unreadable(path: path, reason: "it shrank to \(done) bytes while being read") }
-            done += n
-        }
-        return out
-    }
-
-    private static func errnoText(_ code: Int32) -> String { "\(String(cString: strerror(code))) (errno \(code))" }
-
-    private static func openFailure(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file"
-        case EACCES: return "permission denied (EACCES)"
-        default: return errnoText(code)
-        }
+        let file: ReadOnlyFile
+        do { file = try ReadOnlyFile(path: path) } catch { throw .unreadable(path: path, reason: error.reason) }
+        guard file.size <= maxBytes else { throw .fileTooLarge(path: path, size: file.size, ram: maxBytes) }
+        do { return try file.read(at: 0, count: Int(file.size)) } catch { throw .unreadable(path: path, reason: error.reason) }
     }
 }

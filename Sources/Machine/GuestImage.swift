@@ -77,32 +77,16 @@ public struct GuestImage: Sendable {
     /// Opens and checks the image at `path`, refusing a file larger than `maxFileBytes`
     /// before reading it.
     public init(path: String, name: String? = nil, maxFileBytes: UInt64 = GuestImage.maxFileBytes) throws(GuestImageError) {
-        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw .unreadable(path: path, reason: Self.openFailure(errno)) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: Self.errnoText(errno)) }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw .unreadable(path: path, reason: "it is a directory")
-        default: throw .unreadable(path: path, reason: "it is not a regular file")
-        }
-        let size = UInt64(info.st_size)
-        guard size <= maxFileBytes else { throw .fileTooLarge(path: path, size: size, limit: maxFileBytes) }
+        let file: ReadOnlyFile
+        do { file = try ReadOnlyFile(path: path) } catch { throw .unreadable(path: path, reason: error.reason) }
+        guard file.size <= maxFileBytes else { throw .fileTooLarge(path: path, size: file.size, limit: maxFileBytes) }
         try self.init(path: path, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
-                      fileSize: size) { (offset, count) throws(GuestImageError) in
-            var out = [UInt8](repeating: 0, count: count)
-            var done = 0
-            while done < count {
-                let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { throw .unreadable(path: path, reason: Self.errnoText(errno)) }
-                // The file shrank since fstat.
-                guard n > 0 else { throw .truncated(path: path, what: "byte \(offset + UInt64(done))") }
-                done += n
+                      fileSize: file.size) { (offset, count) throws(GuestImageError) in
+            do throws(ReadOnlyFile.Failure) { return try file.read(at: offset, count: count) } catch {
+                // The file shrank since it was opened, or a read failed.
+                if let at = error.shrankAt { throw .truncated(path: path, what: "byte \(at)") }
+                throw .unreadable(path: path, reason: error.reason)
             }
-            return out
         }
     }
 
@@ -246,18 +230,5 @@ public struct GuestImage: Sendable {
     /// Checks every segment fits in `ramBytes` of guest RAM.
     public func validate(ramBytes: UInt64) throws(GuestImageError) {
         if end > ramBytes { throw .tooLarge(path: path, needs: end, ram: ramBytes) }
-    }
-
-    private static func errnoText(_ code: Int32) -> String {
-        "\(String(cString: strerror(code))) (errno \(code))"
-    }
-
-    private static func openFailure(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file"
-        case ENOTDIR: return "not a directory (ENOTDIR): a name before a '/' in the path is a file, not a directory"
-        case EACCES: return "permission denied (EACCES)"
-        default: return errnoText(code)
-        }
     }
 }

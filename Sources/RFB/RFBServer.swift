@@ -97,13 +97,8 @@ public final class RFBServer: @unchecked Sendable {
         throttle = AuthThrottle(blockAfter: options.authBlockAfter, blockSeconds: options.authBlockSeconds)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(2, System.coreCount)))
         refreshLoop = group.next()
-        let water = options.highWater
         if options.listensTCP { do {
-            let ch = try ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 64)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.writeBufferWaterMark, value: .init(low: water / 2, high: water))
+            let ch = try clientBootstrap()
                 .childChannelInitializer { [weak self] channel in
                     guard let self else { return channel.close() }
                     return channel.eventLoop.makeCompletedFuture {
@@ -258,5 +253,19 @@ public enum RFBServerError: Error, CustomStringConvertible {
         switch self {
         case .cannotListen(let s): return "cannot listen for VNC clients on \(s)"
         }
+    }
+}
+
+extension RFBServer {
+    /// The listener every transport (RFB over TCP, WebSocket) starts from: backlog 64, the
+    /// address reusable, no Nagle delay, and each client's write buffer water marks at half
+    /// `options.highWater` and at it.
+    func clientBootstrap() -> ServerBootstrap {
+        let water = options.highWater
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: water / 2, high: water))
     }
 }

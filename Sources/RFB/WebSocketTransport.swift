@@ -11,13 +11,8 @@ extension RFBServer {
     /// Listens for noVNC on `host:port`, serving files from `webRoot` (e.g. /usr/share/novnc)
     /// when it exists. Returns the port bound.
     public func listenWebSocket(host: String, port: Int, webRoot: String?) throws(RFBServerError) -> Int {
-        let water = options.highWater
         do {
-            let ch = try ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 64)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.writeBufferWaterMark, value: .init(low: water / 2, high: water))
+            let ch = try clientBootstrap()
                 .childChannelInitializer { [weak self] channel in
                     guard let self else { return channel.close() }
                     let files = StaticFileHandler(root: webRoot)

@@ -29,7 +29,7 @@ public final class SnapshotSeries: Sendable {
         var sequence: UInt64
     }
 
-    private struct State: @unchecked Sendable { // the subscriber is used only through the session, under its lock
+    private struct State: Sendable {
         var subscriber: MigrationSubscriber?
         var last: Last?
         var image: [UInt8]?

@@ -1,6 +1,7 @@
 import Foundation
 import Input
 import RFB
+import Synchronization
 import Tracking
 
 /// Where a VNC server listens: plain RFB, RFB over WebSocket for noVNC, or both.
@@ -80,19 +81,27 @@ public struct VNCRates: Sendable {
 }
 
 /// Takes `VNCRates` samples of a server: each the difference from the one before.
-public final class VNCRateSampler: @unchecked Sendable { // sampled from one thread at a time (a timer's queue, a window loop)
+public final class VNCRateSampler: Sendable {
+    private struct Counters {
+        var bytes: UInt64, updates: UInt64, nanos: UInt64
+        var at: Date
+    }
     private let server: RFBServer
-    private var last: (bytes: UInt64, updates: UInt64, nanos: UInt64, at: Date)
+    /// The counters at the previous sample.
+    private let last: Mutex<Counters>
 
     public init(_ server: RFBServer) {
         self.server = server
-        last = (server.bytesSent, server.updatesSent, server.encodeNanoseconds, Date())
+        last = Mutex(Counters(bytes: server.bytesSent, updates: server.updatesSent, nanos: server.encodeNanoseconds, at: Date()))
     }
 
     public func sample() -> VNCRates {
-        let now = Date(), b = server.bytesSent, u = server.updatesSent, ns = server.encodeNanoseconds
-        defer { last = (b, u, ns, now) }
-        return VNCRates(clients: server.clientCount, updates: u - last.updates, bytes: b - last.bytes, encodeNanos: ns - last.nanos,
-                        seconds: max(0.001, now.timeIntervalSince(last.at)))
+        let now = Counters(bytes: server.bytesSent, updates: server.updatesSent, nanos: server.encodeNanoseconds, at: Date())
+        let before = last.withLock { previous in
+            defer { previous = now }
+            return previous
+        }
+        return VNCRates(clients: server.clientCount, updates: now.updates - before.updates, bytes: now.bytes - before.bytes,
+                        encodeNanos: now.nanos - before.nanos, seconds: max(0.001, now.at.timeIntervalSince(before.at)))
     }
 }

@@ -19,12 +19,8 @@ struct QEMUCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Number of vCPUs, 1 or 2 (the boot stub starts at most two). (default: 1)",
             transform: NumericOptions.int("--cpus", 1...QEMUMachine.maxCPUs))
     var cpus = 1
-    @Option(parsing: .unconditional, help: "Framebuffer width in pixels, 64...7680. (default: 1280)",
-            transform: NumericOptions.int("--width", NumericOptions.width))
-    var width = 1280
-    @Option(parsing: .unconditional, help: "Framebuffer height in pixels, 64...4320. (default: 800)",
-            transform: NumericOptions.int("--height", NumericOptions.height))
-    var height = 800
+    /// --width, --height: as `ringside run` takes them.
+    @OptionGroup var size: FramebufferSizeOptions
     @Option(name: .customLong("guest-hz"), parsing: .unconditional,
             help: "Guest frame pacing per second by QEMU's PIT: 0 lets the guest free-run, else 18.3...100000. (default: 60)",
             transform: NumericOptions.double("--guest-hz", QEMUMachine.guestHzRange, zeroMeans: "free-run"))
@@ -54,8 +50,8 @@ struct QEMUCommand: ParsableCommand {
         // The image, its version and its modules exactly as `ringside run` reads and checks them.
         var config = try image.machineConfig(ramBytes: ram)
         config.cpus = cpus
-        config.width = width
-        config.height = height
+        config.width = size.width
+        config.height = size.height
         config.guestHz = guestHz
         config.frameLimit = frames
         try config.validate(maxVCPUs: QEMUMachine.maxCPUs)

@@ -70,12 +70,8 @@ struct MachineOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Number of vCPUs, 1...16 and at most what this host's KVM allows. (default: 1)",
             transform: NumericOptions.int("--cpus", NumericOptions.cpus))
     var cpus = 1
-    @Option(parsing: .unconditional, help: "Framebuffer width in pixels, 64...7680. (default: 1280)",
-            transform: NumericOptions.int("--width", NumericOptions.width))
-    var width = 1280
-    @Option(parsing: .unconditional, help: "Framebuffer height in pixels, 64...4320. (default: 800)",
-            transform: NumericOptions.int("--height", NumericOptions.height))
-    var height = 800
+    /// --width, --height (shared with `ringside qemu`).
+    @OptionGroup var size: FramebufferSizeOptions
     @Option(name: .customLong("max-framebuffer"),
             help: ArgumentHelp("The largest mode the guest may set at run time (DISPI), WxH up to 7680x4320: the framebuffer slot is reserved for it at boot, untouched until used. (default: 7680x4320)",
                                valueName: "WxH"))
@@ -91,6 +87,9 @@ struct MachineOptions: ParsableArguments {
     var guestHz: Double = 60
     @Option(help: ArgumentHelp("KVM device path.", visibility: .hidden))
     var device = "/dev/kvm"
+
+    var width: Int { size.width }
+    var height: Int { size.height }
 
     /// Opens KVM, loads the image and checks every range; one line per problem.
     func makeConfig() throws -> (KVMSystem, HostCapabilities, MachineConfig) {

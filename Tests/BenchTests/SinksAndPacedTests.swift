@@ -39,23 +39,16 @@ final class SinkCountPlanTests: XCTestCase {
         XCTAssertEqual(try BenchFilters.sinkCounts("64"), [64])
         XCTAssertEqual(try BenchFilters.ratePairs("144/60,60/60,60/144,60/60").map(\.description), ["60/60", "60/144", "144/60"])
 
-        func message(_ body: () throws -> Any) -> String? {
-            do { _ = try body(); return nil } catch { return "\(error)" }
-        }
-        for (bad, mentions) in [
-            (message { try BenchFilters.sinkCounts("0") }, "'0' is not a sink count"),
-            (message { try BenchFilters.sinkCounts("1,65") }, "'65' is not a sink count"),
-            (message { try BenchFilters.sinkCounts("two") }, "'two'"),
-            (message { try BenchFilters.sinkCounts(",") }, "names no sink count"),
-            (message { try BenchFilters.ratePairs("60x60") }, "'60x60' is not a rate pair"),
-            (message { try BenchFilters.ratePairs("0/60") }, "'0/60'"),
-            (message { try BenchFilters.ratePairs("60/1001") }, "'60/1001'"),
-            (message { try BenchFilters.ratePairs("60/60/60") }, "'60/60/60'"),
-        ] {
-            let text = try XCTUnwrap(bad, "expected an error mentioning \(mentions)")
-            XCTAssertTrue(text.contains(mentions), text)
-            XCTAssertFalse(text.contains("\n"), "one line: \(text)")
-        }
+        try assertEachThrowsOneLine([
+            ({ try BenchFilters.sinkCounts("0") }, "'0' is not a sink count"),
+            ({ try BenchFilters.sinkCounts("1,65") }, "'65' is not a sink count"),
+            ({ try BenchFilters.sinkCounts("two") }, "'two'"),
+            ({ try BenchFilters.sinkCounts(",") }, "names no sink count"),
+            ({ try BenchFilters.ratePairs("60x60") }, "'60x60' is not a rate pair"),
+            ({ try BenchFilters.ratePairs("0/60") }, "'0/60'"),
+            ({ try BenchFilters.ratePairs("60/1001") }, "'60/1001'"),
+            ({ try BenchFilters.ratePairs("60/60/60") }, "'60/60/60'"),
+        ])
     }
 
     func testTheRunnerRejectsOutOfRangePacingAndSinkCountsBeforeAnythingRuns() throws {

@@ -63,16 +63,7 @@ final class ABIVersionTests: XCTestCase {
     // MARK: - booting each version as its document said
 
     /// Runs `config` to its frame limit; the machine and the console lines.
-    func boot(_ config: MachineConfig) throws -> (Machine, MachineOutcome, [String]) {
-        let system = try requireKVM()
-        let lines = LineLog()
-        var events = MachineEvents()
-        events.consoleLine = { _, line in lines.append(line) }
-        let m = try Machine(system: system, config: config, events: events)
-        m.start()
-        guard let outcome = m.wait(seconds: 30) else { m.stop(); m.wait(); throw GuestDidNotFinish(guest: config.image.name, seconds: 30) }
-        return (m, outcome, lines.all)
-    }
+    func boot(_ config: MachineConfig) throws -> (Machine, MachineOutcome, [String]) { try bootToTheEnd(config) }
 
     func config(_ image: GuestImage, frames: Int = 5) -> MachineConfig {
         var c = MachineConfig(image: image)

@@ -83,13 +83,8 @@ final class BootModuleTests: XCTestCase {
         let first = sampleBytes(10_000, seed: 1), second = Array("hello, guest\n".utf8)
         var config = try testConfig("modules", args: "check=2", width: 160, height: 100, ramMiB: 16, frames: 4)
         config.modules = [BootModule(name: "first.bin", path: "a", bytes: first), BootModule(name: "greeting", path: "b", bytes: second)]
-        let system = try requireKVM()
-        let lines = LineLog()
-        var events = MachineEvents()
-        events.consoleLine = { _, line in lines.append(line) }
-        let m = try Machine(system: system, config: config, events: events)
-        m.start()
-        guard let outcome = m.wait(seconds: 30), case .framesCompleted = outcome else { m.stop(); m.wait(); return XCTFail("did not finish") }
+        let (m, outcome, console) = try bootToTheEnd(config)
+        guard case .framesCompleted = outcome else { return XCTFail("did not finish: \(outcome)") }
 
         let ram = UnsafeRawPointer(m.ram.base)
         let info = ram + 0x4000
@@ -107,8 +102,8 @@ final class BootModuleTests: XCTestCase {
             XCTAssertEqual(String(cString: (entry + 16).assumingMemoryBound(to: CChar.self)), name)
             XCTAssertEqual(Array(UnsafeRawBufferPointer(start: ram + Int(gpa), count: bytes.count)), bytes, "\(name)'s bytes in RAM")
             let hash = "0x" + String(fnv1a(bytes), radix: 16)
-            XCTAssertTrue(lines.all.contains("modules: \(name) \(bytes.count) bytes at 0x\(String(gpa, radix: 16)) fnv1a \(hash)"), "\(lines.all)")
-            XCTAssertTrue(lines.all.contains("modules: frame 4 \(name) fnv1a \(hash)"), "\(lines.all)")
+            XCTAssertTrue(console.contains("modules: \(name) \(bytes.count) bytes at 0x\(String(gpa, radix: 16)) fnv1a \(hash)"), "\(console)")
+            XCTAssertTrue(console.contains("modules: frame 4 \(name) fnv1a \(hash)"), "\(console)")
         }
         XCTAssertEqual((ram + 0x7000 + 128).load(as: UInt64.self), 0, "entries past module_count stay zero")
 

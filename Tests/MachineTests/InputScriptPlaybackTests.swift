@@ -3,16 +3,21 @@ import Input
 import KVM
 import Machine
 import TestSupport
+import Synchronization
 import XCTest
 
 /// `--input-script` on a real machine: the events of frame N are in the guest's queue when
 /// it starts frame N, and no sooner. The `idle` guest never consumes the queue, so `head`
 /// in guest RAM counts every event delivered so far.
 final class InputScriptPlaybackTests: XCTestCase {
-    final class HeadLog: @unchecked Sendable {
-        let lock = NSLock()
-        var atDoorbell: [Int: UInt32] = [:]   // head when vCPU 0 rang doorbell N (before pushing frame N + 1)
-        var afterPush: [Int: UInt32] = [:]    // head when vCPU 0 went back to the guest for frame N + 1
+    final class HeadLog: Sendable {
+        private let heads = Mutex<(atDoorbell: [Int: UInt32], afterPush: [Int: UInt32])>(([:], [:]))
+        /// The head when vCPU 0 rang doorbell N (before pushing frame N + 1).
+        var atDoorbell: [Int: UInt32] { heads.withLock { $0.atDoorbell } }
+        /// The head when vCPU 0 went back to the guest for frame N + 1.
+        var afterPush: [Int: UInt32] { heads.withLock { $0.afterPush } }
+        func atDoorbell(_ frame: Int, _ head: UInt32) { heads.withLock { $0.atDoorbell[frame] = head } }
+        func afterPush(_ frame: Int, _ head: UInt32) { heads.withLock { $0.afterPush[frame] = head } }
     }
 
     static func head(_ m: Machine) -> UInt32 {
@@ -27,9 +32,9 @@ final class InputScriptPlaybackTests: XCTestCase {
         var events = MachineEvents()
         events.frameDone = { cpu, frame in
             guard let m = box.machine, let player = box.player else { return }
-            if cpu == 0 { log.lock.lock(); log.atDoorbell[frame] = Self.head(m); log.lock.unlock() }
+            if cpu == 0 { log.atDoorbell(frame, Self.head(m)) }
             player.frameDone(cpu: cpu, frame: frame)
-            if cpu == 0 { log.lock.lock(); log.afterPush[frame] = Self.head(m); log.lock.unlock() }
+            if cpu == 0 { log.afterPush(frame, Self.head(m)) }
         }
         let m = try Machine(system: try requireKVM(), config: try testConfig("idle", cpus: cpus, frames: frames), events: events)
         let player = InputScriptPlayer(script: script, sink: m.input, lastFrame: frames)
@@ -42,9 +47,17 @@ final class InputScriptPlaybackTests: XCTestCase {
         return (log, script, m)
     }
 
-    final class MachineBox: @unchecked Sendable {
-        var machine: Machine?
-        var player: InputScriptPlayer?
+    /// The machine and its player, set once built, for the callbacks made before.
+    final class MachineBox: Sendable {
+        private let stored = Mutex<(machine: Machine?, player: InputScriptPlayer?)>((nil, nil))
+        var machine: Machine? {
+            get { stored.withLock { $0.machine } }
+            set { stored.withLock { $0.machine = newValue } }
+        }
+        var player: InputScriptPlayer? {
+            get { stored.withLock { $0.player } }
+            set { stored.withLock { $0.player = newValue } }
+        }
     }
 
     func testEachFramesEventsArriveAtTheDoorbellBeforeIt() throws {

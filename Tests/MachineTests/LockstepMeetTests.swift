@@ -2,6 +2,7 @@ import Foundation
 import KVM
 import Machine
 import TestSupport
+import Synchronization
 import XCTest
 
 /// Lockstep's promise (`MachineEvents.allFramesDone`): it runs for frame f once every vCPU has
@@ -33,20 +34,23 @@ final class LockstepMeetTests: XCTestCase {
     }
 }
 
-private final class DoorbellLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = [0, 0]
-    private var _problems: [String] = []
-    private var _released: [Int] = []
+private final class DoorbellLog: Sendable {
+    private struct State {
+        var done = [0, 0]
+        var problems: [String] = []
+        var released: [Int] = []
+    }
+    private let state = Mutex(State())
 
-    func finished(cpu: Int, frame: Int) { lock.lock(); done[cpu] = frame; lock.unlock() }
+    func finished(cpu: Int, frame: Int) { state.withLock { $0.done[cpu] = frame } }
 
     func allDone(frame: Int) {
-        lock.lock(); defer { lock.unlock() }
-        _released.append(frame)
-        if done != [frame, frame] { _problems.append("frame \(frame): frameDone had returned for frames \(done)") }
+        state.withLock { s in
+            s.released.append(frame)
+            if s.done != [frame, frame] { s.problems.append("frame \(frame): frameDone had returned for frames \(s.done)") }
+        }
     }
 
-    var problems: [String] { lock.lock(); defer { lock.unlock() }; return _problems }
-    var released: [Int] { lock.lock(); defer { lock.unlock() }; return _released }
+    var problems: [String] { state.withLock { $0.problems } }
+    var released: [Int] { state.withLock { $0.released } }
 }

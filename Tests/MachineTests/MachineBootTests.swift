@@ -1,6 +1,7 @@
 import KVM
 import Machine
 import TestSupport
+import Synchronization
 import XCTest
 
 /// Real KVM: boot guests at CPL 3 and check what they drew.
@@ -69,14 +70,14 @@ final class MachineBootTests: XCTestCase {
         var config = try testConfig("pattern", width: 64, height: 64, cpus: cpus, frames: 3000)
         config.lockstep = true
         let seen = LineLog()
-        let box = MachineBox()
+        let box = Box<Machine>()
         var events = MachineEvents()
         events.allFramesDone = { frame in
-            let counts = (0..<cpus).map { box.machine!.framesCompleted(cpu: $0) }
+            let counts = (0..<cpus).map { box.value!.framesCompleted(cpu: $0) }
             seen.append(counts.allSatisfy { $0 == frame } ? "\(frame)" : "\(frame): \(counts)")
         }
         let m = try Machine(system: system, config: config, events: events)
-        box.machine = m
+        box.value = m
         m.start()
         guard case .framesCompleted? = m.waitForEnd() else { return XCTFail("the guest runs to frame 3000") }
         XCTAssertEqual(seen.all, (1...3000).map(String.init), "one callback per frame, in order, with every vCPU at that frame")
@@ -238,11 +239,8 @@ final class MachineBootTests: XCTestCase {
     }
 }
 
-final class MachineBox: @unchecked Sendable { var machine: Machine? }
-
-final class LineLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+final class LineLog: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ s: String) { lines.withLock { $0.append(s) } }
+    var all: [String] { lines.withLock { $0 } }
 }

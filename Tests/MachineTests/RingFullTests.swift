@@ -2,6 +2,7 @@ import Foundation
 import KVM
 import Machine
 import TestSupport
+import Synchronization
 import XCTest
 
 /// KVM_EXIT_DIRTY_RING_FULL: the hook's error ends the run; without a hook the machine
@@ -49,9 +50,8 @@ final class RingFullTests: XCTestCase {
     }
 }
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func increment() { lock.lock(); n += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+final class Counter: Sendable {
+    private let n = Mutex(0)
+    func increment() { n.withLock { $0 += 1 } }
+    var value: Int { n.withLock { $0 } }
 }

@@ -10,6 +10,7 @@ import Testing
 
 /// An in-memory framebuffer with a damage log, standing in for the tracking session (the
 /// server's own tests need no KVM; the CLI tests run it against a real guest).
+// @unchecked Sendable: pixels, damage and observers are guarded by `lock`, which its readers also take.
 final class MemorySource: FramebufferSource, @unchecked Sendable {
     let desktopName = "test"
     let geometry: FramebufferGeometry
@@ -86,6 +87,7 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
     }
     func onChange(_ body: @escaping @Sendable () -> Void) { lock.withLock { observers.append(body) } }
 
+    // @unchecked Sendable: its cursor and bitmap change only in `read`, under the source's lock.
     final class Reader: FramebufferReader, @unchecked Sendable {
         let source: MemorySource
         var cursor: DamageCursor
@@ -104,11 +106,10 @@ final class MemorySource: FramebufferSource, @unchecked Sendable {
     }
 }
 
-final class RecordingInput: InputSink, @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [InputEvent] = []
-    func push(_ event: InputEvent) { lock.withLock { list.append(event) } }
-    var events: [InputEvent] { lock.withLock { list } }
+final class RecordingInput: InputSink, Sendable {
+    private let list = Mutex<[InputEvent]>([])
+    func push(_ event: InputEvent) { list.withLock { $0.append(event) } }
+    var events: [InputEvent] { list.withLock { $0 } }
 }
 
 /// A blocking test client socket.
@@ -178,11 +179,7 @@ struct ServerTests {
         var o = RFBServerOptions()
         o.port = 0
         let server = try RFBServer(source: source, options: o, input: input, log: { _ in })
-        let s = try Socket(port: server.port)
-        _ = s.read(12)
-        s.send(Array("RFB 003.008\n".utf8) + [1, 1])
-        _ = s.read(2 + 4 + 24 + 4)
-        return (server, s)
+        return (server, try Socket.pastServerInit(server))
     }
 
     @Test("an incremental request waits, without polling, until the display changes; then exactly the changed block comes")
@@ -218,10 +215,7 @@ struct ServerTests {
             defer { server.stop() }
             var sockets: [Socket] = []
             for _ in 0..<n {
-                let s = try Socket(port: server.port)
-                _ = s.read(12)
-                s.send(Array("RFB 003.008\n".utf8) + [1, 1])
-                _ = s.read(2 + 4 + 24 + 4)
+                let s = try Socket.pastServerInit(server)
                 s.send([3, 0, 0, 0, 0, 0, 1, 44, 0, 200])
                 #expect(s.update() == [RFBRect(x: 0, y: 0, width: 300, height: 200)])
                 sockets.append(s)

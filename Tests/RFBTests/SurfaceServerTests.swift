@@ -65,11 +65,7 @@ extension Socket {
 struct SurfaceServerTests {
     /// Connects a client and reads to the end of ServerInit.
     func connect(_ server: RFBServer, receiveBuffer: Int32? = nil) throws -> Socket {
-        let s = try Socket(port: server.port, receiveBuffer: receiveBuffer)
-        _ = s.read(12)
-        s.send(Array("RFB 003.008\n".utf8) + [1, 1])
-        _ = s.read(2 + 4 + 24 + 4)
-        return s
+        try Socket.pastServerInit(server, receiveBuffer: receiveBuffer)
     }
 
     func serve(_ source: MemorySource) throws -> RFBServer {

@@ -138,33 +138,33 @@ final class TestDecoder {
         guard p == data.count else { throw Bad(description: "ZRLE: \(data.count - p) bytes left in the rectangle") }
     }
 
+    /// Tight's pixel: three bytes (red, green, blue) where the format is 32 bpp 8-8-8, else a pixel of the format.
+    private var tightPixelSize: Int { isTight888 ? 3 : format.bytesPerPixel }
+    private var isTight888: Bool {
+        format.bitsPerPixel == 32 && format.depth == 24 && format.redMax == 255 && format.greenMax == 255 && format.blueMax == 255
+    }
+    private func tightPixel(_ s: ArraySlice<UInt8>) -> UInt32 {
+        let a = Array(s)
+        if isTight888 { return UInt32(a[0]) << format.redShift | UInt32(a[1]) << format.greenShift | UInt32(a[2]) << format.blueShift }
+        return value(a)
+    }
+
+    /// Tight's compact length: one to three bytes of seven bits, the lowest first.
+    private func compactLength() throws -> Int {
+        var n = try u8(), z = n & 0x7F
+        if n & 0x80 != 0 { n = try u8(); z |= (n & 0x7F) << 7; if n & 0x80 != 0 { z |= try u8() << 14 } }
+        return z
+    }
+
     private func decodeTight(_ r: RFBRect) throws {
-        let is888 = format.bitsPerPixel == 32 && format.depth == 24 && format.redMax == 255 && format.greenMax == 255 && format.blueMax == 255
-        func tpixel(_ s: ArraySlice<UInt8>) -> UInt32 {
-            let a = Array(s)
-            if is888 { return UInt32(a[0]) << format.redShift | UInt32(a[1]) << format.greenShift | UInt32(a[2]) << format.blueShift }
-            return value(a)
-        }
-        let tsize = is888 ? 3 : format.bytesPerPixel
+        let tsize = tightPixelSize
         let control = try u8()
         if control >> 4 == 8 {
-            let v = tpixel(try take(tsize))
+            let v = tightPixel(try take(tsize))
             for y in r.y..<r.maxY { for x in r.x..<r.maxX { pixels[y * width + x] = v } }
             return
         }
-        if control >> 4 == 9 {
-            var n = try u8(), z = n & 0x7F
-            if n & 0x80 != 0 { n = try u8(); z |= (n & 0x7F) << 7; if n & 0x80 != 0 { z |= try u8() << 14 } }
-            guard let rgb = JPEGDecoder.decode(Array(try take(z)), width: r.width, height: r.height) else { throw Bad(description: "Tight JPEG does not decode") }
-            for y in 0..<r.height {
-                for x in 0..<r.width {
-                    let o = (y * r.width + x) * 3
-                    pixels[(r.y + y) * width + r.x + x] = UInt32(rgb[o]) << format.redShift | UInt32(rgb[o + 1]) << format.greenShift | UInt32(rgb[o + 2]) << format.blueShift
-                }
-            }
-            jpegRects.append(r)
-            return
-        }
+        if control >> 4 == 9 { return try decodeTightJPEG(r) }
         guard control >> 4 < 8 else { throw Bad(description: "Tight control \(control)") }
         let stream = (control >> 4) & 3
         var palette: [UInt32] = []
@@ -172,15 +172,14 @@ final class TestDecoder {
             let filter = try u8()
             guard filter == 1 else { throw Bad(description: "Tight filter \(filter)") }
             let n = try u8() + 1
-            for _ in 0..<n { palette.append(tpixel(try take(tsize))) }
+            for _ in 0..<n { palette.append(tightPixel(try take(tsize))) }
         }
         let length = palette.count == 2 ? r.height * ((r.width + 7) / 8) : palette.count > 2 ? r.width * r.height : r.width * r.height * tsize
         var data: [UInt8]
         if length < 12 {
             data = Array(try take(length))
         } else {
-            var n = try u8(), z = n & 0x7F
-            if n & 0x80 != 0 { n = try u8(); z |= (n & 0x7F) << 7; if n & 0x80 != 0 { z |= try u8() << 14 } }
+            let z = try compactLength()
             guard let d = tight[stream].inflate(Array(try take(z)), capacity: length + 16) else { throw Bad(description: "Tight zlib error") }
             data = d
         }
@@ -193,10 +192,23 @@ final class TestDecoder {
                 } else if palette.count > 2 {
                     v = palette[Int(data[y * r.width + x])]
                 } else {
-                    v = tpixel(data[(y * r.width + x) * tsize..<(y * r.width + x + 1) * tsize])
+                    v = tightPixel(data[(y * r.width + x) * tsize..<(y * r.width + x + 1) * tsize])
                 }
                 pixels[(r.y + y) * width + r.x + x] = v
             }
         }
+    }
+
+    /// A Tight JPEG rectangle (control 9): a compact length, then a JPEG of the rectangle.
+    private func decodeTightJPEG(_ r: RFBRect) throws {
+        let z = try compactLength()
+        guard let rgb = JPEGDecoder.decode(Array(try take(z)), width: r.width, height: r.height) else { throw Bad(description: "Tight JPEG does not decode") }
+        for y in 0..<r.height {
+            for x in 0..<r.width {
+                let o = (y * r.width + x) * 3
+                pixels[(r.y + y) * width + r.x + x] = UInt32(rgb[o]) << format.redShift | UInt32(rgb[o + 1]) << format.greenShift | UInt32(rgb[o + 2]) << format.blueShift
+            }
+        }
+        jpegRects.append(r)
     }
 }

@@ -1,77 +1,39 @@
 import Foundation
 import MigrationWire
+import Synchronization
 import XCTest
 
 /// A proxy on 127.0.0.1 in front of a destination that breaks the first connection at the
 /// source's `commit`: either before passing it on (the commit is lost) or just after (the
 /// destination's answer is lost). Every later connection (the source asking what became of
 /// the guest) goes through untouched. Runs until `stop()`.
-final class CommitDroppingProxy: @unchecked Sendable {
+final class CommitDroppingProxy: Sendable {
     enum Drop {
         /// The commit never reaches the destination.
         case commit
         /// The commit reaches the destination; nothing it sends after that reaches the source.
         case answerToCommit
     }
-    let port: Int
-    private let listener: Int32
-    private let lock = NSLock()
-    private var _sawCommit = false
-    private var _connections = 0
-    private var stopping = false
-    private let done = DispatchSemaphore(value: 0)
+    private let listener: LoopbackListener
+    private let state = Mutex<(sawCommit: Bool, connections: Int)>((false, 0))
+    var port: Int { listener.port }
     /// Whether the source sent a commit on the first connection.
-    var sawCommit: Bool { lock.lock(); defer { lock.unlock() }; return _sawCommit }
+    var sawCommit: Bool { state.withLock { $0.sawCommit } }
     /// Connections accepted so far.
-    var connections: Int { lock.lock(); defer { lock.unlock() }; return _connections }
+    var connections: Int { state.withLock { $0.connections } }
 
     init(upstream: Int, drop: Drop) throws {
-        (listener, port) = try TCP.listen()
-        Thread { [self] in
-            defer { close(listener); done.signal() }
-            var first = true
-            while !isStopping {
-                var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-                guard poll(&p, 1, 100) >= 0 else { return }
-                guard p.revents != 0 else { continue }
-                let client = accept(listener, nil, nil)
-                guard client >= 0 else { continue }
-                lock.lock(); _connections += 1; lock.unlock()
-                let isFirst = first
-                first = false
-                Thread { [self] in
-                    defer { close(client) }
-                    guard let server = try? TCP.connect(port: upstream) else { return }
-                    defer { close(server) }
-                    if isFirst { forwardBreakingAtCommit(client, server, drop: drop) } else { forward(client, server) }
-                }.start()
-            }
-        }.start()
-    }
-
-    private var isStopping: Bool { lock.lock(); defer { lock.unlock() }; return stopping }
-
-    /// Stops accepting; connections in progress end when their peers close.
-    func stop() {
-        lock.lock(); stopping = true; lock.unlock()
-        _ = done.wait(timeout: .now() + 5)
-    }
-
-    deinit { lock.lock(); stopping = true; lock.unlock() }
-
-    /// Both ways until either side closes (or 120 s pass).
-    private func forward(_ client: Int32, _ server: Int32) {
-        var buf = [UInt8](repeating: 0, count: 65536)
-        var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
-        let deadline = Date(timeIntervalSinceNow: 120)
-        while Date() < deadline {
-            guard poll(&fds, 2, 100) >= 0 else { return }
-            for (from, to) in [(0, 1), (1, 0)] where fds[from].revents != 0 {
-                let n = buf.withUnsafeMutableBytes { recv(fds[from].fd, $0.baseAddress, $0.count, 0) }
-                guard n > 0, TCP.sendAll(fds[to].fd, buf[0..<n]) else { return }
-            }
+        listener = try LoopbackListener(concurrently: true)
+        listener.start { [self] number, client in
+            state.withLock { $0.connections += 1 }
+            guard let server = try? TCP.connect(port: upstream) else { return }
+            defer { close(server) }
+            if number == 0 { forwardBreakingAtCommit(client, server, drop: drop) } else { TCP.relay(client, server, seconds: 120) }
         }
     }
+
+    /// Stops accepting; connections in progress end when their peers close.
+    func stop() { listener.stop() }
 
     /// Both ways, the source's bytes a whole frame at a time, until the source's commit:
     /// then both connections are closed, with the commit passed on or not.
@@ -96,7 +58,7 @@ final class CommitDroppingProxy: @unchecked Sendable {
                 let frame = pending[0..<4 + length]
                 let isCommit = length >= 1 && pending[4] == 10 // MigrationWire's type of commit
                 if isCommit {
-                    lock.lock(); _sawCommit = true; lock.unlock()
+                    state.withLock { $0.sawCommit = true }
                     shutdown(client, Int32(SHUT_RDWR)) // the source hears nothing more on this connection
                     if drop == .answerToCommit {
                         TCP.sendAll(server, frame)

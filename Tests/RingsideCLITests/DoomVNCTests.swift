@@ -40,11 +40,8 @@ final class DoomVNCTests: XCTestCase {
         XCTAssertEqual(reference.status, 0, reference.err)
         let dump = try DecodedPNG(path: dir + "/ref/" + MigrationCheck.pngName(frames))
 
-        let server = try RingsideProcess("vnc", ["run", "--headless", "--vnc", "127.0.0.1:0", "--seconds", "300"] + geometry)
+        let (server, port) = try startVNCRingside(["--seconds", "300"] + geometry)
         defer { if server.isRunning { server.signal(SIGKILL) } }
-        XCTAssertTrue(server.waitForOutput("VNC server on 127.0.0.1:", timeout: 60), server.transcript)
-        let line = server.out.split(separator: "\n").first { $0.hasPrefix("VNC server on 127.0.0.1:") } ?? ""
-        let port = try XCTUnwrap(Int(line.dropFirst("VNC server on 127.0.0.1:".count).prefix { $0.isNumber }), server.transcript)
         // 450 frames at 60 Hz: 7.5 s, more on a loaded host.
         XCTAssertTrue(server.waitForOutput("serving the final frame", timeout: 120), server.transcript)
 

@@ -1,11 +1,12 @@
 import Foundation
 import MigrationWire
+import Synchronization
 import TestSupport
 import XCTest
 
 /// A destination written with MigrationWire that follows the protocol up to a point and
 /// then misbehaves, for what the real one never does.
-final class FakeDestination: @unchecked Sendable {
+final class FakeDestination: Sendable {
     enum Ending {
         /// Answers `complete` with an abort, after the source has paused and sent the vCPUs.
         case abortAtComplete(String)
@@ -15,22 +16,15 @@ final class FakeDestination: @unchecked Sendable {
         /// connection open (reading) until the source closes it.
         case abortAtRoundEnd(String)
     }
-    let port: Int
-    private let listener: Int32
-    private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var _seen: [String] = []
+    private let listener: LoopbackListener
+    private let received = Mutex<[String]>([])
+    var port: Int { listener.port }
     /// The names of the messages received, in order.
-    var seen: [String] { lock.lock(); defer { lock.unlock() }; return _seen }
+    var seen: [String] { received.withLock { $0 } }
 
     init(_ ending: Ending) throws {
-        (listener, port) = try TCP.listen()
-        let listener = listener
-        Thread { [self] in
-            defer { close(listener); done.signal() }
-            let fd = accept(listener, nil, nil)
-            guard fd >= 0 else { return }
-            defer { close(fd) }
+        listener = try LoopbackListener(connections: 1)
+        listener.start { [self] _, fd in
             func reply(_ m: MigrationMessage) -> Bool {
                 var out: [UInt8] = []
                 MigrationWire.encode(m, into: &out)
@@ -38,7 +32,7 @@ final class FakeDestination: @unchecked Sendable {
             }
             while let m = Self.readMessage(fd) {
                 if m == .heartbeat { continue }
-                lock.lock(); _seen.append(m.name); lock.unlock()
+                received.withLock { $0.append(m.name) }
                 switch m {
                 case .hello: guard reply(.hello(version: MigrationWire.version, capabilities: 0)) else { return }
                 case .config: guard reply(.accepted(stateNanos: 0)) else { return }
@@ -55,7 +49,7 @@ final class FakeDestination: @unchecked Sendable {
                 default: break
                 }
             }
-        }.start()
+        }
     }
 
     /// One whole message, or nil at the end of the stream or on any error.
@@ -65,5 +59,5 @@ final class FakeDestination: @unchecked Sendable {
         return try? MigrationWire.decode(body)
     }
 
-    func wait(timeout: Double = 60) -> Bool { done.wait(timeout: .now() + timeout) == .success }
+    func wait(timeout: Double = 60) -> Bool { listener.wait(timeout: timeout) }
 }

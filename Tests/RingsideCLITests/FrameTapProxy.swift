@@ -1,31 +1,25 @@
 import Foundation
 import MigrationWire
+import Synchronization
 import TestSupport
 
 /// A proxy on 127.0.0.1 for one migration connection that reads the source's side frame by
 /// frame: it records each frame's type and the source's hello, and may rewrite the first
 /// `compressed-pages` frame (`tamper`) or the destination's hello capabilities (`oldDestination`:
 /// 0, as a protocol 4 build from before compression sends). The destination's side is relayed as it is.
-final class FrameTapProxy: @unchecked Sendable {
-    let port: Int
-    private let listener: Int32
-    private let lock = NSLock()
-    private var _types: [UInt8] = []
-    private var _sourceHello: [UInt8] = []
-    private let done = DispatchSemaphore(value: 0)
+final class FrameTapProxy: Sendable {
+    private let listener: LoopbackListener
+    private let seen = Mutex<(types: [UInt8], sourceHello: [UInt8])>(([], []))
+    var port: Int { listener.port }
     /// The type byte of every frame the source sent, in order (heartbeats included).
-    var types: [UInt8] { lock.lock(); defer { lock.unlock() }; return _types }
+    var types: [UInt8] { seen.withLock { $0.types } }
     /// The source's hello frame, as it was sent.
-    var sourceHello: [UInt8] { lock.lock(); defer { lock.unlock() }; return _sourceHello }
+    var sourceHello: [UInt8] { seen.withLock { $0.sourceHello } }
 
     init(upstream: Int, oldDestination: Bool = false, tamper: (@Sendable ([UInt8]) -> [UInt8])? = nil) throws {
-        (listener, port) = try TCP.listen()
-        let listener = listener
-        Thread { [self] in
-            defer { close(listener); done.signal() }
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
-            guard let server = try? TCP.connect(port: upstream) else { close(client); return }
+        listener = try LoopbackListener(connections: 1)
+        listener.start { [self] _, client in
+            guard let server = try? TCP.connect(port: upstream) else { return }
             let backDone = DispatchSemaphore(value: 0)
             Thread {
                 Self.relayBack(from: server, to: client, zeroCapabilities: oldDestination)
@@ -37,15 +31,15 @@ final class FrameTapProxy: @unchecked Sendable {
             shutdown(server, Int32(SHUT_WR))
             if backDone.wait(timeout: .now() + 60) == .timedOut { shutdown(server, Int32(SHUT_RDWR)); backDone.wait() }
             shutdown(client, Int32(SHUT_RDWR))
-            close(client); close(server)
-        }.start()
+            close(server) // the listener closes the client's socket
+        }
     }
 
     /// Frames from the source, recorded, the first compressed one through `tamper`.
     private func forward(from client: Int32, to server: Int32, tamper: (([UInt8]) -> [UInt8])?) {
         var tampered = false
         while let frame = Self.readFrame(client) {
-            lock.lock(); _types.append(frame[4]); if frame[4] == 1 { _sourceHello = frame }; lock.unlock()
+            seen.withLock { $0.types.append(frame[4]); if frame[4] == 1 { $0.sourceHello = frame } }
             var out = frame
             if frame[4] == 19, !tampered, let tamper { out = tamper(frame); tampered = true }
             guard TCP.sendAll(server, out) else { return }
@@ -75,5 +69,5 @@ final class FrameTapProxy: @unchecked Sendable {
         return header + body
     }
 
-    func wait(timeout: Double = 120) -> Bool { done.wait(timeout: .now() + timeout) == .success }
+    func wait(timeout: Double = 120) -> Bool { listener.wait(timeout: timeout) }
 }

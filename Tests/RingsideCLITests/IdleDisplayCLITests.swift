@@ -5,18 +5,8 @@ import XCTest
 /// `ringside run --vnc` with nobody connected idles (its syncs only harvest), and a client
 /// that connects later gets exactly the guest's picture, over a real socket.
 final class IdleDisplayCLITests: XCTestCase {
-    struct NoPort: Error, CustomStringConvertible { let description: String }
-
     /// Starts `ringside run --headless --vnc 127.0.0.1:0 args`; returns it with its port.
-    func startServer(_ args: [String]) throws -> (RingsideProcess, Int) {
-        let p = try RingsideProcess("idle", ["run", "--headless", "--vnc", "127.0.0.1:0"] + args)
-        let prefix = "VNC server on 127.0.0.1:"
-        guard p.waitForOutput(prefix, timeout: 120) else { throw NoPort(description: "no VNC server line\n\(p.transcript)") }
-        for line in p.out.split(separator: "\n") where line.hasPrefix(prefix) {
-            if let port = Int(line.dropFirst(prefix.count).prefix { $0.isNumber }) { return (p, port) }
-        }
-        throw NoPort(description: "no port in \(p.out)")
-    }
+    func startServer(_ args: [String]) throws -> (RingsideProcess, Int) { try startVNCRingside(args, label: "idle") }
 
     /// A whole picture from a new Raw client.
     func picture(port: Int) throws -> (w: Int, h: Int, pixels: [UInt32]) {

@@ -5,7 +5,7 @@ import XCTest
 
 /// A `ringside` process (or `ip netns exec NS ringside ...`) whose stdout and stderr go to
 /// files the test polls, so waiting for a line never blocks past its timeout.
-final class RingsideProcess: @unchecked Sendable {
+final class RingsideProcess: Sendable {
     let process = Process()
     let label: String
     private let outFile: URL
@@ -203,6 +203,7 @@ func inParallel<T>(width: Int, _ jobs: [() -> T]) -> [T] {
 }
 
 /// The jobs of `inParallel` and their results, under a lock.
+// @unchecked Sendable: the jobs need not be Sendable (each runs once, on one worker); `lock` guards the rest.
 private final class ParallelJobs<T>: @unchecked Sendable {
     let jobs: [() -> T]
     private let lock = NSLock()

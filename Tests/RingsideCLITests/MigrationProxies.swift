@@ -1,55 +1,33 @@
 import Foundation
 import MigrationWire
+import Synchronization
 import TestSupport
 import XCTest
 
 /// A proxy on 127.0.0.1 that forwards one connection to `upstream` and, once it has passed
 /// `cutAfter` bytes from the client, closes both sides: a connection cut mid-stream.
-final class CuttingProxy: @unchecked Sendable {
-    let port: Int
-    private let listener: Int32
-    private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var _forwarded = 0
-    private var _cut = false
+final class CuttingProxy: Sendable {
+    private let listener: LoopbackListener
+    private let state = Mutex<(forwarded: Int, cut: Bool)>((0, false))
+    var port: Int { listener.port }
     /// Client bytes passed upstream, and whether the cut was made (the client sent enough).
-    var forwarded: Int { lock.lock(); defer { lock.unlock() }; return _forwarded }
-    var cut: Bool { lock.lock(); defer { lock.unlock() }; return _cut }
+    var forwarded: Int { state.withLock { $0.forwarded } }
+    var cut: Bool { state.withLock { $0.cut } }
 
     init(upstream: Int, cutAfter limit: Int) throws {
-        (listener, port) = try TCP.listen()
-        let listener = listener
-        Thread { [self] in
-            defer { close(listener); done.signal() }
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
-            defer { close(client) }
+        listener = try LoopbackListener(connections: 1)
+        listener.start { [self] _, client in
             guard let server = try? TCP.connect(port: upstream) else { return }
             defer { close(server) }
-            var buf = [UInt8](repeating: 0, count: 65536)
-            var passed = 0
-            var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: server, events: Int16(POLLIN), revents: 0)]
-            let deadline = Date(timeIntervalSinceNow: 60)
-            while passed < limit && Date() < deadline {
-                guard poll(&fds, 2, 100) >= 0 else { return }
-                if fds[1].revents != 0 { // the destination's replies go through untouched
-                    let n = buf.withUnsafeMutableBytes { recv(server, $0.baseAddress, $0.count, 0) }
-                    guard n > 0, TCP.sendAll(client, buf[0..<n]) else { return }
-                }
-                if fds[0].revents != 0 {
-                    let n = buf.withUnsafeMutableBytes { recv(client, $0.baseAddress, min($0.count, limit - passed), 0) }
-                    guard n > 0, TCP.sendAll(server, buf[0..<n]) else { return }
-                    passed += n
-                    lock.lock(); _forwarded = passed; lock.unlock()
-                }
-            }
-            lock.lock(); _cut = passed >= limit; lock.unlock()
-            // The deferred closes cut both connections here.
-        }.start()
+            // The destination's replies go through untouched.
+            let passed = TCP.relay(client, server, seconds: 60, limit: limit, endAtLimit: true) { n in state.withLock { $0.forwarded = n } }
+            state.withLock { $0.cut = passed >= limit }
+            // The closes (here and the listener's) cut both connections.
+        }
     }
 
     /// Waits for the proxy's one connection to end.
-    func wait(timeout: Double = 60) -> Bool { done.wait(timeout: .now() + timeout) == .success }
+    func wait(timeout: Double = 60) -> Bool { listener.wait(timeout: timeout) }
 }
 
 /// A proxy on 127.0.0.1 whose first connection goes to `first` and every later one to `then`.
@@ -57,49 +35,20 @@ final class CuttingProxy: @unchecked Sendable {
 /// read from the client, so the client's sends block mid-stream), until `first` goes away;
 /// then the proxy closes the client's side too: a destination that dies mid-stream, at a
 /// point the test chooses rather than one a timer hopes for.
-final class FailoverProxy: @unchecked Sendable {
-    let port: Int
-    private let listener: Int32
-    private let lock = NSLock()
-    private var _stalled = false
+final class FailoverProxy: Sendable {
+    private let listener: LoopbackListener
+    private let isStalled = Atomic<Bool>(false)
+    var port: Int { listener.port }
     /// Whether the first connection has passed `stallAfter` bytes and stalls.
-    var stalled: Bool { lock.lock(); defer { lock.unlock() }; return _stalled }
+    var stalled: Bool { isStalled.load(ordering: .relaxed) }
 
     init(first: Int, then: Int, stallAfter: Int) throws {
-        (listener, port) = try TCP.listen()
-        let listener = listener
-        Thread { [self] in
-            defer { close(listener) }
-            for (k, upstream) in [first, then].enumerated() {
-                let client = accept(listener, nil, nil)
-                guard client >= 0 else { return }
-                let limit = k == 0 ? stallAfter : Int.max
-                Thread { self.relay(client, to: upstream, limit: limit) }.start()
-            }
-        }.start()
-    }
-
-    private func relay(_ client: Int32, to upstream: Int, limit: Int) {
-        defer { close(client) }
-        guard let server = try? TCP.connect(port: upstream) else { return }
-        defer { close(server) }
-        var buf = [UInt8](repeating: 0, count: 65536)
-        var passed = 0
-        var fds = [pollfd(fd: server, events: Int16(POLLIN), revents: 0), pollfd(fd: client, events: Int16(POLLIN), revents: 0)]
-        let deadline = Date(timeIntervalSinceNow: 600)
-        while Date() < deadline {
-            fds[1].events = passed < limit ? Int16(POLLIN) : 0 // stalled: leave the client's bytes unread
-            guard poll(&fds, 2, 100) >= 0 else { return }
-            if fds[0].revents != 0 {
-                let n = buf.withUnsafeMutableBytes { recv(server, $0.baseAddress, $0.count, 0) }
-                guard n > 0, TCP.sendAll(client, buf[0..<n]) else { return } // the destination went away
-            }
-            if fds[1].revents != 0 {
-                let n = buf.withUnsafeMutableBytes { recv(client, $0.baseAddress, min($0.count, limit - passed), 0) }
-                guard n > 0, TCP.sendAll(server, buf[0..<n]) else { return }
-                passed += n
-                if passed >= limit { lock.lock(); _stalled = true; lock.unlock() }
-            }
+        listener = try LoopbackListener(connections: 2, concurrently: true)
+        listener.start { [self] number, client in
+            let limit = number == 0 ? stallAfter : Int.max
+            guard let server = try? TCP.connect(port: number == 0 ? first : then) else { return }
+            defer { close(server) }
+            TCP.relay(client, server, seconds: 600, limit: limit) { n in if n >= limit { isStalled.store(true, ordering: .relaxed) } }
         }
     }
 }

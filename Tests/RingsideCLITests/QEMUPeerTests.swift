@@ -1,5 +1,6 @@
 import Foundation
 import Machine
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -223,27 +224,28 @@ final class QEMUPeerTests: XCTestCase {
 }
 
 /// Collects a pipe's text as it arrives, so a test can wait for a line with a deadline.
-final class LineCollector: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var data = Data()
+final class LineCollector: Sendable {
+    /// Wakes `wait` when text arrives; `data` changes under it.
+    private let arrived = NSCondition()
+    private let data = Mutex(Data())
 
     init(_ handle: FileHandle) {
         handle.readabilityHandler = { [weak self] h in
             let chunk = h.availableData
             guard let self else { return }
-            self.lock.withLock { self.data.append(chunk); self.lock.broadcast() }
+            self.arrived.withLock { self.data.withLock { $0.append(chunk) }; self.arrived.broadcast() }
             if chunk.isEmpty { h.readabilityHandler = nil }
         }
     }
 
-    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 
     func wait(for needle: String, seconds: Double) -> Bool {
         let deadline = Date(timeIntervalSinceNow: seconds)
-        lock.lock()
-        defer { lock.unlock() }
-        while !String(decoding: data, as: UTF8.self).contains(needle) {
-            if !lock.wait(until: deadline) { return false }
+        arrived.lock()
+        defer { arrived.unlock() }
+        while !text.contains(needle) {
+            if !arrived.wait(until: deadline) { return false }
         }
         return true
     }

@@ -6,7 +6,7 @@ import RFB
 
 /// A bare RFB client over a blocking TCP socket, for tests that must send what no real
 /// client sends (malformed messages, floods) or count updates exactly.
-final class RawRFBClient: @unchecked Sendable {
+final class RawRFBClient: Sendable {
     let fd: Int32
     struct Closed: Error {}
 

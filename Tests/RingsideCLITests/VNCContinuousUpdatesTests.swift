@@ -12,13 +12,8 @@ final class VNCContinuousUpdatesTests: XCTestCase {
         try requireKVMDevice()
         try DecodedPNG.requireDecoder()
         let dir = try MigrationCheck.tempDir(self, "vnc-continuous")
-        let p = try RingsideProcess("vnc", ["run", "--headless", "--vnc", "127.0.0.1:0", "--guest", "desktop", "--width", "320", "--height", "200",
-                                            "--frames", "600", "--png", dir, "--png-every", "600", "--seconds", "300"])
-        XCTAssertTrue(p.waitForOutput("VNC server on 127.0.0.1:", timeout: 120), p.transcript)
-        let line = p.out.split(separator: "\n").first { $0.hasPrefix("VNC server on 127.0.0.1:") } ?? ""
-        guard let port = Int(line.dropFirst("VNC server on 127.0.0.1:".count).prefix { $0.isNumber }) else {
-            return XCTFail("no port\n\(p.transcript)")
-        }
+        let (p, port) = try startVNCRingside(["--guest", "desktop", "--width", "320", "--height", "200",
+                                              "--frames", "600", "--png", dir, "--png-every", "600", "--seconds", "300"])
         let c = try RawRFBClient(port: port)
         let (w, h) = try c.handshake()
         XCTAssertEqual([w, h], [320, 200])

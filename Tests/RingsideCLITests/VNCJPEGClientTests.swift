@@ -5,7 +5,7 @@ import XCTest
 /// Tight JPEG with a real client: TigerVNC's viewer asks for a JPEG quality level, sees the
 /// animating plasma guest through JPEG (close to one of the guest's frames), and once the
 /// guest has stopped, the lossless refresh makes its window exactly the final frame.
-final class VNCJPEGClientTests: XCTestCase {
+final class VNCJPEGClientTests: XCTestCase, VNCClientFixtures {
     /// The guest's frames pass only while ringside runs: it is stopped (SIGSTOP) while the
     /// viewer starts and while each screenshot of the animation is taken, so how fast the host
     /// is decides nothing, and the animation cannot end before the test has looked at it.
@@ -16,14 +16,8 @@ final class VNCJPEGClientTests: XCTestCase {
         let screen = try XvfbScreen.acquire()
         let dir = try MigrationCheck.tempDir(self, "vnc-jpeg")
         let (w, h, frames) = (480, 300, 60)
-        let p = try RingsideProcess("vnc-jpeg", ["run", "--headless", "--vnc", "127.0.0.1:0", "--guest", "plasma", "--guest-hz", "20",
-                                                 "--frames", "\(frames)", "--width", "\(w)", "--height", "\(h)", "--png", dir, "--png-every", "1",
-                                                 "--seconds", "300"])
-        guard p.waitForOutput("VNC server on 127.0.0.1:", timeout: 120),
-              let line = p.out.split(separator: "\n").first(where: { $0.hasPrefix("VNC server on 127.0.0.1:") }),
-              let port = Int(line.dropFirst("VNC server on 127.0.0.1:".count).prefix { $0.isNumber }) else {
-            return XCTFail("no VNC server line\n\(p.transcript)")
-        }
+        let (p, port) = try startServer(["--guest", "plasma", "--guest-hz", "20", "--frames", "\(frames)", "--width", "\(w)", "--height", "\(h)",
+                                         "--png", dir, "--png-every", "1", "--seconds", "300"])
         p.signal(SIGSTOP)
         defer { p.signal(SIGCONT) }
         let v = try screen.launch(viewer, ["-AutoSelect=0", "-QualityLevel=5", "127.0.0.1::\(port)"])
@@ -50,34 +44,50 @@ final class VNCJPEGClientTests: XCTestCase {
         // some guest frame (JPEG), judged where the final frame was found; at least two did.
         XCTAssertFalse(moving.isEmpty, "no screenshot while the guest animated")
         if let at = found, at.wrong == 0 {
-            let dumped = try DecodedPNG.decodeAll(MigrationCheck.pngFiles(dir).map { dir + "/" + $0 })
-            // Mean channel error over a grid with `step` pixels between samples.
-            func error(_ shot: Screenshot, _ d: DecodedPNG, step: Int) -> Double {
-                var sum = 0, n = 0
-                for y in stride(from: 0, to: h, by: step) {
-                    for x in stride(from: 0, to: w, by: step) {
-                        let a = shot.pixel(x: at.x + x, y: at.y + y), b = d.pixel(x: x, y: y)
-                        for s in [16, 8, 0] as [UInt32] { sum += abs(Int((a >> s) & 0xFF) - Int((b >> s) & 0xFF)) }
-                        n += 3
-                    }
-                }
-                return Double(sum) / Double(n)
-            }
-            func blank(_ shot: Screenshot) -> Bool {
-                let c = shot.pixel(x: at.x, y: at.y)
-                return stride(from: 0, to: h, by: 8).allSatisfy { y in stride(from: 0, to: w, by: 8).allSatisfy { shot.pixel(x: at.x + $0, y: at.y + y) == c } }
-            }
-            let drawn = moving.filter { !blank($0) }
-            XCTAssertGreaterThanOrEqual(drawn.count, 2, "screenshots with the viewer's picture while the guest animated: \(drawn.count) of \(moving.count)")
-            for (i, shot) in drawn.enumerated() {
-                // A coarse grid picks the candidates, a fine one judges them (a debug build is slow).
-                let candidates = dumped.map { (coarse: error(shot, $0, step: 8), dump: $0) }.sorted { $0.coarse < $1.coarse }.prefix(3)
-                let closest = candidates.map { error(shot, $0.dump, step: 2) }.min() ?? .infinity
-                XCTAssertLessThan(closest, 8, "moving screenshot \(i): mean channel error \(closest) against the nearest guest frame")
-            }
+            try assertMovingShotsAreCloseToGuestFrames(moving, at: (at.x, at.y), size: (w, h), dumpedIn: dir)
         }
         end(v)
         XCTAssertTrue(p.waitForOutput("lossless refreshes", timeout: 120), p.transcript)
+        assertTheViewerGotJPEGThenALosslessRefresh(p)
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
+    }
+
+    /// Each moving screenshot that shows a picture where the final frame was found at `at`
+    /// (the viewer had drawn) is close to some guest frame dumped in `dir` (JPEG); at least two did.
+    private func assertMovingShotsAreCloseToGuestFrames(_ moving: [Screenshot], at: (x: Int, y: Int), size: (w: Int, h: Int),
+                                                        dumpedIn dir: String) throws {
+        let (w, h) = size
+        let dumped = try DecodedPNG.decodeAll(MigrationCheck.pngFiles(dir).map { dir + "/" + $0 })
+        // Mean channel error over a grid with `step` pixels between samples.
+        func error(_ shot: Screenshot, _ d: DecodedPNG, step: Int) -> Double {
+            var sum = 0, n = 0
+            for y in stride(from: 0, to: h, by: step) {
+                for x in stride(from: 0, to: w, by: step) {
+                    let a = shot.pixel(x: at.x + x, y: at.y + y), b = d.pixel(x: x, y: y)
+                    for s in [16, 8, 0] as [UInt32] { sum += abs(Int((a >> s) & 0xFF) - Int((b >> s) & 0xFF)) }
+                    n += 3
+                }
+            }
+            return Double(sum) / Double(n)
+        }
+        func blank(_ shot: Screenshot) -> Bool {
+            let c = shot.pixel(x: at.x, y: at.y)
+            return stride(from: 0, to: h, by: 8).allSatisfy { y in stride(from: 0, to: w, by: 8).allSatisfy { shot.pixel(x: at.x + $0, y: at.y + y) == c } }
+        }
+        let drawn = moving.filter { !blank($0) }
+        XCTAssertGreaterThanOrEqual(drawn.count, 2, "screenshots with the viewer's picture while the guest animated: \(drawn.count) of \(moving.count)")
+        for (i, shot) in drawn.enumerated() {
+            // A coarse grid picks the candidates, a fine one judges them (a debug build is slow).
+            let candidates = dumped.map { (coarse: error(shot, $0, step: 8), dump: $0) }.sorted { $0.coarse < $1.coarse }.prefix(3)
+            let closest = candidates.map { error(shot, $0.dump, step: 2) }.min() ?? .infinity
+            XCTAssertLessThan(closest, 8, "moving screenshot \(i): mean channel error \(closest) against the nearest guest frame")
+        }
+    }
+
+    /// The viewer's goodbye line: Tight at 32 bpp, JPEG rectangles, a lossless refresh, and
+    /// continuous updates.
+    private func assertTheViewerGotJPEGThenALosslessRefresh(_ p: RingsideProcess) {
         let bye = p.out.split(separator: "\n").first { $0.contains("disconnected after") } ?? ""
         func count(before word: String) -> Int {
             guard let r = bye.range(of: " " + word) else { return 0 }
@@ -89,8 +99,6 @@ final class VNCJPEGClientTests: XCTestCase {
         // TigerVNC turns continuous updates on after its first update: the animation and the
         // lossless refresh reached it without requests.
         XCTAssertGreaterThan(count(before: "of them continuous"), 0, "the viewer used continuous updates: \(bye)")
-        p.signal(SIGTERM)
-        XCTAssertEqual(p.exitStatus(), 0, p.transcript)
     }
 
     /// noVNC asks for JPEG quality 6 by default: headless Chromium connected while plasma
@@ -105,9 +113,7 @@ final class VNCJPEGClientTests: XCTestCase {
         let dir = try MigrationCheck.tempDir(self, "vnc-novnc-jpeg")
         let p = try RingsideProcess("vnc-novnc-jpeg", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "plasma", "--guest-hz", "60",
                                                        "--width", "480", "--height", "300", "--seconds", "600"])
-        guard p.waitForOutput("VNC over WebSocket on 127.0.0.1:", timeout: 120),
-              let line = p.out.split(separator: "\n").first(where: { $0.hasPrefix("VNC over WebSocket on 127.0.0.1:") }),
-              let port = Int(line.dropFirst("VNC over WebSocket on 127.0.0.1:".count).prefix { $0.isNumber }) else {
+        guard let port = p.printedPort(after: "VNC over WebSocket on 127.0.0.1:") else {
             return XCTFail("no WebSocket port\n\(p.transcript)")
         }
         let shotPath = dir + "/chromium.png"

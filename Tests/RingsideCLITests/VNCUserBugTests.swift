@@ -2,19 +2,6 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Starts `ringside run --headless --vnc 127.0.0.1:0` with `args`; returns it and the port it printed.
-func startVNCRingside(_ args: [String], label: String = "vnc") throws -> (RingsideProcess, Int) {
-    let p = try RingsideProcess(label, ["run", "--headless", "--vnc", "127.0.0.1:0"] + args)
-    guard p.waitForOutput("VNC server on 127.0.0.1:", timeout: 120) else {
-        throw VNCClientTests.ServerDidNotStart(description: "no VNC server line\n\(p.transcript)")
-    }
-    for line in p.out.split(separator: "\n") where line.hasPrefix("VNC server on 127.0.0.1:") {
-        let rest = line.dropFirst("VNC server on 127.0.0.1:".count)
-        if let port = Int(rest.prefix { $0.isNumber }) { return (p, port) }
-    }
-    throw VNCClientTests.ServerDidNotStart(description: "no port in \(p.out)")
-}
-
 /// The three bugs of issue 22, each as a new user met it, with real clients and a real guest.
 final class VNCUserBugTests: XCTestCase {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -2,6 +2,7 @@ import Foundation
 import Input
 import KVM
 import Machine
+import Synchronization
 import XCTest
 
 /// A guest run to its last frame on real KVM (`runGuest`): the picture in the mode in force
@@ -109,14 +110,12 @@ public struct GuestDidNotFinish: Error, CustomStringConvertible {
 }
 
 /// The machine (set once it exists) and the console lines, shared with the vCPU threads' callbacks.
-private final class Feeder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _machine: Machine?
-    private var _lines: [String] = []
+private final class Feeder: Sendable {
+    private let state = Mutex<(machine: Machine?, lines: [String])>((nil, []))
     var machine: Machine? {
-        get { lock.lock(); defer { lock.unlock() }; return _machine }
-        set { lock.lock(); _machine = newValue; lock.unlock() }
+        get { state.withLock { $0.machine } }
+        set { state.withLock { $0.machine = newValue } }
     }
-    var lines: [String] { lock.lock(); defer { lock.unlock() }; return _lines }
-    func append(_ line: String) { lock.lock(); _lines.append(line); lock.unlock() }
+    var lines: [String] { state.withLock { $0.lines } }
+    func append(_ line: String) { state.withLock { $0.lines.append(line) } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 /// Checks `condition` every `interval` seconds until it holds or `timeout` seconds have
@@ -39,17 +40,18 @@ public func finishes(_ what: @autoclosure () -> String, timeout: Double = 60, fi
 }
 
 /// A flag one thread sets and another waits for with a deadline.
-public final class Latch: @unchecked Sendable {
+public final class Latch: Sendable {
+    /// Wakes the waiters; the flag is set and read under it.
     private let condition = NSCondition()
-    private var raised = false
+    private let raised = Atomic<Bool>(false)
     public init() {}
-    public func raise() { condition.lock(); raised = true; condition.broadcast(); condition.unlock() }
-    public var isRaised: Bool { condition.lock(); defer { condition.unlock() }; return raised }
+    public func raise() { condition.lock(); raised.store(true, ordering: .sequentiallyConsistent); condition.broadcast(); condition.unlock() }
+    public var isRaised: Bool { raised.load(ordering: .sequentiallyConsistent) }
     /// True once raised; false if `timeout` seconds pass first.
     public func wait(timeout: Double = 60) -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock(); defer { condition.unlock() }
-        while !raised { if !condition.wait(until: deadline) { return raised } }
+        while !isRaised { if !condition.wait(until: deadline) { return isRaised } }
         return true
     }
 }

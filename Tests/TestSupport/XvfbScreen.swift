@@ -4,7 +4,7 @@ import XCTest
 /// A private X server for tests that need a screen: `Xvfb :N -screen 0 1920x1080x24` on a
 /// free display number, started once and stopped when the test process ends; or, with no
 /// Xvfb binary, the DISPLAY the tests were started with. Screenshots come from ImageMagick.
-public final class XvfbScreen: @unchecked Sendable {
+public final class XvfbScreen: Sendable {
     public let display: String
     private let server: Process?
     private let stdin: Pipe?

@@ -4,6 +4,7 @@ import Machine
 import TestSupport
 @testable import Tracking
 import NoLossCheck
+import Synchronization
 import XCTest
 
 /// Migration subscribers on real KVM: each keeps a mirror of guest memory updated only from
@@ -100,14 +101,14 @@ final class MigrationSubscriberTests: XCTestCase {
         config.lockstep = true
         let box = Box<TrackingSession>()
         let entries = Counts()
-        let subBox = SubscriberBox()
+        let subBox = Box<MigrationSubscriber>()
         var events = MachineEvents()
         events.allFramesDone = { frame in
             guard let s = box.value else { return }
             _ = try? s.sync()
             entries.append(s.takeIntervalStats().entries)
-            if frame == 300 { subBox.sub = try? s.subscribeMigration() }
-            if frame == 600, let sub = subBox.sub { try? s.unsubscribe(sub) }
+            if frame == 300 { subBox.value = try? s.subscribeMigration() }
+            if frame == 600, let sub = subBox.value { try? s.unsubscribe(sub) }
         }
         let session = try makeSession(config, mode: .ring, events: events)
         box.value = session
@@ -115,7 +116,7 @@ final class MigrationSubscriberTests: XCTestCase {
         _ = session.machine.waitForEnd()
         let e = entries.values
         XCTAssertEqual(e.count, 900)
-        XCTAssertNotNil(subBox.sub)
+        XCTAssertNotNil(subBox.value)
         func mean(_ r: Range<Int>) -> Double { Double(e[r].reduce(0, +)) / Double(r.count) }
         let before = mean(10..<300), during = mean(310..<600), after = mean(610..<900)
         XCTAssertGreaterThan(during, before + 0.5, "with a subscriber RAM pages are logged too (\(before) -> \(during))")
@@ -180,21 +181,15 @@ extension PageMirror {
     }
 }
 
-/// `@unchecked Sendable`: set and read only on the vCPU thread, at lockstep doorbells.
-final class SubscriberBox: @unchecked Sendable { var sub: MigrationSubscriber? }
-
-/// `@unchecked Sendable`: guarded by `cond`, a condition variable `waitDone` waits on.
-final class Flag: @unchecked Sendable {
-    private let cond = NSCondition()
-    private var value = false, finished = false
-    func set() { cond.lock(); value = true; cond.unlock() }
-    var isSet: Bool { cond.lock(); defer { cond.unlock() }; return value }
-    func done() { cond.lock(); finished = true; cond.broadcast(); cond.unlock() }
+/// A flag, and the end of the thread that may set it.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    private let finished = Latch()
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+    func done() { finished.raise() }
     /// Waits for `done()`; fails the test if it has not come within a minute.
     func waitDone(file: StaticString = #filePath, line: UInt = #line) {
-        let deadline = Date(timeIntervalSinceNow: 60)
-        cond.lock(); defer { cond.unlock() }
-        while !finished { if !cond.wait(until: deadline) { break } }
-        if !finished { XCTFail("the churning thread did not end within 60 s", file: file, line: line) }
+        if !finished.wait(timeout: 60) { XCTFail("the churning thread did not end within 60 s", file: file, line: line) }
     }
 }
