@@ -36,7 +36,7 @@ struct DowntimeBudget {
 struct HandOverEstimate {
     /// The slowest of the recent takes (a sync, as at the pause).
     var syncSeconds: Double
-    /// The link's round trip (the hellos').
+    /// The link's round trip (`LinkRoundTrip`: the least of the hellos' and the kernel's).
     var roundTripSeconds: Double
     /// Seconds per page of the last set, from the rounds' service times.
     var secondsPerPage: Double
