@@ -28,6 +28,7 @@ extension SourceAttempt {
             report.compression = pages.compressor.report
             report.seconds = elapsed
             round += 1
+            roundTrip.observe(await connection.kernelRoundTrip())
             var left = session.pendingPages(of: subscriber).pages.total
             var estimate = handOverEstimate()
             if case .handOver = budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
@@ -37,8 +38,10 @@ extension SourceAttempt {
                 estimate = handOverEstimate()
             }
             let expected = estimate.seconds(pages: left)
+            slowIfOutrun(round: round - 1, sent: count, seconds: secs, left: left, estimate: estimate)
             MigrationControl.current?.record(.init(number: round - 1, pages: count, bytes: sent, seconds: secs, pagesLeft: left,
-                                                   bytesPerSecond: report.bandwidth, expectedDowntimeSeconds: expected))
+                                                   bytesPerSecond: report.bandwidth, expectedDowntimeSeconds: expected,
+                                                   slowdownPercent: converge.percent))
             progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms (%.1f fixed)",
                             round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000,
                             estimate.fixedSeconds * 1000))
@@ -53,6 +56,17 @@ extension SourceAttempt {
                 throw error
             }
         }
+    }
+
+    /// Auto-converge: one more step of slowing the guest when the round showed it dirtying
+    /// pages faster than the link takes them (`AutoConverge`), reported as a progress line.
+    private func slowIfOutrun(round: Int, sent: Int, seconds: Double, left: Int, estimate: HandOverEstimate) {
+        guard let step = converge.step(round: round, sent: sent, seconds: seconds, left: left, estimate: estimate,
+                                       budgetSeconds: budget.maxDowntimeSeconds) else { return }
+        machine.throttle.set(percent: step.percent)
+        report.autoConverge.append(step.percent)
+        progress(String(format: "migration auto-converge: the guest slowed by %d%% (after round %d it dirtied %.0f pages/s, the link took %.0f)",
+                        step.percent, round, step.dirtyPagesPerSecond, step.linkPagesPerSecond))
     }
 
     /// Decides compression with what round 0 measured, if the probe has not yet, and says so.
@@ -83,11 +97,11 @@ extension SourceAttempt {
         throw MigrationError.protocolError("the destination sent \(m.name) during the pre-copy")
     }
 
-    /// The hand-over as measured so far: the recent takes, the hellos' round trip, the
+    /// The hand-over as measured so far: the recent takes, the link's round trip (`LinkRoundTrip`), the
     /// rounds' service times (from starting to send a round to its acknowledgement, less
     /// the round trip, per page), and the state.
     func handOverEstimate() -> HandOverEstimate {
-        let rtt = peer.helloRoundTrip
+        let rtt = roundTrip.seconds
         let syncs = report.rounds.suffix(3).map(\.syncSeconds)
         // Compressed batches carry more pages per byte: the pages' rate is what counts.
         var perPage = Double(DowntimeBudget.bytesPerPage) / max(report.pageBandwidth, 1)

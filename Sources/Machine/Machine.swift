@@ -28,6 +28,8 @@ public final class Machine: Sendable {
     let guestWrites: GuestWriteLog
     /// The guest's keyboard and pointer: push events from any thread.
     public let input: GuestInputQueue
+    /// Auto-converge's brake on the guest's pace (0 unless a migration is slowing it).
+    public let throttle = GuestThrottle()
     let clock = GuestClock()
     let console: ConsolePort
     let doorbell: DoorbellPort

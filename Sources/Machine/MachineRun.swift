@@ -13,7 +13,8 @@ extension Machine {
         let frames = doorbell.frameCounts
         for (i, mailbox) in crew.mailboxes.enumerated() {
             let handler = ExitHandler(cpu: i, bus: bus, frameLimit: config.frameLimit,
-                                      pacer: Pacer(hz: config.guestHz, start: DispatchTime.now().uptimeNanoseconds))
+                                      pacer: Pacer(hz: config.guestHz, start: DispatchTime.now().uptimeNanoseconds),
+                                      throttle: throttle)
             VCPUThread(vm: vm, mailbox: mailbox, handler: handler, crew: crew, console: console, startFrame: frames[i],
                        dirtyRingFull: events.dirtyRingFull).spawn()
         }
