@@ -44,13 +44,20 @@ struct LinkRoundTrip {
 
     init(hello: Double) { seconds = hello }
 
+    /// Segments are counted at most this large: a path's MTU, not loopback's 64 KiB segments.
+    static let largestSegment = 1448
+    /// Fewer retransmissions than this are not a lossy link: on a busy host a tail-loss probe
+    /// fires now and then on loopback too, and counts as a retransmission.
+    static let leastLosses = 4
+
     mutating func observe(_ info: KernelLinkInfo?, bytesSent: Int) {
         guard let info, info.roundTripSeconds.isFinite, info.roundTripSeconds > 0 else { return }
         seconds = min(seconds, info.roundTripSeconds)
         retransmitTimeout = info.retransmitTimeoutSeconds
-        segmentBytes = info.segmentBytes
-        let segments = max(1, bytesSent / max(segmentBytes, 1))
-        lossRate = min(1, Double(info.retransmittedSegments) / Double(segments))
+        segmentBytes = min(max(info.segmentBytes, 1), Self.largestSegment)
+        let segments = max(1, bytesSent / segmentBytes)
+        let lost = info.retransmittedSegments >= Self.leastLosses ? info.retransmittedSegments : 0
+        lossRate = min(1, Double(lost) / Double(segments))
     }
 
     /// Retransmission timeouts to allow for a hand-over whose first flight is `bytes` (the last

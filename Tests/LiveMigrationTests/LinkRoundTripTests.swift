@@ -23,6 +23,15 @@ struct LinkRoundTripTests {
         #expect(link.lossSeconds(bytes: 1 << 20) == 0)
     }
 
+    @Test func aFewProbesOnABusyLoopbackAreNotALossyLink() {
+        var link = LinkRoundTrip(hello: 0.0001)
+        // Three retransmissions among 160 loopback segments of 64 KiB: tail-loss probes.
+        link.observe(KernelLinkInfo(roundTripSeconds: 0.0001, retransmitTimeoutSeconds: 0.2, segmentBytes: 65483,
+                                    retransmittedSegments: 3), bytesSent: 10 << 20)
+        #expect(link.lossRate == 0)
+        #expect(link.lossSeconds(bytes: 1 << 20) == 0)
+    }
+
     @Test func aLossyLinkAllowsTheTimeoutsOf95PercentOfHandOvers() {
         var link = LinkRoundTrip(hello: 0.05)
         link.observe(Self.info(rtt: 0.05, rto: 0.3, retransmitted: 50), bytesSent: 1_000_000) // 5% of 1000 segments
