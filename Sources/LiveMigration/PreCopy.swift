@@ -29,12 +29,12 @@ extension SourceAttempt {
             report.seconds = elapsed
             round += 1
             roundTrip.observe(await connection.kernelLinkInfo(), bytesSent: connection.bytesSent)
-            var left = session.pendingPages(of: subscriber).pages.total
+            var left = pagesAtPause()
             var estimate = handOverEstimate()
             if case .handOver = budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
                 // It would fit: once the destination has caught up, look again (the guest ran on meanwhile).
                 try await waitForAcknowledgements(rounds: round)
-                left = session.pendingPages(of: subscriber).pages.total
+                left = pagesAtPause()
                 estimate = handOverEstimate()
             }
             let expected = estimate.seconds(pages: left)
