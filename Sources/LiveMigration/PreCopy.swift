@@ -38,13 +38,13 @@ extension SourceAttempt {
                 estimate = handOverEstimate()
             }
             let expected = estimate.seconds(pages: left)
+            progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms (%.1f fixed)",
+                            round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000,
+                            estimate.seconds(pages: 0) * 1000))
             slowIfOutrun(round: round - 1, sent: count, seconds: secs, left: left, estimate: estimate)
             MigrationControl.current?.record(.init(number: round - 1, pages: count, bytes: sent, seconds: secs, pagesLeft: left,
                                                    bytesPerSecond: report.bandwidth, expectedDowntimeSeconds: expected,
                                                    slowdownPercent: converge.percent))
-            progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms (%.1f fixed)",
-                            round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000,
-                            estimate.seconds(pages: 0) * 1000))
             switch budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
             case .handOver where connection.liveness.peerLoad.rounds >= round:
                 report.converged = true
