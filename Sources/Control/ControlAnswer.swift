@@ -85,6 +85,8 @@ public struct MigrationAnswer: Codable, Equatable, Sendable {
     public var pagesLeft: Int?
     public var bytesPerSecond: Double?
     public var expectedDowntimeMs: Double?
+    /// How much auto-converge has slowed the guest (percent of its pace), when it has.
+    public var slowdownPercent: Int?
     public var failure: String?
     public var line: String
 

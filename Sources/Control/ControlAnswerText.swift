@@ -40,6 +40,7 @@ public enum ControlAnswerText {
             text += String(format: ", round %d: %d pages left at %.1f MiB/s, expected downtime %.1f ms", round, m.pagesLeft ?? 0,
                            (m.bytesPerSecond ?? 0) / 1_048_576, m.expectedDowntimeMs ?? 0)
         }
+        if let slowed = m.slowdownPercent { text += ", guest slowed by \(slowed)% (auto-converge)" }
         if let why = m.failure { text += " (\(why))" }
         return text
     }

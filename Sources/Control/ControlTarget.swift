@@ -90,6 +90,7 @@ public struct GuestControl: ControlTarget {
             m.pagesLeft = r.pagesLeft
             m.bytesPerSecond = finite(r.bytesPerSecond)
             m.expectedDowntimeMs = finite(r.expectedDowntimeSeconds * 1000)
+            if r.slowdownPercent > 0 { m.slowdownPercent = r.slowdownPercent }
         }
         return m
     }

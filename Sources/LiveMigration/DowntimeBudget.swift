@@ -23,7 +23,7 @@ struct DowntimeBudget {
         if expected <= maxDowntimeSeconds { return .handOver }
         guard roundsDone >= maxRounds else { return .anotherRound }
         return .giveUp(.didNotConverge(rounds: roundsDone, pagesLeft: pagesLeft, expectedMs: expected * 1000,
-                                       fixedMs: estimate.fixedSeconds * 1000, budgetMs: maxDowntimeSeconds * 1000,
+                                       fixedMs: estimate.seconds(pages: 0) * 1000, budgetMs: maxDowntimeSeconds * 1000,
                                        bytesPerSecond: Double(Self.bytesPerPage) / max(estimate.secondsPerPage, 1e-12)))
     }
 }
@@ -36,12 +36,19 @@ struct DowntimeBudget {
 struct HandOverEstimate {
     /// The slowest of the recent takes (a sync, as at the pause).
     var syncSeconds: Double
-    /// The link's round trip (the hellos').
+    /// The link's round trip (`LinkRoundTrip`: the least of the hellos' and the kernel's).
     var roundTripSeconds: Double
     /// Seconds per page of the last set, from the rounds' service times.
     var secondsPerPage: Double
     /// Saving the vCPU and device state here, loading it there: per vCPU.
     var stateSeconds: Double
+
+    /// The link's losses (`LinkRoundTrip.lossSeconds`): none unless it has lost packets.
+    var link: LinkRoundTrip?
+    /// Bytes on the wire for a page of the last set (less when batches are compressed).
+    var wireBytesPerPage = Double(DowntimeBudget.bytesPerPage)
+    /// What the state and the digests add to the hand-over's bytes, about.
+    static let stateBytes = 4096
 
     /// Pausing the vCPUs here and starting them there, on a loaded host.
     static let pauseAndStartSeconds = 0.001
@@ -55,5 +62,12 @@ struct HandOverEstimate {
     }
 
     /// The downtime expected if the guest were paused now with `pages` pages dirty.
-    func seconds(pages: Int) -> Double { fixedSeconds + Self.margin * Double(pages) * secondsPerPage }
+    func seconds(pages: Int) -> Double {
+        fixedSeconds + Self.margin * Double(pages) * secondsPerPage + lossSeconds(pages: pages)
+    }
+
+    /// Retransmission timeouts allowed for a hand-over of `pages` pages on a lossy link.
+    func lossSeconds(pages: Int) -> Double {
+        link?.lossSeconds(bytes: Int(Double(pages) * wireBytesPerPage) + Self.stateBytes) ?? 0
+    }
 }

@@ -18,6 +18,8 @@ public final class MigrationControl: Sendable {
         public var bytesPerSecond: Double
         /// The downtime the budget expects for a hand-over with `pagesLeft` pages (`HandOverEstimate`).
         public var expectedDowntimeSeconds: Double
+        /// How much auto-converge has slowed the guest (percent of its pace; 0: not at all).
+        public var slowdownPercent = 0
     }
 
     /// The attempt the current task runs, if a controller watches it.

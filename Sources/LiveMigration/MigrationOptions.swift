@@ -13,5 +13,8 @@ public struct MigrationOptions: Sendable {
     public var timeout = 30.0
     /// Whether page batches are compressed (`--migrate-compress`).
     public var compression: CompressionMode = .auto
+    /// Whether the guest's pace is slowed when it dirties pages faster than the link takes
+    /// them (`--auto-converge`, `AutoConverge`).
+    public var autoConverge = true
     public init() {}
 }

@@ -24,6 +24,8 @@ public struct MigrationReport: Sendable {
     /// Whether pre-copy converged (a report is returned only when it did: otherwise the
     /// migration is abandoned with `MigrationError.didNotConverge`).
     public var converged = false
+    /// Auto-converge's steps, in order: how much the guest was slowed (percent of its pace).
+    public var autoConverge: [Int] = []
     /// Where the downtime went, in order: (phase, seconds) from the pause to the start there.
     public var handOver: [(phase: String, seconds: Double)] = []
     /// `handOver` as one line of milliseconds.

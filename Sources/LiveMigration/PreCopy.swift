@@ -28,20 +28,23 @@ extension SourceAttempt {
             report.compression = pages.compressor.report
             report.seconds = elapsed
             round += 1
-            var left = session.pendingPages(of: subscriber).pages.total
+            roundTrip.observe(await connection.kernelLinkInfo(), bytesSent: connection.bytesSent)
+            var left = pagesAtPause()
             var estimate = handOverEstimate()
             if case .handOver = budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
                 // It would fit: once the destination has caught up, look again (the guest ran on meanwhile).
                 try await waitForAcknowledgements(rounds: round)
-                left = session.pendingPages(of: subscriber).pages.total
+                left = pagesAtPause()
                 estimate = handOverEstimate()
             }
             let expected = estimate.seconds(pages: left)
-            MigrationControl.current?.record(.init(number: round - 1, pages: count, bytes: sent, seconds: secs, pagesLeft: left,
-                                                   bytesPerSecond: report.bandwidth, expectedDowntimeSeconds: expected))
             progress(String(format: "migration round %d: %d pages, %.1f MiB in %.3f s; %.0f MiB/s; %d pages dirty, expected downtime %.1f ms (%.1f fixed)",
                             round - 1, count, Double(sent) / 1048576, secs, report.bandwidth / 1048576, left, expected * 1000,
-                            estimate.fixedSeconds * 1000))
+                            estimate.seconds(pages: 0) * 1000))
+            slowIfOutrun(round: round - 1, sent: count, seconds: secs, left: left, estimate: estimate)
+            MigrationControl.current?.record(.init(number: round - 1, pages: count, bytes: sent, seconds: secs, pagesLeft: left,
+                                                   bytesPerSecond: report.bandwidth, expectedDowntimeSeconds: expected,
+                                                   slowdownPercent: converge.percent))
             switch budget.decide(roundsDone: round, pagesLeft: left, estimate: estimate) {
             case .handOver where connection.liveness.peerLoad.rounds >= round:
                 report.converged = true
@@ -53,6 +56,17 @@ extension SourceAttempt {
                 throw error
             }
         }
+    }
+
+    /// Auto-converge: one more step of slowing the guest when the round showed it dirtying
+    /// pages faster than the link takes them (`AutoConverge`), reported as a progress line.
+    private func slowIfOutrun(round: Int, sent: Int, seconds: Double, left: Int, estimate: HandOverEstimate) {
+        guard let step = converge.step(round: round, sent: sent, seconds: seconds, left: left, estimate: estimate,
+                                       budgetSeconds: budget.maxDowntimeSeconds) else { return }
+        machine.throttle.set(percent: step.percent)
+        report.autoConverge.append(step.percent)
+        progress(String(format: "migration auto-converge: the guest slowed by %d%% (after round %d it dirtied %.0f pages/s, the link took %.0f)",
+                        step.percent, round, step.dirtyPagesPerSecond, step.linkPagesPerSecond))
     }
 
     /// Decides compression with what round 0 measured, if the probe has not yet, and says so.
@@ -83,11 +97,11 @@ extension SourceAttempt {
         throw MigrationError.protocolError("the destination sent \(m.name) during the pre-copy")
     }
 
-    /// The hand-over as measured so far: the recent takes, the hellos' round trip, the
+    /// The hand-over as measured so far: the recent takes, the link's round trip (`LinkRoundTrip`), the
     /// rounds' service times (from starting to send a round to its acknowledgement, less
     /// the round trip, per page), and the state.
     func handOverEstimate() -> HandOverEstimate {
-        let rtt = peer.helloRoundTrip
+        let rtt = roundTrip.seconds
         let syncs = report.rounds.suffix(3).map(\.syncSeconds)
         // Compressed batches carry more pages per byte: the pages' rate is what counts.
         var perPage = Double(DowntimeBudget.bytesPerPage) / max(report.pageBandwidth, 1)
@@ -101,7 +115,10 @@ extension SourceAttempt {
             let service = Double(ack.arrivedAt - min(began, ack.arrivedAt)) / 1e9 - rtt
             if acks.suffix(3).contains(where: { $0.round == ack.round }) { perPage = max(perPage, service / Double(ack.pages)) }
         }
-        return HandOverEstimate(syncSeconds: syncs.max() ?? 0, roundTripSeconds: rtt, secondsPerPage: perPage,
-                                stateSeconds: peer.stateSeconds)
+        var estimate = HandOverEstimate(syncSeconds: syncs.max() ?? 0, roundTripSeconds: rtt, secondsPerPage: perPage,
+                                        stateSeconds: peer.stateSeconds)
+        estimate.link = roundTrip
+        estimate.wireBytesPerPage = Double(DowntimeBudget.bytesPerPage) * pages.compressor.report.ratio
+        return estimate
     }
 }

@@ -23,6 +23,10 @@ final class SourceAttempt {
     let start = DispatchTime.now().uptimeNanoseconds
     /// When each round began to be sent (DispatchTime ns), for the rounds' service times.
     var roundStarts: [UInt64] = []
+    /// Auto-converge's steps so far; the guest's pace is restored when the attempt ends.
+    var converge: AutoConverge
+    /// The link's round trip as the estimate counts it (`LinkRoundTrip`).
+    var roundTrip: LinkRoundTrip
 
     /// The destination: where to ask again after a lost commit, which migration to ask about,
     /// and the round trip the hellos took.
@@ -49,12 +53,15 @@ final class SourceAttempt {
         pages = PageSender(machine: machine, connection: connection, maxBandwidth: options.maxBandwidth, start: start,
                            compressor: PageCompressor(mode: options.compression, peerReads: peer.readsCompressedPages))
         budget = DowntimeBudget(maxDowntimeSeconds: options.maxDowntimeSeconds, maxRounds: options.maxRounds)
+        converge = AutoConverge(enabled: options.autoConverge)
+        roundTrip = LinkRoundTrip(hello: peer.helloRoundTrip)
     }
 
     /// Pre-copy, then the hand-over. A failure after the commit that asking again could not
     /// settle (`outcomeUnknown`) leaves the guest stopped here; any other, and a commit the
     /// destination says it never got (`commitLost`), gives the guest back to this side.
     func run() async throws -> MigrationReport {
+        defer { restorePace() }
         do {
             try await preCopy()
             return try await handOver()
@@ -76,6 +83,13 @@ final class SourceAttempt {
             machine.input.setHeld(false) // what waited is delivered here after all
             machine.resume()
         }
+    }
+
+    /// Undoes auto-converge, whatever ended the attempt (a guest kept here runs at its pace again).
+    private func restorePace() {
+        guard converge.percent > 0 else { return }
+        machine.throttle.set(percent: 0)
+        progress("migration auto-converge: the guest's pace restored (it was slowed by \(converge.percent)%)")
     }
 
     /// Seconds since the attempt started.

@@ -30,6 +30,8 @@ public final class Machine: Sendable {
     public let input: GuestInputQueue
     /// The guest's cursor plane (ABI version 4; nil reads for older guests).
     public let cursor: GuestCursorPlane
+    /// Auto-converge's brake on the guest's pace (0 unless a migration is slowing it).
+    public let throttle = GuestThrottle()
     let clock = GuestClock()
     let console: ConsolePort
     let doorbell: DoorbellPort

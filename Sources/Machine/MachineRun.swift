@@ -14,7 +14,8 @@ extension Machine {
         startFrames.withLock { $0 = frames }
         for (i, mailbox) in crew.mailboxes.enumerated() {
             let handler = ExitHandler(cpu: i, bus: bus, frameLimit: config.frameLimit,
-                                      pacer: Pacer(hz: config.guestHz, start: DispatchTime.now().uptimeNanoseconds))
+                                      pacer: Pacer(hz: config.guestHz, start: DispatchTime.now().uptimeNanoseconds),
+                                      throttle: throttle)
             VCPUThread(vm: vm, mailbox: mailbox, handler: handler, crew: crew, console: console, startFrame: frames[i],
                        dirtyRingFull: events.dirtyRingFull).spawn()
         }

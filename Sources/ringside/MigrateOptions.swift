@@ -32,14 +32,18 @@ struct MigrateOptions: ParsableArguments {
             help: ArgumentHelp("Compress page batches with zlib: auto (when round 0 measures a link slower than compressing here pays for), on, off (default auto).",
                                valueName: "auto|on|off"))
     var compress: String?
+    @Option(name: .customLong("auto-converge"),
+            help: ArgumentHelp("Slow the guest's pace step by step while it dirties pages faster than the link takes them, restored after (default on).",
+                               valueName: "on|off"))
+    var autoConverge: String?
     @Flag(name: .customLong("verify-migration"), help: "Send a digest of every page; the destination refuses to resume on any difference.")
     var verify = false
 
     /// The destination and the migration's options, or nil when no migration was asked for.
     func plan() throws -> (host: String, port: Int, options: MigrationOptions)? {
         guard let migrateTo else {
-            if migrateAfter != nil || migrateAtFrame != nil || maxDowntimeMS != nil || maxBandwidth != nil || maxRounds != nil || attempts != nil || verify || timeout != nil || compress != nil {
-                throw Failure("--migrate-after, --migrate-at-frame, --max-downtime, --max-bandwidth, --max-rounds, --migrate-attempts, --migrate-timeout, --migrate-compress and --verify-migration need --migrate-to HOST:PORT")
+            if migrateAfter != nil || migrateAtFrame != nil || maxDowntimeMS != nil || maxBandwidth != nil || maxRounds != nil || attempts != nil || verify || timeout != nil || compress != nil || autoConverge != nil {
+                throw Failure("--migrate-after, --migrate-at-frame, --max-downtime, --max-bandwidth, --max-rounds, --migrate-attempts, --migrate-timeout, --migrate-compress, --auto-converge and --verify-migration need --migrate-to HOST:PORT")
             }
             return nil
         }
@@ -59,6 +63,10 @@ struct MigrateOptions: ParsableArguments {
         if let compress {
             guard let mode = CompressionMode(rawValue: compress) else { throw Failure("--migrate-compress '\(compress)': use auto, on or off") }
             o.compression = mode
+        }
+        if let autoConverge {
+            guard ["on", "off"].contains(autoConverge) else { throw Failure("--auto-converge '\(autoConverge)': use on or off") }
+            o.autoConverge = autoConverge == "on"
         }
         return (host, port, o)
     }

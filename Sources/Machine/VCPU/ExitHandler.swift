@@ -30,6 +30,8 @@ struct ExitHandler: Sendable {
     /// `--frames`: the frame at which this vCPU's run ends.
     let frameLimit: Int?
     var pacer: Pacer
+    /// Auto-converge's brake (`GuestThrottle`), read at each frame doorbell.
+    var throttle: GuestThrottle? = nil
 
     mutating func handle(_ exit: VCPUExit, now: UInt64) -> ExitAction {
         switch exit {
@@ -44,7 +46,7 @@ struct ExitHandler: Sendable {
             case .exit(let status): return .guestExit(status: status)
             case .frameDone(let frame):
                 let last = frameLimit.map { frame >= $0 } ?? false
-                return .frameDone(frame: frame, last: last, holdUntil: last ? nil : pacer.nextTick(now: now))
+                return .frameDone(frame: frame, last: last, holdUntil: last ? nil : pacer.nextTick(now: now, throttle: throttle?.percent ?? 0))
             }
         case .dirtyRingFull:
             return .harvestDirtyRing
