@@ -4,6 +4,7 @@ import Glibc
 import MigrationWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One migration stream over TCP: whole frames in, whole frames out. Built on SwiftNIO; the
 /// messages themselves are `MigrationWire`'s. Not `Sendable`: one task owns it from `run` to
@@ -47,27 +48,33 @@ final class MigrationConnection {
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
-    /// Sets the pipeline of a new migration channel: the liveness check and frames.
-    static func configure(_ channel: Channel, timeout: Double) -> EventLoopFuture<ConfiguredChannel> {
+    /// Sets the pipeline of a new migration channel: TLS if asked (`MigrationTLSPipeline`), the
+    /// liveness check and frames. `tls` is this side's context and role; `host` the name the
+    /// source connected to.
+    static func configure(_ channel: Channel, timeout: Double, tls: (NIOSSLContext, MigrationTLS.Role)? = nil,
+                          host: String? = nil) -> EventLoopFuture<ConfiguredChannel> {
         channel.eventLoop.makeCompletedFuture {
             let ops = channel.pipeline.syncOperations
             let liveness = ConnectionLiveness(timeout: timeout)
+            if case let (context, role)? = tls { try MigrationTLSPipeline.add(to: ops, context: context, role: role, host: host, liveness: liveness) }
             try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
             try ops.addHandler(liveness)
-            try ops.addHandler(ByteToMessageHandler(FrameDecoder()))
+            try ops.addHandler(ByteToMessageHandler(FrameDecoder(plain: tls == nil)))
             try ops.addHandler(KeepAliveFilter(liveness: liveness))
             return ConfiguredChannel(channel: try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel),
                                      liveness: liveness)
         }
     }
 
-    /// Connects to `host:port`.
-    static func connect(host: String, port: Int, timeout: Double) async throws -> MigrationConnection {
+    /// Connects to `host:port`, over TLS with `tls` (its files read first: a wrong one is
+    /// `MigrationError.tls` before anything is sent).
+    static func connect(host: String, port: Int, timeout: Double, tls: MigrationTLS? = nil) async throws -> MigrationConnection {
+        let context = try tls.map { try $0.context(for: .source) }
         do {
             let ch = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.milliseconds(Int64(timeout * 1000)))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: host, port: port) { configure($0, timeout: timeout) }
+                .connect(host: host, port: port) { configure($0, timeout: timeout, tls: context.map { ($0, .source) }, host: host) }
             return MigrationConnection(ch)
         } catch {
             let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -166,15 +173,31 @@ final class MigrationConnection {
 }
 
 /// Splits the byte stream into frame bodies (length checked before anything is buffered).
+/// On a connection without TLS (`plain`), a first record that is a TLS handshake means the
+/// other side was given `--migrate-tls-*` and this one was not: it is told so in a frame (which
+/// its TLS reads as "not TLS"), and this side says it in words instead of "a frame of N bytes".
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
+    let plain: Bool
+    private var first = true
+    init(plain: Bool) { self.plain = plain }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let header = buffer.getBytes(at: buffer.readerIndex, length: min(5, buffer.readableBytes)),
-              let length = try MigrationWire.frameLength(header) else { return .needMoreData }
+        guard let header = buffer.getBytes(at: buffer.readerIndex, length: min(5, buffer.readableBytes)) else { return .needMoreData }
+        if first && plain && header.count >= 2 && header[0] == 22 && header[1] == 3 { throw Self.tlsPeer(context) }
+        guard let length = try MigrationWire.frameLength(header) else { return .needMoreData }
         guard buffer.readableBytes >= 4 + length else { return .needMoreData }
+        first = false
         buffer.moveReaderIndex(forwardBy: 4)
         context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: length)!))
         return .continue
+    }
+
+    private static func tlsPeer(_ context: ChannelHandlerContext) -> MigrationError {
+        let address = context.channel.remoteAddress.map(MigrationConnection.describe) ?? "the other side"
+        var frame: [UInt8] = []
+        MigrationWire.encode(.abort("this side does not use TLS"), into: &frame)
+        context.writeAndFlush(NIOAny(ByteBuffer(bytes: frame)), promise: nil)
+        return .tls("\(address) speaks TLS and this side does not: give both sides --migrate-tls-cert, --migrate-tls-key and --migrate-tls-ca")
     }
 }

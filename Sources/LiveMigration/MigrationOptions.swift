@@ -13,5 +13,7 @@ public struct MigrationOptions: Sendable {
     public var timeout = 30.0
     /// Whether page batches are compressed (`--migrate-compress`).
     public var compression: CompressionMode = .auto
+    /// TLS for the stream (`--migrate-tls-*`); nil: plain TCP.
+    public var tls: MigrationTLS?
     public init() {}
 }
