@@ -44,10 +44,21 @@ enum MigrationTLSPipeline {
         if has("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG", "RECORD_TOO_LARGE", "WRONG_SSL_VERSION", "UNEXPECTED_RECORD") {
             return "\(peer) does not speak TLS: give both sides \(both)"
         }
-        if has("UNCLEANSHUTDOWN", "UNCLEAN_SHUTDOWN") {
-            return "\(peer) closed the connection in the TLS handshake (does it run with the same \(both)?)"
+        if has("BAD_DECRYPT", "BAD_RECORD_MAC", "DIGEST_CHECK_FAILED") {
+            return "the TLS records from \(peer) do not decrypt under this connection's keys: a recorded or altered stream, refused"
         }
-        return "TLS with \(peer) failed: \(error)"
+        if has("UNCLEANSHUTDOWN", "UNCLEAN_SHUTDOWN") {
+            return "\(peer) closed the connection without ending its TLS session (did it fail, or does it run without \(both)?)"
+        }
+        return "the TLS session with \(peer) failed: \(reasons(text) ?? "\(error)")"
+    }
+
+    /// BoringSSL's reason codes in an error's text (`...:OPENSSL_internal:BAD_DECRYPT at ...`),
+    /// lowercased and joined: its full text is a dump of structs and file names.
+    static func reasons(_ text: String) -> String? {
+        let codes = text.components(separatedBy: "OPENSSL_INTERNAL:").dropFirst()
+            .map { $0.prefix { $0.isLetter || $0.isNumber || $0 == "_" }.lowercased().replacingOccurrences(of: "_", with: " ") }
+        return codes.isEmpty ? nil : codes.joined(separator: ", ")
     }
 }
 
