@@ -4,6 +4,7 @@ import TestSupport
 /// A proxy on 127.0.0.1 that relays one connection to `upstream` untouched and records every
 /// byte each way: what an eavesdropper on the link captures, to be replayed into another
 /// `ringside receive` (`replay`).
+/// `@unchecked Sendable`: the recorded bytes are read and written only under `lock`; the rest is set in `init`.
 final class RecordingProxy: @unchecked Sendable {
     let port: Int
     private let listener: Int32
