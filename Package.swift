@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "LiveMigration", dependencies: [
             "Tracking", "Machine", "KVM", "MigrationWire", "Input",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
         ]),
         // libpng shim (setjmp error handling stays in C).
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),

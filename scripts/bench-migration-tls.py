@@ -56,7 +56,7 @@ def trial(rs, memory, tls, work):
     src = subprocess.Popen([rs, "run", "--guest", "desktop", "--width", "1280", "--height", "800", "--memory", memory,
                             "--headless", "--control", sock], stdout=src_out, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
-    while subprocess.run([rs, "ctl", sock, "status"], capture_output=True).returncode != 0:
+    while '"state":"running"' not in subprocess.run([rs, "ctl", sock, "status", "--json"], capture_output=True, text=True).stdout:
         if time.time() > deadline or src.poll() is not None:
             raise SystemExit(f"the source did not come up: {open(f'{work}/src.out').read()}")
         time.sleep(0.05)

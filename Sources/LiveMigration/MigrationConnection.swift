@@ -27,9 +27,13 @@ final class MigrationConnection {
     /// Messages read so far (heartbeats and round acknowledgements are not: `KeepAliveFilter`).
     private(set) var messagesReceived = 0
 
+    /// Completes when the TLS handshake has (nil without TLS).
+    private let handshake: EventLoopFuture<Void>?
+
     init(_ configured: ConfiguredChannel) {
         channel = configured.channel
         liveness = configured.liveness
+        handshake = configured.handshake
         peer = channel.channel.remoteAddress.map(Self.describe) ?? "the other side"
     }
 
@@ -37,6 +41,7 @@ final class MigrationConnection {
     struct ConfiguredChannel: Sendable {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         let liveness: ConnectionLiveness
+        var handshake: EventLoopFuture<Void>?
     }
 
     /// The channel, to close the connection from elsewhere (it is `Sendable`).
@@ -56,13 +61,16 @@ final class MigrationConnection {
         channel.eventLoop.makeCompletedFuture {
             let ops = channel.pipeline.syncOperations
             let liveness = ConnectionLiveness(timeout: timeout)
-            if case let (context, role)? = tls { try MigrationTLSPipeline.add(to: ops, context: context, role: role, host: host, liveness: liveness) }
+            let handshake = tls.map { _ in channel.eventLoop.makePromise(of: Void.self) }
+            if case let (context, role)? = tls {
+                try MigrationTLSPipeline.add(to: ops, context: context, role: role, host: host, liveness: liveness, handshake: handshake!)
+            }
             try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
             try ops.addHandler(liveness)
             try ops.addHandler(ByteToMessageHandler(FrameDecoder(plain: tls == nil)))
             try ops.addHandler(KeepAliveFilter(liveness: liveness))
             return ConfiguredChannel(channel: try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel),
-                                     liveness: liveness)
+                                     liveness: liveness, handshake: handshake?.futureResult)
         }
     }
 
@@ -101,6 +109,29 @@ final class MigrationConnection {
             defer { self.inbound = nil; self.outbound = nil }
             return try await body(self)
         }
+    }
+
+    /// Waits for the TLS handshake to complete (at once without TLS), so that what is timed
+    /// after it (the hellos' round trip, for the downtime estimate) is the link, not the handshake.
+    func tlsEstablished() async throws {
+        guard let handshake else { return }
+        do { try await handshake.get() } catch { throw liveness.reason ?? error }
+    }
+
+    /// Whether the connection is TLS.
+    var usesTLS: Bool { handshake != nil }
+
+    /// The kernel's smoothed round trip of this TCP connection (`TCP_INFO`), in seconds; nil
+    /// where it cannot be read. Over TLS the hellos' round trip also holds the destination's
+    /// check of the source's certificate, which is no part of the link.
+    func kernelRoundTrip() async -> Double? {
+        #if os(Linux)
+        guard let provider = channel.channel as? SocketOptionProvider, let info = try? await provider.getTCPInfo().get(),
+              info.tcpi_rtt > 0 else { return nil }
+        return Double(info.tcpi_rtt) / 1e6
+        #else
+        return nil
+        #endif
     }
 
     /// Starts sending heartbeats: once the hellos agree, so a peer of another version never

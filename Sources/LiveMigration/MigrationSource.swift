@@ -22,6 +22,7 @@ public enum MigrationSource {
         let bytes = try imageBytes ?? readImage(image)
         let connection = try await MigrationConnection.connect(host: host, port: port, timeout: options.timeout, tls: options.tls)
         return try await connection.run { c in
+            try await c.tlsEstablished()
             var config = MigrationConfig(source: session, image: image, bytes: bytes, verify: options.verify)
             config.migrationID = UInt64.random(in: 1...UInt64.max)
             let (roundTrip, state, caps) = try await offer(config, over: c, compression: options.compression)
@@ -47,7 +48,9 @@ public enum MigrationSource {
         let t0 = DispatchTime.now().uptimeNanoseconds
         // Off asks for nothing: the hello, and so the stream, is byte for byte as before compression.
         let caps = try await hello(c, capabilities: compression == .off ? 0 : MigrationWire.capabilityCompressedPages)
-        let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var roundTrip = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        // Over TLS the destination checks this side's certificate while the hellos cross: the link is what the kernel saw.
+        if c.usesTLS, let kernel = await c.kernelRoundTrip() { roundTrip = min(roundTrip, kernel) }
         try await c.send(.config(config))
         guard case .accepted(let state) = try await c.expect() else { throw MigrationError.protocolError("the destination did not accept the config") }
         return (roundTrip, Double(state) / 1e9, caps)

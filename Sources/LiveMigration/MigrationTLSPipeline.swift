@@ -1,6 +1,7 @@
 import MigrationWire
 import NIOCore
 import NIOSSL
+import NIOTLS
 
 /// The TLS part of a migration channel's pipeline: BoringSSL's errors in words, and the
 /// destination's answer to a source that speaks no TLS.
@@ -8,7 +9,7 @@ enum MigrationTLSPipeline {
     /// Adds TLS in front of everything else (closest to the socket). `host` is the name the
     /// source connected to (checked against the destination's certificate).
     static func add(to ops: ChannelPipeline.SynchronousOperations, context: NIOSSLContext, role: MigrationTLS.Role,
-                    host: String?, liveness: ConnectionLiveness) throws {
+                    host: String?, liveness: ConnectionLiveness, handshake: EventLoopPromise<Void>) throws {
         switch role {
         case .destination:
             try ops.addHandler(PlaintextSourceGuard(liveness: liveness))
@@ -18,7 +19,7 @@ enum MigrationTLSPipeline {
             let name = host.flatMap { isIPAddress($0) ? nil : $0 }
             try ops.addHandler(NIOSSLClientHandler(context: context, serverHostname: name))
         }
-        try ops.addHandler(TLSFailureWatch(liveness: liveness, role: role))
+        try ops.addHandler(TLSFailureWatch(liveness: liveness, role: role, handshake: handshake))
     }
 
     static func isIPAddress(_ host: String) -> Bool {
@@ -63,18 +64,35 @@ enum MigrationTLSPipeline {
 }
 
 /// After the TLS handler: keeps a TLS failure, in words, as the connection's reason (the task
-/// reading or writing would otherwise see only a closed channel).
+/// reading or writing would otherwise see only a closed channel), and completes `handshake`
+/// when the handshake has (or fails it). A promise completed twice keeps its first result.
 final class TLSFailureWatch: ChannelInboundHandler, Sendable {
     typealias InboundIn = NIOAny
     let liveness: ConnectionLiveness
     let role: MigrationTLS.Role
-    init(liveness: ConnectionLiveness, role: MigrationTLS.Role) { self.liveness = liveness; self.role = role }
+    let handshake: EventLoopPromise<Void>
+    init(liveness: ConnectionLiveness, role: MigrationTLS.Role, handshake: EventLoopPromise<Void>) {
+        self.liveness = liveness
+        self.role = role
+        self.handshake = handshake
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent { handshake.succeed(()) }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         let address = context.channel.remoteAddress.map(MigrationConnection.describe) ?? "the other side"
         let peer = role == .source ? "the destination at \(address)" : "the source at \(address)"
         if let why = MigrationTLSPipeline.explain(error, peer: peer) { liveness.noteFailure(.tls(why)) }
+        handshake.fail(liveness.reason ?? error)
         context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshake.fail(liveness.reason ?? MigrationError.connectionLost("the connection closed before TLS was established"))
+        context.fireChannelInactive()
     }
 }
 
