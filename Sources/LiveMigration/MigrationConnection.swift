@@ -61,9 +61,14 @@ final class MigrationConnection {
         channel.eventLoop.makeCompletedFuture {
             let ops = channel.pipeline.syncOperations
             let liveness = ConnectionLiveness(timeout: timeout)
-            let handshake = tls.map { _ in channel.eventLoop.makePromise(of: Void.self) }
+            var handshake: EventLoopPromise<Void>?
             if case let (context, role)? = tls {
-                try MigrationTLSPipeline.add(to: ops, context: context, role: role, host: host, liveness: liveness, handshake: handshake!)
+                let promise = channel.eventLoop.makePromise(of: Void.self)
+                do { try MigrationTLSPipeline.add(to: ops, context: context, role: role, host: host, liveness: liveness, handshake: promise) } catch {
+                    promise.fail(error) // never dropped unfulfilled
+                    throw error
+                }
+                handshake = promise
             }
             try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
             try ops.addHandler(liveness)

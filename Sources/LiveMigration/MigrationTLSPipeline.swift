@@ -94,6 +94,12 @@ final class TLSFailureWatch: ChannelInboundHandler, Sendable {
         handshake.fail(liveness.reason ?? MigrationError.connectionLost("the connection closed before TLS was established"))
         context.fireChannelInactive()
     }
+
+    /// The pipeline is torn down, also for a channel that never became active (a failed
+    /// connect): the promise must not be dropped unfulfilled.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        handshake.fail(liveness.reason ?? MigrationError.connectionLost("the connection closed before TLS was established"))
+    }
 }
 
 /// Before the TLS handler of a destination: a source whose first byte is not a TLS handshake
