@@ -66,6 +66,24 @@ final class MigrationTLSOptionTests: XCTestCase {
         XCTAssertEqual(src.exitStatus(), 0, src.transcript)
     }
 
+    /// Nothing listening: the TLS channel closes before it was ever active (a pipeline torn
+    /// down with its handshake pending must not trap), and the source says so once and runs on.
+    func testATLSSourceWithNothingListeningKeepsItsGuest() throws {
+        try MigrationCheck.requireKVMDevice()
+        let c = try certificates("mig-tls-refused")
+        let (fd, port) = try TCP.refusingPort()
+        defer { close(fd) }
+        let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--migrate-to", "127.0.0.1:\(port)",
+                                              "--migrate-at-frame", "10", "--migrate-tls-cert", c.clientCertificate.path,
+                                              "--migrate-tls-key", c.clientKey.path, "--migrate-tls-ca", c.caCertificate.path])
+        XCTAssertTrue(poll(timeout: 120) { src.err.contains("\n") || !src.isRunning }, src.transcript)
+        XCTAssertEqual(src.err, "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: "
+                       + "cannot connect to 127.0.0.1:\(port): Connection refused\n", src.transcript)
+        XCTAssertTrue(src.isRunning, "the guest runs on")
+        src.signal(SIGTERM)
+        XCTAssertEqual(src.exitStatus(), 0, src.transcript)
+    }
+
     func testCtlMigrateTakesTheTLSOptions() throws {
         try MigrationCheck.requireKVMDevice()
         let c = try certificates("mig-tls-ctl")
