@@ -89,7 +89,8 @@ public enum ControlRequest: Equatable, Sendable {
     }
 }
 
-/// `migrate HOST:PORT [--max-downtime MS] [--max-bandwidth RATE] [--max-rounds N] [--migrate-compress auto|on|off] [--verify-migration]`.
+/// `migrate HOST:PORT [--max-downtime MS] [--max-bandwidth RATE] [--max-rounds N] [--migrate-compress auto|on|off] [--verify-migration]
+/// [--migrate-tls-cert FILE --migrate-tls-key FILE] [--migrate-tls-ca FILE]` (absolute paths).
 public struct MigrateRequest: Equatable, Sendable {
     public var host: String
     public var port: Int
@@ -102,6 +103,14 @@ public struct MigrateRequest: Equatable, Sendable {
     public var verify = false
     /// `auto`, `on` or `off` (nil: the default, auto).
     public var compress: String?
+    /// `--migrate-tls-cert`, `--migrate-tls-key`, `--migrate-tls-ca`: absolute paths.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var tlsCA: String?
+
+    /// The options that take a value, and the flag.
+    static let options = ["--max-downtime", "--max-bandwidth", "--max-rounds", "--migrate-compress", "--verify-migration",
+                          "--migrate-tls-cert", "--migrate-tls-key", "--migrate-tls-ca"]
 
     public init(host: String, port: Int) {
         self.host = host
@@ -118,6 +127,9 @@ public struct MigrateRequest: Equatable, Sendable {
         if let n = maxRounds { w += ["--max-rounds", "\(n)"] }
         if let c = compress { w += ["--migrate-compress", c] }
         if verify { w.append("--verify-migration") }
+        for (o, v) in [("--migrate-tls-cert", tlsCertificate), ("--migrate-tls-key", tlsKey), ("--migrate-tls-ca", tlsCA)] {
+            if let v { w += [o, v] }
+        }
         return w
     }
 
@@ -128,7 +140,7 @@ public struct MigrateRequest: Equatable, Sendable {
         var i = 1
         while i < w.count {
             let option = w[i]
-            guard ["--max-downtime", "--max-bandwidth", "--max-rounds", "--migrate-compress", "--verify-migration"].contains(option) else {
+            guard Self.options.contains(option) else {
                 throw .unexpected("migrate", option)
             }
             guard seen.insert(option).inserted else { throw .repeated(option) }
@@ -145,12 +157,24 @@ public struct MigrateRequest: Equatable, Sendable {
             case "--migrate-compress":
                 guard ["auto", "on", "off"].contains(value) else { throw .invalid(option, value, "use auto, on or off") }
                 compress = value
+            case "--migrate-tls-cert", "--migrate-tls-key", "--migrate-tls-ca":
+                try ControlRequest.checkPath(value, option)
+                if option == "--migrate-tls-cert" { tlsCertificate = value } else if option == "--migrate-tls-key" { tlsKey = value } else { tlsCA = value }
             default:
                 guard let n = Int(value), (1...1000).contains(n) else { throw .invalid(option, value, "use 1...1000") }
                 maxRounds = n
             }
             i += 2
         }
+        try checkTLS()
+    }
+
+    /// The TLS options together: a CA, and a certificate with its key or neither.
+    private func checkTLS() throws(ControlRequestError) {
+        guard tlsCertificate != nil || tlsKey != nil || tlsCA != nil else { return }
+        if tlsCA == nil { throw .missing(tlsCertificate != nil ? "--migrate-tls-cert" : "--migrate-tls-key", "--migrate-tls-ca") }
+        if tlsKey != nil && tlsCertificate == nil { throw .missing("--migrate-tls-key", "--migrate-tls-cert") }
+        if tlsCertificate != nil && tlsKey == nil { throw .missing("--migrate-tls-cert", "--migrate-tls-key") }
     }
 
     /// `HOST:PORT` or `[V6]:PORT`, port 1...65535.

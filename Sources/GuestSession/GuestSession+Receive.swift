@@ -14,6 +14,8 @@ public struct IncomingMigration: Sendable {
     public var timeout: Double
     /// Refuse a guest with more RAM than this.
     public var memoryLimit: UInt64?
+    /// TLS for the incoming stream (`--migrate-tls-*`); nil: plain TCP.
+    public var tls: MigrationTLS?
     /// Lets a signal end the wait without losing a guest that already started here.
     public var stop: DestinationStop?
     public init(host: String, port: Int, timeout: Double, memoryLimit: UInt64?) {
@@ -35,7 +37,7 @@ extension GuestSession {
         let wiring = try Wiring(settings: settings, caps: caps, events: events)
         let image = Mutex<[UInt8]?>(nil)
         let (tracking, report) = try await MigrationDestination.receive(
-            host: incoming.host, port: incoming.port, timeout: incoming.timeout, listening: listening,
+            host: incoming.host, port: incoming.port, timeout: incoming.timeout, tls: incoming.tls, listening: listening,
             build: { wire, guestImage in
                 image.withLock { $0 = wire.image }
                 return try incomingTracking(try wire.machineConfig(image: guestImage, memoryLimit: incoming.memoryLimit),

@@ -35,6 +35,10 @@ final class ConnectionLiveness: ChannelInboundHandler, Sendable {
     /// read already).
     var framesPassedOn: Int { state.withLock { $0.framesPassedOn } }
 
+    /// Keeps `why` as the reason the connection failed, unless one is kept already (a TLS
+    /// failure, a plain source at a TLS destination: `MigrationTLSPipeline`).
+    func noteFailure(_ why: MigrationError) { state.withLock { $0.reason = $0.reason ?? why } }
+
     func passingOn() { state.withLock { $0.framesPassedOn += 1 } }
 
     func record(_ ack: PeerLoad.Ack) {

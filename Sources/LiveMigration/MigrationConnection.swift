@@ -4,6 +4,7 @@ import Glibc
 import MigrationWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One migration stream over TCP: whole frames in, whole frames out. Built on SwiftNIO; the
 /// messages themselves are `MigrationWire`'s. Not `Sendable`: one task owns it from `run` to
@@ -26,9 +27,13 @@ final class MigrationConnection {
     /// Messages read so far (heartbeats and round acknowledgements are not: `KeepAliveFilter`).
     private(set) var messagesReceived = 0
 
+    /// Completes when the TLS handshake has (nil without TLS).
+    private let handshake: EventLoopFuture<Void>?
+
     init(_ configured: ConfiguredChannel) {
         channel = configured.channel
         liveness = configured.liveness
+        handshake = configured.handshake
         peer = channel.channel.remoteAddress.map(Self.describe) ?? "the other side"
     }
 
@@ -36,6 +41,7 @@ final class MigrationConnection {
     struct ConfiguredChannel: Sendable {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         let liveness: ConnectionLiveness
+        var handshake: EventLoopFuture<Void>?
     }
 
     /// The channel, to close the connection from elsewhere (it is `Sendable`).
@@ -47,27 +53,41 @@ final class MigrationConnection {
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
-    /// Sets the pipeline of a new migration channel: the liveness check and frames.
-    static func configure(_ channel: Channel, timeout: Double) -> EventLoopFuture<ConfiguredChannel> {
+    /// Sets the pipeline of a new migration channel: TLS if asked (`MigrationTLSPipeline`), the
+    /// liveness check and frames. `tls` is this side's context and role; `host` the name the
+    /// source connected to.
+    static func configure(_ channel: Channel, timeout: Double, tls: (NIOSSLContext, MigrationTLS.Role)? = nil,
+                          host: String? = nil) -> EventLoopFuture<ConfiguredChannel> {
         channel.eventLoop.makeCompletedFuture {
             let ops = channel.pipeline.syncOperations
             let liveness = ConnectionLiveness(timeout: timeout)
+            var handshake: EventLoopPromise<Void>?
+            if case let (context, role)? = tls {
+                let promise = channel.eventLoop.makePromise(of: Void.self)
+                do { try MigrationTLSPipeline.add(to: ops, context: context, role: role, host: host, liveness: liveness, handshake: promise) } catch {
+                    promise.fail(error) // never dropped unfulfilled
+                    throw error
+                }
+                handshake = promise
+            }
             try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeout * 1000))))
             try ops.addHandler(liveness)
-            try ops.addHandler(ByteToMessageHandler(FrameDecoder()))
+            try ops.addHandler(ByteToMessageHandler(FrameDecoder(plain: tls == nil)))
             try ops.addHandler(KeepAliveFilter(liveness: liveness))
             return ConfiguredChannel(channel: try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel),
-                                     liveness: liveness)
+                                     liveness: liveness, handshake: handshake?.futureResult)
         }
     }
 
-    /// Connects to `host:port`.
-    static func connect(host: String, port: Int, timeout: Double) async throws -> MigrationConnection {
+    /// Connects to `host:port`, over TLS with `tls` (its files read first: a wrong one is
+    /// `MigrationError.tls` before anything is sent).
+    static func connect(host: String, port: Int, timeout: Double, tls: MigrationTLS? = nil) async throws -> MigrationConnection {
+        let context = try tls.map { try $0.context(for: .source) }
         do {
             let ch = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.milliseconds(Int64(timeout * 1000)))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: host, port: port) { configure($0, timeout: timeout) }
+                .connect(host: host, port: port) { configure($0, timeout: timeout, tls: context.map { ($0, .source) }, host: host) }
             return MigrationConnection(ch)
         } catch {
             let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -94,6 +114,29 @@ final class MigrationConnection {
             defer { self.inbound = nil; self.outbound = nil }
             return try await body(self)
         }
+    }
+
+    /// Waits for the TLS handshake to complete (at once without TLS), so that what is timed
+    /// after it (the hellos' round trip, for the downtime estimate) is the link, not the handshake.
+    func tlsEstablished() async throws {
+        guard let handshake else { return }
+        do { try await handshake.get() } catch { throw liveness.reason ?? error }
+    }
+
+    /// Whether the connection is TLS.
+    var usesTLS: Bool { handshake != nil }
+
+    /// The kernel's smoothed round trip of this TCP connection (`TCP_INFO`), in seconds; nil
+    /// where it cannot be read. Over TLS the hellos' round trip also holds the destination's
+    /// check of the source's certificate, which is no part of the link.
+    func kernelRoundTrip() async -> Double? {
+        #if os(Linux)
+        guard let provider = channel.channel as? SocketOptionProvider, let info = try? await provider.getTCPInfo().get(),
+              info.tcpi_rtt > 0 else { return nil }
+        return Double(info.tcpi_rtt) / 1e6
+        #else
+        return nil
+        #endif
     }
 
     /// Starts sending heartbeats: once the hellos agree, so a peer of another version never
@@ -166,15 +209,31 @@ final class MigrationConnection {
 }
 
 /// Splits the byte stream into frame bodies (length checked before anything is buffered).
+/// On a connection without TLS (`plain`), a first record that is a TLS handshake means the
+/// other side was given `--migrate-tls-*` and this one was not: it is told so in a frame (which
+/// its TLS reads as "not TLS"), and this side says it in words instead of "a frame of N bytes".
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
+    let plain: Bool
+    private var first = true
+    init(plain: Bool) { self.plain = plain }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let header = buffer.getBytes(at: buffer.readerIndex, length: min(5, buffer.readableBytes)),
-              let length = try MigrationWire.frameLength(header) else { return .needMoreData }
+        guard let header = buffer.getBytes(at: buffer.readerIndex, length: min(5, buffer.readableBytes)) else { return .needMoreData }
+        if first && plain && header.count >= 2 && header[0] == 22 && header[1] == 3 { throw Self.tlsPeer(context) }
+        guard let length = try MigrationWire.frameLength(header) else { return .needMoreData }
         guard buffer.readableBytes >= 4 + length else { return .needMoreData }
+        first = false
         buffer.moveReaderIndex(forwardBy: 4)
         context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: length)!))
         return .continue
+    }
+
+    private static func tlsPeer(_ context: ChannelHandlerContext) -> MigrationError {
+        let address = context.channel.remoteAddress.map(MigrationConnection.describe) ?? "the other side"
+        var frame: [UInt8] = []
+        MigrationWire.encode(.abort("this side does not use TLS"), into: &frame)
+        context.writeAndFlush(NIOAny(ByteBuffer(bytes: frame)), promise: nil)
+        return .tls("\(address) speaks TLS and this side does not: give both sides --migrate-tls-cert, --migrate-tls-key and --migrate-tls-ca")
     }
 }

@@ -37,10 +37,11 @@ public enum MigrationDestination {
     /// Listens on `host:port`, migrates one guest in and returns its running session.
     /// `listening(port)` is called once the socket is bound. The socket stays open for a
     /// while after the return, until the source confirms it has the answer to its commit.
-    public static func receive(host: String, port: Int, timeout: Double = 30, listening: @escaping @Sendable (Int) -> Void,
+    /// With `tls`, only a source with a certificate signed by its CA gets through.
+    public static func receive(host: String, port: Int, timeout: Double = 30, tls: MigrationTLS? = nil, listening: @escaping @Sendable (Int) -> Void,
                                build: @escaping Build, progress: @escaping @Sendable (String) -> Void,
                                stop: DestinationStop? = nil) async throws -> (TrackingSession, Report) {
-        let listener = try await MigrationListener.bind(host: host, port: port, timeout: timeout)
+        let listener = try await MigrationListener.bind(host: host, port: port, timeout: timeout, tls: tls)
         listening(listener.port)
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         let arrived = loop.makePromise(of: Arrived.self)

@@ -24,6 +24,10 @@ public enum MigrationError: Error, CustomStringConvertible {
     case didNotConverge(rounds: Int, pagesLeft: Int, expectedMs: Double, fixedMs: Double, budgetMs: Double, bytesPerSecond: Double)
     /// The run at the source ended (a signal, --seconds, --frames) before the hand-over.
     case stoppedAtSource
+    /// TLS was misconfigured here (a file missing or wrong) or the TLS handshake failed.
+    case tls(String)
+    /// The source did not bind this destination's nonce: a recorded stream replayed, as a rule.
+    case replayed(String)
     /// A controller cancelled the attempt (`MigrationControl.cancel`) before the hand-over.
     case cancelled
 
@@ -44,6 +48,8 @@ public enum MigrationError: Error, CustomStringConvertible {
             return String(format: "did not converge in %d rounds: the hand-over of the %d pages still dirty would take %.1f ms (%.1f ms of it fixed, the pages at %.1f MiB/s), over the %.0f ms downtime budget",
                           rounds, left, expected, fixed, rate / 1048576, budget)
         case .stoppedAtSource: return "the guest was stopped at the source before the hand-over"
+        case .tls(let s): return "TLS: \(s)"
+        case .replayed(let s): return "refused: \(s)"
         case .cancelled: return "cancelled (ringside ctl ... cancel)"
         }
     }

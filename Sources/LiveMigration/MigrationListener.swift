@@ -12,12 +12,15 @@ struct MigrationListener: Sendable {
     /// The port it listens on (the one chosen, for port 0).
     let port: Int
 
-    static func bind(host: String, port: Int, timeout: Double) async throws -> MigrationListener {
+    /// Binds `host:port`; with `tls`, every connection is TLS (its files read first: a wrong
+    /// one is `MigrationError.tls` before the socket is bound).
+    static func bind(host: String, port: Int, timeout: Double, tls: MigrationTLS? = nil) async throws -> MigrationListener {
+        let context = try tls.map { try $0.context(for: .destination) }
         do {
             let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .bind(host: host, port: port) { MigrationConnection.configure($0, timeout: timeout) }
+                .bind(host: host, port: port) { MigrationConnection.configure($0, timeout: timeout, tls: context.map { ($0, .destination) }) }
             return MigrationListener(server: server, port: server.channel.localAddress?.port ?? port)
         } catch {
             let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"

@@ -16,5 +16,7 @@ public struct MigrationOptions: Sendable {
     /// Whether the guest's pace is slowed when it dirties pages faster than the link takes
     /// them (`--auto-converge`, `AutoConverge`).
     public var autoConverge = true
+    /// TLS for the stream (`--migrate-tls-*`); nil: plain TCP.
+    public var tls: MigrationTLS?
     public init() {}
 }

@@ -20,8 +20,9 @@ public enum MigrationSource {
     public static func migrate(_ session: TrackingSession, host: String, port: Int, image: GuestImage, imageBytes: [UInt8]? = nil,
                                options: MigrationOptions, progress: @escaping @Sendable (String) -> Void) async throws -> MigrationReport {
         let bytes = try imageBytes ?? readImage(image)
-        let connection = try await MigrationConnection.connect(host: host, port: port, timeout: options.timeout)
+        let connection = try await MigrationConnection.connect(host: host, port: port, timeout: options.timeout, tls: options.tls)
         return try await connection.run { c in
+            try await c.tlsEstablished()
             var config = MigrationConfig(source: session, image: image, bytes: bytes, verify: options.verify)
             config.migrationID = UInt64.random(in: 1...UInt64.max)
             let (roundTrip, state, caps) = try await offer(config, over: c, compression: options.compression)
@@ -47,23 +48,31 @@ public enum MigrationSource {
         let t0 = DispatchTime.now().uptimeNanoseconds
         // Off asks for nothing: the hello, and so the stream, is byte for byte as before compression.
         let caps = try await hello(c, capabilities: compression == .off ? 0 : MigrationWire.capabilityCompressedPages)
-        let roundTrip = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var roundTrip = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        // Over TLS the destination checks this side's certificate while the hellos cross: the link is what the kernel saw.
+        if c.usesTLS, let kernel = await c.kernelRoundTrip() { roundTrip = min(roundTrip, kernel) }
         try await c.send(.config(config))
         guard case .accepted(let state) = try await c.expect() else { throw MigrationError.protocolError("the destination did not accept the config") }
         return (roundTrip, Double(state) / 1e9, caps)
     }
 
     /// Hello both ways; a destination of another version is refused (it refuses us too).
-    /// Heartbeats start once the versions agree. Returns the destination's capability bits
-    /// (protocol 4 builds before compression send 0).
+    /// Heartbeats start once the versions agree. The hello always asks to bind the
+    /// destination's nonce; a destination that sends one (`challenge`) gets it back first
+    /// (`binding`), so this stream replays into no other destination. Returns the destination's
+    /// capability bits (protocol 4 builds before compression send 0).
     @discardableResult
     static func hello(_ c: MigrationConnection, capabilities: UInt32 = 0) async throws -> UInt32 {
-        try await c.send(.hello(version: MigrationWire.version, capabilities: capabilities))
+        try await c.send(.hello(version: MigrationWire.version, capabilities: capabilities | MigrationWire.capabilityBindsNonce))
         guard case .hello(let v, let caps) = try await c.expect() else { throw MigrationError.protocolError("the destination did not say hello") }
         guard v == MigrationWire.version else {
             throw MigrationError.refused("the destination speaks protocol version \(v), this source \(MigrationWire.version): run the same Ringside on both sides")
         }
         c.startHeartbeats()
+        if caps & MigrationWire.capabilityBindsNonce != 0 {
+            guard case .challenge(let nonce) = try await c.expect() else { throw MigrationError.protocolError("the destination did not send its nonce") }
+            try await c.send(.binding(nonce: nonce))
+        }
         return caps
     }
 

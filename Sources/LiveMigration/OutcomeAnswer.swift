@@ -30,9 +30,11 @@ enum OutcomeAnswer {
 
     /// The first messages of any connection at the destination: the peer's hello, then ours
     /// (before the version check, so an older peer hears which version this is), then an
-    /// abort and a refusal if the versions differ. Heartbeats start once they agree.
+    /// abort and a refusal if the versions differ. Heartbeats start once they agree. A source
+    /// that asks to bind a nonce gets a new one (`challenge`) and must send it back before
+    /// anything else: a recorded stream carries another destination's nonce and is refused.
     static func hello(_ c: MigrationConnection, from peer: String) async throws {
-        guard case .hello(let v, _) = try await c.expect() else { throw MigrationError.protocolError("the \(peer) did not say hello first") }
+        guard case .hello(let v, let caps) = try await c.expect() else { throw MigrationError.protocolError("the \(peer) did not say hello first") }
         // It reads compressed page batches; a source that does not ask for them never sends one.
         try await c.send(.hello(version: MigrationWire.version, capabilities: MigrationWire.knownCapabilities))
         guard v == MigrationWire.version else {
@@ -41,5 +43,25 @@ enum OutcomeAnswer {
             throw MigrationError.refused(why)
         }
         c.startHeartbeats()
+        guard caps & MigrationWire.capabilityBindsNonce != 0 else { return }
+        try await bindNonce(c, from: peer)
+    }
+
+    /// `challenge` with a fresh nonce; the `binding` must carry it.
+    private static func bindNonce(_ c: MigrationConnection, from peer: String) async throws {
+        var rng = SystemRandomNumberGenerator()
+        let nonce = (0..<MigrationWire.nonceBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        try await c.send(.challenge(nonce: nonce))
+        let m = try await c.expect()
+        guard case .binding(let echoed) = m else {
+            let why = "the \(peer) asked to bind this destination's nonce and sent \(m.name) instead"
+            try? await c.send(.abort(why))
+            throw MigrationError.protocolError(why)
+        }
+        guard echoed == nonce else {
+            let why = "the stream from \(c.peer) is bound to another destination's nonce: a recorded migration replayed here; nothing was started"
+            try? await c.send(.abort(why))
+            throw MigrationError.replayed(why)
+        }
     }
 }

@@ -18,7 +18,8 @@ extension SourceAttempt {
         while DispatchTime.now().uptimeNanoseconds < deadline && !machine.isFinished {
             let left = Double(deadline - DispatchTime.now().uptimeNanoseconds) / 1e9
             do {
-                let c = try await MigrationConnection.connect(host: peer.host, port: peer.port, timeout: min(options.timeout, max(left, 0.1)))
+                let c = try await MigrationConnection.connect(host: peer.host, port: peer.port, timeout: min(options.timeout, max(left, 0.1)),
+                                                                tls: options.tls)
                 let (started, resume) = try await c.run { c in try await Self.ask(c, migration: peer.migrationID) }
                 if started { return resume }
                 throw MigrationError.commitLost("\(lost)")

@@ -27,6 +27,8 @@ extension MigrationWire {
         case .outcomeQuery: m = .outcomeQuery(migration: try r.u64())
         case .outcome: m = try outcome(&r)
         case .done: m = .done
+        case .challenge: m = .challenge(nonce: try r.bytes(nonceBytes))
+        case .binding: m = .binding(nonce: try r.bytes(nonceBytes))
         case .compressedPages: m = try compressedPages(&r)
         }
         guard r.atEnd else { throw .malformed("\(r.remaining) bytes after a \(m.name) message") }

@@ -45,6 +45,12 @@ public enum MigrationMessage: Equatable, Sendable {
     /// Source: it has the destination's answer to the commit; the destination stops answering
     /// outcome queries.
     case done
+    /// Destination, right after its hello, when the source's hello asks for it
+    /// (`capabilityBindsNonce`): `nonceBytes` random bytes chosen for this connection.
+    case challenge(nonce: [UInt8])
+    /// Source, the answer to `challenge`, before anything else: the same bytes, so a recorded
+    /// stream replayed into another destination (another nonce) is refused there.
+    case binding(nonce: [UInt8])
 
     public var name: String {
         switch self {
@@ -66,6 +72,8 @@ public enum MigrationMessage: Equatable, Sendable {
         case .outcomeQuery: return "outcome-query"
         case .outcome: return "outcome"
         case .done: return "done"
+        case .challenge: return "challenge"
+        case .binding: return "binding"
         }
     }
 }

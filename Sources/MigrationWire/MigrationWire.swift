@@ -29,7 +29,18 @@ public enum MigrationWire {
 
     enum Kind: UInt8 {
         case hello = 1, config, pages, roundEnd, vcpuState, deviceState, digests, complete, ready, commit, started, abort, accepted
-        case heartbeat, roundAck, outcomeQuery, outcome, done, compressedPages
+        case heartbeat, roundAck, outcomeQuery, outcome, done, compressedPages, challenge, binding
+    }
+
+    /// Bytes of a destination's nonce (`challenge`, `binding`).
+    public static let nonceBytes = 16
+    /// Hello capability bit 1: the source binds the destination's nonce, and the destination
+    /// sends one (`challenge`, `binding`). Protocol 4 builds from before send 0 and ignore it.
+    public static let capabilityBindsNonce: UInt32 = 1 << 1
+
+    /// Exactly `nonceBytes` of `nonce` (zero-padded), so a frame's length never depends on a caller.
+    static func fixedNonce(_ nonce: [UInt8]) -> [UInt8] {
+        Array((nonce + [UInt8](repeating: 0, count: nonceBytes)).prefix(nonceBytes))
     }
 
     /// The frame body of a heartbeat, which a connection drops before decoding.
@@ -86,6 +97,8 @@ public enum MigrationWire {
         case .outcomeQuery(let id): w.u8(Kind.outcomeQuery.rawValue); w.u64(id)
         case .outcome(let started, let resume): w.u8(Kind.outcome.rawValue); w.u8(started ? 1 : 0); w.u64(resume)
         case .done: w.u8(Kind.done.rawValue)
+        case .challenge(let n): w.u8(Kind.challenge.rawValue); w.bytes(fixedNonce(n))
+        case .binding(let n): w.u8(Kind.binding.rawValue); w.bytes(fixedNonce(n))
         }
         var len = ByteWriter()
         len.u32(UInt32(w.bytes.count))

@@ -13,7 +13,7 @@ extension MigrationWire {
     /// like to send them (a source). Protocol 4 peers built before it send 0 and ignore the bit.
     public static let capabilityCompressedPages: UInt32 = 1 << 0
     /// The capability bits this build understands.
-    public static let knownCapabilities: UInt32 = capabilityCompressedPages
+    public static let knownCapabilities: UInt32 = capabilityCompressedPages | capabilityBindsNonce
     static let zlibMethod: UInt8 = 1
 
     /// `frame` (one whole `pages` frame, length included) as a `compressed-pages` frame at zlib

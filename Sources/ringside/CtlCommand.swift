@@ -53,14 +53,18 @@ struct CtlCommand: ParsableCommand {
         return s
     }
 
-    /// `snapshot FILE [--incremental BASE]` with paths relative to this directory made
-    /// absolute: the guest's process has a working directory of its own.
+    /// `snapshot FILE [--incremental BASE]` and `migrate`'s `--migrate-tls-*` files with paths
+    /// relative to this directory made absolute: the guest's process has a working directory of its own.
     static func absolute(_ words: [String]) -> [String] {
-        guard words.first == "snapshot" else { return words }
         let cwd = FileManager.default.currentDirectoryPath
+        func made(_ w: String) -> String { w.hasPrefix("/") || w.isEmpty ? w : (cwd == "/" ? "" : cwd) + "/" + w }
         var out = words
-        for i in out.indices.dropFirst() where !out[i].hasPrefix("/") && !out[i].hasPrefix("--") && !out[i].isEmpty {
-            out[i] = (cwd == "/" ? "" : cwd) + "/" + out[i]
+        switch words.first {
+        case "snapshot":
+            for i in out.indices.dropFirst() where !out[i].hasPrefix("--") { out[i] = made(out[i]) }
+        case "migrate":
+            for i in out.indices.dropFirst() where out[i - 1].hasPrefix("--migrate-tls-") { out[i] = made(out[i]) }
+        default: break
         }
         return out
     }

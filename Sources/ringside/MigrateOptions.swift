@@ -38,6 +38,12 @@ struct MigrateOptions: ParsableArguments {
     var autoConverge: String?
     @Flag(name: .customLong("verify-migration"), help: "Send a digest of every page; the destination refuses to resume on any difference.")
     var verify = false
+    @Option(name: .customLong("migrate-tls-cert"), help: ArgumentHelp("Migrate over TLS: this side's certificate (PEM), signed by the CA the other side trusts.", valueName: "file"))
+    var tlsCert: String?
+    @Option(name: .customLong("migrate-tls-key"), help: ArgumentHelp("The private key of --migrate-tls-cert (PEM).", valueName: "file"))
+    var tlsKey: String?
+    @Option(name: .customLong("migrate-tls-ca"), help: ArgumentHelp("Migrate over TLS: the CA (PEM) the other side's certificate must be signed by; both sides check each other's.", valueName: "file"))
+    var tlsCA: String?
 
     /// The destination and the migration's options, or nil when no migration was asked for.
     func plan() throws -> (host: String, port: Int, options: MigrationOptions)? {
@@ -60,6 +66,7 @@ struct MigrateOptions: ParsableArguments {
         }
         o.verify = verify
         if let timeout { o.timeout = timeout }
+        o.tls = try tls(receiving: false)
         if let compress {
             guard let mode = CompressionMode(rawValue: compress) else { throw Failure("--migrate-compress '\(compress)': use auto, on or off") }
             o.compression = mode
@@ -73,6 +80,27 @@ struct MigrateOptions: ParsableArguments {
 }
 
 extension MigrateOptions {
+    /// TLS for the stream, or nil when no --migrate-tls-* option was given. A destination
+    /// (`receiving`) needs all three; a source needs the CA, and a certificate with its key
+    /// for a destination that checks it (every Ringside destination does).
+    func tls(receiving: Bool) throws -> MigrationTLS? {
+        guard tlsCert != nil || tlsKey != nil || tlsCA != nil else { return nil }
+        guard let tlsCA else { throw Failure("--migrate-tls-cert and --migrate-tls-key need --migrate-tls-ca, the CA that signs the other side's certificate") }
+        if tlsKey != nil && tlsCert == nil { throw Failure("--migrate-tls-key needs --migrate-tls-cert, the certificate it belongs to") }
+        if tlsCert != nil && tlsKey == nil { throw Failure("--migrate-tls-cert needs --migrate-tls-key, the certificate's private key") }
+        if receiving && tlsCert == nil {
+            throw Failure("ringside receive with --migrate-tls-ca needs --migrate-tls-cert and --migrate-tls-key too: the source checks the destination's certificate")
+        }
+        return MigrationTLS(certificatePath: tlsCert, keyPath: tlsKey, caPath: tlsCA)
+    }
+
+    /// `run`: the TLS options are for --migrate-to (`ringside ctl ... migrate` takes its own).
+    func checkTLSHasDestination() throws {
+        if migrateTo == nil && (tlsCert != nil || tlsKey != nil || tlsCA != nil) {
+            throw Failure("--migrate-tls-cert, --migrate-tls-key and --migrate-tls-ca need --migrate-to HOST:PORT (ringside ctl PATH migrate takes them too)")
+        }
+    }
+
     /// The outgoing migration: where, how, and when (--migrate-after, 1 s by default, or
     /// --migrate-at-frame); nil when none was asked for.
     func outgoing() throws -> OutgoingMigration? {

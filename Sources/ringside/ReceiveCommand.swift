@@ -35,7 +35,8 @@ struct ReceiveCommand: ParsableCommand {
                 guard let v = parseMemorySize(text) else { throw Failure("--memory-limit '\(text)' is not a size: use e.g. 512M or 4G") }
                 return v
             }
-            let incoming = IncomingMigration(host: host, port: port, timeout: timeout ?? 30, memoryLimit: limit)
+            var incoming = IncomingMigration(host: host, port: port, timeout: timeout ?? 30, memoryLimit: limit)
+            incoming.tls = try migrate.tls(receiving: true)
             return try RunSession(options: self, origin: .incoming(incoming, device: device)).execute()
         }
     }

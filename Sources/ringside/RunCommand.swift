@@ -36,6 +36,7 @@ struct RunCommand: ParsableCommand {
         StopSignals.start()
         runReportingFailures {
             try warnAboutIgnoredOptions()
+            try migrate.checkTLSHasDestination()
             if !restore.isEmpty { try RestoreOptions.check(Array(CommandLine.arguments.dropFirst())) }
             return try RunSession(options: self, origin: restore.isEmpty ? .boot(machine) : .restore(restore, device: machine.device)).execute()
         }

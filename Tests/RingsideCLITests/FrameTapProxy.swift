@@ -5,8 +5,10 @@ import TestSupport
 
 /// A proxy on 127.0.0.1 for one migration connection that reads the source's side frame by
 /// frame: it records each frame's type and the source's hello, and may rewrite the first
-/// `compressed-pages` frame (`tamper`) or the destination's hello capabilities (`oldDestination`:
-/// 0, as a protocol 4 build from before compression sends). The destination's side is relayed as it is.
+/// `compressed-pages` frame (`tamper`) or the hellos' capabilities (`oldDestination`: the
+/// destination's 0, as a protocol 4 build from before compression sends, and the source's
+/// nonce bit cleared, so the destination sends no `challenge` such a build would not send).
+/// The destination's side is otherwise relayed as it is.
 final class FrameTapProxy: Sendable {
     private let listener: LoopbackListener
     private let seen = Mutex<(types: [UInt8], sourceHello: [UInt8])>(([], []))
@@ -26,7 +28,7 @@ final class FrameTapProxy: Sendable {
                 shutdown(client, Int32(SHUT_RDWR))
                 backDone.signal()
             }.start()
-            forward(from: client, to: server, tamper: tamper)
+            forward(from: client, to: server, tamper: tamper, clearNonceBit: oldDestination)
             // The destination's last words (an abort, as a rule) reach the source before its side closes.
             shutdown(server, Int32(SHUT_WR))
             if backDone.wait(timeout: .now() + 60) == .timedOut { shutdown(server, Int32(SHUT_RDWR)); backDone.wait() }
@@ -36,11 +38,12 @@ final class FrameTapProxy: Sendable {
     }
 
     /// Frames from the source, recorded, the first compressed one through `tamper`.
-    private func forward(from client: Int32, to server: Int32, tamper: (([UInt8]) -> [UInt8])?) {
+    private func forward(from client: Int32, to server: Int32, tamper: (([UInt8]) -> [UInt8])?, clearNonceBit: Bool) {
         var tampered = false
         while let frame = Self.readFrame(client) {
             seen.withLock { $0.types.append(frame[4]); if frame[4] == 1 { $0.sourceHello = frame } }
             var out = frame
+            if frame[4] == 1 && clearNonceBit && out.count == 16 { out[12] &= ~UInt8(MigrationWire.capabilityBindsNonce) }
             if frame[4] == 19, !tampered, let tamper { out = tamper(frame); tampered = true }
             guard TCP.sendAll(server, out) else { return }
         }

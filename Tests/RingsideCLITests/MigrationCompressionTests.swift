@@ -41,7 +41,7 @@ extension MigrationFaultTests {
             let (src, tap) = try migrateThroughTap(guest, guest: guest, compress: "on", dir: dir)
             let compressed = tap.types.filter { $0 == Self.compressedPagesType }.count
             XCTAssertGreaterThan(compressed, 0, "\(guest): no compressed batch went over")
-            XCTAssertEqual(Array(tap.sourceHello.suffix(4)), [1, 0, 0, 0], "the source asks for compressed pages")
+            XCTAssertEqual(Array(tap.sourceHello.suffix(4)), [3, 0, 0, 0], "the source asks for compressed pages (and binds a nonce)")
             XCTAssertTrue(src.out.contains("migration compression: zlib on, "), src.transcript)
             XCTAssertTrue(src.out.contains("(ratio 0."), "the summary gives the ratio: \(src.out)")
         }
@@ -53,7 +53,7 @@ extension MigrationFaultTests {
         try MigrationCheck.requireKVMDevice()
         let dir = try MigrationCheck.tempDir(self, "compress-off")
         let (offSource, off) = try migrateThroughTap("off", compress: "off", dir: dir)
-        XCTAssertEqual(Array(off.sourceHello.suffix(4)), [0, 0, 0, 0], "off: capabilities 0, as before compression")
+        XCTAssertEqual(Array(off.sourceHello.suffix(4)), [2, 0, 0, 0], "off: no compression bit (only bit 1, the nonce binding)")
         XCTAssertFalse(off.types.contains(Self.compressedPagesType), "off: no compressed batch")
         XCTAssertTrue(off.types.contains(3), "off: pages as before")
         XCTAssertFalse(offSource.out.contains("migration compression"), offSource.out)
