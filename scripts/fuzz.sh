@@ -16,7 +16,8 @@ if [[ -z "$target" || ( "$target" != seeds && " $targets " != *" $target "* ) ]]
     exit 2
 fi
 sanitize=${FUZZ_SANITIZE:-fuzzer,address}
-build=(swift build --package-path Fuzz -c release -Xswiftc "-sanitize=$sanitize")
+# lld: gold fails on the sanitized Swift objects ("internal error in format_file_lineno").
+build=(swift build --package-path Fuzz -c release -Xswiftc "-sanitize=$sanitize" -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld)
 "${build[@]}" >&2
 bin=$("${build[@]}" --show-bin-path)
 if [[ "$target" == seeds ]]; then

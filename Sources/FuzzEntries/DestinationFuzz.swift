@@ -12,8 +12,7 @@ enum DestinationFuzz {
     /// One incoming machine for every input (building one per input would be all the fuzzer
     /// measured): idle, 32 MiB, one vCPU, 320x200. Nil without /dev/kvm: then the machine's
     /// checks that need no KVM stand in (the device state's numbers, the vCPU state's decoding).
-    // One fuzzer thread, and the corpus test feeds its inputs in turn: nothing uses it concurrently.
-    nonisolated(unsafe) static let machine: Machine? = {
+    static let machine: Machine? = {
         guard let system = try? KVMSystem(), let image = try? GuestCatalog.load("idle") else { return nil }
         var config = MachineConfig(image: image)
         (config.width, config.height, config.ramBytes, config.cpus, config.guestHz) = (320, 200, 32 << 20, 1, 0)

@@ -32,7 +32,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     /// With RINGSIDE_FUZZ_SEEDS_TO=DIR in the environment: writes the seeds to DIR and ends the
-    /// process (a libFuzzer binary's initialization; `scripts/fuzz.sh seeds`).
+    /// process (`scripts/fuzz.sh seeds`).
     public func writeSeedsIfAsked() {
         guard let dir = ProcessInfo.processInfo.environment["RINGSIDE_FUZZ_SEEDS_TO"] else { return }
         do {
