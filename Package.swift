@@ -11,7 +11,7 @@ import PackageDescription
 //   5  Snapshot (snapshots to disk, in the migration stream's messages)
 //   6  GuestSession (a running guest: run, receive, restore, the migration bench)
 //   7  Control (the control socket), Bench
-//   8  ringside (the CLI: the only target that prints or exits)
+//   8  ringside (the CLI: the only target that prints or exits); FuzzEntries (the fuzz targets, for Fuzz/ and the corpus test)
 // Main path: CKVM -> KVM -> Machine -> Tracking -> LiveMigration -> GuestSession -> ringside.
 let package = Package(
     name: "Ringside",
@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "ringside", targets: ["ringside"]),
         // For the separate microbenchmark package (Benchmarks/), which depends on this one by path.
         .library(name: "RingsideCore", targets: ["KVM", "Machine", "Display", "Tracking", "Input"]),
+        // For the libFuzzer package (Fuzz/): the fuzz targets' entry functions.
+        .library(name: "FuzzEntries", targets: ["FuzzEntries"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -105,6 +107,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The fuzz targets (migration decoder, destination, snapshot reader, VNC client messages, control
+        // lines): any bytes in, an outcome out. Driven by libFuzzer (Fuzz/) and by the corpus test.
+        .target(name: "FuzzEntries", dependencies: [
+            "MigrationWire", "LiveMigration", "Machine", "KVM", "Snapshot", "RFB", "Control", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         // What the tests share: waits with deadlines, processes, SplitMix, the CI rule for
         // missing tools (docs/testing.md).
         .target(name: "TestSupport", dependencies: ["KVM", "Machine", "Input"], path: "Tests/TestSupport"),
@@ -125,6 +132,7 @@ let package = Package(
         .testTarget(name: "InputTests", dependencies: ["Input", "TestSupport"]),
         .testTarget(name: "RFBTests", dependencies: ["RFB", "Display", "Input", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "QEMUPeerTests", dependencies: ["QEMUPeer", "Machine", "TestSupport"]),
+        .testTarget(name: "FuzzEntriesTests", dependencies: ["FuzzEntries"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Tracking", "TestSupport"]),
     ]
 )

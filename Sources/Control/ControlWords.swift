@@ -48,16 +48,14 @@ public enum ControlWords {
         words.map { w in
             let plain = !w.isEmpty && !w.unicodeScalars.contains { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "\\" }
             if plain { return w }
-            return "\"" + w.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"") + "\""
+            // Scalar by scalar, as `split` reads: a backslash or quote followed by a combining
+            // mark is one Character, and compared as Characters it went unescaped.
+            var quoted = "\""
+            for ch in w.unicodeScalars {
+                if ch == "\\" || ch == "\"" { quoted.unicodeScalars.append("\\") }
+                quoted.unicodeScalars.append(ch)
+            }
+            return quoted + "\""
         }.joined(separator: " ")
-    }
-}
-
-extension String {
-    /// Every `target` replaced by `replacement` (no Foundation in this target's pure parts).
-    func replacingAll(_ target: Character, _ replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
     }
 }

@@ -65,7 +65,7 @@ public enum SnapshotFormat {
     /// change to one bit of either changes it (`PageDigest` is a bijection per word, and the
     /// header's digest is multiplied by an odd constant). It detects damage; it is not a
     /// cryptographic hash.
-    static func checksum(header: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> UInt64 {
+    public static func checksum(header: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> UInt64 {
         PageDigest.of(body) &+ PageDigest.of(header) &* 0x9E37_79B9_7F4A_7C15
     }
 }
@@ -116,7 +116,7 @@ public struct SnapshotHeader: Equatable, Sendable {
         self.sequence = sequence
     }
 
-    func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var w = LittleEndianBytes()
         w.bytes += SnapshotFormat.magic
         w.u16(version); w.u16(kind.rawValue); w.u32(0)

@@ -1,0 +1,4 @@
+import FuzzDriver
+
+// libFuzzer over the control-line target (Sources/FuzzEntries).
+runLibFuzzer(.controlLine)

@@ -1,0 +1,4 @@
+import FuzzDriver
+
+// libFuzzer over the destination target (Sources/FuzzEntries).
+runLibFuzzer(.destination)

@@ -1,0 +1,4 @@
+import FuzzDriver
+
+// libFuzzer over the migration-decoder target (Sources/FuzzEntries).
+runLibFuzzer(.migrationDecoder)

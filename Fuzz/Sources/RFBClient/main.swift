@@ -1,0 +1,4 @@
+import FuzzDriver
+
+// libFuzzer over the rfb-client target (Sources/FuzzEntries).
+runLibFuzzer(.rfbClient)

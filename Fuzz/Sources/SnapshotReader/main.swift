@@ -1,0 +1,4 @@
+import FuzzDriver
+
+// libFuzzer over the snapshot-reader target (Sources/FuzzEntries).
+runLibFuzzer(.snapshotReader)
