@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // C shim for <linux/kvm.h>: fixed-arity ioctl wrappers and atomics on kernel-shared memory.
@@ -58,6 +59,7 @@ let package = Package(
             "Display", "Input", "CRFB",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // The --show-split picture: the screen beside the migration page list, on a PixelCanvas.
         .target(name: "SplitView", dependencies: ["Display"]),
