@@ -99,20 +99,7 @@ public struct RFBServerProtocol: Sendable {
                 }
             case .securityChoice(let v):
                 guard let t: UInt8 = buffer.readInteger() else { return nil }
-                guard t == securityType else {
-                    if v == .v3_8 { appendFailure("security type \(t) was not offered", to: &output) }
-                    throw .badSecurityType(t)
-                }
-                if vencrypt {
-                    output += VeNCrypt.version
-                    state = .vencryptVersion(v)
-                } else if password != nil {
-                    output += challenge
-                    state = .authResponse(v)
-                } else {
-                    if v == .v3_8 { appendU32(0, to: &output) } // SecurityResult OK (3.7 has none for None)
-                    state = .clientInit(v)
-                }
+                try chose(t, version: v, output: &output)
             case .authResponse(let v):
                 guard let response = buffer.readBytes(length: 16) else { return nil }
                 try refuseIfBlocked(v, output: &output)
@@ -137,6 +124,24 @@ public struct RFBServerProtocol: Sendable {
                 case .event(let e): return e
                 }
             }
+        }
+    }
+
+    /// The client chose security type `t`: the offered one's first step, or a refusal.
+    private mutating func chose(_ t: UInt8, version v: RFBVersion, output: inout [UInt8]) throws(RFBProtocolError) {
+        guard t == securityType else {
+            if v == .v3_8 { appendFailure("security type \(t) was not offered", to: &output) }
+            throw .badSecurityType(t)
+        }
+        if vencrypt {
+            output += VeNCrypt.version
+            state = .vencryptVersion(v)
+        } else if password != nil {
+            output += challenge
+            state = .authResponse(v)
+        } else {
+            if v == .v3_8 { appendU32(0, to: &output) } // SecurityResult OK (3.7 has none for None)
+            state = .clientInit(v)
         }
     }
 

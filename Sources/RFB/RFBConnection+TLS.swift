@@ -9,7 +9,7 @@ extension RFBConnection {
     func startTLS(_ subtype: VeNCrypt.Subtype) {
         guard let tls = server.options.tls else { return drop("VeNCrypt chosen but no TLS certificate is loaded") }
         do {
-            for h in tls.serverHandlers().reversed() { try channel.pipeline.syncOperations.addHandler(h, position: .first) }
+            for h in tls.serverHandlers(vencrypt: true).reversed() { try channel.pipeline.syncOperations.addHandler(h, position: .first) }
             var out: [UInt8] = []
             try proto.tlsStarted(leftover: inbound?.readableBytes ?? 0, output: &out)
             if !out.isEmpty { send(out) }

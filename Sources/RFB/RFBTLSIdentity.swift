@@ -6,7 +6,13 @@ import NIOSSL
 /// the RFB port, `wss://` on the WebSocket port. Loading checks both files and that the key
 /// is the certificate's, so a bad file is one error at startup, never a failed handshake later.
 public struct RFBTLSIdentity: Sendable {
+    /// For `wss://`: TLS 1.2 and 1.3.
     let context: NIOSSLContext
+    /// For VeNCrypt: TLS 1.2 at most. Over TLS 1.3, TigerVNC's viewer (1.12, GnuTLS) hangs
+    /// once the handshake is done, never reading the VNC challenge that came in the same
+    /// read as BoringSSL's session tickets (which TLS 1.3 sends after the handshake, TLS 1.2
+    /// inside it); over TLS 1.2 it connects (seen here with both).
+    let vencryptContext: NIOSSLContext
 
     public init(certificateFile: String, keyFile: String) throws(RFBTLSError) {
         guard FileManager.default.isReadableFile(atPath: certificateFile) else { throw .unreadable(certificateFile) }
@@ -16,16 +22,20 @@ public struct RFBTLSIdentity: Sendable {
         guard !chain.isEmpty else { throw .notCertificate(certificateFile) }
         let key: NIOSSLPrivateKey
         do { key = try NIOSSLPrivateKey(file: keyFile, format: .pem) } catch { throw .notKey(keyFile) }
-        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        do { context = try NIOSSLContext(configuration: configuration) } catch {
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        do {
+            context = try NIOSSLContext(configuration: configuration)
+            configuration.maximumTLSVersion = .tlsv12
+            vencryptContext = try NIOSSLContext(configuration: configuration)
+        } catch {
             throw .mismatch(certificate: certificateFile, key: keyFile, reason: "\(error)")
         }
     }
 
     /// The handlers that put TLS under a new connection, first in its pipeline: TLS, then a
     /// filter that takes a peer's close without TLS's close_notify as a plain close.
-    func serverHandlers() -> [ChannelHandler] {
-        [NIOSSLServerHandler(context: context), TLSCloseFilter()]
+    func serverHandlers(vencrypt: Bool = false) -> [ChannelHandler] {
+        [NIOSSLServerHandler(context: vencrypt ? vencryptContext : context), TLSCloseFilter()]
     }
 }
 
