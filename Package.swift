@@ -62,6 +62,7 @@ let package = Package(
             "Display", "Input", "CRFB",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // The --show-split picture: the screen beside the migration page list, on a PixelCanvas.
         .target(name: "SplitView", dependencies: ["Display"]),

@@ -35,6 +35,8 @@ public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
     case tooManyEncodings(Int)
     case cutTextTooLong(UInt32)
     case fencePayloadTooLong(Int)
+    /// A VeNCrypt step went wrong (a version, a subtype, X509Plain's lengths); what, in words.
+    case vencrypt(String)
 
     public var description: String {
         switch self {
@@ -49,6 +51,7 @@ public enum RFBProtocolError: Error, Equatable, CustomStringConvertible {
         case .tooManyEncodings(let n): return "SetEncodings with \(n) entries (at most \(ClientMessageParser.maxEncodings))"
         case .cutTextTooLong(let n): return "ClientCutText of \(n) bytes (at most \(ClientMessageParser.maxCutText))"
         case .fencePayloadTooLong(let n): return "ClientFence with a payload of \(n) bytes (at most \(ClientMessageParser.maxFencePayload))"
+        case .vencrypt(let why): return "VeNCrypt: \(why)"
         }
     }
 }

@@ -27,27 +27,38 @@ public struct RFBServerProtocol: Sendable {
         /// ClientInit arrived: send ServerInit now. `shared` is the client's flag.
         case initialized(version: RFBVersion, shared: Bool)
         case message(ClientMessage)
+        /// The client chose a VeNCrypt X509 subtype and was told to start TLS (the 1 in
+        /// `output`): put TLS under the connection now, then call `tlsStarted`.
+        case startTLS(VeNCrypt.Subtype)
     }
 
-    private enum State: Sendable {
+    enum State: Sendable {
         case version, securityChoice(RFBVersion), authResponse(RFBVersion), clientInit(RFBVersion), normal
+        // VeNCrypt's steps (see VeNCrypt.swift and Handshake+VeNCrypt.swift).
+        case vencryptVersion(RFBVersion), vencryptSubtype(RFBVersion), tlsStarting(RFBVersion, VeNCrypt.Subtype)
+        case plainCredentials(RFBVersion)
     }
 
-    private var state: State = .version
+    var state: State = .version
     private var parser = ClientMessageParser()
-    private let password: [UInt8]?
-    private let challenge: [UInt8]
+    let password: [UInt8]?
+    let challenge: [UInt8]
+    /// Whether VeNCrypt (type 19) is the one security type offered.
+    let vencrypt: Bool
 
     /// `password`: VNC Authentication with it (only its first 8 bytes count), or nil for
-    /// security None. `challenge`: 16 random bytes (tests fix them).
-    public init(password: [UInt8]?, challenge: [UInt8]) {
+    /// security None. `challenge`: 16 random bytes (tests fix them). `vencrypt`: offer only
+    /// VeNCrypt (type 19) with the X509 subtypes for `password` (the caller owns the TLS).
+    public init(password: [UInt8]?, challenge: [UInt8], vencrypt: Bool = false) {
         precondition(challenge.count == 16, "a VNC challenge is 16 bytes")
         self.password = password
         self.challenge = challenge
+        self.vencrypt = vencrypt
     }
 
-    /// The security type this server offers: 2 (VNC Authentication) with a password, else 1 (None).
-    public var securityType: UInt8 { password == nil ? 1 : 2 }
+    /// The security type this server offers: 19 (VeNCrypt) with TLS, else 2 (VNC
+    /// Authentication) with a password, else 1 (None).
+    public var securityType: UInt8 { vencrypt ? VeNCrypt.securityType : password == nil ? 1 : 2 }
 
     /// Set by the server while the handshake runs: why this connection is turned away (too
     /// many clients, an address blocked after failed authentications). The client is told
@@ -77,6 +88,7 @@ public struct RFBServerProtocol: Sendable {
                     appendString(refusal, to: &output)
                     throw .refused(refusal)
                 }
+                if vencrypt && v == .v3_3 { try refuseRFB33(output: &output) }
                 if v == .v3_3 {
                     appendU32(UInt32(securityType), to: &output)
                     state = password == nil ? .clientInit(v) : .authResponse(v)
@@ -87,23 +99,10 @@ public struct RFBServerProtocol: Sendable {
                 }
             case .securityChoice(let v):
                 guard let t: UInt8 = buffer.readInteger() else { return nil }
-                guard t == securityType else {
-                    if v == .v3_8 { appendFailure("security type \(t) was not offered", to: &output) }
-                    throw .badSecurityType(t)
-                }
-                if password != nil {
-                    output += challenge
-                    state = .authResponse(v)
-                } else {
-                    if v == .v3_8 { appendU32(0, to: &output) } // SecurityResult OK (3.7 has none for None)
-                    state = .clientInit(v)
-                }
+                try chose(t, version: v, output: &output)
             case .authResponse(let v):
                 guard let response = buffer.readBytes(length: 16) else { return nil }
-                if let refusal {
-                    if v == .v3_8 { appendFailure(refusal, to: &output) } else { appendU32(1, to: &output) }
-                    throw .refused(refusal)
-                }
+                try refuseIfBlocked(v, output: &output)
                 guard let password, let expected = VNCAuthentication.response(challenge: challenge, password: password),
                       constantTimeEqual(expected, response) else {
                     if v == .v3_8 { appendFailure("wrong password", to: &output) } else { appendU32(1, to: &output) }
@@ -118,8 +117,45 @@ public struct RFBServerProtocol: Sendable {
             case .normal:
                 guard let m = try parser.next(&buffer) else { return nil }
                 return .message(m)
+            case .vencryptVersion, .vencryptSubtype, .tlsStarting, .plainCredentials:
+                switch try vencryptStep(&buffer, output: &output) {
+                case .needMore: return nil
+                case .advanced: break
+                case .event(let e): return e
+                }
             }
         }
+    }
+
+    /// The client chose security type `t`: the offered one's first step, or a refusal.
+    private mutating func chose(_ t: UInt8, version v: RFBVersion, output: inout [UInt8]) throws(RFBProtocolError) {
+        guard t == securityType else {
+            if v == .v3_8 { appendFailure("security type \(t) was not offered", to: &output) }
+            throw .badSecurityType(t)
+        }
+        if vencrypt {
+            output += VeNCrypt.version
+            state = .vencryptVersion(v)
+        } else if password != nil {
+            output += challenge
+            state = .authResponse(v)
+        } else {
+            if v == .v3_8 { appendU32(0, to: &output) } // SecurityResult OK (3.7 has none for None)
+            state = .clientInit(v)
+        }
+    }
+
+    /// A failed SecurityResult: 1, then the reason (3.8), or 1 alone (3.7 and 3.3).
+    func appendFailure(_ reason: String, version v: RFBVersion, to out: inout [UInt8]) {
+        if v == .v3_8 { appendFailure(reason, to: &out) } else { appendU32(1, to: &out) }
+    }
+
+    /// The refusal set by the server (a blocked address), as a failed SecurityResult instead
+    /// of checking what the client sent.
+    func refuseIfBlocked(_ v: RFBVersion, output: inout [UInt8]) throws(RFBProtocolError) {
+        guard let refusal else { return }
+        appendFailure(refusal, version: v, to: &output)
+        throw .refused(refusal)
     }
 
     private func appendFailure(_ reason: String, to out: inout [UInt8]) {
@@ -128,13 +164,13 @@ public struct RFBServerProtocol: Sendable {
     }
 
     /// A reason string: its length (u32), then its bytes.
-    private func appendString(_ s: String, to out: inout [UInt8]) {
+    func appendString(_ s: String, to out: inout [UInt8]) {
         let r = Array(s.utf8)
         appendU32(UInt32(r.count), to: &out)
         out += r
     }
 
-    private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var d: UInt8 = 0
         for i in 0..<a.count { d |= a[i] ^ b[i] }

@@ -14,8 +14,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     let peer: String
     /// The client's address without its port: what authentication failures are counted by.
     let address: String
-    private var proto: RFBServerProtocol
-    private var inbound: ByteBuffer?
+    var proto: RFBServerProtocol
+    var inbound: ByteBuffer?
     /// This client's handle on the server surface, once past the handshake.
     private var surfaceClient: ServerSurface.Client?
     /// Pixel format, encodings, lossy areas and the update being written.
@@ -54,7 +54,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var updateStarted: UInt64 = 0
     private var updateNanos: UInt64 = 0
 
-    init(server: RFBServer, channel: Channel) {
+    /// `webSocket`: the client came through the WebSocket port (whose TLS, if any, is under the WebSocket).
+    init(server: RFBServer, channel: Channel, webSocket: Bool = false) {
         self.server = server
         self.channel = channel
         peer = channel.remoteAddress.map { a in
@@ -65,7 +66,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
         var challenge = [UInt8](repeating: 0, count: 16)
         var rng = SystemRandomNumberGenerator()
         for i in 0..<16 { challenge[i] = rng.next() }
-        proto = RFBServerProtocol(password: server.options.password, challenge: challenge)
+        proto = RFBServerProtocol(password: server.options.password, challenge: challenge, vencrypt: !webSocket && server.options.tls != nil)
     }
 
     /// Added to a channel already open (after a WebSocket upgrade): start at once.
@@ -186,6 +187,8 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             server.log("VNC client \(peer) connected (RFB \(version.rawValue)\(server.options.password != nil ? ", authenticated" : ""))"
                 + (shared ? "" : " and asked for the screen alone"))
             if !shared { server.exclusive(self) }
+        case .startTLS(let subtype):
+            startTLS(subtype)
         case .message(let m):
             switch m {
             case .setPixelFormat(let f):

@@ -27,6 +27,9 @@ public struct RFBServerOptions: Sendable {
     /// socket drains; the client's dirty bits meanwhile gather what changes, and its next
     /// update carries the latest pixels: updates coalesce, memory stays bounded.
     public var highWater = 256 << 10
+    /// TLS: the RFB port offers only VeNCrypt (type 19) with X509 subtypes, the WebSocket port
+    /// speaks only `wss://` (see VeNCrypt.swift); nil: no TLS.
+    public var tls: RFBTLSIdentity?
     /// Whether to listen for plain TCP clients (off when only WebSocket clients are served).
     public var listensTCP = true
     /// For measurements: called on an event loop thread once an update's last byte went to

@@ -6,7 +6,8 @@ import NIOWebSocket
 
 /// RFB over WebSocket for noVNC (no websockify): one port that serves noVNC's files over
 /// HTTP and upgrades any other request to a WebSocket whose binary messages carry the same
-/// RFB byte stream as a TCP client's.
+/// RFB byte stream as a TCP client's. With TLS (`options.tls`) the port speaks only HTTPS
+/// and `wss://`, and the RFB inside offers VNC Authentication or None, never VeNCrypt.
 extension RFBServer {
     /// Listens for noVNC on `host:port`, serving files from `webRoot` (e.g. /usr/share/novnc)
     /// when it exists. Returns the port bound.
@@ -29,9 +30,15 @@ extension RFBServer {
                         upgradePipelineHandler: { channel, _ in
                             channel.eventLoop.makeCompletedFuture {
                                 try channel.pipeline.syncOperations.addHandler(WebSocketRFBBridge())
-                                try channel.pipeline.syncOperations.addHandler(RFBConnection(server: self, channel: channel))
+                                try channel.pipeline.syncOperations.addHandler(RFBConnection(server: self, channel: channel, webSocket: true))
                             }
                         })
+                    // With TLS, the port speaks only wss:// (and https:// for noVNC's files): TLS comes first.
+                    if let tls = self.options.tls {
+                        do { try channel.pipeline.syncOperations.addHandlers(tls.serverHandlers()) } catch {
+                            return channel.eventLoop.makeFailedFuture(error)
+                        }
+                    }
                     return channel.pipeline.configureHTTPServerPipeline(
                         withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in channel.pipeline.removeHandler(files, promise: nil) })
                     ).flatMap { channel.pipeline.addHandler(files) }

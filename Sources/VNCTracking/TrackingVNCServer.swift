@@ -10,6 +10,8 @@ public struct VNCListenPlan: Sendable {
     public var websocket: (host: String, port: Int)?
     /// VNC Authentication with this password, or security None.
     public var password: [UInt8]?
+    /// TLS for both ports (VeNCrypt on the RFB port, `wss://` on the WebSocket port), or none.
+    public var tls: RFBTLSIdentity?
     /// noVNC's files, served on the WebSocket port when the directory holds `vnc.html`.
     public var webRoot = "/usr/share/novnc"
     /// Wrong passwords before an address is blocked and the first block (seconds): the
@@ -45,6 +47,7 @@ public final class TrackingVNCServer: Sendable {
         o.port = plan.tcp?.port ?? 0
         o.listensTCP = plan.tcp != nil
         o.password = plan.password
+        o.tls = plan.tls
         o.authBlockAfter = plan.authBlockAfter
         o.authBlockSeconds = plan.authBlockSeconds
         o.maxClients = plan.maxClients

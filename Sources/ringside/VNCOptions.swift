@@ -14,8 +14,13 @@ struct VNCOptions: ParsableArguments {
     @Option(name: .customLong("vnc-password-file"),
             help: ArgumentHelp("Require VNC Authentication with the password on the first line of FILE, without its line ending (LF or CRLF); VNC uses its first 8 characters.", valueName: "file"))
     var passwordFile: String?
-    @Flag(name: .customLong("vnc-insecure"), help: "Allow --vnc or --vnc-websocket on a non-loopback address without a password.")
+    @Flag(name: .customLong("vnc-insecure"), help: "Allow --vnc or --vnc-websocket on a non-loopback address without a password, or with a password but without TLS (with a warning).")
     var insecure = false
+    @Option(name: .customLong("vnc-tls-cert"),
+            help: ArgumentHelp("TLS with the certificate chain in FILE (PEM, the server's first): --vnc offers only VeNCrypt (X509Vnc and X509Plain with --vnc-password-file, else X509None), --vnc-websocket speaks only wss://. Needs --vnc-tls-key.", valueName: "file"))
+    var tlsCertificate: String?
+    @Option(name: .customLong("vnc-tls-key"), help: ArgumentHelp("The private key of --vnc-tls-cert (PEM, unencrypted).", valueName: "file"))
+    var tlsKey: String?
     @Option(name: .customLong("vnc-websocket"),
             help: ArgumentHelp("Serve RFB over WebSocket on [ADDR]:PORT for noVNC, and noVNC's own files from /usr/share/novnc when installed (open http://ADDR:PORT/vnc.html).",
                                valueName: "addr:port"))
@@ -37,6 +42,7 @@ struct VNCOptions: ParsableArguments {
     func plan() throws -> VNCListenPlan? {
         guard vnc != nil || websocket != nil else {
             if passwordFile != nil { Console.error("warning: --vnc-password-file has no effect without --vnc") }
+            if tlsCertificate != nil || tlsKey != nil { Console.error("warning: --vnc-tls-cert and --vnc-tls-key have no effect without --vnc or --vnc-websocket") }
             return nil
         }
         var tcp: (host: String, port: Int)?
@@ -50,17 +56,45 @@ struct VNCOptions: ParsableArguments {
         }
         let ws: (host: String, port: Int)? = try websocket.map { try parseAddress($0, option: "--vnc-websocket", defaultHost: "127.0.0.1", allowPortZero: true) }
         let password = try passwordFile.map(Self.readPassword)
-        func loopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
-        for (option, address) in [("--vnc", tcp), ("--vnc-websocket", ws)] {
-            if let address, !loopback(address.host), password == nil, !insecure {
-                throw Failure("\(option) \(formatAddress(address.host, address.port)) listens beyond this machine without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it")
-            }
-        }
+        let tls = try loadTLS()
+        try checkExposure([("--vnc", tcp), ("--vnc-websocket", ws)], password: password != nil, tls: tls != nil)
         var plan = VNCListenPlan(tcp: tcp, websocket: ws, password: password)
+        plan.tls = tls
         plan.authBlockAfter = authBlockAfter
         plan.authBlockSeconds = authBlockSeconds
         plan.maxClients = maxClients
         return plan
+    }
+
+    /// The rule for addresses beyond this machine (non-loopback): allowed with TLS and a
+    /// password; refused without a password unless --vnc-insecure; with a password but no TLS
+    /// allowed as before TLS existed, with a warning (silenced by --vnc-insecure).
+    private func checkExposure(_ listeners: [(String, (host: String, port: Int)?)], password: Bool, tls: Bool) throws {
+        func loopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
+        for (option, address) in listeners {
+            guard let address, !loopback(address.host), !insecure else { continue }
+            let where_ = "\(option) \(formatAddress(address.host, address.port)) listens beyond this machine"
+            if !password {
+                throw Failure("\(where_) without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it"
+                    + (tls ? " (TLS alone lets anyone in)" : ""))
+            }
+            if !tls {
+                Console.error("warning: \(where_) without TLS: the screen, the keys and the DES-hashed password cross the network in the clear; give --vnc-tls-cert and --vnc-tls-key (or --vnc-insecure to accept it)")
+            }
+        }
+    }
+
+    /// The certificate and key of --vnc-tls-cert and --vnc-tls-key, or nil without them.
+    private func loadTLS() throws -> RFBTLSIdentity? {
+        switch (tlsCertificate, tlsKey) {
+        case (nil, nil): return nil
+        case (nil, _): throw Failure("--vnc-tls-key needs --vnc-tls-cert FILE (the certificate it belongs to)")
+        case (_, nil): throw Failure("--vnc-tls-cert needs --vnc-tls-key FILE (its private key)")
+        case (let cert?, let key?):
+            do { return try RFBTLSIdentity(certificateFile: cert, keyFile: key) } catch {
+                throw Failure("--vnc-tls-cert/--vnc-tls-key: \(error)")
+            }
+        }
     }
 
     /// The password in `path` (its first line without its line ending), with a warning line
@@ -97,11 +131,12 @@ final class VNCService {
                                         options: options, log: { Console.out($0) })
         } catch { throw Failure("\(error)") }
         if let tcp = plan.tcp, let port = vnc.tcpPort {
-            Console.out("VNC server on \(formatAddress(tcp.host, port))" + (plan.password != nil ? " (VNC Authentication)" : ""))
+            Console.out("VNC server on \(formatAddress(tcp.host, port))" + Self.securityNote(plan))
         }
         if let ws = plan.websocket, let port = vnc.webSocketPort {
-            Console.out("VNC over WebSocket on \(formatAddress(ws.host, port))"
-                + (vnc.servesNoVNCFiles ? ": open http://\(formatAddress(ws.host, port))/vnc.html" : " (noVNC's files are not installed: apt-get install novnc)"))
+            let web = plan.tls != nil ? "https" : "http"
+            Console.out("VNC over WebSocket on \(formatAddress(ws.host, port))" + (plan.tls != nil ? " (TLS: wss://)" : "")
+                + (vnc.servesNoVNCFiles ? ": open \(web)://\(formatAddress(ws.host, port))/vnc.html" : " (noVNC's files are not installed: apt-get install novnc)"))
         }
         let s = VNCService(vnc)
         if stats {
@@ -117,6 +152,14 @@ final class VNCService {
             s.timer = t
         }
         return s
+    }
+
+    /// How clients of the RFB port authenticate, for its line.
+    static func securityNote(_ plan: VNCListenPlan) -> String {
+        if plan.tls != nil {
+            return " (VeNCrypt: " + VeNCrypt.subtypes(password: plan.password != nil).map(\.name).joined(separator: ", ") + ")"
+        }
+        return plan.password != nil ? " (VNC Authentication)" : ""
     }
 
     private init(_ vnc: TrackingVNCServer) {
