@@ -51,8 +51,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
     private var continuousUpdates = 0, writingContinuous = false
     /// When the surface read the display the update being written shows (uptime ns, for the
     /// measurement hook), and the time spent taking and encoding it so far.
-    private var updateStarted: UInt64 = 0
-    private var updateNanos: UInt64 = 0
+    private var updateStarted: UInt64 = 0, updateNanos: UInt64 = 0
 
     /// `webSocket`: the client came through the WebSocket port (whose TLS, if any, is under the WebSocket).
     init(server: RFBServer, channel: Channel, webSocket: Bool = false) {
@@ -63,9 +62,7 @@ final class RFBConnection: ChannelInboundHandler, @unchecked Sendable {
             return RFBServer.describe(ip, port)
         } ?? "unknown peer"
         address = channel.remoteAddress?.ipAddress ?? peer
-        var challenge = [UInt8](repeating: 0, count: 16)
-        var rng = SystemRandomNumberGenerator()
-        for i in 0..<16 { challenge[i] = rng.next() }
+        let challenge = (0..<16).map { _ in UInt8.random(in: .min ... .max) } // the system's CSPRNG
         proto = RFBServerProtocol(password: server.options.password, challenge: challenge, vencrypt: !webSocket && server.options.tls != nil)
     }
 
