@@ -29,7 +29,7 @@ final class InputQueueTests: XCTestCase {
         XCTAssertEqual(word(m, 64), 0, "head")
         XCTAssertEqual(word(m, 128), 0, "tail")
         let info = Int(GuestLayout.bootInfo)
-        XCTAssertEqual(m.ram.pointer(at: info + 4).load(as: UInt32.self), 3, "boot info version 3: the built-in guests declare it (version 2 added the queue)")
+        XCTAssertEqual(m.ram.pointer(at: info + 4).load(as: UInt32.self), 4, "boot info version 4: the built-in guests declare it (version 2 added the queue)")
         XCTAssertEqual(m.ram.pointer(at: info + 96).load(as: UInt64.self), GuestLayout.inputQueue)
     }
 

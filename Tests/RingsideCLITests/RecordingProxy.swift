@@ -1,30 +1,23 @@
 import Foundation
+import Synchronization
 import TestSupport
 
 /// A proxy on 127.0.0.1 that relays one connection to `upstream` untouched and records every
 /// byte each way: what an eavesdropper on the link captures, to be replayed into another
 /// `ringside receive` (`replay`).
-/// `@unchecked Sendable`: the recorded bytes are read and written only under `lock`; the rest is set in `init`.
-final class RecordingProxy: @unchecked Sendable {
-    let port: Int
-    private let listener: Int32
-    private let lock = NSLock()
-    private var _fromClient: [UInt8] = []
-    private var _fromServer: [UInt8] = []
-    private let done = DispatchSemaphore(value: 0)
+final class RecordingProxy: Sendable {
+    private let listener: LoopbackListener
+    private let recorded = Mutex<(fromClient: [UInt8], fromServer: [UInt8])>(([], []))
+    var port: Int { listener.port }
     /// The client's bytes (the source's stream), as they went over.
-    var fromClient: [UInt8] { lock.lock(); defer { lock.unlock() }; return _fromClient }
+    var fromClient: [UInt8] { recorded.withLock { $0.fromClient } }
     /// The server's bytes (the destination's replies).
-    var fromServer: [UInt8] { lock.lock(); defer { lock.unlock() }; return _fromServer }
+    var fromServer: [UInt8] { recorded.withLock { $0.fromServer } }
 
     init(upstream: Int) throws {
-        (listener, port) = try TCP.listen()
-        let listener = listener
-        Thread { [self] in
-            defer { close(listener); done.signal() }
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
-            guard let server = try? TCP.connect(port: upstream) else { close(client); return }
+        listener = try LoopbackListener(connections: 1)
+        listener.start { [self] _, client in
+            guard let server = try? TCP.connect(port: upstream) else { return }
             let back = DispatchSemaphore(value: 0)
             Thread {
                 self.relay(from: server, to: client, toClient: true)
@@ -34,8 +27,8 @@ final class RecordingProxy: @unchecked Sendable {
             relay(from: client, to: server, toClient: false)
             shutdown(server, Int32(SHUT_WR))
             if back.wait(timeout: .now() + 60) == .timedOut { shutdown(server, Int32(SHUT_RDWR)); back.wait() }
-            close(client); close(server)
-        }.start()
+            close(server) // the listener closes the client's socket
+        }
     }
 
     private func relay(from: Int32, to: Int32, toClient: Bool) {
@@ -44,15 +37,13 @@ final class RecordingProxy: @unchecked Sendable {
             let n = buf.withUnsafeMutableBytes { recv(from, $0.baseAddress, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return }
-            lock.lock()
-            if toClient { _fromServer += buf[0..<n] } else { _fromClient += buf[0..<n] }
-            lock.unlock()
+            recorded.withLock { if toClient { $0.fromServer += buf[0..<n] } else { $0.fromClient += buf[0..<n] } }
             guard TCP.sendAll(to, buf[0..<n]) else { return }
         }
     }
 
     /// Waits for the relayed connection to end.
-    func wait(timeout: Double = 120) -> Bool { done.wait(timeout: .now() + timeout) == .success }
+    func wait(timeout: Double = 120) -> Bool { listener.wait(timeout: timeout) }
 
     /// Sends `bytes` to 127.0.0.1:`port` as a source would (all of them, as fast as the other
     /// side reads) and returns everything that side sent back before it closed.
