@@ -89,7 +89,8 @@ public enum ControlRequest: Equatable, Sendable {
     }
 }
 
-/// `migrate HOST:PORT [--max-downtime MS] [--max-bandwidth RATE] [--max-rounds N] [--migrate-compress auto|on|off] [--verify-migration]
+/// `migrate HOST:PORT [--max-downtime MS] [--max-bandwidth RATE] [--max-rounds N] [--migrate-compress auto|on|off]
+/// [--auto-converge on|off] [--verify-migration]
 /// [--migrate-tls-cert FILE --migrate-tls-key FILE] [--migrate-tls-ca FILE]` (absolute paths).
 public struct MigrateRequest: Equatable, Sendable {
     public var host: String
@@ -103,13 +104,15 @@ public struct MigrateRequest: Equatable, Sendable {
     public var verify = false
     /// `auto`, `on` or `off` (nil: the default, auto).
     public var compress: String?
+    /// `--auto-converge`: nil for the default (on).
+    public var autoConverge: Bool?
     /// `--migrate-tls-cert`, `--migrate-tls-key`, `--migrate-tls-ca`: absolute paths.
     public var tlsCertificate: String?
     public var tlsKey: String?
     public var tlsCA: String?
 
     /// The options that take a value, and the flag.
-    static let options = ["--max-downtime", "--max-bandwidth", "--max-rounds", "--migrate-compress", "--verify-migration",
+    static let options = ["--max-downtime", "--max-bandwidth", "--max-rounds", "--migrate-compress", "--auto-converge", "--verify-migration",
                           "--migrate-tls-cert", "--migrate-tls-key", "--migrate-tls-ca"]
 
     public init(host: String, port: Int) {
@@ -126,6 +129,7 @@ public struct MigrateRequest: Equatable, Sendable {
         if let b = maxBandwidth { w += ["--max-bandwidth", "\(b)"] }
         if let n = maxRounds { w += ["--max-rounds", "\(n)"] }
         if let c = compress { w += ["--migrate-compress", c] }
+        if let a = autoConverge { w += ["--auto-converge", a ? "on" : "off"] }
         if verify { w.append("--verify-migration") }
         for (o, v) in [("--migrate-tls-cert", tlsCertificate), ("--migrate-tls-key", tlsKey), ("--migrate-tls-ca", tlsCA)] {
             if let v { w += [o, v] }
@@ -157,6 +161,9 @@ public struct MigrateRequest: Equatable, Sendable {
             case "--migrate-compress":
                 guard ["auto", "on", "off"].contains(value) else { throw .invalid(option, value, "use auto, on or off") }
                 compress = value
+            case "--auto-converge":
+                guard ["on", "off"].contains(value) else { throw .invalid(option, value, "use on or off") }
+                autoConverge = value == "on"
             case "--migrate-tls-cert", "--migrate-tls-key", "--migrate-tls-ca":
                 try ControlRequest.checkPath(value, option)
                 if option == "--migrate-tls-cert" { tlsCertificate = value } else if option == "--migrate-tls-key" { tlsKey = value } else { tlsCA = value }

@@ -39,6 +39,7 @@ public struct GuestControl: ControlTarget {
                 if let n = m.maxRounds { o.maxRounds = n }
                 o.verify = m.verify
                 if let c = m.compress, let mode = CompressionMode(rawValue: c) { o.compression = mode }
+                if let a = m.autoConverge { o.autoConverge = a }
                 if let ca = m.tlsCA { o.tls = MigrationTLS(certificatePath: m.tlsCertificate, keyPath: m.tlsKey, caPath: ca) }
                 try guest.migrate(to: m.host, port: m.port, options: o)
                 a.to = m.address

@@ -7,7 +7,7 @@ struct CtlCommand: ParsableCommand {
         commandName: "ctl",
         abstract: "Ask a running ringside (run or receive with --control PATH) for its status, or to pause, resume, migrate, snapshot or quit.",
         discussion: """
-        Commands: status; pause; resume; migrate HOST:PORT [--max-downtime MS] [--max-bandwidth RATE] [--max-rounds N] [--migrate-compress auto|on|off] [--verify-migration]; \
+        Commands: status; pause; resume; migrate HOST:PORT [--max-downtime MS] [--max-bandwidth RATE] [--max-rounds N] [--migrate-compress auto|on|off] [--auto-converge on|off] [--verify-migration]; \
         cancel (the migration in progress); snapshot FILE [--incremental BASE] (BASE: the last snapshot this guest wrote); quit. \
         --json prints the answer as the socket sent it, one JSON line (docs/control.md). Exit status 0 when the request was carried out, \
         1 with one line on stderr otherwise.
