@@ -11,8 +11,12 @@ extension RFBConnection {
         }
     }
 
+    /// A reset (a viewer killed with updates still unread in its socket) is how clients often
+    /// leave: closed, it ends with the usual disconnect line and its counts; other errors drop.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if !closing { drop("connection error: \(RFBServer.reason(error))") }
+        guard !closing else { return }
+        if let io = error as? IOError, io.errnoCode == ECONNRESET || io.errnoCode == EPIPE { channel.close(promise: nil); return }
+        drop("connection error: \(RFBServer.reason(error))")
     }
 
     /// Whether the client is behind: NIO holds more than the high-water mark for it, or (with

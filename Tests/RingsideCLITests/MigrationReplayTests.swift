@@ -11,9 +11,12 @@ final class MigrationReplayTests: XCTestCase {
     static let width = 320, height = 200
 
     /// `run` -> recording proxy -> `receive`: a real migration of desktop at frame 30, which
-    /// succeeds; returns the proxy with both directions recorded.
+    /// succeeds; returns the proxy with both directions recorded. The destination runs to frame
+    /// 240: 3.5 s of the source's pacing for the hand-over, so the guest never arrives past its
+    /// last frame (a destination that then ends at once may reset the connection before the
+    /// proxy has relayed `started`, and the source's question finds nobody listening).
     private func recordedMigration(dir: String) throws -> RecordingProxy {
-        let dst = try RingsideProcess("receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--frames", "40"])
+        let dst = try RingsideProcess("receive", ["receive", "--listen", "127.0.0.1:0", "--headless", "--frames", "240"])
         let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
         let proxy = try RecordingProxy(upstream: port)
         let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--width", "\(Self.width)", "--height", "\(Self.height)",
