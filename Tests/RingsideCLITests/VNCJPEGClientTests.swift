@@ -20,9 +20,11 @@ final class VNCJPEGClientTests: XCTestCase, VNCClientFixtures {
                                          "--png", dir, "--png-every", "1", "--seconds", "300"])
         p.signal(SIGSTOP)
         defer { p.signal(SIGCONT) }
-        let v = try screen.launch(viewer, ["-AutoSelect=0", "-QualityLevel=5", "127.0.0.1::\(port)"])
+        let viewerLog = dir + "/viewer.log"
+        let v = try screen.launch(viewer, ["-AutoSelect=0", "-QualityLevel=5", "127.0.0.1::\(port)"], log: viewerLog)
         defer { end(v) }
-        XCTAssertTrue(poll(timeout: 120) { TCP.established(toPort: port) }, "the viewer connected")
+        let connected = poll(timeout: 120) { TCP.established(toPort: port) }
+        XCTAssertTrue(connected, "the viewer connected (running: \(v.isRunning))\n\((try? String(contentsOfFile: viewerLog, encoding: .utf8)) ?? "")")
         p.signal(SIGCONT)
         XCTAssertTrue(p.waitForOutput("connected (RFB 3.8)", timeout: 120), p.transcript)
         // While the guest animates: screenshots (which frame each shows is not known yet),

@@ -118,14 +118,25 @@ public final class XvfbScreen: Sendable {
     /// Starts the X client at `path` (a viewer) on this screen with its output discarded; the
     /// caller terminates it.
     public func launch(_ path: String, _ arguments: [String]) throws -> Process {
+        try launch(path, arguments, log: nil)
+    }
+
+    /// `launch`, with the program's stdout and stderr written to the file at `log` (nil:
+    /// discarded), for a test to show when the program did not do what it should.
+    public func launch(_ path: String, _ arguments: [String], log: String?) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["DISPLAY"] = display
         p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        if let log, FileManager.default.createFile(atPath: log, contents: nil), let h = FileHandle(forWritingAtPath: log) {
+            p.standardOutput = h
+            p.standardError = h
+        } else {
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+        }
         try p.run()
         return p
     }
