@@ -56,12 +56,7 @@ final class FrameTapProxy: Sendable {
             hello.replaceSubrange(12..<16, with: [0, 0, 0, 0])
             guard TCP.sendAll(client, hello) else { return }
         }
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(server, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0, TCP.sendAll(client, buf[0..<n]) else { return }
-        }
+        TCP.pump(from: server, to: client)
     }
 
     /// One whole frame, its length included.

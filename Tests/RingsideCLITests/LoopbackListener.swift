@@ -56,6 +56,19 @@ final class LoopbackListener: Sendable {
 }
 
 extension TCP {
+    /// Copies bytes one way, from `from` to `to`, until `from` ends or `to` fails; `seen` hears
+    /// each chunk before it is sent on (what a recording proxy keeps).
+    static func pump(from: Int32, to: Int32, seen: (ArraySlice<UInt8>) -> Void = { _ in }) {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(from, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            seen(buf[0..<n])
+            guard sendAll(to, buf[0..<n]) else { return }
+        }
+    }
+
     /// Relays bytes both ways between `client` and `server` until either side closes or
     /// `seconds` pass. Once `limit` bytes from the client went through, it ends there
     /// (`endAtLimit`) or leaves the client's further bytes unread, so its sends block, while the

@@ -32,13 +32,8 @@ final class RecordingProxy: Sendable {
     }
 
     private func relay(from: Int32, to: Int32, toClient: Bool) {
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(from, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
-            recorded.withLock { if toClient { $0.fromServer += buf[0..<n] } else { $0.fromClient += buf[0..<n] } }
-            guard TCP.sendAll(to, buf[0..<n]) else { return }
+        TCP.pump(from: from, to: to) { chunk in
+            recorded.withLock { if toClient { $0.fromServer += chunk } else { $0.fromClient += chunk } }
         }
     }
 
