@@ -40,4 +40,18 @@ final class MigrationNumberTests: XCTestCase {
         XCTAssertEqual(dst.err, "", dst.transcript)
         XCTAssertTrue(dst.out.contains(", 60 frames\n"), dst.transcript)
     }
+
+    /// A source whose heartbeats keep coming after the commit (its timer fires while `started`
+    /// is on the way) still reads `started`: the destination reads on until the source closes
+    /// instead of closing with heartbeats unread, which makes the kernel reset the connection
+    /// and can throw `started` away before the source reads it.
+    func testStartedSurvivesHeartbeatsSentAfterTheCommit() throws {
+        try MigrationCheck.requireKVMDevice()
+        let dst = try receive()
+        let port = try XCTUnwrap(dst.listeningPort(), dst.transcript)
+        let seen = try RawMigrationSource.migrate(to: port, try RawMigrationSource.stream(), commit: .commit(pausedNanos: 1000, sinceReadyNanos: 0),
+                                                  chatterAfterCommit: 0.5)
+        XCTAssertEqual(replies(seen), ["hello", "accepted", "ready", "started"], dst.transcript)
+        XCTAssertEqual(dst.exitStatus(timeout: 60), 0, dst.transcript)
+    }
 }

@@ -23,11 +23,7 @@ final class MigrationTLSOptionTests: XCTestCase {
             (["receive", "--listen", "127.0.0.1:0", "--headless", "--migrate-tls-ca", c.caCertificate.path],
              "needs --migrate-tls-cert and --migrate-tls-key too"),
         ]
-        for (args, naming) in cases {
-            let r = try runRingside(args, timeout: 60)
-            XCTAssertEqual(r.status, 1, "\(args): \(r.err)")
-            if let p = MigrationCheck.oneLineProblem(r.err, containing: [naming]) { XCTFail("\(args): \(p)") }
-        }
+        for (args, naming) in cases { try expectRefusedInOneLine(args, naming: naming, timeout: 60) }
     }
 
     func testADestinationWithAWrongFileSaysWhichBeforeListening() throws {
@@ -41,9 +37,7 @@ final class MigrationTLSOptionTests: XCTestCase {
              "does not belong to the certificate"),
         ]
         for (tls, naming) in cases {
-            let r = try runRingside(["receive", "--listen", "127.0.0.1:0", "--headless"] + tls, timeout: 60)
-            XCTAssertEqual(r.status, 1, "\(tls): \(r.err)")
-            if let p = MigrationCheck.oneLineProblem(r.err, containing: [naming]) { XCTFail(p) }
+            let r = try expectRefusedInOneLine(["receive", "--listen", "127.0.0.1:0", "--headless"] + tls, naming: naming, timeout: 60)
             XCTAssertFalse(r.out.contains("waiting for a migration"), "it did not listen: \(r.out)")
         }
     }

@@ -48,7 +48,9 @@ struct RawMigrationSource {
 
     /// Connects to `port`, sends `messages`, and after the destination's `ready` sends
     /// `commit`; returns the names of the messages the destination sent.
-    static func migrate(to port: Int, _ messages: [MigrationMessage], commit: MigrationMessage) throws -> [String] {
+    /// With `chatterAfterCommit`, it then sends heartbeats for that many seconds before it
+    /// reads on, as a source does whose timer fires while `started` is on its way.
+    static func migrate(to port: Int, _ messages: [MigrationMessage], commit: MigrationMessage, chatterAfterCommit: Double = 0) throws -> [String] {
         let fd = try TCP.connect(port: port)
         defer { close(fd) }
         var out: [UInt8] = []
@@ -61,10 +63,19 @@ struct RawMigrationSource {
                 var c: [UInt8] = []
                 MigrationWire.encode(commit, into: &c)
                 guard TCP.sendAll(fd, c) else { break }
+                chatter(fd, seconds: chatterAfterCommit)
             }
             if case .started = m { break }
             if case .abort = m { break }
         }
         return seen
+    }
+
+    /// Heartbeats every 5 ms for `seconds`, nothing read meanwhile; stops early if sending fails.
+    private static func chatter(_ fd: Int32, seconds: Double) {
+        var beat: [UInt8] = []
+        MigrationWire.encode(.heartbeat, into: &beat)
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end, TCP.sendAll(fd, beat) { usleep(5000) }
     }
 }

@@ -145,11 +145,7 @@ final class VNCDesktopResizeTests: XCTestCase {
         let v = try screen.launch(viewer, ["-RemoteResize=1", "127.0.0.1::\(port)"])
         defer { end(v) }
         XCTAssertTrue(p.waitForOutput("connected (RFB 3.8", timeout: 120), p.transcript)
-        var window = ""
-        waitFor("the viewer's window") {
-            window = (try? screen.xdotool(xdotool, ["search", "--name", "ringside"]))?.split(separator: "\n").first.map(String.init) ?? ""
-            return !window.isEmpty
-        }
+        let window = screen.waitForWindow(named: "ringside", xdotool: xdotool)
         // Resize until the viewer asks (it ignores sizes before its first update arrives).
         waitFor("the viewer's SetDesktopSize", every: 1) {
             _ = try? screen.xdotool(xdotool, ["windowsize", window, "480", "360"])

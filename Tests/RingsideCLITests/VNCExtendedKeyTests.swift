@@ -51,11 +51,7 @@ final class VNCExtendedKeyTests: XCTestCase {
         let v = try screen.launch(viewer, ["127.0.0.1::\(port)"])
         defer { end(v) }
         XCTAssertTrue(p.waitForOutput("connected (RFB 3.8", timeout: 120), p.transcript)
-        var window = ""
-        waitFor("the viewer's window") {
-            window = (try? screen.xdotool(xdotool, ["search", "--name", "ringside"]))?.split(separator: "\n").first.map(String.init) ?? ""
-            return !window.isEmpty
-        }
+        let window = screen.waitForWindow(named: "ringside", xdotool: xdotool)
         // The viewer may still be setting up when its window appears, and it sends plain
         // KeyEvents until the update acknowledging -258 reaches it: press until it uses XT codes.
         waitFor("KEY_A from the viewer by XT code", every: 0.5) {

@@ -18,20 +18,16 @@ final class VNCTLSOptionTests: XCTestCase {
                                (["--vnc-tls-cert", dir + "/junk.pem", "--vnc-tls-key", key], "junk.pem: holds no PEM certificate"),
                                (["--vnc-tls-cert", cert, "--vnc-tls-key", dir + "/junk.pem"], "junk.pem: holds no PEM private key"),
                                (["--vnc-tls-cert", cert, "--vnc-tls-key", certs.clientKey.path], "client.key is not the private key of the certificate in")] {
-            let r = try runRingside(["run", "--headless", "--frames", "1", "--vnc", "127.0.0.1:0"] + args)
-            XCTAssertEqual(r.status, 1, "\(args): \(r.err)")
-            XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one line for \(args): \(r.err)")
-            XCTAssertTrue(r.err.contains(needle), "\(args): \(r.err)")
+            try expectRefusedInOneLine(["run", "--headless", "--frames", "1", "--vnc", "127.0.0.1:0"] + args, naming: needle)
         }
     }
 
     func testTLSWithoutAPasswordBeyondLoopbackIsRefused() throws {
         let certs = try TestCertificates.make("vnc-tls-nopw")
         defer { certs.remove() }
-        let r = try runRingside(["run", "--headless", "--frames", "1", "--vnc", "0.0.0.0:0",
-                                 "--vnc-tls-cert", certs.serverCertificate.path, "--vnc-tls-key", certs.serverKey.path])
-        XCTAssertEqual(r.status, 1, r.err)
-        XCTAssertTrue(r.err.contains("without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it (TLS alone lets anyone in)"), r.err)
+        try expectRefusedInOneLine(["run", "--headless", "--frames", "1", "--vnc", "0.0.0.0:0",
+                                    "--vnc-tls-cert", certs.serverCertificate.path, "--vnc-tls-key", certs.serverKey.path],
+                                   naming: "without a password: give --vnc-password-file FILE, or --vnc-insecure to allow it (TLS alone lets anyone in)")
     }
 
     /// Starts ringside with `args`, waits for its VNC line, and ends it; its stderr.

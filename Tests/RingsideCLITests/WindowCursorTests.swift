@@ -54,7 +54,7 @@ final class WindowCursorTests: XCTestCase {
         var window = ""
         var x = 100
         let got = try waitForCursor(screen, "11 11 5 5 ff000000") {
-            if window.isEmpty { window = (try screen.xdotool(xdotool, ["search", "--name", "ringside"])).split(separator: "\n").first.map(String.init) ?? "" }
+            if window.isEmpty { window = screen.window(named: "ringside", xdotool: xdotool) ?? "" }
             guard !window.isEmpty else { return }
             x = x == 100 ? 120 : 100
             // The viewer sends motion only once the pointer entered its window: a right click

@@ -115,6 +115,25 @@ public final class XvfbScreen: Sendable {
         try runProgram(URL(fileURLWithPath: path), args, environment: ["DISPLAY": display], timeout: 120).out
     }
 
+    /// The id of the first window whose name contains `name` (as `xdotool search --name`
+    /// finds it), or nil while there is none.
+    public func window(named name: String, xdotool path: String) -> String? {
+        let ids = (try? xdotool(path, ["search", "--name", name]))?.split(separator: "\n") ?? []
+        return ids.first.map(String.init)
+    }
+
+    /// Waits (at most `timeout` s, failing the test with a message) for a window named like
+    /// `name`; returns its id, or "" when none came.
+    public func waitForWindow(named name: String, xdotool path: String, timeout: Double = 60,
+                              file: StaticString = #filePath, line: UInt = #line) -> String {
+        var id = ""
+        waitFor("a window named \(name)", timeout: timeout, file: file, line: line) {
+            id = window(named: name, xdotool: path) ?? ""
+            return !id.isEmpty
+        }
+        return id
+    }
+
     /// Starts the X client at `path` (a viewer) on this screen with its output discarded; the
     /// caller terminates it.
     public func launch(_ path: String, _ arguments: [String]) throws -> Process {
