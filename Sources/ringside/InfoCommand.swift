@@ -29,7 +29,7 @@ struct InfoCommand: ParsableCommand {
             Console.out("--tracking bitmap uses:     \(bitmap.reason)")
             let auto = try? TrackingPlan.make(mode: .auto, ringEntries: TrackingPlan.defaultRingEntries, caps: caps, migration: false)
             if let auto, let image = try? GuestCatalog.load("pagewriter"),
-               let cost = try? WriteFaultProbe.measure(system: system, logging: auto.logging, image: image) {
+               let cost = try? WriteFaultProbe.measureAndStore(system: system, logging: auto.logging, image: image) {
                 Console.out(String(format: "logged write fault (guest): %.1f us per page (probe: pagewriter at CPL 3, %.0f pages a frame,",
                                    cost.nanosPerPage / 1000, cost.pagesPerFrame))
                 Console.out(String(format: "                            %.0f us a frame logged vs %.0f us unlogged; %.0f ms)",

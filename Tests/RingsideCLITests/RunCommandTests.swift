@@ -22,6 +22,29 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(r.out.contains("--tracking ring uses:"), r.out)
     }
 
+    /// `--tracking auto` measures this host's write-fault cost once and keeps it for later
+    /// processes of the boot: a second run leaves the stored measurement as it was (it did not
+    /// measure again); a damaged file is measured again and replaced.
+    func testAutoKeepsItsWriteFaultProbeForTheNextProcess() throws {
+        try requireKVMDevice()
+        let cache = try MigrationCheck.tempDir(self, "write-fault-cache")
+        let env = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": cache]) { $1 }
+        let args = ["run", "--guest", "desktop", "--headless", "--frames", "2", "--width", "320", "--height", "200"]
+        XCTAssertEqual(try runRingside(args, environment: env).status, 0)
+        let dir = cache + "/ringside"
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        XCTAssertEqual(files.count, 1, "one measurement, for the logging auto uses: \(files)")
+        let file = dir + "/" + (files.first ?? "")
+        let first = try String(contentsOfFile: file, encoding: .utf8)
+        XCTAssertTrue(first.hasPrefix("ringside-write-fault 1\nboot "), first)
+        XCTAssertEqual(try runRingside(args, environment: env).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), first, "the second process used it")
+        try "ringside-write-fault 1\ngarbage\n".write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRingside(args, environment: env).status, 0)
+        let third = try String(contentsOfFile: file, encoding: .utf8)
+        XCTAssertTrue(third.hasPrefix("ringside-write-fault 1\nboot ") && third != first, "measured again: \(third)")
+    }
+
     /// With the default tracking (auto), --stats prints each switch of method with the rule
     /// and the numbers behind it: plasma redraws every page from its first frame, so logging
     /// it costs the guest a write fault per page and auto goes to full repaint.

@@ -39,20 +39,33 @@ public enum WriteFaultProbe {
                               probeNanos: DispatchTime.now().uptimeNanoseconds - t0)
     }
 
-    /// The probe's result for this process, measured at the first call (nil if it failed,
-    /// e.g. the guest images are not found). `--tracking auto` sessions share it.
+    /// The probe's result for this process: what an earlier process measured in this boot
+    /// (`WriteFaultCache`), else measured at the first call (nil if it failed, e.g. the guest
+    /// images are not found). `--tracking auto` sessions share it.
     public static func cached(system: KVMSystem, logging: DirtyLogging) -> WriteFaultCost? {
         cache.withLock { c in
             if let done = c { return done }
+            if let stored = WriteFaultCache.load(logging) {
+                c = .some(stored)
+                return stored
+            }
             let r: WriteFaultCost?
             if let image = try? GuestCatalog.load("pagewriter") {
                 r = try? measure(system: system, logging: logging, image: image)
             } else {
                 r = nil
             }
+            if let r { WriteFaultCache.store(r, logging) }
             c = .some(r)
             return r
         }
+    }
+
+    /// Measures afresh (`ringside info`) and keeps the result for later processes of this boot.
+    public static func measureAndStore(system: KVMSystem, logging: DirtyLogging, image: GuestImage) throws(TrackingError) -> WriteFaultCost {
+        let cost = try measure(system: system, logging: logging, image: image)
+        WriteFaultCache.store(cost, logging)
+        return cost
     }
 
     private static let cache = Mutex<WriteFaultCost??>(nil)
