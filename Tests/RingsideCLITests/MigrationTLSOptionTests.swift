@@ -49,15 +49,22 @@ final class MigrationTLSOptionTests: XCTestCase {
         let (fd, port) = try TCP.refusingPort()
         defer { close(fd) }
         let missing = c.directory.path + "/gone.key"
+        try expectSourceRunsOn(port: port, tls: ["--migrate-tls-cert", c.clientCertificate.path, "--migrate-tls-key", missing,
+                                                 "--migrate-tls-ca", c.caCertificate.path],
+                               because: "TLS: cannot read --migrate-tls-key \(missing): No such file or directory")
+    }
+
+    /// A source migrating to `port` with `tls` fails with one line ending in `reason`, and its
+    /// guest runs on until it is told to stop.
+    func expectSourceRunsOn(port: Int, tls: [String], because reason: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--migrate-to", "127.0.0.1:\(port)",
-                                              "--migrate-at-frame", "10", "--migrate-tls-cert", c.clientCertificate.path,
-                                              "--migrate-tls-key", missing, "--migrate-tls-ca", c.caCertificate.path, "--stats"])
-        XCTAssertTrue(poll(timeout: 120) { src.err.contains("\n") || !src.isRunning }, src.transcript)
-        XCTAssertEqual(src.err, "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: "
-                       + "TLS: cannot read --migrate-tls-key \(missing): No such file or directory\n", src.transcript)
-        XCTAssertTrue(src.isRunning, "the guest runs on")
+                                              "--migrate-at-frame", "10"] + tls)
+        XCTAssertTrue(poll(timeout: 120) { src.err.contains("\n") || !src.isRunning }, src.transcript, file: file, line: line)
+        XCTAssertEqual(src.err, "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: \(reason)\n",
+                       src.transcript, file: file, line: line)
+        XCTAssertTrue(src.isRunning, "the guest runs on", file: file, line: line)
         src.signal(SIGTERM)
-        XCTAssertEqual(src.exitStatus(), 0, src.transcript)
+        XCTAssertEqual(src.exitStatus(), 0, src.transcript, file: file, line: line)
     }
 
     /// Nothing listening: the TLS channel closes before it was ever active (a pipeline torn
@@ -67,15 +74,9 @@ final class MigrationTLSOptionTests: XCTestCase {
         let c = try certificates("mig-tls-refused")
         let (fd, port) = try TCP.refusingPort()
         defer { close(fd) }
-        let src = try RingsideProcess("run", ["run", "--guest", "desktop", "--headless", "--migrate-to", "127.0.0.1:\(port)",
-                                              "--migrate-at-frame", "10", "--migrate-tls-cert", c.clientCertificate.path,
-                                              "--migrate-tls-key", c.clientKey.path, "--migrate-tls-ca", c.caCertificate.path])
-        XCTAssertTrue(poll(timeout: 120) { src.err.contains("\n") || !src.isRunning }, src.transcript)
-        XCTAssertEqual(src.err, "ringside: migration to 127.0.0.1:\(port) failed, the guest keeps running here: "
-                       + "cannot connect to 127.0.0.1:\(port): Connection refused\n", src.transcript)
-        XCTAssertTrue(src.isRunning, "the guest runs on")
-        src.signal(SIGTERM)
-        XCTAssertEqual(src.exitStatus(), 0, src.transcript)
+        try expectSourceRunsOn(port: port, tls: ["--migrate-tls-cert", c.clientCertificate.path, "--migrate-tls-key", c.clientKey.path,
+                                                 "--migrate-tls-ca", c.caCertificate.path],
+                               because: "cannot connect to 127.0.0.1:\(port): Connection refused")
     }
 
     func testCtlMigrateTakesTheTLSOptions() throws {

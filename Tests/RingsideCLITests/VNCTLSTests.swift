@@ -19,6 +19,15 @@ final class VNCTLSTests: XCTestCase {
         return (dir + "/pw", dir + "/pw.vnc")
     }
 
+    /// `pattern` at 333x211 to frame 25 (dumped as PNG into `png`), served over TLS with the
+    /// password in `password`, on the listener `listen` names.
+    func patternOverTLS(_ label: String, listen: [String], certs: TestCertificates, password: String, png: String) throws -> RingsideProcess {
+        try RingsideProcess(label, ["run", "--headless"] + listen + ["--vnc-password-file", password,
+                                    "--vnc-tls-cert", certs.serverCertificate.path, "--vnc-tls-key", certs.serverKey.path,
+                                    "--guest", "pattern", "--guest-hz", "0", "--frames", "25", "--width", "333", "--height", "211",
+                                    "--png", png, "--seconds", "300"])
+    }
+
     /// The port on the line that starts with `prefix` (up to the port).
     func port(_ p: RingsideProcess, after prefix: String) -> Int? {
         guard p.waitForOutput(prefix, timeout: 120) else { return nil }
@@ -34,10 +43,7 @@ final class VNCTLSTests: XCTestCase {
         let screen = try XvfbScreen.acquire()
         let dir = try MigrationCheck.tempDir(self, "vnc-x509vnc")
         let pw = try passwordFiles(dir)
-        let p = try RingsideProcess("vnc-tls", ["run", "--headless", "--vnc", "127.0.0.1:0", "--vnc-password-file", pw.plain,
-                                                "--vnc-tls-cert", certs.serverCertificate.path, "--vnc-tls-key", certs.serverKey.path,
-                                                "--guest", "pattern", "--guest-hz", "0", "--frames", "25", "--width", "333", "--height", "211",
-                                                "--png", dir, "--seconds", "300"])
+        let p = try patternOverTLS("vnc-tls", listen: ["--vnc", "127.0.0.1:0"], certs: certs, password: pw.plain, png: dir)
         guard let port = port(p, after: "VNC server on 127.0.0.1:") else { return XCTFail("no VNC server line\n\(p.transcript)") }
         XCTAssertTrue(p.out.contains("(VeNCrypt: X509Vnc, X509Plain)"), p.transcript)
         XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 120), p.transcript)
@@ -63,10 +69,7 @@ final class VNCTLSTests: XCTestCase {
         defer { certs.remove() }
         let dir = try MigrationCheck.tempDir(self, "vnc-wss")
         let pw = try passwordFiles(dir)
-        let p = try RingsideProcess("vnc-wss", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--vnc-password-file", pw.plain,
-                                                "--vnc-tls-cert", certs.serverCertificate.path, "--vnc-tls-key", certs.serverKey.path,
-                                                "--guest", "pattern", "--guest-hz", "0", "--frames", "25", "--width", "333", "--height", "211",
-                                                "--png", dir, "--seconds", "300"])
+        let p = try patternOverTLS("vnc-wss", listen: ["--vnc-websocket", "127.0.0.1:0"], certs: certs, password: pw.plain, png: dir)
         guard let port = port(p, after: "VNC over WebSocket on 127.0.0.1:") else { return XCTFail("no WebSocket line\n\(p.transcript)") }
         XCTAssertTrue(p.out.contains("(TLS: wss://): open https://127.0.0.1:\(port)/vnc.html"), p.transcript)
         XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 120), p.transcript)
