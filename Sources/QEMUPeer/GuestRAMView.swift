@@ -46,7 +46,7 @@ public final class GuestRAMView: Sendable {
     }
 
     private static func scan(pid: Int32) -> [UInt64] {
-        guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return [] }
+        guard let maps = ProcStat.text("/proc/\(pid)/maps") else { return [] }
         var found: [UInt64] = []
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)

@@ -113,8 +113,18 @@ public final class VMMProcess: Sendable {
 
 /// What /proc says about a process.
 public enum ProcStat {
+    /// The whole of a /proc file. `String(contentsOfFile:)` and `Data(contentsOf:)` stop after
+    /// the first page of a procfs file (its size reads as 0, and they read once): QEMU's
+    /// /proc/PID/maps runs to tens of KiB, and the guest's RAM may be past the first 4 KiB.
+    public static func text(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return nil }
+        return String(decoding: data ?? Data(), as: UTF8.self)
+    }
+
     public static func cpuSeconds(pid: Int32) -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let text = text("/proc/\(pid)/stat"),
               let close = text.lastIndex(of: ")") else { return nil }
         // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
         let fields = text[text.index(after: close)...].split(separator: " ")
@@ -126,7 +136,7 @@ public enum ProcStat {
 
     /// A "kB" line of /proc/PID/status, in bytes.
     public static func status(pid: Int32, field: String) -> UInt64? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        guard let text = text("/proc/\(pid)/status") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(field) {
             let parts = line.split(separator: " ")
             if parts.count >= 2, let kib = UInt64(parts[1]) { return kib * 1024 }

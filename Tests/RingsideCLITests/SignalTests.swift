@@ -135,7 +135,7 @@ final class SignalTests: XCTestCase {
         func blockedOnThePipe() -> Bool {
             let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(run.process.processIdentifier)/task")) ?? []
             return tasks.contains { tid in
-                ((try? String(contentsOfFile: "/proc/\(run.process.processIdentifier)/task/\(tid)/wchan", encoding: .utf8)) ?? "").contains("pipe_write")
+                procText("/proc/\(run.process.processIdentifier)/task/\(tid)/wchan").contains("pipe_write")
             }
         }
         XCTAssertTrue(poll(timeout: 120, every: 0.01, blockedOnThePipe), "a thread of ringside blocks writing the full stdout")

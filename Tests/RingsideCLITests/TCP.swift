@@ -87,7 +87,7 @@ enum TCP {
     static func established(toPort port: Int) -> Bool {
         let hex = String(format: ":%04X", port)
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+            let text = procText(table)
             for line in text.split(separator: "\n").dropFirst() {
                 let f = line.split(separator: " ")
                 if f.count > 3, f[1].hasSuffix(hex), f[3] == "01" { return true }

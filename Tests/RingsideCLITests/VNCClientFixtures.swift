@@ -93,7 +93,7 @@ extension VNCClientFixtures {
 
     /// Resident memory of `pid` in KiB.
     static func rss(_ pid: Int32) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let status = procText("/proc/\(pid)/status")
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }

@@ -79,3 +79,11 @@ public func end(_ process: Process, grace: Double = 5) {
     _ = poll(timeout: 30, every: 0.005) { !process.isRunning }
     if !process.isRunning { process.waitUntilExit() }
 }
+
+/// The whole of a /proc file: `String(contentsOfFile:)` stops after its first page (a procfs
+/// file's size reads as 0 and it reads once), so a busy /proc/net/tcp loses most of its lines.
+public func procText(_ path: String) -> String {
+    guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() else { return "" }
+    try? handle.close()
+    return String(decoding: data ?? Data(), as: UTF8.self)
+}
