@@ -19,18 +19,10 @@ final class NoVNCCursorTests: XCTestCase {
         defer { p.signal(SIGTERM); _ = p.exitStatus() }
         XCTAssertTrue(p.waitForOutput("serving the final frame", timeout: 60), p.transcript)
         guard let port = p.printedPort(after: "VNC over WebSocket on 127.0.0.1:") else { return XCTFail("no WebSocket port\n\(p.transcript)") }
-        var cursor: (png: Data, hot: String)?
-        var dom = ""
-        // Headless Chromium's virtual time sometimes ends before noVNC has connected: look again with more.
-        for budget in [8000, 15000, 30000] where cursor == nil {
-            let r = try runProgram(URL(fileURLWithPath: chromium),
-                                   ["--no-sandbox", "--disable-gpu", "--virtual-time-budget=\(budget)", "--dump-dom",
-                                    "http://127.0.0.1:\(port)/vnc.html?autoconnect=true&resize=off"], timeout: 120)
-            XCTAssertEqual(r.status, 0, r.err.suffix(2000).description)
-            dom = r.out
-            cursor = Self.canvasCursor(in: dom)
+        let seen = try HeadlessNoVNC.lookUntilFound(chromium, ["--dump-dom", "http://127.0.0.1:\(port)/vnc.html?autoconnect=true&resize=off"]) {
+            Self.canvasCursor(in: $0.out)
         }
-        let found = try XCTUnwrap(cursor, "noVNC's canvas has a data-URL cursor\n\(p.transcript)\n\(dom.suffix(3000))")
+        let found = try XCTUnwrap(seen.found, "noVNC's canvas has a data-URL cursor (\(seen.tries) tries)\n\(p.transcript)\n\(seen.last.out.suffix(3000))")
         XCTAssertEqual(found.hot, "5 5", "the hot spot is the crosshair's centre")
         let file = dir + "/cursor.png"
         try found.png.write(to: URL(fileURLWithPath: file))
