@@ -27,10 +27,15 @@ public struct BuiltGuest: Sendable {
     /// `$RINGSIDE_DOOM_DIR` (for doom), else `$XDG_CACHE_HOME/ringside/NAME`, else
     /// `~/.cache/ringside/NAME`: where the build script writes by default.
     public var directory: String {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env[directoryVariable], !dir.isEmpty { return dir }
-        let cache = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return "\(cache)/ringside/\(name)"
+        if let dir = ProcessInfo.processInfo.environment[directoryVariable], !dir.isEmpty { return dir }
+        return "\(Self.cacheDirectory)/\(name)"
+    }
+
+    /// Ringside's folder for what it builds or measures once: `$XDG_CACHE_HOME/ringside`, else
+    /// `~/.cache/ringside`.
+    public static var cacheDirectory: String {
+        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
+        return cache + "/ringside"
     }
 
     public var imagePath: String { "\(directory)/\(imageFile)" }

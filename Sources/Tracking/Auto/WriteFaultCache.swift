@@ -19,11 +19,7 @@ enum WriteFaultCache {
     static var enabled: Bool { ProcessInfo.processInfo.environment["RINGSIDE_WRITE_FAULT_CACHE"] != "off" }
 
     /// `$XDG_CACHE_HOME/ringside/write-fault-KIND`, else `~/.cache/ringside/write-fault-KIND`.
-    static func path(_ logging: DirtyLogging) -> String {
-        let env = ProcessInfo.processInfo.environment
-        let cache = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return cache + "/ringside/write-fault-" + kind(logging)
-    }
+    static func path(_ logging: DirtyLogging) -> String { BuiltGuest.cacheDirectory + "/write-fault-" + kind(logging) }
 
     static func kind(_ logging: DirtyLogging) -> String {
         switch logging {

@@ -45,17 +45,8 @@ public enum WriteFaultProbe {
     public static func cached(system: KVMSystem, logging: DirtyLogging) -> WriteFaultCost? {
         cache.withLock { c in
             if let done = c { return done }
-            if let stored = WriteFaultCache.load(logging) {
-                c = .some(stored)
-                return stored
-            }
-            let r: WriteFaultCost?
-            if let image = try? GuestCatalog.load("pagewriter") {
-                r = try? measure(system: system, logging: logging, image: image)
-            } else {
-                r = nil
-            }
-            if let r { WriteFaultCache.store(r, logging) }
+            let r = WriteFaultCache.load(logging)
+                ?? (try? GuestCatalog.load("pagewriter")).flatMap { try? measureAndStore(system: system, logging: logging, image: $0) }
             c = .some(r)
             return r
         }
