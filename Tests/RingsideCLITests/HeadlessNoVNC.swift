@@ -12,6 +12,14 @@ enum HeadlessNoVNC {
 
     static let budgets = [8000, 15000, 30000]
 
+    /// Headless Chromium's path, once both it and Debian's noVNC are here; else the test skips
+    /// naming the package to install.
+    static func requireChromiumAndNoVNC() throws -> String {
+        let chromium = try requireTool(anyOf: ["chromium-headless-shell", "chromium"], install: "apt-get install chromium-headless-shell")
+        try requireFile("/usr/share/novnc/vnc.html", install: "apt-get install novnc")
+        return chromium
+    }
+
     /// Runs `chromium` with `arguments` (a budget flag is added) until `look` returns a value.
     static func lookUntilFound<T>(_ chromium: String, _ arguments: [String], tries: Int = 8, seconds: Double = 240,
                                   file: StaticString = #filePath, line: UInt = #line,

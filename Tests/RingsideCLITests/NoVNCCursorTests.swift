@@ -9,8 +9,7 @@ final class NoVNCCursorTests: XCTestCase {
     func testNoVNCSetsPaintsCrosshairAsTheCanvasCursor() throws {
         try requireKVMDevice()
         try DecodedPNG.requireDecoder()
-        let chromium = try requireTool(anyOf: ["chromium-headless-shell", "chromium"], install: "apt-get install chromium-headless-shell")
-        try requireFile("/usr/share/novnc/vnc.html", install: "apt-get install novnc")
+        let chromium = try HeadlessNoVNC.requireChromiumAndNoVNC()
         let dir = try MigrationCheck.tempDir(self, "novnc-cursor")
         let script = dir + "/pointer.txt"
         try "2 pointer 100 80\n".write(toFile: script, atomically: true, encoding: .utf8) // paint shows its crosshair once the pointer moved

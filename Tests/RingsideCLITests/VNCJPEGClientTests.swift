@@ -110,8 +110,7 @@ final class VNCJPEGClientTests: XCTestCase, VNCClientFixtures {
     /// animates until the test ends it.
     func testNoVNCIsSentJPEGWhileThePlasmaGuestAnimates() throws {
         try requireKVMDevice()
-        let chromium = try requireTool(anyOf: ["chromium-headless-shell", "chromium"], install: "apt-get install chromium-headless-shell")
-        try requireFile("/usr/share/novnc/vnc.html", install: "apt-get install novnc")
+        let chromium = try HeadlessNoVNC.requireChromiumAndNoVNC()
         let dir = try MigrationCheck.tempDir(self, "vnc-novnc-jpeg")
         let p = try RingsideProcess("vnc-novnc-jpeg", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "plasma", "--guest-hz", "60",
                                                        "--width", "480", "--height", "300", "--seconds", "600"])

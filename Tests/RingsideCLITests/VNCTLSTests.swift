@@ -63,8 +63,7 @@ final class VNCTLSTests: XCTestCase {
     func testNoVNCOverWSSShowsTheFrameExactly() throws {
         try requireKVMDevice()
         try DecodedPNG.requireDecoder()
-        let chromium = try requireTool(anyOf: ["chromium-headless-shell", "chromium"], install: "apt-get install chromium-headless-shell")
-        try requireFile("/usr/share/novnc/vnc.html", install: "apt-get install novnc")
+        let chromium = try HeadlessNoVNC.requireChromiumAndNoVNC()
         let certs = try TestCertificates.make("vnc-wss")
         defer { certs.remove() }
         let dir = try MigrationCheck.tempDir(self, "vnc-wss")

@@ -29,8 +29,7 @@ final class VNCViewerTests: XCTestCase, VNCClientFixtures {
     func testNoVNCInChromiumOverTheWebSocketShowsTheFrameExactly() throws {
         try requireKVM()
         try DecodedPNG.requireDecoder()
-        let chromium = try requireTool(anyOf: ["chromium-headless-shell", "chromium"], install: "apt-get install chromium-headless-shell")
-        try requireFile("/usr/share/novnc/vnc.html", install: "apt-get install novnc")
+        let chromium = try HeadlessNoVNC.requireChromiumAndNoVNC()
         let dir = try MigrationCheck.tempDir(self, "vnc-novnc")
         let p = try RingsideProcess("vnc", ["run", "--headless", "--vnc-websocket", "127.0.0.1:0", "--guest", "pattern", "--guest-hz", "0",
                                             "--frames", "25", "--width", "333", "--height", "211", "--png", dir, "--seconds", "300"])
