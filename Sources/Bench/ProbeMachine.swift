@@ -130,7 +130,7 @@ final class ProbeMachine: Sendable {
 
     /// Runs the guest until it has made `leadInFrames` frames (at once if it has); false if
     /// `abandon` said so, the machine ended, or it took longer than `leadInLimit`.
-    private func leadIn(_ abandon: () -> Bool) -> Bool {
+    func leadIn(_ abandon: () -> Bool) -> Bool {
         let start = DispatchTime.now().uptimeNanoseconds
         while frames() < leadInFrames {
             if Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 > leadInLimit {
