@@ -2,12 +2,12 @@
 import PackageDescription
 
 // Targets are layers: each imports only targets of lower layers, so the arrows point one way
-// (docs/architecture.md draws every edge):
-//   0  CKVM, CGuestABI, Input, Display (no KVM), MigrationWire; C shims CPNG, CRFB, CSDL, CZlib (beneath MigrationWire)
-//   1  KVM, SplitView
+// (docs/architecture.md draws every edge; scripts/graph-check.py checks the three agree):
+//   0  CKVM, CGuestABI, Input, Display (no KVM); C shims CZlib, CPNG, CRFB, CSDL, CQEMUPeer, CPeerBench
+//   1  KVM, SplitView, MigrationWire (the migration stream: no KVM, no sockets)
 //   2  Machine, PNGOutput, RFB (no KVM), Window
-//   3  Tracking
-//   4  NoLossCheck, LiveMigration, VNCTracking (the Tracking-to-RFB adapter)
+//   3  Tracking, QEMUPeer (QEMU as a peer)
+//   4  NoLossCheck, LiveMigration, VNCTracking (the Tracking-to-RFB adapter), PeerBench
 //   5  Snapshot (snapshots to disk, in the migration stream's messages)
 //   6  GuestSession (a running guest: run, receive, restore, the migration bench)
 //   7  Control (the control socket), Bench
