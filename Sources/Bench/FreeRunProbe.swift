@@ -59,7 +59,7 @@ final class FreeRunProbe: Sendable {
         guest.startOrResume()
         // The lead-in (DOOM's title screen) runs before the refresher starts: back-to-back
         // harvests re-protect a logged guest's pages after every write, and on PVM, where a
-        // write fault costs 15 us, that held DOOM to 3-200 of its 240 lead-in frames in 60 s.
+        // write fault costs 15 us, that held DOOM to 3-197 of its 240 lead-in frames in 60 s.
         // A full ring is harvested on the vCPU thread meanwhile (`harvestForRingFull`).
         guard guest.leadIn(abandon) else {
             guest.session.machine.pause()
